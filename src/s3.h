@@ -1,0 +1,128 @@
+/* s3: an S3 client on libcurl (transfers), OpenSSL (SigV4, MD5) and expat
+ * (XML responses).
+ *
+ * One `struct s3_client` is shared by all threads: it keeps a pool of curl
+ * easy handles so that keep-alive connections are reused across requests,
+ * and every call takes a handle from the pool for its duration.
+ * Retries: exponential backoff with full jitter on 5xx, 503 SlowDown,
+ * 408/429, timeouts and connection resets; never on other 4xx. */
+#ifndef REPART_S3_H
+#define REPART_S3_H
+
+#include <stddef.h>
+#include "err.h"
+#include "creds.h"
+
+struct s3_config {
+    const char *region;        /* "us-east-1" when NULL/"" */
+    const char *endpoint_url;  /* "" = AWS (virtual-hosted https://BUCKET.s3.REGION.amazonaws.com);
+                                  env AWS_ENDPOINT_URL_S3 then AWS_ENDPOINT_URL override "" */
+    int path_style;            /* 1: ENDPOINT/BUCKET/KEY */
+    int max_retries;           /* attempts after the first; 0 = default (8) */
+    int max_connections;       /* size of the handle pool; 0 = default (64) */
+    long timeout_ms;           /* a request with no progress for this long fails (retryable);
+                                  0 = default (30000) */
+};
+
+struct s3_client;
+
+/* Creates a client. `creds` is borrowed: it must outlive the client.
+ * Free with s3_client_free. */
+struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provider *creds,
+                                struct err *e);
+void s3_client_free(struct s3_client *c);
+
+/* Counters since the client was created (for progress lines and tests). */
+struct s3_stats {
+    long long list_requests, get_requests, head_requests, put_requests, other_requests;
+    long long retries;
+    long long bytes_in, bytes_out;   /* bodies only */
+};
+void s3_client_stats(struct s3_client *c, struct s3_stats *out);
+
+struct s3_object {
+    char *key;              /* decoded key (owned by the list) */
+    long long size;
+    char etag[80];          /* without quotes */
+    long long last_modified;/* unix seconds */
+};
+
+struct s3_object_list {
+    struct s3_object *items;
+    size_t n, cap;
+};
+
+/* ListObjectsV2 of every key under `prefix`, following continuation tokens;
+ * appends to *out (which may already hold items). Keys are URL-decoded only
+ * when the response says <EncodingType>url</EncodingType>. */
+int  s3_list(struct s3_client *c, const char *bucket, const char *prefix,
+             struct s3_object_list *out, struct err *e);
+void s3_object_list_free(struct s3_object_list *l);
+
+/* Receives body bytes of a GET; return 0 to go on, non-zero to abort. */
+typedef int (*s3_write_fn)(void *ud, const void *buf, size_t len);
+
+struct s3_get_info {
+    long long content_length;  /* bytes of this response's body */
+    long long object_size;     /* whole object (from Content-Range or Content-Length) */
+    char etag[80];
+};
+
+/* GET streamed to `write`. range_first/range_last: inclusive byte range, or
+ * -1/-1 for the whole object. A retry after part of the body was delivered
+ * resumes from the first undelivered byte (If-Match on the ETag), so `write`
+ * sees every byte exactly once, in order. A body shorter than Content-Length
+ * is an error (retried). 404 is ERR_NOT_FOUND. `info` may be NULL. */
+int s3_get(struct s3_client *c, const char *bucket, const char *key,
+           long long range_first, long long range_last,
+           s3_write_fn write, void *ud, struct s3_get_info *info, struct err *e);
+
+/* A growable byte buffer (used by s3_get_buffer and others). */
+struct s3_buf {
+    unsigned char *data;
+    size_t len, cap;
+};
+void s3_buf_free(struct s3_buf *b);
+
+/* GET the whole object into *out (appended; caller frees with s3_buf_free). */
+int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key,
+                  struct s3_buf *out, struct s3_get_info *info, struct err *e);
+
+/* HEAD. 404 is ERR_NOT_FOUND. Fills size and etag (out->key is left NULL). */
+int s3_head(struct s3_client *c, const char *bucket, const char *key,
+            struct s3_object *out, struct err *e);
+
+/* Conditional-write options (AWS S3 only; NULL fields = unconditional).
+ * A failed condition is ERR_CONFLICT. */
+struct s3_put_opts {
+    const char *content_type;   /* default application/octet-stream */
+    const char *if_none_match;  /* "*" */
+    const char *if_match;       /* an ETag */
+};
+
+/* PUT with Content-MD5. etag_out (may be NULL) receives the new ETag. */
+int s3_put(struct s3_client *c, const char *bucket, const char *key,
+           const void *data, size_t len, const struct s3_put_opts *opts,
+           char etag_out[80], struct err *e);
+
+int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct err *e);
+
+/* Multipart upload. Part numbers start at 1; every part but the last must
+ * be >= 5 MiB on AWS. */
+struct s3_part {
+    int number;
+    char etag[80];
+};
+int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
+                  const struct s3_put_opts *opts, char **upload_id_out, struct err *e);
+int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
+                       const char *upload_id, int part_number,
+                       const void *data, size_t len, char etag_out[80], struct err *e);
+/* `parts` in ascending part number. */
+int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
+                    const char *upload_id, const struct s3_part *parts, size_t n_parts,
+                    const struct s3_put_opts *opts, char etag_out[80], struct err *e);
+int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
+                 const char *upload_id, struct err *e);
+
+#endif
