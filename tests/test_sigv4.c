@@ -42,10 +42,18 @@ static char *read_file(const char *path, size_t *len_out)
     return buf;
 }
 
+/* out = a "/" b c; returns 0, or -1 when it does not fit. */
+static int join(char *out, size_t n, const char *a, const char *b, const char *c)
+{
+    int k = snprintf(out, n, "%s/%s%s", a, b, c);
+    return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
 static char *read_file_fmt(const char *dir, const char *name, const char *suffix)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s%s", dir, name, suffix);
+    if (join(path, sizeof path, dir, name, suffix) != 0)
+        return NULL;
     return read_file(path, NULL);
 }
 
@@ -198,8 +206,7 @@ static void aws4_case(const char *dir, const char *name)
     snprintf(label, sizeof label, "aws4_testsuite/%s", name);
     size_t len;
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s.req", dir, name);
-    char *text = read_file(path, &len);
+    char *text = join(path, sizeof path, dir, name, ".req") == 0 ? read_file(path, &len) : NULL;
     char *creq = read_file_fmt(dir, name, ".creq");
     char *sts = read_file_fmt(dir, name, ".sts");
     char *authz = read_file_fmt(dir, name, ".authz");
@@ -279,9 +286,8 @@ static void walk_aws4(const char *dir, int depth)
     closedir(d);
     for (size_t i = 0; i < n; i++) {
         char sub[1024], req[1200];
-        snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
-        if (is_dir(sub)) {
-            snprintf(req, sizeof req, "%s/%s.req", sub, names[i]);
+        if (join(sub, sizeof sub, dir, names[i], "") == 0 && is_dir(sub) &&
+            join(req, sizeof req, sub, names[i], ".req") == 0) {
             FILE *f = fopen(req, "r");
             if (f) {
                 fclose(f);
@@ -311,12 +317,12 @@ static void crt_case(const char *dir, const char *name)
     char label[512];
     snprintf(label, sizeof label, "aws-signing-test-suite/v4/%s", name);
     char path[1024];
-    snprintf(path, sizeof path, "%s/context.json", dir);
     json_error_t jerr;
-    json_t *ctx = json_load_file(path, 0, &jerr);
+    json_t *ctx = join(path, sizeof path, dir, "context.json", "") == 0
+                      ? json_load_file(path, 0, &jerr) : NULL;
     size_t len = 0;
-    snprintf(path, sizeof path, "%s/request.txt", dir);
-    char *text = read_file(path, &len);
+    char *text = join(path, sizeof path, dir, "request.txt", "") == 0 ? read_file(path, &len)
+                                                                       : NULL;
     char *creq = read_file_fmt(dir, "header-canonical-request", ".txt");
     char *sts = read_file_fmt(dir, "header-string-to-sign", ".txt");
     char *sig = read_file_fmt(dir, "header-signature", ".txt");
@@ -408,8 +414,7 @@ static void test_crt_suite(void)
         if (de->d_name[0] == '.')
             continue;
         char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", base, de->d_name);
-        if (!is_dir(sub))
+        if (join(sub, sizeof sub, base, de->d_name, "") != 0 || !is_dir(sub))
             continue;
         cases++;
         crt_case(sub, de->d_name);
