@@ -42,7 +42,14 @@ int err_prefix(struct err *e, const char *fmt, ...)
     va_end(ap);
     char old[ERR_MSG_MAX];
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s%s", head, old);
+    /* concatenate by hand: snprintf("%s%s") trips -Wformat-truncation at -O2 */
+    size_t hl = strnlen(head, sizeof head - 1);
+    size_t ol = strnlen(old, sizeof old - 1);
+    if (ol > sizeof e->msg - 1 - hl)
+        ol = sizeof e->msg - 1 - hl;
+    memcpy(e->msg, head, hl);
+    memcpy(e->msg + hl, old, ol);
+    e->msg[hl + ol] = '\0';
     return -1;
 }
 
