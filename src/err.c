@@ -40,15 +40,14 @@ int err_prefix(struct err *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
-    char old[ERR_MSG_MAX];
-    memcpy(old, e->msg, sizeof old);
-    /* concatenate by hand: snprintf("%s%s") trips -Wformat-truncation at -O2 */
-    size_t hl = strnlen(head, sizeof head - 1);
-    size_t ol = strnlen(old, sizeof old - 1);
-    if (ol > sizeof e->msg - 1 - hl)
+    /* head + old message, truncated to fit */
+    size_t hl = strlen(head), ol = strnlen(e->msg, sizeof e->msg - 1);
+    if (hl > sizeof e->msg - 1)
+        hl = sizeof e->msg - 1;
+    if (hl + ol > sizeof e->msg - 1)
         ol = sizeof e->msg - 1 - hl;
+    memmove(e->msg + hl, e->msg, ol);
     memcpy(e->msg, head, hl);
-    memcpy(e->msg + hl, old, ol);
     e->msg[hl + ol] = '\0';
     return -1;
 }

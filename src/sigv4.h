@@ -30,8 +30,13 @@ struct sigv4_key {
     const char *region;        /* "us-east-1" */
     const char *service;       /* "s3", "sqs", "iotsitewise" */
     const char *amz_date;      /* "20150830T123600Z" */
-    int normalize_path;        /* 1 for most services; 0 for S3 (no normalisation,
-                                  path encoded once) */
+    int normalize_path;        /* 1 for most services: dot segments and '//' removed,
+                                  then the path encoded again ("%20" -> "%2520").
+                                  0 for S3: the path as sent (build it with
+                                  sigv4_uri_encode(key, len, 1)); only bytes that
+                                  were left unencoded get encoded, escapes are
+                                  upper-cased. Query names/values are decoded
+                                  and re-encoded; '+' is a literal plus. */
 };
 
 /* Intermediate and final products, for tests and for debugging (never log
@@ -48,6 +53,11 @@ struct sigv4_result {
 int  sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
                 struct sigv4_result *out, struct err *e);
 void sigv4_result_free(struct sigv4_result *r);
+
+/* The SigV4 signing key HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date8), region),
+ * service), "aws4_request") into out. date8 is "YYYYMMDD". Returns 0 / -1. */
+int  sigv4_signing_key(const char *secret_key, const char *date8, const char *region,
+                       const char *service, unsigned char out[32]);
 
 /* Lower-case hex SHA-256 of buf into out (65 bytes incl. NUL). */
 void sigv4_sha256_hex(const void *buf, size_t len, char out[65]);

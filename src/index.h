@@ -1,0 +1,80 @@
+/* index: the per-day index that makes a run incremental and is its commit.
+ *
+ * One object per day, `<index_prefix>startYear=Y/startMonth=M/startDay=D/timeseries.txt`,
+ * read by the original Python sample as newline-separated series ids. repart
+ * writes the same file and adds its source-level record as extra lines that
+ * start with '#', which the sample carries along as opaque "ids" (it matches
+ * ids by equality, so they never match a series):
+ *
+ *     <seriesId>                      one per line (sorted, unique)
+ *     #repart-index v1
+ *     #src<TAB><relkey><TAB><size><TAB><etag><TAB><merged file name>
+ *
+ * relkey is the source key relative to the day prefix
+ * (`seriesBucket=XX/raw_<seriesId>_<ts>_<quality>.avro`).
+ *
+ * Whether a source object is already covered (see index_covers):
+ *  1. its relkey has a #src line -> covered;
+ *  2. else, if its series has #src lines -> NOT covered (a late arrival);
+ *  3. else, if a series line names it (exactly, or a legacy short entry that
+ *     is the part of the id before the first '_') -> covered when the object
+ *     was last modified no later than the index object (entries written by
+ *     the Python sample carry no source record; an object that appeared
+ *     after that index was written cannot have been merged by that run);
+ *  4. else -> NOT covered.
+ * Keeping everything in one object keeps the commit a single PUT. */
+#ifndef REPART_INDEX_H
+#define REPART_INDEX_H
+
+#include <stddef.h>
+#include "err.h"
+
+struct index_source {
+    char *relkey;       /* owned */
+    char *series;       /* owned: series id parsed from relkey */
+    long long size;
+    char etag[80];
+    char *merged;       /* owned: merged file name that holds its records */
+};
+
+struct index {
+    char **series;               /* owned strings; sorted and unique after index_parse/index_add */
+    size_t n_series, cap_series;
+    struct index_source *sources;/* sorted by relkey */
+    size_t n_sources, cap_sources;
+    const char **src_series;     /* borrowed from sources[]: sorted unique series that
+                                    have #src lines (built by index_sort) */
+    size_t n_src_series;
+    long long last_modified;     /* of the index object (unix s); 0 = unknown */
+    char etag[80];               /* of the index object; "" when it did not exist */
+};
+
+/* Parses an index document (as GET returned it). *out must be zeroed or
+ * index_init'ed; free with index_free. Malformed #src lines are an error. */
+int index_parse(const char *text, size_t len, struct index *out, struct err *e);
+void index_init(struct index *ix);
+void index_free(struct index *ix);
+
+/* Renders the document. Returns a malloc'd NUL-terminated string (caller
+ * frees) and its length in *len_out, or NULL on OOM. */
+char *index_format(const struct index *ix, size_t *len_out);
+
+/* 1 when the series id is named by a series line (exact or legacy short). */
+int index_has_series(const struct index *ix, const char *series_id);
+
+/* 1 when the source (relkey, series, last_modified) is already covered. */
+int index_covers(const struct index *ix, const char *relkey, const char *series_id,
+                 long long last_modified);
+
+/* Records a merged source (and its series). Keeps arrays sorted: call
+ * index_sort once after a batch of adds. Returns -1 on OOM. */
+int index_add(struct index *ix, const char *relkey, const char *series_id, long long size,
+              const char *etag, const char *merged);
+void index_sort(struct index *ix);
+
+/* The series id of a source relkey ("seriesBucket=XX/raw_<id>_<ts>_<q>.avro"
+ * or a bare basename): writes it into out (size cap). Returns -1 if the name
+ * does not have that shape. */
+int index_series_of(const char *relkey, char *out, size_t cap);
+
+#endif

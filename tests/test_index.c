@@ -1,0 +1,142 @@
+#include "test.h"
+#include "index.h"
+
+static void test_series_of(void)
+{
+    char s[256];
+    CHECK_INT(index_series_of("seriesBucket=0a/raw_abc_1683158400_GOOD.avro", s, sizeof s), 0);
+    CHECK_STR(s, "abc");
+    CHECK_INT(index_series_of("raw_a1_b2_1683158400_GOOD.avro", s, sizeof s), 0);
+    CHECK_STR(s, "a1_b2");
+    CHECK_INT(index_series_of("raw_x_y_z_1_GOOD.avro", s, sizeof s), 0);
+    CHECK_STR(s, "x_y_z");
+    CHECK_INT(index_series_of("raw__1_GOOD.avro", s, sizeof s), -1);   /* empty id */
+    CHECK_INT(index_series_of("raw_1_GOOD.avro", s, sizeof s), -1);    /* too few fields */
+    CHECK_INT(index_series_of("raw_a_1_GOOD.txt", s, sizeof s), -1);
+    CHECK_INT(index_series_of("merged_a_1_GOOD.avro", s, sizeof s), -1);
+    CHECK_INT(index_series_of("raw_abcdef_1_GOOD.avro", s, 4), -1);    /* does not fit */
+}
+
+/* An index written by the original Python sample: ids only, some legacy
+ * short entries (the part before the first '_'), a trailing newline missing. */
+static void test_python_index(void)
+{
+    const char *doc = "assetA\nplain-series\n\nassetB_prop1";
+    struct index ix;
+    index_init(&ix);
+    struct err e = {0};
+    REQUIRE(index_parse(doc, strlen(doc), &ix, &e) == 0);
+    CHECK_INT(ix.n_series, 3);
+    CHECK_INT(ix.n_sources, 0);
+    CHECK(index_has_series(&ix, "assetA_prop9"));       /* legacy short entry covers it */
+    CHECK(index_has_series(&ix, "plain-series"));
+    CHECK(index_has_series(&ix, "assetB_prop1"));
+    CHECK(!index_has_series(&ix, "assetB_prop2"));      /* full entry covers only itself */
+    CHECK(!index_has_series(&ix, "assetAB_prop1"));     /* prefix of a different id */
+    CHECK(!index_has_series(&ix, "plain"));
+    /* no source records: covered when not newer than the index object */
+    ix.last_modified = 1000;
+    CHECK(index_covers(&ix, "seriesBucket=00/raw_assetA_p_5_GOOD.avro", "assetA_p", 999));
+    CHECK(index_covers(&ix, "seriesBucket=00/raw_assetA_p_5_GOOD.avro", "assetA_p", 1000));
+    CHECK(!index_covers(&ix, "seriesBucket=00/raw_assetA_p_5_GOOD.avro", "assetA_p", 1001));
+    CHECK(!index_covers(&ix, "seriesBucket=00/raw_new_5_GOOD.avro", "new", 1));
+    index_free(&ix);
+}
+
+static void test_roundtrip_and_late_file(void)
+{
+    struct index ix;
+    index_init(&ix);
+    REQUIRE(index_add(&ix, "seriesBucket=1f/raw_s2_100_GOOD.avro", "s2", 10, "e2", "merged_x.avro") == 0);
+    REQUIRE(index_add(&ix, "seriesBucket=0a/raw_s1_100_GOOD.avro", "s1", 20, "e1", "merged_x.avro") == 0);
+    REQUIRE(index_add(&ix, "seriesBucket=0a/raw_s1_200_GOOD.avro", "s1", 30, "e1b", "merged_x.avro") == 0);
+    index_sort(&ix);
+    size_t len = 0;
+    char *doc = index_format(&ix, &len);
+    REQUIRE(doc);
+    const char *expect =
+        "s1\ns2\n#repart-index v1\n"
+        "#src\tseriesBucket=0a/raw_s1_100_GOOD.avro\t20\te1\tmerged_x.avro\n"
+        "#src\tseriesBucket=0a/raw_s1_200_GOOD.avro\t30\te1b\tmerged_x.avro\n"
+        "#src\tseriesBucket=1f/raw_s2_100_GOOD.avro\t10\te2\tmerged_x.avro\n";
+    CHECK_STR(doc, expect);
+    CHECK_INT(len, strlen(expect));
+
+    struct index back;
+    index_init(&back);
+    struct err e = {0};
+    REQUIRE(index_parse(doc, len, &back, &e) == 0);
+    back.last_modified = 5000;
+    CHECK_INT(back.n_series, 2);
+    CHECK_INT(back.n_sources, 3);
+    CHECK(index_covers(&back, "seriesBucket=0a/raw_s1_100_GOOD.avro", "s1", 1));
+    /* a late file of an indexed series is not covered, however old */
+    CHECK(!index_covers(&back, "seriesBucket=0a/raw_s1_300_GOOD.avro", "s1", 1));
+    CHECK(!index_covers(&back, "seriesBucket=22/raw_s3_300_GOOD.avro", "s3", 1));
+    size_t len2 = 0;
+    char *doc2 = index_format(&back, &len2);
+    CHECK_STR(doc2, doc);   /* parse(format(x)) formats the same */
+    free(doc);
+    free(doc2);
+    index_free(&back);
+    index_free(&ix);
+}
+
+/* The Python sample continuing a repart-written index appends new ids after
+ * our lines; both must survive. */
+static void test_python_appends(void)
+{
+    const char *doc = "s1\n#repart-index v1\n#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t1\te\tm.avro\nnewA\nnewB_p";
+    struct index ix;
+    index_init(&ix);
+    struct err e = {0};
+    REQUIRE(index_parse(doc, strlen(doc), &ix, &e) == 0);
+    CHECK_INT(ix.n_series, 3);
+    CHECK(index_has_series(&ix, "newB_p"));
+    ix.last_modified = 100;
+    CHECK(index_covers(&ix, "seriesBucket=00/raw_newA_5_GOOD.avro", "newA", 50));
+    CHECK(!index_covers(&ix, "seriesBucket=0a/raw_s1_2_GOOD.avro", "s1", 50));
+    index_free(&ix);
+}
+
+static void test_malformed(void)
+{
+    const char *bad[] = {
+        "#src\tonly-two\tfields\n",
+        "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\tx\te\tm.avro\n",
+        "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t-1\te\tm.avro\n",
+        "#src\tnot-a-source-key\t1\te\tm.avro\n",
+        "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t1\te\t\n",
+        "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t1\te\tm\textra\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct index ix;
+        index_init(&ix);
+        struct err e = {0};
+        CHECK_INT(index_parse(bad[i], strlen(bad[i]), &ix, &e), -1);
+        CHECK(strstr(e.msg, "line 1") != NULL);
+        index_free(&ix);
+    }
+    /* a NUL inside, an over-long line */
+    struct index ix;
+    index_init(&ix);
+    struct err e = {0};
+    CHECK_INT(index_parse("a\0b\n", 4, &ix, &e), -1);
+    index_free(&ix);
+    char *big = malloc(10000);
+    memset(big, 'x', 10000);
+    index_init(&ix);
+    CHECK_INT(index_parse(big, 10000, &ix, &e), -1);
+    index_free(&ix);
+    free(big);
+}
+
+int main(void)
+{
+    RUN(test_series_of);
+    RUN(test_python_index);
+    RUN(test_roundtrip_and_late_file);
+    RUN(test_python_appends);
+    RUN(test_malformed);
+    return TEST_EXIT();
+}
