@@ -296,7 +296,7 @@ on_exit "proxy_stop $p1"
 p2=$!
 on_exit "proxy_stop $p2"
 "$NODE" "$REPART_SRC_DIR/tests/helpers/faultproxy.mjs" --upstream "$S3_ENDPOINT" \
-    --owner $$ --max-seconds 2 --dir "$TEST_TMP/maxsec" >"$TEST_TMP/maxsec.log" 2>&1 &
+    --owner $$ --max-seconds 1 --dir "$TEST_TMP/maxsec" >"$TEST_TMP/maxsec.log" 2>&1 &
 p3=$!
 on_exit "proxy_stop $p3"
 wait "$owner"
@@ -306,7 +306,7 @@ for i in $(seq 1 150); do
 done
 pid_alive "$p1" && fail "faultproxy still running after its owner exited"
 pid_alive "$p2" && fail "condproxy still running after its owner exited"
-pid_alive "$p3" && fail "faultproxy still running after --max-seconds 2"
+pid_alive "$p3" && fail "faultproxy still running after --max-seconds 1"
 assert_contains "$(cat "$TEST_TMP/owner.log")" "owner gone" "faultproxy log"
 assert_contains "$(cat "$TEST_TMP/maxsec.log")" "max-seconds" "faultproxy log"
 [ -s "$TEST_TMP/maxsec/port" ] || fail "--max-seconds proxy never listened"

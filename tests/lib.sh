@@ -122,9 +122,9 @@ proxy_stop() {
     local pid="$1" i
     pid_alive "$pid" || return 0
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
+    for ((i = 0; i < 100; i++)); do
         pid_alive "$pid" || return 0
-        sleep 0.1
+        sleep 0.05
     done
     kill -KILL "$pid" 2>/dev/null || true
 }
