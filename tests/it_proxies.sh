@@ -15,10 +15,8 @@ D="$S3_ENDPOINT/bkt"
 # response headers in $TEST_TMP/h.
 req() {
     local out="$1"; shift
-    set +e
-    CODE="$(curl -s -o "$out" -D "$TEST_TMP/h" -w '%{http_code}' "$@")"
-    RC=$?
-    set -e
+    RC=0
+    CODE="$(curl -s -o "$out" -D "$TEST_TMP/h" -w '%{http_code}' "$@")" || RC=$?
 }
 # hdr NAME: value of that header in the last response ($TEST_TMP/h)
 hdr() {
