@@ -49,6 +49,11 @@ int  sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
                 struct sigv4_result *out, struct err *e);
 void sigv4_result_free(struct sigv4_result *r);
 
+/* The SigV4 signing key HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date8), region),
+ * service), "aws4_request") into out. date8 is "YYYYMMDD". Returns 0 / -1. */
+int  sigv4_signing_key(const char *secret_key, const char *date8, const char *region,
+                       const char *service, unsigned char out[32]);
+
 /* Lower-case hex SHA-256 of buf into out (65 bytes incl. NUL). */
 void sigv4_sha256_hex(const void *buf, size_t len, char out[65]);
 

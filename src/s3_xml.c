@@ -1,0 +1,800 @@
+#include "s3_xml.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <expat.h>
+
+/* ---- a tiny path-tracking expat driver ---------------------------------- */
+
+#define XP_MAX_DEPTH 16
+#define XP_NAME_MAX 48
+/* Text of one leaf element: keys are at most 3 x 1024 bytes url-encoded and
+ * tokens S3_TOKEN_MAX; anything longer is refused. */
+#define XP_TEXT_MAX (S3_TOKEN_MAX + 64)
+
+struct xp;
+typedef void (*xp_start_fn)(struct xp *x, void *ud);
+typedef void (*xp_end_fn)(struct xp *x, const char *text, size_t len, void *ud);
+
+struct xp {
+    XML_Parser p;
+    int depth;                         /* elements open */
+    char names[XP_MAX_DEPTH][XP_NAME_MAX];
+    char text[XP_TEXT_MAX + 1];
+    size_t tlen;
+    int text_overflow;
+    int failed;
+    char errmsg[160];
+    xp_start_fn on_start;
+    xp_end_fn on_end;
+    void *ud;
+};
+
+static void xp_fail(struct xp *x, const char *msg)
+{
+    if (!x->failed) {
+        x->failed = 1;
+        snprintf(x->errmsg, sizeof x->errmsg, "%s", msg);
+    }
+    XML_StopParser(x->p, XML_FALSE);
+}
+
+/* Local name of a (possibly prefixed) element name. */
+static const char *local_name(const char *n)
+{
+    const char *c = strrchr(n, ':');
+    return c ? c + 1 : n;
+}
+
+static void XMLCALL xp_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+    (void)attrs;
+    struct xp *x = ud;
+    if (x->failed)
+        return;
+    if (x->depth >= XP_MAX_DEPTH) {
+        xp_fail(x, "elements nested too deeply");
+        return;
+    }
+    snprintf(x->names[x->depth], XP_NAME_MAX, "%s", local_name(name));
+    x->depth++;
+    x->tlen = 0;
+    x->text_overflow = 0;
+    if (x->on_start)
+        x->on_start(x, x->ud);
+}
+
+static void XMLCALL xp_end(void *ud, const XML_Char *name)
+{
+    (void)name;
+    struct xp *x = ud;
+    if (x->failed)
+        return;
+    x->text[x->tlen] = '\0';
+    if (x->on_end)
+        x->on_end(x, x->text_overflow ? NULL : x->text, x->tlen, x->ud);
+    x->depth--;
+    x->tlen = 0;
+    x->text_overflow = 0;
+}
+
+static void XMLCALL xp_chars(void *ud, const XML_Char *s, int len)
+{
+    struct xp *x = ud;
+    if (x->failed || len <= 0)
+        return;
+    if (x->text_overflow || (size_t)len > XP_TEXT_MAX - x->tlen) {
+        /* Only an error if the element turns out to matter (on_end gets NULL). */
+        x->text_overflow = 1;
+        return;
+    }
+    memcpy(x->text + x->tlen, s, (size_t)len);
+    x->tlen += (size_t)len;
+}
+
+static void XMLCALL xp_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+                               const XML_Char *pubid, int has_internal)
+{
+    (void)name; (void)sysid; (void)pubid; (void)has_internal;
+    xp_fail(ud, "a DTD is not allowed");
+}
+
+/* Is the open element path exactly the n names given? */
+static int xp_at(const struct xp *x, int n, ...)
+{
+    if (x->depth != n)
+        return 0;
+    va_list ap;
+    va_start(ap, n);
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        const char *want = va_arg(ap, const char *);
+        if (!want || strcmp(x->names[i], want) != 0) {
+            ok = 0;
+            break;
+        }
+    }
+    va_end(ap);
+    return ok;
+}
+
+/* Parses the document; on failure writes a message (naming the line) to
+ * `why`. */
+static int xp_run(struct xp *x, const char *xml, size_t len, char *why, size_t why_sz)
+{
+    if (len > S3_XML_MAX_BYTES) {
+        snprintf(why, why_sz, "XML body of %zu bytes exceeds the %u byte limit", len,
+                 S3_XML_MAX_BYTES);
+        return -1;
+    }
+    x->p = XML_ParserCreate("UTF-8");
+    if (!x->p) {
+        snprintf(why, why_sz, "out of memory creating an XML parser");
+        return -1;
+    }
+    XML_SetUserData(x->p, x);
+    XML_SetElementHandler(x->p, xp_start, xp_end);
+    XML_SetCharacterDataHandler(x->p, xp_chars);
+    XML_SetStartDoctypeDeclHandler(x->p, xp_doctype);
+    int rc = 0;
+    enum XML_Status st = XML_Parse(x->p, xml ? xml : "", (int)len, XML_TRUE);
+    if (x->failed) {
+        snprintf(why, why_sz, "%s (line %lu)", x->errmsg,
+                 (unsigned long)XML_GetCurrentLineNumber(x->p));
+        rc = -1;
+    } else if (st != XML_STATUS_OK) {
+        snprintf(why, why_sz, "malformed XML: %s (line %lu, column %lu)",
+                 XML_ErrorString(XML_GetErrorCode(x->p)),
+                 (unsigned long)XML_GetCurrentLineNumber(x->p),
+                 (unsigned long)XML_GetCurrentColumnNumber(x->p));
+        rc = -1;
+    }
+    XML_ParserFree(x->p);
+    x->p = NULL;
+    return rc;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *s3_url_decode(const char *s, size_t len, size_t *out_len)
+{
+    char *o = malloc(len + 1);
+    if (!o)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            int h, l;
+            if (len - i < 3) {
+                free(o);
+                return NULL;
+            }
+            if ((h = hexval((unsigned char)s[i + 1])) < 0 ||
+                (l = hexval((unsigned char)s[i + 2])) < 0) {
+                free(o);
+                return NULL;
+            }
+            c = (unsigned char)(h * 16 + l);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (c == '\0') {
+            free(o);
+            return NULL;
+        }
+        o[j++] = (char)c;
+    }
+    o[j] = '\0';
+    if (out_len)
+        *out_len = j;
+    return o;
+}
+
+static int parse_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+long long s3_parse_iso8601(const char *s)
+{
+    /* YYYY-MM-DDTHH:MM:SS[.fff][Z] */
+    int Y, M, D, h, m, sec;
+    if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':')
+        return -1;
+    if (parse_digits(s, 4, &Y) || parse_digits(s + 5, 2, &M) || parse_digits(s + 8, 2, &D) ||
+        parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &m) ||
+        parse_digits(s + 17, 2, &sec))
+        return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'Z')
+        p++;
+    if (*p != '\0')
+        return -1;
+    if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    return (long long)t;
+}
+
+int s3_etag_copy(char out[80], const char *etag, size_t len)
+{
+    /* trim whitespace, then one pair of quotes */
+    while (len > 0 && (etag[0] == ' ' || etag[0] == '\t' || etag[0] == '\n' || etag[0] == '\r')) {
+        etag++;
+        len--;
+    }
+    while (len > 0 && (etag[len - 1] == ' ' || etag[len - 1] == '\t' || etag[len - 1] == '\n' ||
+                       etag[len - 1] == '\r'))
+        len--;
+    if (len >= 2 && etag[0] == '"' && etag[len - 1] == '"') {
+        etag++;
+        len -= 2;
+    }
+    if (len > 79) {
+        out[0] = '\0';
+        return -1;
+    }
+    memcpy(out, etag, len);
+    out[len] = '\0';
+    return 0;
+}
+
+/* Copies display text, replacing control characters, truncating. */
+static void copy_display(char *dst, size_t dsz, const char *s, size_t len)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < len && j + 1 < dsz; i++) {
+        unsigned char c = (unsigned char)s[i];
+        dst[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    dst[j] = '\0';
+}
+
+static int parse_nonneg(const char *s, size_t len, long long *out)
+{
+    if (len == 0 || len > 18)
+        return -1;
+    long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- object lists -------------------------------------------------------- */
+
+void s3_object_list_free(struct s3_object_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].key);
+    free(l->items);
+    l->items = NULL;
+    l->n = l->cap = 0;
+}
+
+static int list_push(struct s3_object_list *l, const struct s3_object *o)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        if (cap > SIZE_MAX / sizeof *l->items)
+            return -1;
+        struct s3_object *ni = realloc(l->items, cap * sizeof *ni);
+        if (!ni)
+            return -1;
+        l->items = ni;
+        l->cap = cap;
+    }
+    l->items[l->n++] = *o;
+    return 0;
+}
+
+void s3_list_page_free(struct s3_list_page *p)
+{
+    if (!p)
+        return;
+    free(p->next_token);
+    for (size_t i = 0; i < p->n_prefixes; i++)
+        free(p->prefixes[i]);
+    free(p->prefixes);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- Error documents ------------------------------------------------------ */
+
+struct err_ctx {
+    struct s3_xml_error *out;
+};
+
+static void error_end(struct xp *x, const char *t, size_t n, void *ud)
+{
+    struct err_ctx *c = ud;
+    if (!t)
+        return; /* over-long text: not something we report */
+    if (xp_at(x, 2, "Error", "Code"))
+        copy_display(c->out->code, sizeof c->out->code, t, n);
+    else if (xp_at(x, 2, "Error", "Message"))
+        copy_display(c->out->message, sizeof c->out->message, t, n);
+    else if (xp_at(x, 2, "Error", "RequestId"))
+        copy_display(c->out->request_id, sizeof c->out->request_id, t, n);
+}
+
+int s3_xml_parse_error(const char *xml, size_t len, struct s3_xml_error *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!xml || len == 0)
+        return 0;
+    struct xp *x = calloc(1, sizeof *x);
+    if (!x)
+        return 0;
+    struct err_ctx c = {out};
+    x->on_end = error_end;
+    x->ud = &c;
+    char why[512];
+    int is_error = 0;
+    if (xp_run(x, xml, len, why, sizeof why) == 0 && out->code[0])
+        is_error = 1;
+    free(x);
+    if (!is_error)
+        memset(out, 0, sizeof *out);
+    return is_error;
+}
+
+/* ---- ListObjectsV2 ------------------------------------------------------- */
+
+struct list_ctx {
+    struct s3_list_page *page;
+    struct s3_object_list *out;
+    size_t first;              /* index of this page's first object in out */
+    struct s3_object cur;
+    int in_contents, have_key, have_size;
+    int root_ok;
+    struct s3_xml_error xerr;
+};
+
+static void list_start(struct xp *x, void *ud)
+{
+    struct list_ctx *c = ud;
+    if (x->depth == 1) {
+        if (strcmp(x->names[0], "ListBucketResult") == 0)
+            c->root_ok = 1;
+        else if (strcmp(x->names[0], "Error") != 0)
+            xp_fail(x, "not a ListBucketResult document");
+        return;
+    }
+    if (c->root_ok && xp_at(x, 2, "ListBucketResult", "Contents")) {
+        memset(&c->cur, 0, sizeof c->cur);
+        c->in_contents = 1;
+        c->have_key = c->have_size = 0;
+    }
+}
+
+static void list_end(struct xp *x, const char *t, size_t n, void *ud)
+{
+    struct list_ctx *c = ud;
+    if (!c->root_ok) {
+        if (t && xp_at(x, 2, "Error", "Code"))
+            copy_display(c->xerr.code, sizeof c->xerr.code, t, n);
+        else if (t && xp_at(x, 2, "Error", "Message"))
+            copy_display(c->xerr.message, sizeof c->xerr.message, t, n);
+        return;
+    }
+    if (x->depth == 2) {
+        const char *nm = x->names[1];
+        if (strcmp(nm, "Contents") == 0) {
+            if (!c->have_key || !c->have_size) {
+                free(c->cur.key);
+                c->cur.key = NULL;
+                xp_fail(x, "a Contents element without Key or Size");
+                return;
+            }
+            if (list_push(c->out, &c->cur) != 0) {
+                free(c->cur.key);
+                c->cur.key = NULL;
+                xp_fail(x, "out of memory");
+                return;
+            }
+            c->cur.key = NULL;
+            c->in_contents = 0;
+            c->page->key_count++;
+            return;
+        }
+        if (!t) {
+            if (strcmp(nm, "NextContinuationToken") == 0)
+                xp_fail(x, "NextContinuationToken too long");
+            return;
+        }
+        if (strcmp(nm, "IsTruncated") == 0) {
+            if (n == 4 && memcmp(t, "true", 4) == 0)
+                c->page->is_truncated = 1;
+            else if (n == 5 && memcmp(t, "false", 5) == 0)
+                c->page->is_truncated = 0;
+            else
+                xp_fail(x, "IsTruncated is neither true nor false");
+        } else if (strcmp(nm, "NextContinuationToken") == 0) {
+            if (n == 0 || n > S3_TOKEN_MAX) {
+                xp_fail(x, "bad NextContinuationToken length");
+                return;
+            }
+            free(c->page->next_token);
+            c->page->next_token = strndup(t, n);
+            if (!c->page->next_token)
+                xp_fail(x, "out of memory");
+        } else if (strcmp(nm, "EncodingType") == 0) {
+            if (n == 3 && memcmp(t, "url", 3) == 0)
+                c->page->encoding_url = 1;
+            else
+                xp_fail(x, "unknown EncodingType");
+        }
+        return;
+    }
+    if (x->depth == 3 && c->in_contents && strcmp(x->names[1], "Contents") == 0) {
+        const char *nm = x->names[2];
+        if (strcmp(nm, "Key") == 0) {
+            if (!t || n == 0 || n > 3 * S3_KEY_MAX) {
+                xp_fail(x, "a Key that is empty or too long");
+                return;
+            }
+            if (c->have_key) {
+                xp_fail(x, "two Keys in one Contents");
+                return;
+            }
+            c->cur.key = strndup(t, n);
+            if (!c->cur.key) {
+                xp_fail(x, "out of memory");
+                return;
+            }
+            if (strlen(c->cur.key) != n) {
+                xp_fail(x, "a Key holding a NUL character");
+                return;
+            }
+            c->have_key = 1;
+        } else if (strcmp(nm, "Size") == 0) {
+            if (!t || parse_nonneg(t, n, &c->cur.size) != 0) {
+                xp_fail(x, "a Size that is not a non-negative integer");
+                return;
+            }
+            c->have_size = 1;
+        } else if (strcmp(nm, "ETag") == 0) {
+            if (!t || s3_etag_copy(c->cur.etag, t, n) != 0)
+                xp_fail(x, "an ETag longer than 79 bytes");
+        } else if (strcmp(nm, "LastModified") == 0) {
+            if (!t || (c->cur.last_modified = s3_parse_iso8601(t)) < 0)
+                xp_fail(x, "a LastModified that is not an ISO 8601 time");
+        }
+        return;
+    }
+    if (x->depth == 3 && strcmp(x->names[1], "CommonPrefixes") == 0 &&
+        strcmp(x->names[2], "Prefix") == 0) {
+        if (!t || n > 3 * S3_KEY_MAX) {
+            xp_fail(x, "a CommonPrefixes Prefix that is too long");
+            return;
+        }
+        if (c->page->n_prefixes >= 100000) {
+            xp_fail(x, "too many CommonPrefixes");
+            return;
+        }
+        char **np = realloc(c->page->prefixes, (c->page->n_prefixes + 1) * sizeof *np);
+        if (!np) {
+            xp_fail(x, "out of memory");
+            return;
+        }
+        c->page->prefixes = np;
+        char *s = strndup(t, n);
+        if (!s) {
+            xp_fail(x, "out of memory");
+            return;
+        }
+        c->page->prefixes[c->page->n_prefixes++] = s;
+    }
+}
+
+/* Undoes the page's items appended after `first`. */
+static void list_truncate(struct s3_object_list *l, size_t first)
+{
+    for (size_t i = first; i < l->n; i++)
+        free(l->items[i].key);
+    if (l->n > first)
+        l->n = first;
+}
+
+/* Decodes (if url-encoded) and validates a key in place. */
+static int fix_key(char **key, int encoded, const char **why)
+{
+    size_t n = strlen(*key);
+    if (encoded) {
+        size_t dn;
+        char *d = s3_url_decode(*key, n, &dn);
+        if (!d) {
+            *why = "a url-encoded key with a bad escape or a NUL byte";
+            return -1;
+        }
+        free(*key);
+        *key = d;
+        n = dn;
+    }
+    if (n == 0 || n > S3_KEY_MAX) {
+        *why = "a key that is empty or longer than 1024 bytes";
+        return -1;
+    }
+    return 0;
+}
+
+int s3_xml_parse_list(const char *xml, size_t len, struct s3_object_list *out,
+                      struct s3_list_page *page, struct err *e)
+{
+    memset(page, 0, sizeof *page);
+    struct xp *x = calloc(1, sizeof *x);
+    struct list_ctx *c = calloc(1, sizeof *c);
+    if (!x || !c) {
+        free(x);
+        free(c);
+        return err_setk(e, ERR_DATA, "out of memory parsing a listing");
+    }
+    c->page = page;
+    c->out = out;
+    c->first = out->n;
+    x->on_start = list_start;
+    x->on_end = list_end;
+    x->ud = c;
+    char why[512];
+    int rc = xp_run(x, xml, len, why, sizeof why);
+    free(c->cur.key);
+    c->cur.key = NULL;
+    if (rc == 0 && !c->root_ok) {
+        if (c->xerr.code[0])
+            snprintf(why, sizeof why, "S3 error %s: %s", c->xerr.code, c->xerr.message);
+        else
+            snprintf(why, sizeof why, "not a ListBucketResult document");
+        rc = -1;
+    }
+    if (rc == 0) {
+        const char *kwhy = NULL;
+        for (size_t i = c->first; i < out->n && rc == 0; i++)
+            if (fix_key(&out->items[i].key, page->encoding_url, &kwhy) != 0)
+                rc = -1;
+        for (size_t i = 0; i < page->n_prefixes && rc == 0; i++) {
+            if (page->encoding_url) {
+                char *d = s3_url_decode(page->prefixes[i], strlen(page->prefixes[i]), NULL);
+                if (!d) {
+                    kwhy = "a url-encoded prefix with a bad escape";
+                    rc = -1;
+                    break;
+                }
+                free(page->prefixes[i]);
+                page->prefixes[i] = d;
+            }
+        }
+        if (rc != 0)
+            snprintf(why, sizeof why, "%s", kwhy);
+    }
+    if (rc == 0 && page->is_truncated && !page->next_token) {
+        snprintf(why, sizeof why, "IsTruncated true without a NextContinuationToken");
+        rc = -1;
+    }
+    size_t first = c->first;
+    free(x);
+    free(c);
+    if (rc != 0) {
+        list_truncate(out, first);
+        s3_list_page_free(page);
+        return err_setk(e, ERR_DATA, "bad ListObjectsV2 response: %s", why);
+    }
+    return 0;
+}
+
+/* ---- multipart ------------------------------------------------------------ */
+
+struct mpu_ctx {
+    const char *root;       /* expected root element */
+    const char *field;      /* the child we want */
+    char *value;            /* malloc'd */
+    size_t max;
+    int root_ok;
+    struct s3_xml_error xerr;
+};
+
+static void mpu_start(struct xp *x, void *ud)
+{
+    struct mpu_ctx *c = ud;
+    if (x->depth == 1) {
+        if (strcmp(x->names[0], c->root) == 0)
+            c->root_ok = 1;
+        else if (strcmp(x->names[0], "Error") != 0)
+            xp_fail(x, "unexpected root element");
+    }
+}
+
+static void mpu_end(struct xp *x, const char *t, size_t n, void *ud)
+{
+    struct mpu_ctx *c = ud;
+    if (!c->root_ok) {
+        if (t && xp_at(x, 2, "Error", "Code"))
+            copy_display(c->xerr.code, sizeof c->xerr.code, t, n);
+        else if (t && xp_at(x, 2, "Error", "Message"))
+            copy_display(c->xerr.message, sizeof c->xerr.message, t, n);
+        else if (t && xp_at(x, 2, "Error", "RequestId"))
+            copy_display(c->xerr.request_id, sizeof c->xerr.request_id, t, n);
+        return;
+    }
+    if (xp_at(x, 2, c->root, c->field)) {
+        if (!t || n == 0 || n > c->max) {
+            xp_fail(x, "field empty or too long");
+            return;
+        }
+        free(c->value);
+        c->value = strndup(t, n);
+        if (!c->value)
+            xp_fail(x, "out of memory");
+    }
+}
+
+/* Returns 0 with c->value set, 1 for an <Error> document (c->xerr), -1 on
+ * a parse failure (why). */
+static int mpu_parse(struct mpu_ctx *c, const char *xml, size_t len, char *why, size_t why_sz)
+{
+    struct xp *x = calloc(1, sizeof *x);
+    if (!x) {
+        snprintf(why, why_sz, "out of memory");
+        return -1;
+    }
+    x->on_start = mpu_start;
+    x->on_end = mpu_end;
+    x->ud = c;
+    int rc = xp_run(x, xml, len, why, why_sz);
+    free(x);
+    if (rc != 0)
+        return -1;
+    if (!c->root_ok) {
+        if (c->xerr.code[0])
+            return 1;
+        snprintf(why, why_sz, "no %s element", c->root);
+        return -1;
+    }
+    if (!c->value) {
+        snprintf(why, why_sz, "no %s in %s", c->field, c->root);
+        return -1;
+    }
+    return 0;
+}
+
+int s3_xml_parse_initiate(const char *xml, size_t len, char **upload_id, struct err *e)
+{
+    *upload_id = NULL;
+    struct mpu_ctx c = {.root = "InitiateMultipartUploadResult", .field = "UploadId",
+                        .max = S3_TOKEN_MAX};
+    char why[512];
+    int rc = mpu_parse(&c, xml, len, why, sizeof why);
+    if (rc == 1) {
+        free(c.value);
+        return err_setk(e, ERR_DATA, "CreateMultipartUpload answered S3 error %s: %s",
+                        c.xerr.code, c.xerr.message);
+    }
+    if (rc != 0) {
+        free(c.value);
+        return err_setk(e, ERR_DATA, "bad CreateMultipartUpload response: %s", why);
+    }
+    *upload_id = c.value;
+    return 0;
+}
+
+int s3_xml_parse_complete(const char *xml, size_t len, char etag[80],
+                          struct s3_xml_error *err_out, struct err *e)
+{
+    etag[0] = '\0';
+    struct mpu_ctx c = {.root = "CompleteMultipartUploadResult", .field = "ETag", .max = 200};
+    char why[512];
+    int rc = mpu_parse(&c, xml, len, why, sizeof why);
+    if (rc == 1) {
+        free(c.value);
+        if (err_out)
+            *err_out = c.xerr;
+        return 1;
+    }
+    if (rc != 0) {
+        free(c.value);
+        return err_setk(e, ERR_DATA, "bad CompleteMultipartUpload response: %s", why);
+    }
+    rc = s3_etag_copy(etag, c.value, strlen(c.value));
+    free(c.value);
+    if (rc != 0)
+        return err_setk(e, ERR_DATA, "bad CompleteMultipartUpload response: ETag too long");
+    return 0;
+}
+
+char *s3_xml_build_complete(const struct s3_part *parts, size_t n, size_t *len_out)
+{
+    static const char head[] =
+        "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
+    static const char tail[] = "</CompleteMultipartUpload>";
+    if (n == 0 || n > 10000)
+        return NULL;
+    /* per part: fixed tags ~60 bytes + number + quoted, escaped etag (<= 79*6) */
+    size_t cap = sizeof head + sizeof tail + n * (80 + 16 + 79 * 6);
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    size_t len = 0;
+    memcpy(buf, head, sizeof head - 1);
+    len += sizeof head - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].number < 1 || parts[i].number > 10000 ||
+            strnlen(parts[i].etag, 80) >= 80) {
+            free(buf);
+            return NULL;
+        }
+        len += (size_t)snprintf(buf + len, cap - len, "<Part><PartNumber>%d</PartNumber><ETag>\"",
+                                parts[i].number);
+        for (const char *p = parts[i].etag; *p; p++) {
+            const char *rep = NULL;
+            switch (*p) {
+            case '&': rep = "&amp;"; break;
+            case '<': rep = "&lt;"; break;
+            case '>': rep = "&gt;"; break;
+            case '"': rep = "&quot;"; break;
+            default: break;
+            }
+            if (rep) {
+                size_t rl = strlen(rep);
+                memcpy(buf + len, rep, rl);
+                len += rl;
+            } else {
+                buf[len++] = *p;
+            }
+        }
+        len += (size_t)snprintf(buf + len, cap - len, "\"</ETag></Part>");
+    }
+    memcpy(buf + len, tail, sizeof tail);
+    len += sizeof tail - 1;
+    if (len_out)
+        *len_out = len;
+    return buf;
+}

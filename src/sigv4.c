@@ -1,0 +1,588 @@
+#include "sigv4.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+/* ---- a small growable string ---------------------------------------- */
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void sb_reserve(struct sbuf *b, size_t extra)
+{
+    if (b->oom)
+        return;
+    if (extra > SIZE_MAX / 2 - b->len) {
+        b->oom = 1;
+        return;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+        b->oom = 1;
+        return;
+    }
+    b->p = np;
+    b->cap = cap;
+}
+
+static void sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+    sb_reserve(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_add(struct sbuf *b, const char *s) { sb_addn(b, s, strlen(s)); }
+static void sb_addc(struct sbuf *b, char c) { sb_addn(b, &c, 1); }
+
+/* Returns the string (caller frees) or NULL on OOM; resets b. */
+static char *sb_take(struct sbuf *b)
+{
+    if (b->oom) {
+        free(b->p);
+        b->p = NULL;
+        return NULL;
+    }
+    if (!b->p)
+        sb_reserve(b, 0);
+    if (b->oom)
+        return NULL;
+    char *r = b->p;
+    if (b->len == 0)
+        r[0] = '\0';
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return r;
+}
+
+/* ---- hashing ---------------------------------------------------------- */
+
+static const char HEX_LOWER[] = "0123456789abcdef";
+static const char HEX_UPPER[] = "0123456789ABCDEF";
+
+static void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = HEX_LOWER[in[i] >> 4];
+        out[2 * i + 1] = HEX_LOWER[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void sigv4_sha256_hex(const void *buf, size_t len, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(buf ? buf : (const void *)"", len, md);
+    hex_encode(md, sizeof md, out);
+}
+
+static int hmac256(const void *key, size_t klen, const void *msg, size_t mlen,
+                   unsigned char out[32])
+{
+    unsigned int olen = 0;
+    if (!HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &olen) || olen != 32)
+        return -1;
+    return 0;
+}
+
+int sigv4_signing_key(const char *secret_key, const char *date8, const char *region,
+                      const char *service, unsigned char out[32])
+{
+    size_t slen = strlen(secret_key);
+    char *k = malloc(slen + 5);
+    if (!k)
+        return -1;
+    memcpy(k, "AWS4", 4);
+    memcpy(k + 4, secret_key, slen + 1);
+    unsigned char a[32], b[32];
+    int rc = hmac256(k, slen + 4, date8, strlen(date8), a);
+    OPENSSL_cleanse(k, slen + 4);
+    free(k);
+    if (rc == 0)
+        rc = hmac256(a, 32, region, strlen(region), b);
+    if (rc == 0)
+        rc = hmac256(b, 32, service, strlen(service), a);
+    if (rc == 0)
+        rc = hmac256(a, 32, "aws4_request", 12, out);
+    OPENSSL_cleanse(a, sizeof a);
+    OPENSSL_cleanse(b, sizeof b);
+    return rc;
+}
+
+/* ---- encoding --------------------------------------------------------- */
+
+static int is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static void sb_encode(struct sbuf *b, const char *s, size_t len, int keep_slash)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (is_unreserved(c) || (keep_slash && c == '/')) {
+            sb_addc(b, (char)c);
+        } else {
+            char t[3] = {'%', HEX_UPPER[c >> 4], HEX_UPPER[c & 15]};
+            sb_addn(b, t, 3);
+        }
+    }
+}
+
+char *sigv4_uri_encode(const char *s, size_t len, int keep_slash)
+{
+    struct sbuf b = {0};
+    sb_encode(&b, s, len, keep_slash);
+    return sb_take(&b);
+}
+
+/* Percent-decodes s[0..len) into a new buffer; a '%' not followed by two hex
+ * digits is kept literally. '+' stays '+' (SigV4 does not use form encoding;
+ * our clients send spaces as %20). */
+static char *pct_decode(const char *s, size_t len, size_t *outlen)
+{
+    char *o = malloc(len + 1);
+    if (!o)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        int h, l;
+        if (s[i] == '%' && i + 2 < len && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (l = hexval((unsigned char)s[i + 2])) >= 0) {
+            o[j++] = (char)(h * 16 + l);
+            i += 2;
+        } else {
+            o[j++] = s[i];
+        }
+    }
+    o[j] = '\0';
+    *outlen = j;
+    return o;
+}
+
+/* ---- canonical URI ---------------------------------------------------- */
+
+/* S3 style: the path is already encoded once and is used as given. Bytes that
+ * a client should have encoded but did not (a raw space, UTF-8) are encoded
+ * here, and the hex digits of existing escapes are upper-cased, so that the
+ * result is what the server derives from the wire. */
+static void canon_path_s3(struct sbuf *b, const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0) {
+        sb_addc(b, '/');
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '%' && i + 2 < n && hexval((unsigned char)p[i + 1]) >= 0 &&
+            hexval((unsigned char)p[i + 2]) >= 0) {
+            char t[3] = {'%', (char)toupper((unsigned char)p[i + 1]),
+                         (char)toupper((unsigned char)p[i + 2])};
+            sb_addn(b, t, 3);
+            i += 2;
+        } else if (is_unreserved(c) || c == '/') {
+            sb_addc(b, (char)c);
+        } else {
+            char t[3] = {'%', HEX_UPPER[c >> 4], HEX_UPPER[c & 15]};
+            sb_addn(b, t, 3);
+        }
+    }
+}
+
+/* Generic services: remove dot segments and empty segments (RFC 3986 5.2.4
+ * plus duplicate-slash removal), then encode each segment of the path as
+ * sent. A path that was already percent-encoded is thereby encoded a second
+ * time ("%20" -> "%2520"), which is what these services expect. */
+static int canon_path_normalized(struct sbuf *b, const char *p)
+{
+    size_t n = strlen(p);
+    /* segment start/length pairs; at most n/1 + 1 segments */
+    size_t cap = n / 2 + 2;
+    size_t *st = malloc(cap * sizeof *st), *ln = malloc(cap * sizeof *ln);
+    if (!st || !ln) {
+        free(st);
+        free(ln);
+        return -1;
+    }
+    size_t k = 0;
+    int trailing = 0;
+    size_t i = 0;
+    while (i <= n) {
+        size_t j = i;
+        while (j < n && p[j] != '/')
+            j++;
+        size_t len = j - i;
+        int last = (j >= n);
+        if (len == 0) {
+            if (last)
+                trailing = 1;   /* path ends with '/' (or is empty) */
+        } else if (len == 1 && p[i] == '.') {
+            if (last)
+                trailing = 1;
+        } else if (len == 2 && p[i] == '.' && p[i + 1] == '.') {
+            if (k > 0)
+                k--;
+            if (last)
+                trailing = 1;
+        } else {
+            if (k < cap) {
+                st[k] = i;
+                ln[k] = len;
+                k++;
+            }
+            if (last)
+                trailing = 0;
+        }
+        i = j + 1;
+    }
+    sb_addc(b, '/');
+    for (size_t s = 0; s < k; s++) {
+        if (s > 0)
+            sb_addc(b, '/');
+        sb_encode(b, p + st[s], ln[s], 0);
+    }
+    if (k > 0 && trailing)
+        sb_addc(b, '/');
+    free(st);
+    free(ln);
+    return 0;
+}
+
+/* ---- canonical query -------------------------------------------------- */
+
+struct qparam {
+    char *name, *value;   /* encoded */
+};
+
+static int qparam_cmp(const void *a, const void *b)
+{
+    const struct qparam *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+static char *reencode(const char *s, size_t len)
+{
+    size_t dl;
+    char *d = pct_decode(s, len, &dl);
+    if (!d)
+        return NULL;
+    char *r = sigv4_uri_encode(d, dl, 0);
+    free(d);
+    return r;
+}
+
+static int canon_query(struct sbuf *b, const char *q)
+{
+    if (!q || !*q)
+        return 0;
+    size_t n = strlen(q), count = 1;
+    for (size_t i = 0; i < n; i++)
+        if (q[i] == '&')
+            count++;
+    struct qparam *ps = calloc(count, sizeof *ps);
+    if (!ps)
+        return -1;
+    size_t k = 0;
+    int rc = 0;
+    const char *s = q;
+    while (1) {
+        const char *amp = strchr(s, '&');
+        size_t len = amp ? (size_t)(amp - s) : strlen(s);
+        if (len > 0) {
+            const char *eq = memchr(s, '=', len);
+            size_t nl = eq ? (size_t)(eq - s) : len;
+            ps[k].name = reencode(s, nl);
+            ps[k].value = eq ? reencode(eq + 1, len - nl - 1) : strdup("");
+            if (!ps[k].name || !ps[k].value) {
+                free(ps[k].name);
+                free(ps[k].value);
+                rc = -1;
+                break;
+            }
+            k++;
+        }
+        if (!amp)
+            break;
+        s = amp + 1;
+    }
+    if (rc == 0) {
+        qsort(ps, k, sizeof *ps, qparam_cmp);
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                sb_addc(b, '&');
+            sb_add(b, ps[i].name);
+            sb_addc(b, '=');
+            sb_add(b, ps[i].value);
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        free(ps[i].name);
+        free(ps[i].value);
+    }
+    free(ps);
+    return rc;
+}
+
+/* ---- canonical headers ------------------------------------------------ */
+
+struct chdr {
+    char *name;        /* lower-cased, trimmed */
+    const char *value;
+    size_t idx;        /* original order, keeps multi-value order stable */
+};
+
+static int chdr_cmp(const void *a, const void *b)
+{
+    const struct chdr *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* Appends value trimmed, with runs of whitespace collapsed to one space. */
+static void sb_add_value(struct sbuf *b, const char *v)
+{
+    while (*v && is_ws(*v))
+        v++;
+    int pending = 0;
+    for (; *v; v++) {
+        if (is_ws(*v)) {
+            pending = 1;
+        } else {
+            if (pending)
+                sb_addc(b, ' ');
+            pending = 0;
+            sb_addc(b, *v);
+        }
+    }
+}
+
+/* ---- sign ------------------------------------------------------------- */
+
+void sigv4_result_free(struct sigv4_result *r)
+{
+    if (!r)
+        return;
+    free(r->canonical_request);
+    free(r->string_to_sign);
+    free(r->signed_headers);
+    free(r->signature);
+    free(r->authorization);
+    memset(r, 0, sizeof *r);
+}
+
+int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
+               struct sigv4_result *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (!req || !key || !req->method || !req->path || !key->access_key || !key->secret_key ||
+        !key->region || !key->service || !key->amz_date)
+        return err_set(e, "sigv4: missing request or key field");
+    if (strlen(key->amz_date) != 16 || key->amz_date[8] != 'T' || key->amz_date[15] != 'Z')
+        return err_set(e, "sigv4: amz_date \"%.32s\" is not YYYYMMDDTHHMMSSZ", key->amz_date);
+    if (req->n_headers && !req->headers)
+        return err_set(e, "sigv4: headers missing");
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (!req->headers[i].name || !req->headers[i].value)
+            return err_set(e, "sigv4: header %zu has no name or value", i);
+
+    struct sbuf cr = {0}, sh = {0}, tmp = {0};
+    struct chdr *hs = NULL;
+    char *creq = NULL, *signed_headers = NULL;
+    size_t nh = req->n_headers;
+    const char *fail = NULL;
+    size_t fail_idx = 0;
+
+    /* method, path, query */
+    sb_add(&cr, req->method);
+    sb_addc(&cr, '\n');
+    if (key->normalize_path) {
+        if (canon_path_normalized(&cr, req->path) != 0)
+            goto oom;
+    } else {
+        canon_path_s3(&cr, req->path);
+    }
+    sb_addc(&cr, '\n');
+    if (canon_query(&cr, req->query) != 0)
+        goto oom;
+    sb_addc(&cr, '\n');
+
+    /* headers: lower-case names, sort (stable), join duplicates with ',' */
+    hs = calloc(nh ? nh : 1, sizeof *hs);
+    if (!hs)
+        goto oom;
+    for (size_t i = 0; i < nh; i++) {
+        const char *nm = req->headers[i].name;
+        while (is_ws(*nm))
+            nm++;
+        size_t l = strlen(nm);
+        while (l > 0 && is_ws(nm[l - 1]))
+            l--;
+        if (l == 0) {
+            fail = "has an empty name";
+            fail_idx = i;
+            goto fail;
+        }
+        hs[i].name = malloc(l + 1);
+        if (!hs[i].name)
+            goto oom;
+        for (size_t j = 0; j < l; j++)
+            hs[i].name[j] = (char)tolower((unsigned char)nm[j]);
+        hs[i].name[l] = '\0';
+        hs[i].value = req->headers[i].value;
+        hs[i].idx = i;
+    }
+    qsort(hs, nh, sizeof *hs, chdr_cmp);
+    for (size_t i = 0; i < nh;) {
+        sb_add(&cr, hs[i].name);
+        sb_addc(&cr, ':');
+        if (sh.len)
+            sb_addc(&sh, ';');
+        sb_add(&sh, hs[i].name);
+        size_t j = i;
+        for (; j < nh && strcmp(hs[j].name, hs[i].name) == 0; j++) {
+            if (j > i)
+                sb_addc(&cr, ',');
+            sb_add_value(&cr, hs[j].value);
+        }
+        sb_addc(&cr, '\n');
+        i = j;
+    }
+    for (size_t i = 0; i < nh; i++)
+        free(hs[i].name);
+    free(hs);
+    hs = NULL;
+    sb_addc(&cr, '\n');
+    if (!sh.p)
+        sb_add(&sh, "");
+    sb_addn(&cr, sh.p ? sh.p : "", sh.len);
+    sb_addc(&cr, '\n');
+    sb_add(&cr, req->payload_hash ? req->payload_hash : "UNSIGNED-PAYLOAD");
+
+    creq = sb_take(&cr);
+    signed_headers = sb_take(&sh);
+    if (!creq || !signed_headers)
+        goto oom;
+
+    /* string to sign */
+    char date8[9];
+    memcpy(date8, key->amz_date, 8);
+    date8[8] = '\0';
+    char creq_hash[65];
+    sigv4_sha256_hex(creq, strlen(creq), creq_hash);
+    sb_add(&tmp, "AWS4-HMAC-SHA256\n");
+    sb_add(&tmp, key->amz_date);
+    sb_addc(&tmp, '\n');
+    sb_add(&tmp, date8);
+    sb_addc(&tmp, '/');
+    sb_add(&tmp, key->region);
+    sb_addc(&tmp, '/');
+    sb_add(&tmp, key->service);
+    sb_add(&tmp, "/aws4_request\n");
+    sb_add(&tmp, creq_hash);
+    char *sts = sb_take(&tmp);
+    if (!sts)
+        goto oom;
+
+    unsigned char ks[32], sig[32];
+    if (sigv4_signing_key(key->secret_key, date8, key->region, key->service, ks) != 0 ||
+        hmac256(ks, 32, sts, strlen(sts), sig) != 0) {
+        OPENSSL_cleanse(ks, sizeof ks);
+        free(sts);
+        free(creq);
+        free(signed_headers);
+        return err_set(e, "sigv4: HMAC-SHA256 failed");
+    }
+    OPENSSL_cleanse(ks, sizeof ks);
+    char sighex[65];
+    hex_encode(sig, 32, sighex);
+
+    sb_add(&tmp, "AWS4-HMAC-SHA256 Credential=");
+    sb_add(&tmp, key->access_key);
+    sb_addc(&tmp, '/');
+    sb_add(&tmp, date8);
+    sb_addc(&tmp, '/');
+    sb_add(&tmp, key->region);
+    sb_addc(&tmp, '/');
+    sb_add(&tmp, key->service);
+    sb_add(&tmp, "/aws4_request, SignedHeaders=");
+    sb_add(&tmp, signed_headers);
+    sb_add(&tmp, ", Signature=");
+    sb_add(&tmp, sighex);
+    out->authorization = sb_take(&tmp);
+    out->signature = strdup(sighex);
+    out->canonical_request = creq;
+    out->string_to_sign = sts;
+    out->signed_headers = signed_headers;
+    if (!out->authorization || !out->signature) {
+        sigv4_result_free(out);
+        return err_set(e, "sigv4: out of memory");
+    }
+    return 0;
+
+oom:
+    fail = NULL;
+fail:
+    free(cr.p);
+    free(sh.p);
+    free(tmp.p);
+    free(creq);
+    free(signed_headers);
+    if (hs) {
+        for (size_t i = 0; i < nh; i++)
+            free(hs[i].name);
+        free(hs);
+    }
+    if (fail)
+        return err_set(e, "sigv4: header %zu %s", fail_idx, fail);
+    return err_set(e, "sigv4: out of memory");
+}
+
+void sigv4_amz_date(long long unix_seconds, char out[17])
+{
+    time_t t = (time_t)unix_seconds;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        memcpy(out, "19700101T000000Z", 17);
+        return;
+    }
+    if (strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
+        memcpy(out, "19700101T000000Z", 17);
+}
