@@ -1,0 +1,119 @@
+/* config: repart's config.yml (libyaml), validated in full before anything runs.
+ *
+ *   timeseries_type: ALL            # ALL | ASSOCIATED | DISASSOCIATED
+ *   timeseries_source: metadata     # metadata | api   (repart; where the associated list comes from)
+ *   locking: auto                   # auto | on | off  (repart)
+ *   log_format: text                # text | json      (repart; --log-format overrides)
+ *   s3:
+ *     region: us-east-1
+ *     endpoint_url: ""
+ *     path_style: false
+ *     cold_tier:     { bucket_name: ..., data_prefix: raw/ }
+ *     repartitioned: { bucket_name: ..., data_prefix: consolidated/, index_prefix: index/ }
+ *     glue_assets:   { bucket_name: ..., scripts_prefix: ... }   # accepted and ignored
+ *   date_range: { date_start: "2023-01-01", date_end: "2023-01-31" }
+ *   work_dir: /tmp/sitewise
+ *   concurrency: 16
+ *   part_size_mb: 16
+ *   output_codec: snappy            # snappy | deflate | null
+ *
+ * The original Python sample's current config.yml (timeseries_type,
+ * s3.cold_tier.*, s3.repartitioned.*, s3.glue_assets.*) loads as it is;
+ * s3.glue_assets only served its AWS Glue packaging and is ignored. Keys of
+ * the sample's older layouts (s3_buckets, local_dirs, credentials) are
+ * rejected with a hint naming the key to use instead.
+ *
+ * Every error has kind ERR_USAGE and reads "<file>:<line>: <key.path>: <reason>"
+ * (no line when the key is missing). Rejected: unknown and duplicate keys,
+ * aliases, more than one document, a mapping or list where a value belongs
+ * (and the reverse), values out of range, prefixes that are empty, start
+ * with '/', do not end with '/' or contain "//", bad dates, date_start after
+ * date_end, a repartitioned data prefix that overlaps the index prefix or
+ * the cold tier's data, a file larger than CONFIG_FILE_MAX.
+ *
+ * Enumerated values are matched case-insensitively. A plain `~`, `null` or
+ * empty value means "not set" (the default applies) — except that
+ * `output_codec: null` names the null codec. Numbers and booleans may be
+ * quoted. */
+#ifndef REPART_CONFIG_H
+#define REPART_CONFIG_H
+
+#include <stddef.h>
+#include "day.h"
+#include "err.h"
+
+#define CONFIG_FILE_MAX    (1024 * 1024)
+#define CONFIG_BUCKET_MAX  255
+#define CONFIG_PREFIX_MAX  512     /* equals COLDKEY_PREFIX_MAX */
+#define CONFIG_REGION_MAX  63
+#define CONFIG_URL_MAX     1024
+#define CONFIG_PATH_MAX    1024
+
+enum { CONFIG_TS_ALL = 0, CONFIG_TS_ASSOCIATED = 1, CONFIG_TS_DISASSOCIATED = 2 };
+enum { CONFIG_TSSRC_METADATA = 0, CONFIG_TSSRC_API = 1 };
+enum { CONFIG_LOCK_AUTO = 0, CONFIG_LOCK_ON = 1, CONFIG_LOCK_OFF = 2 };
+enum { CONFIG_LOG_TEXT = 0, CONFIG_LOG_JSON = 1 };  /* same values as log.h's LOG_FORMAT_* */
+enum { CONFIG_CODEC_SNAPPY = 0, CONFIG_CODEC_DEFLATE = 1, CONFIG_CODEC_NULL = 2 };
+
+struct config {
+    char path[CONFIG_PATH_MAX];     /* file it was read from; the name given to config_load_buffer */
+
+    int timeseries_type;            /* CONFIG_TS_*       default ALL */
+    int timeseries_source;          /* CONFIG_TSSRC_*    default metadata */
+    int locking;                    /* CONFIG_LOCK_*     default auto */
+    int log_format;                 /* CONFIG_LOG_*      default text */
+    int log_format_set;             /* 1 when the file sets log_format */
+
+    struct {
+        char region[CONFIG_REGION_MAX + 1];     /* default us-east-1 (see config_apply_env) */
+        int  region_set;                        /* 1 when the file sets it */
+        char endpoint_url[CONFIG_URL_MAX + 1];  /* "" = AWS; the S3 client applies
+                                                   AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL to "" */
+        int  path_style;                        /* 0/1, default 0 */
+        struct {
+            char bucket_name[CONFIG_BUCKET_MAX + 1];  /* required */
+            char data_prefix[CONFIG_PREFIX_MAX + 1];  /* default raw/ */
+        } cold_tier;
+        struct {
+            char bucket_name[CONFIG_BUCKET_MAX + 1];  /* required */
+            char data_prefix[CONFIG_PREFIX_MAX + 1];  /* default consolidated/ */
+            char index_prefix[CONFIG_PREFIX_MAX + 1]; /* default index/ */
+        } repartitioned;
+    } s3;
+
+    int        has_date_range;      /* 1 when date_range gives both days */
+    struct day date_start, date_end;
+
+    char work_dir[CONFIG_PATH_MAX + 1];  /* default /tmp/sitewise */
+    int  concurrency;                    /* 1..1024, default 16 */
+    int  part_size_mb;                   /* 5..5120, default 16 */
+    int  output_codec;                   /* CONFIG_CODEC_*, default snappy */
+};
+
+/* Fills every default; buckets empty, no date range. */
+void config_defaults(struct config *c);
+
+/* Reads and validates `path` (at most CONFIG_FILE_MAX bytes). A missing or
+ * unreadable file is an ERR_USAGE error naming the path. Does not look at
+ * the environment (see config_apply_env). Nothing to free. */
+int config_load_file(const char *path, struct config *out, struct err *e);
+
+/* Same from bytes; `name` is used in messages (NULL: "config"). `buf` need
+ * not be NUL-terminated. */
+int config_load_buffer(const char *buf, size_t len, const char *name, struct config *out,
+                       struct err *e);
+
+/* Applies the environment where the file is silent: region from AWS_REGION,
+ * then AWS_DEFAULT_REGION (validated like s3.region). Error ERR_USAGE naming
+ * the variable. The endpoint variables are left to the S3 client. */
+int config_apply_env(struct config *c, struct err *e);
+
+/* Names for messages and --json output ("ALL", "metadata", "auto", "text",
+ * "snappy"). */
+const char *config_ts_type_name(int v);
+const char *config_ts_source_name(int v);
+const char *config_locking_name(int v);
+const char *config_log_format_name(int v);
+const char *config_codec_name(int v);
+
+#endif
