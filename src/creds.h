@@ -37,4 +37,29 @@ int creds_provider_get(struct creds_provider *p, struct creds *out, struct err *
 
 void creds_provider_free(struct creds_provider *p);
 
+/* ---- helpers, public for tests and fuzzing ---- */
+
+/* Looks up `key` (case-insensitive) in `[section]` of INI text in the AWS
+ * shared config format (comments ';' '#', whitespace trimmed, indented lines
+ * continue the previous value and are ignored; later definitions win).
+ * Copies the value into out (NUL-terminated). Returns 1 when found, 0 when not
+ * found, -1 when the value does not fit in out_size. Never reads past len. */
+int creds_ini_find(const char *text, size_t len, const char *section, const char *key,
+                   char *out, size_t out_size);
+
+/* 1 when `section` appears as a section header in the text, else 0. */
+int creds_ini_has_section(const char *text, size_t len, const char *section);
+
+/* Parses an ISO 8601 UTC time as the credential endpoints send it
+ * ("2024-05-01T12:34:56Z", optional fraction, "Z" or "+HH:MM"/"-HH:MM").
+ * Returns 0 and sets *out (unix seconds), or -1. */
+int creds_parse_iso8601(const char *s, long long *out);
+
+/* The container endpoint URL the chain would use, from
+ * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (appended to http://169.254.170.2) or
+ * AWS_CONTAINER_CREDENTIALS_FULL_URI (https, or http to a loopback host,
+ * 169.254.170.2 or 169.254.170.23). Returns 1 with the URL in out, 0 when
+ * neither variable is set, -1 (with e) when the URL is not allowed. */
+int creds_container_url(char *out, size_t out_size, struct err *e);
+
 #endif

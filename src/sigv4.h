@@ -30,8 +30,13 @@ struct sigv4_key {
     const char *region;        /* "us-east-1" */
     const char *service;       /* "s3", "sqs", "iotsitewise" */
     const char *amz_date;      /* "20150830T123600Z" */
-    int normalize_path;        /* 1 for most services; 0 for S3 (no normalisation,
-                                  path encoded once) */
+    int normalize_path;        /* 1 for most services: dot segments and '//' removed,
+                                  then the path encoded again ("%20" -> "%2520").
+                                  0 for S3: the path as sent (build it with
+                                  sigv4_uri_encode(key, len, 1)); only bytes that
+                                  were left unencoded get encoded, escapes are
+                                  upper-cased. Query names/values are decoded
+                                  and re-encoded; '+' is a literal plus. */
 };
 
 /* Intermediate and final products, for tests and for debugging (never log

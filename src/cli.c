@@ -1,0 +1,598 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#define RANGE CLI_OPT_RANGE
+
+const struct cli_command cli_commands[] = {
+    { "plan", cmd_plan, RANGE | CLI_OPT_JSON, "",
+      "show what would be done per day; writes nothing",
+      "Lists each day's cold-tier objects and tells which are new and which the index\n"
+      "already covers, with their sizes. Reads only; writes nothing anywhere." },
+    { "download", cmd_download, RANGE | CLI_OPT_REPORT, "",
+      "fetch each day's new objects into <work_dir>/raw/<day>/",
+      "Fetches the objects of each day that the index does not cover yet into\n"
+      "<work_dir>/raw/<Y-M-D>/, together with the day's index state, for `merge`." },
+    { "merge", cmd_merge, RANGE | CLI_OPT_REPORT, "",
+      "merge each downloaded day into <work_dir>/merged/<day>/",
+      "Merges the objects staged by `download` into one Avro file per day in\n"
+      "<work_dir>/merged/<Y-M-D>/. Without --from/--to or --days, every day staged\n"
+      "in <work_dir> is merged." },
+    { "upload", cmd_upload, RANGE | CLI_OPT_REPORT, "",
+      "upload merged data, then the updated index; clean the day's work dir",
+      "Uploads each merged day to the repartitioned bucket, then its updated index\n"
+      "(the commit), then removes the day's work directories. Without --from/--to\n"
+      "or --days, every merged day in <work_dir> is uploaded." },
+    { "all", cmd_all, RANGE | CLI_OPT_REPORT, "",
+      "download, merge and upload in one process, streamed",
+      "Does what download, merge and upload do, day by day, streaming from the cold\n"
+      "tier to the repartitioned bucket without staging on disk." },
+    { "event", cmd_event, CLI_OPT_REPORT | CLI_OPT_INPUT, "[FILE|-]",
+      "process the days named by an S3 event notification",
+      "Reads one S3 event (a plain S3 notification, the same inside an SQS message or\n"
+      "an SNS envelope, or an EventBridge \"Object Created\" event) from FILE, or from\n"
+      "standard input when FILE is - or absent, and processes each day it names once.\n"
+      "Keys outside the configured bucket and prefix are ignored." },
+    { "watch", cmd_watch, CLI_OPT_QUEUE | CLI_OPT_ONCE, "",
+      "long-poll an SQS queue for S3 events and process them",
+      "Long-polls the SQS queue for S3 event notifications and processes the days\n"
+      "they name. A message is deleted only after every day it names is committed;\n"
+      "after a failure it stays in the queue for redelivery." },
+    { "status", cmd_status, RANGE | CLI_OPT_JSON, "",
+      "per day: raw objects, indexed series, merged files, pending work",
+      "Shows, per day, the cold-tier objects, the series and objects the index\n"
+      "covers, the merged files, and what a run would still have to do." },
+    { "verify", cmd_verify, RANGE | CLI_OPT_JSON | CLI_OPT_REPORT | CLI_OPT_DEEP | CLI_OPT_REPAIR, "",
+      "check merged files against their sources and the index",
+      "Compares, per day, the record counts of the merged files with those of their\n"
+      "source objects, the index with the merged data, and reports orphans (merged\n"
+      "files no index names). Exits 1 when a day does not check out." },
+    { "athena", cmd_athena, 0, "",
+      "print CREATE EXTERNAL TABLE DDL for the output layout",
+      "Prints Athena DDL (an Avro table with partition projection on startYear,\n"
+      "startMonth and startDay) for the repartitioned data prefix of the config." },
+    { NULL, NULL, 0, NULL, NULL, NULL },
+};
+
+const struct cli_command *cli_find(const char *name)
+{
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- help -- */
+
+struct opt_help {
+    unsigned bit;               /* 0: global */
+    const char *left, *text;
+};
+
+static const struct opt_help cmd_opt_help[] = {
+    { CLI_OPT_RANGE, "--from D", "first day (YYYY-MM-DD, UTC); needs --to" },
+    { CLI_OPT_RANGE, "--to D", "last day, inclusive; needs --from" },
+    { CLI_OPT_RANGE, "--days D1,D2,...", "these days only (instead of --from/--to)" },
+    { CLI_OPT_RANGE, "--shard I/N", "only this worker's share of the days: positions I, I+N,\n"
+                                    "I+2N, ... of the sorted list (0 <= I < N). I may be\n"
+                                    "\"auto\": $AWS_BATCH_JOB_ARRAY_INDEX, else\n"
+                                    "$JOB_COMPLETION_INDEX" },
+    { CLI_OPT_JSON, "--json", "print the result as JSON on standard output" },
+    { CLI_OPT_REPORT, "--report FILE", "also write a JSON summary of the run to FILE\n"
+                                       "(per day: outcome, objects, bytes, error)" },
+    { CLI_OPT_QUEUE, "--queue URL", "the SQS queue URL (required)" },
+    { CLI_OPT_ONCE, "--once", "process what the queue holds now, then exit" },
+    { CLI_OPT_DEEP, "--deep", "decode every record instead of trusting block counts" },
+    { CLI_OPT_REPAIR, "--repair", "delete orphaned merged files (no index names them)" },
+};
+
+static const struct opt_help global_opt_help[] = {
+    { 0, "-c, --config FILE", "configuration file (default " CLI_DEFAULT_CONFIG ",\n"
+                              "or $REPART_CONFIG when set)" },
+    { 0, "-v, --verbose", "more detail; repeat for debug output" },
+    { 0, "-q, --quiet", "only warnings and errors" },
+    { 0, "--log-format FMT", "text or json (default: log_format in the config)" },
+    { 0, "--version", "print the version and exit" },
+    { 0, "-h, --help", "this help; `repart COMMAND --help` for a command" },
+};
+
+static void print_opt(FILE *f, const struct opt_help *h)
+{
+    const char *t = h->text;
+    /* Options without a short form line up after "-x, ". */
+    fprintf(f, "  %s%-*s", h->left[1] == '-' ? "    " : "",
+            h->left[1] == '-' ? 20 : 24, h->left);
+    if (strlen(h->left) + (h->left[1] == '-' ? 4 : 0) >= 24)
+        fprintf(f, "\n  %24s", "");
+    for (;;) {
+        const char *nl = strchr(t, '\n');
+        if (!nl) {
+            fprintf(f, "%s\n", t);
+            break;
+        }
+        fprintf(f, "%.*s\n  %24s", (int)(nl - t), t, "");
+        t = nl + 1;
+    }
+}
+
+void cli_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: repart [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
+            "\n"
+            "Merges AWS IoT SiteWise cold-tier Avro files into one file per day, with an\n"
+            "index so that a later run takes only what is new.\n"
+            "\n"
+            "Commands:\n");
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        fprintf(f, "  %-10s%s\n", c->name, c->summary);
+    fprintf(f, "\nGlobal options (also accepted after the command):\n");
+    for (size_t i = 0; i < sizeof global_opt_help / sizeof *global_opt_help; i++)
+        print_opt(f, &global_opt_help[i]);
+    fprintf(f,
+            "\n"
+            "Days are YYYY-MM-DD (UTC). Without --from/--to or --days, the config's\n"
+            "date_range applies.\n"
+            "\n"
+            "Exit status: 0 all done; 1 some days failed (each is named, with a command\n"
+            "that reruns them); 2 usage or configuration error.\n");
+}
+
+void cli_command_help(FILE *f, const struct cli_command *c)
+{
+    fprintf(f, "Usage: repart [GLOBAL OPTIONS] %s", c->name);
+    if (c->opts & CLI_OPT_RANGE)
+        fprintf(f, " [--from D --to D | --days D1,D2,...] [--shard I/N]");
+    if (c->opts & CLI_OPT_QUEUE)
+        fprintf(f, " --queue URL");
+    if (c->opts & CLI_OPT_ONCE)
+        fprintf(f, " [--once]");
+    if (c->opts & CLI_OPT_DEEP)
+        fprintf(f, " [--deep]");
+    if (c->opts & CLI_OPT_REPAIR)
+        fprintf(f, " [--repair]");
+    if (c->opts & CLI_OPT_JSON)
+        fprintf(f, " [--json]");
+    if (c->opts & CLI_OPT_REPORT)
+        fprintf(f, " [--report FILE]");
+    if (c->args && *c->args)
+        fprintf(f, " %s", c->args);
+    fprintf(f, "\n\n%s\n", c->details);
+    fprintf(f, "\nOptions:\n");
+    for (size_t i = 0; i < sizeof cmd_opt_help / sizeof *cmd_opt_help; i++)
+        if (c->opts & cmd_opt_help[i].bit)
+            print_opt(f, &cmd_opt_help[i]);
+    print_opt(f, &(struct opt_help){ 0, "-h, --help", "this help" });
+    if (c->opts & CLI_OPT_RANGE) {
+        if (strcmp(c->name, "merge") == 0 || strcmp(c->name, "upload") == 0)
+            fprintf(f, "\nWithout --from/--to or --days: every day staged in <work_dir>.\n");
+        else
+            fprintf(f, "\nWithout --from/--to or --days: the config's date_range.\n");
+    }
+    fprintf(f, "\nGlobal options: -c FILE, -v, -q, --log-format FMT (see `repart --help`).\n");
+}
+
+/* ------------------------------------------------------------- parsing -- */
+
+enum {
+    OPT_FROM = 256, OPT_TO, OPT_DAYS, OPT_SHARD, OPT_JSON, OPT_REPORT, OPT_QUEUE, OPT_ONCE,
+    OPT_DEEP, OPT_REPAIR, OPT_LOG_FORMAT, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { "from", required_argument, NULL, OPT_FROM },
+    { "to", required_argument, NULL, OPT_TO },
+    { "days", required_argument, NULL, OPT_DAYS },
+    { "shard", required_argument, NULL, OPT_SHARD },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "queue", required_argument, NULL, OPT_QUEUE },
+    { "once", no_argument, NULL, OPT_ONCE },
+    { "deep", no_argument, NULL, OPT_DEEP },
+    { "repair", no_argument, NULL, OPT_REPAIR },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Global options are the first six entries. */
+#define N_GLOBAL_OPTS 6
+
+static const char *opt_name(int val)
+{
+    for (const struct option *l = long_opts; l->name; l++)
+        if (l->val == val)
+            return l->name;
+    return "?";
+}
+
+static unsigned opt_bit(int val)
+{
+    switch (val) {
+    case OPT_FROM: case OPT_TO: case OPT_DAYS: case OPT_SHARD: return CLI_OPT_RANGE;
+    case OPT_JSON: return CLI_OPT_JSON;
+    case OPT_REPORT: return CLI_OPT_REPORT;
+    case OPT_QUEUE: return CLI_OPT_QUEUE;
+    case OPT_ONCE: return CLI_OPT_ONCE;
+    case OPT_DEEP: return CLI_OPT_DEEP;
+    case OPT_REPAIR: return CLI_OPT_REPAIR;
+    default: return 0;
+    }
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    unsigned long v = 0;
+    if (!*s || strlen(s) > 9)
+        return -1;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (unsigned)(*p - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_shard(const char *arg, struct cli_opts *o, struct err *e)
+{
+    const char *slash = strchr(arg, '/');
+    char idx[32];
+    unsigned n, i;
+    if (!slash || (size_t)(slash - arg) >= sizeof idx)
+        return err_setk(e, ERR_USAGE, "--shard \"%.40s\": expected I/N, e.g. 0/4", arg);
+    memcpy(idx, arg, (size_t)(slash - arg));
+    idx[slash - arg] = '\0';
+    if (parse_uint(slash + 1, CLI_SHARD_MAX, &n) < 0 || n == 0)
+        return err_setk(e, ERR_USAGE, "--shard \"%.40s\": N must be a whole number 1..%d",
+                        arg, CLI_SHARD_MAX);
+    if (strcmp(idx, "auto") == 0) {
+        static const char *const vars[] = { "AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX" };
+        const char *var = NULL, *val = NULL;
+        for (int k = 0; k < 2 && !val; k++) {
+            const char *v = getenv(vars[k]);
+            if (v && *v) {
+                var = vars[k];
+                val = v;
+            }
+        }
+        if (!val)
+            return err_setk(e, ERR_USAGE, "--shard auto/%u: neither AWS_BATCH_JOB_ARRAY_INDEX "
+                            "nor JOB_COMPLETION_INDEX is set", n);
+        if (parse_uint(val, CLI_SHARD_MAX, &i) < 0 || i >= n)
+            return err_setk(e, ERR_USAGE, "--shard auto/%u: %s=\"%.20s\" is not an index 0..%u",
+                            n, var, val, n - 1);
+    } else if (parse_uint(idx, CLI_SHARD_MAX, &i) < 0 || i >= n) {
+        return err_setk(e, ERR_USAGE, "--shard \"%.40s\": I must be 0..%u (or auto)", arg, n - 1);
+    }
+    o->have_shard = 1;
+    o->shard_index = i;
+    o->shard_count = n;
+    return 0;
+}
+
+static int once_only(int *seen, const char *name, struct err *e)
+{
+    if (*seen)
+        return err_setk(e, ERR_USAGE, "--%s given more than once", name);
+    *seen = 1;
+    return 0;
+}
+
+/* Handles one option (global or command). `cmd` is NULL before the command. */
+static int handle(int c, const char *arg, const struct cli_command *cmd, struct cli_opts *o,
+                  int *seen, struct err *e)
+{
+    struct err de;
+    unsigned bit = opt_bit(c);
+    if (bit && !cmd)
+        return err_setk(e, ERR_USAGE, "--%s belongs after the command (e.g. repart plan --%s ...)",
+                        opt_name(c), opt_name(c));
+    if (bit && !(cmd->opts & bit))
+        return err_setk(e, ERR_USAGE, "%s does not take --%s (see repart %s --help)", cmd->name,
+                        opt_name(c), cmd->name);
+    switch (c) {
+    case 'c':
+        if (!*arg)
+            return err_setk(e, ERR_USAGE, "--config: empty file name");
+        o->config_path = arg;
+        o->config_from = CLI_CONFIG_OPTION;
+        return 0;
+    case 'v':
+        o->verbose++;
+        return 0;
+    case 'q':
+        o->quiet = 1;
+        return 0;
+    case 'h':
+        o->help = 1;
+        return 0;
+    case OPT_VERSION:
+        o->version = 1;
+        return 0;
+    case OPT_LOG_FORMAT:
+        if (strcmp(arg, "text") == 0)
+            o->log_format = CONFIG_LOG_TEXT;
+        else if (strcmp(arg, "json") == 0)
+            o->log_format = CONFIG_LOG_JSON;
+        else
+            return err_setk(e, ERR_USAGE, "--log-format \"%.40s\": must be text or json", arg);
+        return 0;
+    case OPT_FROM:
+    case OPT_TO: {
+        int *have = c == OPT_FROM ? &o->have_from : &o->have_to;
+        if (once_only(have, opt_name(c), e) < 0)
+            return -1;
+        if (day_parse(arg, c == OPT_FROM ? &o->from : &o->to, &de) < 0)
+            return err_setk(e, ERR_USAGE, "--%s %s", opt_name(c), de.msg);
+        return 0;
+    }
+    case OPT_DAYS:
+        if (once_only(&o->have_days, "days", e) < 0)
+            return -1;
+        if (day_list_parse(arg, &o->days, &de) < 0)
+            return err_setk(e, ERR_USAGE, "--days: %s", de.msg);
+        return 0;
+    case OPT_SHARD:
+        if (once_only(&seen[0], "shard", e) < 0)
+            return -1;
+        return parse_shard(arg, o, e);
+    case OPT_JSON:
+        o->json = 1;
+        return 0;
+    case OPT_REPORT:
+        if (once_only(&seen[1], "report", e) < 0)
+            return -1;
+        if (!*arg)
+            return err_setk(e, ERR_USAGE, "--report: empty file name");
+        o->report = arg;
+        return 0;
+    case OPT_QUEUE:
+        if (once_only(&seen[2], "queue", e) < 0)
+            return -1;
+        if (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0)
+            return err_setk(e, ERR_USAGE, "--queue \"%.80s\": must be the queue URL "
+                            "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", arg);
+        o->queue = arg;
+        return 0;
+    case OPT_ONCE:
+        o->once = 1;
+        return 0;
+    case OPT_DEEP:
+        o->deep = 1;
+        return 0;
+    case OPT_REPAIR:
+        o->repair = 1;
+        return 0;
+    }
+    return err_setk(e, ERR_USAGE, "unexpected option");
+}
+
+/* getopt's error returns: name the option as it was written. */
+static int getopt_error(int c, char **argv, int idx, struct err *e)
+{
+    const char *word = idx > 0 ? argv[idx - 1] : "?";
+    if (c == ':') {
+        if (optopt && optopt < 256)
+            return err_setk(e, ERR_USAGE, "option -%c needs a value", optopt);
+        if (optopt)
+            return err_setk(e, ERR_USAGE, "option --%s needs a value", opt_name(optopt));
+        return err_setk(e, ERR_USAGE, "option %.60s needs a value", word);
+    }
+    if (optopt && optopt < 256)
+        return err_setk(e, ERR_USAGE, "unknown option -%c", optopt);
+    if (optopt)   /* a known long option written with =VALUE that takes none */
+        return err_setk(e, ERR_USAGE, "option --%s takes no value", opt_name(optopt));
+    return err_setk(e, ERR_USAGE, "unknown option %.60s", word);
+}
+
+int cli_parse(int argc, char **argv, struct cli_opts *o, struct err *e)
+{
+    int seen[3] = { 0, 0, 0 };
+    memset(o, 0, sizeof *o);
+    o->log_format = -1;
+    o->config_path = CLI_DEFAULT_CONFIG;
+    o->config_from = CLI_CONFIG_DEFAULT;
+    const char *env = getenv("REPART_CONFIG");
+    if (env && *env) {
+        o->config_path = env;
+        o->config_from = CLI_CONFIG_ENV;
+    }
+    if (argc < 1)
+        return err_setk(e, ERR_USAGE, "no arguments");
+
+    /* Global options, up to the command word ('+': stop at the first
+     * non-option; ':' first: report missing values ourselves). */
+    opterr = 0;
+    optind = 0;   /* GNU: full reinitialisation */
+    for (;;) {
+        int c = getopt_long(argc, argv, "+:c:vqh", long_opts, NULL);
+        if (c == -1)
+            break;
+        if (c == '?' || c == ':')
+            return getopt_error(c, argv, optind, e);
+        if (handle(c, optarg, NULL, o, seen, e) < 0)
+            return -1;
+    }
+    if (optind >= argc) {
+        if (o->help || o->version)
+            return 0;
+        return err_setk(e, ERR_USAGE, "no command given (one of plan, download, merge, upload, "
+                        "all, event, watch, status, verify, athena)");
+    }
+    const char *name = argv[optind];
+    o->cmd = cli_find(name);
+    if (!o->cmd) {
+        if (o->help || o->version) {   /* `repart --help foo`: say what is wrong */
+            o->help = o->version = 0;
+        }
+        return err_setk(e, ERR_USAGE, "unknown command \"%.40s\" (see repart --help)", name);
+    }
+
+    /* Command options: argv[optind] is the command, parsed as argv[0]. */
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    optind = 0;
+    for (;;) {
+        int c = getopt_long(sub_argc, sub_argv, "+:c:vqh", long_opts, NULL);
+        if (c == -1)
+            break;
+        if (c == '?' || c == ':')
+            return getopt_error(c, sub_argv, optind, e);
+        if (handle(c, optarg, o->cmd, o, seen, e) < 0)
+            return -1;
+    }
+    /* Positional arguments. ('+' above: options after a positional argument
+     * are not parsed, so `event FILE --report x` is refused here rather than
+     * silently taking --report as a file.) */
+    int npos = sub_argc - optind;
+    if (npos > 0) {
+        const char *first = sub_argv[optind];
+        if (!(o->cmd->opts & CLI_OPT_INPUT))
+            return err_setk(e, ERR_USAGE, "%s takes no arguments (got \"%.60s\")", o->cmd->name,
+                            first);
+        if (npos > 1)
+            return err_setk(e, ERR_USAGE, "%s takes at most one FILE (got \"%.60s\" and more; "
+                            "options go before the FILE)", o->cmd->name, first);
+        if (!*first)
+            return err_setk(e, ERR_USAGE, "%s: empty file name", o->cmd->name);
+        o->input = first;
+    } else if (o->cmd->opts & CLI_OPT_INPUT) {
+        o->input = "-";
+    }
+    if (o->help || o->version)
+        return 0;
+
+    /* Combinations. */
+    if (o->verbose && o->quiet)
+        return err_setk(e, ERR_USAGE, "-q and -v do not go together");
+    if (o->have_from != o->have_to)
+        return err_setk(e, ERR_USAGE, "%s needs %s as well", o->have_from ? "--from" : "--to",
+                        o->have_from ? "--to" : "--from");
+    if (o->have_days && o->have_from)
+        return err_setk(e, ERR_USAGE, "--days and --from/--to do not go together");
+    if (o->have_from && day_cmp(&o->from, &o->to) > 0) {
+        char a[DAY_STR_MAX], b[DAY_STR_MAX];
+        return err_setk(e, ERR_USAGE, "--from %s is after --to %s", day_format(&o->from, a),
+                        day_format(&o->to, b));
+    }
+    if (o->have_from && day_between(&o->from, &o->to) >= DAY_LIST_MAX)
+        return err_setk(e, ERR_USAGE, "--from/--to: more than %d days", DAY_LIST_MAX);
+    if ((o->cmd->opts & CLI_OPT_QUEUE) && !o->queue)
+        return err_setk(e, ERR_USAGE, "%s needs --queue URL", o->cmd->name);
+    return 0;
+}
+
+void cli_opts_free(struct cli_opts *o)
+{
+    if (o)
+        day_list_free(&o->days);
+}
+
+int cli_days_given(const struct cli_opts *o)
+{
+    return o->have_days || o->have_from;
+}
+
+int cli_days(const struct cli_opts *o, const struct config *cfg, struct day_list *out,
+             struct err *e)
+{
+    out->v = NULL;
+    out->n = 0;
+    if (o->have_days) {
+        out->v = malloc((o->days.n ? o->days.n : 1) * sizeof *out->v);
+        if (!out->v)
+            return err_set(e, "out of memory");
+        memcpy(out->v, o->days.v, o->days.n * sizeof *out->v);
+        out->n = o->days.n;
+    } else if (o->have_from) {
+        if (day_list_range(&o->from, &o->to, out, e) < 0)
+            return err_prefix(e, "--from/--to: ");
+    } else if (cfg && cfg->has_date_range) {
+        if (day_list_range(&cfg->date_start, &cfg->date_end, out, e) < 0)
+            return err_prefix(e, "%s: date_range: ", cfg->path);
+    } else {
+        return err_setk(e, ERR_USAGE, "no days given: use --from D --to D or --days D1,D2,... "
+                        "or set date_range in %s", cfg ? cfg->path : "the config");
+    }
+    if (o->have_shard)
+        day_list_shard(out, o->shard_index, o->shard_count);
+    return 0;
+}
+
+/* Appends s to buf[*len..size), keeping room for "..." on overflow. */
+static void put(char *buf, size_t size, size_t *len, int *full, const char *s)
+{
+    size_t n = strlen(s);
+    if (*full)
+        return;
+    if (*len + n + 4 > size) {
+        if (*len + 4 <= size) {
+            memcpy(buf + *len, "...", 4);
+            *len += 3;
+        }
+        *full = 1;
+        return;
+    }
+    memcpy(buf + *len, s, n + 1);
+    *len += n;
+}
+
+static int shell_safe(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-=:,+@%",
+                    *s))
+            return 0;
+    return 1;
+}
+
+char *cli_rerun_command(const struct cli_opts *o, const struct day *days, size_t n,
+                        char *buf, size_t size)
+{
+    size_t len = 0;
+    int full = 0;
+    if (!size)
+        return buf;
+    buf[0] = '\0';
+    put(buf, size, &len, &full, "repart");
+    if (o->config_path && o->config_from != CLI_CONFIG_DEFAULT) {
+        put(buf, size, &len, &full, " -c ");
+        if (shell_safe(o->config_path)) {
+            put(buf, size, &len, &full, o->config_path);
+        } else {
+            put(buf, size, &len, &full, "'");
+            for (const char *p = o->config_path; *p; p++) {
+                char ch[2] = { *p, '\0' };
+                put(buf, size, &len, &full, *p == '\'' ? "'\\''" : ch);
+            }
+            put(buf, size, &len, &full, "'");
+        }
+    }
+    /* Days that came in through events are rerun with `all`. */
+    const char *cmd = o->cmd ? o->cmd->name : "all";
+    if (!o->cmd || !(o->cmd->opts & CLI_OPT_RANGE))
+        cmd = "all";
+    put(buf, size, &len, &full, " ");
+    put(buf, size, &len, &full, cmd);
+    put(buf, size, &len, &full, " --days ");
+    for (size_t i = 0; i < n; i++) {
+        char d[DAY_STR_MAX];
+        if (i)
+            put(buf, size, &len, &full, ",");
+        put(buf, size, &len, &full, day_format(&days[i], d));
+    }
+    return buf;
+}

@@ -1,0 +1,1008 @@
+#include "creds.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#define REFRESH_MARGIN_S   300          /* refresh this long before expiry */
+#define RETRY_AFTER_FAIL_S 10           /* while old creds still valid */
+#define MAX_INI_BYTES      (1 << 20)
+#define MAX_BODY_BYTES     (64 * 1024)
+#define MAX_TOKEN_FILE     (16 * 1024)
+#define CONTAINER_HOST     "http://169.254.170.2"
+#define IMDS_DEFAULT       "http://169.254.169.254"
+
+struct creds_provider {
+    pthread_mutex_t mu;
+    int is_static;
+    int have;
+    struct creds cur;
+    long long next_attempt;   /* no refresh before this (after a failed one) */
+    CURL *curl;               /* private handle, used under mu */
+    int curl_inited;
+};
+
+/* ---- "what was tried", for the error when nothing is found ------------ */
+
+struct trace {
+    char buf[ERR_MSG_MAX];
+    size_t len;
+};
+
+static void trace_add(struct trace *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void trace_add(struct trace *t, const char *fmt, ...)
+{
+    if (t->len + 1 >= sizeof t->buf)
+        return;
+    if (t->len) {
+        int k = snprintf(t->buf + t->len, sizeof t->buf - t->len, "; ");
+        if (k > 0)
+            t->len += (size_t)k;
+        if (t->len >= sizeof t->buf) {
+            t->len = sizeof t->buf - 1;
+            return;
+        }
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(t->buf + t->len, sizeof t->buf - t->len, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        t->len += (size_t)k;
+    if (t->len >= sizeof t->buf)
+        t->len = sizeof t->buf - 1;
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static int copy_field(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len >= cap)
+        return -1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+static void creds_wipe(struct creds *c) { OPENSSL_cleanse(c, sizeof *c); }
+
+/* Reads a whole file of at most max bytes. 0 ok, -1 errno set (EFBIG when
+ * too large). Caller frees *out. */
+static int slurp(const char *path, size_t max, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char *buf = malloc(max + 1);
+    if (!buf) {
+        fclose(f);
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t n = fread(buf, 1, max + 1, f);
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        free(buf);
+        errno = EIO;
+        return -1;
+    }
+    if (n > max) {
+        OPENSSL_cleanse(buf, max + 1);
+        free(buf);
+        errno = EFBIG;
+        return -1;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static void free_secret(char *p, size_t len)
+{
+    if (p) {
+        OPENSSL_cleanse(p, len);
+        free(p);
+    }
+}
+
+/* ---- INI -------------------------------------------------------------- */
+
+static int is_sp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+static void trim(const char **a, const char **b)
+{
+    while (*a < *b && is_sp(**a))
+        (*a)++;
+    while (*b > *a && is_sp((*b)[-1]))
+        (*b)--;
+}
+
+/* Walks the text; reports section presence and the last value of key. */
+static int ini_scan(const char *text, size_t len, const char *section, const char *key,
+                    char *out, size_t out_size, int *has_section)
+{
+    size_t slen = strlen(section), klen = key ? strlen(key) : 0;
+    int in_section = 0, seen_key = 0, result = 0;
+    const char *p = text, *end = text + len;
+    *has_section = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *a = p, *b = le;
+        p = nl ? nl + 1 : end;
+        int indented = a < b && (*a == ' ' || *a == '\t');
+        trim(&a, &b);
+        if (a == b || *a == '#' || *a == ';')
+            continue;
+        if (*a == '[') {
+            const char *rb = memchr(a, ']', (size_t)(b - a));
+            seen_key = 0;
+            if (!rb) {          /* malformed header: ignore what follows */
+                in_section = 0;
+                continue;
+            }
+            const char *na = a + 1, *nb = rb;
+            trim(&na, &nb);
+            in_section = (size_t)(nb - na) == slen && memcmp(na, section, slen) == 0;
+            if (in_section)
+                *has_section = 1;
+            continue;
+        }
+        if (indented && seen_key)
+            continue;           /* continuation / sub-property */
+        const char *eq = memchr(a, '=', (size_t)(b - a));
+        if (!eq)
+            continue;
+        seen_key = 1;
+        if (!in_section || !key)
+            continue;
+        const char *ka = a, *kb = eq, *va = eq + 1, *vb = b;
+        trim(&ka, &kb);
+        trim(&va, &vb);
+        /* inline comment: ';' or '#' after whitespace */
+        for (const char *c = va; c < vb; c++) {
+            if ((*c == '#' || *c == ';') && c > va && is_sp(c[-1])) {
+                vb = c;
+                trim(&va, &vb);
+                break;
+            }
+        }
+        if ((size_t)(kb - ka) != klen || strncasecmp(ka, key, klen) != 0)
+            continue;
+        size_t vl = (size_t)(vb - va);
+        if (vl >= out_size) {
+            result = -1;
+            continue;
+        }
+        memcpy(out, va, vl);
+        out[vl] = '\0';
+        result = 1;
+    }
+    return result;
+}
+
+int creds_ini_find(const char *text, size_t len, const char *section, const char *key,
+                   char *out, size_t out_size)
+{
+    int has;
+    if (!text || !section || !key || !out || out_size == 0)
+        return 0;
+    return ini_scan(text, len, section, key, out, out_size, &has);
+}
+
+int creds_ini_has_section(const char *text, size_t len, const char *section)
+{
+    int has;
+    char dummy[1];
+    if (!text || !section)
+        return 0;
+    ini_scan(text, len, section, NULL, dummy, sizeof dummy, &has);
+    return has;
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
+static int digits(const char **s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*s)[i]))
+            return -1;
+        v = v * 10 + ((*s)[i] - '0');
+    }
+    *s += n;
+    *out = v;
+    return 0;
+}
+
+int creds_parse_iso8601(const char *s, long long *out)
+{
+    int Y, M, D, h, m, sec;
+    if (!s || digits(&s, 4, &Y) || *s++ != '-' || digits(&s, 2, &M) || *s++ != '-' ||
+        digits(&s, 2, &D))
+        return -1;
+    if (*s != 'T' && *s != 't' && *s != ' ')
+        return -1;
+    s++;
+    if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &m) || *s++ != ':' ||
+        digits(&s, 2, &sec))
+        return -1;
+    if (*s == '.' || *s == ',') {
+        s++;
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    long long off = 0;
+    if (*s == 'Z' || *s == 'z') {
+        s++;
+    } else if (*s == '+' || *s == '-') {
+        int sign = *s++ == '-' ? -1 : 1, oh, om = 0;
+        if (digits(&s, 2, &oh))
+            return -1;
+        if (*s == ':')
+            s++;
+        if (*s && digits(&s, 2, &om))
+            return -1;
+        if (oh > 23 || om > 59)
+            return -1;
+        off = sign * (oh * 3600LL + om * 60LL);
+    } else {
+        return -1;
+    }
+    if (*s)
+        return -1;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60)
+        return -1;
+    *out = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400LL + h * 3600LL + m * 60LL +
+           sec - off;
+    return 0;
+}
+
+/* ---- environment ------------------------------------------------------ */
+
+static int from_env(struct trace *t, struct creds *out, struct err *e)
+{
+    const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
+    const char *tok = env("AWS_SESSION_TOKEN");
+    if (!ak && !sk) {
+        trace_add(t, "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY not set)");
+        return 0;
+    }
+    if (!ak || !sk)
+        return err_setk(e, ERR_USAGE, "credentials: %s is set but %s is not",
+                        ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                        ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+    if (copy_field(out->access_key, sizeof out->access_key, ak, strlen(ak)) ||
+        copy_field(out->secret_key, sizeof out->secret_key, sk, strlen(sk)) ||
+        copy_field(out->session_token, sizeof out->session_token, tok ? tok : "",
+                   tok ? strlen(tok) : 0))
+        return err_setk(e, ERR_USAGE, "credentials: an AWS_* credential variable is too long");
+    out->expires_at = 0;
+    snprintf(out->source, sizeof out->source, "env");
+    return 1;
+}
+
+/* ---- profile files ---------------------------------------------------- */
+
+/* Resolves a path from an override variable or ~/.aws/<name>. */
+static int profile_path(const char *var, const char *name, char *out, size_t n)
+{
+    const char *v = env(var);
+    const char *home = getenv("HOME");
+    int k;
+    if (v) {
+        if (v[0] == '~' && v[1] == '/' && home)
+            k = snprintf(out, n, "%s%s", home, v + 1);
+        else
+            k = snprintf(out, n, "%s", v);
+    } else {
+        if (!home || !*home)
+            return -1;
+        k = snprintf(out, n, "%s/.aws/%s", home, name);
+    }
+    return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+static const char *const UNSUPPORTED_KEYS[] = {
+    "credential_process", "role_arn", "sso_session", "sso_start_url",
+    "web_identity_token_file", "credential_source",
+};
+
+enum { SEC_NONE, SEC_EMPTY, SEC_PARTIAL, SEC_OK, SEC_TOOLONG };
+
+/* Looks at one section; *unsupported names a key we cannot use. */
+static int profile_section(const char *text, size_t len, const char *sec, struct creds *out,
+                           const char **unsupported)
+{
+    if (!creds_ini_has_section(text, len, sec))
+        return SEC_NONE;
+    int a = creds_ini_find(text, len, sec, "aws_access_key_id", out->access_key,
+                           sizeof out->access_key);
+    int s = creds_ini_find(text, len, sec, "aws_secret_access_key", out->secret_key,
+                           sizeof out->secret_key);
+    int t = creds_ini_find(text, len, sec, "aws_session_token", out->session_token,
+                           sizeof out->session_token);
+    if (a < 0 || s < 0 || t < 0)
+        return SEC_TOOLONG;
+    if (t == 0)
+        out->session_token[0] = '\0';
+    if (a == 1 && s == 1 && out->access_key[0] && out->secret_key[0])
+        return SEC_OK;
+    if (a == 1 || s == 1)
+        return SEC_PARTIAL;
+    char tmp[8];
+    for (size_t i = 0; i < sizeof UNSUPPORTED_KEYS / sizeof UNSUPPORTED_KEYS[0]; i++) {
+        if (creds_ini_find(text, len, sec, UNSUPPORTED_KEYS[i], tmp, sizeof tmp) != 0) {
+            *unsupported = UNSUPPORTED_KEYS[i];
+            break;
+        }
+    }
+    return SEC_EMPTY;
+}
+
+/* Loads a file for the profile lookup. 1 loaded, 0 missing, -1 error. */
+static int load_ini(const char *path, char **text, size_t *len, struct trace *t,
+                    const char *label, struct err *e)
+{
+    if (slurp(path, MAX_INI_BYTES, text, len) == 0)
+        return 1;
+    if (errno == ENOENT || errno == ENOTDIR) {
+        trace_add(t, "%s %s: no such file", label, path);
+        return 0;
+    }
+    if (errno == EFBIG)
+        return err_setk(e, ERR_USAGE, "credentials: %s %s is larger than %d bytes", label,
+                        path, MAX_INI_BYTES);
+    return err_setk(e, ERR_USAGE, "credentials: cannot read %s %s: %s", label, path,
+                    strerror(errno));
+}
+
+static int from_profile(struct trace *t, struct creds *out, struct err *e)
+{
+    const char *profile = env("AWS_PROFILE");
+    int explicit_profile = profile != NULL;
+    if (!profile)
+        profile = "default";
+    if (strlen(profile) > 128 || strpbrk(profile, "[]\r\n"))
+        return err_setk(e, ERR_USAGE, "credentials: AWS_PROFILE is not a valid profile name");
+
+    char cpath[1024], fpath[1024];
+    int have_c = profile_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", cpath, sizeof cpath) == 0;
+    int have_f = profile_path("AWS_CONFIG_FILE", "config", fpath, sizeof fpath) == 0;
+    if (!have_c && !have_f) {
+        trace_add(t, "profile \"%s\" (HOME not set)", profile);
+        return explicit_profile
+                   ? err_setk(e, ERR_USAGE, "credentials: profile \"%s\": HOME is not set and "
+                              "no AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE", profile)
+                   : 0;
+    }
+
+    const char *unsupported = NULL, *unsupported_file = NULL;
+    int found_section = 0;
+    char *text = NULL;
+    size_t len = 0;
+    struct trace sub = {.len = 0};
+
+    /* 1. credentials file, section [NAME] */
+    if (have_c) {
+        int l = load_ini(cpath, &text, &len, &sub, "credentials file", e);
+        if (l < 0)
+            return -1;
+        if (l == 1) {
+            const char *u = NULL;
+            int st = profile_section(text, len, profile, out, &u);
+            free_secret(text, len);
+            text = NULL;
+            if (st == SEC_OK) {
+                snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
+                return 1;
+            }
+            if (st == SEC_PARTIAL || st == SEC_TOOLONG)
+                return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile,
+                                cpath, st == SEC_PARTIAL
+                                           ? "needs both aws_access_key_id and aws_secret_access_key"
+                                           : "a credential value is too long");
+            if (st != SEC_NONE)
+                found_section = 1;
+            if (u) {
+                unsupported = u;
+                unsupported_file = cpath;
+            }
+            trace_add(&sub, "%s: %s", cpath,
+                      st == SEC_NONE ? "no such section" : "section has no keys");
+        }
+    }
+
+    /* 2. config file, [profile NAME] (or [default]) */
+    if (have_f) {
+        int l = load_ini(fpath, &text, &len, &sub, "config file", e);
+        if (l < 0)
+            return -1;
+        if (l == 1) {
+            char sec[160];
+            snprintf(sec, sizeof sec, "profile %s", profile);
+            const char *u = NULL;
+            int st = SEC_NONE;
+            if (strcmp(profile, "default") == 0)
+                st = profile_section(text, len, "default", out, &u);
+            if (st == SEC_NONE || st == SEC_EMPTY) {
+                const char *u2 = NULL;
+                int st2 = profile_section(text, len, sec, out, &u2);
+                if (st2 != SEC_NONE && !(st2 == SEC_EMPTY && st == SEC_EMPTY && u)) {
+                    st = st2;
+                    u = u2;
+                }
+            }
+            free_secret(text, len);
+            text = NULL;
+            if (st == SEC_OK) {
+                snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
+                return 1;
+            }
+            if (st == SEC_PARTIAL || st == SEC_TOOLONG)
+                return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile,
+                                fpath, st == SEC_PARTIAL
+                                           ? "needs both aws_access_key_id and aws_secret_access_key"
+                                           : "a credential value is too long");
+            if (st != SEC_NONE)
+                found_section = 1;
+            if (u && !unsupported) {
+                unsupported = u;
+                unsupported_file = fpath;
+            }
+            trace_add(&sub, "%s: %s", fpath,
+                      st == SEC_NONE ? "no such section" : "section has no keys");
+        }
+    }
+    creds_wipe(out);
+
+    if (unsupported)
+        return err_setk(e, ERR_USAGE,
+                        "credentials: profile \"%s\" in %s uses %s, which repart does not "
+                        "support; use access keys, or export temporary ones with "
+                        "`eval \"$(aws configure export-credentials --profile %s --format env)\"`",
+                        profile, unsupported_file, unsupported, profile);
+    if (explicit_profile && !found_section)
+        return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" (AWS_PROFILE) not found (%s)",
+                        profile, sub.buf);
+    trace_add(t, "profile \"%s\" (%s)", profile, sub.buf);
+    return 0;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+struct body {
+    char *p;
+    size_t len;
+    int too_big;
+};
+
+static size_t on_data(char *ptr, size_t sz, size_t n, void *ud)
+{
+    struct body *b = ud;
+    size_t k = sz * n;
+    if (k > MAX_BODY_BYTES - b->len) {
+        b->too_big = 1;
+        return 0;
+    }
+    memcpy(b->p + b->len, ptr, k);
+    b->len += k;
+    b->p[b->len] = '\0';
+    return k;
+}
+
+/* The URL without its query string, for messages. */
+static void url_for_msg(const char *url, char *out, size_t n)
+{
+    size_t l = strcspn(url, "?#");
+    snprintf(out, n, "%.*s", (int)(l > 300 ? 300 : l), url);
+}
+
+/* One request on the provider's handle. Returns 0 when an HTTP response
+ * arrived (any status, *status set), -1 on a transport failure (why filled). */
+static int http_do(struct creds_provider *p, const char *method, const char *url,
+                   const char *header, long connect_ms, long total_ms, long *status,
+                   struct body *b, char *why, size_t why_n)
+{
+    if (!p->curl) {
+        p->curl = curl_easy_init();
+        if (!p->curl) {
+            snprintf(why, why_n, "cannot create a curl handle");
+            return -1;
+        }
+    }
+    CURL *c = p->curl;
+    curl_easy_reset(c);
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hl = NULL, *tmp;
+    if (header) {
+        tmp = curl_slist_append(hl, header);
+        if (!tmp) {
+            snprintf(why, why_n, "out of memory");
+            return -1;
+        }
+        hl = tmp;
+    }
+    b->len = 0;
+    b->too_big = 0;
+    b->p[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");   /* link-local / loopback endpoints */
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+    if (strcmp(method, "PUT") == 0) {
+        /* an empty PUT with Content-Length: 0, as the SDKs send */
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+        tmp = curl_slist_append(hl, "Content-Type:");
+        if (tmp)
+            hl = tmp;
+    }
+    if (hl)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hl);
+    if (rc != CURLE_OK) {
+        if (b->too_big)
+            snprintf(why, why_n, "response larger than %d bytes", MAX_BODY_BYTES);
+        else
+            snprintf(why, why_n, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        return -1;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    return 0;
+}
+
+/* Parses {"AccessKeyId","SecretAccessKey","Token","Expiration"[,"Code"]}.
+ * Messages never quote the body (it holds the secret). */
+static int parse_creds_json(const char *body, size_t len, const char *what, struct creds *out,
+                            struct err *e)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, 0, &jerr);
+    if (!root)
+        return err_set(e, "credentials: %s: response is not valid JSON (line %d, column %d)",
+                       what, jerr.line, jerr.column);
+    int rc = -1;
+    if (!json_is_object(root)) {
+        err_set(e, "credentials: %s: response is not a JSON object", what);
+        goto out;
+    }
+    const char *code = json_string_value(json_object_get(root, "Code"));
+    if (code && strcmp(code, "Success") != 0) {
+        int safe = strlen(code) < 64;
+        for (const char *c = code; safe && *c; c++)
+            safe = isalnum((unsigned char)*c) || *c == '_' || *c == '-';
+        err_set(e, "credentials: %s: Code is %s%s%s", what, safe ? "\"" : "",
+                safe ? code : "not Success", safe ? "\"" : "");
+        goto out;
+    }
+    json_t *ak = json_object_get(root, "AccessKeyId");
+    json_t *sk = json_object_get(root, "SecretAccessKey");
+    json_t *tok = json_object_get(root, "Token");
+    json_t *exp = json_object_get(root, "Expiration");
+    if (!json_is_string(ak) || !json_is_string(sk) || json_string_length(ak) == 0 ||
+        json_string_length(sk) == 0) {
+        err_set(e, "credentials: %s: response lacks AccessKeyId or SecretAccessKey", what);
+        goto out;
+    }
+    if (tok && !json_is_null(tok) && !json_is_string(tok)) {
+        err_set(e, "credentials: %s: Token is not a string", what);
+        goto out;
+    }
+    if (copy_field(out->access_key, sizeof out->access_key, json_string_value(ak),
+                   json_string_length(ak)) ||
+        copy_field(out->secret_key, sizeof out->secret_key, json_string_value(sk),
+                   json_string_length(sk)) ||
+        copy_field(out->session_token, sizeof out->session_token,
+                   json_is_string(tok) ? json_string_value(tok) : "",
+                   json_is_string(tok) ? json_string_length(tok) : 0)) {
+        err_set(e, "credentials: %s: a credential value is too long", what);
+        goto out;
+    }
+    out->expires_at = 0;
+    if (exp && !json_is_null(exp)) {
+        if (!json_is_string(exp) ||
+            creds_parse_iso8601(json_string_value(exp), &out->expires_at) != 0) {
+            err_set(e, "credentials: %s: Expiration is not an ISO 8601 time", what);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        creds_wipe(out);
+    json_decref(root);   /* jansson does not wipe; the body is wiped by the caller */
+    return rc;
+}
+
+/* ---- container endpoint ---------------------------------------------- */
+
+static int host_allowed(const char *host)
+{
+    static const char *const ok[] = {"localhost", "169.254.170.2", "169.254.170.23", "[::1]",
+                                     "[fd00:ec2::23]"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcasecmp(host, ok[i]) == 0)
+            return 1;
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) == 1)
+        return (ntohl(a.s_addr) >> 24) == 127;
+    return 0;
+}
+
+int creds_container_url(char *out, size_t out_size, struct err *e)
+{
+    const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    int k;
+    if (rel) {
+        if (strpbrk(rel, " \t\r\n"))
+            return err_setk(e, ERR_USAGE, "credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+                            "contains whitespace");
+        k = snprintf(out, out_size, "%s%s%s", CONTAINER_HOST, rel[0] == '/' ? "" : "/", rel);
+        if (k < 0 || (size_t)k >= out_size)
+            return err_setk(e, ERR_USAGE, "credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+                            "is too long");
+        return 1;
+    }
+    if (!full)
+        return 0;
+    CURLU *u = curl_url();
+    if (!u)
+        return err_set(e, "credentials: out of memory");
+    char *scheme = NULL, *host = NULL;
+    int rc = -1;
+    if (curl_url_set(u, CURLUPART_URL, full, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        err_setk(e, ERR_USAGE, "credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL");
+    } else if (strcasecmp(scheme, "https") != 0 &&
+               !(strcasecmp(scheme, "http") == 0 && host_allowed(host))) {
+        err_setk(e, ERR_USAGE,
+                 "credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI %s://%.200s is not allowed: it "
+                 "must be https, or http to a loopback address, 169.254.170.2 or 169.254.170.23",
+                 scheme, host);
+    } else {
+        k = snprintf(out, out_size, "%s", full);
+        if (k < 0 || (size_t)k >= out_size)
+            err_setk(e, ERR_USAGE, "credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
+        else
+            rc = 1;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* Builds "Authorization: TOKEN" into hdr (malloc'd) or NULL when no token. */
+static int container_auth_header(char **hdr, struct err *e)
+{
+    *hdr = NULL;
+    const char *file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    char *tok = NULL;
+    size_t len = 0;
+    if (file) {
+        if (slurp(file, MAX_TOKEN_FILE, &tok, &len) != 0)
+            return err_setk(e, ERR_USAGE, "credentials: cannot read "
+                            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", file,
+                            errno == EFBIG ? "file too large" : strerror(errno));
+    } else {
+        const char *v = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+        if (!v)
+            return 0;
+        len = strlen(v);
+        tok = strdup(v);
+        if (!tok)
+            return err_set(e, "credentials: out of memory");
+    }
+    while (len > 0 && isspace((unsigned char)tok[len - 1]))
+        tok[--len] = '\0';
+    size_t start = 0;
+    while (start < len && isspace((unsigned char)tok[start]))
+        start++;
+    if (start == len || memchr(tok + start, '\r', len - start) ||
+        memchr(tok + start, '\n', len - start) || memchr(tok, '\0', len)) {
+        free_secret(tok, len);
+        return err_setk(e, ERR_USAGE, "credentials: the container authorization token (%s) is "
+                        "empty or contains a line break",
+                        file ? "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+                             : "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    }
+    size_t hl = len - start + 16;
+    *hdr = malloc(hl);
+    if (*hdr)
+        snprintf(*hdr, hl, "Authorization: %s", tok + start);
+    free_secret(tok, len);
+    return *hdr ? 0 : err_set(e, "credentials: out of memory");
+}
+
+static int from_container(struct creds_provider *p, struct trace *t, struct creds *out,
+                          struct err *e)
+{
+    char url[2048], shown[400];
+    int u = creds_container_url(url, sizeof url, e);
+    if (u <= 0) {
+        if (u == 0)
+            trace_add(t, "container endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, "
+                         "AWS_CONTAINER_CREDENTIALS_FULL_URI not set)");
+        return u;
+    }
+    url_for_msg(url, shown, sizeof shown);
+    char *auth = NULL;
+    if (container_auth_header(&auth, e) != 0)
+        return -1;
+    struct body b = {.p = malloc(MAX_BODY_BYTES + 1)};
+    if (!b.p) {
+        free_secret(auth, auth ? strlen(auth) : 0);
+        return err_set(e, "credentials: out of memory");
+    }
+    long status = 0;
+    char why[CURL_ERROR_SIZE + 64];
+    int rc = http_do(p, "GET", url, auth, 2000, 5000, &status, &b, why, sizeof why);
+    free_secret(auth, auth ? strlen(auth) : 0);
+    char what[460];
+    snprintf(what, sizeof what, "container endpoint %s", shown);
+    if (rc != 0) {
+        err_setk(e, ERR_TRANSIENT, "credentials: %s: %s", what, why);
+    } else if (status != 200) {
+        rc = err_setk(e, status >= 500 ? ERR_TRANSIENT : ERR_USAGE,
+                      "credentials: %s: HTTP %ld", what, status);
+    } else if (parse_creds_json(b.p, b.len, what, out, e) != 0) {
+        rc = -1;
+    } else {
+        snprintf(out->source, sizeof out->source, "container");
+        rc = 1;
+    }
+    free_secret(b.p, MAX_BODY_BYTES + 1);
+    return rc;
+}
+
+/* ---- EC2 IMDSv2 --------------------------------------------------------- */
+
+static int from_imds(struct creds_provider *p, struct trace *t, struct creds *out, struct err *e)
+{
+    const char *dis = env("AWS_EC2_METADATA_DISABLED");
+    if (dis && strcasecmp(dis, "true") == 0) {
+        trace_add(t, "EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED)");
+        return 0;
+    }
+    const char *base0 = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    char base[512];
+    int k = snprintf(base, sizeof base, "%s", base0 ? base0 : IMDS_DEFAULT);
+    if (k < 0 || (size_t)k >= sizeof base)
+        return err_setk(e, ERR_USAGE, "credentials: AWS_EC2_METADATA_SERVICE_ENDPOINT is too long");
+    size_t bl = strlen(base);
+    while (bl > 0 && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    char shown[400];
+    url_for_msg(base, shown, sizeof shown);
+
+    struct body b = {.p = malloc(MAX_BODY_BYTES + 1)};
+    if (!b.p)
+        return err_set(e, "credentials: out of memory");
+    char url[1024], hdr[1200], why[CURL_ERROR_SIZE + 64], role[160];
+    long status = 0;
+    int rc = 0;
+
+    /* 1. session token; a failure here means "no IMDS": go on quietly */
+    snprintf(url, sizeof url, "%s/latest/api/token", base);
+    if (http_do(p, "PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", 1000, 2000,
+                &status, &b, why, sizeof why) != 0) {
+        trace_add(t, "EC2 instance metadata (%s: %s)", shown, why);
+        goto out;
+    }
+    if (status != 200) {
+        trace_add(t, "EC2 instance metadata (%s: token request: HTTP %ld)", shown, status);
+        goto out;
+    }
+    while (b.len > 0 && isspace((unsigned char)b.p[b.len - 1]))
+        b.p[--b.len] = '\0';
+    if (b.len == 0 || b.len > 1000 || strpbrk(b.p, "\r\n") || memchr(b.p, '\0', b.len)) {
+        rc = err_set(e, "credentials: EC2 instance metadata %s: malformed session token", shown);
+        goto out;
+    }
+    snprintf(hdr, sizeof hdr, "X-aws-ec2-metadata-token: %s", b.p);
+
+    /* 2. role name */
+    snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/", base);
+    if (http_do(p, "GET", url, hdr, 1000, 2000, &status, &b, why, sizeof why) != 0) {
+        rc = err_setk(e, ERR_TRANSIENT, "credentials: EC2 instance metadata %s: %s", shown, why);
+        goto out;
+    }
+    if (status == 404) {
+        trace_add(t, "EC2 instance metadata (%s: no IAM role attached)", shown);
+        goto out;
+    }
+    if (status != 200) {
+        rc = err_setk(e, status >= 500 ? ERR_TRANSIENT : ERR_GENERIC,
+                      "credentials: EC2 instance metadata %s: role name: HTTP %ld", shown, status);
+        goto out;
+    }
+    size_t rl = strcspn(b.p, "\r\n");
+    int ok = rl > 0 && rl < 129;
+    for (size_t i = 0; ok && i < rl; i++)
+        ok = isalnum((unsigned char)b.p[i]) || strchr("+=,.@_-", b.p[i]) != NULL;
+    if (!ok) {
+        rc = err_set(e, "credentials: EC2 instance metadata %s: malformed role name", shown);
+        goto out;
+    }
+    memcpy(role, b.p, rl);
+    role[rl] = '\0';
+
+    /* 3. credentials of the role */
+    snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/%s", base, role);
+    char what[600];
+    snprintf(what, sizeof what, "EC2 instance metadata %s role %s", shown, role);
+    if (http_do(p, "GET", url, hdr, 1000, 5000, &status, &b, why, sizeof why) != 0) {
+        rc = err_setk(e, ERR_TRANSIENT, "credentials: %s: %s", what, why);
+        goto out;
+    }
+    if (status != 200) {
+        rc = err_setk(e, status >= 500 ? ERR_TRANSIENT : ERR_GENERIC, "credentials: %s: HTTP %ld",
+                      what, status);
+        goto out;
+    }
+    if (parse_creds_json(b.p, b.len, what, out, e) != 0) {
+        rc = -1;
+        goto out;
+    }
+    snprintf(out->source, sizeof out->source, "imds");
+    rc = 1;
+out:
+    OPENSSL_cleanse(hdr, sizeof hdr);
+    free_secret(b.p, MAX_BODY_BYTES + 1);
+    return rc;
+}
+
+/* ---- the chain ---------------------------------------------------------- */
+
+static int resolve(struct creds_provider *p, struct creds *out, struct err *e)
+{
+    struct trace t = {.len = 0};
+    int r;
+    memset(out, 0, sizeof *out);
+    if ((r = from_env(&t, out, e)) != 0)
+        return r < 0 ? -1 : 0;
+    if ((r = from_profile(&t, out, e)) != 0)
+        return r < 0 ? -1 : 0;
+    if ((r = from_container(p, &t, out, e)) != 0)
+        return r < 0 ? -1 : 0;
+    if ((r = from_imds(p, &t, out, e)) != 0)
+        return r < 0 ? -1 : 0;
+    return err_setk(e, ERR_USAGE, "no AWS credentials found; tried: %s", t.buf);
+}
+
+struct creds_provider *creds_provider_new(void)
+{
+    struct creds_provider *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(p);
+        return NULL;
+    }
+    p->curl_inited = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    return p;
+}
+
+struct creds_provider *creds_provider_static(const char *access_key, const char *secret_key,
+                                             const char *session_token)
+{
+    if (!access_key || !secret_key)
+        return NULL;
+    struct creds_provider *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(p);
+        return NULL;
+    }
+    p->is_static = 1;
+    p->have = 1;
+    if (copy_field(p->cur.access_key, sizeof p->cur.access_key, access_key, strlen(access_key)) ||
+        copy_field(p->cur.secret_key, sizeof p->cur.secret_key, secret_key, strlen(secret_key)) ||
+        copy_field(p->cur.session_token, sizeof p->cur.session_token,
+                   session_token ? session_token : "", session_token ? strlen(session_token) : 0)) {
+        creds_provider_free(p);
+        return NULL;
+    }
+    snprintf(p->cur.source, sizeof p->cur.source, "static");
+    return p;
+}
+
+int creds_provider_get(struct creds_provider *p, struct creds *out, struct err *e)
+{
+    if (!p || !out)
+        return err_set(e, "credentials: no provider");
+    pthread_mutex_lock(&p->mu);
+    long long now = (long long)time(NULL);
+    int rc = 0;
+    if (p->have && (p->is_static || p->cur.expires_at == 0 ||
+                    now < p->cur.expires_at - REFRESH_MARGIN_S ||
+                    (now < p->next_attempt && now < p->cur.expires_at))) {
+        *out = p->cur;
+        goto done;
+    }
+    struct creds fresh;
+    struct err e2 = {.kind = 0};
+    if (resolve(p, &fresh, &e2) == 0) {
+        p->cur = fresh;
+        p->have = 1;
+        p->next_attempt = 0;
+        *out = fresh;
+    } else if (p->have && now < p->cur.expires_at) {
+        /* refresh failed but what we have is still valid: use it, retry later */
+        p->next_attempt = now + RETRY_AFTER_FAIL_S;
+        *out = p->cur;
+    } else {
+        if (e)
+            *e = e2;
+        if (p->have) {
+            err_prefix(e, "refreshing expired credentials from %s: ", p->cur.source);
+            if (e)
+                e->kind = ERR_TRANSIENT;
+        }
+        rc = -1;
+    }
+    creds_wipe(&fresh);
+done:
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+void creds_provider_free(struct creds_provider *p)
+{
+    if (!p)
+        return;
+    if (p->curl)
+        curl_easy_cleanup(p->curl);
+    if (p->curl_inited)
+        curl_global_cleanup();
+    creds_wipe(&p->cur);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}

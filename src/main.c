@@ -1,0 +1,54 @@
+/* repart: parse the command line, load the configuration, run the command.
+ * Exit status: 0 all done, 1 some days failed, 2 usage or configuration error. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    struct config cfg;
+    struct err e;
+    err_clear(&e);
+
+    if (cli_parse(argc, argv, &o, &e) < 0) {
+        fprintf(stderr, "repart: %s\n", e.msg);
+        if (o.cmd)
+            fprintf(stderr, "Try 'repart %s --help'.\n", o.cmd->name);
+        else
+            fprintf(stderr, "Try 'repart --help'.\n");
+        cli_opts_free(&o);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.version) {
+        printf("repart %s\n", REPART_VERSION);
+        cli_opts_free(&o);
+        return CLI_EXIT_OK;
+    }
+    if (o.help) {
+        if (o.cmd)
+            cli_command_help(stdout, o.cmd);
+        else
+            cli_usage(stdout);
+        cli_opts_free(&o);
+        return CLI_EXIT_OK;
+    }
+
+    if (config_load_file(o.config_path, &cfg, &e) < 0 || config_apply_env(&cfg, &e) < 0) {
+        fprintf(stderr, "repart: %s\n", e.msg);
+        if (o.config_from == CLI_CONFIG_DEFAULT && strstr(e.msg, strerror(ENOENT)))
+            fprintf(stderr, "Give the configuration with -c FILE or REPART_CONFIG "
+                            "(see config.yml.example).\n");
+        cli_opts_free(&o);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.log_format < 0)
+        o.log_format = cfg.log_format;
+
+    int rc = o.cmd->run(&o, &cfg);
+    cli_opts_free(&o);
+    return rc;
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""A tiny credentials server for tests/it_creds.sh.
+
+Serves, on 127.0.0.1 and a free port (written to PORTFILE once listening):
+  the container credentials endpoint under /container/<mode>
+  an EC2 instance metadata service (IMDSv2) under /<imds-mode>/latest/...
+Every request is appended to LOGFILE as one JSON line (method, path and the
+headers the tests look at).
+
+usage: creds_server.py PORTFILE LOGFILE AUTH_TOKEN
+"""
+import datetime
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORTFILE, LOGFILE, AUTH_TOKEN = sys.argv[1:4]
+IMDS_TOKEN = "imds-session-token-0123456789"
+ROLE = "test-role"
+# The secret every endpoint hands out; tests grep error messages for it.
+SECRET = "SeCrEtDoNotLeak/0123456789+abcdefghijKLMNOP"
+
+lock = threading.Lock()
+hits = {}
+
+
+def iso(ts):
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def creds_json(key_id, expires_in):
+    return json.dumps({
+        "Code": "Success",
+        "LastUpdated": iso(time.time()),
+        "Type": "AWS-HMAC",
+        "AccessKeyId": key_id,
+        "SecretAccessKey": SECRET,
+        "Token": "session-token-for-" + key_id,
+        "Expiration": iso(time.time() + expires_in),
+    })
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def record(self):
+        entry = {
+            "method": self.command,
+            "path": self.path,
+            "authorization": self.headers.get("Authorization"),
+            "imds_token": self.headers.get("X-aws-ec2-metadata-token"),
+            "imds_ttl": self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"),
+        }
+        with lock:
+            with open(LOGFILE, "a") as f:
+                f.write(json.dumps(entry) + "\n")
+            hits[self.path] = hits.get(self.path, 0) + 1
+            return hits[self.path]
+
+    def reply(self, code, body, ctype="application/json"):
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def drain(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+
+    # -- IMDSv2 ------------------------------------------------------------
+    def do_PUT(self):
+        self.drain()
+        self.record()
+        if self.path.endswith("/latest/api/token"):
+            if self.headers.get("X-aws-ec2-metadata-token-ttl-seconds") is None:
+                return self.reply(400, "missing TTL header", "text/plain")
+            return self.reply(200, IMDS_TOKEN, "text/plain")
+        self.reply(404, "not found", "text/plain")
+
+    def imds_get(self, mode, rest):
+        if self.headers.get("X-aws-ec2-metadata-token") != IMDS_TOKEN:
+            return self.reply(401, "", "text/plain")   # IMDSv2: no token, no data
+        base = "latest/meta-data/iam/security-credentials/"
+        if rest == base:
+            if mode == "imds-norole":
+                return self.reply(404, "", "text/plain")
+            return self.reply(200, ROLE, "text/plain")
+        if rest == base + ROLE and mode != "imds-norole":
+            if mode == "imds-badjson":
+                return self.reply(200, '{"Code": "Success", "SecretAccessKey": "' + SECRET)
+            return self.reply(200, creds_json("ASIAIMDSEXAMPLE", 3600))
+        self.reply(404, "", "text/plain")
+
+    # -- container endpoint and IMDS GETs ------------------------------------
+    def do_GET(self):
+        n = self.record()
+        parts = self.path.lstrip("/").split("/", 1)
+        mode, rest = parts[0], parts[1] if len(parts) > 1 else ""
+        if mode.startswith("imds"):
+            return self.imds_get(mode, rest)
+        if mode != "container":
+            return self.reply(404, "", "text/plain")
+        if self.headers.get("Authorization") != AUTH_TOKEN and rest != "noauth":
+            return self.reply(401, '{"message": "bad token"}')
+        if rest in ("ok", "noauth"):
+            return self.reply(200, creds_json("ASIACONTAINEROK", 3600))
+        if rest == "short":       # inside the 5-minute refresh window
+            return self.reply(200, creds_json("ASIACONTAINERSHORT", 120))
+        if rest == "flaky":       # first answer short-lived, then failures
+            if n == 1:
+                return self.reply(200, creds_json("ASIACONTAINERFLAKY", 120))
+            return self.reply(500, '{"message": "' + SECRET + '"}')
+        if rest == "malformed":   # truncated JSON that contains the secret
+            return self.reply(200, '{"AccessKeyId": "ASIAMALFORMED", "SecretAccessKey": "'
+                              + SECRET + '", "Token": ')
+        if rest == "unquoted":    # a parser would quote the offending token
+            return self.reply(200, '{"AccessKeyId": "ASIAUNQUOTED", "SecretAccessKey": '
+                              + SECRET + '}')
+        if rest == "notobject":
+            return self.reply(200, json.dumps([SECRET]))
+        if rest == "badexpiry":
+            return self.reply(200, json.dumps({"AccessKeyId": "ASIABADEXP", "SecretAccessKey":
+                                               SECRET, "Token": "t", "Expiration": SECRET}))
+        if rest == "err500":
+            return self.reply(500, '{"message": "' + SECRET + '"}')
+        self.reply(404, "", "text/plain")
+
+
+def main():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    with open(PORTFILE + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(PORTFILE + ".tmp", PORTFILE)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
