@@ -483,13 +483,9 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     struct merge_stats ms = {0};
     if (rc == 0)
         rc = merge_finish(m, &ms, e);
-    if (rc != 0 && m && up) {
-        /* an upload error surfaces through the sink as a merge error: prefer
-         * the upload's own message */
-        struct err ue = {0};
-        if (upload_finish(up, NULL, NULL, &ue) != 0 && strstr(e->msg, "sink"))
-            *e = ue;
-    }
+    if (rc != 0 && up)
+        upload_failed(up, e);  /* an upload error reaches the merge as a sink
+                                  error: report the upload's own message */
     double t1 = now_secs();
     long long bytes = 0;
     if (rc == 0)

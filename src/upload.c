@@ -168,6 +168,16 @@ int upload_sink(void *ud, const void *data, size_t len)
     return -1;
 }
 
+int upload_failed(struct upload *u, struct err *out)
+{
+    pthread_mutex_lock(&u->mu);
+    int failed = u->failed;
+    if (failed && out)
+        *out = u->err;
+    pthread_mutex_unlock(&u->mu);
+    return failed;
+}
+
 static void wait_idle(struct upload *u)
 {
     pthread_mutex_lock(&u->mu);

@@ -29,6 +29,10 @@ int upload_write(struct upload *u, const void *data, size_t len, struct err *e);
  * error is kept and returned by upload_finish. */
 int upload_sink(void *ud, const void *data, size_t len);
 
+/* 1 (and *out set) when a part or a write has failed; the object will not
+ * be committed. Does not send anything. */
+int upload_failed(struct upload *u, struct err *out);
+
 /* Sends what is left and commits the object. etag_out may be NULL. */
 int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, struct err *e);
 
