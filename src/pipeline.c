@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,18 @@ static int is_repart_merged_name(const char *name)
         if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
             return 0;
     return 1;
+}
+
+/* Test hook: REPART_TEST_CRASH_AT=<point> kills the process at that point
+ * (SIGKILL, as a crash would), so the tests can prove what a rerun does
+ * after a crash there. Points: mid_merge (half of a day's sources merged),
+ * before_index (data uploaded, index not written), after_index (committed,
+ * orphans not yet cleaned). */
+static void crashpoint(const char *point)
+{
+    const char *at = getenv("REPART_TEST_CRASH_AT");
+    if (at && strcmp(at, point) == 0)
+        raise(SIGKILL);
 }
 
 /* ---------------------------------------------------------------- fetching */
@@ -478,6 +491,8 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         fetcher_release(slot);
         if (i % 64 == 0)
             progress_draw(&run->prog);
+        if (i == s.n_new / 2)
+            crashpoint("mid_merge");
     }
     fetcher_free(&f);
     struct merge_stats ms = {0};
@@ -501,10 +516,12 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     upload_free(up);  /* aborts an unfinished multipart upload */
 
     if (rc == 0) {
+        crashpoint("before_index");
         rc = index_add_sources(&s.index, srcs, s.n_new, name, e);
         if (rc == 0)
             rc = put_index(env, s.index_key, &s.index, e);
         if (rc == 0) {
+            crashpoint("after_index");
             r->status = DAY_DONE;
             log_msg(LOG_INFO, dayname, "committed",
                     "merged %zu objects, %llu records, %.1f MB -> s3://%s/%s; index committed "
@@ -929,8 +946,10 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         }
         s3_buf_free(&b);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        crashpoint("before_index");
         rc = index_add_sources(&cur.index, st.ptrs, st.n, st.merged, e);
+    }
     if (rc == 0)
         rc = put_index(env, cur.index_key, &cur.index, e);
     r->secs_upload = now_secs() - t0;
