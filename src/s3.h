@@ -22,6 +22,9 @@ struct s3_config {
     int max_connections;       /* size of the handle pool; 0 = default (64) */
     long timeout_ms;           /* a request with no progress for this long fails (retryable);
                                   0 = default (30000) */
+    long retry_base_ms;        /* backoff base; 0 = default (100) */
+    long retry_cap_ms;         /* backoff cap; 0 = default (20000) */
+    int list_page_size;        /* max-keys of ListObjectsV2; 0 = default (1000) */
 };
 
 struct s3_client;
@@ -100,7 +103,10 @@ struct s3_put_opts {
     const char *if_match;       /* an ETag */
 };
 
-/* PUT with Content-MD5. etag_out (may be NULL) receives the new ETag. */
+/* PUT with Content-MD5. etag_out (may be NULL) receives the new ETag.
+ * With if_none_match, a 412 after which the object holds exactly these bytes
+ * (its ETag is their MD5: an earlier attempt landed, its answer was lost) is
+ * success. */
 int s3_put(struct s3_client *c, const char *bucket, const char *key,
            const void *data, size_t len, const struct s3_put_opts *opts,
            char etag_out[80], struct err *e);
@@ -118,7 +124,9 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
 int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
                        const char *upload_id, int part_number,
                        const void *data, size_t len, char etag_out[80], struct err *e);
-/* `parts` in ascending part number. */
+/* `parts` in ascending part number. NoSuchUpload when the object now has
+ * the ETag these parts give (a retried Complete whose first attempt landed)
+ * is success. S3's "200 with an <Error> body" is retried. */
 int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
                     const char *upload_id, const struct s3_part *parts, size_t n_parts,
                     const struct s3_put_opts *opts, char etag_out[80], struct err *e);
