@@ -13,6 +13,13 @@
 #include "err.h"
 #include "creds.h"
 
+/* Errors: messages read "OPERATION s3://BUCKET/KEY: HTTP STATUS CODE: S3
+ * message [request id]" (or the curl error), never a signature or secret.
+ * Kinds: ERR_NOT_FOUND for 404, ERR_CONFLICT for 412 and 409
+ * ConditionalRequestConflict, ERR_TRANSIENT when retries ran out on a
+ * retryable failure, ERR_USAGE for a bad bucket name, key (empty or > 1024
+ * bytes) or argument, ERR_DATA for a response that does not parse. */
+
 struct s3_config {
     const char *region;        /* "us-east-1" when NULL/"" */
     const char *endpoint_url;  /* "" = AWS (virtual-hosted https://BUCKET.s3.REGION.amazonaws.com);
@@ -35,7 +42,9 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
                                 struct err *e);
 void s3_client_free(struct s3_client *c);
 
-/* Counters since the client was created (for progress lines and tests). */
+/* Counters since the client was created (for progress lines and tests).
+ * Requests count HTTP attempts (a retried GET counts twice); bytes count
+ * bodies sent and received, error bodies included. */
 struct s3_stats {
     long long list_requests, get_requests, head_requests, put_requests, other_requests;
     long long retries;
@@ -57,12 +66,15 @@ struct s3_object_list {
 
 /* ListObjectsV2 of every key under `prefix`, following continuation tokens;
  * appends to *out (which may already hold items). Keys are URL-decoded only
- * when the response says <EncodingType>url</EncodingType>. */
+ * when the response says <EncodingType>url</EncodingType> (the request asks
+ * for it; servers that ignore it send plain keys). On failure *out is left
+ * as it was. */
 int  s3_list(struct s3_client *c, const char *bucket, const char *prefix,
              struct s3_object_list *out, struct err *e);
 void s3_object_list_free(struct s3_object_list *l);
 
-/* Receives body bytes of a GET; return 0 to go on, non-zero to abort. */
+/* Receives body bytes of a GET; return 0 to go on, non-zero to abort (the
+ * GET then fails with ERR_CANCELLED). */
 typedef int (*s3_write_fn)(void *ud, const void *buf, size_t len);
 
 struct s3_get_info {

@@ -1,6 +1,7 @@
 // A fault-injecting HTTP proxy in front of a local S3 server, for the retry
 // tests (tests/it_s3_retry.sh). Binds 127.0.0.1, writes DIR/port, logs one
-// line per request to DIR/requests.log: "METHOD URL range=R if-match=M -> ACTION".
+// line per request to DIR/requests.log:
+//   "METHOD URL range=R if-match=M sha256=S md5=M token=set|- -> ACTION".
 //
 //   node chaos-proxy.mjs --upstream PORT --dir DIR --owner PID --plan PLAN
 //
@@ -41,7 +42,9 @@ const logFile = path.join(o.dir, "requests.log");
 function log(req, action) {
   fs.appendFileSync(
     logFile,
-    `${req.method} ${req.url} range=${req.headers["range"] ?? "-"} if-match=${req.headers["if-match"] ?? "-"} -> ${action}\n`,
+    `${req.method} ${req.url} range=${req.headers["range"] ?? "-"} if-match=${req.headers["if-match"] ?? "-"}` +
+      ` sha256=${req.headers["x-amz-content-sha256"] ?? "-"} md5=${req.headers["content-md5"] ?? "-"}` +
+      ` token=${req.headers["x-amz-security-token"] ? "set" : "-"} -> ${action}\n`,
   );
 }
 
