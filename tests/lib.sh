@@ -6,7 +6,11 @@
 # assert_eq, assert_contains, note. An EXIT trap stops every server that
 # s3_start started and removes TEST_TMP, so a test leaves no process behind
 # (and the servers also exit by themselves once this shell is gone).
-set -euo pipefail
+set -Eeuo pipefail
+# Name the command that stopped a test under set -e (on the original
+# stderr, even when the failing command's stderr went to a file).
+exec {_LIB_STDERR}>&2
+trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" exited $?" >&$_LIB_STDERR' ERR
 
 REPART_SRC_DIR="${REPART_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 REPART_BUILD_DIR="${REPART_BUILD_DIR:-$REPART_SRC_DIR/build}"
@@ -99,3 +103,37 @@ s3_start() {
 s3_stop() {
     "$REPART_SRC_DIR/scripts/s3-server" stop --dir "$S3_DIR"
 }
+
+# chaos_start PLAN: starts tests/chaos-proxy.mjs in front of the newest
+# server (S3_PORT) with a fault plan (see that file), sets CHAOS_ENDPOINT
+# and CHAOS_LOG (one line per request). Stopped at exit. A second call
+# replaces the first proxy.
+chaos_start() {
+    local plan="$1"
+    [ -z "${CHAOS_PID:-}" ] || chaos_stop
+    local dir="$TEST_TMP/chaos-${#_LIB_SERVER_DIRS[@]}-$RANDOM"
+    mkdir -p "$dir"
+    "${REPART_LOCAL_DIR:-$REPART_SRC_DIR/.local}/node_modules/.bin/node" "$REPART_SRC_DIR/tests/chaos-proxy.mjs" \
+        --upstream "$S3_PORT" --dir "$dir" --owner $$ --plan "$plan" \
+        </dev/null >"$dir/proxy.log" 2>&1 &
+    CHAOS_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$dir/port" ] && break
+        kill -0 "$CHAOS_PID" 2>/dev/null || { cat "$dir/proxy.log" >&2; fail "chaos proxy died"; }
+        sleep 0.1
+    done
+    [ -s "$dir/port" ] || fail "chaos proxy did not start"
+    CHAOS_ENDPOINT="http://127.0.0.1:$(cat "$dir/port")"
+    CHAOS_LOG="$dir/requests.log"
+    : >"$CHAOS_LOG"
+}
+
+chaos_stop() {
+    if [ -n "${CHAOS_PID:-}" ]; then
+        kill "$CHAOS_PID" 2>/dev/null || true
+        wait "$CHAOS_PID" 2>/dev/null || true
+        CHAOS_PID=""
+    fi
+}
+on_exit chaos_stop
