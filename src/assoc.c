@@ -216,7 +216,7 @@ int assoc_parse_ndjson(const void *buf, size_t len, const char *name, struct ass
                             ASSOC_LINE_MAX);
         if (!blank(p, ll)) {
             json_error_t je;
-            json_t *j = json_loadb(p, ll, JSON_REJECT_DUPLICATES, &je);
+            json_t *j = json_loadb(p, ll, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
             if (!j) {
                 char msg[200];
                 json_msg(&je, msg, sizeof msg);
@@ -259,7 +259,7 @@ int assoc_parse_api_page(const void *buf, size_t len, char **next_token, struct 
         return err_setk(e, ERR_DATA, "ListTimeSeries response larger than %d bytes",
                         ASSOC_PAGE_MAX);
     json_error_t je;
-    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!j) {
         char msg[200];
         json_msg(&je, msg, sizeof msg);

@@ -4,21 +4,19 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <jansson.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "coldkey.h"
 #include "config.h"
 #include "creds.h"
 #include "pool.h"
+#include "retry.h"
 #include "s3.h"
 #include "sigv4.h"
 
@@ -197,36 +195,6 @@ int assoc_load_metadata(struct s3_client *s3, const char *bucket, const char *da
 #define API_BASE_MS      250
 #define API_CAP_MS       20000
 #define API_MAX_PAGES    1000000
-
-static _Thread_local uint64_t rng_state;
-
-/* Full jitter: uniform in [0, min(cap, base * 2^attempt)]. */
-static long backoff_ms(int attempt)
-{
-    if (rng_state == 0) {
-        uint64_t seed = 0;
-        if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
-            seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&seed;
-        rng_state = seed ? seed : 0x9E3779B97F4A7C15ull;
-    }
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    uint64_t r = rng_state * 0x2545F4914F6CDD1Dull;
-    long ceil_ms = API_BASE_MS;
-    for (int i = 0; i < attempt && ceil_ms < API_CAP_MS; i++)
-        ceil_ms *= 2;
-    if (ceil_ms > API_CAP_MS)
-        ceil_ms = API_CAP_MS;
-    return (long)(r % (uint64_t)(ceil_ms + 1));
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 struct resp {
     struct s3_buf body;
@@ -490,7 +458,7 @@ static int api_call(struct api_ctx *a, const char *token, int page, struct s3_bu
                      "%d attempts)", page, what, attempt + 1);
             goto out;
         }
-        sleep_ms(backoff_ms(attempt));
+        retry_sleep_ms(retry_backoff_ms(attempt, API_BASE_MS, API_CAP_MS));
     }
 out:
     free(enc);

@@ -235,13 +235,13 @@ static void test_ndjson_huge_lines(void)
     CHECK(assoc_contains(&s, "big"));
     assoc_set_free(&s);
     memmove(buf + hl + 1, buf + hl, n + 1 - hl);   /* one more 'p' */
-    expect_error(buf, n + 2, "m:1: line longer than", NULL);
+    expect_error(buf, n + 2, "asset_x.ndjson:1: line longer than", NULL);
     /* the same as second line: the line number is right */
     char *two = malloc(n + 200);
     REQUIRE(two);
     int k = snprintf(two, 64, "{\"timeSeriesId\":\"a\"}\n");
     memcpy(two + k, buf, n + 2);
-    expect_error(two, (size_t)k + n + 2, "m:2: line longer than", NULL);
+    expect_error(two, (size_t)k + n + 2, "asset_x.ndjson:2: line longer than", NULL);
     free(two);
     free(buf);
 }
