@@ -290,7 +290,8 @@ struct xfer {
     int sent_range;
     long long range_start;  /* first byte asked for when sent_range */
     long long *delivered;   /* bytes handed to rq->write over all attempts */
-    int user_abort, overflow, stalled, oom;
+    const char *resume_etag;/* ETag of the first answer, when resuming */
+    int user_abort, overflow, stalled, oom, etag_changed;
     int first_write;
     curl_off_t last_dl, last_ul;
     struct timespec last_progress;
@@ -429,6 +430,12 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
     if (x->rq->write && st >= 200 && st < 300) {
         if (x->first_write) {
             x->first_write = 0;
+            /* Never hand over bytes of another version of the object. */
+            if (x->resume_etag && x->resume_etag[0] && x->rs->etag[0] &&
+                strcmp(x->resume_etag, x->rs->etag) != 0) {
+                x->etag_changed = 1;
+                return 0;
+            }
             /* A 200 to a ranged request: the server sent the whole object. */
             if (st == 200 && x->sent_range) {
                 x->skip = x->range_start;
@@ -750,6 +757,7 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     x.rq = rq;
     x.rs = rs;
     x.delivered = delivered;
+    x.resume_etag = *delivered > 0 ? resume_etag : NULL;
     x.limit = -1;
     x.sent_range = sent_range;
     x.range_start = range_start;
@@ -808,6 +816,9 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
 
     if (x.user_abort)
         return err_setk(e, ERR_CANCELLED, "%s: stopped by the receiver of the data", what);
+    if (x.etag_changed)
+        return err_setk(e, ERR_CONFLICT, "%s: the object changed during the download "
+                                         "(ETag %s, then %s)", what, resume_etag, rs->etag);
     if (x.oom)
         return err_set(e, "%s: out of memory", what);
     if (x.overflow)

@@ -18,6 +18,7 @@
 //   norange  forward without the Range header (the server answers 200, whole body)
 //   slowxml  answer 200 with an <Error> InternalError body (as S3 may for Complete)
 //   lost   forward, then drop the connection: the server acted, the answer is lost
+//   newetag  forward, with another ETag in the answer (a server without If-Match)
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
@@ -108,6 +109,7 @@ const server = http.createServer((req, res) => {
         ures.resume();
         return req.socket.destroy();
       }
+      if (action === "newetag") ures.headers["etag"] = '"00000000000000000000000000000000"';
       res.writeHead(ures.statusCode, ures.headers);
       if (action === "cut" && ok) {
         let sent = 0;

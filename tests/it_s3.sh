@@ -104,6 +104,12 @@ for k in "${keys[@]}"; do printf 'odd/%s\n' "$k"; done | LC_ALL=C sort >"$TEST_T
 cmp "$TEST_TMP/odd.listed" "$TEST_TMP/odd.expected" || {
     diff "$TEST_TMP/odd.listed" "$TEST_TMP/odd.expected" >&2; fail "listing of awkward keys"; }
 
+# 5b. Virtual-hosted style (BUCKET.localhost, which curl resolves to loopback).
+vh() { "$TOOL" --endpoint "http://localhost:$S3_PORT" "$@"; }
+vh put data-bkt "vhost/a b+c" "$TEST_TMP/k0" >/dev/null
+assert_eq "$(vh get data-bkt "vhost/a b+c" -)" "content 0" "virtual-hosted GET"
+assert_eq "$(vh list data-bkt vhost/ | cut -f1)" "vhost/a b+c" "virtual-hosted listing"
+
 # 6. Bad input is refused before any request.
 rc=0; s3 get data-bkt "" - 2>/dev/null || rc=$?
 assert_eq "$rc" 2 "empty key (ERR_USAGE)"

@@ -111,6 +111,14 @@ rc=0; via get chaos-bkt obj "$TEST_TMP/x" 2>"$TEST_TMP/err" || rc=$?
 assert_eq "$rc" 6 "exit status when the object changed mid-download"
 assert_contains "$(cat "$TEST_TMP/err")" "changed during the download"
 
+# ...and when a server ignores If-Match and serves another version, not one
+#    byte of it reaches the output.
+chaos_start "GET:cut:1:1000;GET:newetag:1"
+rc=0; via get chaos-bkt obj "$TEST_TMP/x" 2>"$TEST_TMP/err" || rc=$?
+assert_eq "$rc" 6 "exit status when the ETag changed mid-download"
+assert_contains "$(cat "$TEST_TMP/err")" "changed during the download (ETag $etag, then 00000000000000000000000000000000)"
+assert_eq "$(stat -c %s "$TEST_TMP/x")" 1000 "bytes written before the change"
+
 # 8. Connection refused (nothing listening) is retried, then ERR_TRANSIENT.
 chaos_stop
 rc=0; "$TOOL" --endpoint "$CHAOS_ENDPOINT" --path-style --retry-base-ms 5 --retries 2 --stats \
