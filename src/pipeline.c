@@ -18,11 +18,13 @@
 #include "index.h"
 #include "log.h"
 #include "merge.h"
+#include "ocf_scan.h"
 #include "sitewise_schema.h"
 #include "upload.h"
 
 #define STATE_FILE "repart-day.json"
 #define MERGED_PREFIX "merged_"
+#define FETCH_ATTEMPTS 4     /* GETs of a source whose bytes do not match its listing */
 #define MAX_SOURCE_BYTES (512u * 1024 * 1024)  /* a cold-tier file is ~10-500 KB */
 
 /* Progress counters shared by the days of one run. */
@@ -192,13 +194,26 @@ static void fetch_run(void *arg)
         err_setk(&e, ERR_DATA, "%s: %lld bytes, more than a cold-tier file can hold (%u)",
                  s->src->key, s->src->size, MAX_SOURCE_BYTES);
     } else {
-        struct s3_get_info info;
-        rc = s3_get_buffer(f->s3, f->bucket, s->src->key, &s->buf, &info, &e);
-        if (rc == 0 && (long long)s->buf.len != s->src->size)
-            rc = err_setk(&e, ERR_TRANSIENT, "%s: got %zu bytes, the listing said %lld",
-                          s->src->key, s->buf.len, s->src->size);
-        if (rc == 0)
-            rc = check_md5(s->src, &s->buf, &e);
+        /* s3_get_buffer retries transfers; a body that arrives whole but
+         * does not match the listing (size, MD5) is fetched again, a few
+         * times, before the day fails. */
+        for (int attempt = 1;; attempt++) {
+            struct s3_get_info info;
+            rc = s3_get_buffer(f->s3, f->bucket, s->src->key, &s->buf, &info, &e);
+            if (rc != 0)
+                break;
+            if ((long long)s->buf.len != s->src->size)
+                rc = err_setk(&e, ERR_TRANSIENT, "%s: got %zu bytes, the listing said %lld",
+                              s->src->key, s->buf.len, s->src->size);
+            else
+                rc = check_md5(s->src, &s->buf, &e);
+            if (rc == 0 || attempt >= FETCH_ATTEMPTS || atomic_load(&f->cancel))
+                break;
+            log_msg(LOG_WARN, NULL, "refetch", "%s (attempt %d of %d)", e.msg, attempt,
+                    FETCH_ATTEMPTS);
+            s3_buf_free(&s->buf);
+            err_clear(&e);
+        }
         if (rc == 0) {
             atomic_fetch_add(&f->prog->objects_done, 1);
             atomic_fetch_add(&f->prog->bytes_done, (long long)s->buf.len);
@@ -290,17 +305,53 @@ static int data_key(const struct config *cfg, const struct day *d, const char *n
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* The merged object must be there with every byte we produced before the
- * index may point at it. */
-static int verify_uploaded(const struct pipeline_env *env, const char *key, long long bytes,
-                           struct err *e)
+/* The merged object must be there, with every byte we produced and framed
+ * as we wrote it, before the index may point at it: it is read back (one
+ * streamed GET, constant memory) and its container framing checked: size,
+ * sync marker, blocks, record count. */
+struct reread {
+    struct ocf_scan scan;
+    long long bytes;
+    int bad;
+    struct err err;
+};
+
+static int reread_sink(void *ud, const void *buf, size_t len)
 {
-    struct s3_object o = {0};
-    if (s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, e) != 0)
-        return err_prefix(e, "checking the uploaded %s: ", key);
-    if (o.size != bytes)
-        return err_set(e, "uploaded %s has %lld bytes, %lld were written", key, o.size, bytes);
+    struct reread *r = ud;
+    r->bytes += (long long)len;
+    if (ocf_scan_feed(&r->scan, buf, len, &r->err) != 0) {
+        r->bad = 1;
+        return 1;
+    }
     return 0;
+}
+
+static int verify_uploaded(const struct pipeline_env *env, const char *key, long long bytes,
+                           uint64_t records, const unsigned char sync[16], struct err *e)
+{
+    struct reread r;
+    memset(&r, 0, sizeof r);
+    ocf_scan_init(&r.scan, key);
+    int rc = s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1, reread_sink, &r,
+                    NULL, e);
+    if (rc != 0 && r.bad)
+        *e = r.err;
+    if (rc == 0 && ocf_scan_end(&r.scan, e) != 0)
+        rc = -1;
+    if (rc == 0 && r.bytes != bytes)
+        rc = err_set(e, "%s has %lld bytes, %lld were written", key, r.bytes, bytes);
+    if (rc == 0 && memcmp(r.scan.sync, sync, 16) != 0)
+        rc = err_set(e, "%s: not the sync marker this merge wrote", key);
+    if (rc == 0 && r.scan.records != records)
+        rc = err_set(e, "%s holds %llu records, %llu were written", key,
+                     (unsigned long long)r.scan.records, (unsigned long long)records);
+    if (rc != 0) {
+        if (e->kind != ERR_NOT_FOUND)
+            e->kind = ERR_TRANSIENT;  /* a rerun uploads it again */
+        err_prefix(e, "re-reading the uploaded merged file: ");
+    }
+    return rc;
 }
 
 static int put_index(const struct pipeline_env *env, const char *index_key, const struct index *ix,
@@ -508,7 +559,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     if (rc == 0)
         rc = upload_finish(up, NULL, &bytes, e);
     if (rc == 0)
-        rc = verify_uploaded(env, r->merged_key, bytes, e);
+        rc = verify_uploaded(env, r->merged_key, bytes, ms.records_out, sync, e);
     double t2 = now_secs();
     result_from_merge(r, &ms);
     r->secs_download = t_wait;
@@ -873,8 +924,10 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     return rc;
 }
 
+/* Uploads a staged merged file, checking its framing on the way (*scan: its
+ * records and sync marker, for verify_uploaded). */
 static int upload_file(const struct pipeline_env *env, const char *path, const char *key,
-                       long long *bytes, struct err *e)
+                       long long *bytes, struct ocf_scan *scan, struct err *e)
 {
     const struct config *cfg = env->cfg;
     FILE *f = fopen(path, "rb");
@@ -887,10 +940,16 @@ static int upload_file(const struct pipeline_env *env, const char *path, const c
     if (!buf)
         rc = err_set(e, "out of memory");
     size_t n;
-    while (rc == 0 && (n = fread(buf, 1, 1 << 20, f)) > 0)
-        rc = upload_write(up, buf, n, e);
+    ocf_scan_init(scan, path);
+    while (rc == 0 && (n = fread(buf, 1, 1 << 20, f)) > 0) {
+        rc = ocf_scan_feed(scan, buf, n, e);
+        if (rc == 0)
+            rc = upload_write(up, buf, n, e);
+    }
     if (rc == 0 && ferror(f))
         rc = err_set(e, "reading %s: %s", path, strerror(errno));
+    if (rc == 0)
+        rc = ocf_scan_end(scan, e);
     if (rc == 0)
         rc = upload_finish(up, NULL, bytes, e);
     free(buf);
@@ -924,10 +983,11 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         err_set(e, "merged key too long");
     double t0 = now_secs();
     long long bytes = 0;
+    struct ocf_scan local;
     if (rc == 0)
-        rc = upload_file(env, path, r->merged_key, &bytes, e);
+        rc = upload_file(env, path, r->merged_key, &bytes, &local, e);
     if (rc == 0)
-        rc = verify_uploaded(env, r->merged_key, bytes, e);
+        rc = verify_uploaded(env, r->merged_key, bytes, local.records, local.sync, e);
     r->bytes_out = (uint64_t)bytes;
     /* Commit: the index as it is now in the bucket (another run may have
      * committed since the download) plus this day's sources. */
