@@ -123,6 +123,19 @@ fault_proxy_start --rate 1 --faults stall --slow-ms 200
 req "$TEST_TMP/out" "$FAULT_ENDPOINT/bkt/obj100k"
 case "$RC" in 52|56) ;; *) fail "stall: curl exit $RC, expected 52 or 56" ;; esac
 
+note "fault proxy: corrupt (whole body, right length, one byte flipped)"
+fault_proxy_stop
+fault_proxy_start --rate 1 --faults corrupt
+req "$TEST_TMP/out" "$FAULT_ENDPOINT/bkt/obj100k"
+assert_eq "$RC" 0 "curl exit"
+assert_eq "$(hdr Content-Length)" 100000 "announced length"
+assert_eq "$(stat -c %s "$TEST_TMP/out")" 100000 "bytes received"
+assert_eq "$(cmp -l "$TEST_TMP/obj100k" "$TEST_TMP/out" | wc -l)" 1 "bytes that differ"
+assert_eq "$(cmp -l "$TEST_TMP/obj100k" "$TEST_TMP/out" | awk '{print $1}')" 50001 "flipped byte (1-based)"
+req /dev/null -I "$FAULT_ENDPOINT/bkt/obj100k"
+assert_eq "$(hdr Content-Length)" 100000 "HEAD length unchanged"
+assert_eq "$(fault_log_count --fault corrupt --status 200)" 2 "corrupt logged"
+
 note "fault proxy: slow answer exceeds the client's timeout"
 fault_proxy_stop
 fault_proxy_start --rate 1 --faults slow --slow-ms 3000
