@@ -493,6 +493,18 @@ static size_t on_read(char *buf, size_t sz, size_t nm, void *ud)
     return n;
 }
 
+/* curl rewinds the body when it sends a request again on a fresh
+ * connection (a kept-alive one that turned out closed); without this it
+ * fails with "rewinding of the data stream failed". */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    struct xfer *x = ud;
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > (uint64_t)x->rq->body_len)
+        return CURL_SEEKFUNC_FAIL;
+    x->up_off = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 /* Stall detection: fails the transfer when no byte moved for timeout_ms. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
@@ -525,6 +537,7 @@ static int curl_retryable(CURLcode rc)
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SEND_ERROR:
+    case CURLE_SEND_FAIL_REWIND:
     case CURLE_RECV_ERROR:
     case CURLE_PARTIAL_FILE:
     case CURLE_GOT_NOTHING:
@@ -793,6 +806,8 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, &x);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
     } else if (strcmp(rq->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
