@@ -137,21 +137,14 @@ static void crashpoint(const char *point)
 
 /* ---------------------------------------------------------------- fetching */
 
-/* MD5 of a single-part object is its ETag; multipart ETags ("...-N") say
- * nothing about the bytes. */
-static int check_md5(const struct scan_source *src, const struct s3_buf *b, struct err *e)
+/* MD5 of a single-part object is its ETag (unless SSE-KMS/SSE-C); multipart
+ * ETags ("...-N") say nothing about the bytes. */
+static int check_md5(const struct scan_source *src, const struct s3_buf *b,
+                     const struct s3_get_info *info, struct err *e)
 {
-    if (strlen(src->etag) != 32 || strchr(src->etag, '-'))
-        return 0;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(b->data, b->len, md, &n, EVP_md5(), NULL);
-    char hex[33];
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (strcasecmp(hex, src->etag) != 0)
-        return err_setk(e, ERR_TRANSIENT, "%s: MD5 of the %zu bytes received (%s) differs from its ETag %s",
-                        src->key, b->len, hex, src->etag);
+    if (s3_etag_check(src->etag, info, b->data, b->len) == 0)
+        return err_setk(e, ERR_TRANSIENT, "%s: MD5 of the %zu bytes received differs from its "
+                        "ETag %s", src->key, b->len, src->etag);
     return 0;
 }
 
@@ -206,7 +199,7 @@ static void fetch_run(void *arg)
                 rc = err_setk(&e, ERR_TRANSIENT, "%s: got %zu bytes, the listing said %lld",
                               s->src->key, s->buf.len, s->src->size);
             else
-                rc = check_md5(s->src, &s->buf, &e);
+                rc = check_md5(s->src, &s->buf, &info, &e);
             if (rc == 0 || attempt >= FETCH_ATTEMPTS || atomic_load(&f->cancel))
                 break;
             log_msg(LOG_WARN, NULL, "refetch", "%s (attempt %d of %d)", e.msg, attempt,
@@ -1081,7 +1074,8 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     if (rc == 0) {
         struct s3_buf b = {0};
         struct err ge = {0};
-        int g = s3_get_buffer(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key, &b, NULL, &ge);
+        int g = s3_get_buffer_verified(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key,
+                                       &b, NULL, &ge);
         if (g == 0)
             rc = index_parse((const char *)b.data, b.len, &cur.index, e);
         else if (ge.kind != ERR_NOT_FOUND) {

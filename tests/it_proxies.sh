@@ -143,7 +143,7 @@ req "$TEST_TMP/out" --max-time 1 "$FAULT_ENDPOINT/bkt/obj100k"
 assert_eq "$RC" 28 "curl exit (timeout)"
 assert_eq "$(fault_log_count --fault slow)" 1 "slow logged"
 
-note "fault proxy: --only, --only-path-regex, --max-faults, --skip"
+note "fault proxy: --only, --only-path-regex, --max-faults, --skip, --max-per-path"
 fault_proxy_stop
 fault_proxy_start --rate 1 --faults 500 --only PUT
 req /dev/null "$FAULT_ENDPOINT/bkt/obj100k"; assert_eq "$CODE" 200 "--only PUT: GET"
@@ -157,6 +157,13 @@ fault_proxy_start --rate 1 --faults 503 --max-faults 2 --skip 1
 codes=""
 for i in 1 2 3 4 5; do req /dev/null "$FAULT_ENDPOINT/bkt/obj100k"; codes+="$CODE "; done
 assert_eq "$codes" "200 503 503 200 200 " "--skip 1 --max-faults 2"
+fault_proxy_stop
+fault_proxy_start --rate 1 --faults 503 --max-per-path 2
+codes=""
+for p in obj100k obj100k raw/a.avro obj100k raw/a.avro raw/a.avro; do
+    req /dev/null "$FAULT_ENDPOINT/bkt/$p"; codes+="$CODE "
+done
+assert_eq "$codes" "503 503 503 200 503 200 " "--max-per-path 2"
 
 note "fault proxy: a seeded rate 0.5 is reproducible"
 seq_codes() {  # 24 GETs on one kept-alive curl handle

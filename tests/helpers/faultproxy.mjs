@@ -48,6 +48,8 @@ const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [opti
   --only-path-regex RE    only requests whose target (path?query as sent) matches RE
   --skip N                the first N eligible requests never get a fault
   --max-faults N          inject at most N faults (default: no limit)
+  --max-per-path N        inject at most N faults into requests for one path
+                          (default: no limit), so that a retrying client wins
   --errors-after-forward  500/503: forward first, then answer with the error
 `;
 
@@ -67,6 +69,7 @@ const opts = parseArgs(process.argv.slice(2), {
   "--only-path-regex": { key: "pathRe", type: "str" },
   "--skip": { key: "skip", type: "int", def: 0 },
   "--max-faults": { key: "maxFaults", type: "int", def: -1 },
+  "--max-per-path": { key: "maxPerPath", type: "int", def: -1 },
   "--errors-after-forward": { key: "errorsAfterForward", type: "flag", def: false },
 }, USAGE);
 
@@ -96,6 +99,7 @@ function mulberry32(seed) {
 const rng = mulberry32(opts.seed);
 let eligibleSeen = 0;
 let injected = 0;
+const perPath = new Map();
 
 // Two draws per eligible request, whether or not it gets a fault, so the
 // outcome depends only on the order of eligible requests.
@@ -108,6 +112,12 @@ function decide(req) {
   if (eligibleSeen <= opts.skip) return null;
   if (opts.maxFaults >= 0 && injected >= opts.maxFaults) return null;
   if (!(r < opts.rate)) return null;
+  const path = splitUrl(req.url).path;
+  if (opts.maxPerPath >= 0) {
+    const n = perPath.get(path) || 0;
+    if (n >= opts.maxPerPath) return null;
+    perPath.set(path, n + 1);
+  }
   injected++;
   return opts.faults[Math.min(opts.faults.length - 1, Math.floor(k * opts.faults.length))];
 }
