@@ -96,31 +96,32 @@ int athena_columns(const char *schema_json, struct athena_column **out, size_t *
         json_decref(root);
         return err_set(e, "out of memory");
     }
-    for (size_t i = 0; i < k; i++) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < k; i++) {
         json_t *f = json_array_get(fields, i);
         const char *name = json_string_value(json_object_get(f, "name"));
         const char *ht = hive_type(json_object_get(f, "type"));
         if (!name || !*name || strlen(name) >= sizeof cols[i].name) {
-            free(cols);
-            json_decref(root);
-            return err_setk(e, ERR_USAGE, "schema: field %zu has no usable name", i);
+            rc = err_setk(e, ERR_USAGE, "schema: field %zu has no usable name", i);
+            break;
         }
-        for (const char *p = name; *p; p++)
+        for (const char *p = name; rc == 0 && *p; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                  (*p >= '0' && *p <= '9') || *p == '_')) {
-                free(cols);
-                json_decref(root);
-                return err_setk(e, ERR_USAGE, "schema: field name \"%.60s\" is not an identifier",
-                                name);
-            }
-        if (!ht) {
-            free(cols);
-            json_decref(root);
-            return err_setk(e, ERR_USAGE, "schema: field %s: type has no Hive column type here",
-                            name);
+                  (*p >= '0' && *p <= '9') || *p == '_'))
+                rc = err_setk(e, ERR_USAGE, "schema: field name \"%.60s\" is not an identifier",
+                              name);
+        if (rc == 0 && !ht)
+            rc = err_setk(e, ERR_USAGE, "schema: field %s: type has no Hive column type here",
+                          name);
+        if (rc == 0) {
+            snprintf(cols[i].name, sizeof cols[i].name, "%s", name);
+            snprintf(cols[i].type, sizeof cols[i].type, "%s", ht);
         }
-        snprintf(cols[i].name, sizeof cols[i].name, "%s", name);
-        snprintf(cols[i].type, sizeof cols[i].type, "%s", ht);
+    }
+    if (rc != 0) {
+        free(cols);
+        json_decref(root);
+        return -1;
     }
     json_decref(root);
     *out = cols;
