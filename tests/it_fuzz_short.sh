@@ -15,6 +15,12 @@ B=${REPART_BUILD_DIR:-$S/build}
 SECS=${FUZZ_SECONDS:-3}
 FB=${REPART_FUZZ_BUILD_DIR:-$B/fuzz-build}
 ART="$B/fuzz-artifacts"
+# The fuzzers always run under ASan+UBSan: the sanitizer pass of scripts/test
+# would only repeat the plain pass.
+if [ -z "${FUZZ_FORCE:-}" ] && grep -qs '^REPART_SANITIZE:BOOL=ON' "$B/CMakeCache.txt"; then
+  echo "it_fuzz_short: SKIP in the sanitizer build (fuzzers are sanitized anyway; FUZZ_FORCE=1 runs them)"
+  exit 0
+fi
 if ! command -v clang >/dev/null 2>&1; then
   echo "it_fuzz_short: SKIP (no clang)"; exit 0
 fi
