@@ -27,6 +27,7 @@ function parseArgs(argv) {
       case "--region": o.region = v; i++; break;
       case "--owner": o.owner = parseInt(v, 10); i++; break;
       case "--port": o.port = parseInt(v, 10); i++; break;
+      case "--persist": o.persist = v === "1"; i++; break;
       default: throw new Error(`unknown argument ${a}`);
     }
   }
@@ -54,19 +55,23 @@ net.Server.prototype.listen = function (...args) {
   return origListen.apply(this, args);
 };
 
-let stopFn = async () => {};
 let port;
 
 if (opts.kind === "fauxqs") {
   const mod = await import(pathToFileURL(path.join(modules, "fauxqs", "dist", "app.js")).href);
-  const storage = path.join(opts.dir, "data");
-  fs.mkdirSync(storage, { recursive: true });
+  // In memory unless asked to persist: writing two files per object makes
+  // PUTs several times slower.
+  let storage;
+  if (opts.persist) {
+    storage = path.join(opts.dir, "data");
+    fs.mkdirSync(storage, { recursive: true });
+  }
   const server = await mod.startFauxqs({
     port: opts.port,
     host: "127.0.0.1",
     defaultRegion: opts.region,
     logger: false,
-    s3StorageDir: storage,
+    ...(storage ? { s3StorageDir: storage } : {}),
     init: {
       region: opts.region,
       buckets,
@@ -74,7 +79,6 @@ if (opts.kind === "fauxqs") {
     },
   });
   port = server.port;
-  stopFn = () => server.stop();
 } else if (opts.kind === "s3rver") {
   const require = createRequire(path.join(modules, "noop.js"));
   const S3rver = require("@20minutes/s3rver");
@@ -89,7 +93,6 @@ if (opts.kind === "fauxqs") {
   });
   const addr = await server.run();
   port = addr.port;
-  stopFn = () => server.close();
 } else {
   throw new Error(`unknown --kind ${opts.kind} (fauxqs or s3rver)`);
 }
@@ -99,14 +102,13 @@ fs.writeFileSync(portFile + ".tmp", `${port}\n`);
 fs.renameSync(portFile + ".tmp", portFile);
 console.log(`${opts.kind} listening on 127.0.0.1:${port} (pid ${process.pid})`);
 
+// Exit at once: fauxqs writes synchronously and the servers hold nothing
+// else worth a graceful close (which waits for keep-alive clients).
 let stopping = false;
-async function shutdown(sig) {
+function shutdown(sig) {
   if (stopping) return;
   stopping = true;
   console.log(`stopping (${sig})`);
-  const t = setTimeout(() => process.exit(0), 2000);
-  t.unref();
-  try { await stopFn(); } catch (e) { console.log(`stop: ${e}`); }
   process.exit(0);
 }
 process.on("SIGTERM", () => shutdown("SIGTERM"));

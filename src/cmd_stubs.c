@@ -14,11 +14,6 @@ static int not_yet(const char *name)
     int cmd_##name(const struct cli_opts *o, const struct config *cfg) \
     { (void)o; (void)cfg; return not_yet(#name); }
 
-STUB(plan)
-STUB(download)
-STUB(merge)
-STUB(upload)
-STUB(all)
 STUB(event)
 STUB(watch)
 STUB(status)

@@ -7,6 +7,7 @@
 #define INDEX_MAX_LINE 4096
 #define INDEX_HEADER "#repart-index v1"
 #define INDEX_SRC "#src\t"
+#define INDEX_COMPAT "#compat\t"
 
 void index_init(struct index *ix)
 {
@@ -20,6 +21,9 @@ void index_free(struct index *ix)
     for (size_t i = 0; i < ix->n_series; i++)
         free(ix->series[i]);
     free(ix->series);
+    for (size_t i = 0; i < ix->n_compat; i++)
+        free(ix->compat[i]);
+    free(ix->compat);
     for (size_t i = 0; i < ix->n_sources; i++) {
         free(ix->sources[i].relkey);
         free(ix->sources[i].series);
@@ -55,21 +59,26 @@ int index_series_of(const char *relkey, char *out, size_t cap)
     return 0;
 }
 
-static int push_series(struct index *ix, const char *s, size_t len)
+static int push_str(char ***arr, size_t *n, size_t *cap, const char *s, size_t len)
 {
-    if (ix->n_series == ix->cap_series) {
-        size_t cap = ix->cap_series ? ix->cap_series * 2 : 64;
-        char **p = realloc(ix->series, cap * sizeof *p);
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        char **p = realloc(*arr, c * sizeof *p);
         if (!p)
             return -1;
-        ix->series = p;
-        ix->cap_series = cap;
+        *arr = p;
+        *cap = c;
     }
     char *copy = strndup(s, len);
     if (!copy)
         return -1;
-    ix->series[ix->n_series++] = copy;
+    (*arr)[(*n)++] = copy;
     return 0;
+}
+
+static int push_series(struct index *ix, const char *s, size_t len)
+{
+    return push_str(&ix->series, &ix->n_series, &ix->cap_series, s, len);
 }
 
 static int push_source(struct index *ix, const char *relkey, const char *series,
@@ -111,19 +120,55 @@ static int cmp_source(const void *a, const void *b)
                   ((const struct index_source *)b)->relkey);
 }
 
+static void sort_unique(char **arr, size_t *n)
+{
+    if (*n < 2)
+        return;
+    qsort(arr, *n, sizeof *arr, cmp_str);
+    size_t w = 1;
+    for (size_t r = 1; r < *n; r++) {
+        if (strcmp(arr[r], arr[w - 1]) == 0)
+            free(arr[r]);
+        else
+            arr[w++] = arr[r];
+    }
+    *n = w;
+}
+
+static int sorted_has(char *const *arr, size_t n, const char *s);
+
+/* Adds the sample's short id of every associated series that has no line of
+ * its own yet, marked #compat. */
+static void add_compat_lines(struct index *ix)
+{
+    size_t n = ix->n_series;
+    for (size_t i = 0; i < n; i++) {
+        const char *us = strchr(ix->series[i], '_');
+        if (!us || us == ix->series[i])
+            continue;
+        size_t len = (size_t)(us - ix->series[i]);
+        char shortid[INDEX_MAX_LINE];
+        if (len >= sizeof shortid)
+            continue;
+        memcpy(shortid, ix->series[i], len);
+        shortid[len] = '\0';
+        if (sorted_has(ix->series, n, shortid) || sorted_has(ix->compat, ix->n_compat, shortid))
+            continue;  /* a line of its own (legacy or already compat) */
+        if (push_str(&ix->compat, &ix->n_compat, &ix->cap_compat, shortid, len) != 0)
+            return;
+        sort_unique(ix->compat, &ix->n_compat);
+    }
+    for (size_t i = 0; i < ix->n_compat; i++)
+        if (!sorted_has(ix->series, n, ix->compat[i]))
+            push_series(ix, ix->compat[i], strlen(ix->compat[i]));
+    sort_unique(ix->series, &ix->n_series);
+}
+
 void index_sort(struct index *ix)
 {
-    if (ix->n_series > 1) {
-        qsort(ix->series, ix->n_series, sizeof *ix->series, cmp_str);
-        size_t w = 1;
-        for (size_t r = 1; r < ix->n_series; r++) {
-            if (strcmp(ix->series[r], ix->series[w - 1]) == 0)
-                free(ix->series[r]);
-            else
-                ix->series[w++] = ix->series[r];
-        }
-        ix->n_series = w;
-    }
+    sort_unique(ix->series, &ix->n_series);
+    sort_unique(ix->compat, &ix->n_compat);
+    add_compat_lines(ix);
     if (ix->n_sources > 1) {
         qsort(ix->sources, ix->n_sources, sizeof *ix->sources, cmp_source);
         size_t w = 1;  /* a relkey recorded twice keeps its first record */
@@ -214,6 +259,12 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
         if (strncmp(line, INDEX_SRC, strlen(INDEX_SRC)) == 0) {
             if (parse_src_line(out, line + strlen(INDEX_SRC), lineno, e) != 0)
                 return -1;
+        } else if (strncmp(line, INDEX_COMPAT, strlen(INDEX_COMPAT)) == 0) {
+            const char *id = line + strlen(INDEX_COMPAT);
+            if (!*id || strchr(id, '\t'))
+                return err_setk(e, ERR_DATA, "line %zu: bad #compat line", lineno);
+            if (push_str(&out->compat, &out->n_compat, &out->cap_compat, id, strlen(id)) != 0)
+                return err_set(e, "out of memory");
         } else if (line[0] == '#') {
             continue;  /* header or a comment of a later version */
         } else {
@@ -272,8 +323,13 @@ char *index_format(const struct index *ix, size_t *len_out)
         sb_str(&b, ix->series[i]);
         sb_str(&b, "\n");
     }
-    if (ix->n_sources) {
+    if (ix->n_sources || ix->n_compat) {
         sb_str(&b, INDEX_HEADER "\n");
+        for (size_t i = 0; i < ix->n_compat; i++) {
+            sb_str(&b, INDEX_COMPAT);
+            sb_str(&b, ix->compat[i]);
+            sb_str(&b, "\n");
+        }
         char num[32];
         for (size_t i = 0; i < ix->n_sources; i++) {
             const struct index_source *s = &ix->sources[i];
@@ -303,9 +359,15 @@ static int sorted_has(char *const *arr, size_t n, const char *s)
     return arr && n && bsearch(&s, arr, n, sizeof *arr, cmp_str) != NULL;
 }
 
+/* A series line that counts for coverage: present, and not a #compat line. */
+static int real_line(const struct index *ix, const char *s)
+{
+    return sorted_has(ix->series, ix->n_series, s) && !sorted_has(ix->compat, ix->n_compat, s);
+}
+
 int index_has_series(const struct index *ix, const char *series_id)
 {
-    if (sorted_has(ix->series, ix->n_series, series_id))
+    if (real_line(ix, series_id))
         return 1;
     /* legacy short entry: the id up to its first '_' */
     const char *us = strchr(series_id, '_');
@@ -317,7 +379,7 @@ int index_has_series(const struct index *ix, const char *series_id)
         return 0;
     memcpy(shortid, series_id, n);
     shortid[n] = '\0';
-    return sorted_has(ix->series, ix->n_series, shortid);
+    return real_line(ix, shortid);
 }
 
 int index_covers(const struct index *ix, const char *relkey, const char *series_id,

@@ -8,7 +8,14 @@
  *
  *     <seriesId>                      one per line (sorted, unique)
  *     #repart-index v1
+ *     #compat<TAB><shortId>
  *     #src<TAB><relkey><TAB><size><TAB><etag><TAB><merged file name>
+ *
+ * The sample identifies a series by the key's second '_'-field, i.e. only
+ * the asset id of an associated `<assetId>_<propertyId>` series. So that the
+ * sample, continuing a bucket repart filled, skips what repart merged, repart
+ * also writes that short id as a plain line, and lists it in a #compat line
+ * so that repart itself never reads it as a legacy entry.
  *
  * relkey is the source key relative to the day prefix
  * (`seriesBucket=XX/raw_<seriesId>_<ts>_<quality>.avro`).
@@ -17,7 +24,8 @@
  *  1. its relkey has a #src line -> covered;
  *  2. else, if its series has #src lines -> NOT covered (a late arrival);
  *  3. else, if a series line names it (exactly, or a legacy short entry that
- *     is the part of the id before the first '_') -> covered when the object
+ *     is the part of the id before the first '_'; #compat lines excluded)
+ *     -> covered when the object
  *     was last modified no later than the index object (entries written by
  *     the Python sample carry no source record; an object that appeared
  *     after that index was written cannot have been merged by that run);
@@ -42,6 +50,8 @@ struct index {
     size_t n_series, cap_series;
     struct index_source *sources;/* sorted by relkey */
     size_t n_sources, cap_sources;
+    char **compat;               /* owned, sorted: plain lines written for the sample only */
+    size_t n_compat, cap_compat;
     const char **src_series;     /* borrowed from sources[]: sorted unique series that
                                     have #src lines (built by index_sort) */
     size_t n_src_series;

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "log.h"
 
 int main(int argc, char **argv)
 {
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
     }
     if (o.log_format < 0)
         o.log_format = cfg.log_format;
+    log_setup(stdout, stderr, o.log_format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
+              o.quiet ? LOG_WARN : o.verbose ? LOG_DEBUG : LOG_INFO, 1);
 
     int rc = o.cmd->run(&o, &cfg);
     cli_opts_free(&o);

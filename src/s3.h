@@ -13,6 +13,13 @@
 #include "err.h"
 #include "creds.h"
 
+/* Errors: messages read "OPERATION s3://BUCKET/KEY: HTTP STATUS CODE: S3
+ * message [request id]" (or the curl error), never a signature or secret.
+ * Kinds: ERR_NOT_FOUND for 404, ERR_CONFLICT for 412 and 409
+ * ConditionalRequestConflict, ERR_TRANSIENT when retries ran out on a
+ * retryable failure, ERR_USAGE for a bad bucket name, key (empty or > 1024
+ * bytes) or argument, ERR_DATA for a response that does not parse. */
+
 struct s3_config {
     const char *region;        /* "us-east-1" when NULL/"" */
     const char *endpoint_url;  /* "" = AWS (virtual-hosted https://BUCKET.s3.REGION.amazonaws.com);
@@ -22,6 +29,9 @@ struct s3_config {
     int max_connections;       /* size of the handle pool; 0 = default (64) */
     long timeout_ms;           /* a request with no progress for this long fails (retryable);
                                   0 = default (30000) */
+    long retry_base_ms;        /* backoff base; 0 = default (100) */
+    long retry_cap_ms;         /* backoff cap; 0 = default (20000) */
+    int list_page_size;        /* max-keys of ListObjectsV2; 0 = default (1000) */
 };
 
 struct s3_client;
@@ -32,7 +42,9 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
                                 struct err *e);
 void s3_client_free(struct s3_client *c);
 
-/* Counters since the client was created (for progress lines and tests). */
+/* Counters since the client was created (for progress lines and tests).
+ * Requests count HTTP attempts (a retried GET counts twice); bytes count
+ * bodies sent and received, error bodies included. */
 struct s3_stats {
     long long list_requests, get_requests, head_requests, put_requests, other_requests;
     long long retries;
@@ -54,12 +66,15 @@ struct s3_object_list {
 
 /* ListObjectsV2 of every key under `prefix`, following continuation tokens;
  * appends to *out (which may already hold items). Keys are URL-decoded only
- * when the response says <EncodingType>url</EncodingType>. */
+ * when the response says <EncodingType>url</EncodingType> (the request asks
+ * for it; servers that ignore it send plain keys). On failure *out is left
+ * as it was. */
 int  s3_list(struct s3_client *c, const char *bucket, const char *prefix,
              struct s3_object_list *out, struct err *e);
 void s3_object_list_free(struct s3_object_list *l);
 
-/* Receives body bytes of a GET; return 0 to go on, non-zero to abort. */
+/* Receives body bytes of a GET; return 0 to go on, non-zero to abort (the
+ * GET then fails with ERR_CANCELLED). */
 typedef int (*s3_write_fn)(void *ud, const void *buf, size_t len);
 
 struct s3_get_info {
@@ -100,7 +115,10 @@ struct s3_put_opts {
     const char *if_match;       /* an ETag */
 };
 
-/* PUT with Content-MD5. etag_out (may be NULL) receives the new ETag. */
+/* PUT with Content-MD5. etag_out (may be NULL) receives the new ETag.
+ * With if_none_match, a 412 after which the object holds exactly these bytes
+ * (its ETag is their MD5: an earlier attempt landed, its answer was lost) is
+ * success. */
 int s3_put(struct s3_client *c, const char *bucket, const char *key,
            const void *data, size_t len, const struct s3_put_opts *opts,
            char etag_out[80], struct err *e);
@@ -118,7 +136,9 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
 int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
                        const char *upload_id, int part_number,
                        const void *data, size_t len, char etag_out[80], struct err *e);
-/* `parts` in ascending part number. */
+/* `parts` in ascending part number. NoSuchUpload when the object now has
+ * the ETag these parts give (a retried Complete whose first attempt landed)
+ * is success. S3's "200 with an <Error> body" is retried. */
 int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
                     const char *upload_id, const struct s3_part *parts, size_t n_parts,
                     const struct s3_put_opts *opts, char etag_out[80], struct err *e);

@@ -6,7 +6,11 @@
 # assert_eq, assert_contains, note. An EXIT trap stops every server that
 # s3_start started and removes TEST_TMP, so a test leaves no process behind
 # (and the servers also exit by themselves once this shell is gone).
-set -euo pipefail
+set -Eeuo pipefail
+# Name the command that stopped a test under set -e (on the original
+# stderr, even when the failing command's stderr went to a file).
+exec {_LIB_STDERR}>&2
+trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" exited $?" >&$_LIB_STDERR' ERR
 
 REPART_SRC_DIR="${REPART_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 REPART_BUILD_DIR="${REPART_BUILD_DIR:-$REPART_SRC_DIR/build}"
@@ -99,3 +103,155 @@ s3_start() {
 s3_stop() {
     "$REPART_SRC_DIR/scripts/s3-server" stop --dir "$S3_DIR"
 }
+
+# chaos_start PLAN: starts tests/chaos-proxy.mjs in front of the newest
+# server (S3_PORT) with a fault plan (see that file), sets CHAOS_ENDPOINT
+# and CHAOS_LOG (one line per request). Stopped at exit. A second call
+# replaces the first proxy.
+chaos_start() {
+    local plan="$1"
+    [ -z "${CHAOS_PID:-}" ] || chaos_stop
+    local dir="$TEST_TMP/chaos-${#_LIB_SERVER_DIRS[@]}-$RANDOM"
+    mkdir -p "$dir"
+    "${REPART_LOCAL_DIR:-$REPART_SRC_DIR/.local}/node_modules/.bin/node" "$REPART_SRC_DIR/tests/chaos-proxy.mjs" \
+        --upstream "$S3_PORT" --dir "$dir" --owner $$ --plan "$plan" \
+        </dev/null >"$dir/proxy.log" 2>&1 &
+    CHAOS_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$dir/port" ] && break
+        kill -0 "$CHAOS_PID" 2>/dev/null || { cat "$dir/proxy.log" >&2; fail "chaos proxy died"; }
+        sleep 0.1
+    done
+    [ -s "$dir/port" ] || fail "chaos proxy did not start"
+    CHAOS_ENDPOINT="http://127.0.0.1:$(cat "$dir/port")"
+    CHAOS_LOG="$dir/requests.log"
+    : >"$CHAOS_LOG"
+}
+
+chaos_stop() {
+    if [ -n "${CHAOS_PID:-}" ]; then
+        kill "$CHAOS_PID" 2>/dev/null || true
+        wait "$CHAOS_PID" 2>/dev/null || true
+        CHAOS_PID=""
+    fi
+}
+on_exit chaos_stop
+
+# --- test proxies (tests/helpers/faultproxy.mjs, condproxy.mjs) -------------
+# Both listen on 127.0.0.1 (a free port), exit by themselves once this shell is
+# gone or after PROXY_MAX_SECONDS (default 600; --max-seconds N overrides), and
+# are stopped by the EXIT trap. Each writes DIR/log.jsonl, one JSON line per
+# request (see the .mjs headers and docs/testing.md).
+_LIB_PROXY_N=0
+_LIB_NODE="${REPART_LOCAL_DIR:-$REPART_SRC_DIR/.local}/node_modules/.bin/node"
+
+# pid_alive PID: true if the process exists and is not a zombie (an orphan
+# that exited stays a zombie, visible to kill -0, where PID 1 does not reap).
+pid_alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    local st
+    st="$(sed -n 's/^.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)"
+    [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# proxy_stop PID: SIGTERM, then SIGKILL after 5 s. No-op if already gone.
+proxy_stop() {
+    local pid="$1" i
+    pid_alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        pid_alive "$pid" || return 0
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+# _lib_proxy_start NAME [--upstream URL] [options]: sets _LIB_PROXY_DIR,
+# _LIB_PROXY_PORT, _LIB_PROXY_PID. Upstream defaults to $S3_ENDPOINT.
+_lib_proxy_start() {
+    local name="$1"; shift
+    local upstream="${S3_ENDPOINT:-}" args=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --upstream) upstream="$2"; shift 2 ;;
+            *) args+=("$1"); shift ;;
+        esac
+    done
+    [ -n "$upstream" ] || fail "$name: no upstream (call s3_start first or pass --upstream)"
+    [ -x "$_LIB_NODE" ] || fail "$name: no $_LIB_NODE (run scripts/setup)"
+    local dir="$TEST_TMP/$name-$_LIB_PROXY_N"
+    _LIB_PROXY_N=$((_LIB_PROXY_N + 1))
+    mkdir -p "$dir"
+    # Started from a subshell so that it is not a job of this shell (a bare
+    # `wait` in a test must not wait for it); stdin/stdout redirected so that
+    # a caller's $(...) does not wait for it either.
+    (
+        "$_LIB_NODE" "$REPART_SRC_DIR/tests/helpers/$name.mjs" --upstream "$upstream" \
+            --dir "$dir" --owner $$ --max-seconds "${PROXY_MAX_SECONDS:-600}" \
+            "${args[@]+"${args[@]}"}" </dev/null >"$dir/proxy.log" 2>&1 &
+        echo $! >"$dir/launch.pid"
+    )
+    local pid
+    pid="$(cat "$dir/launch.pid")"
+    on_exit "proxy_stop $pid"
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ -s "$dir/port" ] && break
+        if ! pid_alive "$pid"; then
+            cat "$dir/proxy.log" >&2 || true
+            fail "$name exited before listening"
+        fi
+        sleep 0.05
+    done
+    [ -s "$dir/port" ] || fail "$name did not listen within 10 s"
+    _LIB_PROXY_DIR="$dir"
+    _LIB_PROXY_PORT="$(cat "$dir/port")"
+    _LIB_PROXY_PID="$pid"
+}
+
+# fault_proxy_start [--upstream URL] [faultproxy.mjs options: --rate R --seed N
+#   --faults 500,503,reset,truncate,slow,stall --slow-ms N --only GET,PUT
+#   --only-path-regex RE --skip N --max-faults N --errors-after-forward
+#   --max-seconds N]
+# Sets FAULT_ENDPOINT=http://127.0.0.1:PORT, FAULT_PORT, FAULT_PID, FAULT_DIR,
+# FAULT_LOG (FAULT_DIR/log.jsonl). Upstream: $S3_ENDPOINT unless given (e.g.
+# $COND_ENDPOINT to chain: client -> faults -> conditions -> server).
+fault_proxy_start() {
+    _lib_proxy_start faultproxy "$@"
+    FAULT_DIR="$_LIB_PROXY_DIR"
+    FAULT_PORT="$_LIB_PROXY_PORT"
+    FAULT_PID="$_LIB_PROXY_PID"
+    FAULT_ENDPOINT="http://127.0.0.1:$FAULT_PORT"
+    FAULT_LOG="$FAULT_DIR/log.jsonl"
+    export FAULT_ENDPOINT FAULT_PORT FAULT_DIR FAULT_LOG
+}
+
+# fault_proxy_stop: stops the newest fault proxy now (its log stays).
+fault_proxy_stop() { proxy_stop "$FAULT_PID"; }
+
+# cond_proxy_start [--upstream URL] [condproxy.mjs options: --conflict
+#   --hold-ms N --if-match-missing 404|412 --max-seconds N]
+# Sets COND_ENDPOINT, COND_PORT, COND_PID, COND_DIR, COND_LOG.
+cond_proxy_start() {
+    _lib_proxy_start condproxy "$@"
+    COND_DIR="$_LIB_PROXY_DIR"
+    COND_PORT="$_LIB_PROXY_PORT"
+    COND_PID="$_LIB_PROXY_PID"
+    COND_ENDPOINT="http://127.0.0.1:$COND_PORT"
+    COND_LOG="$COND_DIR/log.jsonl"
+    export COND_ENDPOINT COND_PORT COND_DIR COND_LOG
+}
+
+# cond_proxy_stop: stops the newest conditional-write proxy now.
+cond_proxy_stop() { proxy_stop "$COND_PID"; }
+
+# proxy_log_count LOG [--method M] [--path-regex RE] [--query-regex RE]
+#   [--fault F|none|any] [--result R] [--status N|none]: prints how many log
+#   lines match all filters. fault_log_count / cond_log_count: the same on
+#   the newest proxy's log.
+proxy_log_count() {
+    "$_LIB_NODE" "$REPART_SRC_DIR/tests/helpers/proxylog.mjs" "$@"
+}
+fault_log_count() { proxy_log_count "$FAULT_LOG" "$@"; }
+cond_log_count() { proxy_log_count "$COND_LOG" "$@"; }

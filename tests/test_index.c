@@ -26,7 +26,8 @@ static void test_python_index(void)
     index_init(&ix);
     struct err e = {0};
     REQUIRE(index_parse(doc, strlen(doc), &ix, &e) == 0);
-    CHECK_INT(ix.n_series, 3);
+    CHECK_INT(ix.n_series, 4);  /* + "assetB", marked #compat */
+    CHECK_INT(ix.n_compat, 1);
     CHECK_INT(ix.n_sources, 0);
     CHECK(index_has_series(&ix, "assetA_prop9"));       /* legacy short entry covers it */
     CHECK(index_has_series(&ix, "plain-series"));
@@ -91,8 +92,9 @@ static void test_python_appends(void)
     index_init(&ix);
     struct err e = {0};
     REQUIRE(index_parse(doc, strlen(doc), &ix, &e) == 0);
-    CHECK_INT(ix.n_series, 3);
+    CHECK_INT(ix.n_series, 4);  /* + the compat line "newB" */
     CHECK(index_has_series(&ix, "newB_p"));
+    CHECK(!index_has_series(&ix, "newB_q"));
     ix.last_modified = 100;
     CHECK(index_covers(&ix, "seriesBucket=00/raw_newA_5_GOOD.avro", "newA", 50));
     CHECK(!index_covers(&ix, "seriesBucket=0a/raw_s1_2_GOOD.avro", "s1", 50));
@@ -131,8 +133,51 @@ static void test_malformed(void)
     free(big);
 }
 
+/* Associated series: repart also writes the sample's short id (so the sample
+ * skips them), marked #compat so that repart never reads it as legacy. */
+static void test_compat_lines(void)
+{
+    struct index ix;
+    index_init(&ix);
+    REQUIRE(index_add(&ix, "seriesBucket=01/raw_a1_p1_100_GOOD.avro", "a1_p1", 5, "e", "m.avro") == 0);
+    REQUIRE(index_add(&ix, "seriesBucket=02/raw_plain_100_GOOD.avro", "plain", 5, "e", "m.avro") == 0);
+    index_sort(&ix);
+    char *doc = index_format(&ix, NULL);
+    REQUIRE(doc);
+    CHECK_STR(doc, "a1\na1_p1\nplain\n#repart-index v1\n#compat\ta1\n"
+                   "#src\tseriesBucket=01/raw_a1_p1_100_GOOD.avro\t5\te\tm.avro\n"
+                   "#src\tseriesBucket=02/raw_plain_100_GOOD.avro\t5\te\tm.avro\n");
+    struct index back;
+    index_init(&back);
+    struct err e = {0};
+    REQUIRE(index_parse(doc, strlen(doc), &back, &e) == 0);
+    back.last_modified = 100;
+    CHECK(index_has_series(&back, "a1_p1"));
+    CHECK(!index_has_series(&back, "a1_p2"));   /* the compat line covers nothing */
+    CHECK(!index_covers(&back, "seriesBucket=01/raw_a1_p2_5_GOOD.avro", "a1_p2", 1));
+    char *doc2 = index_format(&back, NULL);
+    CHECK_STR(doc2, doc);
+    free(doc);
+    free(doc2);
+    index_free(&back);
+    index_free(&ix);
+
+    /* a legacy short line written by the sample stays legacy when repart
+     * adds a series of that asset */
+    const char *py = "a1\n";
+    index_init(&ix);
+    REQUIRE(index_parse(py, strlen(py), &ix, &e) == 0);
+    REQUIRE(index_add(&ix, "seriesBucket=01/raw_a1_p9_100_GOOD.avro", "a1_p9", 5, "e", "m.avro") == 0);
+    index_sort(&ix);
+    CHECK_INT(ix.n_compat, 0);
+    ix.last_modified = 100;
+    CHECK(index_has_series(&ix, "a1_p2"));
+    index_free(&ix);
+}
+
 int main(void)
 {
+    RUN(test_compat_lines);
     RUN(test_series_of);
     RUN(test_python_index);
     RUN(test_roundtrip_and_late_file);

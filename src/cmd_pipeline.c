@@ -1,0 +1,157 @@
+/* The pipeline commands: download, merge, upload, all. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "pipeline.h"
+#include "report.h"
+#include "runtime.h"
+
+static double wall_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+    return day_cmp(a, b);
+}
+
+/* Days staged under <work_dir>/<stage>/ (folders named YYYY-M-D). */
+static int staged_days(const struct config *cfg, const char *stage, struct day_list *out,
+                       struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", cfg->work_dir, stage);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;  /* nothing staged */
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct day day;
+        char check[DAY_FOLDER_MAX], tail;
+        if (sscanf(de->d_name, "%d-%d-%d%c", &day.y, &day.m, &day.d, &tail) != 3 ||
+            !day_valid(&day) || strcmp(day_folder(&day, check), de->d_name) != 0)
+            continue;
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct day *v = realloc(out->v, cap * sizeof *v);
+            if (!v) {
+                closedir(d);
+                return err_set(e, "out of memory");
+            }
+            out->v = v;
+        }
+        out->v[out->n++] = day;
+    }
+    closedir(d);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cmp_day);
+    return 0;
+}
+
+static void print_summary(const char *cmd, const struct day_result *r, size_t n,
+                          const struct report_totals *t, const char *rerun)
+{
+    log_msg(LOG_INFO, NULL, "summary",
+            "%s: %zu day(s): %zu done, %zu with nothing new, %zu failed; %zu object(s) merged, "
+            "%llu records, %.1f MB in, %.1f MB out, %.1f s (%.1f MB/s)",
+            cmd, t->days, t->done, t->nothing_new, t->failed, t->new_objects, t->records,
+            (double)t->bytes_in / 1e6, (double)t->bytes_out / 1e6, t->secs,
+            t->secs > 0 ? (double)t->bytes_in / 1e6 / t->secs : 0.0);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].status == DAY_FAILED) {
+            char ds[DAY_STR_MAX];
+            log_msg(LOG_ERROR, day_format(&r[i].day, ds), "day_failed", "%s", r[i].err.msg);
+        }
+    if (rerun)
+        log_msg(LOG_ERROR, NULL, "rerun", "to rerun only the failed days: %s", rerun);
+}
+
+static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pipeline_mode mode)
+{
+    struct err e = {0};
+    struct day_list days = {0};
+    int rc;
+    if ((mode == PIPELINE_MERGE || mode == PIPELINE_UPLOAD) && !cli_days_given(o))
+        rc = staged_days(cfg, mode == PIPELINE_MERGE ? "raw" : "merged", &days, &e);
+    else
+        rc = cli_days(o, cfg, &days, &e);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, NULL, "usage", "%s", e.msg);
+        return CLI_EXIT_USAGE;
+    }
+    struct runtime rt;
+    if (runtime_open(&rt, cfg, &e) != 0) {
+        log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
+        runtime_close(&rt);
+        day_list_free(&days);
+        return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+    struct scan_filter filter = {.type = cfg->timeseries_type};
+    if (cfg->timeseries_type != CONFIG_TS_ALL) {
+        log_msg(LOG_ERROR, NULL, "setup", "timeseries_type %s is not supported yet",
+                config_ts_type_name(cfg->timeseries_type));
+        runtime_close(&rt);
+        day_list_free(&days);
+        return CLI_EXIT_USAGE;
+    }
+    struct day_result *results = calloc(days.n ? days.n : 1, sizeof *results);
+    struct pipeline_env env = {cfg, rt.s3, rt.pool, &filter, 0};
+    double t0 = wall_secs();
+    size_t failed = results ? pipeline_run(&env, mode, days.v, days.n, results) : days.n;
+    struct report_totals t;
+    report_totals(results, results ? days.n : 0, wall_secs() - t0, &t);
+
+    char rerun[4096];
+    const char *rerun_cmd = NULL;
+    if (failed && results) {
+        struct day *fd = calloc(failed, sizeof *fd);
+        size_t k = 0;
+        for (size_t i = 0; fd && i < days.n; i++)
+            if (results[i].status == DAY_FAILED)
+                fd[k++] = results[i].day;
+        if (fd)
+            rerun_cmd = cli_rerun_command(o, fd, k, rerun, sizeof rerun);
+        free(fd);
+    }
+    print_summary(o->cmd->name, results, results ? days.n : 0, &t, rerun_cmd);
+    int exit_code = failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    if (o->report && results &&
+        report_write(o->report, o->cmd->name, results, days.n, &t, rerun_cmd, &e) != 0) {
+        log_msg(LOG_ERROR, NULL, "report", "%s", e.msg);
+        exit_code = CLI_EXIT_FAILED;
+    }
+    free(results);
+    runtime_close(&rt);
+    day_list_free(&days);
+    return exit_code;
+}
+
+int cmd_download(const struct cli_opts *o, const struct config *cfg)
+{
+    return run_stage(o, cfg, PIPELINE_DOWNLOAD);
+}
+
+int cmd_merge(const struct cli_opts *o, const struct config *cfg)
+{
+    return run_stage(o, cfg, PIPELINE_MERGE);
+}
+
+int cmd_upload(const struct cli_opts *o, const struct config *cfg)
+{
+    return run_stage(o, cfg, PIPELINE_UPLOAD);
+}
+
+int cmd_all(const struct cli_opts *o, const struct config *cfg)
+{
+    return run_stage(o, cfg, PIPELINE_ALL);
+}

@@ -1,0 +1,138 @@
+/* repart plan: what a run would do per day. Writes nothing. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "runtime.h"
+#include "scan.h"
+
+struct plan_row {
+    struct day day;
+    int failed;
+    struct err err;
+    size_t objects, series, series_indexed, series_new, new_objects, bad_keys, filtered;
+    long long bytes, new_bytes;
+    int index_exists;
+};
+
+static json_t *row_json(const struct plan_row *r, const char *name)
+{
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                          name ? "day" : "scope", name ? name : "total",
+                          "objects", (json_int_t)r->objects, "bytes", (json_int_t)r->bytes,
+                          "series", (json_int_t)r->series,
+                          "series_indexed", (json_int_t)r->series_indexed,
+                          "series_new", (json_int_t)r->series_new,
+                          "new_objects", (json_int_t)r->new_objects,
+                          "new_bytes", (json_int_t)r->new_bytes,
+                          "bad_keys", (json_int_t)r->bad_keys);
+    if (name) {
+        json_object_set_new(o, "index_exists", json_boolean(r->index_exists));
+        if (r->failed)
+            json_object_set_new(o, "error", json_string(r->err.msg));
+    }
+    return o;
+}
+
+int cmd_plan(const struct cli_opts *o, const struct config *cfg)
+{
+    struct err e = {0};
+    struct day_list days = {0};
+    if (cli_days(o, cfg, &days, &e) != 0) {
+        fprintf(stderr, "repart: %s\n", e.msg);
+        return CLI_EXIT_USAGE;
+    }
+    if (cfg->timeseries_type != CONFIG_TS_ALL) {
+        fprintf(stderr, "repart: timeseries_type %s is not supported yet\n",
+                config_ts_type_name(cfg->timeseries_type));
+        day_list_free(&days);
+        return CLI_EXIT_USAGE;
+    }
+    struct runtime rt;
+    if (runtime_open(&rt, cfg, &e) != 0) {
+        fprintf(stderr, "repart: %s\n", e.msg);
+        runtime_close(&rt);
+        day_list_free(&days);
+        return CLI_EXIT_FAILED;
+    }
+    struct plan_row *rows = calloc(days.n ? days.n : 1, sizeof *rows);
+    struct plan_row tot;
+    memset(&tot, 0, sizeof tot);
+    struct scan_ctx sc = {cfg, rt.s3, rt.pool, NULL};
+    size_t failed = 0;
+    for (size_t i = 0; rows && i < days.n; i++) {
+        struct plan_row *r = &rows[i];
+        r->day = days.v[i];
+        struct day_scan s;
+        char ds[DAY_STR_MAX];
+        log_progress("plan: %s (%zu/%zu)", day_format(&r->day, ds), i + 1, days.n);
+        if (scan_day(&sc, &days.v[i], &s, &r->err) != 0) {
+            r->failed = 1;
+            failed++;
+        } else {
+            r->objects = s.n_src;
+            r->bytes = s.bytes;
+            r->series = s.series;
+            r->series_indexed = s.series_indexed;
+            r->series_new = s.series_new;
+            r->new_objects = s.n_new;
+            r->new_bytes = s.bytes_new;
+            r->bad_keys = s.n_bad_keys;
+            r->index_exists = s.index_exists;
+            if (s.n_bad_keys)
+                log_msg(LOG_WARN, ds, "bad_key", "%zu key(s) do not parse; first: %s",
+                        s.n_bad_keys, s.bad_key.msg);
+        }
+        scan_free(&s);
+        tot.objects += r->objects;
+        tot.bytes += r->bytes;
+        tot.series += r->series;
+        tot.series_indexed += r->series_indexed;
+        tot.series_new += r->series_new;
+        tot.new_objects += r->new_objects;
+        tot.new_bytes += r->new_bytes;
+        tot.bad_keys += r->bad_keys;
+    }
+    log_progress_done();
+
+    if (o->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; rows && i < days.n; i++) {
+            char ds[DAY_STR_MAX];
+            json_array_append_new(arr, row_json(&rows[i], day_format(&rows[i].day, ds)));
+        }
+        json_t *root = json_pack("{s:o, s:o}", "days", arr, "total", row_json(&tot, NULL));
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(root);
+    } else {
+        printf("%-10s %9s %12s %8s %8s %8s %9s %12s %8s\n", "day", "objects", "bytes", "series",
+               "indexed", "new_ser", "new_obj", "new_bytes", "bad_keys");
+        for (size_t i = 0; rows && i < days.n; i++) {
+            const struct plan_row *r = &rows[i];
+            char ds[DAY_STR_MAX];
+            day_format(&r->day, ds);
+            if (r->failed)
+                printf("%-10s FAILED: %s\n", ds, r->err.msg);
+            else
+                printf("%-10s %9zu %12lld %8zu %8zu %8zu %9zu %12lld %8zu\n", ds, r->objects,
+                       r->bytes, r->series, r->series_indexed, r->series_new, r->new_objects,
+                       r->new_bytes, r->bad_keys);
+        }
+        printf("%-10s %9zu %12lld %8zu %8zu %8zu %9zu %12lld %8zu\n", "total", tot.objects,
+               tot.bytes, tot.series, tot.series_indexed, tot.series_new, tot.new_objects,
+               tot.new_bytes, tot.bad_keys);
+    }
+    for (size_t i = 0; rows && i < days.n; i++)
+        if (rows[i].failed) {
+            char ds[DAY_STR_MAX];
+            fprintf(stderr, "repart: %s: %s\n", day_format(&rows[i].day, ds), rows[i].err.msg);
+        }
+    free(rows);
+    runtime_close(&rt);
+    day_list_free(&days);
+    return failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+}

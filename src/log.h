@@ -1,0 +1,34 @@
+/* log: what a person (text) or a machine (JSON lines) sees of a run.
+ *
+ * Library modules return errors as values; the pipeline reports progress
+ * through this module, which the CLI configures. Thread-safe: lines from
+ * days processed in parallel never interleave mid-line. On a terminal a live
+ * progress line is kept at the bottom of stderr. */
+#ifndef REPART_LOG_H
+#define REPART_LOG_H
+
+#include <stdio.h>
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON = 1 };
+
+/* Sets up the process-wide logger. `out` receives info/debug lines,
+ * `err` warnings and errors (text) — in JSON mode everything goes to `out`.
+ * verbosity: LOG_INFO by default, LOG_WARN with -q, LOG_DEBUG with -v.
+ * progress: 1 to draw a live progress line on `err` (only when it is a tty). */
+void log_setup(FILE *out, FILE *err, enum log_format fmt, int verbosity, int progress);
+
+/* A line about `day` ("2023-01-05", or NULL for the run as a whole). In JSON
+ * mode: {"time":..., "level":..., "day":..., "event":..., "msg":...}; `event`
+ * is a short machine name ("day_start", "listed", "skip", ...), may be NULL. */
+void log_msg(enum log_level lvl, const char *day, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Replaces the live progress line (no-op unless enabled and a tty). */
+void log_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Removes the progress line (call before the final summary). */
+void log_progress_done(void);
+
+int log_json(void);   /* 1 in JSON mode */
+
+#endif

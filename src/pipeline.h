@@ -1,0 +1,76 @@
+/* pipeline: the day-by-day work of `download`, `merge`, `upload` and `all`.
+ *
+ * Per day, in one direction: scan (list + index) -> keep what the index does
+ * not cover -> fetch on the transfer pool (a bounded window, keep-alive
+ * connections) -> merge (block copy when it can) -> upload (single PUT, or
+ * multipart with parallel parts while the merge is still producing) -> write
+ * the updated index last: the index PUT is the commit. A day's merged file is
+ * named from its sources (merged_<sha256 prefix>.avro), so a rerun after a
+ * crash overwrites the same object; merged files of this naming that no
+ * index line refers to (left by a run that died before its commit) are
+ * deleted after the next commit of that day.
+ *
+ * Several days run at once (each on its own thread); all their transfers
+ * share one pool of `concurrency` workers. A day that fails is reported and
+ * the others go on; nothing of a failed day is committed. */
+#ifndef REPART_PIPELINE_H
+#define REPART_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "day.h"
+#include "err.h"
+#include "pool.h"
+#include "s3.h"
+#include "scan.h"
+
+enum pipeline_mode {
+    PIPELINE_ALL = 0,      /* download + merge + upload, streamed, nothing staged on disk */
+    PIPELINE_DOWNLOAD,     /* fetch new sources into <work_dir>/raw/<day>/ */
+    PIPELINE_MERGE,        /* <work_dir>/raw/<day>/ -> <work_dir>/merged/<day>/ */
+    PIPELINE_UPLOAD,       /* <work_dir>/merged/<day>/ -> bucket, then index, then clean up */
+};
+
+enum day_status {
+    DAY_PENDING = 0,
+    DAY_DONE,              /* new data merged and committed (or staged, for download/merge) */
+    DAY_NOTHING_NEW,       /* nothing to do */
+    DAY_FAILED,
+};
+
+struct day_result {
+    struct day day;
+    enum day_status status;
+    size_t objects;            /* source objects of the day */
+    size_t new_objects;        /* merged by this run */
+    size_t series_new;
+    size_t bad_keys;
+    uint64_t records;
+    uint64_t bytes_in;         /* source bytes fetched */
+    uint64_t bytes_out;        /* merged bytes */
+    uint64_t sources_copied, sources_reencoded;
+    double secs_list, secs_download, secs_merge, secs_upload, secs_total;
+    char merged_key[1100];     /* object written, "" when none */
+    struct err err;            /* when DAY_FAILED */
+};
+
+struct pipeline_env {
+    const struct config *cfg;
+    struct s3_client *s3;
+    struct pool *pool;                 /* transfer pool (concurrency workers) */
+    const struct scan_filter *filter;  /* NULL = ALL */
+    int days_in_flight;                /* 0 = default */
+};
+
+/* Runs `mode` for each day; results[i] is filled for days[i]. Returns the
+ * number of failed days (0 = all fine). Never stops early for a failed day. */
+size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
+                    const struct day *days, size_t n_days, struct day_result *results);
+
+/* "merged_<32 hex>.avro": the name of the merged file of these sources
+ * (relkey and ETag of each, in merge order), and the output sync marker. */
+void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char name[64],
+                          unsigned char sync[16]);
+
+#endif

@@ -1,0 +1,90 @@
+#include "report.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *report_status_name(enum day_status s)
+{
+    switch (s) {
+    case DAY_DONE: return "done";
+    case DAY_NOTHING_NEW: return "nothing_new";
+    case DAY_FAILED: return "failed";
+    default: return "pending";
+    }
+}
+
+void report_totals(const struct day_result *r, size_t n, double secs, struct report_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    t->days = n;
+    t->secs = secs;
+    for (size_t i = 0; i < n; i++) {
+        t->done += r[i].status == DAY_DONE;
+        t->nothing_new += r[i].status == DAY_NOTHING_NEW;
+        t->failed += r[i].status == DAY_FAILED;
+        t->objects += r[i].objects;
+        t->new_objects += r[i].new_objects;
+        t->records += r[i].records;
+        t->bytes_in += r[i].bytes_in;
+        t->bytes_out += r[i].bytes_out;
+    }
+}
+
+static json_t *str_or_null(const char *s)
+{
+    json_t *j = s ? json_string(s) : NULL;
+    return j ? j : json_null();
+}
+
+int report_write(const char *path, const char *command, const struct day_result *r, size_t n,
+                 const struct report_totals *t, const char *rerun, struct err *e)
+{
+    json_t *days = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char ds[DAY_STR_MAX];
+        json_t *d = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:f, s:f}}",
+                              "day", day_format(&r[i].day, ds),
+                              "status", report_status_name(r[i].status),
+                              "objects", (json_int_t)r[i].objects,
+                              "new_objects", (json_int_t)r[i].new_objects,
+                              "new_series", (json_int_t)r[i].series_new,
+                              "records", (json_int_t)r[i].records,
+                              "bytes_in", (json_int_t)r[i].bytes_in,
+                              "bytes_out", (json_int_t)r[i].bytes_out,
+                              "sources_block_copied", (json_int_t)r[i].sources_copied,
+                              "seconds", "list", r[i].secs_list, "download", r[i].secs_download,
+                              "merge", r[i].secs_merge, "upload", r[i].secs_upload,
+                              "total", r[i].secs_total);
+        if (r[i].merged_key[0] && r[i].status == DAY_DONE)
+            json_object_set_new(d, "merged_key", str_or_null(r[i].merged_key));
+        if (r[i].status == DAY_FAILED)
+            json_object_set_new(d, "error", str_or_null(r[i].err.msg));
+        json_array_append_new(days, d);
+    }
+    json_t *root = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}, s:o}",
+                             "command", command,
+                             "totals", "days", (json_int_t)t->days, "done", (json_int_t)t->done,
+                             "nothing_new", (json_int_t)t->nothing_new,
+                             "failed", (json_int_t)t->failed, "objects", (json_int_t)t->objects,
+                             "new_objects", (json_int_t)t->new_objects,
+                             "records", (json_int_t)t->records,
+                             "bytes_in", (json_int_t)t->bytes_in,
+                             "bytes_out", (json_int_t)t->bytes_out, "seconds", t->secs,
+                             "days", days);
+    if (!root)
+        return err_set(e, "out of memory");
+    json_object_set_new(root, "rerun", str_or_null(rerun));
+    int rc = 0;
+    if (strcmp(path, "-") == 0) {
+        rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else {
+        rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    }
+    json_decref(root);
+    if (rc != 0)
+        return err_set(e, "cannot write the report %s: %s", path, strerror(errno));
+    return 0;
+}

@@ -1,0 +1,1424 @@
+#include "s3.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "retry.h"
+#include "s3_url.h"
+#include "s3_xml.h"
+#include "sigv4.h"
+
+#define DEFAULT_RETRIES 8
+#define DEFAULT_CONNS 64
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_RETRY_BASE_MS 100L
+#define DEFAULT_RETRY_CAP_MS 20000L
+/* Error bodies are only read for their Code and Message. */
+#define ERRBODY_MAX (64 * 1024)
+/* Single PUT limit of S3. */
+#define PUT_MAX_BYTES (5LL * 1024 * 1024 * 1024)
+
+static const char EMPTY_SHA256[] =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/* ---- client and handle pool ---------------------------------------------- */
+
+enum { ST_LIST, ST_GET, ST_HEAD, ST_PUT, ST_OTHER };
+
+struct s3_client {
+    struct s3_endpoint ep;
+    struct creds_provider *creds;
+    int max_retries;
+    int max_conns;
+    long timeout_ms, retry_base_ms, retry_cap_ms;
+    int page_size;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    CURL **idle;
+    int n_idle, n_total;
+
+    CURLSH *share;
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+
+    atomic_llong n_req[5];
+    atomic_llong retries, bytes_in, bytes_out;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access acc, void *ud)
+{
+    (void)h;
+    (void)acc;
+    struct s3_client *c = ud;
+    if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&c->share_mu[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    (void)h;
+    struct s3_client *c = ud;
+    if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&c->share_mu[data]);
+}
+
+struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provider *creds,
+                                struct err *e)
+{
+    static const struct s3_config defaults = {0};
+    if (!cfg)
+        cfg = &defaults;
+    if (!creds) {
+        err_setk(e, ERR_USAGE, "s3: no credential provider");
+        return NULL;
+    }
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK) {
+        err_set(e, "s3: curl_global_init failed: %s", curl_easy_strerror(curl_init_rc));
+        return NULL;
+    }
+    struct s3_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        err_set(e, "s3: out of memory");
+        return NULL;
+    }
+    if (s3_endpoint_init(&c->ep, cfg->region, s3_endpoint_url_from_env(cfg->endpoint_url),
+                         cfg->path_style, e) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->creds = creds;
+    c->max_retries = cfg->max_retries > 0 ? cfg->max_retries : DEFAULT_RETRIES;
+    c->max_conns = cfg->max_connections > 0 ? cfg->max_connections : DEFAULT_CONNS;
+    c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : DEFAULT_RETRY_BASE_MS;
+    c->retry_cap_ms = cfg->retry_cap_ms > 0 ? cfg->retry_cap_ms : DEFAULT_RETRY_CAP_MS;
+    c->page_size = cfg->list_page_size > 0 && cfg->list_page_size < 1000 ? cfg->list_page_size
+                                                                         : 1000;
+    c->idle = calloc((size_t)c->max_conns, sizeof *c->idle);
+    if (!c->idle) {
+        free(c);
+        err_set(e, "s3: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->share_mu[i], NULL);
+    /* DNS cache and TLS sessions shared by all handles of the pool. */
+    c->share = curl_share_init();
+    if (c->share) {
+        curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
+    return c;
+}
+
+void s3_client_free(struct s3_client *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->n_idle; i++)
+        curl_easy_cleanup(c->idle[i]);
+    free(c->idle);
+    if (c->share)
+        curl_share_cleanup(c->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&c->share_mu[i]);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+void s3_client_stats(struct s3_client *c, struct s3_stats *out)
+{
+    out->list_requests = atomic_load(&c->n_req[ST_LIST]);
+    out->get_requests = atomic_load(&c->n_req[ST_GET]);
+    out->head_requests = atomic_load(&c->n_req[ST_HEAD]);
+    out->put_requests = atomic_load(&c->n_req[ST_PUT]);
+    out->other_requests = atomic_load(&c->n_req[ST_OTHER]);
+    out->retries = atomic_load(&c->retries);
+    out->bytes_in = atomic_load(&c->bytes_in);
+    out->bytes_out = atomic_load(&c->bytes_out);
+}
+
+/* Takes a handle (waiting while max_connections are in use). */
+static CURL *pool_get(struct s3_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->n_idle == 0 && c->n_total >= c->max_conns)
+        pthread_cond_wait(&c->cv, &c->mu);
+    if (c->n_idle > 0) {
+        CURL *h = c->idle[--c->n_idle];
+        pthread_mutex_unlock(&c->mu);
+        return h;
+    }
+    c->n_total++;
+    pthread_mutex_unlock(&c->mu);
+    CURL *h = curl_easy_init();
+    if (!h) {
+        pthread_mutex_lock(&c->mu);
+        c->n_total--;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    return h;
+}
+
+static void pool_put(struct s3_client *c, CURL *h)
+{
+    pthread_mutex_lock(&c->mu);
+    c->idle[c->n_idle++] = h;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- buffers --------------------------------------------------------------- */
+
+void s3_buf_free(struct s3_buf *b)
+{
+    if (!b)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static int buf_append(struct s3_buf *b, const void *p, size_t n)
+{
+    if (n > SIZE_MAX - b->len - 1)
+        return -1;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) {
+            if (cap > SIZE_MAX / 2)
+                return -1;
+            cap *= 2;
+        }
+        unsigned char *nd = realloc(b->data, cap);
+        if (!nd)
+            return -1;
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0'; /* keeps XML bodies NUL-terminated for messages */
+    return 0;
+}
+
+/* ---- one request ------------------------------------------------------------ */
+
+struct hdr {
+    const char *name, *value;
+};
+
+struct req {
+    const char *op;            /* S3 operation name, for messages */
+    int stat;                  /* ST_* */
+    const char *method;
+    const char *bucket, *key;  /* key NULL: the bucket */
+    const char *what;          /* shown instead of the key in messages (listings) */
+    const char *query;         /* encoded, NULL for none */
+    const void *body;          /* PUT/POST body (may be NULL with body_len 0) */
+    size_t body_len;
+    const char *content_type;
+    int md5;                   /* send Content-MD5 */
+    struct hdr extra[3];
+    int n_extra;
+    size_t body_cap;           /* max body kept in resp.body (non-streamed) */
+    /* GET streaming (write != NULL) */
+    s3_write_fn write;
+    void *ud;
+    long long range_first, range_last;
+};
+
+struct resp {
+    long status;
+    struct s3_buf body;
+    char etag[80];
+    long long content_length;         /* -1: none */
+    long long cr_first, cr_last, cr_total;  /* Content-Range; -1: none */
+    long long last_modified;          /* -1: none */
+    char bucket_region[64];
+    char request_id[96];
+};
+
+static void resp_reset(struct resp *r)
+{
+    r->status = 0;
+    r->body.len = 0;
+    if (r->body.data)
+        r->body.data[0] = '\0';
+    r->etag[0] = '\0';
+    r->content_length = r->cr_first = r->cr_last = r->cr_total = r->last_modified = -1;
+    r->bucket_region[0] = '\0';
+    r->request_id[0] = '\0';
+}
+
+/* State of one attempt, shared with the curl callbacks. */
+struct xfer {
+    struct s3_client *c;
+    const struct req *rq;
+    struct resp *rs;
+    size_t up_off;
+    long long body_bytes;   /* body bytes of this response */
+    long long skip;         /* bytes to drop first (server ignored our Range) */
+    long long limit;        /* bytes to deliver at most after skip; -1 none */
+    int sent_range;
+    long long range_start;  /* first byte asked for when sent_range */
+    long long *delivered;   /* bytes handed to rq->write over all attempts */
+    const char *resume_etag;/* ETag of the first answer, when resuming */
+    int user_abort, overflow, stalled, oom, etag_changed;
+    int first_write;
+    curl_off_t last_dl, last_ul;
+    struct timespec last_progress;
+};
+
+static int parse_ll(const char *s, size_t n, long long *out)
+{
+    if (n == 0 || n > 18)
+        return -1;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" -> unix seconds, or -1 */
+static long long parse_http_date(const char *s, size_t n)
+{
+    static const char *mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    char buf[64];
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    const char *comma = strchr(buf, ',');
+    if (!comma)
+        return -1;
+    int d, Y, h, mi, se;
+    char m[4];
+    if (sscanf(comma + 1, " %2d %3s %4d %2d:%2d:%2d", &d, m, &Y, &h, &mi, &se) != 6)
+        return -1;
+    int mo = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcmp(m, mon[i]) == 0)
+            mo = i;
+    if (mo < 0 || d < 1 || d > 31 || Y < 1970 || h > 23 || mi > 59 || se > 60)
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = mo;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    return (long long)timegm(&tm);
+}
+
+static void copy_token(char *dst, size_t dsz, const char *s, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n && j + 1 < dsz; i++)
+        dst[j++] = (s[i] >= 0x21 && s[i] < 0x7f) ? s[i] : '?';
+    dst[j] = '\0';
+}
+
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+    struct xfer *x = ud;
+    size_t n = sz * nm;
+    size_t len = n;
+    while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n'))
+        len--;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        /* a new response (e.g. after "100 Continue"): forget earlier headers */
+        struct resp *r = x->rs;
+        long status = 0;
+        const char *sp = memchr(p, ' ', len);
+        if (sp && (size_t)(p + len - sp) >= 4)
+            status = strtol(sp + 1, NULL, 10);
+        resp_reset(r);
+        r->status = status;
+        return n;
+    }
+    const char *colon = memchr(p, ':', len);
+    if (!colon)
+        return n;
+    size_t nl = (size_t)(colon - p);
+    const char *v = colon + 1;
+    size_t vl = len - nl - 1;
+    while (vl > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        vl--;
+    }
+    while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+        vl--;
+    struct resp *r = x->rs;
+    if (nl == 4 && strncasecmp(p, "etag", 4) == 0) {
+        if (s3_etag_copy(r->etag, v, vl) != 0)
+            r->etag[0] = '\0';
+    } else if (nl == 14 && strncasecmp(p, "content-length", 14) == 0) {
+        if (parse_ll(v, vl, &r->content_length) != 0)
+            r->content_length = -1;
+    } else if (nl == 13 && strncasecmp(p, "content-range", 13) == 0) {
+        /* bytes FIRST-LAST/TOTAL or bytes * /TOTAL */
+        if (vl > 6 && strncasecmp(v, "bytes ", 6) == 0) {
+            const char *a = v + 6, *end = v + vl;
+            const char *dash = memchr(a, '-', (size_t)(end - a));
+            const char *slash = memchr(a, '/', (size_t)(end - a));
+            if (dash && slash && dash < slash) {
+                long long f, l, t;
+                if (parse_ll(a, (size_t)(dash - a), &f) == 0 &&
+                    parse_ll(dash + 1, (size_t)(slash - dash - 1), &l) == 0) {
+                    r->cr_first = f;
+                    r->cr_last = l;
+                }
+                if (parse_ll(slash + 1, (size_t)(end - slash - 1), &t) == 0)
+                    r->cr_total = t;
+            } else if (slash) {
+                long long t;
+                if (parse_ll(slash + 1, (size_t)(end - slash - 1), &t) == 0)
+                    r->cr_total = t;
+            }
+        }
+    } else if (nl == 13 && strncasecmp(p, "last-modified", 13) == 0) {
+        r->last_modified = parse_http_date(v, vl);
+    } else if (nl == 19 && strncasecmp(p, "x-amz-bucket-region", 19) == 0) {
+        copy_token(r->bucket_region, sizeof r->bucket_region, v, vl);
+    } else if (nl == 16 && strncasecmp(p, "x-amz-request-id", 16) == 0) {
+        copy_token(r->request_id, sizeof r->request_id, v, vl);
+    }
+    return n;
+}
+
+static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
+{
+    struct xfer *x = ud;
+    size_t n = sz * nm;
+    x->body_bytes += (long long)n;
+    atomic_fetch_add_explicit(&x->c->bytes_in, (long long)n, memory_order_relaxed);
+    long st = x->rs->status;
+    if (x->rq->write && st >= 200 && st < 300) {
+        if (x->first_write) {
+            x->first_write = 0;
+            /* Never hand over bytes of another version of the object. */
+            if (x->resume_etag && x->resume_etag[0] && x->rs->etag[0] &&
+                strcmp(x->resume_etag, x->rs->etag) != 0) {
+                x->etag_changed = 1;
+                return 0;
+            }
+            /* A 200 to a ranged request: the server sent the whole object. */
+            if (st == 200 && x->sent_range) {
+                x->skip = x->range_start;
+                x->limit = x->rq->range_last >= 0 ? x->rq->range_last - x->range_start + 1 : -1;
+            }
+        }
+        const char *d = p;
+        size_t dn = n;
+        if (x->skip > 0) {
+            size_t s = (long long)dn < x->skip ? dn : (size_t)x->skip;
+            d += s;
+            dn -= s;
+            x->skip -= (long long)s;
+        }
+        if (x->limit >= 0 && (long long)dn > x->limit)
+            dn = (size_t)x->limit;
+        if (dn > 0) {
+            if (x->rq->write(x->rq->ud, d, dn) != 0) {
+                x->user_abort = 1;
+                return 0;
+            }
+            *x->delivered += (long long)dn;
+            if (x->limit >= 0)
+                x->limit -= (long long)dn;
+        }
+        return n;
+    }
+    size_t cap = (st >= 200 && st < 300) ? x->rq->body_cap : ERRBODY_MAX;
+    if (x->rs->body.len + n > cap) {
+        if (st >= 200 && st < 300) {
+            x->overflow = 1;
+            return 0;
+        }
+        n = x->rs->body.len < cap ? cap - x->rs->body.len : 0; /* error bodies: keep the head */
+        if (n == 0)
+            return sz * nm;
+    }
+    if (buf_append(&x->rs->body, p, n) != 0) {
+        x->oom = 1;
+        return 0;
+    }
+    return sz * nm;
+}
+
+static size_t on_read(char *buf, size_t sz, size_t nm, void *ud)
+{
+    struct xfer *x = ud;
+    size_t room = sz * nm;
+    size_t left = x->rq->body_len - x->up_off;
+    size_t n = left < room ? left : room;
+    if (n) {
+        memcpy(buf, (const char *)x->rq->body + x->up_off, n);
+        x->up_off += n;
+    }
+    return n;
+}
+
+/* Stall detection: fails the transfer when no byte moved for timeout_ms. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    struct xfer *x = ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (dlnow != x->last_dl || ulnow != x->last_ul) {
+        x->last_dl = dlnow;
+        x->last_ul = ulnow;
+        x->last_progress = ts;
+        return 0;
+    }
+    long long idle = (long long)(ts.tv_sec - x->last_progress.tv_sec) * 1000 +
+                     (ts.tv_nsec - x->last_progress.tv_nsec) / 1000000;
+    if (idle > x->c->timeout_ms) {
+        x->stalled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int curl_retryable(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_AGAIN:
+    case CURLE_BAD_CONTENT_ENCODING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* S3 error codes worth another try even though the status is 4xx (or 200). */
+static int code_retryable(const char *code)
+{
+    static const char *const codes[] = {
+        "RequestTimeout", "RequestTimeTooSkewed", "SlowDown", "InternalError",
+        "ServiceUnavailable", "OperationAborted", "Throttling", "ThrottlingException",
+        "RequestThrottled", "ExpiredToken", "TokenRefreshRequired", "IDPCommunicationError",
+        "RequestLimitExceeded", "BandwidthLimitExceeded", "EC2ThrottledException",
+    };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(code, codes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* "OP s3://bucket/key" for messages. */
+static void describe(char *out, size_t n, const struct req *rq)
+{
+    if (rq->what)
+        snprintf(out, n, "%s s3://%s/%s", rq->op, rq->bucket, rq->what);
+    else
+        snprintf(out, n, "%s s3://%s/%s", rq->op, rq->bucket, rq->key ? rq->key : "");
+}
+
+/* The message for a failed HTTP status; returns the ERR_* kind and sets
+ * *retryable. */
+static int status_error(const struct req *rq, const struct resp *rs, int *retryable,
+                        struct err *e)
+{
+    char what[1200];
+    describe(what, sizeof what, rq);
+    struct s3_xml_error xe;
+    int have = rs->body.len > 0 &&
+               s3_xml_parse_error((const char *)rs->body.data, rs->body.len, &xe) == 1;
+    if (!have) {
+        memset(&xe, 0, sizeof xe);
+        const char *c = rs->status == 404   ? "NotFound"
+                        : rs->status == 412 ? "PreconditionFailed"
+                        : rs->status == 403 ? "Forbidden"
+                        : rs->status == 503 ? "ServiceUnavailable"
+                        : rs->status == 304 ? "NotModified"
+                                            : "";
+        snprintf(xe.code, sizeof xe.code, "%s", c);
+    }
+    long st = rs->status;
+    int kind = ERR_GENERIC;
+    *retryable = 0;
+    if (st >= 500 || st == 408 || st == 429 || code_retryable(xe.code))
+        *retryable = 1;
+    if (st == 404)
+        kind = ERR_NOT_FOUND;
+    else if (st == 412 || (st == 409 && strcmp(xe.code, "ConditionalRequestConflict") == 0))
+        kind = ERR_CONFLICT;
+    if (kind == ERR_CONFLICT)
+        *retryable = 0;
+    char hint[160] = "";
+    if (st >= 300 && st < 400 && rs->bucket_region[0])
+        snprintf(hint, sizeof hint, " (the bucket is in region %s)", rs->bucket_region);
+    else if (st == 301 || st == 307 || strcmp(xe.code, "PermanentRedirect") == 0 ||
+             strcmp(xe.code, "AuthorizationHeaderMalformed") == 0)
+        snprintf(hint, sizeof hint, " (wrong region?)");
+    char rid[128] = "";
+    const char *id = xe.request_id[0] ? xe.request_id : rs->request_id;
+    if (id[0])
+        snprintf(rid, sizeof rid, " [request id %s]", id);
+    err_setk(e, kind, "%s: HTTP %ld%s%s%s%s%s%s", what, st, xe.code[0] ? " " : "", xe.code,
+             xe.message[0] ? ": " : "", xe.message, hint, rid);
+    return kind;
+}
+
+static void base64(const unsigned char *in, size_t n, char *out)
+{
+    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+/* Per-request data computed once for all attempts. */
+struct prepared {
+    struct s3_target tgt;
+    char sha256[65];
+    char md5_b64[32];
+};
+
+/* One attempt. Returns 0 on success, -1 with *retryable set. */
+static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const struct prepared *pp,
+                   struct resp *rs, long long *delivered, const char *resume_etag,
+                   int *retryable, struct err *e)
+{
+    *retryable = 0;
+    char what[1200];
+    describe(what, sizeof what, rq);
+
+    struct creds cr;
+    if (creds_provider_get(c->creds, &cr, e) != 0) {
+        err_prefix(e, "%s: credentials: ", what);
+        return -1;
+    }
+
+    /* Range for GETs: the user's range, moved past what was delivered. */
+    char range[80] = "", ifmatch[96] = "";
+    long long range_start = 0;
+    int sent_range = 0;
+    if (rq->write) {
+        long long first = rq->range_first >= 0 ? rq->range_first : 0;
+        range_start = first + *delivered;
+        if (rq->range_first >= 0 || *delivered > 0) {
+            sent_range = 1;
+            if (rq->range_last >= 0)
+                snprintf(range, sizeof range, "bytes=%lld-%lld", range_start, rq->range_last);
+            else
+                snprintf(range, sizeof range, "bytes=%lld-", range_start);
+        }
+        if (*delivered > 0 && resume_etag && resume_etag[0])
+            snprintf(ifmatch, sizeof ifmatch, "\"%s\"", resume_etag);
+    }
+
+    char amz_date[17];
+    sigv4_amz_date((long long)time(NULL), amz_date);
+    const char *payload_hash = rq->body ? pp->sha256 : EMPTY_SHA256;
+    int is_body_method = strcmp(rq->method, "PUT") == 0 || strcmp(rq->method, "POST") == 0;
+
+    struct sigv4_header hs[12];
+    size_t nh = 0;
+    hs[nh++] = (struct sigv4_header){"host", pp->tgt.host};
+    hs[nh++] = (struct sigv4_header){"x-amz-date", amz_date};
+    hs[nh++] = (struct sigv4_header){"x-amz-content-sha256", payload_hash};
+    if (cr.session_token[0])
+        hs[nh++] = (struct sigv4_header){"x-amz-security-token", cr.session_token};
+    if (rq->md5)
+        hs[nh++] = (struct sigv4_header){"content-md5", pp->md5_b64};
+    if (is_body_method)
+        hs[nh++] = (struct sigv4_header){"content-type",
+                                         rq->content_type ? rq->content_type
+                                                          : "application/octet-stream"};
+    if (range[0])
+        hs[nh++] = (struct sigv4_header){"range", range};
+    if (ifmatch[0])
+        hs[nh++] = (struct sigv4_header){"if-match", ifmatch};
+    for (int i = 0; i < rq->n_extra; i++)
+        hs[nh++] = (struct sigv4_header){rq->extra[i].name, rq->extra[i].value};
+
+    struct sigv4_request sreq = {
+        .method = rq->method,
+        .path = pp->tgt.path,
+        .query = rq->query,
+        .headers = hs,
+        .n_headers = nh,
+        .payload_hash = payload_hash,
+    };
+    struct sigv4_key skey = {
+        .access_key = cr.access_key,
+        .secret_key = cr.secret_key,
+        .region = c->ep.region,
+        .service = "s3",
+        .amz_date = amz_date,
+        .normalize_path = 0,
+    };
+    struct sigv4_result sres = {0};
+    int src = sigv4_sign(&sreq, &skey, &sres, e);
+    if (src != 0) {
+        OPENSSL_cleanse(&cr, sizeof cr);
+        err_prefix(e, "%s: signing: ", what);
+        return -1;
+    }
+
+    /* Headers as sent: the signed ones plus Authorization; "Expect:" turns
+     * off 100-continue (a round trip per PUT). */
+    struct curl_slist *hl = NULL;
+    int oom = 0;
+    for (size_t i = 0; i < nh && !oom; i++) {
+        size_t l = strlen(hs[i].name) + strlen(hs[i].value) + 3;
+        char *line = malloc(l);
+        if (!line) {
+            oom = 1;
+            break;
+        }
+        snprintf(line, l, "%s: %s", hs[i].name, hs[i].value);
+        struct curl_slist *nl = curl_slist_append(hl, line);
+        OPENSSL_cleanse(line, l - 1);
+        free(line);
+        if (!nl)
+            oom = 1;
+        else
+            hl = nl;
+    }
+    if (!oom) {
+        size_t l = strlen(sres.authorization) + 16;
+        char *line = malloc(l);
+        if (line) {
+            snprintf(line, l, "Authorization: %s", sres.authorization);
+            struct curl_slist *nl = curl_slist_append(hl, line);
+            OPENSSL_cleanse(line, l - 1);
+            free(line);
+            if (nl)
+                hl = nl;
+            else
+                oom = 1;
+        } else {
+            oom = 1;
+        }
+    }
+    struct curl_slist *nl2 = oom ? NULL : curl_slist_append(hl, "Expect:");
+    if (nl2)
+        hl = nl2;
+    else
+        oom = 1;
+    sigv4_result_free(&sres);
+    OPENSSL_cleanse(&cr, sizeof cr);
+    if (oom) {
+        curl_slist_free_all(hl);
+        return err_set(e, "%s: out of memory", what);
+    }
+
+    struct xfer x = {0};
+    x.c = c;
+    x.rq = rq;
+    x.rs = rs;
+    x.delivered = delivered;
+    x.resume_etag = *delivered > 0 ? resume_etag : NULL;
+    x.limit = -1;
+    x.sent_range = sent_range;
+    x.range_start = range_start;
+    x.first_write = 1;
+    clock_gettime(CLOCK_MONOTONIC, &x.last_progress);
+    resp_reset(rs);
+
+    char errbuf[CURL_ERROR_SIZE];
+    errbuf[0] = '\0';
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, pp->tgt.url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* keys may hold "./" and "//" */
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (c->share)
+        curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    if (strcmp(rq->method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(rq->method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(rq->method, "PUT") == 0) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, &x);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
+    } else if (strcmp(rq->method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? (const char *)rq->body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    } else {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+    }
+
+    atomic_fetch_add_explicit(&c->n_req[rq->stat], 1, memory_order_relaxed);
+    CURLcode crc = curl_easy_perform(h);
+    curl_slist_free_all(hl);
+    long st = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+    if (st > 0)
+        rs->status = st;
+    if (is_body_method)
+        atomic_fetch_add_explicit(&c->bytes_out, (long long)x.up_off + (long long)
+                                  (strcmp(rq->method, "POST") == 0 ? rq->body_len : 0),
+                                  memory_order_relaxed);
+
+    if (x.user_abort)
+        return err_setk(e, ERR_CANCELLED, "%s: stopped by the receiver of the data", what);
+    if (x.etag_changed)
+        return err_setk(e, ERR_CONFLICT, "%s: the object changed during the download "
+                                         "(ETag %s, then %s)", what, resume_etag, rs->etag);
+    if (x.oom)
+        return err_set(e, "%s: out of memory", what);
+    if (x.overflow)
+        return err_setk(e, ERR_DATA, "%s: response body exceeds %zu bytes", what, rq->body_cap);
+    if (x.stalled) {
+        *retryable = 1;
+        return err_setk(e, ERR_TRANSIENT, "%s: no progress for %ld ms", what, c->timeout_ms);
+    }
+    if (crc != CURLE_OK) {
+        *retryable = curl_retryable(crc);
+        return err_setk(e, *retryable ? ERR_TRANSIENT : ERR_GENERIC, "%s: %s%s%s", what,
+                        curl_easy_strerror(crc), errbuf[0] ? ": " : "", errbuf);
+    }
+    if (st < 200 || st >= 300) {
+        status_error(rq, rs, retryable, e);
+        return -1;
+    }
+    /* A body shorter than announced is a broken transfer (curl reports most
+     * as CURLE_PARTIAL_FILE; this also covers a proxy that hides it). */
+    if (strcmp(rq->method, "HEAD") != 0 && rs->content_length >= 0 &&
+        x.body_bytes != rs->content_length) {
+        *retryable = 1;
+        return err_setk(e, ERR_TRANSIENT, "%s: body of %lld bytes, Content-Length %lld", what,
+                        x.body_bytes, rs->content_length);
+    }
+    if (rq->write && st == 206 && sent_range && rs->cr_first != range_start)
+        return err_setk(e, ERR_DATA, "%s: asked for bytes from %lld, got Content-Range from %lld",
+                        what, range_start, rs->cr_first);
+    return 0;
+}
+
+/* Runs a request with retries. For streamed GETs, *info (may be NULL) gets
+ * the first response's length, object size and ETag. */
+static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
+                   struct s3_get_info *info, struct err *e)
+{
+    char what[1200];
+    describe(what, sizeof what, rq);
+    struct prepared pp;
+    memset(&pp, 0, sizeof pp);
+    if (s3_target_build(&c->ep, rq->bucket, rq->key, rq->query, &pp.tgt, e) != 0) {
+        err_prefix(e, "%s: ", rq->op);
+        return -1;
+    }
+    if (rq->body) {
+        sigv4_sha256_hex(rq->body, rq->body_len, pp.sha256);
+        if (rq->md5) {
+            unsigned char md[EVP_MAX_MD_SIZE];
+            unsigned int ml = 0;
+            if (!EVP_Digest(rq->body, rq->body_len, md, &ml, EVP_md5(), NULL) || ml != 16) {
+                s3_target_free(&pp.tgt);
+                return err_set(e, "%s: MD5 failed", what);
+            }
+            base64(md, 16, pp.md5_b64);
+        }
+    } else {
+        strcpy(pp.sha256, EMPTY_SHA256);
+        if (rq->md5)
+            strcpy(pp.md5_b64, "1B2M2Y8AsgTpgAmY7PhCfg=="); /* MD5 of nothing */
+    }
+
+    CURL *h = pool_get(c);
+    if (!h) {
+        s3_target_free(&pp.tgt);
+        return err_set(e, "%s: cannot create a curl handle", what);
+    }
+
+    long long delivered = 0;
+    char first_etag[80] = "";
+    int have_first = 0;
+    long long expect_total = -1;  /* bytes the caller is to receive in all */
+    int rc = -1;
+    struct err ae = {0};
+    for (int att = 0;; att++) {
+        if (have_first && expect_total >= 0 && delivered == expect_total) {
+            rc = 0; /* everything arrived; only the end of a response was lost */
+            break;
+        }
+        int retryable = 0;
+        err_clear(&ae);
+        rc = attempt(c, h, rq, &pp, rs, &delivered, first_etag, &retryable, &ae);
+        if (rq->write && !have_first && rs->status >= 200 && rs->status < 300) {
+            have_first = 1;
+            memcpy(first_etag, rs->etag, sizeof first_etag);
+            long long cl = rs->content_length;
+            if (rs->status == 206 || rq->range_first < 0) {
+                expect_total = cl;
+            } else if (cl >= 0) {
+                /* 200 to a ranged GET: what the range covers of the object */
+                long long first = rq->range_first;
+                long long last = rq->range_last >= 0 && rq->range_last < cl ? rq->range_last
+                                                                            : cl - 1;
+                expect_total = last >= first ? last - first + 1 : 0;
+            }
+            if (info) {
+                info->content_length = expect_total;
+                info->object_size = rs->cr_total >= 0 ? rs->cr_total
+                                    : rs->status == 200 ? cl
+                                                        : -1;
+                memcpy(info->etag, rs->etag, sizeof info->etag);
+            }
+        } else if (rq->write && have_first && rs->etag[0] && first_etag[0] &&
+                   strcmp(rs->etag, first_etag) != 0 && rs->status >= 200 && rs->status < 300) {
+            rc = err_setk(&ae, ERR_CONFLICT, "%s: the object changed during the download "
+                                             "(ETag %s, then %s)", what, first_etag, rs->etag);
+            break;
+        }
+        if (rc == 0)
+            break;
+        if (rq->write && delivered > 0 && rs->status == 412)
+            err_setk(&ae, ERR_CONFLICT, "%s: the object changed during the download (ETag %s)",
+                     what, first_etag);
+        if (!retryable || att >= c->max_retries) {
+            if (retryable) {
+                ae.kind = ERR_TRANSIENT;
+                err_prefix(&ae, "giving up after %d attempts: ", att + 1);
+            }
+            break;
+        }
+        atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
+        retry_sleep_ms(retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
+    }
+    pool_put(c, h);
+    s3_target_free(&pp.tgt);
+    if (rc != 0 && e) {
+        *e = ae;
+    }
+    return rc;
+}
+
+/* ---- operations -------------------------------------------------------------- */
+
+static int key_check(const char *op, const char *bucket, const char *key, struct err *e)
+{
+    if (!bucket || !key || !*key || strlen(key) > S3_KEY_MAX)
+        return err_setk(e, ERR_USAGE, "%s s3://%s/%.64s: key is empty or longer than 1024 bytes",
+                        op, bucket ? bucket : "", key ? key : "");
+    return 0;
+}
+
+static char *enc(const char *s)
+{
+    return sigv4_uri_encode(s, strlen(s), 0);
+}
+
+int s3_list(struct s3_client *c, const char *bucket, const char *prefix,
+            struct s3_object_list *out, struct err *e)
+{
+    if (!prefix)
+        prefix = "";
+    if (strlen(prefix) > S3_KEY_MAX)
+        return err_setk(e, ERR_USAGE, "ListObjectsV2 s3://%s/: prefix longer than 1024 bytes",
+                        bucket ? bucket : "");
+    size_t first_n = out->n;
+    char *pfx = enc(prefix);
+    char *token = NULL;
+    char *what = malloc(strlen(prefix) + 2);
+    if (!pfx || !what) {
+        free(pfx);
+        free(what);
+        return err_set(e, "ListObjectsV2 s3://%s/%s: out of memory", bucket, prefix);
+    }
+    sprintf(what, "%s*", prefix);
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = 0;
+    long pages = 0;
+    for (;;) {
+        char *tok = token ? enc(token) : NULL;
+        size_t ql = strlen(pfx) + (tok ? strlen(tok) : 0) + 128;
+        char *q = malloc(ql);
+        if (!q || (token && !tok)) {
+            free(q);
+            free(tok);
+            rc = err_set(e, "ListObjectsV2 s3://%s/%s: out of memory", bucket, what);
+            break;
+        }
+        /* parameters in canonical (sorted) order */
+        snprintf(q, ql, "%s%s%sencoding-type=url&list-type=2&max-keys=%d&prefix=%s",
+                 tok ? "continuation-token=" : "", tok ? tok : "", tok ? "&" : "", c->page_size,
+                 pfx);
+        free(tok);
+        struct req rq = {.op = "ListObjectsV2", .stat = ST_LIST, .method = "GET",
+                         .bucket = bucket, .what = what, .query = q,
+                         .body_cap = S3_XML_MAX_BYTES, .range_first = -1, .range_last = -1};
+        rc = perform(c, &rq, &rs, NULL, e);
+        free(q);
+        if (rc != 0)
+            break;
+        struct s3_list_page pg;
+        if (s3_xml_parse_list((const char *)rs.body.data, rs.body.len, out, &pg, e) != 0) {
+            err_prefix(e, "ListObjectsV2 s3://%s/%s page %ld: ", bucket, what, pages + 1);
+            rc = -1;
+            break;
+        }
+        pages++;
+        if (!pg.is_truncated) {
+            s3_list_page_free(&pg);
+            break;
+        }
+        if (token && strcmp(token, pg.next_token) == 0) {
+            s3_list_page_free(&pg);
+            rc = err_setk(e, ERR_DATA,
+                          "ListObjectsV2 s3://%s/%s: the server repeated a continuation token",
+                          bucket, what);
+            break;
+        }
+        free(token);
+        token = pg.next_token;
+        pg.next_token = NULL;
+        s3_list_page_free(&pg);
+    }
+    free(token);
+    free(pfx);
+    free(what);
+    s3_buf_free(&rs.body);
+    if (rc != 0) {
+        for (size_t i = first_n; i < out->n; i++)
+            free(out->items[i].key);
+        out->n = first_n;
+    }
+    return rc;
+}
+
+int s3_get(struct s3_client *c, const char *bucket, const char *key, long long range_first,
+           long long range_last, s3_write_fn write, void *ud, struct s3_get_info *info,
+           struct err *e)
+{
+    if (key_check("GetObject", bucket, key, e) != 0)
+        return -1;
+    if (!write)
+        return err_setk(e, ERR_USAGE, "GetObject s3://%s/%s: no write function", bucket, key);
+    if (range_first < -1 || (range_first < 0 && range_last >= 0) ||
+        (range_last >= 0 && range_last < range_first))
+        return err_setk(e, ERR_USAGE, "GetObject s3://%s/%s: bad range %lld-%lld", bucket, key,
+                        range_first, range_last);
+    if (range_first >= 0 && range_last < -1)
+        return err_setk(e, ERR_USAGE, "GetObject s3://%s/%s: bad range end", bucket, key);
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->content_length = info->object_size = -1;
+    }
+    struct req rq = {.op = "GetObject", .stat = ST_GET, .method = "GET", .bucket = bucket,
+                     .key = key, .write = write, .ud = ud, .range_first = range_first,
+                     .range_last = range_last, .body_cap = ERRBODY_MAX};
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, &rq, &rs, info, e);
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
+static int buf_sink(void *ud, const void *p, size_t n)
+{
+    return buf_append(ud, p, n);
+}
+
+int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, struct s3_buf *out,
+                  struct s3_get_info *info, struct err *e)
+{
+    size_t before = out->len;
+    int rc = s3_get(c, bucket, key, -1, -1, buf_sink, out, info, e);
+    if (rc != 0) {
+        out->len = before;
+        if (e && e->kind == ERR_CANCELLED)
+            e->kind = ERR_GENERIC; /* our own sink only stops when memory runs out */
+    }
+    return rc;
+}
+
+int s3_head(struct s3_client *c, const char *bucket, const char *key, struct s3_object *out,
+            struct err *e)
+{
+    if (key_check("HeadObject", bucket, key, e) != 0)
+        return -1;
+    struct req rq = {.op = "HeadObject", .stat = ST_HEAD, .method = "HEAD", .bucket = bucket,
+                     .key = key, .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1};
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, &rq, &rs, NULL, e);
+    if (rc == 0) {
+        memset(out, 0, sizeof *out);
+        out->size = rs.content_length;
+        memcpy(out->etag, rs.etag, sizeof out->etag);
+        out->last_modified = rs.last_modified > 0 ? rs.last_modified : 0;
+        if (rs.content_length < 0)
+            rc = err_setk(e, ERR_DATA, "HeadObject s3://%s/%s: no Content-Length", bucket, key);
+    }
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
+/* Fills the conditional headers of a write. */
+static void put_conditions(struct req *rq, const struct s3_put_opts *opts, char *ifmatch,
+                           size_t ifmatch_sz)
+{
+    if (!opts)
+        return;
+    if (opts->if_none_match && *opts->if_none_match)
+        rq->extra[rq->n_extra++] = (struct hdr){"if-none-match", opts->if_none_match};
+    if (opts->if_match && *opts->if_match) {
+        /* accept an ETag with or without quotes */
+        if (opts->if_match[0] == '"')
+            snprintf(ifmatch, ifmatch_sz, "%s", opts->if_match);
+        else
+            snprintf(ifmatch, ifmatch_sz, "\"%s\"", opts->if_match);
+        rq->extra[rq->n_extra++] = (struct hdr){"if-match", ifmatch};
+    }
+}
+
+static int hexnib(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+static void md5_hex(const void *data, size_t len, char out[33])
+{
+    static const char hx[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    if (!EVP_Digest(data, len, md, &ml, EVP_md5(), NULL) || ml != 16) {
+        out[0] = '\0';
+        return;
+    }
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hx[md[i] >> 4];
+        out[2 * i + 1] = hx[md[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+/* The ETag S3 gives a multipart object: MD5 of the parts' binary MD5s,
+ * "-N". Empty when a part ETag is not a plain MD5 (e.g. SSE-KMS). */
+static void multipart_etag(const struct s3_part *parts, size_t n, char out[80])
+{
+    out[0] = '\0';
+    unsigned char *cat = malloc(n * 16 + 1);
+    if (!cat)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(parts[i].etag) != 32) {
+            free(cat);
+            return;
+        }
+        for (int j = 0; j < 16; j++) {
+            int h = hexnib(parts[i].etag[2 * j]), l = hexnib(parts[i].etag[2 * j + 1]);
+            if (h < 0 || l < 0) {
+                free(cat);
+                return;
+            }
+            cat[i * 16 + (size_t)j] = (unsigned char)(h * 16 + l);
+        }
+    }
+    char hex[33];
+    md5_hex(cat, n * 16, hex);
+    free(cat);
+    if (hex[0])
+        snprintf(out, 80, "%s-%zu", hex, n);
+}
+
+/* After a write failed in a way a lost answer to an earlier attempt could
+ * explain (412 on If-None-Match, NoSuchUpload on Complete): is the object
+ * there with exactly the ETag our write gives it? */
+static int already_written(struct s3_client *c, const char *bucket, const char *key,
+                           const char *want_etag)
+{
+    if (!want_etag[0])
+        return 0;
+    struct s3_object o;
+    struct err he = {0};
+    if (s3_head(c, bucket, key, &o, &he) != 0)
+        return 0;
+    return strcasecmp(o.etag, want_etag) == 0;
+}
+
+int s3_put(struct s3_client *c, const char *bucket, const char *key, const void *data,
+           size_t len, const struct s3_put_opts *opts, char etag_out[80], struct err *e)
+{
+    if (key_check("PutObject", bucket, key, e) != 0)
+        return -1;
+    if ((long long)len > PUT_MAX_BYTES)
+        return err_setk(e, ERR_USAGE, "PutObject s3://%s/%s: %zu bytes exceed the 5 GiB limit "
+                                      "of a single PUT", bucket, key, len);
+    char ifmatch[96];
+    struct req rq = {.op = "PutObject", .stat = ST_PUT, .method = "PUT", .bucket = bucket,
+                     .key = key, .body = data ? data : "", .body_len = len, .md5 = 1,
+                     .content_type = opts && opts->content_type ? opts->content_type : NULL,
+                     .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1};
+    put_conditions(&rq, opts, ifmatch, sizeof ifmatch);
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, &rq, &rs, NULL, e);
+    if (rc != 0 && e && e->kind == ERR_CONFLICT && opts && opts->if_none_match) {
+        /* A retried PUT whose first attempt landed: the object is ours. */
+        char md5[33];
+        md5_hex(data ? data : "", len, md5);
+        if (already_written(c, bucket, key, md5)) {
+            rc = 0;
+            err_clear(e);
+            memcpy(rs.etag, md5, 33);
+        }
+    }
+    if (rc == 0 && etag_out)
+        memcpy(etag_out, rs.etag, 80);
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
+int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct err *e)
+{
+    if (key_check("DeleteObject", bucket, key, e) != 0)
+        return -1;
+    struct req rq = {.op = "DeleteObject", .stat = ST_OTHER, .method = "DELETE",
+                     .bucket = bucket, .key = key, .body_cap = ERRBODY_MAX,
+                     .range_first = -1, .range_last = -1};
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, &rq, &rs, NULL, e);
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
+int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
+                  const struct s3_put_opts *opts, char **upload_id_out, struct err *e)
+{
+    *upload_id_out = NULL;
+    if (key_check("CreateMultipartUpload", bucket, key, e) != 0)
+        return -1;
+    struct req rq = {.op = "CreateMultipartUpload", .stat = ST_OTHER, .method = "POST",
+                     .bucket = bucket, .key = key, .query = "uploads=",
+                     .content_type = opts && opts->content_type ? opts->content_type : NULL,
+                     .body_cap = S3_XML_MAX_BYTES, .range_first = -1, .range_last = -1};
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, &rq, &rs, NULL, e);
+    if (rc == 0 &&
+        s3_xml_parse_initiate((const char *)rs.body.data, rs.body.len, upload_id_out, e) != 0) {
+        err_prefix(e, "s3://%s/%s: ", bucket, key);
+        rc = -1;
+    }
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
+static char *upload_query(const char *upload_id, int part_number)
+{
+    char *id = enc(upload_id);
+    if (!id)
+        return NULL;
+    size_t l = strlen(id) + 64;
+    char *q = malloc(l);
+    if (q) {
+        if (part_number > 0)
+            snprintf(q, l, "partNumber=%d&uploadId=%s", part_number, id);
+        else
+            snprintf(q, l, "uploadId=%s", id);
+    }
+    free(id);
+    return q;
+}
+
+int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
+                       const char *upload_id, int part_number, const void *data, size_t len,
+                       char etag_out[80], struct err *e)
+{
+    if (key_check("UploadPart", bucket, key, e) != 0)
+        return -1;
+    if (part_number < 1 || part_number > 10000)
+        return err_setk(e, ERR_USAGE, "UploadPart s3://%s/%s: part number %d not in 1..10000",
+                        bucket, key, part_number);
+    if ((long long)len > PUT_MAX_BYTES)
+        return err_setk(e, ERR_USAGE, "UploadPart s3://%s/%s: part %d of %zu bytes exceeds 5 GiB",
+                        bucket, key, part_number, len);
+    if (!upload_id || !*upload_id || strlen(upload_id) > S3_TOKEN_MAX)
+        return err_setk(e, ERR_USAGE, "UploadPart s3://%s/%s: bad upload id", bucket, key);
+    char *q = upload_query(upload_id, part_number);
+    if (!q)
+        return err_set(e, "UploadPart s3://%s/%s: out of memory", bucket, key);
+    char op[48];
+    snprintf(op, sizeof op, "UploadPart %d", part_number);
+    struct req rq = {.op = op, .stat = ST_PUT, .method = "PUT", .bucket = bucket, .key = key,
+                     .query = q, .body = data ? data : "", .body_len = len, .md5 = 1,
+                     .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1};
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, &rq, &rs, NULL, e);
+    if (rc == 0) {
+        if (!rs.etag[0])
+            rc = err_setk(e, ERR_DATA, "UploadPart %d s3://%s/%s: no ETag in the response",
+                          part_number, bucket, key);
+        else if (etag_out)
+            memcpy(etag_out, rs.etag, 80);
+    }
+    free(q);
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
+int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
+                    const char *upload_id, const struct s3_part *parts, size_t n_parts,
+                    const struct s3_put_opts *opts, char etag_out[80], struct err *e)
+{
+    if (key_check("CompleteMultipartUpload", bucket, key, e) != 0)
+        return -1;
+    if (!upload_id || !*upload_id || strlen(upload_id) > S3_TOKEN_MAX)
+        return err_setk(e, ERR_USAGE, "CompleteMultipartUpload s3://%s/%s: bad upload id",
+                        bucket, key);
+    for (size_t i = 1; i < n_parts; i++)
+        if (parts[i].number <= parts[i - 1].number)
+            return err_setk(e, ERR_USAGE, "CompleteMultipartUpload s3://%s/%s: parts not in "
+                                          "ascending order", bucket, key);
+    size_t blen = 0;
+    char *body = s3_xml_build_complete(parts, n_parts, &blen);
+    if (!body)
+        return err_setk(e, ERR_USAGE, "CompleteMultipartUpload s3://%s/%s: no parts or an "
+                                      "invalid part", bucket, key);
+    char *q = upload_query(upload_id, 0);
+    if (!q) {
+        free(body);
+        return err_set(e, "CompleteMultipartUpload s3://%s/%s: out of memory", bucket, key);
+    }
+    char ifmatch[96];
+    struct req rq = {.op = "CompleteMultipartUpload", .stat = ST_OTHER, .method = "POST",
+                     .bucket = bucket, .key = key, .query = q, .body = body, .body_len = blen,
+                     .content_type = "application/xml", .body_cap = S3_XML_MAX_BYTES,
+                     .range_first = -1, .range_last = -1};
+    put_conditions(&rq, opts, ifmatch, sizeof ifmatch);
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = -1;
+    /* S3 may answer 200 with an <Error> body; those errors are retried here. */
+    for (int att = 0;; att++) {
+        rc = perform(c, &rq, &rs, NULL, e);
+        if (rc != 0 && e && e->kind == ERR_NOT_FOUND) {
+            /* NoSuchUpload: an earlier attempt may have completed it and
+             * lost the answer. The object's ETag tells. */
+            char want[80];
+            multipart_etag(parts, n_parts, want);
+            if (already_written(c, bucket, key, want)) {
+                err_clear(e);
+                if (etag_out)
+                    memcpy(etag_out, want, 80);
+                rc = 0;
+            }
+            break;
+        }
+        if (rc != 0)
+            break;
+        char etag[80];
+        struct s3_xml_error xe;
+        int pr = s3_xml_parse_complete((const char *)rs.body.data, rs.body.len, etag, &xe, e);
+        if (pr == 0) {
+            if (etag_out)
+                memcpy(etag_out, etag, 80);
+            break;
+        }
+        if (pr < 0) {
+            err_prefix(e, "s3://%s/%s: ", bucket, key);
+            rc = -1;
+            break;
+        }
+        int again = code_retryable(xe.code) && att < c->max_retries;
+        rc = err_setk(e, again ? ERR_TRANSIENT : ERR_GENERIC,
+                      "CompleteMultipartUpload s3://%s/%s: HTTP 200 with error %s: %s", bucket,
+                      key, xe.code, xe.message);
+        if (!again)
+            break;
+        atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
+        retry_sleep_ms(retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
+    }
+    free(q);
+    free(body);
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
+int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
+                 const char *upload_id, struct err *e)
+{
+    if (key_check("AbortMultipartUpload", bucket, key, e) != 0)
+        return -1;
+    if (!upload_id || !*upload_id || strlen(upload_id) > S3_TOKEN_MAX)
+        return err_setk(e, ERR_USAGE, "AbortMultipartUpload s3://%s/%s: bad upload id", bucket,
+                        key);
+    char *q = upload_query(upload_id, 0);
+    if (!q)
+        return err_set(e, "AbortMultipartUpload s3://%s/%s: out of memory", bucket, key);
+    struct req rq = {.op = "AbortMultipartUpload", .stat = ST_OTHER, .method = "DELETE",
+                     .bucket = bucket, .key = key, .query = q, .body_cap = ERRBODY_MAX,
+                     .range_first = -1, .range_last = -1};
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, &rq, &rs, NULL, e);
+    free(q);
+    s3_buf_free(&rs.body);
+    return rc;
+}

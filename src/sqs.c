@@ -1,0 +1,1071 @@
+#include "sqs.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sigv4.h"
+
+#define DEFAULT_ATTEMPTS     6
+#define DEFAULT_CONNECT_MS   5000L
+#define DEFAULT_TIMEOUT_MS   30000L
+#define BACKOFF_BASE_MS      200
+#define BACKOFF_CAP_MS       20000
+#define SEND_MAX             (1024 * 1024)   /* SQS message size limit */
+#define QUOTE_MAX            300
+
+struct sqs_client {
+    char queue_url[SQS_URL_MAX + 1];
+    char queue_q[QUOTE_MAX + 4];       /* queue URL quoted for messages */
+    char endpoint[SQS_URL_MAX + 1];    /* scheme://authority */
+    char request_url[2 * SQS_URL_MAX + 2];
+    char authority[256];
+    char path[SQS_URL_MAX + 1];
+    char region[64];
+    int  max_attempts;
+    long connect_ms, timeout_ms;
+    const volatile sig_atomic_t *cancel;
+    struct creds_provider *creds;
+    CURL *curl;
+    int   curl_inited;
+    uint64_t rng;
+    struct sqs_stats stats;
+};
+
+/* Printable and bounded: queue URLs and AWS messages end up in logs. */
+static const char *quote(const char *s, char out[QUOTE_MAX + 4])
+{
+    size_t i = 0;
+    if (!s)
+        s = "";
+    for (; s[i] && i < QUOTE_MAX; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[i] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
+    }
+    if (s[i]) {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}
+
+/* ---- URLs ---- */
+
+/* Splits scheme://authority[/path] (no userinfo, query or fragment). */
+static int split_url(const char *url, char *scheme, size_t ssize, char *authority, size_t asize,
+                     char *host, size_t hsize, const char **path)
+{
+    const char *p = strstr(url, "://");
+    if (!p || (size_t)(p - url) >= ssize)
+        return -1;
+    memcpy(scheme, url, (size_t)(p - url));
+    scheme[p - url] = '\0';
+    for (char *s = scheme; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+        return -1;
+    const char *a = p + 3;
+    size_t alen = strcspn(a, "/?#");
+    if (alen == 0 || alen >= asize || a[alen] == '?' || a[alen] == '#')
+        return -1;
+    for (size_t i = 0; i < alen; i++) {
+        unsigned char ch = (unsigned char)a[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '@' || ch == '\\')
+            return -1;  /* no userinfo (credentials do not belong in URLs) */
+    }
+    memcpy(authority, a, alen);
+    authority[alen] = '\0';
+    /* host: without the port; [v6] kept with brackets */
+    size_t hlen = alen;
+    if (authority[0] == '[') {
+        const char *rb = strchr(authority, ']');
+        if (!rb)
+            return -1;
+        hlen = (size_t)(rb - authority) + 1;
+        if (authority[hlen] && authority[hlen] != ':')
+            return -1;
+    } else {
+        const char *colon = strchr(authority, ':');
+        if (colon)
+            hlen = (size_t)(colon - authority);
+    }
+    if (hlen == 0 || hlen >= hsize)
+        return -1;
+    if (hlen < alen) {   /* the port: digits only */
+        const char *port = authority + hlen + 1;
+        if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5)
+            return -1;
+    }
+    memcpy(host, authority, hlen);
+    host[hlen] = '\0';
+    for (char *s = host; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+    *path = a + alen;
+    for (const char *s = *path; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#')
+            return -1;
+    }
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int region_ok(const char *r, size_t n)
+{
+    if (n == 0 || n > 40)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
+            return 0;
+    return 1;
+}
+
+int sqs_region_from_host(const char *host, char *out, size_t out_size)
+{
+    static const char *aws[] = {".amazonaws.com", ".amazonaws.com.cn", ".api.aws"};
+    int is_aws = 0;
+    for (size_t i = 0; i < sizeof aws / sizeof aws[0]; i++)
+        is_aws |= ends_with(host, aws[i]);
+    if (!is_aws)
+        return 0;
+    if (strcmp(host, "queue.amazonaws.com") == 0) {
+        snprintf(out, out_size, "us-east-1");
+        return 1;
+    }
+    const char *r = NULL;
+    size_t n;
+    if (ends_with(host, ".queue.amazonaws.com")) {   /* legacy <region>.queue.amazonaws.com */
+        r = host;
+        n = strlen(host) - strlen(".queue.amazonaws.com");
+        if (strchr(r, '.') != r + n)
+            return 0;
+    } else {
+        /* sqs.<region>.…, sqs-fips.<region>.…, vpce-….sqs.<region>.vpce.amazonaws.com */
+        const char *s = NULL;
+        if (strncmp(host, "sqs.", 4) == 0)
+            s = host + 4;
+        else if (strncmp(host, "sqs-fips.", 9) == 0)
+            s = host + 9;
+        else if ((s = strstr(host, ".sqs.")) != NULL)
+            s += 5;
+        if (!s)
+            return 0;
+        r = s;
+        const char *dot = strchr(r, '.');
+        if (!dot)
+            return 0;
+        n = (size_t)(dot - r);
+    }
+    if (!region_ok(r, n) || n >= out_size)
+        return 0;
+    memcpy(out, r, n);
+    out[n] = '\0';
+    return 1;
+}
+
+/* ---- client ---- */
+
+static uint64_t rng_next(struct sqs_client *c)
+{
+    /* xorshift64*: jitter only (rand() is not ours: Avro C reseeds it) */
+    uint64_t x = c->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_provider *creds,
+                                  struct err *e)
+{
+    char q[QUOTE_MAX + 4];
+    if (!cfg || !cfg->queue_url || !cfg->queue_url[0]) {
+        err_setk(e, ERR_USAGE, "sqs: no queue URL");
+        return NULL;
+    }
+    if (strlen(cfg->queue_url) > SQS_URL_MAX) {
+        err_setk(e, ERR_USAGE, "sqs: queue URL \"%s\" is longer than %d bytes",
+                 quote(cfg->queue_url, q), SQS_URL_MAX);
+        return NULL;
+    }
+    if (!creds) {
+        err_setk(e, ERR_USAGE, "sqs: no credentials provider");
+        return NULL;
+    }
+    struct sqs_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        err_set(e, "sqs: out of memory");
+        return NULL;
+    }
+    snprintf(c->queue_url, sizeof c->queue_url, "%s", cfg->queue_url);
+    quote(c->queue_url, c->queue_q);
+
+    char scheme[8], host[256], authority[256];
+    const char *qpath;
+    if (split_url(c->queue_url, scheme, sizeof scheme, authority, sizeof authority, host,
+                  sizeof host, &qpath) < 0 || strlen(qpath) < 2) {
+        err_setk(e, ERR_USAGE,
+                 "sqs: queue URL \"%s\" is not http(s)://HOST/ACCOUNT/QUEUE", c->queue_q);
+        goto fail;
+    }
+    if (!sqs_region_from_host(host, c->region, sizeof c->region)) {
+        const char *r = cfg->region && cfg->region[0] ? cfg->region : "us-east-1";
+        if (!region_ok(r, strlen(r)) || strlen(r) >= sizeof c->region) {
+            err_setk(e, ERR_USAGE, "sqs: region \"%s\" is not valid", quote(r, q));
+            goto fail;
+        }
+        snprintf(c->region, sizeof c->region, "%s", r);
+    }
+
+    const char *ep = cfg->endpoint_url;
+    const char *ep_name = "endpoint_url";
+    if (!ep || !ep[0]) {
+        ep = getenv("AWS_ENDPOINT_URL_SQS");
+        ep_name = "AWS_ENDPOINT_URL_SQS";
+    }
+    if (!ep || !ep[0]) {
+        ep = getenv("AWS_ENDPOINT_URL");
+        ep_name = "AWS_ENDPOINT_URL";
+    }
+    const char *path = "/";
+    if (ep && ep[0]) {
+        char eh[256];
+        const char *epath;
+        if (strlen(ep) > SQS_URL_MAX ||
+            split_url(ep, scheme, sizeof scheme, c->authority, sizeof c->authority, eh,
+                      sizeof eh, &epath) < 0) {
+            err_setk(e, ERR_USAGE, "sqs: %s \"%s\" is not an http(s)://HOST[:PORT][/PATH] URL",
+                     ep_name, quote(ep, q));
+            goto fail;
+        }
+        if (epath[0])
+            path = epath;
+    } else if (strcmp(host, "queue.amazonaws.com") == 0 || ends_with(host, ".queue.amazonaws.com")) {
+        /* legacy queue URL hosts: the JSON protocol goes to the regional endpoint */
+        snprintf(scheme, sizeof scheme, "https");
+        snprintf(c->authority, sizeof c->authority, "sqs.%s.amazonaws.com", c->region);
+    } else {
+        snprintf(c->authority, sizeof c->authority, "%s", authority);
+    }
+    snprintf(c->endpoint, sizeof c->endpoint, "%s://%s", scheme, c->authority);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    snprintf(c->request_url, sizeof c->request_url, "%s%s", c->endpoint, c->path);
+
+    c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : DEFAULT_ATTEMPTS;
+    c->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_MS;
+    c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->cancel = cfg->cancel;
+    c->creds = creds;
+    if (getrandom(&c->rng, sizeof c->rng, GRND_NONBLOCK) != (ssize_t)sizeof c->rng)
+        c->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
+    if (!c->rng)
+        c->rng = 0x9E3779B97F4A7C15ULL;
+
+    c->curl_inited = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    c->curl = c->curl_inited ? curl_easy_init() : NULL;
+    if (!c->curl) {
+        err_set(e, "sqs: cannot initialise libcurl");
+        goto fail;
+    }
+    return c;
+fail:
+    sqs_client_free(c);
+    return NULL;
+}
+
+void sqs_client_free(struct sqs_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    if (c->curl_inited)
+        curl_global_cleanup();
+    free(c);
+}
+
+const char *sqs_client_endpoint(const struct sqs_client *c) { return c->endpoint; }
+const char *sqs_client_region(const struct sqs_client *c) { return c->region; }
+const char *sqs_client_queue_url(const struct sqs_client *c) { return c->queue_url; }
+
+void sqs_client_stats(const struct sqs_client *c, struct sqs_stats *out)
+{
+    *out = c->stats;
+}
+
+/* ---- errors ---- */
+
+int sqs_parse_error(const char *json, size_t len, char *code, size_t code_size, char *msg,
+                    size_t msg_size)
+{
+    code[0] = '\0';
+    msg[0] = '\0';
+    json_t *root = json_loadb(json, len, 0, NULL);
+    if (!root)
+        return -1;
+    int rc = -1;
+    json_t *t = json_object_get(root, "__type");
+    if (!json_is_string(t))
+        t = json_object_get(root, "code");
+    if (json_is_string(t)) {
+        const char *s = json_string_value(t);
+        const char *h = strrchr(s, '#');
+        snprintf(code, code_size, "%s", h ? h + 1 : s);
+        rc = 0;
+    }
+    json_t *m = json_object_get(root, "message");
+    if (!json_is_string(m))
+        m = json_object_get(root, "Message");
+    if (json_is_string(m))
+        snprintf(msg, msg_size, "%s", json_string_value(m));
+    json_decref(root);
+    return rc;
+}
+
+int sqs_code_retryable(const char *code)
+{
+    static const char *codes[] = {
+        "ThrottlingException", "Throttling", "ThrottledException", "RequestThrottledException",
+        "RequestThrottled", "TooManyRequestsException", "ProvisionedThroughputExceededException",
+        "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+        "LimitExceededException", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+        "ServiceUnavailable", "ServiceUnavailableException", "InternalError", "InternalFailure",
+        "InternalServerError", "RequestTimeout", "RequestTimeoutException", "KmsThrottled",
+        "KMSThrottlingException", "OverLimit", "ExpiredToken", "ExpiredTokenException",
+        "RequestExpired", "IDPCommunicationError",
+    };
+    if (!code)
+        return 0;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(code, codes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int code_not_found(const char *code)
+{
+    return strcmp(code, "QueueDoesNotExist") == 0 ||
+           strcmp(code, "AWS.SimpleQueueService.NonExistentQueue") == 0 ||
+           strcmp(code, "NonExistentQueue") == 0;
+}
+
+/* Removes every occurrence of `secret` from s (AWS messages could echo an
+ * access key id or token back). */
+static void redact(char *s, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n < 4)
+        return;
+    char *p;
+    while ((p = strstr(s, secret)) != NULL) {
+        memcpy(p, "***", 3);
+        memmove(p + 3, p + n, strlen(p + n) + 1);
+    }
+}
+
+/* ---- transport ---- */
+
+struct buf {
+    char  *p;
+    size_t n, cap;
+    int    too_big;
+};
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct buf *b = ud;
+    size_t len = size * nmemb;
+    if (len > SQS_RESPONSE_MAX - b->n) {
+        b->too_big = 1;
+        return 0;
+    }
+    if (b->n + len + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 4096;
+        while (nc < b->n + len + 1)
+            nc *= 2;
+        char *np = realloc(b->p, nc);
+        if (!np)
+            return 0;
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+    return len;
+}
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    const struct sqs_client *c = ud;
+    return c->cancel && *c->cancel ? 1 : 0;
+}
+
+static int cancelled(const struct sqs_client *c)
+{
+    return c->cancel && *c->cancel;
+}
+
+static int curl_retryable(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Sleeps up to ms, in slices, returning early (-1) when cancelled. */
+static int sleep_ms(const struct sqs_client *c, long ms)
+{
+    while (ms > 0) {
+        if (cancelled(c))
+            return -1;
+        long step = ms < 50 ? ms : 50;
+        struct timespec ts = {step / 1000, (step % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+            if (cancelled(c))
+                return -1;
+        }
+        ms -= step;
+    }
+    return cancelled(c) ? -1 : 0;
+}
+
+enum { OUT_OK, OUT_TRANSPORT, OUT_HTTP };
+
+struct outcome {
+    int  kind;          /* OUT_* */
+    long status;        /* HTTP status for OUT_HTTP / OUT_OK */
+    int  retryable;
+    int  is_cancel;
+    char what[512];     /* transport error text or "HTTP 400 Code: message" */
+    char code[128];
+};
+
+static int attempt_result(struct sqs_client *c, CURLcode rc, const char *errbuf, struct buf *b,
+                          const char *akid, const char *token, struct outcome *out);
+
+/* One signed POST. The response body goes to *b. */
+static int attempt(struct sqs_client *c, const char *action, const char *body, size_t blen,
+                   long extra_ms, struct buf *b, struct outcome *out, struct err *e)
+{
+    struct creds cr;
+    memset(out, 0, sizeof *out);
+    if (creds_provider_get(c->creds, &cr, e) < 0)
+        return err_prefix(e, "sqs %s %s: credentials: ", action, c->queue_q);
+
+    char date[17], hash[65], target[64];
+    sigv4_amz_date((long long)time(NULL), date);
+    sigv4_sha256_hex(body, blen, hash);
+    snprintf(target, sizeof target, "AmazonSQS.%s", action);
+    struct sigv4_header hs[5] = {
+        {"host", c->authority},
+        {"x-amz-date", date},
+        {"x-amz-target", target},
+        {"content-type", "application/x-amz-json-1.0"},
+        {"x-amz-security-token", cr.session_token},
+    };
+    size_t nh = cr.session_token[0] ? 5 : 4;
+    struct sigv4_request rq = {"POST", c->path, NULL, hs, nh, hash};
+    struct sigv4_key key = {cr.access_key, cr.secret_key, c->region, "sqs", date, 1};
+    struct sigv4_result sr;
+    memset(&sr, 0, sizeof sr);
+    if (sigv4_sign(&rq, &key, &sr, e) < 0) {
+        explicit_bzero(&cr, sizeof cr);
+        return err_prefix(e, "sqs %s %s: signing: ", action, c->queue_q);
+    }
+
+    /* header lines: big enough for a 4 KiB session token */
+    char line[4200];
+    struct curl_slist *hl = NULL, *t;
+    int ok = 1;
+#define ADD(...)                                              \
+    do {                                                      \
+        snprintf(line, sizeof line, __VA_ARGS__);             \
+        t = curl_slist_append(hl, line);                      \
+        if (!t)                                               \
+            ok = 0;                                           \
+        else                                                  \
+            hl = t;                                           \
+    } while (0)
+    ADD("Host: %s", c->authority);
+    ADD("X-Amz-Date: %s", date);
+    ADD("X-Amz-Target: %s", target);
+    ADD("Content-Type: application/x-amz-json-1.0");
+    if (cr.session_token[0])
+        ADD("X-Amz-Security-Token: %s", cr.session_token);
+    ADD("Authorization: %s", sr.authorization);
+    ADD("Expect:");
+#undef ADD
+    explicit_bzero(line, sizeof line);
+    sigv4_result_free(&sr);
+    /* keep only what redaction needs (the access key id and token are sent in
+       the clear; the secret key never leaves this process) */
+    char akid[sizeof cr.access_key];
+    memcpy(akid, cr.access_key, sizeof akid);
+    int has_token = cr.session_token[0] != 0;
+    explicit_bzero(cr.secret_key, sizeof cr.secret_key);
+    if (!ok) {
+        curl_slist_free_all(hl);
+        explicit_bzero(&cr, sizeof cr);
+        return err_set(e, "sqs %s %s: out of memory", action, c->queue_q);
+    }
+
+    CURL *h = c->curl;
+    char errbuf[CURL_ERROR_SIZE];
+    errbuf[0] = '\0';
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, c->request_url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms + extra_ms);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+
+    c->stats.requests++;
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_slist_free_all(hl);
+
+    int r = attempt_result(c, rc, errbuf, b, akid, has_token ? cr.session_token : NULL, out);
+    explicit_bzero(&cr, sizeof cr);
+    explicit_bzero(akid, sizeof akid);
+    return r;
+}
+
+static int attempt_result(struct sqs_client *c, CURLcode rc, const char *errbuf, struct buf *b,
+                          const char *akid, const char *token, struct outcome *out)
+{
+    char q[QUOTE_MAX + 4];
+    CURL *h = c->curl;
+    if (rc != CURLE_OK) {
+        out->kind = OUT_TRANSPORT;
+        if (rc == CURLE_ABORTED_BY_CALLBACK && cancelled(c)) {
+            out->is_cancel = 1;
+        } else if (rc == CURLE_WRITE_ERROR && b->too_big) {
+            snprintf(out->what, sizeof out->what, "response larger than %u bytes",
+                     SQS_RESPONSE_MAX);
+        } else {
+            out->retryable = curl_retryable(rc);
+            snprintf(out->what, sizeof out->what, "%s", quote(errbuf[0] ? errbuf
+                                                              : curl_easy_strerror(rc), q));
+        }
+        return 0;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    if (out->status == 200) {
+        out->kind = OUT_OK;
+        return 0;
+    }
+    out->kind = OUT_HTTP;
+    char code[128], msg[512];
+    if (b->p && sqs_parse_error(b->p, b->n, code, sizeof code, msg, sizeof msg) == 0) {
+        redact(msg, akid);
+        redact(msg, token);
+        snprintf(out->code, sizeof out->code, "%s", code);
+    } else {
+        code[0] = msg[0] = '\0';
+    }
+    char qc[QUOTE_MAX + 4], qm[QUOTE_MAX + 4];
+    if (code[0])
+        snprintf(out->what, sizeof out->what, "HTTP %ld %s: %s", out->status, quote(code, qc),
+                 quote(msg, qm));
+    else
+        snprintf(out->what, sizeof out->what, "HTTP %ld", out->status);
+    out->retryable = out->status >= 500 || out->status == 429 || sqs_code_retryable(code);
+    return 0;
+}
+
+/* Sends `req` (adds QueueUrl; takes the reference) as `action`, retrying;
+ * on success *resp is the parsed JSON object (caller decrefs). */
+static int call(struct sqs_client *c, const char *action, json_t *req, int wait_s,
+                json_t **resp, struct err *e)
+{
+    *resp = NULL;
+    if (!req)
+        return err_set(e, "sqs %s %s: out of memory", action, c->queue_q);
+    if (json_object_set_new(req, "QueueUrl", json_string(c->queue_url)) < 0) {
+        json_decref(req);
+        return err_set(e, "sqs %s %s: out of memory", action, c->queue_q);
+    }
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!body)
+        return err_set(e, "sqs %s %s: cannot encode the request (invalid UTF-8?)", action,
+                       c->queue_q);
+    size_t blen = strlen(body);
+    int rc = -1;
+    struct buf b = {0};
+    struct outcome o;
+    for (int n = 1;; n++) {
+        if (cancelled(c)) {
+            err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
+            break;
+        }
+        b.n = 0;
+        b.too_big = 0;
+        if (attempt(c, action, body, blen, (long)wait_s * 1000, &b, &o, e) < 0)
+            break;
+        if (o.is_cancel) {
+            err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
+            break;
+        }
+        if (o.kind == OUT_OK) {
+            json_error_t je;
+            *resp = b.p ? json_loadb(b.p, b.n, 0, &je) : NULL;
+            if (*resp && json_is_object(*resp)) {
+                rc = 0;
+                break;
+            }
+            json_decref(*resp);
+            *resp = NULL;
+            /* a cut or garbled answer: retry as a transport error */
+            snprintf(o.what, sizeof o.what, "HTTP 200 with a response that is not a JSON object");
+            o.retryable = 1;
+        }
+        if (!o.retryable || n >= c->max_attempts) {
+            int kind = o.retryable ? ERR_TRANSIENT
+                     : code_not_found(o.code) ? ERR_NOT_FOUND : ERR_GENERIC;
+            if (o.retryable)
+                err_setk(e, kind, "sqs %s %s: %s (after %d attempts)", action, c->queue_q,
+                         o.what, n);
+            else
+                err_setk(e, kind, "sqs %s %s: %s", action, c->queue_q, o.what);
+            break;
+        }
+        /* full jitter: uniform in [0, min(cap, base * 2^(n-1))) */
+        long cap = BACKOFF_BASE_MS;
+        for (int i = 1; i < n && cap < BACKOFF_CAP_MS; i++)
+            cap *= 2;
+        if (cap > BACKOFF_CAP_MS)
+            cap = BACKOFF_CAP_MS;
+        c->stats.retries++;
+        if (sleep_ms(c, (long)(rng_next(c) % (uint64_t)cap)) < 0) {
+            err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
+            break;
+        }
+    }
+    free(b.p);
+    free(body);
+    return rc;
+}
+
+/* ---- response helpers ---- */
+
+static void md5_hex(const void *data, size_t len, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16) {
+        out[0] = '\0';
+        return;
+    }
+    for (unsigned i = 0; i < 16; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+void sqs_messages_free(struct sqs_messages *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->v[i].message_id);
+        free(m->v[i].receipt_handle);
+        free(m->v[i].body);
+    }
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+int sqs_receive(struct sqs_client *c, const struct sqs_receive_opts *o, struct sqs_messages *out,
+                struct err *e)
+{
+    out->v = NULL;
+    out->n = 0;
+    int max = o && o->max_messages ? o->max_messages : SQS_BATCH_MAX;
+    int wait = o ? o->wait_seconds : 0;
+    int vis = o ? o->visibility_timeout : -1;
+    if (max < 1 || max > SQS_BATCH_MAX || wait < 0 || wait > 20 || vis < -1 || vis > 43200)
+        return err_setk(e, ERR_USAGE,
+                        "sqs ReceiveMessage %s: MaxNumberOfMessages %d (1..10), WaitTimeSeconds "
+                        "%d (0..20), VisibilityTimeout %d (0..43200)",
+                        c->queue_q, max, wait, vis);
+    json_t *req = json_object();
+    if (req) {
+        json_object_set_new(req, "MaxNumberOfMessages", json_integer(max));
+        json_object_set_new(req, "WaitTimeSeconds", json_integer(wait));
+        if (vis >= 0)
+            json_object_set_new(req, "VisibilityTimeout", json_integer(vis));
+        if (o && o->want_attributes) {
+            /* the current name and the older one, for SQS-compatible servers */
+            json_object_set_new(req, "MessageSystemAttributeNames",
+                                json_pack("[ss]", "ApproximateReceiveCount", "SentTimestamp"));
+            json_object_set_new(req, "AttributeNames",
+                                json_pack("[ss]", "ApproximateReceiveCount", "SentTimestamp"));
+        }
+    }
+    json_t *resp;
+    if (call(c, "ReceiveMessage", req, wait, &resp, e) < 0)
+        return -1;
+
+    int rc = -1;
+    json_t *msgs = json_object_get(resp, "Messages");
+    if (!msgs || json_is_null(msgs)) {
+        rc = 0;
+        goto out;
+    }
+    if (!json_is_array(msgs)) {
+        err_set(e, "sqs ReceiveMessage %s: Messages is not an array", c->queue_q);
+        goto out;
+    }
+    size_t n = json_array_size(msgs);
+    out->v = calloc(n ? n : 1, sizeof *out->v);
+    if (!out->v) {
+        err_set(e, "sqs ReceiveMessage %s: out of memory", c->queue_q);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_array_get(msgs, i);
+        const char *id = jstr(m, "MessageId"), *rh = jstr(m, "ReceiptHandle");
+        json_t *bodyv = json_object_get(m, "Body");
+        if (!id || !rh || !json_is_string(bodyv)) {
+            err_set(e, "sqs ReceiveMessage %s: message %zu lacks MessageId, ReceiptHandle or Body",
+                    c->queue_q, i);
+            goto out;
+        }
+        char qi[QUOTE_MAX + 4];
+        const char *body = json_string_value(bodyv);
+        size_t blen = json_string_length(bodyv);
+        const char *md5 = jstr(m, "MD5OfBody");
+        if (md5) {
+            char got[33];
+            md5_hex(body, blen, got);
+            if (strcasecmp(got, md5) != 0) {
+                err_set(e, "sqs ReceiveMessage %s: message %s: MD5 of the body is %s, SQS says %s",
+                        c->queue_q, quote(id, qi), got, quote(md5, qi));
+                goto out;
+            }
+        }
+        struct sqs_message *sm = &out->v[out->n];
+        sm->message_id = strdup(id);
+        sm->receipt_handle = strdup(rh);
+        sm->body = malloc(blen + 1);
+        out->n++;
+        if (!sm->message_id || !sm->receipt_handle || !sm->body) {
+            err_set(e, "sqs ReceiveMessage %s: out of memory", c->queue_q);
+            goto out;
+        }
+        memcpy(sm->body, body, blen);
+        sm->body[blen] = '\0';
+        sm->body_len = blen;
+        json_t *attrs = json_object_get(m, "Attributes");
+        if (json_is_object(attrs)) {
+            const char *rcnt = jstr(attrs, "ApproximateReceiveCount");
+            const char *sent = jstr(attrs, "SentTimestamp");
+            if (rcnt)
+                sm->receive_count = (int)strtol(rcnt, NULL, 10);
+            if (sent)
+                sm->sent_ms = strtoll(sent, NULL, 10);
+        }
+    }
+    rc = 0;
+out:
+    json_decref(resp);
+    if (rc < 0)
+        sqs_messages_free(out);
+    return rc;
+}
+
+int sqs_parse_batch_result(const char *json, size_t len, size_t n, struct sqs_batch_result *res,
+                           struct err *e)
+{
+    memset(res, 0, sizeof *res);
+    if (n > SQS_BATCH_MAX)
+        return err_setk(e, ERR_USAGE, "batch of %zu entries (at most %d)", n, SQS_BATCH_MAX);
+    res->n = n;
+    for (size_t i = 0; i < n; i++)
+        snprintf(res->entry[i].code, sizeof res->entry[i].code, "NoResult");
+    json_t *root = json_loadb(json, len, 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return err_set(e, "batch response is not a JSON object");
+    }
+    static const char *lists[] = {"Successful", "Failed"};
+    for (int l = 0; l < 2; l++) {
+        json_t *arr = json_object_get(root, lists[l]);
+        size_t i;
+        json_t *it;
+        if (arr && !json_is_array(arr) && !json_is_null(arr)) {
+            json_decref(root);
+            return err_set(e, "batch response: %s is not an array", lists[l]);
+        }
+        json_array_foreach(arr, i, it) {
+            const char *id = jstr(it, "Id");
+            char *end;
+            if (!id || !*id)
+                continue;
+            unsigned long k = strtoul(id, &end, 10);
+            if (*end || k >= n)
+                continue;
+            struct sqs_entry_result *r = &res->entry[k];
+            r->ok = l == 0;
+            r->code[0] = r->message[0] = '\0';
+            if (l == 1) {
+                char q[QUOTE_MAX + 4];
+                json_t *sf = json_object_get(it, "SenderFault");
+                r->sender_fault = json_is_true(sf);
+                snprintf(r->code, sizeof r->code, "%s", quote(jstr(it, "Code"), q));
+                snprintf(r->message, sizeof r->message, "%s", quote(jstr(it, "Message"), q));
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (res->entry[i].ok)
+            res->n_ok++;
+        else
+            res->n_failed++;
+    }
+    json_decref(root);
+    return 0;
+}
+
+/* Entries [{Id:"0", ReceiptHandle, (VisibilityTimeout)}, ...] */
+static json_t *batch_entries(const char *const *handles, size_t n, int seconds)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "%zu", i);
+        json_t *it = json_pack("{s:s,s:s}", "Id", id, "ReceiptHandle", handles[i]);
+        if (it && seconds >= 0)
+            json_object_set_new(it, "VisibilityTimeout", json_integer(seconds));
+        if (!it || json_array_append_new(arr, it) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static int batch_call(struct sqs_client *c, const char *action, const char *const *handles,
+                      size_t n, int seconds, struct sqs_batch_result *res, struct err *e)
+{
+    memset(res, 0, sizeof *res);
+    if (n < 1 || n > SQS_BATCH_MAX)
+        return err_setk(e, ERR_USAGE, "sqs %s %s: %zu entries (1..%d)", action, c->queue_q, n,
+                        SQS_BATCH_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!handles[i] || !handles[i][0])
+            return err_setk(e, ERR_USAGE, "sqs %s %s: entry %zu has no receipt handle", action,
+                            c->queue_q, i);
+    json_t *req = json_object();
+    json_t *entries = batch_entries(handles, n, seconds);
+    if (req && entries)
+        json_object_set_new(req, "Entries", entries);
+    else {
+        json_decref(req);
+        json_decref(entries);
+        req = NULL;
+    }
+    json_t *resp;
+    if (call(c, action, req, 0, &resp, e) < 0)
+        return -1;
+    char *text = json_dumps(resp, JSON_COMPACT);
+    json_decref(resp);
+    if (!text)
+        return err_set(e, "sqs %s %s: out of memory", action, c->queue_q);
+    int rc = sqs_parse_batch_result(text, strlen(text), n, res, e);
+    free(text);
+    if (rc < 0)
+        return err_prefix(e, "sqs %s %s: ", action, c->queue_q);
+    return 0;
+}
+
+int sqs_delete_batch(struct sqs_client *c, const char *const *receipt_handles, size_t n,
+                     struct sqs_batch_result *res, struct err *e)
+{
+    return batch_call(c, "DeleteMessageBatch", receipt_handles, n, -1, res, e);
+}
+
+int sqs_change_visibility_batch(struct sqs_client *c, const char *const *receipt_handles,
+                                size_t n, int seconds, struct sqs_batch_result *res,
+                                struct err *e)
+{
+    if (seconds < 0 || seconds > 43200)
+        return err_setk(e, ERR_USAGE, "sqs ChangeMessageVisibilityBatch %s: VisibilityTimeout %d "
+                        "(0..43200)", c->queue_q, seconds);
+    return batch_call(c, "ChangeMessageVisibilityBatch", receipt_handles, n, seconds, res, e);
+}
+
+int sqs_delete(struct sqs_client *c, const char *receipt_handle, struct err *e)
+{
+    if (!receipt_handle || !receipt_handle[0])
+        return err_setk(e, ERR_USAGE, "sqs DeleteMessage %s: no receipt handle", c->queue_q);
+    json_t *resp;
+    if (call(c, "DeleteMessage", json_pack("{s:s}", "ReceiptHandle", receipt_handle), 0, &resp,
+             e) < 0)
+        return -1;
+    json_decref(resp);
+    return 0;
+}
+
+int sqs_change_visibility(struct sqs_client *c, const char *receipt_handle, int seconds,
+                          struct err *e)
+{
+    if (!receipt_handle || !receipt_handle[0] || seconds < 0 || seconds > 43200)
+        return err_setk(e, ERR_USAGE, "sqs ChangeMessageVisibility %s: needs a receipt handle and "
+                        "0..43200 seconds (got %d)", c->queue_q, seconds);
+    json_t *resp;
+    if (call(c, "ChangeMessageVisibility",
+             json_pack("{s:s,s:i}", "ReceiptHandle", receipt_handle, "VisibilityTimeout", seconds),
+             0, &resp, e) < 0)
+        return -1;
+    json_decref(resp);
+    return 0;
+}
+
+int sqs_send(struct sqs_client *c, const char *body, size_t len, int delay_seconds,
+             char *id_out, size_t id_size, struct err *e)
+{
+    if (id_out && id_size)
+        id_out[0] = '\0';
+    if (len == 0 || len > SEND_MAX)
+        return err_setk(e, ERR_USAGE, "sqs SendMessage %s: body of %zu bytes (1..%d)", c->queue_q,
+                        len, SEND_MAX);
+    if (delay_seconds < 0 || delay_seconds > 900)
+        return err_setk(e, ERR_USAGE, "sqs SendMessage %s: DelaySeconds %d (0..900)", c->queue_q,
+                        delay_seconds);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)body[i];
+        if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
+            return err_setk(e, ERR_USAGE, "sqs SendMessage %s: control character 0x%02x at byte "
+                            "%zu (SQS does not allow it)", c->queue_q, ch, i);
+    }
+    json_t *bv = json_stringn(body, len);
+    if (!bv)
+        return err_setk(e, ERR_USAGE, "sqs SendMessage %s: body is not valid UTF-8", c->queue_q);
+    json_t *req = json_object();
+    if (req) {
+        json_object_set_new(req, "MessageBody", bv);
+        if (delay_seconds)
+            json_object_set_new(req, "DelaySeconds", json_integer(delay_seconds));
+    } else {
+        json_decref(bv);
+    }
+    json_t *resp;
+    if (call(c, "SendMessage", req, 0, &resp, e) < 0)
+        return -1;
+    int rc = 0;
+    const char *id = jstr(resp, "MessageId"), *md5 = jstr(resp, "MD5OfMessageBody");
+    char got[33];
+    md5_hex(body, len, got);
+    if (!id) {
+        rc = err_set(e, "sqs SendMessage %s: no MessageId in the response", c->queue_q);
+    } else if (md5 && strcasecmp(md5, got) != 0) {
+        char q[QUOTE_MAX + 4];
+        rc = err_set(e, "sqs SendMessage %s: MD5 of the body is %s, SQS says %s", c->queue_q, got,
+                     quote(md5, q));
+    } else if (id_out && id_size) {
+        snprintf(id_out, id_size, "%s", id);
+    }
+    json_decref(resp);
+    return rc;
+}
+
+static long long attr_num(json_t *attrs, const char *k, long long dflt)
+{
+    const char *s = jstr(attrs, k);
+    if (!s)
+        return dflt;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    return (*s && !*end) ? v : dflt;
+}
+
+int sqs_get_attributes(struct sqs_client *c, struct sqs_queue_attrs *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    out->visibility_timeout = -1;
+    out->receive_wait = -1;
+    json_t *resp;
+    if (call(c, "GetQueueAttributes", json_pack("{s:[s]}", "AttributeNames", "All"), 0, &resp,
+             e) < 0)
+        return -1;
+    json_t *a = json_object_get(resp, "Attributes");
+    if (!json_is_object(a)) {
+        json_decref(resp);
+        return err_set(e, "sqs GetQueueAttributes %s: no Attributes in the response", c->queue_q);
+    }
+    out->visible = attr_num(a, "ApproximateNumberOfMessages", 0);
+    out->not_visible = attr_num(a, "ApproximateNumberOfMessagesNotVisible", 0);
+    out->delayed = attr_num(a, "ApproximateNumberOfMessagesDelayed", 0);
+    out->visibility_timeout = (int)attr_num(a, "VisibilityTimeout", -1);
+    out->receive_wait = (int)attr_num(a, "ReceiveMessageWaitTimeSeconds", -1);
+    const char *arn = jstr(a, "QueueArn");
+    if (arn)
+        snprintf(out->queue_arn, sizeof out->queue_arn, "%s", arn);
+    const char *rp = jstr(a, "RedrivePolicy");
+    if (rp) {
+        json_t *p = json_loads(rp, 0, NULL);
+        const char *dl = jstr(p, "deadLetterTargetArn");
+        if (dl)
+            snprintf(out->dead_letter_arn, sizeof out->dead_letter_arn, "%s", dl);
+        json_t *mr = json_object_get(p, "maxReceiveCount");
+        if (json_is_integer(mr))
+            out->max_receive_count = (int)json_integer_value(mr);
+        else if (json_is_string(mr))
+            out->max_receive_count = atoi(json_string_value(mr));
+        json_decref(p);
+    }
+    json_decref(resp);
+    return 0;
+}

@@ -1,0 +1,238 @@
+#include "upload.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct upload {
+    struct s3_client *s3;
+    struct pool *pool;
+    const struct s3_put_opts *opts;
+    char *bucket, *key;
+    size_t part_size;
+    int max_inflight;
+
+    unsigned char *cur;      /* part being filled */
+    size_t cur_len;
+    long long total;
+
+    char *upload_id;         /* NULL until the first part leaves */
+    struct s3_part *parts;   /* parts[i] is part number i + 1 */
+    size_t n_parts, cap_parts;
+    int completed;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int inflight;
+    int failed;
+    struct err err;          /* first failure */
+};
+
+struct part_task {
+    struct upload *u;
+    int number;
+    unsigned char *data;
+    size_t len;
+};
+
+static void part_run(void *arg)
+{
+    struct part_task *t = arg;
+    struct upload *u = t->u;
+    char etag[80] = "";
+    struct err e = {0};
+    int skip;
+    pthread_mutex_lock(&u->mu);
+    skip = u->failed;  /* no point sending more once one part failed */
+    pthread_mutex_unlock(&u->mu);
+    int rc = skip ? -1 : s3_mpu_upload_part(u->s3, u->bucket, u->key, u->upload_id, t->number,
+                                            t->data, t->len, etag, &e);
+    free(t->data);
+    pthread_mutex_lock(&u->mu);
+    if (rc == 0) {
+        memcpy(u->parts[t->number - 1].etag, etag, sizeof etag);
+    } else if (!u->failed) {
+        u->failed = 1;
+        u->err = e;
+    }
+    u->inflight--;
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->mu);
+    free(t);
+}
+
+struct upload *upload_open(struct s3_client *s3, struct pool *pool, const char *bucket,
+                           const char *key, size_t part_size, int max_inflight,
+                           const struct s3_put_opts *opts, struct err *e)
+{
+    struct upload *u = calloc(1, sizeof *u);
+    if (!u) {
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    u->s3 = s3;
+    u->pool = pool;
+    u->opts = opts;
+    u->part_size = part_size;
+    u->max_inflight = max_inflight < 1 ? 1 : max_inflight;
+    u->bucket = strdup(bucket);
+    u->key = strdup(key);
+    u->cur = malloc(part_size);
+    pthread_mutex_init(&u->mu, NULL);
+    pthread_cond_init(&u->cv, NULL);
+    if (!u->bucket || !u->key || !u->cur || part_size == 0) {
+        upload_free(u);
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    return u;
+}
+
+/* Hands the filled buffer to the pool as the next part. */
+static int send_part(struct upload *u, struct err *e)
+{
+    if (!u->upload_id &&
+        s3_mpu_create(u->s3, u->bucket, u->key, u->opts, &u->upload_id, e) != 0)
+        return -1;
+    pthread_mutex_lock(&u->mu);
+    while (u->inflight >= u->max_inflight && !u->failed)
+        pthread_cond_wait(&u->cv, &u->mu);
+    if (u->failed) {
+        if (e)
+            *e = u->err;
+        pthread_mutex_unlock(&u->mu);
+        return -1;
+    }
+    if (u->n_parts == u->cap_parts) {
+        size_t cap = u->cap_parts ? u->cap_parts * 2 : 16;
+        struct s3_part *p = realloc(u->parts, cap * sizeof *p);
+        if (!p) {
+            pthread_mutex_unlock(&u->mu);
+            return err_set(e, "out of memory");
+        }
+        u->parts = p;
+        u->cap_parts = cap;
+    }
+    struct part_task *t = malloc(sizeof *t);
+    unsigned char *next = malloc(u->part_size);
+    if (!t || !next) {
+        pthread_mutex_unlock(&u->mu);
+        free(t);
+        free(next);
+        return err_set(e, "out of memory");
+    }
+    u->n_parts++;
+    u->parts[u->n_parts - 1].number = (int)u->n_parts;
+    u->parts[u->n_parts - 1].etag[0] = '\0';
+    *t = (struct part_task){u, (int)u->n_parts, u->cur, u->cur_len};
+    u->inflight++;
+    pthread_mutex_unlock(&u->mu);
+    u->cur = next;
+    u->cur_len = 0;
+    if (pool_submit(u->pool, part_run, t) != 0) {
+        part_run(t);  /* pool shutting down: send it from here */
+    }
+    return 0;
+}
+
+int upload_write(struct upload *u, const void *data, size_t len, struct err *e)
+{
+    const unsigned char *p = data;
+    while (len > 0) {
+        if (u->cur_len == u->part_size && send_part(u, e) != 0)
+            return -1;
+        size_t n = u->part_size - u->cur_len;
+        if (n > len)
+            n = len;
+        memcpy(u->cur + u->cur_len, p, n);
+        u->cur_len += n;
+        u->total += (long long)n;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int upload_sink(void *ud, const void *data, size_t len)
+{
+    struct upload *u = ud;
+    struct err e = {0};
+    if (upload_write(u, data, len, &e) == 0)
+        return 0;
+    pthread_mutex_lock(&u->mu);
+    if (!u->failed) {
+        u->failed = 1;
+        u->err = e;
+    }
+    pthread_mutex_unlock(&u->mu);
+    return -1;
+}
+
+int upload_failed(struct upload *u, struct err *out)
+{
+    pthread_mutex_lock(&u->mu);
+    int failed = u->failed;
+    if (failed && out)
+        *out = u->err;
+    pthread_mutex_unlock(&u->mu);
+    return failed;
+}
+
+static void wait_idle(struct upload *u)
+{
+    pthread_mutex_lock(&u->mu);
+    while (u->inflight > 0)
+        pthread_cond_wait(&u->cv, &u->mu);
+    pthread_mutex_unlock(&u->mu);
+}
+
+int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, struct err *e)
+{
+    if (u->failed) {
+        wait_idle(u);
+        if (e)
+            *e = u->err;
+        return -1;
+    }
+    if (!u->upload_id) {
+        if (s3_put(u->s3, u->bucket, u->key, u->cur, u->cur_len, u->opts, etag_out, e) != 0)
+            return -1;
+    } else {
+        if (u->cur_len > 0 && send_part(u, e) != 0) {
+            wait_idle(u);
+            return -1;
+        }
+        wait_idle(u);
+        if (u->failed) {
+            if (e)
+                *e = u->err;
+            return -1;
+        }
+        if (s3_mpu_complete(u->s3, u->bucket, u->key, u->upload_id, u->parts, u->n_parts,
+                            u->opts, etag_out, e) != 0)
+            return -1;
+    }
+    u->completed = 1;
+    if (bytes_out)
+        *bytes_out = u->total;
+    return 0;
+}
+
+void upload_free(struct upload *u)
+{
+    if (!u)
+        return;
+    wait_idle(u);
+    if (u->upload_id && !u->completed) {
+        struct err ignored = {0};
+        s3_mpu_abort(u->s3, u->bucket, u->key, u->upload_id, &ignored);
+    }
+    pthread_mutex_destroy(&u->mu);
+    pthread_cond_destroy(&u->cv);
+    free(u->upload_id);
+    free(u->parts);
+    free(u->cur);
+    free(u->bucket);
+    free(u->key);
+    free(u);
+}

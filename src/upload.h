@@ -1,0 +1,42 @@
+/* upload: an object upload fed as a stream (the merge writes into it).
+ *
+ * Bytes are gathered into part-sized buffers. An object that ends within the
+ * first part goes up as one PUT (with Content-MD5); a larger one becomes a
+ * multipart upload whose parts are sent on the transfer pool while the
+ * producer goes on, at most `max_inflight` at a time, so memory stays at
+ * (max_inflight + 1) x part_size. Any failure aborts the multipart upload. */
+#ifndef REPART_UPLOAD_H
+#define REPART_UPLOAD_H
+
+#include <stddef.h>
+#include "err.h"
+#include "s3.h"
+#include "pool.h"
+
+struct upload;
+
+/* Starts an upload of bucket/key. `s3`, `pool` and `opts` are borrowed and
+ * must outlive the upload. Free with upload_free (which aborts an
+ * unfinished multipart upload). */
+struct upload *upload_open(struct s3_client *s3, struct pool *pool, const char *bucket,
+                           const char *key, size_t part_size, int max_inflight,
+                           const struct s3_put_opts *opts, struct err *e);
+
+/* Appends bytes. May block while max_inflight parts are being sent. */
+int upload_write(struct upload *u, const void *data, size_t len, struct err *e);
+
+/* An s3-style sink callback around upload_write (ud is the upload); the
+ * error is kept and returned by upload_finish. */
+int upload_sink(void *ud, const void *data, size_t len);
+
+/* 1 (and *out set) when a part or a write has failed; the object will not
+ * be committed. Does not send anything. */
+int upload_failed(struct upload *u, struct err *out);
+
+/* Sends what is left and commits the object. etag_out may be NULL. */
+int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, struct err *e);
+
+/* Aborts (if a multipart upload was started and not completed) and frees. */
+void upload_free(struct upload *u);
+
+#endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `repart download`, then `merge`, then `upload` leave the same bucket
+# contents (same keys, same bytes) as `repart all`, and clean the work dir.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_repart.sh"
+
+repart_setup cold out1 out2
+G="$TEST_TMP/gen"
+gen "$G" --from 2023-05-01 --to 2023-05-02 --series 10 --records-per-file 50 --seed 5 >/dev/null
+put_tree "$G" cold
+OUT_BUCKET=out1 write_config "$TEST_TMP/c1.yml"
+OUT_BUCKET=out2 write_config "$TEST_TMP/c2.yml"
+RANGE=(--from 2023-05-01 --to 2023-05-02)
+
+run_repart -c "$TEST_TMP/c1.yml" all "${RANGE[@]}"
+assert_eq "$RC" 0 "all ($ERR)"
+
+run_repart -c "$TEST_TMP/c2.yml" download "${RANGE[@]}"
+assert_eq "$RC" 0 "download ($ERR)"
+assert_eq "$(bucket_ls out2 | wc -l)" 0 "download uploads nothing"
+n=$(find "$TEST_TMP/work/raw/2023-5-1" -name 'raw_*.avro' | wc -l)
+assert_eq "$n" 40 "downloaded files of 2023-05-01"
+cmp -s "$TEST_TMP/work/raw/2023-5-1/$(basename "$(find "$G/raw/$(day_part 2023-05-01)" -name '*.avro' -print -quit)")" \
+    "$(find "$G/raw/$(day_part 2023-05-01)" -name '*.avro' -print -quit)" || fail "downloaded bytes differ"
+run_repart -c "$TEST_TMP/c2.yml" merge          # no days: whatever was downloaded
+assert_eq "$RC" 0 "merge ($ERR)"
+ls "$TEST_TMP/work/merged/2023-5-2/" | grep -q '^merged_.*\.avro$' || fail "no merged file"
+[ -f "$TEST_TMP/work/merged/2023-5-2/timeseries.txt" ] || fail "no index beside the merged file"
+run_repart -c "$TEST_TMP/c2.yml" upload
+assert_eq "$RC" 0 "upload ($ERR)"
+[ -z "$(find "$TEST_TMP/work/raw" "$TEST_TMP/work/merged" -mindepth 1)" ] || fail "work dir not cleaned"
+
+bucket_ls out1 >"$TEST_TMP/ls1"
+bucket_ls out2 >"$TEST_TMP/ls2"
+[ -s "$TEST_TMP/ls1" ] || fail "empty bucket"
+cmp "$TEST_TMP/ls1" "$TEST_TMP/ls2" || fail "stages and all differ"
+check_day out2 2023-05-01 "$G/raw/$(day_part 2023-05-01)"
+note "it_stages: all checks passed"
