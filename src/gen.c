@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assoc.h"
 #include "coldkey.h"
 #include "ocf.h"
 #include "sitewise_schema.h"
@@ -78,9 +79,11 @@ static enum vkind kind_of(unsigned i)
     return V_JSON;
 }
 
+/* The asset property data type (SiteWise: STRING | INTEGER | DOUBLE |
+ * BOOLEAN | STRUCT; JSON values are STRUCT properties). */
 static const char *kind_name(enum vkind k)
 {
-    static const char *const n[] = {"DOUBLE", "INTEGER", "STRING", "BOOLEAN", "JSON"};
+    static const char *const n[] = {"DOUBLE", "INTEGER", "STRING", "BOOLEAN", "STRUCT"};
     return n[k];
 }
 
@@ -269,8 +272,13 @@ static int put_metadata(struct gen_state *g, unsigned asset, struct codec_buf *l
         return 0;
     char a[40];
     make_uuid(g->o->seed, 1, asset, a, sizeof a);
-    char key[128];
-    snprintf(key, sizeof key, "asset_metadata/asset_%s.ndjson", a);
+    /* beside the data folder, as SiteWise does ({keyPrefix}/raw/ and
+     * {keyPrefix}/asset_metadata/) */
+    char key[ASSOC_PREFIX_MAX + 64];
+    int n = assoc_metadata_prefix(key, sizeof key, g->o->data_prefix);
+    if (n < 0)
+        return err_setk(e, ERR_USAGE, "data prefix too long");
+    snprintf(key + n, sizeof key - (size_t)n, "asset_%s.ndjson", a);
     if (g->sink->put(g->sink->ud, key, lines->data, lines->len, e) < 0)
         return err_prefix(e, "%s: ", key);
     g->sum->metadata_files++;
@@ -292,14 +300,31 @@ static int gen_metadata(struct gen_state *g, struct err *e)
             goto done;
         cur = asset;
         have = 1;
-        char a[40], p[40], line[400];
+        /* The shape of the user guide's "Asset metadata" section (File
+         * paths and schemas of data saved in the cold tier). */
+        char a[40], p[40], m[40], sid[96], line[1400];
         make_uuid(g->o->seed, 1, asset, a, sizeof a);
         make_uuid(g->o->seed, 2, i, p, sizeof p);
+        make_uuid(g->o->seed, 4, 0, m, sizeof m);
+        gen_series_id(g->o->seed, i, sid, sizeof sid);
         int n = snprintf(line, sizeof line,
-                         "{\"assetId\":\"%s\",\"assetName\":\"asset-%u\",\"propertyId\":\"%s\","
-                         "\"propertyName\":\"property-%u\",\"dataType\":\"%s\","
-                         "\"timeSeriesId\":\"%s_%s\"}\n",
-                         a, asset, p, i, kind_name(kind_of(i)), a, p);
+                         "{\"assetId\":\"%s\",\"assetName\":\"asset-%u\","
+                         "\"assetModelId\":\"%s\",\"assetModelName\":\"repart-gen model\","
+                         "\"assetPropertyId\":\"%s\",\"assetPropertyName\":\"property-%u\","
+                         "\"assetPropertyDataType\":\"%s\",\"assetPropertyUnit\":null,"
+                         "\"assetPropertyAlias\":\"/repart-gen/asset-%u/property-%u\","
+                         "\"timeSeriesId\":\"%s\",\"timeSeriesBucket\":\"%02x\","
+                         "\"assetArn\":null,\"assetCompositeModelDescription\":null,"
+                         "\"assetCompositeModelName\":null,\"assetCompositeModelType\":null,"
+                         "\"assetCreationDate\":1672531200,\"assetLastUpdateDate\":1672531200,"
+                         "\"assetStatusErrorCode\":null,\"assetStatusErrorMessage\":null,"
+                         "\"assetStatusState\":\"ACTIVE\"}\n",
+                         a, asset, m, p, i, kind_name(kind_of(i)), asset, i, sid,
+                         gen_series_bucket(sid));
+        if (n < 0 || (size_t)n >= sizeof line) {
+            err_set(e, "asset metadata line too long");
+            goto done;
+        }
         if (codec_buf_append(&lines, line, (size_t)n, e) < 0)
             goto done;
     }

@@ -9,8 +9,12 @@
  * per asset), every fifth is a plain <uuid>; most carry doubles, some ints,
  * strings, booleans or JSON. XX is the first byte of SHA-256(seriesId) in
  * lower-case hex. With `asset_metadata`, also writes
- * asset_metadata/asset_<assetUuid>.ndjson, one JSON line per associated
- * series ({"timeSeriesId","assetId","propertyId","alias"...}).
+ * asset_metadata/asset_<assetUuid>.ndjson beside the data folder (data
+ * prefix "x/raw/" -> "x/asset_metadata/", as SiteWise does; see assoc.h),
+ * one JSON line per associated series in the user guide's shape
+ * ({"assetId","assetName","assetModelId",...,"assetPropertyId",
+ * "assetPropertyDataType","assetPropertyAlias","timeSeriesId",
+ * "timeSeriesBucket",...}, timeSeriesId = "<assetId>_<assetPropertyId>").
  *
  * Everything derives from the seed: the same options give byte-identical
  * files (the sync marker of each file is derived from the seed and its key).

@@ -1,6 +1,7 @@
 /* repart: parse the command line, load the configuration, run the command.
  * Exit status: 0 all done, 1 some days failed, 2 usage or configuration error. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,12 @@
 
 int main(int argc, char **argv)
 {
+    /* Part buffers (MiBs) are allocated on one thread and freed on another.
+     * A fixed mmap threshold keeps them mmapped, so a freed part goes back
+     * to the system instead of staying in some thread's arena: peak RSS then
+     * follows the parts in flight, not the number of threads. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+
     struct cli_opts o;
     struct config cfg;
     struct err e;

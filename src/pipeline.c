@@ -69,11 +69,13 @@ static enum codec_id output_codec(const struct config *c)
     }
 }
 
-/* Parts in flight per upload: enough to overlap, few enough that memory stays
- * near 32 MiB of part buffers with the default 16 MiB parts. */
+/* Parts in flight per upload: enough to overlap the merge with the upload,
+ * few enough that part buffers ((in flight + 1) x part size) stay within
+ * 32 MiB (16 MiB parts: 1 + 1; 8 MiB: 2 + 1; 5 MiB: 3 + 1): DESIGN §5 bounds memory by concurrency x part size, and the
+ * pipeline issue asks for under 64 MiB in all with default settings. */
 static int parts_in_flight(const struct config *c)
 {
-    int n = 32 / (c->part_size_mb > 0 ? c->part_size_mb : 16);
+    int n = 24 / (c->part_size_mb > 0 ? c->part_size_mb : 16) - 1;
     if (n < 1)
         n = 1;
     if (n > c->concurrency)

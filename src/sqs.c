@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "retry.h"
 #include "sigv4.h"
 
 #define DEFAULT_ATTEMPTS     6
@@ -37,7 +36,6 @@ struct sqs_client {
     struct creds_provider *creds;
     CURL *curl;
     int   curl_inited;
-    uint64_t rng;
     struct sqs_stats stats;
 };
 
@@ -182,17 +180,6 @@ int sqs_region_from_host(const char *host, char *out, size_t out_size)
 
 /* ---- client ---- */
 
-static uint64_t rng_next(struct sqs_client *c)
-{
-    /* xorshift64*: jitter only (rand() is not ours: Avro C reseeds it) */
-    uint64_t x = c->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    c->rng = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_provider *creds,
                                   struct err *e)
 {
@@ -274,10 +261,6 @@ struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_pro
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->cancel = cfg->cancel;
     c->creds = creds;
-    if (getrandom(&c->rng, sizeof c->rng, GRND_NONBLOCK) != (ssize_t)sizeof c->rng)
-        c->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
-    if (!c->rng)
-        c->rng = 0x9E3779B97F4A7C15ULL;
 
     c->curl_inited = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
     c->curl = c->curl_inited ? curl_easy_init() : NULL;
@@ -675,14 +658,8 @@ static int call(struct sqs_client *c, const char *action, json_t *req, int wait_
                 err_setk(e, kind, "sqs %s %s: %s", action, c->queue_q, o.what);
             break;
         }
-        /* full jitter: uniform in [0, min(cap, base * 2^(n-1))) */
-        long cap = BACKOFF_BASE_MS;
-        for (int i = 1; i < n && cap < BACKOFF_CAP_MS; i++)
-            cap *= 2;
-        if (cap > BACKOFF_CAP_MS)
-            cap = BACKOFF_CAP_MS;
         c->stats.retries++;
-        if (sleep_ms(c, (long)(rng_next(c) % (uint64_t)cap)) < 0) {
+        if (sleep_ms(c, retry_backoff_ms(n - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS)) < 0) {
             err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
             break;
         }

@@ -45,7 +45,7 @@ find "$T/a/raw" -name '*.avro' | grep -Ev '/seriesBucket=[0-9a-f]{2}/raw_[0-9a-f
 day="$T/a/raw/startYear=2024/startMonth=2/startDay=29"
 "$PY" "$DUMP" --count $(find "$day" -name '*.avro' | sort) >"$T/counts" || bad "python3-avro read errors"
 [ "$(awk '{s+=$1} END {print s}' "$T/counts")" -eq $((12 * 4 * 300)) ] || bad "python record count"
-# metadata: each line has timeSeriesId = assetId_propertyId
+# metadata (the user guide's shape): timeSeriesId = assetId_assetPropertyId
 "$PY" - "$T/a/asset_metadata" <<'EOF' || bad "asset metadata"
 import json, os, sys
 d = sys.argv[1]
@@ -53,7 +53,8 @@ n = 0
 for f in os.listdir(d):
     for line in open(os.path.join(d, f)):
         j = json.loads(line)
-        assert j["timeSeriesId"] == j["assetId"] + "_" + j["propertyId"], j
+        assert j["timeSeriesId"] == j["assetId"] + "_" + j["assetPropertyId"], j
+        assert j["assetPropertyDataType"] in ("STRING", "INTEGER", "DOUBLE", "BOOLEAN", "STRUCT"), j
         assert f == "asset_%s.ndjson" % j["assetId"], f
         n += 1
 assert n > 0

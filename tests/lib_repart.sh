@@ -44,10 +44,8 @@ put_tree() {
 }
 
 run_repart() {
-    set +e
-    "$REPART" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
-    RC=$?
-    set -e
+    RC=0
+    "$REPART" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || RC=$?
     OUT=$(cat "$TEST_TMP/out")
     ERR=$(cat "$TEST_TMP/err")
 }

@@ -141,7 +141,9 @@ static void test_layout_and_content(void)
             REQUIRE(j);
             const char *ts = json_string_value(json_object_get(j, "timeSeriesId"));
             const char *a = json_string_value(json_object_get(j, "assetId"));
-            const char *p = json_string_value(json_object_get(j, "propertyId"));
+            const char *p = json_string_value(json_object_get(j, "assetPropertyId"));
+            const char *b = json_string_value(json_object_get(j, "timeSeriesBucket"));
+            CHECK(b && ts && strtoul(b, NULL, 16) == gen_series_bucket(ts) && strlen(b) == 2);
             CHECK(ts && a && p);
             if (ts && a && p) {
                 char want[100];
