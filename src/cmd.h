@@ -24,13 +24,12 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg);
 int cmd_athena(const struct cli_opts *o, const struct config *cfg);
 
 /* Runs `mode` for days[0..n) on an open runtime (all, event, watch share it):
- * the series filter of the config, pipeline_run into results[0..n) (the
- * caller allocates them), then the summary line (named after o->cmd), each
- * failed day with its error and the command that reruns them, and the
- * --report file when o->report is set. *n_failed gets the failed days.
- * Returns the exit status: CLI_EXIT_OK, CLI_EXIT_FAILED (a day failed or
- * the report could not be written), CLI_EXIT_USAGE (a setting the pipeline
- * does not support; nothing ran). */
+ * pipeline_run into results[0..n) (the caller allocates them) with the
+ * series filter rt->filter, then the summary line (named after o->cmd),
+ * each failed day with its error and the command that reruns them, and the
+ * --report file when o->report is set.
+ * *n_failed gets the failed days. Returns the exit status: CLI_EXIT_OK, or
+ * CLI_EXIT_FAILED (a day failed or the report could not be written). */
 int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runtime *rt,
                  enum pipeline_mode mode, const struct day *days, size_t n,
                  struct day_result *results, size_t *n_failed);

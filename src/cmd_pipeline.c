@@ -82,14 +82,7 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
                  struct day_result *results, size_t *n_failed)
 {
     struct err e = {0};
-    *n_failed = 0;
-    struct scan_filter filter = {.type = cfg->timeseries_type};
-    if (cfg->timeseries_type != CONFIG_TS_ALL) {
-        log_msg(LOG_ERROR, NULL, "setup", "timeseries_type %s is not supported yet",
-                config_ts_type_name(cfg->timeseries_type));
-        return CLI_EXIT_USAGE;
-    }
-    struct pipeline_env env = {cfg, rt->s3, rt->pool, &filter, 0};
+    struct pipeline_env env = {cfg, rt->s3, rt->pool, &rt->filter, 0};
     double t0 = wall_secs();
     size_t failed = pipeline_run(&env, mode, days, n, results);
     *n_failed = failed;
@@ -131,12 +124,15 @@ static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pi
         return CLI_EXIT_USAGE;
     }
     struct runtime rt;
-    if (runtime_open(&rt, cfg, &e) != 0) {
+    if (runtime_open(&rt, cfg, mode == PIPELINE_MERGE ? 0 : RUNTIME_S3, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
         runtime_close(&rt);
         day_list_free(&days);
         return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
+    if (cfg->timeseries_type != CONFIG_TS_ALL)
+        log_msg(LOG_INFO, NULL, "timeseries_type", "timeseries_type %s: %zu associated series known",
+                config_ts_type_name(cfg->timeseries_type), rt.assoc.n);
     struct day_result *results = calloc(days.n ? days.n : 1, sizeof *results);
     size_t failed;
     int exit_code;

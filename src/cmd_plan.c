@@ -45,23 +45,17 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
         fprintf(stderr, "repart: %s\n", e.msg);
         return CLI_EXIT_USAGE;
     }
-    if (cfg->timeseries_type != CONFIG_TS_ALL) {
-        fprintf(stderr, "repart: timeseries_type %s is not supported yet\n",
-                config_ts_type_name(cfg->timeseries_type));
-        day_list_free(&days);
-        return CLI_EXIT_USAGE;
-    }
     struct runtime rt;
-    if (runtime_open(&rt, cfg, &e) != 0) {
+    if (runtime_open(&rt, cfg, RUNTIME_S3, &e) != 0) {
         fprintf(stderr, "repart: %s\n", e.msg);
         runtime_close(&rt);
         day_list_free(&days);
-        return CLI_EXIT_FAILED;
+        return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
     struct plan_row *rows = calloc(days.n ? days.n : 1, sizeof *rows);
     struct plan_row tot;
     memset(&tot, 0, sizeof tot);
-    struct scan_ctx sc = {cfg, rt.s3, rt.pool, NULL};
+    struct scan_ctx sc = {cfg, rt.s3, rt.pool, &rt.filter};
     size_t failed = 0;
     for (size_t i = 0; rows && i < days.n; i++) {
         struct plan_row *r = &rows[i];

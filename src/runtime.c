@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-int runtime_open(struct runtime *rt, const struct config *cfg, struct err *e)
+int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct err *e)
 {
     memset(rt, 0, sizeof *rt);
     rt->cfg = cfg;
@@ -22,11 +22,27 @@ int runtime_open(struct runtime *rt, const struct config *cfg, struct err *e)
     rt->pool = pool_new(cfg->concurrency);
     if (!rt->pool)
         return err_set(e, "cannot start %d worker threads", cfg->concurrency);
+    rt->filter.type = cfg->timeseries_type;
+    if (!(flags & RUNTIME_S3))
+        return 0;
+    struct creds c;
+    if (creds_provider_get(rt->creds, &c, e) != 0) {
+        memset(&c, 0, sizeof c);
+        return -1;
+    }
+    memset(&c, 0, sizeof c);  /* do not leave a copy of the secret behind */
+    if (cfg->timeseries_type != CONFIG_TS_ALL) {
+        if (assoc_load(cfg, rt->s3, rt->creds, rt->pool, &rt->assoc, e) != 0)
+            return err_prefix(e, "timeseries_type %s: ", config_ts_type_name(cfg->timeseries_type));
+        rt->filter.assoc = rt->assoc.ids;
+        rt->filter.n_assoc = rt->assoc.n;
+    }
     return 0;
 }
 
 void runtime_close(struct runtime *rt)
 {
+    assoc_set_free(&rt->assoc);
     pool_free(rt->pool);
     s3_client_free(rt->s3);
     creds_provider_free(rt->creds);

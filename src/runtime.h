@@ -7,18 +7,29 @@
 #include "config.h"
 #include "creds.h"
 #include "err.h"
+#include "assoc.h"
 #include "pool.h"
 #include "s3.h"
+#include "scan.h"
 
 struct runtime {
     const struct config *cfg;     /* borrowed */
     struct creds_provider *creds;
     struct s3_client *s3;
     struct pool *pool;
+    struct assoc_set assoc;       /* timeseries_type ASSOCIATED/DISASSOCIATED */
+    struct scan_filter filter;    /* what scans keep (points into assoc) */
+};
+
+enum {
+    RUNTIME_S3 = 1,   /* the command talks to S3: resolve credentials now (a
+                         missing or broken credential chain is ERR_USAGE, one
+                         message instead of one per day) and load the set of
+                         associated series when timeseries_type needs it */
 };
 
 /* Fills *rt; free with runtime_close (also after a failure). */
-int runtime_open(struct runtime *rt, const struct config *cfg, struct err *e);
+int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct err *e);
 void runtime_close(struct runtime *rt);
 
 #endif
