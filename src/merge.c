@@ -334,8 +334,8 @@ static int copy_checks(struct merge *m, const struct ocf_reader *r, struct sentr
     int walk = m->verify == MERGE_VERIFY_FULL
         || (m->verify == MERGE_VERIFY_AUTO && r->codec == CODEC_NULL);
     if (walk) {
-        const unsigned char *p;
-        size_t n;
+        const unsigned char *p = NULL;
+        size_t n = 0;
         if (block_bytes(m, r, b, &p, &n, e) < 0)
             return -1;
         return datum_check_block(s->prog, p, n, b->count, NULL, e);
@@ -352,8 +352,8 @@ static int do_block(struct merge *m, const struct ocf_reader *r, struct sentry *
                     enum merge_mode mode, enum pass pass, const struct ocf_block *b,
                     struct err *e)
 {
-    const unsigned char *p;
-    size_t n;
+    const unsigned char *p = NULL;
+    size_t n = 0;
     if (b->count == 0)
         return pass == CHECK && mode != MERGE_COPIED
             ? (block_bytes(m, r, b, &p, &n, e) < 0 ? -1
