@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "index.h"
+#include "lease.h"
 #include "log.h"
 #include "merge.h"
 #include "sitewise_schema.h"
@@ -24,6 +25,8 @@
 #define STATE_FILE "repart-day.json"
 #define MERGED_PREFIX "merged_"
 #define MAX_SOURCE_BYTES (512u * 1024 * 1024)  /* a cold-tier file is ~10-500 KB */
+#define LEASE_TTL_SECS 1800      /* a day's writer is presumed dead after 30 min */
+
 
 /* Progress counters shared by the days of one run. */
 struct progress {
@@ -125,12 +128,21 @@ static int is_repart_merged_name(const char *name)
  * (SIGKILL, as a crash would), so the tests can prove what a rerun does
  * after a crash there. Points: mid_merge (half of a day's sources merged),
  * before_index (data uploaded, index not written), after_index (committed,
- * orphans not yet cleaned). */
+ * orphans not yet cleaned), after_lease (the day's lease just taken). */
 static void crashpoint(const char *point)
 {
     const char *at = getenv("REPART_TEST_CRASH_AT");
     if (at && strcmp(at, point) == 0)
         raise(SIGKILL);
+    /* REPART_TEST_PAUSE_AT=<point>:<ms> holds the day there instead, so a
+     * test can make two writers overlap. */
+    const char *pause = getenv("REPART_TEST_PAUSE_AT");
+    size_t n = strlen(point);
+    if (pause && strncmp(pause, point, n) == 0 && pause[n] == ':') {
+        long ms = atol(pause + n + 1);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* ---------------------------------------------------------------- fetching */
@@ -279,6 +291,33 @@ static void fetcher_free(struct fetcher *f)
     pthread_cond_destroy(&f->cv);
 }
 
+/* ---------------------------------------------------------------- locking */
+
+/* `locking: auto` means on for AWS S3 (no endpoint configured) and off for
+ * other endpoints, most of which lack conditional writes. */
+static int locking_on(const struct config *cfg)
+{
+    if (cfg->locking == CONFIG_LOCK_ON)
+        return 1;
+    if (cfg->locking == CONFIG_LOCK_OFF)
+        return 0;
+    const char *env_s3 = getenv("AWS_ENDPOINT_URL_S3"), *env = getenv("AWS_ENDPOINT_URL");
+    return !cfg->s3.endpoint_url[0] && !(env_s3 && *env_s3) && !(env && *env);
+}
+
+static int day_lease(const struct pipeline_env *env, const struct day *d, struct lease *l,
+                     struct err *e)
+{
+    memset(l, 0, sizeof *l);
+    if (!locking_on(env->cfg))
+        return 0;
+    char key[1200], part[DAY_PARTITION_MAX];
+    snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
+             day_partition(d, part));
+    return lease_acquire(env->s3, env->cfg->s3.repartitioned.bucket_name, key, LEASE_TTL_SECS, l,
+                         e);
+}
+
 /* ------------------------------------------------------------ commit steps */
 
 static int data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
@@ -303,6 +342,9 @@ static int verify_uploaded(const struct pipeline_env *env, const char *key, long
     return 0;
 }
 
+/* The commit. With locking, conditional on the index being what the day's
+ * scan read (ix->etag, "" when there was none): a concurrent commit makes
+ * this one fail (ERR_CONFLICT) instead of overwriting its entries. */
 static int put_index(const struct pipeline_env *env, const char *index_key, const struct index *ix,
                      struct err *e)
 {
@@ -311,19 +353,31 @@ static int put_index(const struct pipeline_env *env, const char *index_key, cons
     if (!doc)
         return err_set(e, "out of memory");
     struct s3_put_opts opts = {.content_type = "text/plain; charset=utf-8"};
+    if (locking_on(env->cfg)) {
+        if (ix->etag[0])
+            opts.if_match = ix->etag;
+        else
+            opts.if_none_match = "*";
+    }
     int rc = s3_put(env->s3, env->cfg->s3.repartitioned.bucket_name, index_key, doc, len, &opts,
                     NULL, e);
     free(doc);
-    if (rc != 0)
+    if (rc != 0 && e && e->kind == ERR_CONFLICT)
+        err_prefix(e, "index %s changed since this run read it (another writer committed): ",
+                   index_key);
+    else if (rc != 0)
         err_prefix(e, "writing index %s: ", index_key);
     return rc;
 }
 
-/* Deletes merged files of repart's naming that the (just committed) index
- * does not refer to: they hold records of a run that died before its commit,
- * which the committed file now holds too. */
-static void delete_orphans(const struct pipeline_env *env, const struct day *d,
-                           const struct index *ix, const char *dayname)
+/* Merged files of repart's naming under the day that `ix` does not refer
+ * to: left by a run that died before its commit (their records are in the
+ * committed file too). Deleted when `do_delete`; returns how many there are
+ * (-1 when the listing failed). Callers hold the day's lease when locking is
+ * on, so that a concurrent writer's not-yet-committed file is never taken
+ * for an orphan. */
+static int delete_orphans(const struct pipeline_env *env, const struct day *d,
+                          const struct index *ix, const char *dayname, int do_delete)
 {
     const struct config *cfg = env->cfg;
     char prefix[1100], part[DAY_PARTITION_MAX];
@@ -333,8 +387,9 @@ static void delete_orphans(const struct pipeline_env *env, const struct day *d,
     struct err e = {0};
     if (s3_list(env->s3, cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
         log_msg(LOG_WARN, dayname, "orphans", "could not list merged files to clean up: %s", e.msg);
-        return;
+        return -1;
     }
+    int found = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
         if (strchr(name, '/') || !is_repart_merged_name(name))
@@ -344,6 +399,9 @@ static void delete_orphans(const struct pipeline_env *env, const struct day *d,
             used = strcmp(ix->sources[j].merged, name) == 0;
         if (used)
             continue;
+        found++;
+        if (!do_delete)
+            continue;
         if (s3_delete(env->s3, cfg->s3.repartitioned.bucket_name, l.items[i].key, &e) == 0)
             log_msg(LOG_INFO, dayname, "orphan_deleted",
                     "deleted %s (left by a run that stopped before its commit)", l.items[i].key);
@@ -351,6 +409,37 @@ static void delete_orphans(const struct pipeline_env *env, const struct day *d,
             log_msg(LOG_WARN, dayname, "orphans", "could not delete %s: %s", l.items[i].key, e.msg);
     }
     s3_object_list_free(&l);
+    return found;
+}
+
+/* A day with nothing new may still hold an orphan (a run that died after
+ * its commit, before its clean-up). Costs one listing; with locking, the
+ * clean-up itself happens under the lease against a fresh index. */
+static void clean_orphans_idle_day(const struct pipeline_env *env, struct day_scan *s,
+                                   const char *dayname)
+{
+    if (!s->index_exists || delete_orphans(env, &s->day, &s->index, dayname, 0) <= 0)
+        return;
+    if (!locking_on(env->cfg)) {
+        delete_orphans(env, &s->day, &s->index, dayname, 1);
+        return;
+    }
+    struct lease l;
+    struct err e = {0};
+    if (day_lease(env, &s->day, &l, &e) != 0) {
+        log_msg(LOG_INFO, dayname, "orphans", "orphan clean-up left for later: %s", e.msg);
+        return;
+    }
+    struct index fresh;
+    index_init(&fresh);
+    struct s3_buf b = {0};
+    if (s3_get_buffer(env->s3, env->cfg->s3.repartitioned.bucket_name, s->index_key, &b, NULL,
+                      &e) == 0 &&
+        index_parse((const char *)b.data, b.len, &fresh, &e) == 0)
+        delete_orphans(env, &s->day, &fresh, dayname, 1);
+    s3_buf_free(&b);
+    index_free(&fresh);
+    lease_release(env->s3, env->cfg->s3.repartitioned.bucket_name, &l);
 }
 
 static int index_add_sources(struct index *ix, struct scan_source **srcs, size_t n,
@@ -447,14 +536,43 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
+            clean_orphans_idle_day(env, &s, dayname);
         }
         scan_free(&s);
         return rc;
     }
+    /* One writer per day from here to the commit (locking on). */
+    struct lease lease;
+    if (day_lease(env, d, &lease, e) != 0) {
+        scan_free(&s);
+        return -1;
+    }
+    if (lease.held) {
+        crashpoint("after_lease");
+        struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+        size_t before = s.n_new;
+        if (scan_refresh_index(&sc, &s, e) != 0) {
+            lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+            scan_free(&s);
+            return -1;
+        }
+        if (s.n_new != before)
+            log_msg(LOG_INFO, dayname, "index_changed",
+                    "another writer committed meanwhile: %zu new objects left of %zu", s.n_new,
+                    before);
+        if (s.n_new == 0) {
+            r->status = DAY_NOTHING_NEW;
+            lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+            scan_free(&s);
+            return 0;
+        }
+    }
+    r->new_objects = s.n_new;
     log_msg(LOG_INFO, dayname, "start", "Found data, merging %zu new objects (%.1f MB)", s.n_new,
             (double)s.bytes_new / 1e6);
     struct scan_source **srcs = new_sources(&s, e);
     if (!srcs) {
+        lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
         scan_free(&s);
         return -1;
     }
@@ -462,6 +580,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     unsigned char sync[16];
     pipeline_merged_name((const struct scan_source *const *)srcs, s.n_new, name, sync);
     if (data_key(cfg, d, name, r->merged_key, sizeof r->merged_key) != 0) {
+        lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
         free(srcs);
         scan_free(&s);
         return err_set(e, "merged key too long");
@@ -531,9 +650,10 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
                     s.n_new, (unsigned long long)r->records, (double)r->bytes_out / 1e6,
                     cfg->s3.repartitioned.bucket_name, r->merged_key, (size_t)r->sources_copied,
                     (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
-            delete_orphans(env, d, &s.index, dayname);
+            delete_orphans(env, d, &s.index, dayname, 1);
         }
     }
+    lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     free(srcs);
     scan_free(&s);
     return rc;
@@ -936,12 +1056,19 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     index_init(&cur.index);
     if (rc == 0 && scan_index_key(cfg, d, cur.index_key, sizeof cur.index_key) != 0)
         rc = err_set(e, "index key too long");
+    struct lease lease = {0};
+    if (rc == 0)
+        rc = day_lease(env, d, &lease, e);
     if (rc == 0) {
         struct s3_buf b = {0};
         struct err ge = {0};
-        int g = s3_get_buffer(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key, &b, NULL, &ge);
-        if (g == 0)
+        struct s3_get_info info = {0};
+        int g = s3_get_buffer(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key, &b, &info,
+                              &ge);
+        if (g == 0) {
             rc = index_parse((const char *)b.data, b.len, &cur.index, e);
+            snprintf(cur.index.etag, sizeof cur.index.etag, "%s", info.etag);
+        }
         else if (ge.kind != ERR_NOT_FOUND) {
             *e = ge;
             rc = -1;
@@ -961,10 +1088,11 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
                 "uploaded s3://%s/%s (%.1f MB) and the index ** Upload time: %.1f secs **",
                 cfg->s3.repartitioned.bucket_name, r->merged_key, (double)bytes / 1e6,
                 r->secs_upload);
-        delete_orphans(env, d, &cur.index, dayname);
+        delete_orphans(env, d, &cur.index, dayname, 1);
         remove_dir(raw);
         remove_dir(out);
     }
+    lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     index_free(&cur.index);
     staged_free(&st);
     return rc;
