@@ -10,10 +10,13 @@
 #include "codec.h"
 #include "datum.h"
 #include "index.h"
+#include "lease.h"
 #include "ocf_stream.h"
 #include "scan.h"
 
 #define MERGED_PREFIX "merged_"
+/* verify --repair holds a day's lease for one index read and a few deletes */
+#define VERIFY_LEASE_TTL_SECS 300
 #define LEGACY_PREFIX "merged_series_"
 
 /* Avro C's error text is one global buffer and Debian's build is not the
@@ -451,28 +454,55 @@ static const struct scan_source *find_cold(const struct scan_source *const *v, s
     return NULL;
 }
 
-/* Deletes the orphans old enough, after reading the index once more. */
+/* The pipeline's rule (pipeline.c): `locking: auto` is on for AWS S3 (no
+ * endpoint configured) and off for other endpoints. */
+static int locking_on(const struct config *cfg)
+{
+    if (cfg->locking == CONFIG_LOCK_ON)
+        return 1;
+    if (cfg->locking == CONFIG_LOCK_OFF)
+        return 0;
+    const char *env_s3 = getenv("AWS_ENDPOINT_URL_S3"), *env = getenv("AWS_ENDPOINT_URL");
+    return !cfg->s3.endpoint_url[0] && !(env_s3 && *env_s3) && !(env && *env);
+}
+
+/* Deletes the orphans old enough, holding the day's lease (with locking) and
+ * after reading the index once more. */
 static void repair(const struct verify_env *env, const struct day_scan *s, struct verify_day *v)
 {
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
     struct index fresh;
     index_init(&fresh);
-    struct s3_buf b = {0};
     struct err e = {0};
-    int rc = s3_get_buffer(env->s3, bucket, s->index_key, &b, NULL, &e);
-    if (rc == 0)
-        rc = index_parse((const char *)b.data, b.len, &fresh, &e);
-    else if (e.kind == ERR_NOT_FOUND)
-        rc = 0;
-    s3_buf_free(&b);
+    struct lease lease;
+    memset(&lease, 0, sizeof lease);
+    int rc = 0;
+    if (locking_on(env->cfg)) {
+        char key[sizeof lease.key], part[DAY_PARTITION_MAX];
+        snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
+                 day_partition(&s->day, part));
+        rc = lease_acquire(env->s3, bucket, key, VERIFY_LEASE_TTL_SECS, &lease, &e);
+        if (rc != 0)
+            err_prefix(&e, "the day's lease: ");
+    }
+    if (rc == 0) {
+        struct s3_buf b = {0};
+        rc = s3_get_buffer(env->s3, bucket, s->index_key, &b, NULL, &e);
+        if (rc == 0)
+            rc = index_parse((const char *)b.data, b.len, &fresh, &e);
+        else if (e.kind == ERR_NOT_FOUND)
+            rc = 0;
+        if (rc != 0)
+            err_prefix(&e, "re-reading the index: ");
+        s3_buf_free(&b);
+    }
     for (size_t i = 0; i < v->n_files; i++) {
         struct verify_file *f = &v->files[i];
         if (f->status != VF_ORPHAN)
             continue;
         if (rc != 0) {
             add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, f->key,
-                        "%s: no index line names it; not deleted: re-reading the index failed: %s",
-                        f->key, e.msg);
+                        "%s: no index line names it; not deleted: %s", f->key, e.msg);
             continue;
         }
         int named = 0;
@@ -502,6 +532,7 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
         add_finding(v, VK_REPAIRED, VERIFY_INFO, f->key,
                     "%s: deleted (no index line named it; %lld bytes)", f->key, f->size);
     }
+    lease_release(env->s3, bucket, &lease);
     index_free(&fresh);
 }
 

@@ -20,11 +20,14 @@
  *            not be read;
  *  info      the original Python sample's merged_series_*.avro ("legacy",
  *            nothing checked) and other objects under the prefix.
- * With `repair`, orphans are deleted, after reading the index once more (a
- * file committed meanwhile is not an orphan) and only when older than
- * repair_min_age seconds: a run uploads its merged file before it commits
- * the index, and a multipart upload's LastModified is when it started, so a
- * young unreferenced file may be a commit in progress. */
+ * With `repair`, orphans are deleted: with locking (config `locking`, the
+ * pipeline's rule) while holding the day's lease (lease.h), as a writer
+ * would; after reading the index once more (a file committed meanwhile is
+ * not an orphan); and only when older than repair_min_age seconds: a run
+ * uploads its merged file before it commits the index (a multipart upload's
+ * LastModified is when it started), so a young unreferenced file may be a
+ * commit in progress of a writer that runs without locking or lost its
+ * lease. */
 #ifndef REPART_VERIFY_H
 #define REPART_VERIFY_H
 

@@ -140,6 +140,28 @@ assert_eq "$RC" 0 "verify after repair"
 REPART_REPAIR_MIN_AGE=x run_repart -c "$CFG" verify --days 2023-05-30 --repair
 assert_eq "$RC" 2 "bad REPART_REPAIR_MIN_AGE"
 
+# --- with locking, --repair deletes only while holding the day's lease
+# (conditional writes through tests/helpers/condproxy.mjs)
+cond_proxy_start
+CFG_LOCK="$TEST_TMP/lock.yml"
+write_config "$CFG_LOCK" "locking: on"
+sed -i "s|endpoint_url: .*|endpoint_url: $COND_ENDPOINT|" "$CFG_LOCK"
+lease="index/$(day_part 2023-05-30)/.repart-lease"
+printf '{"owner":"another-writer:1:abc","acquired":%d,"expires":%d}' "$(date +%s)" "$(( $(date +%s) + 3600 ))" \
+    >"$TEST_TMP/lease.json"
+"${S3T[@]}" put out "$lease" "$TEST_TMP/lease.json" >/dev/null
+"${S3T[@]}" put out "$orphan" "$TEST_TMP/m0.avro" >/dev/null
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$CFG_LOCK" verify --days 2023-05-30 --repair
+assert_eq "$RC" 1 "orphan kept while another writer holds the day"
+assert_contains "$OUT" "lease"
+assert_contains "$(bucket_ls out "$P0")" "$orphan" "orphan kept under a foreign lease"
+"${S3T[@]}" delete out "$lease"
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$CFG_LOCK" verify --days 2023-05-30 --repair
+assert_eq "$RC" 0 "verify --repair with locking ($OUT $ERR)"
+case "$(bucket_ls out "$P0")" in *"$orphan"*) fail "orphan still there (locking)" ;; esac
+case "$(bucket_ls out "index/$(day_part 2023-05-30)/")" in *repart-lease*) fail "lease left behind" ;; esac
+[ "$(cond_log_count --method PUT --path-regex 'repart-lease')" -ge 1 ] || fail "no lease was taken"
+
 # --- the Python sample's merged file: legacy, not an orphan, not checked
 "${S3T[@]}" put out "${P0}merged_series_1690000000.avro" "$TEST_TMP/m0.avro" >/dev/null
 run_repart -c "$CFG" verify --days 2023-05-30 --json
