@@ -830,6 +830,28 @@ static int staged_load(const char *dir, struct staged *st, struct err *e)
     return 1;
 }
 
+/* A day's two stage folders (<work_dir>/raw/<day>, <work_dir>/merged/<day>)
+ * and the state staged in `from` ("raw" or "merged"). Returns 1 with *st
+ * loaded (free with staged_free), 0 when nothing is staged there (the day
+ * has nothing new), -1 on error. */
+static int stage_open(const struct config *cfg, const struct day *d, const char *from,
+                      char raw[2048], char out[2048], struct staged *st, struct day_result *r,
+                      struct err *e)
+{
+    memset(st, 0, sizeof *st);
+    if (stage_dir(cfg, "raw", d, raw, 2048) != 0 || stage_dir(cfg, "merged", d, out, 2048) != 0)
+        return err_setk(e, ERR_USAGE, "work_dir too long");
+    int have = staged_load(strcmp(from, "raw") == 0 ? raw : out, st, e);
+    if (have <= 0) {
+        staged_free(st);
+        if (have == 0)
+            r->status = DAY_NOTHING_NEW;
+        return have;
+    }
+    r->new_objects = st->n;
+    return 1;
+}
+
 static int day_download(struct run *run, const struct day *d, struct day_result *r,
                         const char *dayname, struct err *e)
 {
@@ -914,18 +936,10 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
 {
     const struct config *cfg = run->env->cfg;
     char raw[2048], out[2048];
-    if (stage_dir(cfg, "raw", d, raw, sizeof raw) != 0 ||
-        stage_dir(cfg, "merged", d, out, sizeof out) != 0)
-        return err_setk(e, ERR_USAGE, "work_dir too long");
     struct staged st;
-    int have = staged_load(raw, &st, e);
-    if (have <= 0) {
-        staged_free(&st);
-        if (have == 0)
-            r->status = DAY_NOTHING_NEW;
+    int have = stage_open(cfg, d, "raw", raw, out, &st, r, e);
+    if (have <= 0)
         return have;
-    }
-    r->new_objects = st.n;
     remove_dir(out);
     int rc = mkdir_p(out, e);
     double t0 = now_secs();
@@ -1040,18 +1054,10 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     const struct pipeline_env *env = run->env;
     const struct config *cfg = env->cfg;
     char raw[2048], out[2048];
-    if (stage_dir(cfg, "raw", d, raw, sizeof raw) != 0 ||
-        stage_dir(cfg, "merged", d, out, sizeof out) != 0)
-        return err_setk(e, ERR_USAGE, "work_dir too long");
     struct staged st;
-    int have = staged_load(out, &st, e);
-    if (have <= 0) {
-        staged_free(&st);
-        if (have == 0)
-            r->status = DAY_NOTHING_NEW;
+    int have = stage_open(cfg, d, "merged", raw, out, &st, r, e);
+    if (have <= 0)
         return have;
-    }
-    r->new_objects = st.n;
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", out, st.merged);
     int rc = data_key(cfg, d, st.merged, r->merged_key, sizeof r->merged_key);
