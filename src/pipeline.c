@@ -38,6 +38,7 @@ struct progress {
 };
 
 struct run {
+    struct upload_budget budget;   /* part buffers of all days in flight */
     const struct pipeline_env *env;
     enum pipeline_mode mode;
     const struct day *days;
@@ -72,19 +73,29 @@ static enum codec_id output_codec(const struct config *c)
     }
 }
 
-/* Parts in flight per upload: enough to overlap the merge with the upload,
- * few enough that part buffers ((in flight + 1) x part size) stay within
- * 32 MiB (16 MiB parts: 1 + 1; 8 MiB: 2 + 1; 5 MiB: 3 + 1): DESIGN §5 bounds memory by concurrency x part size, and the
- * pipeline issue asks for under 64 MiB in all with default settings. */
+/* Part buffers: 24 MiB for the whole run (at least two parts), shared by the
+ * days in flight (upload_budget), and per upload at most that minus the part
+ * being filled in flight (16 MiB parts: 1 + 1; 8 MiB: 2 + 1; 5 MiB: 3 + 1).
+ * DESIGN §5 bounds memory by concurrency x part size, not by the day; with
+ * default settings a run stays under 64 MiB. */
+static size_t part_budget(const struct config *c)
+{
+    size_t part = (size_t)(c->part_size_mb > 0 ? c->part_size_mb : 16) << 20;
+    size_t b = (size_t)24 << 20;
+    return b < 2 * part ? 2 * part : b;
+}
+
 static int parts_in_flight(const struct config *c)
 {
-    int n = 24 / (c->part_size_mb > 0 ? c->part_size_mb : 16) - 1;
+    size_t part = (size_t)(c->part_size_mb > 0 ? c->part_size_mb : 16) << 20;
+    int n = (int)(part_budget(c) / part) - 1;
     if (n < 1)
         n = 1;
     if (n > c->concurrency)
         n = c->concurrency;
     return n;
 }
+
 
 void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char name[64],
                           unsigned char sync[16])
@@ -592,6 +603,8 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     struct upload *up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name,
                                     r->merged_key, (size_t)cfg->part_size_mb << 20,
                                     parts_in_flight(cfg), NULL, e);
+    if (up)
+        upload_set_budget(up, &run->budget);
     struct merge *m = up ? merge_open(&mo, upload_sink, up, e) : NULL;
     struct fetcher f;
     fetcher_init(&f, env, &run->prog, srcs, s.n_new);
@@ -817,6 +830,28 @@ static int staged_load(const char *dir, struct staged *st, struct err *e)
     return 1;
 }
 
+/* A day's two stage folders (<work_dir>/raw/<day>, <work_dir>/merged/<day>)
+ * and the state staged in `from` ("raw" or "merged"). Returns 1 with *st
+ * loaded (free with staged_free), 0 when nothing is staged there (the day
+ * has nothing new), -1 on error. */
+static int stage_open(const struct config *cfg, const struct day *d, const char *from,
+                      char raw[2048], char out[2048], struct staged *st, struct day_result *r,
+                      struct err *e)
+{
+    memset(st, 0, sizeof *st);
+    if (stage_dir(cfg, "raw", d, raw, 2048) != 0 || stage_dir(cfg, "merged", d, out, 2048) != 0)
+        return err_setk(e, ERR_USAGE, "work_dir too long");
+    int have = staged_load(strcmp(from, "raw") == 0 ? raw : out, st, e);
+    if (have <= 0) {
+        staged_free(st);
+        if (have == 0)
+            r->status = DAY_NOTHING_NEW;
+        return have;
+    }
+    r->new_objects = st->n;
+    return 1;
+}
+
 static int day_download(struct run *run, const struct day *d, struct day_result *r,
                         const char *dayname, struct err *e)
 {
@@ -901,18 +936,10 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
 {
     const struct config *cfg = run->env->cfg;
     char raw[2048], out[2048];
-    if (stage_dir(cfg, "raw", d, raw, sizeof raw) != 0 ||
-        stage_dir(cfg, "merged", d, out, sizeof out) != 0)
-        return err_setk(e, ERR_USAGE, "work_dir too long");
     struct staged st;
-    int have = staged_load(raw, &st, e);
-    if (have <= 0) {
-        staged_free(&st);
-        if (have == 0)
-            r->status = DAY_NOTHING_NEW;
+    int have = stage_open(cfg, d, "raw", raw, out, &st, r, e);
+    if (have <= 0)
         return have;
-    }
-    r->new_objects = st.n;
     remove_dir(out);
     int rc = mkdir_p(out, e);
     double t0 = now_secs();
@@ -993,8 +1020,8 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     return rc;
 }
 
-static int upload_file(const struct pipeline_env *env, const char *path, const char *key,
-                       long long *bytes, struct err *e)
+static int upload_file(const struct pipeline_env *env, struct upload_budget *budget,
+                       const char *path, const char *key, long long *bytes, struct err *e)
 {
     const struct config *cfg = env->cfg;
     FILE *f = fopen(path, "rb");
@@ -1003,6 +1030,8 @@ static int upload_file(const struct pipeline_env *env, const char *path, const c
     struct upload *up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name, key,
                                     (size_t)cfg->part_size_mb << 20, parts_in_flight(cfg), NULL, e);
     int rc = up ? 0 : -1;
+    if (up)
+        upload_set_budget(up, budget);
     unsigned char *buf = malloc(1 << 20);
     if (!buf)
         rc = err_set(e, "out of memory");
@@ -1025,18 +1054,10 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     const struct pipeline_env *env = run->env;
     const struct config *cfg = env->cfg;
     char raw[2048], out[2048];
-    if (stage_dir(cfg, "raw", d, raw, sizeof raw) != 0 ||
-        stage_dir(cfg, "merged", d, out, sizeof out) != 0)
-        return err_setk(e, ERR_USAGE, "work_dir too long");
     struct staged st;
-    int have = staged_load(out, &st, e);
-    if (have <= 0) {
-        staged_free(&st);
-        if (have == 0)
-            r->status = DAY_NOTHING_NEW;
+    int have = stage_open(cfg, d, "merged", raw, out, &st, r, e);
+    if (have <= 0)
         return have;
-    }
-    r->new_objects = st.n;
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", out, st.merged);
     int rc = data_key(cfg, d, st.merged, r->merged_key, sizeof r->merged_key);
@@ -1045,7 +1066,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     double t0 = now_secs();
     long long bytes = 0;
     if (rc == 0)
-        rc = upload_file(env, path, r->merged_key, &bytes, e);
+        rc = upload_file(env, &run->budget, path, r->merged_key, &bytes, e);
     if (rc == 0)
         rc = verify_uploaded(env, r->merged_key, bytes, e);
     r->bytes_out = (uint64_t)bytes;
@@ -1145,6 +1166,7 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
     run.results = results;
     run.prog.days_total = (long)n_days;
     run.prog.t0 = now_secs();
+    upload_budget_init(&run.budget, part_budget(env->cfg));
     int threads = env->days_in_flight > 0 ? env->days_in_flight : 4;
     if ((size_t)threads > n_days)
         threads = (int)n_days;
@@ -1160,6 +1182,7 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     log_progress_done();
+    upload_budget_destroy(&run.budget);
     size_t failed = 0;
     for (size_t i = 0; i < n_days; i++)
         failed += results[i].status == DAY_FAILED;
