@@ -55,6 +55,10 @@ struct cli_opts {
     int deep;                   /* --deep (verify) */
     int repair;                 /* --repair (verify) */
     const char *input;          /* event: FILE, or "-" for stdin (the default) */
+    const char *table;          /* --table NAME (athena) */
+    const char *database;       /* --database NAME (athena) */
+    int partitions;             /* --partitions (athena) */
+    int no_projection;          /* --no-projection (athena) */
 };
 
 typedef int (*cli_run_fn)(const struct cli_opts *o, const struct config *cfg);
@@ -77,6 +81,7 @@ enum {
     CLI_OPT_DEEP   = 1 << 5,
     CLI_OPT_REPAIR = 1 << 6,
     CLI_OPT_INPUT  = 1 << 7,    /* one optional positional FILE|- */
+    CLI_OPT_ATHENA = 1 << 8,    /* --table --database --partitions --no-projection */
 };
 
 /* The commands, in help order, terminated by an entry with name NULL. */

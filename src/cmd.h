@@ -6,8 +6,11 @@
 #ifndef REPART_CMD_H
 #define REPART_CMD_H
 
+#include <stddef.h>
 #include "cli.h"
 #include "config.h"
+#include "pipeline.h"
+#include "runtime.h"
 
 int cmd_plan(const struct cli_opts *o, const struct config *cfg);
 int cmd_download(const struct cli_opts *o, const struct config *cfg);
@@ -19,5 +22,16 @@ int cmd_watch(const struct cli_opts *o, const struct config *cfg);
 int cmd_status(const struct cli_opts *o, const struct config *cfg);
 int cmd_verify(const struct cli_opts *o, const struct config *cfg);
 int cmd_athena(const struct cli_opts *o, const struct config *cfg);
+
+/* Runs `mode` for days[0..n) on an open runtime (all, event, watch share it):
+ * pipeline_run into results[0..n) (the caller allocates them) with the
+ * series filter rt->filter, then the summary line (named after o->cmd),
+ * each failed day with its error and the command that reruns them, and the
+ * --report file when o->report is set.
+ * *n_failed gets the failed days. Returns the exit status: CLI_EXIT_OK, or
+ * CLI_EXIT_FAILED (a day failed or the report could not be written). */
+int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runtime *rt,
+                 enum pipeline_mode mode, const struct day *days, size_t n,
+                 struct day_result *results, size_t *n_failed);
 
 #endif

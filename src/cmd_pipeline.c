@@ -1,4 +1,5 @@
-/* The pipeline commands: download, merge, upload, all. */
+/* The pipeline commands: download, merge, upload, all; and cmd_run_days,
+ * which event and watch share with them. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,39 @@ static void print_summary(const char *cmd, const struct day_result *r, size_t n,
         log_msg(LOG_ERROR, NULL, "rerun", "to rerun only the failed days: %s", rerun);
 }
 
+int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runtime *rt,
+                 enum pipeline_mode mode, const struct day *days, size_t n,
+                 struct day_result *results, size_t *n_failed)
+{
+    struct err e = {0};
+    struct pipeline_env env = {cfg, rt->s3, rt->pool, &rt->filter, 0};
+    double t0 = wall_secs();
+    size_t failed = pipeline_run(&env, mode, days, n, results);
+    *n_failed = failed;
+    struct report_totals t;
+    report_totals(results, n, wall_secs() - t0, &t);
+
+    char rerun[4096];
+    const char *rerun_cmd = NULL;
+    if (failed) {
+        struct day *fd = calloc(failed, sizeof *fd);
+        size_t k = 0;
+        for (size_t i = 0; fd && i < n; i++)
+            if (results[i].status == DAY_FAILED)
+                fd[k++] = results[i].day;
+        if (fd)
+            rerun_cmd = cli_rerun_command(o, fd, k, rerun, sizeof rerun);
+        free(fd);
+    }
+    print_summary(o->cmd->name, results, n, &t, rerun_cmd);
+    int exit_code = failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    if (o->report && report_write(o->report, o->cmd->name, results, n, &t, rerun_cmd, &e) != 0) {
+        log_msg(LOG_ERROR, NULL, "report", "%s", e.msg);
+        exit_code = CLI_EXIT_FAILED;
+    }
+    return exit_code;
+}
+
 static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pipeline_mode mode)
 {
     struct err e = {0};
@@ -100,30 +134,13 @@ static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pi
         log_msg(LOG_INFO, NULL, "timeseries_type", "timeseries_type %s: %zu associated series known",
                 config_ts_type_name(cfg->timeseries_type), rt.assoc.n);
     struct day_result *results = calloc(days.n ? days.n : 1, sizeof *results);
-    struct pipeline_env env = {cfg, rt.s3, rt.pool, &rt.filter, 0};
-    double t0 = wall_secs();
-    size_t failed = results ? pipeline_run(&env, mode, days.v, days.n, results) : days.n;
-    struct report_totals t;
-    report_totals(results, results ? days.n : 0, wall_secs() - t0, &t);
-
-    char rerun[4096];
-    const char *rerun_cmd = NULL;
-    if (failed && results) {
-        struct day *fd = calloc(failed, sizeof *fd);
-        size_t k = 0;
-        for (size_t i = 0; fd && i < days.n; i++)
-            if (results[i].status == DAY_FAILED)
-                fd[k++] = results[i].day;
-        if (fd)
-            rerun_cmd = cli_rerun_command(o, fd, k, rerun, sizeof rerun);
-        free(fd);
-    }
-    print_summary(o->cmd->name, results, results ? days.n : 0, &t, rerun_cmd);
-    int exit_code = failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
-    if (o->report && results &&
-        report_write(o->report, o->cmd->name, results, days.n, &t, rerun_cmd, &e) != 0) {
-        log_msg(LOG_ERROR, NULL, "report", "%s", e.msg);
+    size_t failed;
+    int exit_code;
+    if (!results) {
+        log_msg(LOG_ERROR, NULL, "setup", "out of memory");
         exit_code = CLI_EXIT_FAILED;
+    } else {
+        exit_code = cmd_run_days(o, cfg, &rt, mode, days.v, days.n, results, &failed);
     }
     free(results);
     runtime_close(&rt);

@@ -16,6 +16,3 @@ static int not_yet(const char *name)
 
 STUB(event)
 STUB(watch)
-STUB(status)
-STUB(verify)
-STUB(athena)

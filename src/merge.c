@@ -48,13 +48,13 @@ struct merge {
     struct ocf_writer w;
     int header_written;
     int failed;
+    int finished;
 
     struct codec_buf pending;  /* uncompressed records of the next output block */
     int64_t pending_count;
     struct codec_buf dec;      /* decompressed source block */
     struct codec_buf comp;     /* compressed output block */
     struct codec_buf aug;      /* source block rewritten for resolution */
-    struct codec_buf scratch;  /* re-encoding target while checking */
 
     avro_value_iface_t *rclass;  /* generic class of the output schema */
     avro_value_t rvalue;
@@ -145,7 +145,6 @@ void merge_free(struct merge *m)
     codec_buf_free(&m->dec);
     codec_buf_free(&m->comp);
     codec_buf_free(&m->aug);
-    codec_buf_free(&m->scratch);
     free(m);
 }
 
@@ -284,7 +283,8 @@ static int block_bytes(struct merge *m, const struct ocf_reader *r, const struct
     return 0;
 }
 
-/* Re-encodes one checked block through Avro C into dst (appending). */
+/* Decodes one checked block through Avro C and, unless dst is NULL (the
+ * checking pass), re-encodes it into dst (appending). */
 static int resolve_block(struct merge *m, struct sentry *s, const unsigned char *p, size_t n,
                          int64_t count, struct codec_buf *dst, struct err *e)
 {
@@ -302,6 +302,8 @@ static int resolve_block(struct merge *m, struct sentry *s, const unsigned char 
             const char *msg = avro_strerror();
             return err_setk(e, ERR_DATA, "record %lld: Avro C: %s", (long long)i, msg);
         }
+        if (!dst)
+            continue;
         for (;;) {
             if (codec_buf_reserve(dst, dst->cap - dst->len < 4096 ? 65536 : 0, e) < 0)
                 return -1;
@@ -332,8 +334,8 @@ static int copy_checks(struct merge *m, const struct ocf_reader *r, struct sentr
     int walk = m->verify == MERGE_VERIFY_FULL
         || (m->verify == MERGE_VERIFY_AUTO && r->codec == CODEC_NULL);
     if (walk) {
-        const unsigned char *p;
-        size_t n;
+        const unsigned char *p = NULL;
+        size_t n = 0;
         if (block_bytes(m, r, b, &p, &n, e) < 0)
             return -1;
         return datum_check_block(s->prog, p, n, b->count, NULL, e);
@@ -350,8 +352,8 @@ static int do_block(struct merge *m, const struct ocf_reader *r, struct sentry *
                     enum merge_mode mode, enum pass pass, const struct ocf_block *b,
                     struct err *e)
 {
-    const unsigned char *p;
-    size_t n;
+    const unsigned char *p = NULL;
+    size_t n = 0;
     if (b->count == 0)
         return pass == CHECK && mode != MERGE_COPIED
             ? (block_bytes(m, r, b, &p, &n, e) < 0 ? -1
@@ -380,10 +382,10 @@ static int do_block(struct merge *m, const struct ocf_reader *r, struct sentry *
         if (pass == CHECK) {
             if (datum_check_block(s->prog, p, n, b->count, NULL, e) < 0)
                 return -1;
-            /* decode and encode once while checking: Avro C may still refuse
-             * something (a writer union branch the output cannot hold) */
-            m->scratch.len = 0;
-            return resolve_block(m, s, p, n, b->count, &m->scratch, e);
+            /* decode once while checking: Avro C may still refuse something
+             * our checks cannot know (a writer union branch or enum symbol
+             * the output schema cannot hold) */
+            return resolve_block(m, s, p, n, b->count, NULL, e);
         }
         if (resolve_block(m, s, p, n, b->count, &m->pending, e) < 0)
             return -1;
@@ -443,6 +445,8 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
     if (m->failed)
         return err_set(e, "%s: not merged: the merge already failed after writing part of "
                        "a source; discard the output", name);
+    if (m->finished)
+        return err_set(e, "%s: not merged: merge_finish was already called", name);
 
     /* pass 0: header and framing of every block */
     struct ocf_reader r;
@@ -536,10 +540,13 @@ int merge_finish(struct merge *m, struct merge_stats *out, struct err *e)
 {
     if (m->failed)
         return err_set(e, "merge failed earlier; output is incomplete");
+    if (m->finished)
+        return err_set(e, "merge_finish called twice");
     if (flush_pending(m, e) < 0 || ensure_header(m, e) < 0) {
         m->failed = 1;
         return -1;
     }
+    m->finished = 1;
     if (out)
         merge_get_stats(m, out);
     return 0;

@@ -61,7 +61,7 @@ static int read_bytes(struct ocf_reader *r, const char *what, const unsigned cha
                       size_t *n, struct err *e)
 {
     size_t at = r->pos;
-    int64_t l;
+    int64_t l = 0;
     if (read_len(r, what, INT64_MAX, &l, e) < 0)
         return -1;
     if ((uint64_t)l > r->len - r->pos)
@@ -110,7 +110,7 @@ static int parse_meta(struct ocf_reader *r, struct err *e)
                 return err_setk(e, ERR_DATA, "%s: offset %zu: invalid metadata block count",
                                 r->name, at);
             count = -count;
-            int64_t bsize;
+            int64_t bsize = 0;
             if (read_len(r, "metadata block size", INT64_MAX, &bsize, e) < 0)
                 return -1;
             if ((uint64_t)bsize > r->len - r->pos)

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,19 @@ struct sqs_client {
 };
 
 /* Printable and bounded: queue URLs and AWS messages end up in logs. */
+
+/* snprintf for messages that may be cut short on purpose (through a va_list,
+ * so that gcc -O3 does not warn about the intended truncation). */
+static void fmt_trunc(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fmt_trunc(char *dst, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, size, fmt, ap);
+    va_end(ap);
+}
+
 static const char *quote(const char *s, char out[QUOTE_MAX + 4])
 {
     size_t i = 0;
@@ -593,10 +607,10 @@ static int attempt_result(struct sqs_client *c, CURLcode rc, const char *errbuf,
     }
     char qc[QUOTE_MAX + 4], qm[QUOTE_MAX + 4];
     if (code[0])
-        snprintf(out->what, sizeof out->what, "HTTP %ld %s: %s", out->status, quote(code, qc),
-                 quote(msg, qm));
+        fmt_trunc(out->what, sizeof out->what, "HTTP %ld %s: %s", out->status, quote(code, qc),
+                  quote(msg, qm));
     else
-        snprintf(out->what, sizeof out->what, "HTTP %ld", out->status);
+        fmt_trunc(out->what, sizeof out->what, "HTTP %ld", out->status);
     out->retryable = out->status >= 500 || out->status == 429 || sqs_code_retryable(code);
     return 0;
 }
@@ -840,8 +854,8 @@ int sqs_parse_batch_result(const char *json, size_t len, size_t n, struct sqs_ba
                 char q[QUOTE_MAX + 4];
                 json_t *sf = json_object_get(it, "SenderFault");
                 r->sender_fault = json_is_true(sf);
-                snprintf(r->code, sizeof r->code, "%s", quote(jstr(it, "Code"), q));
-                snprintf(r->message, sizeof r->message, "%s", quote(jstr(it, "Message"), q));
+                fmt_trunc(r->code, sizeof r->code, "%s", quote(jstr(it, "Code"), q));
+                fmt_trunc(r->message, sizeof r->message, "%s", quote(jstr(it, "Message"), q));
             }
         }
     }

@@ -51,10 +51,11 @@ static void test_globals_and_range(void)
 
     struct day_list l;
     REQUIRE(cli_days(&o, NULL, &l, &e) == 0);
-    /* 01-30, 01-31, 02-01, 02-02 -> shard 1/2 keeps positions 1 and 3 */
+    /* 01-30 (epoch day 19387), 01-31, 02-01, 02-02 -> shard 1/2 keeps the odd
+     * epoch days: 01-30 and 02-01 */
     REQUIRE(l.n == 2);
-    CHECK(l.v[0].m == 1 && l.v[0].d == 31);
-    CHECK(l.v[1].m == 2 && l.v[1].d == 2);
+    CHECK(l.v[0].m == 1 && l.v[0].d == 30);
+    CHECK(l.v[1].m == 2 && l.v[1].d == 1);
     day_list_free(&l);
     cli_opts_free(&o);
 }
@@ -171,7 +172,10 @@ static void test_errors(void)
         { { "repart", "plan", "-c" }, "option -c needs a value" },
         { { "repart", "plan", "--json=yes" }, "option --json takes no value" },
         { { "repart", "merge", "--json" }, "merge does not take --json" },
-        { { "repart", "athena", "--from", "2023-01-01" }, "athena does not take --from" },
+        { { "repart", "athena", "--json" }, "athena does not take --json" },
+        { { "repart", "verify", "--table", "t" }, "verify does not take --table" },
+        { { "repart", "athena", "--partitions", "--no-projection" }, "--partitions and --no-projection do not go together" },
+        { { "repart", "athena", "--table", "a", "--table", "b" }, "--table given more than once" },
         { { "repart", "plan", "--queue", "https://q" }, "plan does not take --queue" },
         { { "repart", "--from", "2023-01-01", "plan" }, "--from belongs after the command" },
         { { "repart", "plan", "--from", "2023-01-01" }, "--from needs --to" },

@@ -424,6 +424,65 @@ static void fill_extra(avro_value_t *rec, int i)
     avro_value_set_int(&f, -i);
 }
 
+static void fill_union(avro_value_t *rec, int i)
+{
+    avro_value_t f, b;
+    avro_value_get_by_name(rec, "f", &f, NULL);
+    if (i == 3) {
+        avro_value_set_branch(&f, 1, &b);
+        avro_value_set_string(&b, "not an int");
+    } else {
+        avro_value_set_branch(&f, 0, &b);
+        avro_value_set_null(&b);
+    }
+}
+
+/* A writer union branch that the output cannot hold is only found while
+ * decoding (Avro C resolves unions per value): still no trace in the output. */
+static void test_resolution_runtime_error(void)
+{
+    char src_path[256];
+    snprintf(src_path, sizeof src_path, "%s/union.avro", tmpdir);
+    REQUIRE(avroc_write(src_path, "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+                        "{\"name\":\"f\",\"type\":[\"null\",\"string\"]}]}", "null", 5,
+                        fill_union) == 0);
+    size_t len, glen;
+    unsigned char *src = load(src_path, &len);
+    REQUIRE(src);
+    struct merge_options o;
+    opts(&o, "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+             "{\"name\":\"f\",\"type\":[\"null\",\"int\"]}]}", CODEC_NULL);
+    o.block_target = 1;   /* flush after every block: nothing may be pending */
+    struct mem out = {0};
+    struct err e = {0};
+    struct merge *m = merge_open(&o, mem_sink, &out, &e);
+    REQUIRE(m);
+    /* first a source that resolves (all nulls), so output is already out */
+    char good_path[256];
+    snprintf(good_path, sizeof good_path, "%s/nulls.avro", tmpdir);
+    REQUIRE(avroc_write(good_path, "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+                        "{\"name\":\"f\",\"type\":[\"null\",\"string\"]}]}", "null", 3,
+                        fill_union) == 0);
+    unsigned char *good = load(good_path, &glen);
+    REQUIRE(good);
+    struct merge_source_stats st;
+    CHECK_INT(merge_add(m, "nulls.avro", good, glen, &st, &e), 0);
+    CHECK_INT(st.mode, MERGE_RESOLVED);
+    size_t before = out.len;
+    CHECK(before > 0);
+    CHECK_INT(merge_add(m, "union.avro", src, len, NULL, &e), -1);
+    CHECK(strstr(e.msg, "union.avro") != NULL);
+    CHECK(strstr(e.msg, "record 3") != NULL);
+    CHECK_INT(out.len, before);
+    struct merge_stats ms;
+    CHECK_INT(merge_finish(m, &ms, &e), 0);
+    CHECK_INT(ms.records_out, 3);
+    merge_free(m);
+    free(out.buf);
+    free(good);
+    free(src);
+}
+
 static void test_resolution(void)
 {
     char src_path[256], out_path[256];
@@ -840,6 +899,7 @@ int main(void)
     RUN(test_bad_union);
     RUN(test_mixed_codecs);
     RUN(test_resolution);
+    RUN(test_resolution_runtime_error);
     RUN(test_determinism);
     RUN(test_rollback);
     RUN(test_corruption);

@@ -146,7 +146,7 @@ static int cmd_merge(int argc, char **argv)
     }
     merge_derive_sync((const char *const *)files, n, o.sync);
 
-    char *tmp = NULL;
+    char *tmp = NULL, *obuf = NULL;
     if (asprintf(&tmp, "%s.part", out) < 0)
         return 1;
     struct fsink fs = {fopen(tmp, "wb")};
@@ -155,7 +155,10 @@ static int cmd_merge(int argc, char **argv)
         fprintf(stderr, "repart-avro: %s: cannot create\n", tmp);
         goto done;
     }
-    setvbuf(fs.f, NULL, _IOFBF, 1 << 20);
+    /* glibc ignores the size unless given the buffer: without it, 4 KiB */
+    obuf = malloc(1 << 20);
+    if (obuf)
+        setvbuf(fs.f, obuf, _IOFBF, 1 << 20);
     if (!(m = merge_open(&o, file_sink, &fs, &e))) {
         fprintf(stderr, "repart-avro: %s\n", e.msg);
         goto done;
@@ -201,6 +204,7 @@ done:
         remove(tmp);
     }
     merge_free(m);
+    free(obuf);
     free(tmp);
     free(buf);
     free(schema);
