@@ -54,7 +54,12 @@ struct cli_opts {
     int once;                   /* --once (watch) */
     int deep;                   /* --deep (verify) */
     int repair;                 /* --repair (verify) */
-    const char *input;          /* event: FILE, or "-" for stdin (the default) */
+    const char *input;          /* event: FILE, or "-" for stdin (the default); NULL
+                                   when --object names the objects instead */
+    const char **objects;       /* --object s3://BUCKET/KEY (event; repeatable): the
+                                   arguments as given, checked to have that form;
+                                   the array is owned (cli_opts_free) */
+    size_t n_objects;
 };
 
 typedef int (*cli_run_fn)(const struct cli_opts *o, const struct config *cfg);
@@ -77,7 +82,10 @@ enum {
     CLI_OPT_DEEP   = 1 << 5,
     CLI_OPT_REPAIR = 1 << 6,
     CLI_OPT_INPUT  = 1 << 7,    /* one optional positional FILE|- */
+    CLI_OPT_OBJECT = 1 << 8,    /* --object s3://BUCKET/KEY, repeatable */
 };
+
+#define CLI_OBJECTS_MAX 10000
 
 /* The commands, in help order, terminated by an entry with name NULL. */
 extern const struct cli_command cli_commands[];
