@@ -42,9 +42,15 @@ const struct cli_command cli_commands[] = {
       "event that names no day, exits 0 with nothing done." },
     { "watch", cmd_watch, CLI_OPT_QUEUE | CLI_OPT_ONCE, "",
       "long-poll an SQS queue for S3 events and process them",
-      "Long-polls the SQS queue for S3 event notifications and processes the days\n"
-      "they name. A message is deleted only after every day it names is committed;\n"
-      "after a failure it stays in the queue for redelivery." },
+      "Long-polls the SQS queue for S3 event notifications, gathers them into\n"
+      "batches (config: watch.batch_messages, watch.quiet_seconds,\n"
+      "watch.batch_seconds) and processes each day a batch names once. A message is\n"
+      "deleted only after every day it names is committed; after a failure it stays\n"
+      "in the queue and comes back after its visibility timeout (extended while its\n"
+      "batch runs). Messages that are not S3 events are left for the dead-letter\n"
+      "queue. SIGTERM or SIGINT: stop receiving, finish the batch in progress, exit\n"
+      "0. With --once: exit when the queue is drained, 1 if a day failed or a\n"
+      "message was not an event." },
     { "status", cmd_status, RANGE | CLI_OPT_JSON, "",
       "per day: raw objects, indexed series, merged files, pending work",
       "Shows, per day, the cold-tier objects, the series and objects the index\n"

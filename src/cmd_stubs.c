@@ -14,8 +14,6 @@ static int not_yet(const char *name)
     int cmd_##name(const struct cli_opts *o, const struct config *cfg) \
     { (void)o; (void)cfg; return not_yet(#name); }
 
-STUB(event)
-STUB(watch)
 STUB(status)
 STUB(verify)
 STUB(athena)
