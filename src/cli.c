@@ -86,9 +86,9 @@ static const struct opt_help cmd_opt_help[] = {
     { CLI_OPT_RANGE, "--from D", "first day (YYYY-MM-DD, UTC); needs --to" },
     { CLI_OPT_RANGE, "--to D", "last day, inclusive; needs --from" },
     { CLI_OPT_RANGE, "--days D1,D2,...", "these days only (instead of --from/--to)" },
-    { CLI_OPT_RANGE, "--shard I/N", "only this worker's share of the days: positions I, I+N,\n"
-                                    "I+2N, ... of the sorted list (0 <= I < N). I may be\n"
-                                    "\"auto\": $AWS_BATCH_JOB_ARRAY_INDEX, else\n"
+    { CLI_OPT_RANGE, "--shard I/N", "only this worker's share of the days: those whose\n"
+                                    "number since 1970-01-01 is I modulo N (0 <= I < N).\n"
+                                    "I may be \"auto\": $AWS_BATCH_JOB_ARRAY_INDEX, else\n"
                                     "$JOB_COMPLETION_INDEX" },
     { CLI_OPT_JSON, "--json", "print the result as JSON on standard output" },
     { CLI_OPT_REPORT, "--report FILE", "also write a JSON summary of the run to FILE\n"

@@ -253,9 +253,11 @@ void day_list_shard(struct day_list *l, unsigned index, unsigned count)
 {
     if (count <= 1)
         return;
+    /* by the day itself, not its position: a day belongs to the same shard
+     * whatever range it was listed in */
     size_t w = 0;
     for (size_t i = 0; i < l->n; i++)
-        if (i % count == index)
+        if ((unsigned long)day_to_epoch_days(&l->v[i]) % count == index)
             l->v[w++] = l->v[i];
     l->n = w;
 }

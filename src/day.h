@@ -82,8 +82,10 @@ int day_list_range(const struct day *from, const struct day *to, struct day_list
  * ascending with duplicates removed. Errors (ERR_USAGE) name the bad item. */
 int day_list_parse(const char *csv, struct day_list *out, struct err *e);
 
-/* Keeps only this worker's share: the days at positions p (in the list's
- * order) with p % count == index. Requires 0 <= index < count. */
+/* Keeps only this worker's share: the days whose number since 1970-01-01
+ * is index modulo count. The share of a day does not depend on the range
+ * it came in, so workers given different ranges still agree on who owns a
+ * day. Requires 0 <= index < count. */
 void day_list_shard(struct day_list *l, unsigned index, unsigned count);
 
 void day_list_free(struct day_list *l);

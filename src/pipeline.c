@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "index.h"
+#include "lease.h"
 #include "log.h"
 #include "merge.h"
 #include "sitewise_schema.h"
@@ -24,6 +25,8 @@
 #define STATE_FILE "repart-day.json"
 #define MERGED_PREFIX "merged_"
 #define MAX_SOURCE_BYTES (512u * 1024 * 1024)  /* a cold-tier file is ~10-500 KB */
+#define LEASE_TTL_SECS 1800      /* a day's writer is presumed dead after 30 min */
+
 
 /* Progress counters shared by the days of one run. */
 struct progress {
@@ -35,6 +38,7 @@ struct progress {
 };
 
 struct run {
+    struct upload_budget budget;   /* part buffers of all days in flight */
     const struct pipeline_env *env;
     enum pipeline_mode mode;
     const struct day *days;
@@ -69,19 +73,29 @@ static enum codec_id output_codec(const struct config *c)
     }
 }
 
-/* Parts in flight per upload: enough to overlap the merge with the upload,
- * few enough that part buffers ((in flight + 1) x part size) stay within
- * 32 MiB (16 MiB parts: 1 + 1; 8 MiB: 2 + 1; 5 MiB: 3 + 1): DESIGN §5 bounds memory by concurrency x part size, and the
- * pipeline issue asks for under 64 MiB in all with default settings. */
+/* Part buffers: 24 MiB for the whole run (at least two parts), shared by the
+ * days in flight (upload_budget), and per upload at most that minus the part
+ * being filled in flight (16 MiB parts: 1 + 1; 8 MiB: 2 + 1; 5 MiB: 3 + 1).
+ * DESIGN §5 bounds memory by concurrency x part size, not by the day; with
+ * default settings a run stays under 64 MiB. */
+static size_t part_budget(const struct config *c)
+{
+    size_t part = (size_t)(c->part_size_mb > 0 ? c->part_size_mb : 16) << 20;
+    size_t b = (size_t)24 << 20;
+    return b < 2 * part ? 2 * part : b;
+}
+
 static int parts_in_flight(const struct config *c)
 {
-    int n = 24 / (c->part_size_mb > 0 ? c->part_size_mb : 16) - 1;
+    size_t part = (size_t)(c->part_size_mb > 0 ? c->part_size_mb : 16) << 20;
+    int n = (int)(part_budget(c) / part) - 1;
     if (n < 1)
         n = 1;
     if (n > c->concurrency)
         n = c->concurrency;
     return n;
 }
+
 
 void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char name[64],
                           unsigned char sync[16])
@@ -125,12 +139,21 @@ static int is_repart_merged_name(const char *name)
  * (SIGKILL, as a crash would), so the tests can prove what a rerun does
  * after a crash there. Points: mid_merge (half of a day's sources merged),
  * before_index (data uploaded, index not written), after_index (committed,
- * orphans not yet cleaned). */
+ * orphans not yet cleaned), after_lease (the day's lease just taken). */
 static void crashpoint(const char *point)
 {
     const char *at = getenv("REPART_TEST_CRASH_AT");
     if (at && strcmp(at, point) == 0)
         raise(SIGKILL);
+    /* REPART_TEST_PAUSE_AT=<point>:<ms> holds the day there instead, so a
+     * test can make two writers overlap. */
+    const char *pause = getenv("REPART_TEST_PAUSE_AT");
+    size_t n = strlen(point);
+    if (pause && strncmp(pause, point, n) == 0 && pause[n] == ':') {
+        long ms = atol(pause + n + 1);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* ---------------------------------------------------------------- fetching */
@@ -279,6 +302,33 @@ static void fetcher_free(struct fetcher *f)
     pthread_cond_destroy(&f->cv);
 }
 
+/* ---------------------------------------------------------------- locking */
+
+/* `locking: auto` means on for AWS S3 (no endpoint configured) and off for
+ * other endpoints, most of which lack conditional writes. */
+static int locking_on(const struct config *cfg)
+{
+    if (cfg->locking == CONFIG_LOCK_ON)
+        return 1;
+    if (cfg->locking == CONFIG_LOCK_OFF)
+        return 0;
+    const char *env_s3 = getenv("AWS_ENDPOINT_URL_S3"), *env = getenv("AWS_ENDPOINT_URL");
+    return !cfg->s3.endpoint_url[0] && !(env_s3 && *env_s3) && !(env && *env);
+}
+
+static int day_lease(const struct pipeline_env *env, const struct day *d, struct lease *l,
+                     struct err *e)
+{
+    memset(l, 0, sizeof *l);
+    if (!locking_on(env->cfg))
+        return 0;
+    char key[1200], part[DAY_PARTITION_MAX];
+    snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
+             day_partition(d, part));
+    return lease_acquire(env->s3, env->cfg->s3.repartitioned.bucket_name, key, LEASE_TTL_SECS, l,
+                         e);
+}
+
 /* ------------------------------------------------------------ commit steps */
 
 static int data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
@@ -303,6 +353,9 @@ static int verify_uploaded(const struct pipeline_env *env, const char *key, long
     return 0;
 }
 
+/* The commit. With locking, conditional on the index being what the day's
+ * scan read (ix->etag, "" when there was none): a concurrent commit makes
+ * this one fail (ERR_CONFLICT) instead of overwriting its entries. */
 static int put_index(const struct pipeline_env *env, const char *index_key, const struct index *ix,
                      struct err *e)
 {
@@ -311,19 +364,31 @@ static int put_index(const struct pipeline_env *env, const char *index_key, cons
     if (!doc)
         return err_set(e, "out of memory");
     struct s3_put_opts opts = {.content_type = "text/plain; charset=utf-8"};
+    if (locking_on(env->cfg)) {
+        if (ix->etag[0])
+            opts.if_match = ix->etag;
+        else
+            opts.if_none_match = "*";
+    }
     int rc = s3_put(env->s3, env->cfg->s3.repartitioned.bucket_name, index_key, doc, len, &opts,
                     NULL, e);
     free(doc);
-    if (rc != 0)
+    if (rc != 0 && e && e->kind == ERR_CONFLICT)
+        err_prefix(e, "index %s changed since this run read it (another writer committed): ",
+                   index_key);
+    else if (rc != 0)
         err_prefix(e, "writing index %s: ", index_key);
     return rc;
 }
 
-/* Deletes merged files of repart's naming that the (just committed) index
- * does not refer to: they hold records of a run that died before its commit,
- * which the committed file now holds too. */
-static void delete_orphans(const struct pipeline_env *env, const struct day *d,
-                           const struct index *ix, const char *dayname)
+/* Merged files of repart's naming under the day that `ix` does not refer
+ * to: left by a run that died before its commit (their records are in the
+ * committed file too). Deleted when `do_delete`; returns how many there are
+ * (-1 when the listing failed). Callers hold the day's lease when locking is
+ * on, so that a concurrent writer's not-yet-committed file is never taken
+ * for an orphan. */
+static int delete_orphans(const struct pipeline_env *env, const struct day *d,
+                          const struct index *ix, const char *dayname, int do_delete)
 {
     const struct config *cfg = env->cfg;
     char prefix[1100], part[DAY_PARTITION_MAX];
@@ -333,8 +398,9 @@ static void delete_orphans(const struct pipeline_env *env, const struct day *d,
     struct err e = {0};
     if (s3_list(env->s3, cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
         log_msg(LOG_WARN, dayname, "orphans", "could not list merged files to clean up: %s", e.msg);
-        return;
+        return -1;
     }
+    int found = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
         if (strchr(name, '/') || !is_repart_merged_name(name))
@@ -344,6 +410,9 @@ static void delete_orphans(const struct pipeline_env *env, const struct day *d,
             used = strcmp(ix->sources[j].merged, name) == 0;
         if (used)
             continue;
+        found++;
+        if (!do_delete)
+            continue;
         if (s3_delete(env->s3, cfg->s3.repartitioned.bucket_name, l.items[i].key, &e) == 0)
             log_msg(LOG_INFO, dayname, "orphan_deleted",
                     "deleted %s (left by a run that stopped before its commit)", l.items[i].key);
@@ -351,6 +420,37 @@ static void delete_orphans(const struct pipeline_env *env, const struct day *d,
             log_msg(LOG_WARN, dayname, "orphans", "could not delete %s: %s", l.items[i].key, e.msg);
     }
     s3_object_list_free(&l);
+    return found;
+}
+
+/* A day with nothing new may still hold an orphan (a run that died after
+ * its commit, before its clean-up). Costs one listing; with locking, the
+ * clean-up itself happens under the lease against a fresh index. */
+static void clean_orphans_idle_day(const struct pipeline_env *env, struct day_scan *s,
+                                   const char *dayname)
+{
+    if (!s->index_exists || delete_orphans(env, &s->day, &s->index, dayname, 0) <= 0)
+        return;
+    if (!locking_on(env->cfg)) {
+        delete_orphans(env, &s->day, &s->index, dayname, 1);
+        return;
+    }
+    struct lease l;
+    struct err e = {0};
+    if (day_lease(env, &s->day, &l, &e) != 0) {
+        log_msg(LOG_INFO, dayname, "orphans", "orphan clean-up left for later: %s", e.msg);
+        return;
+    }
+    struct index fresh;
+    index_init(&fresh);
+    struct s3_buf b = {0};
+    if (s3_get_buffer(env->s3, env->cfg->s3.repartitioned.bucket_name, s->index_key, &b, NULL,
+                      &e) == 0 &&
+        index_parse((const char *)b.data, b.len, &fresh, &e) == 0)
+        delete_orphans(env, &s->day, &fresh, dayname, 1);
+    s3_buf_free(&b);
+    index_free(&fresh);
+    lease_release(env->s3, env->cfg->s3.repartitioned.bucket_name, &l);
 }
 
 static int index_add_sources(struct index *ix, struct scan_source **srcs, size_t n,
@@ -447,14 +547,43 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
+            clean_orphans_idle_day(env, &s, dayname);
         }
         scan_free(&s);
         return rc;
     }
+    /* One writer per day from here to the commit (locking on). */
+    struct lease lease;
+    if (day_lease(env, d, &lease, e) != 0) {
+        scan_free(&s);
+        return -1;
+    }
+    if (lease.held) {
+        crashpoint("after_lease");
+        struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+        size_t before = s.n_new;
+        if (scan_refresh_index(&sc, &s, e) != 0) {
+            lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+            scan_free(&s);
+            return -1;
+        }
+        if (s.n_new != before)
+            log_msg(LOG_INFO, dayname, "index_changed",
+                    "another writer committed meanwhile: %zu new objects left of %zu", s.n_new,
+                    before);
+        if (s.n_new == 0) {
+            r->status = DAY_NOTHING_NEW;
+            lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+            scan_free(&s);
+            return 0;
+        }
+    }
+    r->new_objects = s.n_new;
     log_msg(LOG_INFO, dayname, "start", "Found data, merging %zu new objects (%.1f MB)", s.n_new,
             (double)s.bytes_new / 1e6);
     struct scan_source **srcs = new_sources(&s, e);
     if (!srcs) {
+        lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
         scan_free(&s);
         return -1;
     }
@@ -462,6 +591,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     unsigned char sync[16];
     pipeline_merged_name((const struct scan_source *const *)srcs, s.n_new, name, sync);
     if (data_key(cfg, d, name, r->merged_key, sizeof r->merged_key) != 0) {
+        lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
         free(srcs);
         scan_free(&s);
         return err_set(e, "merged key too long");
@@ -473,6 +603,8 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     struct upload *up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name,
                                     r->merged_key, (size_t)cfg->part_size_mb << 20,
                                     parts_in_flight(cfg), NULL, e);
+    if (up)
+        upload_set_budget(up, &run->budget);
     struct merge *m = up ? merge_open(&mo, upload_sink, up, e) : NULL;
     struct fetcher f;
     fetcher_init(&f, env, &run->prog, srcs, s.n_new);
@@ -531,9 +663,10 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
                     s.n_new, (unsigned long long)r->records, (double)r->bytes_out / 1e6,
                     cfg->s3.repartitioned.bucket_name, r->merged_key, (size_t)r->sources_copied,
                     (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
-            delete_orphans(env, d, &s.index, dayname);
+            delete_orphans(env, d, &s.index, dayname, 1);
         }
     }
+    lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     free(srcs);
     scan_free(&s);
     return rc;
@@ -697,6 +830,28 @@ static int staged_load(const char *dir, struct staged *st, struct err *e)
     return 1;
 }
 
+/* A day's two stage folders (<work_dir>/raw/<day>, <work_dir>/merged/<day>)
+ * and the state staged in `from` ("raw" or "merged"). Returns 1 with *st
+ * loaded (free with staged_free), 0 when nothing is staged there (the day
+ * has nothing new), -1 on error. */
+static int stage_open(const struct config *cfg, const struct day *d, const char *from,
+                      char raw[2048], char out[2048], struct staged *st, struct day_result *r,
+                      struct err *e)
+{
+    memset(st, 0, sizeof *st);
+    if (stage_dir(cfg, "raw", d, raw, 2048) != 0 || stage_dir(cfg, "merged", d, out, 2048) != 0)
+        return err_setk(e, ERR_USAGE, "work_dir too long");
+    int have = staged_load(strcmp(from, "raw") == 0 ? raw : out, st, e);
+    if (have <= 0) {
+        staged_free(st);
+        if (have == 0)
+            r->status = DAY_NOTHING_NEW;
+        return have;
+    }
+    r->new_objects = st->n;
+    return 1;
+}
+
 static int day_download(struct run *run, const struct day *d, struct day_result *r,
                         const char *dayname, struct err *e)
 {
@@ -781,18 +936,10 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
 {
     const struct config *cfg = run->env->cfg;
     char raw[2048], out[2048];
-    if (stage_dir(cfg, "raw", d, raw, sizeof raw) != 0 ||
-        stage_dir(cfg, "merged", d, out, sizeof out) != 0)
-        return err_setk(e, ERR_USAGE, "work_dir too long");
     struct staged st;
-    int have = staged_load(raw, &st, e);
-    if (have <= 0) {
-        staged_free(&st);
-        if (have == 0)
-            r->status = DAY_NOTHING_NEW;
+    int have = stage_open(cfg, d, "raw", raw, out, &st, r, e);
+    if (have <= 0)
         return have;
-    }
-    r->new_objects = st.n;
     remove_dir(out);
     int rc = mkdir_p(out, e);
     double t0 = now_secs();
@@ -873,8 +1020,8 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     return rc;
 }
 
-static int upload_file(const struct pipeline_env *env, const char *path, const char *key,
-                       long long *bytes, struct err *e)
+static int upload_file(const struct pipeline_env *env, struct upload_budget *budget,
+                       const char *path, const char *key, long long *bytes, struct err *e)
 {
     const struct config *cfg = env->cfg;
     FILE *f = fopen(path, "rb");
@@ -883,6 +1030,8 @@ static int upload_file(const struct pipeline_env *env, const char *path, const c
     struct upload *up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name, key,
                                     (size_t)cfg->part_size_mb << 20, parts_in_flight(cfg), NULL, e);
     int rc = up ? 0 : -1;
+    if (up)
+        upload_set_budget(up, budget);
     unsigned char *buf = malloc(1 << 20);
     if (!buf)
         rc = err_set(e, "out of memory");
@@ -905,18 +1054,10 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     const struct pipeline_env *env = run->env;
     const struct config *cfg = env->cfg;
     char raw[2048], out[2048];
-    if (stage_dir(cfg, "raw", d, raw, sizeof raw) != 0 ||
-        stage_dir(cfg, "merged", d, out, sizeof out) != 0)
-        return err_setk(e, ERR_USAGE, "work_dir too long");
     struct staged st;
-    int have = staged_load(out, &st, e);
-    if (have <= 0) {
-        staged_free(&st);
-        if (have == 0)
-            r->status = DAY_NOTHING_NEW;
+    int have = stage_open(cfg, d, "merged", raw, out, &st, r, e);
+    if (have <= 0)
         return have;
-    }
-    r->new_objects = st.n;
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", out, st.merged);
     int rc = data_key(cfg, d, st.merged, r->merged_key, sizeof r->merged_key);
@@ -925,7 +1066,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     double t0 = now_secs();
     long long bytes = 0;
     if (rc == 0)
-        rc = upload_file(env, path, r->merged_key, &bytes, e);
+        rc = upload_file(env, &run->budget, path, r->merged_key, &bytes, e);
     if (rc == 0)
         rc = verify_uploaded(env, r->merged_key, bytes, e);
     r->bytes_out = (uint64_t)bytes;
@@ -936,12 +1077,19 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     index_init(&cur.index);
     if (rc == 0 && scan_index_key(cfg, d, cur.index_key, sizeof cur.index_key) != 0)
         rc = err_set(e, "index key too long");
+    struct lease lease = {0};
+    if (rc == 0)
+        rc = day_lease(env, d, &lease, e);
     if (rc == 0) {
         struct s3_buf b = {0};
         struct err ge = {0};
-        int g = s3_get_buffer(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key, &b, NULL, &ge);
-        if (g == 0)
+        struct s3_get_info info = {0};
+        int g = s3_get_buffer(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key, &b, &info,
+                              &ge);
+        if (g == 0) {
             rc = index_parse((const char *)b.data, b.len, &cur.index, e);
+            snprintf(cur.index.etag, sizeof cur.index.etag, "%s", info.etag);
+        }
         else if (ge.kind != ERR_NOT_FOUND) {
             *e = ge;
             rc = -1;
@@ -961,10 +1109,11 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
                 "uploaded s3://%s/%s (%.1f MB) and the index ** Upload time: %.1f secs **",
                 cfg->s3.repartitioned.bucket_name, r->merged_key, (double)bytes / 1e6,
                 r->secs_upload);
-        delete_orphans(env, d, &cur.index, dayname);
+        delete_orphans(env, d, &cur.index, dayname, 1);
         remove_dir(raw);
         remove_dir(out);
     }
+    lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     index_free(&cur.index);
     staged_free(&st);
     return rc;
@@ -1017,6 +1166,7 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
     run.results = results;
     run.prog.days_total = (long)n_days;
     run.prog.t0 = now_secs();
+    upload_budget_init(&run.budget, part_budget(env->cfg));
     int threads = env->days_in_flight > 0 ? env->days_in_flight : 4;
     if ((size_t)threads > n_days)
         threads = (int)n_days;
@@ -1032,6 +1182,7 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     log_progress_done();
+    upload_budget_destroy(&run.budget);
     size_t failed = 0;
     for (size_t i = 0; i < n_days; i++)
         failed += results[i].status == DAY_FAILED;

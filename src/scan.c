@@ -108,6 +108,33 @@ static int count_distinct_series(const struct scan_source *src, size_t n, int on
     return count;
 }
 
+/* Marks each source new or covered by the index, and counts. */
+static void classify(struct day_scan *s)
+{
+    s->n_new = 0;
+    s->bytes_new = 0;
+    s->series_new = s->series_indexed = 0;
+    for (size_t i = 0; i < s->n_src; i++) {
+        struct scan_source *src = &s->src[i];
+        src->is_new = !index_covers(&s->index, src->relkey, src->ck.series_id, src->last_modified);
+        if (src->is_new) {
+            s->n_new++;
+            s->bytes_new += src->size;
+        }
+    }
+    const char *prev = NULL;
+    for (size_t i = 0; i < s->n_src; i++) {
+        const char *id = s->src[i].ck.series_id;
+        if (prev && strcmp(prev, id) == 0)
+            continue;
+        prev = id;
+        if (index_has_series(&s->index, id))
+            s->series_indexed++;
+        else
+            s->series_new++;
+    }
+}
+
 int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s, struct err *e)
 {
     const struct config *cfg = ctx->cfg;
@@ -193,27 +220,23 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
             free(src->key);
             continue;
         }
-        src->is_new = !index_covers(&s->index, src->relkey, src->ck.series_id, src->last_modified);
         s->bytes += src->size;
-        if (src->is_new) {
-            s->n_new++;
-            s->bytes_new += src->size;
-        }
         s->src[kept++] = *src;
     }
     s->n_src = kept;
     s->series = (size_t)count_distinct_series(s->src, s->n_src, 0);
-    const char *prev = NULL;
-    for (size_t i = 0; i < s->n_src; i++) {
-        const char *id = s->src[i].ck.series_id;
-        if (prev && strcmp(prev, id) == 0)
-            continue;
-        prev = id;
-        if (index_has_series(&s->index, id))
-            s->series_indexed++;
-        else
-            s->series_new++;
-    }
+    classify(s);
+    return 0;
+}
+
+int scan_refresh_index(const struct scan_ctx *ctx, struct day_scan *s, struct err *e)
+{
+    index_free(&s->index);
+    index_init(&s->index);
+    s->index_exists = 0;
+    if (read_index(ctx, s, e) != 0)
+        return -1;
+    classify(s);
     return 0;
 }
 

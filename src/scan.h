@@ -61,6 +61,10 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *o
              struct err *e);
 void scan_free(struct day_scan *s);
 
+/* Reads the day's index again and re-marks the sources (after taking the
+ * day's lease: another writer may have committed since the scan). */
+int scan_refresh_index(const struct scan_ctx *ctx, struct day_scan *s, struct err *e);
+
 /* Index key of a day: <repartitioned.index_prefix><partition>timeseries.txt */
 int scan_index_key(const struct config *cfg, const struct day *d, char *buf, size_t size);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 struct upload {
+    struct upload_budget *budget;   /* NULL = none */
     struct s3_client *s3;
     struct pool *pool;
     const struct s3_put_opts *opts;
@@ -12,7 +13,7 @@ struct upload {
     size_t part_size;
     int max_inflight;
 
-    unsigned char *cur;      /* part being filled */
+    unsigned char *cur;      /* part being filled (NULL until its first byte) */
     size_t cur_len;
     long long total;
 
@@ -35,6 +36,60 @@ struct part_task {
     size_t len;
 };
 
+void upload_budget_init(struct upload_budget *b, size_t bytes)
+{
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    b->avail = bytes;
+}
+
+void upload_budget_destroy(struct upload_budget *b)
+{
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+}
+
+/* A part buffer, taken from the budget (waiting for one to come back if
+ * need be). NULL on OOM. */
+static unsigned char *buffer_take(struct upload *u)
+{
+    struct upload_budget *b = u->budget;
+    if (b) {
+        pthread_mutex_lock(&b->mu);
+        while (b->avail < u->part_size)
+            pthread_cond_wait(&b->cv, &b->mu);
+        b->avail -= u->part_size;
+        pthread_mutex_unlock(&b->mu);
+    }
+    unsigned char *p = malloc(u->part_size);
+    if (!p && b) {
+        pthread_mutex_lock(&b->mu);
+        b->avail += u->part_size;
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->mu);
+    }
+    return p;
+}
+
+static void buffer_give(struct upload *u, unsigned char *p)
+{
+    if (!p)
+        return;
+    free(p);
+    struct upload_budget *b = u->budget;
+    if (b) {
+        pthread_mutex_lock(&b->mu);
+        b->avail += u->part_size;
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->mu);
+    }
+}
+
+void upload_set_budget(struct upload *u, struct upload_budget *b)
+{
+    u->budget = b;
+}
+
 static void part_run(void *arg)
 {
     struct part_task *t = arg;
@@ -47,7 +102,7 @@ static void part_run(void *arg)
     pthread_mutex_unlock(&u->mu);
     int rc = skip ? -1 : s3_mpu_upload_part(u->s3, u->bucket, u->key, u->upload_id, t->number,
                                             t->data, t->len, etag, &e);
-    free(t->data);
+    buffer_give(u, t->data);
     pthread_mutex_lock(&u->mu);
     if (rc == 0) {
         memcpy(u->parts[t->number - 1].etag, etag, sizeof etag);
@@ -77,10 +132,9 @@ struct upload *upload_open(struct s3_client *s3, struct pool *pool, const char *
     u->max_inflight = max_inflight < 1 ? 1 : max_inflight;
     u->bucket = strdup(bucket);
     u->key = strdup(key);
-    u->cur = malloc(part_size);
     pthread_mutex_init(&u->mu, NULL);
     pthread_cond_init(&u->cv, NULL);
-    if (!u->bucket || !u->key || !u->cur || part_size == 0) {
+    if (!u->bucket || !u->key || part_size == 0) {
         upload_free(u);
         err_set(e, "out of memory");
         return NULL;
@@ -114,11 +168,8 @@ static int send_part(struct upload *u, struct err *e)
         u->cap_parts = cap;
     }
     struct part_task *t = malloc(sizeof *t);
-    unsigned char *next = malloc(u->part_size);
-    if (!t || !next) {
+    if (!t) {
         pthread_mutex_unlock(&u->mu);
-        free(t);
-        free(next);
         return err_set(e, "out of memory");
     }
     u->n_parts++;
@@ -127,7 +178,7 @@ static int send_part(struct upload *u, struct err *e)
     *t = (struct part_task){u, (int)u->n_parts, u->cur, u->cur_len};
     u->inflight++;
     pthread_mutex_unlock(&u->mu);
-    u->cur = next;
+    u->cur = NULL;  /* the next part takes its buffer when its first byte comes */
     u->cur_len = 0;
     if (pool_submit(u->pool, part_run, t) != 0) {
         part_run(t);  /* pool shutting down: send it from here */
@@ -141,6 +192,8 @@ int upload_write(struct upload *u, const void *data, size_t len, struct err *e)
     while (len > 0) {
         if (u->cur_len == u->part_size && send_part(u, e) != 0)
             return -1;
+        if (!u->cur && !(u->cur = buffer_take(u)))
+            return err_set(e, "out of memory");
         size_t n = u->part_size - u->cur_len;
         if (n > len)
             n = len;
@@ -195,7 +248,11 @@ int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, str
         return -1;
     }
     if (!u->upload_id) {
-        if (s3_put(u->s3, u->bucket, u->key, u->cur, u->cur_len, u->opts, etag_out, e) != 0)
+        int rc = s3_put(u->s3, u->bucket, u->key, u->cur ? u->cur : (unsigned char *)"",
+                        u->cur_len, u->opts, etag_out, e);
+        buffer_give(u, u->cur);
+        u->cur = NULL;
+        if (rc != 0)
             return -1;
     } else {
         if (u->cur_len > 0 && send_part(u, e) != 0) {
@@ -231,7 +288,7 @@ void upload_free(struct upload *u)
     pthread_cond_destroy(&u->cv);
     free(u->upload_id);
     free(u->parts);
-    free(u->cur);
+    buffer_give(u, u->cur);
     free(u->bucket);
     free(u->key);
     free(u);

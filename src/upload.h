@@ -8,6 +8,7 @@
 #ifndef REPART_UPLOAD_H
 #define REPART_UPLOAD_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include "err.h"
 #include "s3.h"
@@ -15,12 +16,29 @@
 
 struct upload;
 
+/* Memory shared by the uploads of one run: every part buffer (the one being
+ * filled and those in flight) is taken from it, so that several days in
+ * flight together stay within one bound. A buffer is taken when the first
+ * byte of a part arrives, so a day that merges nothing holds nothing. */
+struct upload_budget {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t avail;
+};
+/* `bytes` must be at least one part size, or uploads would wait forever. */
+void upload_budget_init(struct upload_budget *b, size_t bytes);
+void upload_budget_destroy(struct upload_budget *b);
+
 /* Starts an upload of bucket/key. `s3`, `pool` and `opts` are borrowed and
  * must outlive the upload. Free with upload_free (which aborts an
  * unfinished multipart upload). */
 struct upload *upload_open(struct s3_client *s3, struct pool *pool, const char *bucket,
                            const char *key, size_t part_size, int max_inflight,
                            const struct s3_put_opts *opts, struct err *e);
+
+/* Takes part buffers from `b` (borrowed; NULL = no shared bound). Call
+ * before the first write. */
+void upload_set_budget(struct upload *u, struct upload_budget *b);
 
 /* Appends bytes. May block while max_inflight parts are being sent. */
 int upload_write(struct upload *u, const void *data, size_t len, struct err *e);

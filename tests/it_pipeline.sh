@@ -50,6 +50,19 @@ assert_eq "$(json_get "$TEST_TMP/r2.json" "d['totals']['bytes_in']")" 0 "rerun f
 bucket_ls out >"$TEST_TMP/ls2"
 cmp -s "$TEST_TMP/ls1" "$TEST_TMP/ls2" || fail "rerun changed the bucket"
 
+# --log-format json: every line a JSON object; the day events are there
+run_repart -c "$CFG" --log-format json all --from 2023-03-30 --to 2023-04-01
+assert_eq "$RC" 0 "json log run"
+"$PY" - "$TEST_TMP/out" <<'PYEOF' || fail "--log-format json printed something that is not a JSON event"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+events = [json.loads(l) for l in lines]
+assert all({"time", "level", "msg"} <= set(e) for e in events), "missing fields"
+skips = sorted(e["day"] for e in events if e.get("event") == "skip")
+assert skips == ["2023-03-30", "2023-03-31", "2023-04-01"], skips
+assert any(e.get("event") == "summary" for e in events)
+PYEOF
+
 # a late file of an already indexed series: merged by the next run, alone
 d0=$(src_of 2023-03-31)
 mapfile -t all_src < <(cd "$d0" && find . -name '*.avro' | sort)

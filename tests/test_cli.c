@@ -51,10 +51,11 @@ static void test_globals_and_range(void)
 
     struct day_list l;
     REQUIRE(cli_days(&o, NULL, &l, &e) == 0);
-    /* 01-30, 01-31, 02-01, 02-02 -> shard 1/2 keeps positions 1 and 3 */
+    /* 01-30 (epoch day 19387), 01-31, 02-01, 02-02 -> shard 1/2 keeps the odd
+     * epoch days: 01-30 and 02-01 */
     REQUIRE(l.n == 2);
-    CHECK(l.v[0].m == 1 && l.v[0].d == 31);
-    CHECK(l.v[1].m == 2 && l.v[1].d == 2);
+    CHECK(l.v[0].m == 1 && l.v[0].d == 30);
+    CHECK(l.v[1].m == 2 && l.v[1].d == 1);
     day_list_free(&l);
     cli_opts_free(&o);
 }
