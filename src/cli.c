@@ -60,10 +60,15 @@ const struct cli_command cli_commands[] = {
       "Compares, per day, the record counts of the merged files with those of their\n"
       "source objects, the index with the merged data, and reports orphans (merged\n"
       "files no index names). Exits 1 when a day does not check out." },
-    { "athena", cmd_athena, 0, "",
+    { "athena", cmd_athena, RANGE | CLI_OPT_ATHENA, "",
       "print CREATE EXTERNAL TABLE DDL for the output layout",
       "Prints Athena DDL (an Avro table with partition projection on startYear,\n"
-      "startMonth and startDay) for the repartitioned data prefix of the config." },
+      "startMonth and startDay) for the repartitioned data prefix of the config.\n"
+      "The projected years are those of --from/--to, else of the config's\n"
+      "date_range up to next year. With --partitions, prints instead ALTER TABLE\n"
+      "... ADD IF NOT EXISTS PARTITION statements for the days that have merged\n"
+      "files in the bucket (all, or those of --from/--to or --days), for a table\n"
+      "created with --no-projection." },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -98,7 +103,13 @@ static const struct opt_help cmd_opt_help[] = {
     { CLI_OPT_OBJECT, "--object s3://BUCKET/KEY", "a new object (the plain key, not URL-encoded);\n"
                                                   "repeatable; instead of FILE" },
     { CLI_OPT_DEEP, "--deep", "decode every record instead of trusting block counts" },
-    { CLI_OPT_REPAIR, "--repair", "delete orphaned merged files (no index names them)" },
+    { CLI_OPT_REPAIR, "--repair", "delete orphaned merged files (no index names them) that\n"
+                                  "are older than $REPART_REPAIR_MIN_AGE seconds\n"
+                                  "(default 3600: a younger one may be a commit in progress)" },
+    { CLI_OPT_ATHENA, "--table NAME", "table name (default sitewise_consolidated; a-z 0-9 _)" },
+    { CLI_OPT_ATHENA, "--database NAME", "database name (default \"default\"; a-z 0-9 _)" },
+    { CLI_OPT_ATHENA, "--partitions", "print ALTER TABLE ADD PARTITION for the days present" },
+    { CLI_OPT_ATHENA, "--no-projection", "CREATE TABLE without partition projection" },
 };
 
 static const struct opt_help global_opt_help[] = {
@@ -170,6 +181,8 @@ void cli_command_help(FILE *f, const struct cli_command *c)
         fprintf(f, " [--json]");
     if (c->opts & CLI_OPT_REPORT)
         fprintf(f, " [--report FILE]");
+    if (c->opts & CLI_OPT_ATHENA)
+        fprintf(f, " [--table NAME] [--database NAME] [--partitions | --no-projection]");
     if (c->opts & CLI_OPT_OBJECT)
         fprintf(f, " [--object s3://BUCKET/KEY]...");
     if (c->args && *c->args)
@@ -183,6 +196,9 @@ void cli_command_help(FILE *f, const struct cli_command *c)
     if (c->opts & CLI_OPT_RANGE) {
         if (strcmp(c->name, "merge") == 0 || strcmp(c->name, "upload") == 0)
             fprintf(f, "\nWithout --from/--to or --days: every day staged in <work_dir>.\n");
+        else if (strcmp(c->name, "athena") == 0)
+            fprintf(f, "\nWithout --from/--to or --days: projected years from the config's "
+                    "date_range;\n--partitions takes every day found in the bucket.\n");
         else
             fprintf(f, "\nWithout --from/--to or --days: the config's date_range.\n");
     }
@@ -193,7 +209,8 @@ void cli_command_help(FILE *f, const struct cli_command *c)
 
 enum {
     OPT_FROM = 256, OPT_TO, OPT_DAYS, OPT_SHARD, OPT_JSON, OPT_REPORT, OPT_QUEUE, OPT_ONCE,
-    OPT_DEEP, OPT_REPAIR, OPT_LOG_FORMAT, OPT_VERSION, OPT_OBJECT,
+    OPT_DEEP, OPT_REPAIR, OPT_LOG_FORMAT, OPT_VERSION, OPT_TABLE, OPT_DATABASE, OPT_PARTITIONS,
+    OPT_NO_PROJECTION, OPT_OBJECT,
 };
 
 static const struct option long_opts[] = {
@@ -213,6 +230,10 @@ static const struct option long_opts[] = {
     { "once", no_argument, NULL, OPT_ONCE },
     { "deep", no_argument, NULL, OPT_DEEP },
     { "repair", no_argument, NULL, OPT_REPAIR },
+    { "table", required_argument, NULL, OPT_TABLE },
+    { "database", required_argument, NULL, OPT_DATABASE },
+    { "partitions", no_argument, NULL, OPT_PARTITIONS },
+    { "no-projection", no_argument, NULL, OPT_NO_PROJECTION },
     { "object", required_argument, NULL, OPT_OBJECT },
     { NULL, 0, NULL, 0 },
 };
@@ -238,6 +259,8 @@ static unsigned opt_bit(int val)
     case OPT_ONCE: return CLI_OPT_ONCE;
     case OPT_DEEP: return CLI_OPT_DEEP;
     case OPT_REPAIR: return CLI_OPT_REPAIR;
+    case OPT_TABLE: case OPT_DATABASE: case OPT_PARTITIONS: case OPT_NO_PROJECTION:
+        return CLI_OPT_ATHENA;
     case OPT_OBJECT: return CLI_OPT_OBJECT;
     default: return 0;
     }
@@ -389,6 +412,22 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
     case OPT_REPAIR:
         o->repair = 1;
         return 0;
+    case OPT_TABLE:
+    case OPT_DATABASE: {
+        const char **dst = c == OPT_TABLE ? &o->table : &o->database;
+        if (*dst)
+            return err_setk(e, ERR_USAGE, "--%s given more than once", opt_name(c));
+        if (!*arg)
+            return err_setk(e, ERR_USAGE, "--%s: empty name", opt_name(c));
+        *dst = arg;
+        return 0;
+    }
+    case OPT_PARTITIONS:
+        o->partitions = 1;
+        return 0;
+    case OPT_NO_PROJECTION:
+        o->no_projection = 1;
+        return 0;
     case OPT_OBJECT: {
         const char *b = arg + 5, *slash = strncmp(arg, "s3://", 5) == 0 ? strchr(b, '/') : NULL;
         if (!slash || slash == b || !slash[1])
@@ -519,6 +558,10 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct err *e)
     }
     if (o->have_from && day_between(&o->from, &o->to) >= DAY_LIST_MAX)
         return err_setk(e, ERR_USAGE, "--from/--to: more than %d days", DAY_LIST_MAX);
+    if (o->partitions && o->no_projection)
+        return err_setk(e, ERR_USAGE, "--partitions and --no-projection do not go together "
+                        "(create the table with --no-projection, then add partitions with "
+                        "--partitions)");
     if ((o->cmd->opts & CLI_OPT_QUEUE) && !o->queue)
         return err_setk(e, ERR_USAGE, "%s needs --queue URL", o->cmd->name);
     return 0;

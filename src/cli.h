@@ -60,6 +60,10 @@ struct cli_opts {
                                    arguments as given, checked to have that form;
                                    the array is owned (cli_opts_free) */
     size_t n_objects;
+    const char *table;          /* --table NAME (athena) */
+    const char *database;       /* --database NAME (athena) */
+    int partitions;             /* --partitions (athena) */
+    int no_projection;          /* --no-projection (athena) */
 };
 
 typedef int (*cli_run_fn)(const struct cli_opts *o, const struct config *cfg);
@@ -82,7 +86,8 @@ enum {
     CLI_OPT_DEEP   = 1 << 5,
     CLI_OPT_REPAIR = 1 << 6,
     CLI_OPT_INPUT  = 1 << 7,    /* one optional positional FILE|- */
-    CLI_OPT_OBJECT = 1 << 8,    /* --object s3://BUCKET/KEY, repeatable */
+    CLI_OPT_ATHENA = 1 << 8,    /* --table --database --partitions --no-projection */
+    CLI_OPT_OBJECT = 1 << 9,    /* --object s3://BUCKET/KEY, repeatable */
 };
 
 #define CLI_OBJECTS_MAX 10000

@@ -46,9 +46,9 @@ declare -A OPTS=(
     [watch]="--queue --once"
     [status]="--from --to --days --shard --json"
     [verify]="--from --to --days --shard --json --report --deep --repair"
-    [athena]=""
+    [athena]="--from --to --days --shard --table --database --partitions --no-projection"
 )
-ALL_OPTS="--from --to --days --shard --json --report --queue --once --deep --repair"
+ALL_OPTS="--from --to --days --shard --json --report --queue --once --deep --repair --table --database --partitions --no-projection"
 for c in "${!OPTS[@]}"; do
     run "$c" --help
     assert_eq "$RC" 0 "$c --help exit"

@@ -1,0 +1,764 @@
+#include "verify.h"
+
+#include <avro.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "datum.h"
+#include "index.h"
+#include "lease.h"
+#include "ocf_stream.h"
+#include "scan.h"
+
+#define MERGED_PREFIX "merged_"
+/* verify --repair holds a day's lease for one index read and a few deletes */
+#define VERIFY_LEASE_TTL_SECS 300
+#define LEGACY_PREFIX "merged_series_"
+
+/* Avro C's error text is one global buffer and Debian's build is not the
+ * thread-safe one: schema parsing and error reads go through this lock. */
+static pthread_mutex_t avro_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int verify_is_merged_name(const char *name)
+{
+    size_t n = strlen(name), p = strlen(MERGED_PREFIX);
+    if (n != p + 32 + 5 || strncmp(name, MERGED_PREFIX, p) != 0 || strcmp(name + n - 5, ".avro") != 0)
+        return 0;
+    for (size_t i = p; i < p + 32; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+int verify_is_legacy_name(const char *name)
+{
+    size_t n = strlen(name), p = strlen(LEGACY_PREFIX);
+    return n > p + 5 && strncmp(name, LEGACY_PREFIX, p) == 0 && strcmp(name + n - 5, ".avro") == 0 &&
+           !strchr(name, '/');
+}
+
+const char *verify_kind_name(enum verify_kind k)
+{
+    static const char *const names[] = {
+        "missing", "orphan", "count_mismatch", "corrupt", "unreadable", "foreign_series",
+        "source_gone", "source_changed", "source_unreadable", "repaired", "legacy", "other",
+    };
+    return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+const char *verify_sev_name(enum verify_sev s)
+{
+    return s == VERIFY_PROBLEM ? "problem" : s == VERIFY_WARNING ? "warning" : "info";
+}
+
+const char *verify_file_status_name(enum verify_file_status s)
+{
+    static const char *const names[] = {
+        "ok", "unchecked", "missing", "orphan", "repaired", "count_mismatch", "corrupt",
+        "unreadable", "foreign_series", "legacy", "other",
+    };
+    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "?";
+}
+
+/* ------------------------------------------------------------- findings */
+
+static void add_finding(struct verify_day *v, enum verify_kind kind, enum verify_sev sev,
+                        const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void add_finding(struct verify_day *v, enum verify_kind kind, enum verify_sev sev,
+                        const char *key, const char *fmt, ...)
+{
+    v->n_kind[kind]++;
+    if (sev == VERIFY_PROBLEM)
+        v->problems++;
+    else if (sev == VERIFY_WARNING)
+        v->warnings++;
+    if (v->n_findings == v->cap_findings) {
+        size_t cap = v->cap_findings ? v->cap_findings * 2 : 16;
+        struct verify_finding *p = realloc(v->findings, cap * sizeof *p);
+        if (!p)
+            return;   /* counted above; the detail is lost */
+        v->findings = p;
+        v->cap_findings = cap;
+    }
+    char msg[ERR_MSG_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct verify_finding *f = &v->findings[v->n_findings];
+    f->kind = kind;
+    f->sev = sev;
+    f->key = key ? strdup(key) : NULL;
+    f->msg = strdup(msg);
+    if (!f->msg || (key && !f->key)) {
+        free(f->key);
+        free(f->msg);
+        return;
+    }
+    v->n_findings++;
+}
+
+void verify_day_free(struct verify_day *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n_files; i++) {
+        free(v->files[i].name);
+        free(v->files[i].key);
+    }
+    free(v->files);
+    for (size_t i = 0; i < v->n_findings; i++) {
+        free(v->findings[i].key);
+        free(v->findings[i].msg);
+    }
+    free(v->findings);
+    memset(v, 0, sizeof *v);
+}
+
+/* ---------------------------------------------------------------- survey */
+
+static int cmp_file(const void *a, const void *b)
+{
+    return strcmp(((const struct verify_file *)a)->name, ((const struct verify_file *)b)->name);
+}
+
+static struct verify_file *find_file(struct verify_day *v, const char *name)
+{
+    struct verify_file key = {.name = (char *)name};
+    return v->n_files ? bsearch(&key, v->files, v->n_files, sizeof key, cmp_file) : NULL;
+}
+
+static int push_file(struct verify_day *v, size_t *cap, const char *name, const char *key,
+                     long long size, long long lm, enum verify_file_status st)
+{
+    if (v->n_files == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        struct verify_file *p = realloc(v->files, c * sizeof *p);
+        if (!p)
+            return -1;
+        v->files = p;
+        *cap = c;
+    }
+    struct verify_file *f = &v->files[v->n_files];
+    memset(f, 0, sizeof *f);
+    f->name = strdup(name);
+    f->key = strdup(key);
+    if (!f->name || !f->key) {
+        free(f->name);
+        free(f->key);
+        return -1;
+    }
+    f->size = size;
+    f->last_modified = lm;
+    f->status = st;
+    f->records = f->expected = -1;
+    v->n_files++;
+    return 0;
+}
+
+static int data_prefix(const struct config *cfg, const struct day *d, char *buf, size_t size)
+{
+    char part[DAY_PARTITION_MAX];
+    int n = snprintf(buf, size, "%s%s", cfg->s3.repartitioned.data_prefix, day_partition(d, part));
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Lists the day's data prefix into v->files, classified by name. */
+static int list_files(const struct verify_env *env, const struct day *d, struct verify_day *v,
+                      size_t *cap)
+{
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    char prefix[CONFIG_PREFIX_MAX + DAY_PARTITION_MAX + 8];
+    if (data_prefix(env->cfg, d, prefix, sizeof prefix) != 0)
+        return err_setk(&v->err, ERR_USAGE, "data prefix too long");
+    struct s3_object_list l = {0};
+    if (s3_list(env->s3, bucket, prefix, &l, &v->err) != 0)
+        return err_prefix(&v->err, "listing merged files s3://%s/%s: ", bucket, prefix);
+    size_t plen = strlen(prefix);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const struct s3_object *o = &l.items[i];
+        if (strncmp(o->key, prefix, plen) != 0)
+            continue;
+        const char *name = o->key + plen;
+        enum verify_file_status st = VF_OTHER;
+        if (verify_is_merged_name(name)) {
+            st = VF_ORPHAN;   /* until an index line names it */
+            v->merged_files++;
+            v->merged_bytes += o->size;
+        } else if (verify_is_legacy_name(name)) {
+            st = VF_LEGACY;
+            v->legacy_files++;
+        } else {
+            v->other_files++;
+        }
+        if (push_file(v, cap, name, o->key, o->size, o->last_modified, st) != 0)
+            rc = err_set(&v->err, "out of memory");
+    }
+    s3_object_list_free(&l);
+    if (rc == 0 && v->n_files > 1)
+        qsort(v->files, v->n_files, sizeof *v->files, cmp_file);
+    return rc;
+}
+
+static size_t real_series_lines(const struct index *ix)
+{
+    size_t n = ix->n_series;
+    /* #compat short ids are listed in series[] too */
+    return n >= ix->n_compat ? n - ix->n_compat : 0;
+}
+
+/* scan + listing; leaves the scan in *s for verify_day. */
+static int survey(const struct verify_env *env, const struct scan_filter *filter,
+                  const struct day *d, struct verify_day *v, struct day_scan *s, size_t *cap)
+{
+    memset(v, 0, sizeof *v);
+    v->day = *d;
+    struct scan_ctx sc = {env->cfg, env->s3, env->pool, filter};
+    if (scan_day(&sc, d, s, &v->err) != 0)
+        return -1;
+    v->index_exists = s->index_exists;
+    v->cold_objects = s->n_src;
+    v->pending = s->n_new;
+    v->cold_bytes = s->bytes;
+    v->bad_keys = s->n_bad_keys;
+    v->pending_bytes = s->bytes_new;
+    v->pending_series = s->series_new;
+    v->index_series = real_series_lines(&s->index);
+    v->index_sources = s->index.n_sources;
+    if (list_files(env, d, v, cap) != 0)
+        return -1;
+    /* the files the index names */
+    for (size_t i = 0; i < s->index.n_sources; i++) {
+        struct verify_file *f = find_file(v, s->index.sources[i].merged);
+        if (f && f->status == VF_ORPHAN)
+            f->status = VF_OK;
+        if (f)
+            f->sources++;
+    }
+    return 0;
+}
+
+int verify_survey_day(const struct verify_env *env, const struct day *d, struct verify_day *out)
+{
+    struct day_scan s;
+    size_t cap = 0;
+    int rc = survey(env, env->filter, d, out, &s, &cap);
+    scan_free(&s);
+    if (rc != 0)
+        return -1;
+    for (size_t i = 0; i < out->n_files; i++)
+        if (out->files[i].status == VF_ORPHAN)
+            out->n_kind[VK_ORPHAN]++;
+    return 0;
+}
+
+/* ----------------------------------------------------------------- reads */
+
+/* Reading one object (a merged file or a source) through the block scanner. */
+struct read_task {
+    struct s3_client *s3;
+    const char *bucket;
+    const char *key;
+    struct waitgroup *wg;
+    int deep;
+    /* deep: the series the file may hold (sorted, borrowed) */
+    const char *const *series;
+    size_t n_series;
+
+    int rc;
+    struct err err;
+    int data_error;            /* the failure is in the bytes (ERR_DATA) */
+    uint64_t records;
+
+    /* deep state */
+    avro_schema_t schema;
+    avro_value_iface_t *iface;
+    avro_value_t value;
+    int have_value;
+    int series_field;
+    struct datum_prog *prog;
+    enum codec_id codec;
+    struct codec_buf raw;
+    avro_reader_t reader;
+    uint64_t foreign;          /* records whose series is not one of `series` */
+    char foreign_example[160];
+    uint64_t foreign_offset;   /* block of the first */
+};
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int deep_header(void *ud, const char *schema_json, size_t len, enum codec_id codec,
+                       struct err *e)
+{
+    struct read_task *t = ud;
+    t->codec = codec;
+    pthread_mutex_lock(&avro_mu);
+    int rc = 0;
+    if (avro_schema_from_json_length(schema_json, len, &t->schema) != 0) {
+        rc = err_setk(e, ERR_DATA, "%s: header: schema does not parse: %s", t->key, avro_strerror());
+        t->schema = NULL;
+    }
+    pthread_mutex_unlock(&avro_mu);
+    if (rc != 0)
+        return rc;
+    if (!is_avro_record(t->schema))
+        return err_setk(e, ERR_DATA, "%s: header: schema is not a record", t->key);
+    avro_schema_t f = avro_schema_record_field_get(t->schema, "seriesId");
+    if (!f || !is_avro_string(f))
+        return err_setk(e, ERR_DATA, "%s: header: schema has no string field seriesId", t->key);
+    t->series_field = avro_schema_record_field_get_index(t->schema, "seriesId");
+    t->prog = datum_compile(t->schema, NULL, 0, e);
+    if (!t->prog)
+        return err_prefix(e, "%s: header: ", t->key);
+    t->iface = avro_generic_class_from_schema(t->schema);
+    if (!t->iface || avro_generic_value_new(t->iface, &t->value) != 0)
+        return err_set(e, "%s: out of memory", t->key);
+    t->have_value = 1;
+    t->reader = avro_reader_memory("", 0);
+    if (!t->reader)
+        return err_set(e, "%s: out of memory", t->key);
+    return 0;
+}
+
+static int deep_block(void *ud, const struct ocf_stream_block *b, struct err *e)
+{
+    struct read_task *t = ud;
+    const unsigned char *data = b->data;
+    size_t len = b->size;
+    if (t->codec != CODEC_NULL) {
+        if (codec_decompress(t->codec, b->data, b->size, CODEC_DEFAULT_MAX_BLOCK, &t->raw, e) != 0)
+            return err_prefix(e, "%s: block at offset %llu: ", t->key, (unsigned long long)b->offset);
+        data = t->raw.data;
+        len = t->raw.len;
+    }
+    /* every length checked before Avro C reads a byte of it */
+    if (datum_check_block(t->prog, data, len, b->count, NULL, e) != 0)
+        return err_prefix(e, "%s: block at offset %llu: ", t->key, (unsigned long long)b->offset);
+    avro_reader_memory_set_source(t->reader, (const char *)data, (int64_t)len);
+    for (int64_t i = 0; i < b->count; i++) {
+        avro_value_t field;
+        const char *sid = NULL;
+        size_t sl = 0;
+        if (avro_value_read(t->reader, &t->value) != 0 ||
+            avro_value_get_by_index(&t->value, (size_t)t->series_field, &field, NULL) != 0 ||
+            avro_value_get_string(&field, &sid, &sl) != 0 || !sid)
+            return err_setk(e, ERR_DATA, "%s: block at offset %llu: record %lld does not decode",
+                            t->key, (unsigned long long)b->offset, (long long)i);
+        if (!t->n_series || !bsearch(&sid, t->series, t->n_series, sizeof *t->series, str_cmp)) {
+            if (t->foreign++ == 0) {
+                snprintf(t->foreign_example, sizeof t->foreign_example, "%s", sid);
+                t->foreign_offset = b->offset;
+            }
+        }
+    }
+    return 0;
+}
+
+static int feed(void *ud, const void *buf, size_t len)
+{
+    struct ocf_stream *s = ((void **)ud)[0];
+    struct err *e = ((void **)ud)[1];
+    return ocf_stream_feed(s, buf, len, e) == 0 ? 0 : -1;
+}
+
+static void read_run(void *arg)
+{
+    struct read_task *t = arg;
+    struct ocf_stream_cbs cbs = {NULL, NULL, t};
+    if (t->deep) {
+        cbs.header = deep_header;
+        cbs.block = deep_block;
+    }
+    struct ocf_stream *s = ocf_stream_new(t->key, t->deep, 0, &cbs);
+    struct err se = {0};
+    if (!s) {
+        t->rc = err_set(&t->err, "%s: out of memory", t->key);
+    } else {
+        void *ud[2] = {s, &se};
+        t->rc = s3_get(t->s3, t->bucket, t->key, -1, -1, feed, ud, NULL, &t->err);
+        if (t->rc != 0 && t->err.kind == ERR_CANCELLED && se.msg[0]) {
+            /* the scanner stopped the transfer: its message is the one */
+            t->err = se;
+            t->data_error = 1;
+        } else if (t->rc == 0 && ocf_stream_finish(s, &t->err) != 0) {
+            t->rc = -1;
+            t->data_error = 1;
+        }
+        if (t->data_error && t->err.kind != ERR_DATA)
+            t->data_error = 0;   /* e.g. out of memory */
+        t->records = ocf_stream_records(s);
+        ocf_stream_free(s);
+    }
+    if (t->reader)
+        avro_reader_free(t->reader);
+    if (t->have_value)
+        avro_value_decref(&t->value);
+    if (t->iface)
+        avro_value_iface_decref(t->iface);
+    if (t->schema)
+        avro_schema_decref(t->schema);
+    datum_free(t->prog);
+    codec_buf_free(&t->raw);
+    t->reader = NULL;
+    t->have_value = 0;
+    t->iface = NULL;
+    t->schema = NULL;
+    t->prog = NULL;
+    waitgroup_done(t->wg);
+}
+
+/* ---------------------------------------------------------------- verify */
+
+struct src_ref {
+    const struct index_source *ix;
+    const struct scan_source *cold;   /* NULL when gone */
+    struct read_task *task;           /* NULL when not read */
+};
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const struct src_ref *x = a, *y = b;
+    int c = strcmp(x->ix->merged, y->ix->merged);
+    return c ? c : strcmp(x->ix->relkey, y->ix->relkey);
+}
+
+static int cmp_cold(const void *a, const void *b)
+{
+    return strcmp((*(const struct scan_source *const *)a)->relkey,
+                  (*(const struct scan_source *const *)b)->relkey);
+}
+
+static const struct scan_source *find_cold(const struct scan_source *const *v, size_t n,
+                                           const char *relkey)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(v[mid]->relkey, relkey);
+        if (c == 0)
+            return v[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* The pipeline's rule (pipeline.c): `locking: auto` is on for AWS S3 (no
+ * endpoint configured) and off for other endpoints. */
+static int locking_on(const struct config *cfg)
+{
+    if (cfg->locking == CONFIG_LOCK_ON)
+        return 1;
+    if (cfg->locking == CONFIG_LOCK_OFF)
+        return 0;
+    const char *env_s3 = getenv("AWS_ENDPOINT_URL_S3"), *env = getenv("AWS_ENDPOINT_URL");
+    return !cfg->s3.endpoint_url[0] && !(env_s3 && *env_s3) && !(env && *env);
+}
+
+/* Deletes the orphans old enough, holding the day's lease (with locking) and
+ * after reading the index once more. */
+static void repair(const struct verify_env *env, const struct day_scan *s, struct verify_day *v)
+{
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    struct index fresh;
+    index_init(&fresh);
+    struct err e = {0};
+    struct lease lease;
+    memset(&lease, 0, sizeof lease);
+    int rc = 0;
+    if (locking_on(env->cfg)) {
+        char key[sizeof lease.key], part[DAY_PARTITION_MAX];
+        snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
+                 day_partition(&s->day, part));
+        rc = lease_acquire(env->s3, bucket, key, VERIFY_LEASE_TTL_SECS, &lease, &e);
+        if (rc != 0)
+            err_prefix(&e, "the day's lease: ");
+    }
+    if (rc == 0) {
+        struct s3_buf b = {0};
+        rc = s3_get_buffer(env->s3, bucket, s->index_key, &b, NULL, &e);
+        if (rc == 0)
+            rc = index_parse((const char *)b.data, b.len, &fresh, &e);
+        else if (e.kind == ERR_NOT_FOUND)
+            rc = 0;
+        if (rc != 0)
+            err_prefix(&e, "re-reading the index: ");
+        s3_buf_free(&b);
+    }
+    for (size_t i = 0; i < v->n_files; i++) {
+        struct verify_file *f = &v->files[i];
+        if (f->status != VF_ORPHAN)
+            continue;
+        if (rc != 0) {
+            add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, f->key,
+                        "%s: no index line names it; not deleted: %s", f->key, e.msg);
+            continue;
+        }
+        int named = 0;
+        for (size_t j = 0; j < fresh.n_sources && !named; j++)
+            named = strcmp(fresh.sources[j].merged, f->name) == 0;
+        if (named) {
+            f->status = VF_UNCHECKED;
+            add_finding(v, VK_OTHER, VERIFY_INFO, f->key,
+                        "%s: committed while verify ran; not checked (run verify again)", f->key);
+            continue;
+        }
+        long long age = env->now - f->last_modified;
+        if (age < env->repair_min_age) {
+            add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, f->key,
+                        "%s: no index line names it; not deleted: modified %lld s ago, less than "
+                        "%lld s (a run may be about to commit it)", f->key, age,
+                        env->repair_min_age);
+            continue;
+        }
+        struct err de = {0};
+        if (s3_delete(env->s3, bucket, f->key, &de) != 0) {
+            add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, f->key,
+                        "%s: no index line names it; deleting it failed: %s", f->key, de.msg);
+            continue;
+        }
+        f->status = VF_REPAIRED;
+        add_finding(v, VK_REPAIRED, VERIFY_INFO, f->key,
+                    "%s: deleted (no index line named it; %lld bytes)", f->key, f->size);
+    }
+    lease_release(env->s3, bucket, &lease);
+    index_free(&fresh);
+}
+
+int verify_day(const struct verify_env *env, const struct day *d, struct verify_day *v)
+{
+    const struct config *cfg = env->cfg;
+    struct day_scan s;
+    size_t cap = 0;
+    struct src_ref *refs = NULL;
+    const struct scan_source **cold = NULL;
+    struct read_task *tasks = NULL;
+    const char **series = NULL;
+    struct read_task **ftask = NULL;   /* per v->files[i]: its read */
+    size_t n_tasks = 0;
+    int rc = survey(env, NULL, d, v, &s, &cap);
+    if (rc != 0)
+        goto out;
+
+    size_t n_refs = s.index.n_sources;
+    refs = calloc(n_refs ? n_refs : 1, sizeof *refs);
+    cold = calloc(s.n_src ? s.n_src : 1, sizeof *cold);
+    series = calloc(n_refs ? n_refs : 1, sizeof *series);
+    /* one task per referenced merged file present, one per readable source */
+    tasks = calloc(n_refs + v->n_files + 1, sizeof *tasks);
+    ftask = calloc(v->n_files + 1, sizeof *ftask);
+    if (!refs || !cold || !tasks || !series || !ftask) {
+        rc = err_set(&v->err, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < s.n_src; i++)
+        cold[i] = &s.src[i];
+    qsort(cold, s.n_src, sizeof *cold, cmp_cold);
+    for (size_t i = 0; i < n_refs; i++) {
+        refs[i].ix = &s.index.sources[i];
+        refs[i].cold = find_cold(cold, s.n_src, refs[i].ix->relkey);
+    }
+    qsort(refs, n_refs, sizeof *refs, cmp_ref);
+
+    struct waitgroup wg;
+    waitgroup_init(&wg);
+    const char *cold_bucket = cfg->s3.cold_tier.bucket_name;
+    const char *out_bucket = cfg->s3.repartitioned.bucket_name;
+    size_t n_series = 0;
+    /* per merged file named by the index: [first, end) of refs */
+    for (size_t first = 0, end; first < n_refs; first = end) {
+        const char *name = refs[first].ix->merged;
+        for (end = first; end < n_refs && strcmp(refs[end].ix->merged, name) == 0; end++)
+            ;
+        struct verify_file *f = find_file(v, name);
+        if (!f)
+            continue;   /* missing: reported below */
+        /* its series, for --deep: a run of `series` */
+        const char **fs = series + n_series;
+        size_t nfs = 0;
+        for (size_t i = first; i < end; i++)
+            fs[nfs++] = refs[i].ix->series;
+        qsort(fs, nfs, sizeof *fs, str_cmp);
+        size_t w = 0;
+        for (size_t i = 0; i < nfs; i++)
+            if (!w || strcmp(fs[w - 1], fs[i]) != 0)
+                fs[w++] = fs[i];
+        n_series += w;
+        struct read_task *t = &tasks[n_tasks++];
+        *t = (struct read_task){.s3 = env->s3, .bucket = out_bucket, .key = f->key, .wg = &wg,
+                                .deep = env->deep, .series = fs, .n_series = w};
+        ftask[f - v->files] = t;
+        waitgroup_add(&wg, 1);
+        if (pool_submit(env->pool, read_run, t) != 0)
+            read_run(t);
+        for (size_t i = first; i < end; i++) {
+            const struct scan_source *c = refs[i].cold;
+            if (!c || strcmp(c->etag, refs[i].ix->etag) != 0 || c->size != refs[i].ix->size)
+                continue;   /* gone or changed: reported below */
+            struct read_task *st = &tasks[n_tasks++];
+            *st = (struct read_task){.s3 = env->s3, .bucket = cold_bucket, .key = c->key, .wg = &wg};
+            refs[i].task = st;
+            waitgroup_add(&wg, 1);
+            if (pool_submit(env->pool, read_run, st) != 0)
+                read_run(st);
+        }
+    }
+    waitgroup_wait(&wg);
+    waitgroup_destroy(&wg);
+
+    /* judge each merged file named by the index */
+    const char **missing = calloc(n_refs ? n_refs : 1, sizeof *missing);
+    size_t *missing_n = calloc(n_refs ? n_refs : 1, sizeof *missing_n);
+    size_t n_missing = 0;
+    if (!missing || !missing_n) {
+        free(missing);
+        free(missing_n);
+        rc = err_set(&v->err, "out of memory");
+        goto out;
+    }
+    for (size_t first = 0, end; first < n_refs; first = end) {
+        const char *name = refs[first].ix->merged;
+        for (end = first; end < n_refs && strcmp(refs[end].ix->merged, name) == 0; end++)
+            ;
+        size_t n = end - first;
+        struct verify_file *f = find_file(v, name);
+        if (!f) {
+            missing[n_missing] = name;
+            missing_n[n_missing++] = n;
+            continue;
+        }
+        struct read_task *t = ftask[f - v->files];
+        size_t gone = 0, changed = 0, unreadable = 0;
+        const char *gone_ex = NULL, *changed_ex = NULL;
+        struct err unread_ex = {0};
+        long long expected = 0;
+        for (size_t i = first; i < end; i++) {
+            if (!refs[i].cold) {
+                if (!gone++)
+                    gone_ex = refs[i].ix->relkey;
+            } else if (!refs[i].task) {
+                if (!changed++)
+                    changed_ex = refs[i].ix->relkey;
+            } else {
+                if (refs[i].task->rc != 0) {
+                    if (!unreadable++)
+                        unread_ex = refs[i].task->err;
+                } else {
+                    expected += (long long)refs[i].task->records;
+                    v->sources_read++;
+                }
+            }
+        }
+        if (gone)
+            add_finding(v, VK_SOURCE_GONE, VERIFY_WARNING, f->key,
+                        "%s: %zu of its %zu sources are no longer in the cold tier (e.g. %s%s); "
+                        "its record count cannot be checked", f->key, gone, n, s.day_prefix, gone_ex);
+        if (changed)
+            add_finding(v, VK_SOURCE_CHANGED, VERIFY_WARNING, f->key,
+                        "%s: %zu of its %zu sources have another ETag or size than the index "
+                        "records (e.g. %s%s); its record count cannot be checked", f->key, changed,
+                        n, s.day_prefix, changed_ex);
+        if (unreadable)
+            add_finding(v, VK_SOURCE_UNREADABLE, VERIFY_WARNING, f->key,
+                        "%s: %zu of its %zu sources could not be read (%s); its record count "
+                        "cannot be checked", f->key, unreadable, n, unread_ex.msg);
+        int known = !gone && !changed && !unreadable;
+        f->expected = known ? expected : -1;
+        if (t->rc != 0) {
+            if (t->data_error) {
+                f->status = VF_CORRUPT;
+                add_finding(v, VK_CORRUPT, VERIFY_PROBLEM, f->key, "corrupt: %s", t->err.msg);
+            } else {
+                f->status = VF_UNREADABLE;
+                add_finding(v, VK_UNREADABLE, VERIFY_PROBLEM, f->key, "unreadable: %s", t->err.msg);
+            }
+            continue;
+        }
+        f->records = (long long)t->records;
+        v->records += t->records;
+        if (known)
+            v->records_expected += (uint64_t)expected;
+        if (t->foreign) {
+            f->status = VF_FOREIGN_SERIES;
+            add_finding(v, VK_FOREIGN_SERIES, VERIFY_PROBLEM, f->key,
+                        "%s: %llu record(s) of series that none of its %zu sources holds "
+                        "(first: seriesId \"%s\" in the block at offset %llu)", f->key,
+                        (unsigned long long)t->foreign, n, t->foreign_example,
+                        (unsigned long long)t->foreign_offset);
+        } else if (known && (long long)t->records != expected) {
+            f->status = VF_MISMATCH;
+            add_finding(v, VK_COUNT_MISMATCH, VERIFY_PROBLEM, f->key,
+                        "%s: holds %llu records, its %zu sources hold %lld", f->key,
+                        (unsigned long long)t->records, n, expected);
+        } else {
+            f->status = known ? VF_OK : VF_UNCHECKED;
+        }
+    }
+    for (size_t i = 0; i < n_missing; i++) {
+        char prefix[CONFIG_PREFIX_MAX + DAY_PARTITION_MAX + 8];
+        data_prefix(cfg, d, prefix, sizeof prefix);
+        size_t kl = strlen(prefix) + strlen(missing[i]) + 1;
+        char *key = malloc(kl);
+        if (!key)
+            continue;
+        snprintf(key, kl, "%s%s", prefix, missing[i]);
+        const struct src_ref *r = NULL;
+        for (size_t j = 0; j < n_refs && !r; j++)
+            if (strcmp(refs[j].ix->merged, missing[i]) == 0)
+                r = &refs[j];
+        add_finding(v, VK_MISSING, VERIFY_PROBLEM, key,
+                    "%s: missing: %zu source(s) of the index (#src lines) name it, e.g. %s%s",
+                    key, missing_n[i], s.day_prefix, r ? r->ix->relkey : "?");
+        if (push_file(v, &cap, missing[i], key, -1, 0, VF_MISSING) == 0)
+            v->files[v->n_files - 1].sources = missing_n[i];
+        free(key);
+    }
+    free(missing);
+    free(missing_n);
+    if (v->n_files > 1)
+        qsort(v->files, v->n_files, sizeof *v->files, cmp_file);
+
+    /* orphans, legacy and other objects */
+    if (env->repair && v->n_files) {
+        int any = 0;
+        for (size_t i = 0; i < v->n_files && !any; i++)
+            any = v->files[i].status == VF_ORPHAN;
+        if (any)
+            repair(env, &s, v);
+    } else {
+        for (size_t i = 0; i < v->n_files; i++)
+            if (v->files[i].status == VF_ORPHAN)
+                add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, v->files[i].key,
+                            "%s: orphan: no index line names it (left by a run that stopped "
+                            "before its commit; `verify --repair` deletes it)", v->files[i].key);
+    }
+    for (size_t i = 0; i < v->n_files; i++) {
+        const struct verify_file *f = &v->files[i];
+        if (f->status == VF_LEGACY)
+            add_finding(v, VK_LEGACY, VERIFY_INFO, f->key,
+                        "%s: merged by the original Python sample; not checked", f->key);
+        else if (f->status == VF_OTHER)
+            add_finding(v, VK_OTHER, VERIFY_INFO, f->key,
+                        "%s: not a merged file of repart or the Python sample; not checked", f->key);
+    }
+    rc = 0;
+out:
+    free(refs);
+    free(cold);
+    free(tasks);
+    free(series);
+    free(ftask);
+    scan_free(&s);
+    return rc;
+}
