@@ -893,6 +893,15 @@ static void staged_free(struct staged *st)
     memset(st, 0, sizeof *st);
 }
 
+/* 1 when s holds a control character (it would break an index line). */
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
 /* Parses the text of a day state file (`name` for messages). Returns 1,
  * or -1 on an error; free *st with staged_free either way. Every field is
  * checked as it would be in a listing: the sources go into the index as
@@ -928,11 +937,11 @@ static int staged_parse(const char *text, size_t len, const char *name, struct s
             strlen(etag) >= sizeof st->src[k].etag || strchr(base_name(key), '\\'))
             break;
         /* what the listing and the index accept: a non-negative size, no
-         * line or field breaks, a relkey whose series is `series`, a file
+         * control characters, a relkey whose series is `series`, a file
          * name that is one */
         char sid[COLDKEY_SERIES_MAX + 1];
         const char *file = base_name(key);
-        if (json_integer_value(size) < 0 || strpbrk(key, "\t\r\n") || strpbrk(etag, "\t\r\n") ||
+        if (json_integer_value(size) < 0 || has_ctl(key) || has_ctl(etag) ||
             index_series_of(relkey, sid, sizeof sid) != 0 || strcmp(sid, series) != 0 ||
             !*file || !strcmp(file, ".") || !strcmp(file, "..") || !strcmp(file, STATE_FILE))
             break;
