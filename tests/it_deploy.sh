@@ -5,7 +5,7 @@
 #    commands and options that `repart --help` / `repart CMD --help` list;
 #  - deploy/Dockerfile: two stages, non-root, ENTRYPOINT repart, and its
 #    runtime packages cover every library the binary loads (readelf, ldd,
-#    dpkg -S, apt-cache depends); its build stage has every -dev package;
+#    dpkg -S, the packages' Depends); its build stage has every -dev package;
 #  - deploy/batch, deploy/k8s, deploy/iam agree with each other and with the
 #    configs they embed (which repart loads).
 # Then each check is shown to fail on a broken copy (so that it can fail).

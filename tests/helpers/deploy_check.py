@@ -14,7 +14,7 @@
       runtime), a non-root USER, ENTRYPOINT ["repart"]; every library the
       binary needs (readelf NEEDED) belongs to a package the runtime stage
       installs (dpkg -S), every library ldd resolves to a package that apt
-      installs with them (apt-cache depends --recurse); every pkg-config
+      installs with them (their Depends closure); every pkg-config
       module CMakeLists.txt asks for comes from a -dev package of the build
       stage.
   deploy_check.py consistency SRC_DIR REPART
@@ -399,17 +399,81 @@ def apt_list(instr):
     return [t for t in m.group(2).split() if not t.startswith("-")]
 
 
-def pkg_of(path):
-    """The package that installed a file (usrmerge: /lib is /usr/lib)."""
-    real = os.path.realpath(path)
-    for cand in (path, real, "/usr" + path, "/usr" + real):
-        r = subprocess.run(["dpkg", "-S", cand], capture_output=True, text=True)
-        if r.returncode == 0:
-            return r.stdout.split(":")[0].strip()
-    r = subprocess.run(["dpkg", "-S", "*/" + os.path.basename(real)], capture_output=True, text=True)
-    if r.returncode == 0:
-        return r.stdout.split(":")[0].strip()
-    raise SystemExit("dpkg -S: no package has %s" % path)
+def dpkg_search(patterns):
+    out = subprocess.run(["dpkg", "-S"] + sorted(set(patterns)), capture_output=True,
+                         text=True).stdout
+    owner = {}
+    for line in out.splitlines():
+        pkgs, _, path = line.partition(": ")
+        if path:
+            owner.setdefault(path.strip(), pkgs.split(",")[0].split(":")[0].strip())
+    return owner
+
+
+def pkgs_of(paths):
+    """{path: package} for files installed by dpkg (usrmerge: /lib is
+    /usr/lib, so several spellings are asked for; a glob on the file name
+    only for what those miss)."""
+    cands = {}
+    for p in paths:
+        real = os.path.realpath(p)
+        cands[p] = [p, real, "/usr" + p, "/usr" + real]
+    owner = dpkg_search([c for v in cands.values() for c in v])
+    res = {}
+    for p, cs in cands.items():
+        hit = [owner[c] for c in cs if c in owner]
+        if hit:
+            res[p] = hit[0]
+    missing = [p for p in paths if p not in res]
+    if missing:
+        owner = dpkg_search(["*/" + os.path.basename(os.path.realpath(p)) for p in missing])
+        for p in missing:
+            name = "/" + os.path.basename(os.path.realpath(p))
+            hits = [pk for path, pk in owner.items() if path.endswith(name)]
+            if not hits:
+                raise SystemExit("dpkg -S: no package has %s" % p)
+            res[p] = hits[0]
+    return res
+
+
+def installed_closure(roots):
+    """Packages apt installs with `roots`: the Depends/Pre-Depends closure
+    over the installed packages' records (/var/lib/dpkg/status), alternatives
+    and virtual packages resolved to what is installed."""
+    recs, provides = {}, {}
+    with open("/var/lib/dpkg/status") as f:
+        for block in f.read().split("\n\n"):
+            fields, key = {}, None
+            for line in block.split("\n"):
+                if line.startswith((" ", "\t")) and key:
+                    fields[key] += " " + line.strip()
+                elif ":" in line:
+                    key, _, val = line.partition(":")
+                    fields[key] = val.strip()
+            if "installed" not in fields.get("Status", "").split():
+                continue
+            name = fields.get("Package")
+            deps = []
+            for k in ("Depends", "Pre-Depends"):
+                for alt in filter(None, (x.strip() for x in fields.get(k, "").split(","))):
+                    deps.append([re.split(r"[\s(:]", a.strip())[0] for a in alt.split("|")])
+            recs[name] = deps
+            for pv in filter(None, (x.strip() for x in fields.get("Provides", "").split(","))):
+                provides.setdefault(re.split(r"[\s(:]", pv)[0], []).append(name)
+    seen, todo = set(), list(roots)
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        if p not in recs:
+            todo.extend(provides.get(p, []))
+            seen.add(p)
+            continue
+        seen.add(p)
+        for alts in recs[p]:
+            inst = [a for a in alts if a in recs] or [q for a in alts for q in provides.get(a, [])]
+            todo.extend(inst[:1])
+    return seen
 
 
 def cmd_dockerfile(src, repart):
@@ -470,6 +534,13 @@ def cmd_dockerfile(src, repart):
         elif "not found" in line:
             problem(where, "ldd: %s" % line.strip())
     rt_set = set(rt_pkgs)
+    cm = open(os.path.join(src, "CMakeLists.txt")).read()
+    m = re.search(r"pkg_check_modules\(\s*DEPS\s+REQUIRED\s+IMPORTED_TARGET\s+([^)]*)\)", cm)
+    mods = m.group(1).split() if m else []
+    pcs = {mod: os.path.join(run("pkg-config", "--variable=pcfiledir", mod).strip(), mod + ".pc")
+           for mod in mods}
+    owner = pkgs_of([p for lib, p in ldd.items() if not sanitizer.match(lib)] + list(pcs.values()))
+    pkg_of = owner.__getitem__
     for lib in needed:
         if sanitizer.match(lib):
             continue
@@ -480,12 +551,7 @@ def cmd_dockerfile(src, repart):
         if pkg not in rt_set and pkg != "libc6":
             problem(where, "the binary needs %s (package %s), which the runtime stage does not install"
                     % (lib, pkg))
-    closure = set()
-    out = run("apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-              "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *rt_pkgs)
-    for line in out.splitlines():
-        if line and not line.startswith(" ") and not line.startswith("<"):
-            closure.add(line.split(":")[0].strip())
+    closure = installed_closure(rt_pkgs)
     for lib, p in ldd.items():
         if sanitizer.match(lib):
             continue
@@ -494,14 +560,10 @@ def cmd_dockerfile(src, repart):
             problem(where, "%s (package %s, loaded by the binary) is not installed with %s"
                     % (lib, pkg, " ".join(rt_pkgs)))
     # build stage: every pkg-config module and snappy
-    cm = open(os.path.join(src, "CMakeLists.txt")).read()
-    m = re.search(r"pkg_check_modules\(\s*DEPS\s+REQUIRED\s+IMPORTED_TARGET\s+([^)]*)\)", cm)
-    mods = m.group(1).split() if m else []
     if not mods:
         problem("CMakeLists.txt", "no pkg_check_modules(DEPS ...) found")
     for mod in mods:
-        pc = os.path.join(run("pkg-config", "--variable=pcfiledir", mod).strip(), mod + ".pc")
-        pkg = pkg_of(pc)
+        pkg = pkg_of(pcs[mod])
         if pkg not in build_pkgs:
             problem(where, "pkg-config module %s comes from %s, which the build stage does not install"
                     % (mod, pkg))
