@@ -31,17 +31,26 @@ const struct cli_command cli_commands[] = {
       "download, merge and upload in one process, streamed",
       "Does what download, merge and upload do, day by day, streaming from the cold\n"
       "tier to the repartitioned bucket without staging on disk." },
-    { "event", cmd_event, CLI_OPT_REPORT | CLI_OPT_INPUT, "[FILE|-]",
+    { "event", cmd_event, CLI_OPT_REPORT | CLI_OPT_INPUT | CLI_OPT_OBJECT, "[FILE|-]",
       "process the days named by an S3 event notification",
       "Reads one S3 event (a plain S3 notification, the same inside an SQS message or\n"
       "an SNS envelope, or an EventBridge \"Object Created\" event) from FILE, or from\n"
       "standard input when FILE is - or absent, and processes each day it names once.\n"
-      "Keys outside the configured bucket and prefix are ignored." },
+      "With --object, the objects named take the place of an event document.\n"
+      "Keys outside the configured bucket and prefix are ignored (with a log line).\n"
+      "A document that cannot be read as an event exits 1; an s3:TestEvent, or an\n"
+      "event that names no day, exits 0 with nothing done." },
     { "watch", cmd_watch, CLI_OPT_QUEUE | CLI_OPT_ONCE, "",
       "long-poll an SQS queue for S3 events and process them",
-      "Long-polls the SQS queue for S3 event notifications and processes the days\n"
-      "they name. A message is deleted only after every day it names is committed;\n"
-      "after a failure it stays in the queue for redelivery." },
+      "Long-polls the SQS queue for S3 event notifications, gathers them into\n"
+      "batches (config: watch.batch_messages, watch.quiet_seconds,\n"
+      "watch.batch_seconds) and processes each day a batch names once. A message is\n"
+      "deleted only after every day it names is committed; after a failure it stays\n"
+      "in the queue and comes back after its visibility timeout (extended while its\n"
+      "batch runs). Messages that are not S3 events are left for the dead-letter\n"
+      "queue. SIGTERM or SIGINT: stop receiving, finish the batch in progress, exit\n"
+      "0. With --once: exit when the queue is drained, 1 if a day failed or a\n"
+      "message was not an event." },
     { "status", cmd_status, RANGE | CLI_OPT_JSON, "",
       "per day: raw objects, indexed series, merged files, pending work",
       "Shows, per day, the cold-tier objects, the series and objects the index\n"
@@ -91,6 +100,8 @@ static const struct opt_help cmd_opt_help[] = {
                                        "(per day: outcome, objects, bytes, error)" },
     { CLI_OPT_QUEUE, "--queue URL", "the SQS queue URL (required)" },
     { CLI_OPT_ONCE, "--once", "process what the queue holds now, then exit" },
+    { CLI_OPT_OBJECT, "--object s3://BUCKET/KEY", "a new object (the plain key, not URL-encoded);\n"
+                                                  "repeatable; instead of FILE" },
     { CLI_OPT_DEEP, "--deep", "decode every record instead of trusting block counts" },
     { CLI_OPT_REPAIR, "--repair", "delete orphaned merged files (no index names them) that\n"
                                   "are older than $REPART_REPAIR_MIN_AGE seconds\n"
@@ -172,6 +183,8 @@ void cli_command_help(FILE *f, const struct cli_command *c)
         fprintf(f, " [--report FILE]");
     if (c->opts & CLI_OPT_ATHENA)
         fprintf(f, " [--table NAME] [--database NAME] [--partitions | --no-projection]");
+    if (c->opts & CLI_OPT_OBJECT)
+        fprintf(f, " [--object s3://BUCKET/KEY]...");
     if (c->args && *c->args)
         fprintf(f, " %s", c->args);
     fprintf(f, "\n\n%s\n", c->details);
@@ -197,7 +210,7 @@ void cli_command_help(FILE *f, const struct cli_command *c)
 enum {
     OPT_FROM = 256, OPT_TO, OPT_DAYS, OPT_SHARD, OPT_JSON, OPT_REPORT, OPT_QUEUE, OPT_ONCE,
     OPT_DEEP, OPT_REPAIR, OPT_LOG_FORMAT, OPT_VERSION, OPT_TABLE, OPT_DATABASE, OPT_PARTITIONS,
-    OPT_NO_PROJECTION,
+    OPT_NO_PROJECTION, OPT_OBJECT,
 };
 
 static const struct option long_opts[] = {
@@ -221,6 +234,7 @@ static const struct option long_opts[] = {
     { "database", required_argument, NULL, OPT_DATABASE },
     { "partitions", no_argument, NULL, OPT_PARTITIONS },
     { "no-projection", no_argument, NULL, OPT_NO_PROJECTION },
+    { "object", required_argument, NULL, OPT_OBJECT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -247,6 +261,7 @@ static unsigned opt_bit(int val)
     case OPT_REPAIR: return CLI_OPT_REPAIR;
     case OPT_TABLE: case OPT_DATABASE: case OPT_PARTITIONS: case OPT_NO_PROJECTION:
         return CLI_OPT_ATHENA;
+    case OPT_OBJECT: return CLI_OPT_OBJECT;
     default: return 0;
     }
 }
@@ -413,6 +428,19 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
     case OPT_NO_PROJECTION:
         o->no_projection = 1;
         return 0;
+    case OPT_OBJECT: {
+        const char *b = arg + 5, *slash = strncmp(arg, "s3://", 5) == 0 ? strchr(b, '/') : NULL;
+        if (!slash || slash == b || !slash[1])
+            return err_setk(e, ERR_USAGE, "--object \"%.80s\": must be s3://BUCKET/KEY", arg);
+        if (o->n_objects == CLI_OBJECTS_MAX)
+            return err_setk(e, ERR_USAGE, "--object: more than %d objects", CLI_OBJECTS_MAX);
+        const char **v = realloc(o->objects, (o->n_objects + 1) * sizeof *v);
+        if (!v)
+            return err_set(e, "out of memory");
+        o->objects = v;
+        o->objects[o->n_objects++] = arg;
+        return 0;
+    }
     }
     return err_setk(e, ERR_USAGE, "unexpected option");
 }
@@ -505,8 +533,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct err *e)
                             "options go before the FILE)", o->cmd->name, first);
         if (!*first)
             return err_setk(e, ERR_USAGE, "%s: empty file name", o->cmd->name);
+        if (o->n_objects)
+            return err_setk(e, ERR_USAGE, "%s: FILE and --object do not go together",
+                            o->cmd->name);
         o->input = first;
-    } else if (o->cmd->opts & CLI_OPT_INPUT) {
+    } else if ((o->cmd->opts & CLI_OPT_INPUT) && !o->n_objects) {
         o->input = "-";
     }
     if (o->help || o->version)
@@ -538,8 +569,12 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct err *e)
 
 void cli_opts_free(struct cli_opts *o)
 {
-    if (o)
+    if (o) {
         day_list_free(&o->days);
+        free(o->objects);
+        o->objects = NULL;
+        o->n_objects = 0;
+    }
 }
 
 int cli_days_given(const struct cli_opts *o)

@@ -54,7 +54,12 @@ struct cli_opts {
     int once;                   /* --once (watch) */
     int deep;                   /* --deep (verify) */
     int repair;                 /* --repair (verify) */
-    const char *input;          /* event: FILE, or "-" for stdin (the default) */
+    const char *input;          /* event: FILE, or "-" for stdin (the default); NULL
+                                   when --object names the objects instead */
+    const char **objects;       /* --object s3://BUCKET/KEY (event; repeatable): the
+                                   arguments as given, checked to have that form;
+                                   the array is owned (cli_opts_free) */
+    size_t n_objects;
     const char *table;          /* --table NAME (athena) */
     const char *database;       /* --database NAME (athena) */
     int partitions;             /* --partitions (athena) */
@@ -82,7 +87,10 @@ enum {
     CLI_OPT_REPAIR = 1 << 6,
     CLI_OPT_INPUT  = 1 << 7,    /* one optional positional FILE|- */
     CLI_OPT_ATHENA = 1 << 8,    /* --table --database --partitions --no-projection */
+    CLI_OPT_OBJECT = 1 << 9,    /* --object s3://BUCKET/KEY, repeatable */
 };
+
+#define CLI_OBJECTS_MAX 10000
 
 /* The commands, in help order, terminated by an entry with name NULL. */
 extern const struct cli_command cli_commands[];

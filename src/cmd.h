@@ -1,8 +1,7 @@
 /* cmd: the commands' entry points, one per file src/cmd_<name>.c.
  * Each returns the process exit status (CLI_EXIT_OK, CLI_EXIT_FAILED when
  * some days failed, CLI_EXIT_USAGE) and may print: commands are the layer
- * that talks to the user. Commands not written yet are stubs in
- * src/cmd_stubs.c; replacing one means deleting its stub there. */
+ * that talks to the user. */
 #ifndef REPART_CMD_H
 #define REPART_CMD_H
 

@@ -262,6 +262,13 @@ static const struct field date_fields[] = {
     { "date_end", K_DATE, OFF(date_end), 0, 0, 0, NULL, NULL, 0, 0, L_DATE_END },
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
 };
+static const struct field watch_fields[] = {
+    { "batch_messages", K_INT, OFF(watch.batch_messages), 0, 1, 10000, NULL, NULL, 0, 0, L_NONE },
+    { "batch_seconds", K_INT, OFF(watch.batch_seconds), 0, 1, 3600, NULL, NULL, 0, 0, L_NONE },
+    { "quiet_seconds", K_INT, OFF(watch.quiet_seconds), 0, 0, 20, NULL, NULL, 0, 0, L_NONE },
+    { "visibility_timeout", K_INT, OFF(watch.visibility_timeout), 0, 0, 43200, NULL, NULL, 0, 0, L_NONE },
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
+};
 static const struct field top_fields[] = {
     { "timeseries_type", K_ENUM, OFF(timeseries_type), 0, 0, 0, ts_type_names, NULL, 0, 0, L_NONE },
     { "timeseries_source", K_ENUM, OFF(timeseries_source), 0, 0, 0, ts_source_names, NULL, 0, 0, L_NONE },
@@ -273,6 +280,7 @@ static const struct field top_fields[] = {
     { "concurrency", K_INT, OFF(concurrency), 0, 1, 1024, NULL, NULL, 0, 0, L_NONE },
     { "part_size_mb", K_INT, OFF(part_size_mb), 0, 5, 5120, NULL, NULL, 0, 0, L_NONE },
     { "output_codec", K_ENUM, OFF(output_codec), 0, 0, 0, codec_names, NULL, 0, 0, L_NONE },
+    { "watch", K_MAP, 0, 0, 0, 0, NULL, watch_fields, 0, 0, L_NONE },
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
 };
 
@@ -617,6 +625,10 @@ void config_defaults(struct config *c)
     c->concurrency = 16;
     c->part_size_mb = 16;
     c->output_codec = CONFIG_CODEC_SNAPPY;
+    c->watch.batch_messages = 100;
+    c->watch.batch_seconds = 60;
+    c->watch.quiet_seconds = 5;
+    c->watch.visibility_timeout = 0;
 }
 
 int config_load_buffer(const char *buf, size_t len, const char *name, struct config *out,

@@ -16,6 +16,11 @@
  *   concurrency: 16
  *   part_size_mb: 16
  *   output_codec: snappy            # snappy | deflate | null
+ *   watch:                          # (repart) `repart watch`, see watch.h
+ *     batch_messages: 100           # 1..10000 messages gathered into one batch
+ *     batch_seconds: 60             # 1..3600  longest gathering after a batch's first message
+ *     quiet_seconds: 5              # 0..20    a batch is complete after this long without a message
+ *     visibility_timeout: 0         # 0..43200 seconds; 0 = the queue's VisibilityTimeout
  *
  * The original Python sample's current config.yml (timeseries_type,
  * s3.cold_tier.*, s3.repartitioned.*, s3.glue_assets.*) loads as it is;
@@ -88,6 +93,13 @@ struct config {
     int  concurrency;                    /* 1..1024, default 16 */
     int  part_size_mb;                   /* 5..5120, default 16 */
     int  output_codec;                   /* CONFIG_CODEC_*, default snappy */
+
+    struct {
+        int batch_messages;              /* 1..10000, default 100 */
+        int batch_seconds;               /* 1..3600, default 60 */
+        int quiet_seconds;               /* 0..20, default 5 */
+        int visibility_timeout;          /* 0..43200, default 0 = the queue's */
+    } watch;
 };
 
 /* Fills every default; buckets empty, no date range. */

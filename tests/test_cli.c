@@ -121,6 +121,14 @@ static void test_event_and_watch(void)
     CHECK_STR(o.input, "ev.json");
     CHECK_STR(o.report, "r.json");
     cli_opts_free(&o);
+    char *b2[] = { "repart", "event", "--object", "s3://cold/raw/a b", "--object", "s3://c/k" };
+    REQUIRE(parse(ARGC(b2), b2, &o, &e) == 0);
+    CHECK(o.input == NULL);
+    REQUIRE(o.n_objects == 2);
+    CHECK_STR(o.objects[0], "s3://cold/raw/a b");
+    CHECK_STR(o.objects[1], "s3://c/k");
+    cli_opts_free(&o);
+    CHECK(o.objects == NULL && o.n_objects == 0);
     char *c[] = { "repart", "watch", "--queue", "https://sqs.eu-west-1.amazonaws.com/1/q", "--once" };
     REQUIRE(parse(ARGC(c), c, &o, &e) == 0);
     CHECK_STR(o.queue, "https://sqs.eu-west-1.amazonaws.com/1/q");
@@ -196,6 +204,12 @@ static void test_errors(void)
         { { "repart", "plan", "extra" }, "plan takes no arguments" },
         { { "repart", "event", "a", "b" }, "at most one FILE" },
         { { "repart", "event", "" }, "empty file name" },
+        { { "repart", "event", "--object", "s3://b/k", "f.json" }, "FILE and --object do not go together" },
+        { { "repart", "event", "--object", "b/k" }, "--object \"b/k\": must be s3://BUCKET/KEY" },
+        { { "repart", "event", "--object", "s3://b" }, "must be s3://BUCKET/KEY" },
+        { { "repart", "event", "--object", "s3://b/" }, "must be s3://BUCKET/KEY" },
+        { { "repart", "event", "--object", "s3:///k" }, "must be s3://BUCKET/KEY" },
+        { { "repart", "all", "--object", "s3://b/k" }, "all does not take --object" },
         { { "repart", "-v", "-q", "plan" }, "-q and -v" },
         { { "repart", "--log-format", "xml", "plan" }, "--log-format \"xml\"" },
         { { "repart", "-c", "", "plan" }, "--config: empty file name" },

@@ -37,6 +37,10 @@ static void test_defaults(void)
     CHECK_INT(c.part_size_mb, 16);
     CHECK_INT(c.output_codec, CONFIG_CODEC_SNAPPY);
     CHECK_STR(config_codec_name(c.output_codec), "snappy");
+    CHECK_INT(c.watch.batch_messages, 100);
+    CHECK_INT(c.watch.batch_seconds, 60);
+    CHECK_INT(c.watch.quiet_seconds, 5);
+    CHECK_INT(c.watch.visibility_timeout, 0);
 }
 
 static void test_full(void)
@@ -56,7 +60,8 @@ static void test_full(void)
         "work_dir: /var/tmp/r\n"
         "concurrency: '64'\n"
         "part_size_mb: 5120\n"
-        "output_codec: null\n";
+        "output_codec: null\n"
+        "watch: { batch_messages: 10000, batch_seconds: 1, quiet_seconds: 0, visibility_timeout: 43200 }\n";
     struct config c;
     struct err e;
     if (load(y, &c, &e) < 0)
@@ -82,6 +87,10 @@ static void test_full(void)
     CHECK_INT(c.concurrency, 64);
     CHECK_INT(c.part_size_mb, 5120);
     CHECK_INT(c.output_codec, CONFIG_CODEC_NULL);
+    CHECK_INT(c.watch.batch_messages, 10000);
+    CHECK_INT(c.watch.batch_seconds, 1);
+    CHECK_INT(c.watch.quiet_seconds, 0);
+    CHECK_INT(c.watch.visibility_timeout, 43200);
 }
 
 /* The layout of the original Python sample's current config.yml. */
@@ -189,6 +198,11 @@ static void test_errors_name_the_key(void)
         { MIN "part_size_mb: 4\n", "part_size_mb: 4 is outside 5..5120" },
         { MIN "part_size_mb: 5121\n", "part_size_mb: 5121 is outside 5..5120" },
         { MIN "part_size_mb: 16MB\n", "part_size_mb: \"16MB\" is not a whole number" },
+        { MIN "watch:\n  batch_messages: 0\n", "t.yml:7: watch.batch_messages: 0 is outside 1..10000" },
+        { MIN "watch:\n  quiet_seconds: 21\n", "watch.quiet_seconds: 21 is outside 0..20" },
+        { MIN "watch:\n  batch_seconds: 0\n", "watch.batch_seconds: 0 is outside 1..3600" },
+        { MIN "watch:\n  visibility_timeout: 43201\n", "watch.visibility_timeout: 43201 is outside 0..43200" },
+        { MIN "watch:\n  wait: 3\n", "t.yml:7: watch.wait: unknown key" },
         { MIN "  path_style: yes please\n", "s3.path_style: \"yes please\" is not true or false" },
         /* strings */
         { MIN "  region: US East\n", "s3.region: \"US East\" is not a region name" },
