@@ -19,11 +19,13 @@
 #include "lease.h"
 #include "log.h"
 #include "merge.h"
+#include "ocf_scan.h"
 #include "sitewise_schema.h"
 #include "upload.h"
 
 #define STATE_FILE "repart-day.json"
 #define MERGED_PREFIX "merged_"
+#define FETCH_ATTEMPTS 4     /* GETs of a source whose bytes do not match its listing */
 #define MAX_SOURCE_BYTES (512u * 1024 * 1024)  /* a cold-tier file is ~10-500 KB */
 #define LEASE_TTL_SECS 1800      /* a day's writer is presumed dead after 30 min */
 
@@ -158,21 +160,14 @@ static void crashpoint(const char *point)
 
 /* ---------------------------------------------------------------- fetching */
 
-/* MD5 of a single-part object is its ETag; multipart ETags ("...-N") say
- * nothing about the bytes. */
-static int check_md5(const struct scan_source *src, const struct s3_buf *b, struct err *e)
+/* MD5 of a single-part object is its ETag (unless SSE-KMS/SSE-C); multipart
+ * ETags ("...-N") say nothing about the bytes. */
+static int check_md5(const struct scan_source *src, const struct s3_buf *b,
+                     const struct s3_get_info *info, struct err *e)
 {
-    if (strlen(src->etag) != 32 || strchr(src->etag, '-'))
-        return 0;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(b->data, b->len, md, &n, EVP_md5(), NULL);
-    char hex[33];
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (strcasecmp(hex, src->etag) != 0)
-        return err_setk(e, ERR_TRANSIENT, "%s: MD5 of the %zu bytes received (%s) differs from its ETag %s",
-                        src->key, b->len, hex, src->etag);
+    if (s3_etag_check(src->etag, info, b->data, b->len) == 0)
+        return err_setk(e, ERR_TRANSIENT, "%s: MD5 of the %zu bytes received differs from its "
+                        "ETag %s", src->key, b->len, src->etag);
     return 0;
 }
 
@@ -215,13 +210,26 @@ static void fetch_run(void *arg)
         err_setk(&e, ERR_DATA, "%s: %lld bytes, more than a cold-tier file can hold (%u)",
                  s->src->key, s->src->size, MAX_SOURCE_BYTES);
     } else {
-        struct s3_get_info info;
-        rc = s3_get_buffer(f->s3, f->bucket, s->src->key, &s->buf, &info, &e);
-        if (rc == 0 && (long long)s->buf.len != s->src->size)
-            rc = err_setk(&e, ERR_TRANSIENT, "%s: got %zu bytes, the listing said %lld",
-                          s->src->key, s->buf.len, s->src->size);
-        if (rc == 0)
-            rc = check_md5(s->src, &s->buf, &e);
+        /* s3_get_buffer retries transfers; a body that arrives whole but
+         * does not match the listing (size, MD5) is fetched again, a few
+         * times, before the day fails. */
+        for (int attempt = 1;; attempt++) {
+            struct s3_get_info info;
+            rc = s3_get_buffer(f->s3, f->bucket, s->src->key, &s->buf, &info, &e);
+            if (rc != 0)
+                break;
+            if ((long long)s->buf.len != s->src->size)
+                rc = err_setk(&e, ERR_TRANSIENT, "%s: got %zu bytes, the listing said %lld",
+                              s->src->key, s->buf.len, s->src->size);
+            else
+                rc = check_md5(s->src, &s->buf, &info, &e);
+            if (rc == 0 || attempt >= FETCH_ATTEMPTS || atomic_load(&f->cancel))
+                break;
+            log_msg(LOG_WARN, NULL, "refetch", "%s (attempt %d of %d)", e.msg, attempt,
+                    FETCH_ATTEMPTS);
+            s3_buf_free(&s->buf);
+            err_clear(&e);
+        }
         if (rc == 0) {
             atomic_fetch_add(&f->prog->objects_done, 1);
             atomic_fetch_add(&f->prog->bytes_done, (long long)s->buf.len);
@@ -340,17 +348,114 @@ static int data_key(const struct config *cfg, const struct day *d, const char *n
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* The merged object must be there with every byte we produced before the
- * index may point at it. */
-static int verify_uploaded(const struct pipeline_env *env, const char *key, long long bytes,
-                           struct err *e)
+/* The merged object must be there, with every byte we produced, before the
+ * index may point at it: it is read back (one streamed GET, constant memory)
+ * and compared with what was written: size, MD5 (whatever the bucket's
+ * encryption does to ETags), container framing, sync marker and record
+ * count. A mismatch may be the transfer's: the read is tried again. */
+struct reread {
+    struct ocf_scan scan;
+    EVP_MD_CTX *md;
+    long long bytes;
+    int bad;
+    struct err err;
+};
+
+static int reread_sink(void *ud, const void *buf, size_t len)
 {
-    struct s3_object o = {0};
-    if (s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, e) != 0)
-        return err_prefix(e, "checking the uploaded %s: ", key);
-    if (o.size != bytes)
-        return err_set(e, "uploaded %s has %lld bytes, %lld were written", key, o.size, bytes);
+    struct reread *r = ud;
+    r->bytes += (long long)len;
+    EVP_DigestUpdate(r->md, buf, len);
+    if (ocf_scan_feed(&r->scan, buf, len, &r->err) != 0) {
+        r->bad = 1;
+        return 1;
+    }
     return 0;
+}
+
+/* What was uploaded, as seen by the producer. */
+struct written {
+    long long bytes;
+    uint64_t records;
+    unsigned char sync[16];
+    unsigned char md5[16];
+};
+
+static int reread_once(const struct pipeline_env *env, const char *key, const struct written *w,
+                       struct err *e)
+{
+    struct reread r;
+    memset(&r, 0, sizeof r);
+    ocf_scan_init(&r.scan, key);
+    r.md = EVP_MD_CTX_new();
+    if (!r.md || !EVP_DigestInit_ex(r.md, EVP_md5(), NULL)) {
+        EVP_MD_CTX_free(r.md);
+        return err_set(e, "out of memory");
+    }
+    int rc = s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1, reread_sink, &r,
+                    NULL, e);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(r.md, md, &mdlen);
+    EVP_MD_CTX_free(r.md);
+    if (rc != 0 && r.bad)
+        *e = r.err;
+    if (rc == 0 && ocf_scan_end(&r.scan, e) != 0)
+        rc = -1;
+    if (rc == 0 && r.bytes != w->bytes)
+        rc = err_set(e, "%s has %lld bytes, %lld were written", key, r.bytes, w->bytes);
+    if (rc == 0 && memcmp(md, w->md5, 16) != 0)
+        rc = err_set(e, "%s: MD5 of the %lld bytes read differs from that of the bytes written",
+                     key, r.bytes);
+    if (rc == 0 && memcmp(r.scan.sync, w->sync, 16) != 0)
+        rc = err_set(e, "%s: not the sync marker this merge wrote", key);
+    if (rc == 0 && r.scan.records != w->records)
+        rc = err_set(e, "%s holds %llu records, %llu were written", key,
+                     (unsigned long long)r.scan.records, (unsigned long long)w->records);
+    if (rc != 0 && e->kind != ERR_NOT_FOUND && e->kind != ERR_TRANSIENT)
+        e->kind = ERR_DATA;  /* read whole, but not what was written */
+    return rc;
+}
+
+static int verify_uploaded(const struct pipeline_env *env, const char *key,
+                           const struct written *w, struct err *e)
+{
+    int rc;
+    for (int attempt = 1;; attempt++) {
+        rc = reread_once(env, key, w, e);
+        if (rc == 0 || e->kind != ERR_DATA || attempt >= FETCH_ATTEMPTS)
+            break;
+        log_msg(LOG_WARN, NULL, "reread", "%s (attempt %d of %d)", e->msg, attempt,
+                FETCH_ATTEMPTS);
+        err_clear(e);
+    }
+    if (rc != 0) {
+        if (e->kind != ERR_NOT_FOUND)
+            e->kind = ERR_TRANSIENT;  /* a rerun uploads it again */
+        err_prefix(e, "re-reading the uploaded merged file: ");
+    }
+    return rc;
+}
+
+/* A merge sink that uploads and takes the MD5 of what it passes on. */
+struct tee {
+    struct upload *up;
+    EVP_MD_CTX *md;
+};
+
+static int tee_sink(void *ud, const void *data, size_t len)
+{
+    struct tee *t = ud;
+    EVP_DigestUpdate(t->md, data, len);
+    return upload_sink(t->up, data, len);
+}
+
+static void md5_final(EVP_MD_CTX *md, unsigned char out[16])
+{
+    unsigned char buf[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(md, buf, &n);
+    memcpy(out, buf, 16);
 }
 
 /* The commit. With locking, conditional on the index being what the day's
@@ -603,9 +708,15 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     struct upload *up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name,
                                     r->merged_key, (size_t)cfg->part_size_mb << 20,
                                     parts_in_flight(cfg), NULL, e);
+    struct tee tee = {up, EVP_MD_CTX_new()};
+    if (up && (!tee.md || !EVP_DigestInit_ex(tee.md, EVP_md5(), NULL))) {
+        upload_free(up);
+        up = NULL;
+        err_set(e, "out of memory");
+    }
     if (up)
         upload_set_budget(up, &run->budget);
-    struct merge *m = up ? merge_open(&mo, upload_sink, up, e) : NULL;
+    struct merge *m = up ? merge_open(&mo, tee_sink, &tee, e) : NULL;
     struct fetcher f;
     fetcher_init(&f, env, &run->prog, srcs, s.n_new);
     rc = (m && f.slots) ? 0 : -1;
@@ -636,11 +747,15 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         upload_failed(up, e);  /* an upload error reaches the merge as a sink
                                   error: report the upload's own message */
     double t1 = now_secs();
-    long long bytes = 0;
+    struct written w = {.records = ms.records_out};
+    memcpy(w.sync, sync, 16);
     if (rc == 0)
-        rc = upload_finish(up, NULL, &bytes, e);
-    if (rc == 0)
-        rc = verify_uploaded(env, r->merged_key, bytes, e);
+        rc = upload_finish(up, NULL, &w.bytes, e);
+    if (rc == 0) {
+        md5_final(tee.md, w.md5);
+        rc = verify_uploaded(env, r->merged_key, &w, e);
+    }
+    EVP_MD_CTX_free(tee.md);
     double t2 = now_secs();
     result_from_merge(r, &ms);
     r->secs_download = t_wait;
@@ -1020,8 +1135,10 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     return rc;
 }
 
+/* Uploads a staged merged file, checking its framing on the way; *w gets
+ * what verify_uploaded compares. */
 static int upload_file(const struct pipeline_env *env, struct upload_budget *budget,
-                       const char *path, const char *key, long long *bytes, struct err *e)
+                       const char *path, const char *key, struct written *w, struct err *e)
 {
     const struct config *cfg = env->cfg;
     FILE *f = fopen(path, "rb");
@@ -1036,12 +1153,29 @@ static int upload_file(const struct pipeline_env *env, struct upload_budget *bud
     if (!buf)
         rc = err_set(e, "out of memory");
     size_t n;
-    while (rc == 0 && (n = fread(buf, 1, 1 << 20, f)) > 0)
-        rc = upload_write(up, buf, n, e);
+    struct ocf_scan scan;
+    ocf_scan_init(&scan, path);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (rc == 0 && (!md || !EVP_DigestInit_ex(md, EVP_md5(), NULL)))
+        rc = err_set(e, "out of memory");
+    while (rc == 0 && (n = fread(buf, 1, 1 << 20, f)) > 0) {
+        EVP_DigestUpdate(md, buf, n);
+        rc = ocf_scan_feed(&scan, buf, n, e);
+        if (rc == 0)
+            rc = upload_write(up, buf, n, e);
+    }
     if (rc == 0 && ferror(f))
         rc = err_set(e, "reading %s: %s", path, strerror(errno));
     if (rc == 0)
-        rc = upload_finish(up, NULL, bytes, e);
+        rc = ocf_scan_end(&scan, e);
+    if (rc == 0) {
+        md5_final(md, w->md5);
+        w->records = scan.records;
+        memcpy(w->sync, scan.sync, 16);
+    }
+    EVP_MD_CTX_free(md);
+    if (rc == 0)
+        rc = upload_finish(up, NULL, &w->bytes, e);
     free(buf);
     upload_free(up);
     fclose(f);
@@ -1064,11 +1198,12 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     if (rc != 0)
         err_set(e, "merged key too long");
     double t0 = now_secs();
-    long long bytes = 0;
+    struct written w = {0};
     if (rc == 0)
-        rc = upload_file(env, &run->budget, path, r->merged_key, &bytes, e);
+        rc = upload_file(env, &run->budget, path, r->merged_key, &w, e);
     if (rc == 0)
-        rc = verify_uploaded(env, r->merged_key, bytes, e);
+        rc = verify_uploaded(env, r->merged_key, &w, e);
+    long long bytes = w.bytes;
     r->bytes_out = (uint64_t)bytes;
     /* Commit: the index as it is now in the bucket (another run may have
      * committed since the download) plus this day's sources. */
@@ -1084,8 +1219,8 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         struct s3_buf b = {0};
         struct err ge = {0};
         struct s3_get_info info = {0};
-        int g = s3_get_buffer(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key, &b, &info,
-                              &ge);
+        int g = s3_get_buffer_verified(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key,
+                                       &b, &info, &ge);
         if (g == 0) {
             rc = index_parse((const char *)b.data, b.len, &cur.index, e);
             snprintf(cur.index.etag, sizeof cur.index.etag, "%s", info.etag);

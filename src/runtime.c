@@ -1,6 +1,24 @@
 #include "runtime.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* An optional positive integer from the environment (0 when unset). */
+static int env_long(const char *name, long max, long *out, struct err *e)
+{
+    const char *v = getenv(name);
+    *out = 0;
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || x < 1 || x > max)
+        return err_setk(e, ERR_USAGE, "%s=%s: expected an integer within 1..%ld", name, v, max);
+    *out = x;
+    return 0;
+}
 
 int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct err *e)
 {
@@ -16,6 +34,15 @@ int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct
         /* transfers, listings and part uploads of several days share it */
         .max_connections = cfg->concurrency + 16,
     };
+    /* Tuning for tests and odd networks; unset = the client's defaults. */
+    long timeout_ms, retry_base_ms, max_retries;
+    if (env_long("REPART_S3_TIMEOUT_MS", 600000, &timeout_ms, e) != 0 ||
+        env_long("REPART_S3_RETRY_BASE_MS", 60000, &retry_base_ms, e) != 0 ||
+        env_long("REPART_S3_MAX_RETRIES", 100, &max_retries, e) != 0)
+        return -1;
+    sc.timeout_ms = timeout_ms;
+    sc.retry_base_ms = retry_base_ms;
+    sc.max_retries = (int)max_retries;
     rt->s3 = s3_client_new(&sc, rt->creds, e);
     if (!rt->s3)
         return -1;

@@ -264,6 +264,7 @@ struct resp {
     long long last_modified;          /* -1: none */
     char bucket_region[64];
     char request_id[96];
+    int etag_not_md5;
 };
 
 static void resp_reset(struct resp *r)
@@ -276,6 +277,7 @@ static void resp_reset(struct resp *r)
     r->content_length = r->cr_first = r->cr_last = r->cr_total = r->last_modified = -1;
     r->bucket_region[0] = '\0';
     r->request_id[0] = '\0';
+    r->etag_not_md5 = 0;
 }
 
 /* State of one attempt, shared with the curl callbacks. */
@@ -416,6 +418,13 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
         copy_token(r->bucket_region, sizeof r->bucket_region, v, vl);
     } else if (nl == 16 && strncasecmp(p, "x-amz-request-id", 16) == 0) {
         copy_token(r->request_id, sizeof r->request_id, v, vl);
+    } else if (nl == 28 && strncasecmp(p, "x-amz-server-side-encryption", 28) == 0) {
+        /* aws:kms and aws:kms:dsse objects have ETags that are not MD5s */
+        if (vl >= 7 && strncasecmp(v, "aws:kms", 7) == 0)
+            r->etag_not_md5 = 1;
+    } else if (nl == 47 &&
+               strncasecmp(p, "x-amz-server-side-encryption-customer-algorithm", 47) == 0) {
+        r->etag_not_md5 = 1;  /* SSE-C */
     }
     return n;
 }
@@ -493,6 +502,18 @@ static size_t on_read(char *buf, size_t sz, size_t nm, void *ud)
     return n;
 }
 
+/* curl rewinds the body when it sends a request again on a fresh
+ * connection (a kept-alive one that turned out closed); without this it
+ * fails with "rewinding of the data stream failed". */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    struct xfer *x = ud;
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > (uint64_t)x->rq->body_len)
+        return CURL_SEEKFUNC_FAIL;
+    x->up_off = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 /* Stall detection: fails the transfer when no byte moved for timeout_ms. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
@@ -525,6 +546,7 @@ static int curl_retryable(CURLcode rc)
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SEND_ERROR:
+    case CURLE_SEND_FAIL_REWIND:
     case CURLE_RECV_ERROR:
     case CURLE_PARTIAL_FILE:
     case CURLE_GOT_NOTHING:
@@ -793,6 +815,8 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, &x);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
     } else if (strcmp(rq->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -919,6 +943,7 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
                                     : rs->status == 200 ? cl
                                                         : -1;
                 memcpy(info->etag, rs->etag, sizeof info->etag);
+                info->etag_not_md5 = rs->etag_not_md5;
             }
         } else if (rq->write && have_first && rs->etag[0] && first_etag[0] &&
                    strcmp(rs->etag, first_etag) != 0 && rs->status >= 200 && rs->status < 300) {
@@ -1071,6 +1096,22 @@ int s3_get(struct s3_client *c, const char *bucket, const char *key, long long r
     return rc;
 }
 
+int s3_etag_check(const char *etag, const struct s3_get_info *info, const void *data,
+                  size_t len)
+{
+    if ((info && info->etag_not_md5) || strlen(etag) != 32 ||
+        strspn(etag, "0123456789abcdefABCDEF") != 32)
+        return -1;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!EVP_Digest(data, len, md, &n, EVP_md5(), NULL) || n != 16)
+        return -1;
+    char hex[33];
+    for (unsigned i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return strcasecmp(hex, etag) == 0;
+}
+
 static int buf_sink(void *ud, const void *p, size_t n)
 {
     return buf_append(ud, p, n);
@@ -1087,6 +1128,27 @@ int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, stru
             e->kind = ERR_GENERIC; /* our own sink only stops when memory runs out */
     }
     return rc;
+}
+
+int s3_get_buffer_verified(struct s3_client *c, const char *bucket, const char *key,
+                           struct s3_buf *out, struct s3_get_info *info, struct err *e)
+{
+    struct s3_get_info own;
+    if (!info)
+        info = &own;
+    size_t before = out->len;
+    for (int attempt = 1;; attempt++) {
+        if (s3_get_buffer(c, bucket, key, out, info, e) != 0)
+            return -1;
+        const void *body = out->data ? (const void *)(out->data + before) : "";
+        if (s3_etag_check(info->etag, info, body, out->len - before) != 0)
+            return 0;
+        out->len = before;
+        if (attempt == 4)
+            return err_setk(e, ERR_TRANSIENT, "GetObject s3://%s/%s: MD5 of the body differs "
+                            "from its ETag %s (%d attempts)", bucket, key, info->etag, attempt);
+        atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
+    }
 }
 
 int s3_head(struct s3_client *c, const char *bucket, const char *key, struct s3_object *out,

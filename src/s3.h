@@ -81,6 +81,7 @@ struct s3_get_info {
     long long content_length;  /* bytes of this response's body */
     long long object_size;     /* whole object (from Content-Range or Content-Length) */
     char etag[80];
+    int etag_not_md5;          /* 1: SSE-KMS or SSE-C, whose ETags are not MD5s */
 };
 
 /* GET streamed to `write`. range_first/range_last: inclusive byte range, or
@@ -102,6 +103,19 @@ void s3_buf_free(struct s3_buf *b);
 /* GET the whole object into *out (appended; caller frees with s3_buf_free). */
 int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key,
                   struct s3_buf *out, struct s3_get_info *info, struct err *e);
+
+/* Whether the bytes of a whole object match its ETag (as listed or as
+ * answered): 1 they do, 0 they do not, -1 the ETag says nothing about them
+ * (multipart "...-N", not 32 hex digits, or `info` (may be NULL) of the GET
+ * says SSE-KMS/SSE-C). */
+int s3_etag_check(const char *etag, const struct s3_get_info *info, const void *data,
+                  size_t len);
+
+/* s3_get_buffer, then the bytes are checked against the answer's ETag
+ * (s3_etag_check); a mismatch is read again, 4 times in all, then fails with
+ * ERR_TRANSIENT. For small objects whose damage would go unnoticed (indexes). */
+int s3_get_buffer_verified(struct s3_client *c, const char *bucket, const char *key,
+                           struct s3_buf *out, struct s3_get_info *info, struct err *e);
 
 /* HEAD. 404 is ERR_NOT_FOUND. Fills size and etag (out->key is left NULL). */
 int s3_head(struct s3_client *c, const char *bucket, const char *key,

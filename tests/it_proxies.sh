@@ -123,6 +123,19 @@ fault_proxy_start --rate 1 --faults stall --slow-ms 200
 req "$TEST_TMP/out" "$FAULT_ENDPOINT/bkt/obj100k"
 case "$RC" in 52|56) ;; *) fail "stall: curl exit $RC, expected 52 or 56" ;; esac
 
+note "fault proxy: corrupt (whole body, right length, one byte flipped)"
+fault_proxy_stop
+fault_proxy_start --rate 1 --faults corrupt
+req "$TEST_TMP/out" "$FAULT_ENDPOINT/bkt/obj100k"
+assert_eq "$RC" 0 "curl exit"
+assert_eq "$(hdr Content-Length)" 100000 "announced length"
+assert_eq "$(stat -c %s "$TEST_TMP/out")" 100000 "bytes received"
+assert_eq "$(cmp -l "$TEST_TMP/obj100k" "$TEST_TMP/out" | wc -l)" 1 "bytes that differ"
+assert_eq "$(cmp -l "$TEST_TMP/obj100k" "$TEST_TMP/out" | awk '{print $1}')" 50001 "flipped byte (1-based)"
+req /dev/null -I "$FAULT_ENDPOINT/bkt/obj100k"
+assert_eq "$(hdr Content-Length)" 100000 "HEAD length unchanged"
+assert_eq "$(fault_log_count --fault corrupt --status 200)" 2 "corrupt logged"
+
 note "fault proxy: slow answer exceeds the client's timeout"
 fault_proxy_stop
 fault_proxy_start --rate 1 --faults slow --slow-ms 3000
@@ -130,7 +143,7 @@ req "$TEST_TMP/out" --max-time 1 "$FAULT_ENDPOINT/bkt/obj100k"
 assert_eq "$RC" 28 "curl exit (timeout)"
 assert_eq "$(fault_log_count --fault slow)" 1 "slow logged"
 
-note "fault proxy: --only, --only-path-regex, --max-faults, --skip"
+note "fault proxy: --only, --only-path-regex, --max-faults, --skip, --max-per-path"
 fault_proxy_stop
 fault_proxy_start --rate 1 --faults 500 --only PUT
 req /dev/null "$FAULT_ENDPOINT/bkt/obj100k"; assert_eq "$CODE" 200 "--only PUT: GET"
@@ -144,6 +157,13 @@ fault_proxy_start --rate 1 --faults 503 --max-faults 2 --skip 1
 codes=""
 for i in 1 2 3 4 5; do req /dev/null "$FAULT_ENDPOINT/bkt/obj100k"; codes+="$CODE "; done
 assert_eq "$codes" "200 503 503 200 200 " "--skip 1 --max-faults 2"
+fault_proxy_stop
+fault_proxy_start --rate 1 --faults 503 --max-per-path 2
+codes=""
+for p in obj100k obj100k raw/a.avro obj100k raw/a.avro raw/a.avro; do
+    req /dev/null "$FAULT_ENDPOINT/bkt/$p"; codes+="$CODE "
+done
+assert_eq "$codes" "503 503 503 200 503 200 " "--max-per-path 2"
 
 note "fault proxy: a seeded rate 0.5 is reproducible"
 seq_codes() {  # 24 GETs on one kept-alive curl handle

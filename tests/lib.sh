@@ -211,8 +211,8 @@ _lib_proxy_start() {
 }
 
 # fault_proxy_start [--upstream URL] [faultproxy.mjs options: --rate R --seed N
-#   --faults 500,503,reset,truncate,slow,stall --slow-ms N --only GET,PUT
-#   --only-path-regex RE --skip N --max-faults N --errors-after-forward
+#   --faults 500,503,reset,truncate,slow,stall,corrupt --slow-ms N --only GET,PUT
+#   --only-path-regex RE --skip N --max-faults N --max-per-path N --errors-after-forward
 #   --max-seconds N]
 # Sets FAULT_ENDPOINT=http://127.0.0.1:PORT, FAULT_PORT, FAULT_PID, FAULT_DIR,
 # FAULT_LOG (FAULT_DIR/log.jsonl). Upstream: $S3_ENDPOINT unless given (e.g.

@@ -14,10 +14,14 @@
 //   slow      waits --slow-ms before forwarding (the client times out first);
 //             forwards normally if the client is still there
 //   stall     sends headers and half of the body, waits --slow-ms, then resets
+//   corrupt   forwards the request, then sends the upstream status, headers
+//             and whole body with one byte flipped (the middle one), so that
+//             Content-Length holds and only a checksum tells; an empty body
+//             is sent unchanged
 //
 // 500/503 do not reach the upstream unless --errors-after-forward is given
 // (then the write happens upstream and the client still sees the error).
-// reset/truncate/stall always reach the upstream: a PUT is applied even
+// reset/truncate/stall/corrupt always reach the upstream: a PUT is applied even
 // though its answer is lost.
 //
 // Every request gets one JSON line in DIR/log.jsonl, written before the first
@@ -37,17 +41,19 @@ const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [opti
   --max-seconds N         exit after N seconds (default 600; 0: never)
   --seed N                PRNG seed (default 1)
   --rate R                share of eligible requests that get a fault, 0..1 (default 0)
-  --faults LIST           comma list of 500,503,reset,truncate,slow,stall
+  --faults LIST           comma list of 500,503,reset,truncate,slow,stall,corrupt
                           (default 500,503,reset,truncate,slow); one is drawn per fault
   --slow-ms N             delay of slow/stall (default 40000)
   --only METHODS          only these methods are eligible (comma list, e.g. GET,PUT)
   --only-path-regex RE    only requests whose target (path?query as sent) matches RE
   --skip N                the first N eligible requests never get a fault
   --max-faults N          inject at most N faults (default: no limit)
+  --max-per-path N        inject at most N faults into requests for one path
+                          (default: no limit), so that a retrying client wins
   --errors-after-forward  500/503: forward first, then answer with the error
 `;
 
-const FAULTS = new Set(["500", "503", "reset", "truncate", "slow", "stall"]);
+const FAULTS = new Set(["500", "503", "reset", "truncate", "slow", "stall", "corrupt"]);
 
 const opts = parseArgs(process.argv.slice(2), {
   "--upstream": { key: "upstream", type: "str" },
@@ -63,6 +69,7 @@ const opts = parseArgs(process.argv.slice(2), {
   "--only-path-regex": { key: "pathRe", type: "str" },
   "--skip": { key: "skip", type: "int", def: 0 },
   "--max-faults": { key: "maxFaults", type: "int", def: -1 },
+  "--max-per-path": { key: "maxPerPath", type: "int", def: -1 },
   "--errors-after-forward": { key: "errorsAfterForward", type: "flag", def: false },
 }, USAGE);
 
@@ -92,6 +99,7 @@ function mulberry32(seed) {
 const rng = mulberry32(opts.seed);
 let eligibleSeen = 0;
 let injected = 0;
+const perPath = new Map();
 
 // Two draws per eligible request, whether or not it gets a fault, so the
 // outcome depends only on the order of eligible requests.
@@ -104,6 +112,12 @@ function decide(req) {
   if (eligibleSeen <= opts.skip) return null;
   if (opts.maxFaults >= 0 && injected >= opts.maxFaults) return null;
   if (!(r < opts.rate)) return null;
+  const path = splitUrl(req.url).path;
+  if (opts.maxPerPath >= 0) {
+    const n = perPath.get(path) || 0;
+    if (n >= opts.maxPerPath) return null;
+    perPath.set(path, n + 1);
+  }
   injected++;
   return opts.faults[Math.min(opts.faults.length - 1, Math.floor(k * opts.faults.length))];
 }
@@ -172,6 +186,32 @@ function brokenAnswer(req, res, seq, fault) {
   });
 }
 
+// corrupt: the whole answer with the right length and one byte flipped.
+function corruptAnswer(req, res, seq, fault) {
+  const sock = req.socket;
+  let gone = false;
+  sock.on("close", () => { gone = true; });
+  forwardBuffered(req, (upRes, body) => {
+    if (gone) return;
+    if (!upRes) {
+      logLine(req, seq, fault, 502);
+      sock.resetAndDestroy();
+      return;
+    }
+    logLine(req, seq, fault, upRes.statusCode);
+    if (req.method === "HEAD") {
+      res.writeHead(upRes.statusCode, upRes.statusMessage, responseHeaders(upRes));
+      res.end();
+      return;
+    }
+    const out = Buffer.from(body);
+    if (out.length > 0) out[Math.floor(out.length / 2)] ^= 0x01;
+    res.writeHead(upRes.statusCode, upRes.statusMessage,
+      [...responseHeaders(upRes, { dropLength: true }), "Content-Length", String(out.length)]);
+    res.end(out);
+  });
+}
+
 function errorAnswer(req, res, seq, fault) {
   const code = fault === "500" ? "InternalError" : "SlowDown";
   if (!opts.errorsAfterForward) {
@@ -205,6 +245,9 @@ const server = makeServer((req, res) => {
     case "truncate":
     case "stall":
       brokenAnswer(req, res, seq, fault);
+      break;
+    case "corrupt":
+      corruptAnswer(req, res, seq, fault);
       break;
     case "slow": {
       logLine(req, seq, fault, null);

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# repart all through the fault-injecting proxy (tests/helpers/faultproxy.mjs):
+#  1. 10% of all requests fail (500, 503, reset, truncate, slow past the
+#     client's timeout): the bucket ends up identical (keys, sizes, ETags) to
+#     a clean run's into another bucket;
+#  2. every request fails: exit 1 naming every day, nothing written; every
+#     write fails (reads pass): nothing committed, the multipart upload of
+#     the big day aborted (no object); writes applied upstream whose answers
+#     are lost: no index, and a clean rerun gives the clean run's bucket;
+#  3. truncated source GETs are resumed, corrupt ones (right length, a byte
+#     flipped: only the MD5 tells) fetched again, corrupt re-reads of the
+#     merged file read again: never merged, results equal the clean run;
+#  4. through a pass-through proxy: a rerun with nothing new GETs no source
+#     and writes nothing; one late file is exactly one source GET.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_repart.sh"
+
+repart_setup cold clean out fail1 fail2 fail3 trunc corrupt reread counted
+G="$TEST_TMP/gen"
+gen "$G" --from 2023-05-01 --to 2023-05-04 --series 20 --records-per-file 50 --seed 3 >/dev/null
+# one day whose merged file (> 5 MiB) goes up in two parts
+gen "$G" --from 2023-05-05 --to 2023-05-05 --series 20 --records-per-file 4000 --seed 4 >/dev/null
+put_tree "$G" cold
+DAYS=(2023-05-01 2023-05-02 2023-05-03 2023-05-04 2023-05-05)
+RANGE=(--from 2023-05-01 --to 2023-05-05)
+n_src=$(find "$G" -name '*.avro' | wc -l)
+
+# cfg NAME OUT_BUCKET ENDPOINT: a config writing into OUT_BUCKET through ENDPOINT
+cfg() {
+    OUT_BUCKET=$2 write_config "$TEST_TMP/$1.yml"
+    sed -i "s|endpoint_url: .*|endpoint_url: $3|; s|^work_dir: .*|work_dir: $TEST_TMP/work-$1|" \
+        "$TEST_TMP/$1.yml"
+    echo "$TEST_TMP/$1.yml"
+}
+# same_as_clean BUCKET what: the bucket's keys, sizes and ETags are the clean run's
+same_as_clean() {
+    bucket_ls "$1" >"$TEST_TMP/ls-$1"
+    diff "$TEST_TMP/ls-clean" "$TEST_TMP/ls-$1" >&2 || fail "$2: bucket $1 differs from the clean run"
+}
+
+# --- the clean run, straight to the server
+run_repart -c "$(cfg clean clean "$S3_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "clean run ($ERR)"
+bucket_ls clean >"$TEST_TMP/ls-clean"
+for d in "${DAYS[@]:0:4}"; do check_day clean "$d" "$G/raw/$(day_part "$d")"; done
+assert_eq "$(grep -c '^consolidated/' "$TEST_TMP/ls-clean")" 5 "merged files of the clean run"
+assert_eq "$(grep -c '^index/' "$TEST_TMP/ls-clean")" 5 "indexes of the clean run"
+big=$(grep "^consolidated/$(day_part 2023-05-05)/" "$TEST_TMP/ls-clean")
+[[ "$(awk '{print $3}' <<<"$big")" == *-2 ]] || fail "the big day did not go up in two parts: $big"
+
+export REPART_S3_TIMEOUT_MS=800 REPART_S3_RETRY_BASE_MS=20
+
+# --- 1. 10% of all requests fail
+fault_proxy_start --rate 0.1 --seed "${FAULT_SEED:-5}" --faults 500,503,reset,truncate,slow --slow-ms 5000
+run_repart -c "$(cfg f1 out "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "run at 10% faults ($ERR)"
+same_as_clean out "10% faults"
+n_req=$(fault_log_count)
+n_faults=$(fault_log_count --fault any)
+counts=""
+for f in 500 503 reset truncate slow; do
+    c=$(fault_log_count --fault $f)
+    [ "$c" -gt 0 ] || fail "no $f fault was injected ($n_faults faults in $n_req requests)"
+    counts="$counts $f=$c"
+done
+note "10% faults: $n_faults faults in $n_req requests:$counts"
+fault_proxy_stop
+
+
+# --- 2. everything fails: exit 1 naming every day, nothing written
+export REPART_S3_MAX_RETRIES=2 REPART_S3_TIMEOUT_MS=300
+fault_proxy_start --rate 1 --faults 500,503,reset,truncate,slow --slow-ms 5000
+run_repart -c "$(cfg f2 fail1 "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 1 "exit when every request fails"
+for d in "${DAYS[@]}"; do assert_contains "$ERR" "error: $d: " "error line of $d"; done
+assert_contains "$ERR" "all --days 2023-05-01,2023-05-02,2023-05-03,2023-05-04,2023-05-05" "rerun command"
+assert_eq "$(bucket_ls fail1 | wc -l)" 0 "objects after every request failed"
+fault_proxy_stop
+
+# every write fails, reads pass: the days are merged, nothing is committed
+fault_proxy_start --rate 1 --faults 500,503 --only PUT,POST
+run_repart -c "$(cfg f3 fail2 "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 1 "exit when every write fails"
+for d in "${DAYS[@]}"; do assert_contains "$ERR" "error: $d: " "error line of $d"; done
+assert_eq "$(bucket_ls fail2 | wc -l)" 0 "objects after every write failed"
+[ "$(fault_log_count --method GET --path-regex '^/cold/raw/' --fault none)" -eq "$n_src" ] \
+    || fail "the sources were not all read"
+fault_proxy_stop
+
+# the big day's parts and its completion fail: the multipart upload is
+# aborted and leaves no object, no index, no pending upload
+fault_proxy_start --rate 1 --faults 500,503 --only PUT,POST --only-path-regex 'uploadId='
+run_repart -c "$(cfg f4 fail2 "$FAULT_ENDPOINT")" all --days 2023-05-05
+assert_eq "$RC" 1 "exit when the parts fail"
+assert_contains "$ERR" "error: 2023-05-05: " "error line"
+assert_eq "$(fault_log_count --method POST --query-regex '^uploads' --fault none --status 200)" 1 "uploads created"
+[ "$(fault_log_count --method PUT --query-regex 'partNumber=' --fault any)" -ge 1 ] || fail "no part was tried"
+assert_eq "$(fault_log_count --method DELETE --query-regex 'uploadId=' --status 204)" 1 "uploads aborted"
+assert_eq "$(bucket_ls fail2 | wc -l)" 0 "objects after a failed multipart upload"
+# (fauxqs has no ListMultipartUploads: a part sent to the aborted upload
+# id must find no upload)
+abort=$(grep '"method":"DELETE"' "$FAULT_LOG")
+uid=$(grep -o '"query":"uploadId=[^"&]*' <<<"$abort" | grep -o '[^=]*$')
+path=$(grep -o '"path":"[^"]*' <<<"$abort" | cut -d'"' -f4)
+[ -n "$uid" ] && [ -n "$path" ] || fail "no abort in the log"
+code=$(curl -s -o "$TEST_TMP/nsu.xml" -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' \
+    --data-binary x "$S3_ENDPOINT$path?partNumber=1&uploadId=$uid")
+assert_eq "$code" 404 "part sent to the aborted upload"
+assert_contains "$(cat "$TEST_TMP/nsu.xml")" NoSuchUpload "aborted upload"
+fault_proxy_stop
+
+# writes applied upstream whose answers are lost (reset, truncate): no
+# index; a clean rerun then gives exactly the clean run's bucket
+fault_proxy_start --rate 1 --faults reset,truncate --only PUT,POST
+run_repart -c "$(cfg f5 fail3 "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 1 "exit when every write's answer is lost"
+assert_eq "$(bucket_ls fail3 index/ | wc -l)" 0 "indexes after lost answers"
+note "writes applied upstream, answers lost: $(bucket_ls fail3 | wc -l) merged files left uncommitted"
+fault_proxy_stop
+run_repart -c "$(cfg f5 fail3 "$S3_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "clean rerun after lost answers ($ERR)"
+same_as_clean fail3 "rerun after lost answers"
+unset REPART_S3_MAX_RETRIES; export REPART_S3_TIMEOUT_MS=800
+
+# --- 3. truncated source GETs: resumed, never merged short
+fault_proxy_start --rate 0.3 --seed 7 --max-per-path 3 --faults truncate --only GET --only-path-regex '^/cold/raw/'
+run_repart -c "$(cfg f6 trunc "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "run with truncated GETs ($ERR)"
+same_as_clean trunc "truncated GETs"
+n_trunc=$(fault_log_count --fault truncate)
+[ "$n_trunc" -gt 0 ] || fail "no GET was truncated"
+note "truncated source GETs: $n_trunc of $(fault_log_count --method GET --path-regex '^/cold/raw/')"
+fault_proxy_stop
+
+# corrupt source bodies (right length, one byte flipped): the MD5 differs
+# from the ETag, the source is fetched again
+fault_proxy_start --rate 0.3 --seed 8 --max-per-path 3 --faults corrupt --only GET --only-path-regex '^/cold/raw/'
+run_repart -c "$(cfg f7 corrupt "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "run with corrupt source GETs ($ERR)"
+same_as_clean corrupt "corrupt source GETs"
+n_corrupt=$(fault_log_count --fault corrupt)
+[ "$n_corrupt" -gt 0 ] || fail "no GET was corrupted"
+assert_contains "$ERR" "differs from its ETag" "refetch warning"
+note "corrupt source GETs: $n_corrupt of $(fault_log_count --method GET --path-regex '^/cold/raw/')"
+fault_proxy_stop
+
+# corrupt re-reads of the merged files: read again, then committed
+fault_proxy_start --rate 1 --max-faults 3 --faults corrupt --only GET --only-path-regex '^/reread/consolidated/'
+run_repart -c "$(cfg f8 reread "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "run with corrupt re-reads ($ERR)"
+same_as_clean reread "corrupt re-reads"
+assert_eq "$(fault_log_count --fault corrupt)" 3 "corrupt re-reads"
+assert_eq "$(fault_log_count --method GET --path-regex '^/reread/consolidated/')" 8 "re-reads (5 + 3 again)"
+assert_contains "$ERR" "MD5 of the" "re-read warning"
+fault_proxy_stop
+
+# a corrupt index GET (a late file makes the day read its index)
+late_src=$(find "$G/raw/$(day_part 2023-05-02)" -name '*.avro' | sort | sed -n 1p)
+late_rel=${late_src#"$G/"}
+late_rel="${late_rel%_*_GOOD.avro}_1683100000_GOOD.avro"
+mkdir -p "$TEST_TMP/late/$(dirname "$late_rel")"
+cp "$late_src" "$TEST_TMP/late/$late_rel"
+put_tree "$TEST_TMP/late" cold
+cp "$late_src" "$G/$late_rel"
+fault_proxy_start --rate 1 --max-faults 1 --faults corrupt --only GET --only-path-regex '^/corrupt/index/'
+run_repart -c "$(cfg f7 corrupt "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "run with a corrupt index GET ($ERR)"
+assert_eq "$(fault_log_count --fault corrupt)" 1 "corrupt index GETs"
+assert_eq "$(fault_log_count --method GET --path-regex '^/corrupt/index/')" 6 "index GETs (5 days + 1 again)"
+fault_proxy_stop
+check_day corrupt 2023-05-02 "$G/raw/$(day_part 2023-05-02)"
+
+# --- 4. requests counted through a pass-through proxy
+fault_proxy_start --rate 0
+run_repart -c "$(cfg f9 counted "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "first counted run ($ERR)"
+assert_eq "$(fault_log_count --method GET --path-regex '^/cold/raw/')" "$((n_src + 1))" "source GETs of the first run"
+fault_proxy_stop
+fault_proxy_start --rate 0
+run_repart -c "$(cfg f9 counted "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "rerun ($ERR)"
+assert_eq "$(fault_log_count --method GET --path-regex '^/cold/raw/')" 0 "source GETs of a rerun with nothing new"
+assert_eq "$(fault_log_count --method PUT)" 0 "PUTs of a rerun with nothing new"
+assert_eq "$(fault_log_count --method POST)" 0 "POSTs of a rerun with nothing new"
+assert_eq "$(fault_log_count --method DELETE)" 0 "DELETEs of a rerun with nothing new"
+note "rerun with nothing new: $(fault_log_count) requests ($(fault_log_count --method GET) GET)"
+fault_proxy_stop
+late_src=$(find "$G/raw/$(day_part 2023-05-03)" -name '*.avro' | sort | sed -n 1p)
+late_rel=${late_src#"$G/"}
+late_rel="${late_rel%_*_GOOD.avro}_1683200000_GOOD.avro"
+rm -rf "$TEST_TMP/late"
+mkdir -p "$TEST_TMP/late/$(dirname "$late_rel")"
+cp "$late_src" "$TEST_TMP/late/$late_rel"
+put_tree "$TEST_TMP/late" cold
+cp "$late_src" "$G/$late_rel"
+fault_proxy_start --rate 0
+run_repart -c "$(cfg f9 counted "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+assert_eq "$RC" 0 "late-file run ($ERR)"
+assert_eq "$(fault_log_count --method GET --path-regex '^/cold/raw/')" 1 "source GETs after one late file"
+assert_eq "$(fault_log_count --method PUT)" 2 "PUTs after one late file (merged file, index)"
+fault_proxy_stop
+check_day counted 2023-05-03 "$G/raw/$(day_part 2023-05-03)"
+note "it_faults: all checks passed"
