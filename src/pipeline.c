@@ -122,10 +122,7 @@ void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char 
     memcpy(sync, md + 16, 16);
 }
 
-/* 1 for names repart gives merged files: merged_<32 lower hex>.avro. Files
- * of other names (the Python sample's merged_series_<ts>.avro) are never
- * touched. */
-static int is_repart_merged_name(const char *name)
+int pipeline_is_merged_name(const char *name)
 {
     size_t n = strlen(name);
     if (n != strlen(MERGED_PREFIX) + 32 + 5 || strncmp(name, MERGED_PREFIX, 7) != 0 ||
@@ -312,9 +309,7 @@ static void fetcher_free(struct fetcher *f)
 
 /* ---------------------------------------------------------------- locking */
 
-/* `locking: auto` means on for AWS S3 (no endpoint configured) and off for
- * other endpoints, most of which lack conditional writes. */
-static int locking_on(const struct config *cfg)
+int pipeline_locking_on(const struct config *cfg)
 {
     if (cfg->locking == CONFIG_LOCK_ON)
         return 1;
@@ -328,7 +323,7 @@ static int day_lease(const struct pipeline_env *env, const struct day *d, struct
                      struct err *e)
 {
     memset(l, 0, sizeof *l);
-    if (!locking_on(env->cfg))
+    if (!pipeline_locking_on(env->cfg))
         return 0;
     char key[1200], part[DAY_PARTITION_MAX];
     snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
@@ -469,7 +464,7 @@ static int put_index(const struct pipeline_env *env, const char *index_key, cons
     if (!doc)
         return err_set(e, "out of memory");
     struct s3_put_opts opts = {.content_type = "text/plain; charset=utf-8"};
-    if (locking_on(env->cfg)) {
+    if (pipeline_locking_on(env->cfg)) {
         if (ix->etag[0])
             opts.if_match = ix->etag;
         else
@@ -508,7 +503,7 @@ static int delete_orphans(const struct pipeline_env *env, const struct day *d,
     int found = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
-        if (strchr(name, '/') || !is_repart_merged_name(name))
+        if (strchr(name, '/') || !pipeline_is_merged_name(name))
             continue;
         int used = 0;
         for (size_t j = 0; j < ix->n_sources && !used; j++)
@@ -536,7 +531,7 @@ static void clean_orphans_idle_day(const struct pipeline_env *env, struct day_sc
 {
     if (!s->index_exists || delete_orphans(env, &s->day, &s->index, dayname, 0) <= 0)
         return;
-    if (!locking_on(env->cfg)) {
+    if (!pipeline_locking_on(env->cfg)) {
         delete_orphans(env, &s->day, &s->index, dayname, 1);
         return;
     }
@@ -908,7 +903,7 @@ static int staged_load(const char *dir, struct staged *st, struct err *e)
         return err_setk(e, ERR_DATA, "%s:%d: %s", path, je.line, je.text);
     json_t *sources = json_object_get(st->root, "sources");
     st->merged = json_string_value(json_object_get(st->root, "merged"));
-    if (!json_is_array(sources) || !st->merged || !is_repart_merged_name(st->merged))
+    if (!json_is_array(sources) || !st->merged || !pipeline_is_merged_name(st->merged))
         return err_setk(e, ERR_DATA, "%s: not a repart day state file", path);
     st->n = json_array_size(sources);
     st->src = calloc(st->n ? st->n : 1, sizeof *st->src);
