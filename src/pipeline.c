@@ -181,6 +181,7 @@ struct fetcher {
     const char *bucket;
     struct fetch_slot *slots;
     size_t n, next, window;
+    size_t consumed;        /* the slot the merge waits for or merges now */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     long outstanding;
@@ -192,6 +193,8 @@ struct fetch_task {
     struct fetcher *f;
     size_t i;
 };
+
+static void fetcher_fill_locked(struct fetcher *f);
 
 static void fetch_run(void *arg)
 {
@@ -237,6 +240,7 @@ static void fetch_run(void *arg)
     s->err = e;
     s->done = 1;
     f->outstanding--;
+    fetcher_fill_locked(f);
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
@@ -258,25 +262,35 @@ static void fetcher_init(struct fetcher *f, const struct pipeline_env *env, stru
     pthread_cond_init(&f->cv, NULL);
 }
 
-/* Waits for source i (starting fetches up to i + window first). Returns its
- * slot, or NULL with *e set. */
+/* Starts fetches up to `window` ahead of the slot being merged. Called with
+ * f->mu held, by the merging thread and by every finishing fetch, so the
+ * window stays full while the merge waits for an upload part. */
+static void fetcher_fill_locked(struct fetcher *f)
+{
+    while (f->next < f->n && f->next < f->consumed + f->window && !atomic_load(&f->cancel)) {
+        struct fetch_task *t = malloc(sizeof *t);
+        size_t i = f->next++;
+        f->outstanding++;
+        if (t) {
+            t->f = f;
+            t->i = i;
+        }
+        if (!t || pool_submit(f->pool, fetch_run, t) != 0) {
+            free(t);
+            f->slots[i].rc = err_setk(&f->slots[i].err, ERR_GENERIC,
+                                      "cannot queue the fetch of %s", f->slots[i].src->key);
+            f->slots[i].done = 1;
+            f->outstanding--;
+        }
+    }
+}
+
+/* Waits for source i and returns its slot, or NULL with *e set. */
 static struct fetch_slot *fetcher_get(struct fetcher *f, size_t i, struct err *e)
 {
-    while (f->next < f->n && f->next < i + f->window) {
-        struct fetch_task *t = malloc(sizeof *t);
-        if (!t) {
-            err_set(e, "out of memory");
-            return NULL;
-        }
-        t->f = f;
-        t->i = f->next++;
-        pthread_mutex_lock(&f->mu);
-        f->outstanding++;
-        pthread_mutex_unlock(&f->mu);
-        if (pool_submit(f->pool, fetch_run, t) != 0)
-            fetch_run(t);
-    }
     pthread_mutex_lock(&f->mu);
+    f->consumed = i;
+    fetcher_fill_locked(f);
     while (!f->slots[i].done)
         pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
