@@ -122,10 +122,7 @@ void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char 
     memcpy(sync, md + 16, 16);
 }
 
-/* 1 for names repart gives merged files: merged_<32 lower hex>.avro. Files
- * of other names (the Python sample's merged_series_<ts>.avro) are never
- * touched. */
-static int is_repart_merged_name(const char *name)
+int pipeline_is_merged_name(const char *name)
 {
     size_t n = strlen(name);
     if (n != strlen(MERGED_PREFIX) + 32 + 5 || strncmp(name, MERGED_PREFIX, 7) != 0 ||
@@ -184,6 +181,7 @@ struct fetcher {
     const char *bucket;
     struct fetch_slot *slots;
     size_t n, next, window;
+    size_t consumed;        /* the slot the merge waits for or merges now */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     long outstanding;
@@ -195,6 +193,8 @@ struct fetch_task {
     struct fetcher *f;
     size_t i;
 };
+
+static void fetcher_fill_locked(struct fetcher *f);
 
 static void fetch_run(void *arg)
 {
@@ -240,6 +240,7 @@ static void fetch_run(void *arg)
     s->err = e;
     s->done = 1;
     f->outstanding--;
+    fetcher_fill_locked(f);
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
@@ -261,25 +262,35 @@ static void fetcher_init(struct fetcher *f, const struct pipeline_env *env, stru
     pthread_cond_init(&f->cv, NULL);
 }
 
-/* Waits for source i (starting fetches up to i + window first). Returns its
- * slot, or NULL with *e set. */
+/* Starts fetches up to `window` ahead of the slot being merged. Called with
+ * f->mu held, by the merging thread and by every finishing fetch, so the
+ * window stays full while the merge waits for an upload part. */
+static void fetcher_fill_locked(struct fetcher *f)
+{
+    while (f->next < f->n && f->next < f->consumed + f->window && !atomic_load(&f->cancel)) {
+        struct fetch_task *t = malloc(sizeof *t);
+        size_t i = f->next++;
+        f->outstanding++;
+        if (t) {
+            t->f = f;
+            t->i = i;
+        }
+        if (!t || pool_submit(f->pool, fetch_run, t) != 0) {
+            free(t);
+            f->slots[i].rc = err_setk(&f->slots[i].err, ERR_GENERIC,
+                                      "cannot queue the fetch of %s", f->slots[i].src->key);
+            f->slots[i].done = 1;
+            f->outstanding--;
+        }
+    }
+}
+
+/* Waits for source i and returns its slot, or NULL with *e set. */
 static struct fetch_slot *fetcher_get(struct fetcher *f, size_t i, struct err *e)
 {
-    while (f->next < f->n && f->next < i + f->window) {
-        struct fetch_task *t = malloc(sizeof *t);
-        if (!t) {
-            err_set(e, "out of memory");
-            return NULL;
-        }
-        t->f = f;
-        t->i = f->next++;
-        pthread_mutex_lock(&f->mu);
-        f->outstanding++;
-        pthread_mutex_unlock(&f->mu);
-        if (pool_submit(f->pool, fetch_run, t) != 0)
-            fetch_run(t);
-    }
     pthread_mutex_lock(&f->mu);
+    f->consumed = i;
+    fetcher_fill_locked(f);
     while (!f->slots[i].done)
         pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
@@ -312,9 +323,7 @@ static void fetcher_free(struct fetcher *f)
 
 /* ---------------------------------------------------------------- locking */
 
-/* `locking: auto` means on for AWS S3 (no endpoint configured) and off for
- * other endpoints, most of which lack conditional writes. */
-static int locking_on(const struct config *cfg)
+int pipeline_locking_on(const struct config *cfg)
 {
     if (cfg->locking == CONFIG_LOCK_ON)
         return 1;
@@ -328,7 +337,7 @@ static int day_lease(const struct pipeline_env *env, const struct day *d, struct
                      struct err *e)
 {
     memset(l, 0, sizeof *l);
-    if (!locking_on(env->cfg))
+    if (!pipeline_locking_on(env->cfg))
         return 0;
     char key[1200], part[DAY_PARTITION_MAX];
     snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
@@ -469,7 +478,7 @@ static int put_index(const struct pipeline_env *env, const char *index_key, cons
     if (!doc)
         return err_set(e, "out of memory");
     struct s3_put_opts opts = {.content_type = "text/plain; charset=utf-8"};
-    if (locking_on(env->cfg)) {
+    if (pipeline_locking_on(env->cfg)) {
         if (ix->etag[0])
             opts.if_match = ix->etag;
         else
@@ -508,7 +517,7 @@ static int delete_orphans(const struct pipeline_env *env, const struct day *d,
     int found = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
-        if (strchr(name, '/') || !is_repart_merged_name(name))
+        if (strchr(name, '/') || !pipeline_is_merged_name(name))
             continue;
         int used = 0;
         for (size_t j = 0; j < ix->n_sources && !used; j++)
@@ -536,7 +545,7 @@ static void clean_orphans_idle_day(const struct pipeline_env *env, struct day_sc
 {
     if (!s->index_exists || delete_orphans(env, &s->day, &s->index, dayname, 0) <= 0)
         return;
-    if (!locking_on(env->cfg)) {
+    if (!pipeline_locking_on(env->cfg)) {
         delete_orphans(env, &s->day, &s->index, dayname, 1);
         return;
     }
@@ -916,7 +925,7 @@ static int staged_parse(const char *text, size_t len, const char *name, struct s
         return err_setk(e, ERR_DATA, "%s:%d: %s", name, je.line, je.text);
     json_t *sources = json_object_get(st->root, "sources");
     st->merged = json_string_value(json_object_get(st->root, "merged"));
-    if (!json_is_array(sources) || !st->merged || !is_repart_merged_name(st->merged))
+    if (!json_is_array(sources) || !st->merged || !pipeline_is_merged_name(st->merged))
         return err_setk(e, ERR_DATA, "%s: not a repart day state file", name);
     st->n = json_array_size(sources);
     st->src = calloc(st->n ? st->n : 1, sizeof *st->src);

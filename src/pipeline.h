@@ -80,4 +80,14 @@ int pipeline_state_parse(const char *text, size_t len, struct index *ix, struct 
 void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char name[64],
                           unsigned char sync[16]);
 
+/* 1 for names repart gives merged files: merged_<32 lower hex>.avro. Files
+ * of other names (the Python sample's merged_series_<ts>.avro) are never
+ * touched. */
+int pipeline_is_merged_name(const char *name);
+
+/* Whether a day is worked on under a lease with conditional writes:
+ * `locking: on`, or `auto` with AWS S3 (no endpoint configured; other
+ * endpoints mostly lack conditional writes). */
+int pipeline_locking_on(const struct config *cfg);
+
 #endif

@@ -12,9 +12,9 @@
 #include "index.h"
 #include "lease.h"
 #include "ocf_stream.h"
+#include "pipeline.h"
 #include "scan.h"
 
-#define MERGED_PREFIX "merged_"
 /* verify --repair holds a day's lease for one index read and a few deletes */
 #define VERIFY_LEASE_TTL_SECS 300
 #define LEGACY_PREFIX "merged_series_"
@@ -25,13 +25,7 @@ static pthread_mutex_t avro_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int verify_is_merged_name(const char *name)
 {
-    size_t n = strlen(name), p = strlen(MERGED_PREFIX);
-    if (n != p + 32 + 5 || strncmp(name, MERGED_PREFIX, p) != 0 || strcmp(name + n - 5, ".avro") != 0)
-        return 0;
-    for (size_t i = p; i < p + 32; i++)
-        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-            return 0;
-    return 1;
+    return pipeline_is_merged_name(name);
 }
 
 int verify_is_legacy_name(const char *name)
@@ -454,17 +448,6 @@ static const struct scan_source *find_cold(const struct scan_source *const *v, s
     return NULL;
 }
 
-/* The pipeline's rule (pipeline.c): `locking: auto` is on for AWS S3 (no
- * endpoint configured) and off for other endpoints. */
-static int locking_on(const struct config *cfg)
-{
-    if (cfg->locking == CONFIG_LOCK_ON)
-        return 1;
-    if (cfg->locking == CONFIG_LOCK_OFF)
-        return 0;
-    const char *env_s3 = getenv("AWS_ENDPOINT_URL_S3"), *env = getenv("AWS_ENDPOINT_URL");
-    return !cfg->s3.endpoint_url[0] && !(env_s3 && *env_s3) && !(env && *env);
-}
 
 /* Deletes the orphans old enough, holding the day's lease (with locking) and
  * after reading the index once more. */
@@ -477,7 +460,7 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
     struct lease lease;
     memset(&lease, 0, sizeof lease);
     int rc = 0;
-    if (locking_on(env->cfg)) {
+    if (pipeline_locking_on(env->cfg)) {
         char key[sizeof lease.key], part[DAY_PARTITION_MAX];
         snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
                  day_partition(&s->day, part));

@@ -5,10 +5,14 @@
 # is the one the queue policy opens, the watch role reads and the ECS task
 # polls; the escaped Policy and RedrivePolicy attributes hold the readable
 # documents; the config in the Kubernetes sample names the buckets the IAM
-# policies grant).
+# policies grant and loads in repart; the EventBridge target fills the
+# parameter the Batch job hands to `repart event --object`).
 set -euo pipefail
 SRC="${REPART_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
 PY=/usr/bin/python3
+TEST_TMP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/repart-it_deploy_json.XXXXXX")"
+export TEST_TMP_DIR
+trap 'rm -rf "$TEST_TMP_DIR"' EXIT
 cd "$SRC"
 
 n=0
@@ -82,10 +86,27 @@ assert notif["Filter"]["Key"]["FilterRules"][0] == {"Name": "prefix", "Value": c
 rule = load("eventbridge-rule-pattern.json")
 assert rule["detail"]["bucket"]["name"] == [cold]
 t = load("eventbridge-batch-targets.json")[0]
-filled = t["InputTransformer"]["InputTemplate"].replace("<bucket>", json.dumps(cold)).replace(
-    "<key>", json.dumps("raw/startYear=2023/startMonth=1/startDay=5/x.avro"))
-assert json.loads(filled)["Parameters"]["bucket"] == cold
+# (a variable inside a quoted string is substituted without quotes)
+key = "raw/startYear=2023/startMonth=1/startDay=5/x.avro"
+paths = t["InputTransformer"]["InputPathsMap"]
+assert paths == {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"}
+filled = t["InputTransformer"]["InputTemplate"].replace("<bucket>", cold).replace("<key>", key)
+assert json.loads(filled)["Parameters"] == {"object": "s3://%s/%s" % (cold, key)}
 jd = load("batch-job-definition.json")
 assert set(jd["parameters"]) == set(json.loads(filled)["Parameters"])
+# the job hands the parameter to `repart event --object`, no shell
+cmd = jd["containerProperties"]["command"]
+assert cmd[0] == "repart" and cmd[cmd.index("event") + 1:] == ["--object", "Ref::object"], cmd
+
+# the Kubernetes config for repart itself
+with open(os.path.join(os.environ["TEST_TMP_DIR"], "k8s-config.yml"), "w") as f:
+    f.write(cm["data"]["config.yml"])
 EOF
+
+# repart accepts that config (every key known and valid)
+REPART="${REPART_BUILD_DIR:-$SRC/build}/repart"
+if [ -x "$REPART" ]; then
+    "$REPART" -c "$TEST_TMP_DIR/k8s-config.yml" athena >/dev/null ||
+        { echo "FAIL: repart rejects the config of k8s-watch.yaml" >&2; exit 1; }
+fi
 echo "it_deploy_json: ok ($n JSON files)"

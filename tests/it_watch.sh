@@ -66,8 +66,14 @@ for l in open(sys.argv[1]):
 print("\n".join(sorted(days)))
 EOF
 }
+write_config "$TEST_TMP/c0.yml"
 indexed() { bucket_ls "$1" "index/$(day_part "$2")/" | grep -c timeseries.txt || true; }
 send() { local q=$1; shift; "$SQS" "$(qurl "$q")" send "$@" >/dev/null; }
+
+# a queue that does not exist: configuration error, named
+run_repart -c "$TEST_TMP/c0.yml" watch --queue "$(qurl nope)" --once
+assert_eq "$RC" 2 "missing queue exit"
+assert_contains "$ERR" "$(qurl nope)"
 
 # ------------------------------------------------- 1. three days, --once
 CFG="$TEST_TMP/c1.yml"
@@ -102,7 +108,7 @@ for d in "${DAYS[@]}"; do
 done
 assert_eq "$(indexed out1 2023-01-07)" 0 "day not named by any event"
 assert_eq "$(bucket_ls out1 | grep -c 'startDay=7/' || true)" 0 "nothing of 2023-01-07"
-note "1: three days from $n messages in one batch; queue empty"
+note "[${SECONDS}s] 1: three days from $n messages in one batch; queue empty"
 
 # ---------------------------------------------- 2. a failing day, --once
 CFG2="$TEST_TMP/c2.yml"
@@ -132,7 +138,7 @@ assert_eq "$(days_in "$TEST_TMP/left2" | sort -u | tr '\n' ' ')" "2023-01-06 202
 assert_eq "$(days_in "$TEST_TMP/left2" | grep -c 2023-01-08)" 4 "failing day's messages left"
 assert_eq "$(days_in "$TEST_TMP/left2" | grep -c 2023-01-06)" 1 "good day only in the mixed message"
 grep -q "eventSource" "$TEST_TMP/left2" || fail "bad message not left"
-note "2: a failing day's messages and a bad message stay; the rest is deleted"
+note "[${SECONDS}s] 2: a failing day's messages and a bad message stay; the rest is deleted"
 
 # ------------------------------------------------------- 3. SIGTERM
 # Sources are read through a proxy that delays each GET of a source object,
@@ -175,7 +181,7 @@ for d in "${DAYS3[@]}"; do
         assert_eq "$(days_in "$TEST_TMP/left3" | grep -c "$d")" 2 "messages of uncommitted $d"
     fi
 done
-note "3: SIGTERM: exit 0, $committed day(s) committed, $(wc -l <"$TEST_TMP/left3") message(s) left"
+note "[${SECONDS}s] 3: SIGTERM: exit 0, $committed day(s) committed, $(wc -l <"$TEST_TMP/left3") message(s) left"
 # restarted without the slow proxy: everything, no record twice
 sed -i "s#endpoint_url: .*#endpoint_url: $S3_ENDPOINT#" "$CFG3"
 run_repart -c "$CFG3" watch --queue "$(qurl q3)" --once
