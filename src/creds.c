@@ -934,7 +934,7 @@ out:
 
 /* The STS URL: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the regional
  * endpoint of AWS_REGION / AWS_DEFAULT_REGION, else the global one. */
-static int sts_url(char *out, size_t n, struct err *e)
+int creds_sts_url(char *out, size_t n, struct err *e)
 {
     const char *var = "AWS_ENDPOINT_URL_STS", *v = env(var);
     if (!v) {
@@ -1045,7 +1045,7 @@ static int from_webid(struct creds_provider *p, struct trace *t, struct creds *o
     }
 
     char url[1024], shown[400];
-    if (sts_url(url, sizeof url, e) != 0)
+    if (creds_sts_url(url, sizeof url, e) != 0)
         return -1;
     url_for_msg(url, shown, sizeof shown);
     char what[1000];
