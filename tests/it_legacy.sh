@@ -30,7 +30,7 @@ total=$(find "$SRC" -name '*.avro' | wc -l)
 assert_eq "$(json_get "$TEST_TMP/r1.json" "d['totals']['new_objects']")" "$((total - n_py))" \
     "repart merged only what the sample had not"
 check_day out 2023-02-10 "$SRC"
-bucket_ls out "consolidated/$P/" | grep -q merged_series_1690000000.avro \
+grep -q merged_series_1690000000.avro <<<"$(bucket_ls out "consolidated/$P/")" \
     || fail "the sample's merged file was touched"
 
 # The sample continuing this bucket would download nothing again.

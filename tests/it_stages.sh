@@ -24,7 +24,7 @@ cmp -s "$TEST_TMP/work/raw/2023-5-1/$(basename "$(find "$G/raw/$(day_part 2023-0
     "$(find "$G/raw/$(day_part 2023-05-01)" -name '*.avro' -print -quit)" || fail "downloaded bytes differ"
 run_repart -c "$TEST_TMP/c2.yml" merge          # no days: whatever was downloaded
 assert_eq "$RC" 0 "merge ($ERR)"
-ls "$TEST_TMP/work/merged/2023-5-2/" | grep -q '^merged_.*\.avro$' || fail "no merged file"
+grep -q '^merged_.*\.avro$' <<<"$(ls "$TEST_TMP/work/merged/2023-5-2/")" || fail "no merged file"
 [ -f "$TEST_TMP/work/merged/2023-5-2/timeseries.txt" ] || fail "no index beside the merged file"
 run_repart -c "$TEST_TMP/c2.yml" upload
 assert_eq "$RC" 0 "upload ($ERR)"
