@@ -184,7 +184,7 @@ static void test_parse_oversize(void)
     struct creds c;
     struct creds_sts_error se;
     struct err e;
-    size_t n = sizeof c.session_token + 100;
+    size_t n = sizeof c.session_token + 2000;
     char *tok = malloc(n + 1);
     REQUIRE(tok);
     memset(tok, 'T', n);
