@@ -1,4 +1,6 @@
 #include "creds.h"
+#include "creds_sts.h"
+#include "retry.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -533,10 +535,14 @@ static void url_for_msg(const char *url, char *out, size_t n)
 }
 
 /* One request on the provider's handle. Returns 0 when an HTTP response
- * arrived (any status, *status set), -1 on a transport failure (why filled). */
-static int http_do(struct creds_provider *p, const char *method, const char *url,
-                   const char *header, long connect_ms, long total_ms, long *status,
-                   struct body *b, char *why, size_t why_n)
+ * arrived (any status, *status set), -1 on a transport failure (why filled).
+ * A POST sends post[0..post_len) as a form and goes through the usual proxy
+ * variables (STS is on the internet); the other methods are for link-local or
+ * loopback endpoints and never use a proxy. */
+static int http_do_body(struct creds_provider *p, const char *method, const char *url,
+                        const char *header, const char *post, size_t post_len,
+                        long connect_ms, long total_ms, long *status, struct body *b,
+                        char *why, size_t why_n)
 {
     if (!p->curl) {
         p->curl = curl_easy_init();
@@ -564,7 +570,8 @@ static int http_do(struct creds_provider *p, const char *method, const char *url
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");   /* link-local / loopback endpoints */
+    if (strcmp(method, "POST") != 0)
+        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");   /* link-local / loopback endpoints */
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -576,6 +583,19 @@ static int http_do(struct creds_provider *p, const char *method, const char *url
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
         tmp = curl_slist_append(hl, "Content-Type:");
+        if (tmp)
+            hl = tmp;
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post_len);
+        tmp = curl_slist_append(hl, "Content-Type: application/x-www-form-urlencoded; charset=utf-8");
+        if (!tmp) {
+            curl_slist_free_all(hl);
+            snprintf(why, why_n, "out of memory");
+            return -1;
+        }
+        hl = tmp;
+        tmp = curl_slist_append(hl, "Expect:");   /* no 100-continue round trip */
         if (tmp)
             hl = tmp;
     }
@@ -593,6 +613,14 @@ static int http_do(struct creds_provider *p, const char *method, const char *url
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     return 0;
+}
+
+static int http_do(struct creds_provider *p, const char *method, const char *url,
+                   const char *header, long connect_ms, long total_ms, long *status,
+                   struct body *b, char *why, size_t why_n)
+{
+    return http_do_body(p, method, url, header, NULL, 0, connect_ms, total_ms, status, b, why,
+                        why_n);
 }
 
 /* Parses {"AccessKeyId","SecretAccessKey","Token","Expiration"[,"Code"]}.
@@ -898,6 +926,222 @@ out:
     return rc;
 }
 
+/* ---- web identity (Kubernetes IRSA) ------------------------------------ */
+
+#define STS_ATTEMPTS     4      /* first try + 3 retries */
+#define STS_BACKOFF_MS   200
+#define STS_BACKOFF_CAP  3000
+
+/* The STS URL: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the regional
+ * endpoint of AWS_REGION / AWS_DEFAULT_REGION, else the global one. */
+int creds_sts_url(char *out, size_t n, struct err *e)
+{
+    const char *var = "AWS_ENDPOINT_URL_STS", *v = env(var);
+    if (!v) {
+        var = "AWS_ENDPOINT_URL";
+        v = env(var);
+    }
+    int k;
+    if (v) {
+        if ((strncasecmp(v, "https://", 8) != 0 && strncasecmp(v, "http://", 7) != 0) ||
+            strpbrk(v, " \t\r\n"))
+            return err_setk(e, ERR_USAGE, "credentials: %s is not an http(s) URL", var);
+        k = snprintf(out, n, "%s", v);
+    } else {
+        const char *region = env("AWS_REGION");
+        if (!region)
+            region = env("AWS_DEFAULT_REGION");
+        if (region) {
+            size_t rl = strlen(region);
+            int ok = rl > 0 && rl <= 40;
+            for (size_t i = 0; ok && i < rl; i++)
+                ok = islower((unsigned char)region[i]) || isdigit((unsigned char)region[i]) ||
+                     region[i] == '-';
+            if (!ok)
+                return err_setk(e, ERR_USAGE, "credentials: the region (AWS_REGION / "
+                                "AWS_DEFAULT_REGION) is not a region name");
+            k = snprintf(out, n, "https://sts.%s.%s/", region,
+                         strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com");
+        } else {
+            k = snprintf(out, n, "https://sts.amazonaws.com/");
+        }
+    }
+    if (k < 0 || (size_t)k >= n)
+        return err_setk(e, ERR_USAGE, "credentials: the STS endpoint URL is too long");
+    return 0;
+}
+
+/* STS error codes worth another try (besides 5xx and transport errors). */
+static int sts_code_retryable(const char *code)
+{
+    static const char *const c[] = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
+                                    "TooManyRequestsException", "IDPCommunicationError",
+                                    "ServiceUnavailable", "InternalFailure", "InternalError"};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (strcmp(code, c[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reads and checks the token (whitespace around it trimmed). The caller frees
+ * *tok with free_secret(*tok, *cap). */
+static int webid_token(const char *file, char **tok, size_t *cap, size_t *len, struct err *e)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    if (slurp(file, MAX_TOKEN_FILE, &buf, &n) != 0)
+        return err_setk(e, ERR_USAGE, "credentials: web identity: cannot read "
+                        "AWS_WEB_IDENTITY_TOKEN_FILE %.300s: %s", file,
+                        errno == EFBIG ? "larger than 16384 bytes" : strerror(errno));
+    size_t a = 0, b = n;
+    while (b > 0 && isspace((unsigned char)buf[b - 1]))
+        b--;
+    while (a < b && isspace((unsigned char)buf[a]))
+        a++;
+    if (a == b || memchr(buf + a, '\0', b - a)) {
+        free_secret(buf, n + 1);
+        return err_setk(e, ERR_USAGE, "credentials: web identity: AWS_WEB_IDENTITY_TOKEN_FILE "
+                        "%.300s is empty or binary", file);
+    }
+    memmove(buf, buf + a, b - a);
+    OPENSSL_cleanse(buf + (b - a), n + 1 - (b - a));
+    *tok = buf;
+    *cap = n + 1;
+    *len = b - a;
+    return 0;
+}
+
+static int from_webid(struct creds_provider *p, struct trace *t, struct creds *out,
+                      struct err *e)
+{
+    const char *file = env("AWS_WEB_IDENTITY_TOKEN_FILE"), *role = env("AWS_ROLE_ARN");
+    if (!file || !role) {
+        /* as the SDKs: both are needed, one alone is not an error */
+        if (!file && !role)
+            trace_add(t, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN not set)");
+        else
+            trace_add(t, "web identity (%s is set but %s is not)",
+                      file ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN",
+                      file ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
+        return 0;
+    }
+    size_t role_len = strlen(role);
+    if (role_len > 2048)
+        return err_setk(e, ERR_USAGE, "credentials: web identity: AWS_ROLE_ARN is too long");
+
+    char session[80];
+    const char *sn = env("AWS_ROLE_SESSION_NAME");
+    if (sn) {
+        size_t l = strlen(sn);
+        int ok = l >= 2 && l <= 64;
+        for (size_t i = 0; ok && i < l; i++)
+            ok = isalnum((unsigned char)sn[i]) || strchr("_+=,.@-", sn[i]) != NULL;
+        if (!ok)
+            return err_setk(e, ERR_USAGE, "credentials: web identity: AWS_ROLE_SESSION_NAME "
+                            "must be 2 to 64 characters of A-Z a-z 0-9 _+=,.@-");
+        snprintf(session, sizeof session, "%s", sn);
+    } else {
+        snprintf(session, sizeof session, "repart-%lld", (long long)time(NULL));
+    }
+
+    char url[1024], shown[400];
+    if (creds_sts_url(url, sizeof url, e) != 0)
+        return -1;
+    url_for_msg(url, shown, sizeof shown);
+    char what[1000];
+    snprintf(what, sizeof what, "credentials: web identity: role %.300s, token file %.200s, "
+             "STS %.300s", role, file, shown);
+
+    /* re-read on every call: Kubernetes rotates the projected token */
+    char *tok = NULL;
+    size_t tok_cap = 0, tok_len = 0;
+    if (webid_token(file, &tok, &tok_cap, &tok_len, e) != 0)
+        return -1;
+
+    size_t fcap = 128 + 3 * (role_len + strlen(session) + tok_len);
+    char *form = malloc(fcap);
+    struct body b = {.p = malloc(MAX_BODY_BYTES + 1)};
+    int rc = -1;
+    if (!form || !b.p) {
+        err_set(e, "credentials: out of memory");
+        goto out;
+    }
+    size_t fl = (size_t)snprintf(form, fcap,
+                                 "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=");
+    fl = creds_form_append(form, fcap, fl, role, role_len);
+    if (fl != (size_t)-1 && fl + 17 < fcap) {
+        memcpy(form + fl, "&RoleSessionName=", 18);
+        fl += 17;
+        fl = creds_form_append(form, fcap, fl, session, strlen(session));
+    }
+    if (fl != (size_t)-1 && fl + 18 < fcap) {
+        memcpy(form + fl, "&WebIdentityToken=", 19);
+        fl += 18;
+        fl = creds_form_append(form, fcap, fl, tok, tok_len);
+    }
+    if (fl == (size_t)-1) {   /* cannot happen: fcap covers the worst case */
+        err_set(e, "%s: request too large", what);
+        goto out;
+    }
+
+    struct creds_sts_error se;
+    for (int attempt = 0;; attempt++) {
+        long status = 0;
+        char why[CURL_ERROR_SIZE + 64];
+        int retry = 0;
+        if (http_do_body(p, "POST", url, NULL, form, fl, 3000, 10000, &status, &b, why,
+                         sizeof why) != 0) {
+            err_setk(e, ERR_TRANSIENT, "%s: %s", what, why);
+            retry = 1;
+        } else if (status == 200) {
+            struct err pe = {.kind = 0};
+            int pr = creds_sts_parse(b.p, b.len, out, &se, &pe);
+            if (pr == 0) {
+                snprintf(out->source, sizeof out->source, "web-identity");
+                rc = 1;
+                break;
+            }
+            err_set(e, "%s: HTTP 200 but %s", what,
+                    pr == 1 ? "an error document" : pe.msg);
+        } else {
+            struct creds dummy;
+            struct err pe = {.kind = 0};
+            if (creds_sts_parse(b.p, b.len, &dummy, &se, &pe) != 1)
+                memset(&se, 0, sizeof se);
+            /* STS's own Message on a 4xx says why (AccessDenied, InvalidIdentityToken);
+             * a 5xx body may come from anything in between, so it is not quoted, and
+             * neither is a message quoting the token (or its start) */
+            if (status >= 500)
+                se.message[0] = '\0';
+            if (se.message[0] && tok_len >= 16) {
+                char head[17];
+                memcpy(head, tok, 16);
+                head[16] = '\0';
+                if (strstr(se.message, head))
+                    snprintf(se.message, sizeof se.message, "(message withheld)");
+            }
+            retry = status >= 500 || status == 429 || sts_code_retryable(se.code);
+            int kind = retry ? ERR_TRANSIENT : ERR_USAGE;
+            err_setk(e, kind, "%s: HTTP %ld%s%s%s%s", what, status, se.code[0] ? " " : "",
+                     se.code, se.message[0] ? ": " : "", se.message);
+        }
+        if (!retry)
+            break;
+        if (attempt + 1 >= STS_ATTEMPTS) {
+            err_prefix(e, "after %d attempts: ", STS_ATTEMPTS);
+            break;
+        }
+        retry_sleep_ms(retry_backoff_ms(attempt, STS_BACKOFF_MS, STS_BACKOFF_CAP));
+    }
+out:
+    free_secret(tok, tok_cap);
+    if (form)
+        free_secret(form, fcap);
+    if (b.p)
+        free_secret(b.p, MAX_BODY_BYTES + 1);
+    return rc;
+}
+
 /* ---- the chain ---------------------------------------------------------- */
 
 static int resolve(struct creds_provider *p, struct creds *out, struct err *e)
@@ -908,6 +1152,8 @@ static int resolve(struct creds_provider *p, struct creds *out, struct err *e)
     if ((r = from_env(&t, out, e)) != 0)
         return r < 0 ? -1 : 0;
     if ((r = from_profile(&t, out, e)) != 0)
+        return r < 0 ? -1 : 0;
+    if ((r = from_webid(p, &t, out, e)) != 0)
         return r < 0 ? -1 : 0;
     if ((r = from_container(p, &t, out, e)) != 0)
         return r < 0 ? -1 : 0;

@@ -3,7 +3,9 @@
  * Order (as the AWS SDKs): environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  * AWS_SESSION_TOKEN), AWS_PROFILE (default "default") in ~/.aws/credentials and
  * ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE override the
- * paths), the container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI /
+ * paths), web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as
+ * Kubernetes IRSA sets them: an unsigned STS AssumeRoleWithWebIdentity, the
+ * token file re-read on every refresh), the container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI /
  * _RELATIVE_URI with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE / _TOKEN), EC2
  * IMDSv2. Temporary credentials are refreshed before they expire.
  * Secrets never appear in an error message. */
@@ -17,7 +19,8 @@ struct creds {
     char secret_key[256];
     char session_token[4096];  /* "" when none */
     long long expires_at;      /* unix seconds; 0 = never */
-    char source[64];           /* "env", "profile:NAME", "container", "imds" (safe to print) */
+    char source[64];           /* "env", "profile:NAME", "web-identity", "container", "imds"
+                                  (safe to print) */
 };
 
 struct creds_provider;
@@ -68,5 +71,12 @@ int creds_parse_json(const char *body, size_t len, const char *what, struct cred
  * 169.254.170.2 or 169.254.170.23). Returns 1 with the URL in out, 0 when
  * neither variable is set, -1 (with e) when the URL is not allowed. */
 int creds_container_url(char *out, size_t out_size, struct err *e);
+
+/* The STS endpoint web identity calls: AWS_ENDPOINT_URL_STS, else
+ * AWS_ENDPOINT_URL, else https://sts.REGION.amazonaws.com/ (".com.cn" for
+ * cn-*) from AWS_REGION / AWS_DEFAULT_REGION, else the global
+ * https://sts.amazonaws.com/. 0 with the URL in out, -1 (with e) when a
+ * variable is malformed or the URL does not fit. */
+int creds_sts_url(char *out, size_t out_size, struct err *e);
 
 #endif

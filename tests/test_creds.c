@@ -18,7 +18,8 @@ static const char *const VARS[] = {
     "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-    "AWS_DEFAULT_PROFILE",
+    "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
 };
 
 static const char *tmp_path(const char *name)
@@ -251,6 +252,7 @@ static void test_nothing_found(void)
     CHECK(strstr(e.msg, "environment") != NULL);
     CHECK(strstr(e.msg, "profile \"default\"") != NULL);
     CHECK(strstr(e.msg, ".aws/credentials: no such file") != NULL);
+    CHECK(strstr(e.msg, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN not set)") != NULL);
     CHECK(strstr(e.msg, "container endpoint") != NULL);
     CHECK(strstr(e.msg, "AWS_EC2_METADATA_DISABLED") != NULL);
 }

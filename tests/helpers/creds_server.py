@@ -4,10 +4,14 @@
 Serves, on 127.0.0.1 and a free port (written to PORTFILE once listening):
   the container credentials endpoint under /container/<mode>
   an EC2 instance metadata service (IMDSv2) under /<imds-mode>/latest/...
+  STS AssumeRoleWithWebIdentity (POST) under /sts/<mode>, which checks the
+  request: a form with exactly Action, Version, RoleArn, RoleSessionName and
+  WebIdentityToken, the token equal to the content of TOKEN_FILE now, no
+  Authorization header (the call is unsigned)
 Every request is appended to LOGFILE as one JSON line (method, path and the
-headers the tests look at).
+headers the tests look at; for STS also the form and the check's verdict).
 
-usage: creds_server.py PORTFILE LOGFILE AUTH_TOKEN
+usage: creds_server.py PORTFILE LOGFILE AUTH_TOKEN [TOKEN_FILE]
 """
 import datetime
 import json
@@ -15,9 +19,12 @@ import os
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORTFILE, LOGFILE, AUTH_TOKEN = sys.argv[1:4]
+TOKEN_FILE = sys.argv[4] if len(sys.argv) > 4 else None
+ROLE_ARN = "arn:aws:iam::111122223333:role/repart-irsa"
 IMDS_TOKEN = "imds-session-token-0123456789"
 ROLE = "test-role"
 # The secret every endpoint hands out; tests grep error messages for it.
@@ -50,7 +57,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def record(self):
+    def record(self, extra=None):
         entry = {
             "method": self.command,
             "path": self.path,
@@ -58,6 +65,7 @@ class Handler(BaseHTTPRequestHandler):
             "imds_token": self.headers.get("X-aws-ec2-metadata-token"),
             "imds_ttl": self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"),
         }
+        entry.update(extra or {})
         with lock:
             with open(LOGFILE, "a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -99,6 +107,96 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "imds-badjson":
                 return self.reply(200, '{"Code": "Success", "SecretAccessKey": "' + SECRET)
             return self.reply(200, creds_json("ASIAIMDSEXAMPLE", 3600))
+        self.reply(404, "", "text/plain")
+
+    # -- STS AssumeRoleWithWebIdentity ---------------------------------------
+    def sts_check(self, form):
+        """None when the request is what AssumeRoleWithWebIdentity expects."""
+        if self.headers.get("Authorization") is not None:
+            return "an Authorization header was sent"
+        if self.headers.get("X-Amz-Security-Token") is not None:
+            return "a security token header was sent"
+        ctype = self.headers.get("Content-Type") or ""
+        if not ctype.startswith("application/x-www-form-urlencoded"):
+            return "Content-Type is " + ctype
+        want = {"Action", "Version", "RoleArn", "RoleSessionName", "WebIdentityToken"}
+        if set(form) != want or any(len(v) != 1 for v in form.values()):
+            return "form fields are " + ",".join(sorted(form))
+        f = {k: v[0] for k, v in form.items()}
+        if f["Action"] != "AssumeRoleWithWebIdentity" or f["Version"] != "2011-06-15":
+            return "wrong Action or Version"
+        if f["RoleArn"] != ROLE_ARN:
+            return "wrong RoleArn"
+        if not 2 <= len(f["RoleSessionName"]) <= 64:
+            return "bad RoleSessionName"
+        with open(TOKEN_FILE) as tf:
+            if f["WebIdentityToken"] != tf.read().strip():
+                return "WebIdentityToken differs from the token file"
+        return None
+
+    def sts_error(self, status, code, message):
+        self.reply(status, '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                   "<Error><Type>Sender</Type><Code>" + code + "</Code><Message>" + message +
+                   "</Message></Error><RequestId>r-1</RequestId></ErrorResponse>",
+                   "text/xml")
+
+    def sts_ok(self, key_id, expires_in):
+        self.reply(200, """<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <SubjectFromWebIdentityToken>system:serviceaccount:repart:repart</SubjectFromWebIdentityToken>
+    <AssumedRoleUser>
+      <Arn>arn:aws:sts::111122223333:assumed-role/repart-irsa/s</Arn>
+      <AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId>
+    </AssumedRoleUser>
+    <Credentials>
+      <SessionToken>session-token-for-%s</SessionToken>
+      <SecretAccessKey>%s</SecretAccessKey>
+      <Expiration>%s</Expiration>
+      <AccessKeyId>%s</AccessKeyId>
+    </Credentials>
+    <Provider>arn:aws:iam::111122223333:oidc-provider/example</Provider>
+    <Audience>sts.amazonaws.com</Audience>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>
+""" % (key_id, SECRET, iso(time.time() + expires_in), key_id), "text/xml")
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n).decode("utf-8", "replace") if n else ""
+        try:
+            form = urllib.parse.parse_qs(raw, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            form = {}
+        problem = self.sts_check(form) if TOKEN_FILE else "no token file configured"
+        f = {k: v[0] for k, v in form.items()}
+        k = self.record({"form": f, "check": problem or "ok"})
+        mode = self.path.strip("/").split("/")[-1]
+        if problem:
+            return self.sts_error(400, "TestCheckFailed", problem)
+        if mode == "ok":
+            return self.sts_ok("ASIAWEBIDOK", 3600)
+        if mode == "short":       # inside the refresh window; then rotate the token
+            with open(TOKEN_FILE + ".tmp", "w") as tf:
+                tf.write("rotated-token-%d" % k)
+            os.rename(TOKEN_FILE + ".tmp", TOKEN_FILE)
+            return self.sts_ok("ASIAWEBIDSHORT", 120)
+        if mode == "err500once":
+            if k == 1:
+                return self.sts_error(500, "InternalFailure", "try again")
+            return self.sts_ok("ASIAWEBIDRETRIED", 3600)
+        if mode == "throttled":
+            if k <= 2:
+                return self.sts_error(400, "Throttling", "Rate exceeded")
+            return self.sts_ok("ASIAWEBIDTHROTTLED", 3600)
+        if mode == "err500":
+            return self.sts_error(500, "InternalFailure", SECRET)
+        if mode == "denied":
+            return self.sts_error(403, "AccessDenied", "Not authorized to perform "
+                                  "sts:AssumeRoleWithWebIdentity")
+        if mode == "malformed":   # truncated: the secret is in the body
+            return self.reply(200, "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                              "<Credentials><SecretAccessKey>" + SECRET, "text/xml")
         self.reply(404, "", "text/plain")
 
     # -- container endpoint and IMDS GETs ------------------------------------
