@@ -992,6 +992,14 @@ static char *enc(const char *s)
 int s3_list(struct s3_client *c, const char *bucket, const char *prefix,
             struct s3_object_list *out, struct err *e)
 {
+    return s3_list_pages(c, bucket, prefix, 0, out, NULL, e);
+}
+
+int s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, long max_pages,
+                  struct s3_object_list *out, int *truncated, struct err *e)
+{
+    if (truncated)
+        *truncated = 0;
     if (!prefix)
         prefix = "";
     if (strlen(prefix) > S3_KEY_MAX)
@@ -1041,6 +1049,12 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix,
         }
         pages++;
         if (!pg.is_truncated) {
+            s3_list_page_free(&pg);
+            break;
+        }
+        if (max_pages > 0 && pages >= max_pages) {
+            if (truncated)
+                *truncated = 1;
             s3_list_page_free(&pg);
             break;
         }

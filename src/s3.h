@@ -71,6 +71,10 @@ struct s3_object_list {
  * as it was. */
 int  s3_list(struct s3_client *c, const char *bucket, const char *prefix,
              struct s3_object_list *out, struct err *e);
+/* The same, stopping after max_pages pages (0 = all); *truncated (may be
+ * NULL) tells whether keys were left. */
+int  s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, long max_pages,
+                   struct s3_object_list *out, int *truncated, struct err *e);
 void s3_object_list_free(struct s3_object_list *l);
 
 /* Receives body bytes of a GET; return 0 to go on, non-zero to abort (the

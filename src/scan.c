@@ -11,6 +11,8 @@ struct list_task {
     const char *bucket;
     char prefix[COLDKEY_DAY_PREFIX_MAX + 32];
     struct s3_object_list out;
+    long max_pages;         /* 0 = all */
+    int truncated;
     int rc;
     struct err err;
     struct waitgroup *wg;
@@ -19,8 +21,22 @@ struct list_task {
 static void list_run(void *arg)
 {
     struct list_task *t = arg;
-    t->rc = s3_list(t->s3, t->bucket, t->prefix, &t->out, &t->err);
+    t->rc = s3_list_pages(t->s3, t->bucket, t->prefix, t->max_pages, &t->out, &t->truncated,
+                          &t->err);
     waitgroup_done(t->wg);
+}
+
+static void start_listing(const struct scan_ctx *ctx, struct list_task *t, struct waitgroup *wg,
+                          const char *prefix, long max_pages)
+{
+    t->s3 = ctx->s3;
+    t->bucket = ctx->cfg->s3.cold_tier.bucket_name;
+    t->wg = wg;
+    t->max_pages = max_pages;
+    snprintf(t->prefix, sizeof t->prefix, "%s", prefix);
+    waitgroup_add(wg, 1);
+    if (pool_submit(ctx->pool, list_run, t) != 0)
+        list_run(t);
 }
 
 int scan_index_key(const struct config *cfg, const struct day *d, char *buf, size_t size)
@@ -148,29 +164,35 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
         scan_index_key(cfg, d, s->index_key, sizeof s->index_key) != 0)
         return err_setk(e, ERR_USAGE, "prefix too long");
 
+    /* One page of the whole day first: a day of up to a page of objects
+     * (and so most reruns) costs one listing. A bigger day is listed again
+     * as 16 parallel listings, one per first hex digit of seriesBucket. */
     struct list_task tasks[SCAN_GROUPS];
+    memset(tasks, 0, sizeof tasks);
     struct waitgroup wg;
     waitgroup_init(&wg);
-    for (int g = 0; g < SCAN_GROUPS; g++) {
-        struct list_task *t = &tasks[g];
-        memset(t, 0, sizeof *t);
-        t->s3 = ctx->s3;
-        t->bucket = cfg->s3.cold_tier.bucket_name;
-        t->wg = &wg;
-        snprintf(t->prefix, sizeof t->prefix, "%sseriesBucket=%x", s->day_prefix, g);
-        waitgroup_add(&wg, 1);
-        if (pool_submit(ctx->pool, list_run, t) != 0)
-            list_run(t);
-    }
+    start_listing(ctx, &tasks[0], &wg, s->day_prefix, 1);
     /* the index is read on this thread meanwhile */
     struct err ie = {0};
     int irc = read_index(ctx, s, &ie);
     waitgroup_wait(&wg);
+    int groups = 1;
+    if (tasks[0].rc == 0 && tasks[0].truncated) {
+        s3_object_list_free(&tasks[0].out);
+        memset(&tasks[0], 0, sizeof tasks[0]);
+        groups = SCAN_GROUPS;
+        for (int g = 0; g < groups; g++) {
+            char prefix[sizeof tasks[g].prefix];
+            snprintf(prefix, sizeof prefix, "%sseriesBucket=%x", s->day_prefix, g);
+            start_listing(ctx, &tasks[g], &wg, prefix, 0);
+        }
+        waitgroup_wait(&wg);
+    }
     waitgroup_destroy(&wg);
 
     int rc = 0;
     size_t total = 0;
-    for (int g = 0; g < SCAN_GROUPS; g++) {
+    for (int g = 0; g < groups; g++) {
         if (tasks[g].rc != 0 && rc == 0) {
             *e = tasks[g].err;
             err_prefix(e, "listing s3://%s/%s: ", cfg->s3.cold_tier.bucket_name, tasks[g].prefix);
@@ -188,12 +210,16 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
             rc = err_set(e, "out of memory");
     }
     size_t prefix_len = strlen(s->day_prefix);
-    for (int g = 0; g < SCAN_GROUPS; g++) {
+    for (int g = 0; g < groups; g++) {
         struct s3_object_list *l = &tasks[g].out;
         for (size_t i = 0; rc == 0 && i < l->n; i++) {
             struct s3_object *o = &l->items[i];
             struct scan_source *src = &s->src[s->n_src];
             struct err ke = {0};
+            /* only the seriesBucket= folders hold cold-tier data (the 16
+             * parallel listings see nothing else either) */
+            if (strncmp(o->key + prefix_len, "seriesBucket=", 13) != 0)
+                continue;
             if (coldkey_parse(o->key, cfg->s3.cold_tier.data_prefix, &src->ck, &ke) != 0 ||
                 day_cmp(&src->ck.day, d) != 0) {
                 if (s->n_bad_keys++ == 0)

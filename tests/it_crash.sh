@@ -43,14 +43,19 @@ for point in mid_merge before_index after_index; do
     kills=$((kills + 1))
 done
 
-# 2. Random moments (seeded, so a failure can be replayed).
+# 2. Random moments (seeded, so a failure can be replayed). The runs go
+#    through a proxy that delays every request by 25 ms, so that a kill lands
+#    inside a run (listing, fetching, uploading or committing) and not after it.
+fault_proxy_start --rate 1 --faults slow --slow-ms 25
+SLOW_CFG="$TEST_TMP/slow.yml"
+sed "s|endpoint_url: .*|endpoint_url: $FAULT_ENDPOINT|" "$CFG" >"$SLOW_CFG"
 RANDOM=42
-for i in $(seq 1 25); do
+for i in $(seq 1 30); do
     [ "$kills" -ge 13 ] && break
     add_late "${DAYS[$((i % 3))]}"
-    "$REPART" -c "$CFG" -q all "${RANGE[@]}" >/dev/null 2>&1 &
+    "$REPART" -c "$SLOW_CFG" -q all "${RANGE[@]}" >/dev/null 2>&1 &
     pid=$!
-    sleep "0.$(printf '%03d' $((RANDOM % 200 + 5)))"
+    sleep "0.$(printf '%03d' $((RANDOM % 300 + 10)))"
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2>/dev/null || true
 done
