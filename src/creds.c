@@ -672,8 +672,8 @@ static int http_do(struct creds_provider *p, const char *method, const char *url
 
 /* Parses {"AccessKeyId","SecretAccessKey","Token","Expiration"[,"Code"]}.
  * Messages never quote the body (it holds the secret). */
-static int parse_creds_json(const char *body, size_t len, const char *what, struct creds *out,
-                            struct err *e)
+int creds_parse_json(const char *body, size_t len, const char *what, struct creds *out,
+                     struct err *e)
 {
     json_error_t jerr;
     json_t *root = json_loadb(body, len, 0, &jerr);
@@ -866,7 +866,7 @@ static int from_container(struct creds_provider *p, struct trace *t, struct cred
     } else if (status != 200) {
         rc = err_setk(e, status >= 500 ? ERR_TRANSIENT : ERR_USAGE,
                       "credentials: %s: HTTP %ld", what, status);
-    } else if (parse_creds_json(b.p, b.len, what, out, e) != 0) {
+    } else if (creds_parse_json(b.p, b.len, what, out, e) != 0) {
         rc = -1;
     } else {
         snprintf(out->source, sizeof out->source, "container");
@@ -961,7 +961,7 @@ static int from_imds(struct creds_provider *p, struct trace *t, struct creds *ou
                       what, status);
         goto out;
     }
-    if (parse_creds_json(b.p, b.len, what, out, e) != 0) {
+    if (creds_parse_json(b.p, b.len, what, out, e) != 0) {
         rc = -1;
         goto out;
     }

@@ -60,6 +60,13 @@ int creds_ini_has_section(const char *text, size_t len, const char *section);
  * Returns 0 and sets *out (unix seconds), or -1. */
 int creds_parse_iso8601(const char *s, long long *out);
 
+/* Parses a container/IMDS credentials response {"AccessKeyId",
+ * "SecretAccessKey", "Token", "Expiration"[, "Code"]} into *out (wiped when
+ * it fails after reading the JSON). `what` names the source in messages,
+ * which never quote the body. */
+int creds_parse_json(const char *body, size_t len, const char *what, struct creds *out,
+                     struct err *e);
+
 /* The container endpoint URL the chain would use, from
  * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (appended to http://169.254.170.2) or
  * AWS_CONTAINER_CREDENTIALS_FULL_URI (https, or http to a loopback host,

@@ -216,6 +216,21 @@ static int split_tabs(char *s, char **fields, int max)
     return n;
 }
 
+/* Control characters (and, for has_blank, spaces) do not survive a write
+ * and a read: lines are trimmed, fields split at tabs, a final CR dropped. */
+static int has_ctl(const char *s, size_t n, int space_too)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || (space_too && s[i] == ' '))
+            return 1;
+    return 0;
+}
+
+static int has_blank(const char *s, size_t n)
+{
+    return has_ctl(s, n, 1);
+}
+
 static int parse_src_line(struct index *ix, char *body, size_t lineno, struct err *e)
 {
     char *f[6];
@@ -232,6 +247,9 @@ static int parse_src_line(struct index *ix, char *body, size_t lineno, struct er
         return err_setk(e, ERR_DATA, "line %zu: bad size '%s'", lineno, f[1]);
     if (strlen(f[2]) >= sizeof ix->sources[0].etag || f[3][0] == '\0')
         return err_setk(e, ERR_DATA, "line %zu: bad etag or merged file name", lineno);
+    if (has_ctl(f[0], strlen(f[0]), 0) || has_ctl(f[2], strlen(f[2]), 0) ||
+        has_ctl(f[3], strlen(f[3]), 0))
+        return err_setk(e, ERR_DATA, "line %zu: a #src field holds a control character", lineno);
     if (push_source(ix, f[0], series, size, f[2], f[3]) != 0)
         return err_set(e, "out of memory");
     return 0;
@@ -261,7 +279,8 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
                 return -1;
         } else if (strncmp(line, INDEX_COMPAT, strlen(INDEX_COMPAT)) == 0) {
             const char *id = line + strlen(INDEX_COMPAT);
-            if (!*id || strchr(id, '\t'))
+            /* a short id: the part of a series id before its first '_' */
+            if (!*id || has_blank(id, strlen(id)) || strchr(id, '_'))
                 return err_setk(e, ERR_DATA, "line %zu: bad #compat line", lineno);
             if (push_str(&out->compat, &out->n_compat, &out->cap_compat, id, strlen(id)) != 0)
                 return err_set(e, "out of memory");
@@ -270,11 +289,19 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
         } else {
             /* trim surrounding blanks: hand-edited files */
             char *s = line;
-            while (*s == ' ' || *s == '\t')
+            while (*s == ' ' || *s == '\t' || *s == '\r')
                 s++;
             size_t m = strlen(s);
-            while (m && (s[m - 1] == ' ' || s[m - 1] == '\t'))
+            while (m && (s[m - 1] == ' ' || s[m - 1] == '\t' || s[m - 1] == '\r'))
                 m--;
+            if (m && s[0] == '#')
+                continue;  /* an indented comment: not a series id either */
+            /* ids come from object keys: a blank or control character
+             * inside would not read back the same (trimmed, or a malformed
+             * #compat line) */
+            if (has_blank(s, m))
+                return err_setk(e, ERR_DATA, "line %zu: series id with a blank or control "
+                                "character", lineno);
             if (m && push_series(out, s, m) != 0)
                 return err_set(e, "out of memory");
         }

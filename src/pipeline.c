@@ -902,23 +902,31 @@ static void staged_free(struct staged *st)
     memset(st, 0, sizeof *st);
 }
 
-/* Loads <dir>/repart-day.json. Returns 1 if present and valid, 0 if absent,
- * -1 on error. */
-static int staged_load(const char *dir, struct staged *st, struct err *e)
+/* 1 when s holds a control character (it would break an index line). */
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Parses the text of a day state file (`name` for messages). Returns 1,
+ * or -1 on an error; free *st with staged_free either way. Every field is
+ * checked as it would be in a listing: the sources go into the index as
+ * they are. */
+static int staged_parse(const char *text, size_t len, const char *name, struct staged *st,
+                        struct err *e)
 {
     memset(st, 0, sizeof *st);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
-    if (access(path, F_OK) != 0)
-        return 0;
     json_error_t je;
-    st->root = json_load_file(path, 0, &je);
+    st->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!st->root)
-        return err_setk(e, ERR_DATA, "%s:%d: %s", path, je.line, je.text);
+        return err_setk(e, ERR_DATA, "%s:%d: %s", name, je.line, je.text);
     json_t *sources = json_object_get(st->root, "sources");
     st->merged = json_string_value(json_object_get(st->root, "merged"));
     if (!json_is_array(sources) || !st->merged || !pipeline_is_merged_name(st->merged))
-        return err_setk(e, ERR_DATA, "%s: not a repart day state file", path);
+        return err_setk(e, ERR_DATA, "%s: not a repart day state file", name);
     st->n = json_array_size(sources);
     st->src = calloc(st->n ? st->n : 1, sizeof *st->src);
     st->ptrs = calloc(st->n ? st->n : 1, sizeof *st->ptrs);
@@ -937,6 +945,15 @@ static int staged_load(const char *dir, struct staged *st, struct err *e)
             strcmp(key + kl - rl, relkey) != 0 || strlen(series) > COLDKEY_SERIES_MAX ||
             strlen(etag) >= sizeof st->src[k].etag || strchr(base_name(key), '\\'))
             break;
+        /* what the listing and the index accept: a non-negative size, no
+         * control characters, a relkey whose series is `series`, a file
+         * name that is one */
+        char sid[COLDKEY_SERIES_MAX + 1];
+        const char *file = base_name(key);
+        if (json_integer_value(size) < 0 || has_ctl(key) || has_ctl(etag) ||
+            index_series_of(relkey, sid, sizeof sid) != 0 || strcmp(sid, series) != 0 ||
+            !*file || !strcmp(file, ".") || !strcmp(file, "..") || !strcmp(file, STATE_FILE))
+            break;
         struct scan_source *s = &st->src[k];
         s->key = strdup(key);
         if (!s->key)
@@ -949,9 +966,37 @@ static int staged_load(const char *dir, struct staged *st, struct err *e)
     }
     if (k != st->n) {
         st->n = k;
-        return err_setk(e, ERR_DATA, "%s: source %zu is malformed", path, k);
+        return err_setk(e, ERR_DATA, "%s: source %zu is malformed", name, k);
     }
     return 1;
+}
+
+/* Loads <dir>/repart-day.json. Returns 1 if present and valid, 0 if absent,
+ * -1 on error. */
+static int staged_load(const char *dir, struct staged *st, struct err *e)
+{
+    memset(st, 0, sizeof *st);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
+    if (access(path, F_OK) != 0)
+        return 0;
+    unsigned char *buf = NULL;
+    size_t cap = 0, len = 0;
+    int rc = ocf_read_file(path, 64u << 20, &buf, &cap, &len, e);
+    if (rc == 0)
+        rc = staged_parse((const char *)buf, len, path, st, e);
+    free(buf);
+    return rc;
+}
+
+int pipeline_state_parse(const char *text, size_t len, struct index *ix, struct err *e)
+{
+    struct staged st;
+    int rc = staged_parse(text, len, "state", &st, e);
+    if (rc == 1)
+        rc = index_add_sources(ix, st.ptrs, st.n, st.merged, e);
+    staged_free(&st);
+    return rc == 1 || rc == 0 ? 0 : -1;
 }
 
 /* A day's two stage folders (<work_dir>/raw/<day>, <work_dir>/merged/<day>)

@@ -68,6 +68,13 @@ struct pipeline_env {
 size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
                     const struct day *days, size_t n_days, struct day_result *results);
 
+/* Parses the text of a staged day's state file (<work_dir>/raw|merged/<day>/
+ * repart-day.json) as `merge` and `upload` do, and adds its sources to *ix
+ * as the commit would. 0, or -1 with *e set (ERR_DATA for a malformed file).
+ * For tests and fuzzing. */
+struct index;
+int pipeline_state_parse(const char *text, size_t len, struct index *ix, struct err *e);
+
 /* "merged_<32 hex>.avro": the name of the merged file of these sources
  * (relkey and ETag of each, in merge order), and the output sync marker. */
 void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char name[64],

@@ -101,6 +101,20 @@ static void test_python_appends(void)
     index_free(&ix);
 }
 
+/* Found by fuzz_index: an indented "#..." line was read as a series id,
+ * which the next read took for a comment (the index lost it). */
+static void test_indented_comment(void)
+{
+    struct index ix;
+    index_init(&ix);
+    struct err e = {0};
+    const char *doc = "a1\n  #comment\n\tb2 \n \r\t\n";  /* and a blank line */
+    CHECK_INT(index_parse(doc, strlen(doc), &ix, &e), 0);
+    CHECK_INT(ix.n_series, 2);
+    CHECK(index_has_series(&ix, "a1") && index_has_series(&ix, "b2"));
+    index_free(&ix);
+}
+
 static void test_malformed(void)
 {
     const char *bad[] = {
@@ -110,6 +124,16 @@ static void test_malformed(void)
         "#src\tnot-a-source-key\t1\te\tm.avro\n",
         "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t1\te\t\n",
         "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t1\te\tm\textra\n",
+        /* found by fuzz_index: its short id became a #compat line with a tab,
+         * which the next read refused (the day's index unreadable for good) */
+        "A#src\tseriesBucket=0a/raw_x_p_1_GOOD.avro\t5\tabc\tm.avro\n",
+        /* found by fuzz_index: a short id never holds '_' (this one added
+         * a line of its own to every later write) */
+        "#compat\ta_b\n",
+        "#compat\tab \n",
+        "a b\n",
+        "a\x01\n",
+        "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t1\te\tm.avro\r\r\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct index ix;
@@ -183,5 +207,6 @@ int main(void)
     RUN(test_roundtrip_and_late_file);
     RUN(test_python_appends);
     RUN(test_malformed);
+    RUN(test_indented_comment);
     return TEST_EXIT();
 }
