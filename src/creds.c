@@ -344,11 +344,42 @@ static const char *const UNSUPPORTED_KEYS[] = {
     "web_identity_token_file", "credential_source",
 };
 
-enum { SEC_NONE, SEC_EMPTY, SEC_PARTIAL, SEC_OK, SEC_TOOLONG };
+enum { SEC_NONE, SEC_EMPTY, SEC_PARTIAL, SEC_OK, SEC_TOOLONG, SEC_WEBID };
+
+/* Web identity settings, from the environment or a profile. */
+struct webid_cfg {
+    char file[1024];
+    char role[2049];
+    char session[80];      /* "" = AWS_ROLE_SESSION_NAME or generated */
+    char origin[200];      /* for messages: "AWS_ROLE_ARN" or "profile \"x\" in FILE" */
+};
+
+/* A profile with role_arn + web_identity_token_file (and no other way to get
+ * a role's source credentials) is a web-identity profile, as in the SDKs.
+ * 1 when it is (wi filled), 0 when not, -1 when a value is too long. */
+static int profile_webid(const char *text, size_t len, const char *sec, struct webid_cfg *wi)
+{
+    char tmp[8];
+    static const char *const other[] = {"source_profile", "credential_source",
+                                        "credential_process"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        if (creds_ini_find(text, len, sec, other[i], tmp, sizeof tmp) != 0)
+            return 0;
+    int f = creds_ini_find(text, len, sec, "web_identity_token_file", wi->file, sizeof wi->file);
+    int r = creds_ini_find(text, len, sec, "role_arn", wi->role, sizeof wi->role);
+    int n = creds_ini_find(text, len, sec, "role_session_name", wi->session, sizeof wi->session);
+    if (f < 0 || r < 0 || n < 0)
+        return -1;
+    if (f != 1 || r != 1 || !wi->file[0] || !wi->role[0])
+        return 0;
+    if (n != 1)
+        wi->session[0] = '\0';
+    return 1;
+}
 
 /* Looks at one section; *unsupported names a key we cannot use. */
 static int profile_section(const char *text, size_t len, const char *sec, struct creds *out,
-                           const char **unsupported)
+                           const char **unsupported, struct webid_cfg *wi)
 {
     if (!creds_ini_has_section(text, len, sec))
         return SEC_NONE;
@@ -366,6 +397,9 @@ static int profile_section(const char *text, size_t len, const char *sec, struct
         return SEC_OK;
     if (a == 1 || s == 1)
         return SEC_PARTIAL;
+    int w = profile_webid(text, len, sec, wi);
+    if (w != 0)
+        return w > 0 ? SEC_WEBID : SEC_TOOLONG;
     char tmp[8];
     for (size_t i = 0; i < sizeof UNSUPPORTED_KEYS / sizeof UNSUPPORTED_KEYS[0]; i++) {
         if (creds_ini_find(text, len, sec, UNSUPPORTED_KEYS[i], tmp, sizeof tmp) != 0) {
@@ -393,7 +427,10 @@ static int load_ini(const char *path, char **text, size_t *len, struct trace *t,
                     strerror(errno));
 }
 
-static int from_profile(struct trace *t, struct creds *out, struct err *e)
+/* 1 with credentials in out, 2 with web identity settings in *wi, 0 when
+ * the profile has nothing, -1 on error. */
+static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi,
+                        struct err *e)
 {
     const char *profile = env("AWS_PROFILE");
     int explicit_profile = profile != NULL;
@@ -426,12 +463,17 @@ static int from_profile(struct trace *t, struct creds *out, struct err *e)
             return -1;
         if (l == 1) {
             const char *u = NULL;
-            int st = profile_section(text, len, profile, out, &u);
+            int st = profile_section(text, len, profile, out, &u, wi);
             free_secret(text, len);
             text = NULL;
             if (st == SEC_OK) {
                 snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
                 return 1;
+            }
+            if (st == SEC_WEBID) {
+                snprintf(wi->origin, sizeof wi->origin, "profile \"%.50s\" in %.120s", profile,
+                         cpath);
+                return 2;
             }
             if (st == SEC_PARTIAL || st == SEC_TOOLONG)
                 return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile,
@@ -460,10 +502,10 @@ static int from_profile(struct trace *t, struct creds *out, struct err *e)
             const char *u = NULL;
             int st = SEC_NONE;
             if (strcmp(profile, "default") == 0)
-                st = profile_section(text, len, "default", out, &u);
+                st = profile_section(text, len, "default", out, &u, wi);
             if (st == SEC_NONE || st == SEC_EMPTY) {
                 const char *u2 = NULL;
-                int st2 = profile_section(text, len, sec, out, &u2);
+                int st2 = profile_section(text, len, sec, out, &u2, wi);
                 if (st2 != SEC_NONE && !(st2 == SEC_EMPTY && st == SEC_EMPTY && u)) {
                     st = st2;
                     u = u2;
@@ -474,6 +516,11 @@ static int from_profile(struct trace *t, struct creds *out, struct err *e)
             if (st == SEC_OK) {
                 snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
                 return 1;
+            }
+            if (st == SEC_WEBID) {
+                snprintf(wi->origin, sizeof wi->origin, "profile \"%.50s\" in %.120s", profile,
+                         fpath);
+                return 2;
             }
             if (st == SEC_PARTIAL || st == SEC_TOOLONG)
                 return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile,
@@ -991,7 +1038,7 @@ static int webid_token(const char *file, char **tok, size_t *cap, size_t *len, s
     size_t n = 0;
     if (slurp(file, MAX_TOKEN_FILE, &buf, &n) != 0)
         return err_setk(e, ERR_USAGE, "credentials: web identity: cannot read "
-                        "AWS_WEB_IDENTITY_TOKEN_FILE %.300s: %s", file,
+                        "the token file %.300s: %s", file,
                         errno == EFBIG ? "larger than 16384 bytes" : strerror(errno));
     size_t a = 0, b = n;
     while (b > 0 && isspace((unsigned char)buf[b - 1]))
@@ -1000,8 +1047,8 @@ static int webid_token(const char *file, char **tok, size_t *cap, size_t *len, s
         a++;
     if (a == b || memchr(buf + a, '\0', b - a)) {
         free_secret(buf, n + 1);
-        return err_setk(e, ERR_USAGE, "credentials: web identity: AWS_WEB_IDENTITY_TOKEN_FILE "
-                        "%.300s is empty or binary", file);
+        return err_setk(e, ERR_USAGE, "credentials: web identity: the token file %.300s is "
+                        "empty or binary", file);
     }
     memmove(buf, buf + a, b - a);
     OPENSSL_cleanse(buf + (b - a), n + 1 - (b - a));
@@ -1010,6 +1057,9 @@ static int webid_token(const char *file, char **tok, size_t *cap, size_t *len, s
     *len = b - a;
     return 0;
 }
+
+static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
+                        struct creds *out, struct err *e);
 
 static int from_webid(struct creds_provider *p, struct trace *t, struct creds *out,
                       struct err *e)
@@ -1025,20 +1075,34 @@ static int from_webid(struct creds_provider *p, struct trace *t, struct creds *o
                       file ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
         return 0;
     }
-    size_t role_len = strlen(role);
-    if (role_len > 2048)
-        return err_setk(e, ERR_USAGE, "credentials: web identity: AWS_ROLE_ARN is too long");
+    struct webid_cfg wi = {.session = ""};
+    if (strlen(file) >= sizeof wi.file || strlen(role) >= sizeof wi.role)
+        return err_setk(e, ERR_USAGE, "credentials: web identity: AWS_WEB_IDENTITY_TOKEN_FILE "
+                        "or AWS_ROLE_ARN is too long");
+    snprintf(wi.file, sizeof wi.file, "%s", file);
+    snprintf(wi.role, sizeof wi.role, "%s", role);
+    snprintf(wi.origin, sizeof wi.origin, "AWS_ROLE_ARN");
+    return webid_assume(p, &wi, out, e);
+}
 
+/* AssumeRoleWithWebIdentity with the settings in wi. 1 with credentials in
+ * out, -1 (with e) otherwise. */
+static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
+                        struct creds *out, struct err *e)
+{
+    const char *file = wi->file, *role = wi->role;
+    size_t role_len = strlen(role);
     char session[80];
-    const char *sn = env("AWS_ROLE_SESSION_NAME");
+    const char *sn = wi->session[0] ? wi->session : env("AWS_ROLE_SESSION_NAME");
     if (sn) {
         size_t l = strlen(sn);
         int ok = l >= 2 && l <= 64;
         for (size_t i = 0; ok && i < l; i++)
             ok = isalnum((unsigned char)sn[i]) || strchr("_+=,.@-", sn[i]) != NULL;
         if (!ok)
-            return err_setk(e, ERR_USAGE, "credentials: web identity: AWS_ROLE_SESSION_NAME "
-                            "must be 2 to 64 characters of A-Z a-z 0-9 _+=,.@-");
+            return err_setk(e, ERR_USAGE, "credentials: web identity: the session name (%s) "
+                            "must be 2 to 64 characters of A-Z a-z 0-9 _+=,.@-",
+                            wi->session[0] ? "role_session_name" : "AWS_ROLE_SESSION_NAME");
         snprintf(session, sizeof session, "%s", sn);
     } else {
         snprintf(session, sizeof session, "repart-%lld", (long long)time(NULL));
@@ -1048,9 +1112,10 @@ static int from_webid(struct creds_provider *p, struct trace *t, struct creds *o
     if (creds_sts_url(url, sizeof url, e) != 0)
         return -1;
     url_for_msg(url, shown, sizeof shown);
-    char what[1000];
-    snprintf(what, sizeof what, "credentials: web identity: role %.300s, token file %.200s, "
-             "STS %.300s", role, file, shown);
+    char what[1400];
+    snprintf(what, sizeof what, "credentials: web identity%s%s: role %.300s, token file "
+             "%.200s, STS %.300s", wi->origin[0] == 'p' ? " from " : "",
+             wi->origin[0] == 'p' ? wi->origin : "", role, file, shown);
 
     /* re-read on every call: Kubernetes rotates the projected token */
     char *tok = NULL;
@@ -1151,7 +1216,10 @@ static int resolve(struct creds_provider *p, struct creds *out, struct err *e)
     memset(out, 0, sizeof *out);
     if ((r = from_env(&t, out, e)) != 0)
         return r < 0 ? -1 : 0;
-    if ((r = from_profile(&t, out, e)) != 0)
+    struct webid_cfg wi = {.file = ""};
+    if ((r = from_profile(&t, out, &wi, e)) == 2)
+        r = webid_assume(p, &wi, out, e);
+    if (r != 0)
         return r < 0 ? -1 : 0;
     if ((r = from_webid(p, &t, out, e)) != 0)
         return r < 0 ? -1 : 0;

@@ -4,8 +4,10 @@
  * AWS_SESSION_TOKEN), AWS_PROFILE (default "default") in ~/.aws/credentials and
  * ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE override the
  * paths), web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as
- * Kubernetes IRSA sets them: an unsigned STS AssumeRoleWithWebIdentity, the
- * token file re-read on every refresh), the container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI /
+ * Kubernetes IRSA sets them, or a profile with role_arn +
+ * web_identity_token_file [+ role_session_name]: an unsigned STS
+ * AssumeRoleWithWebIdentity, the token file re-read on every refresh), the
+ * container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI /
  * _RELATIVE_URI with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE / _TOKEN), EC2
  * IMDSv2. Temporary credentials are refreshed before they expire.
  * Secrets never appear in an error message. */

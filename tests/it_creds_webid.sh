@@ -169,7 +169,21 @@ if [ $RC -eq 0 ] && [[ $OUT == *"source=web-identity"* ]] && [ "$(hits /containe
   pass "precedence: web identity before the container endpoint"
 else fail "precedence container: rc=$RC out=$OUT err=$ERR"; fi
 
-# 7. only one of the two variables: not used, listed in what was tried
+# 7. a profile with role_arn + web_identity_token_file (+ role_session_name)
+printf '[profile irsa]\nrole_arn = %s\nweb_identity_token_file = %s\nrole_session_name = prof-session\n' \
+  "$ROLE" "$TOKFILE" > "$TMP/config"
+probe 1 AWS_CONFIG_FILE="$TMP/config" AWS_PROFILE=irsa AWS_ENDPOINT_URL_STS="$BASE/sts/ok"
+if [ $RC -eq 0 ] && [[ $OUT == *"source=web-identity access_key_id=ASIAWEBIDOK"* ]] &&
+   [ "$(last_check)" = ok ] && tail -1 "$LOG" | grep -qF '"RoleSessionName": "prof-session"'; then
+  pass "web identity from a profile (role_arn, web_identity_token_file, role_session_name)"
+else fail "web identity profile: rc=$RC out=$OUT err=$ERR check=$(last_check)"; fi
+probe 1 AWS_CONFIG_FILE="$TMP/config" AWS_PROFILE=irsa AWS_ENDPOINT_URL_STS="$BASE/sts/denied"
+if [ $RC -ne 0 ] && [[ $ERR == *"from profile \"irsa\" in $TMP/config"* ]] && [[ $ERR == *"HTTP 403 AccessDenied"* ]]; then
+  pass "web identity from a profile: errors name the profile ($ERR)"
+else fail "web identity profile denied: rc=$RC err=$ERR"; fi
+no_leak "web identity profile denied"
+
+# 8. only one of the two variables: not used, listed in what was tried
 probe 1 AWS_ROLE_ARN="$ROLE" AWS_ENDPOINT_URL_STS="$BASE/sts/ok"
 if [ $RC -ne 0 ] && [[ $ERR == *"no AWS credentials found"* ]] &&
    [[ $ERR == *"web identity (AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not)"* ]]; then

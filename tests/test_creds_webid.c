@@ -368,6 +368,44 @@ static void test_chain_checks(void)
     reset_env();
 }
 
+/* A profile with role_arn + web_identity_token_file is a web-identity
+ * profile; with source_profile or credential_source it stays unsupported. */
+static void test_profile_webid(void)
+{
+    struct creds c;
+    struct err e;
+    char cfg[300], tok[300];
+    snprintf(cfg, sizeof cfg, "%s/config", tmpdir);
+    snprintf(tok, sizeof tok, "%s/profile-token-missing", tmpdir);
+    reset_env();
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1/", 1);
+    setenv("AWS_CONFIG_FILE", cfg, 1);
+    setenv("AWS_PROFILE", "irsa", 1);
+    FILE *f = fopen(cfg, "w");
+    REQUIRE(f);
+    fprintf(f, "[profile irsa]\nrole_arn = arn:aws:iam::1:role/p\nweb_identity_token_file = %s\n"
+               "[profile chained]\nrole_arn = arn:aws:iam::1:role/p\nsource_profile = irsa\n"
+               "web_identity_token_file = %s\n"
+               "[profile badname]\nrole_arn = arn:aws:iam::1:role/p\nweb_identity_token_file = %s\n"
+               "role_session_name = no spaces allowed\n", tok, tok, tok);
+    fclose(f);
+    CHECK(resolve(&c, &e) == -1);
+    CHECK_INT(e.kind, ERR_USAGE);
+    CHECK(strstr(e.msg, tok) != NULL);          /* it went for the token file */
+    CHECK(strstr(e.msg, "web identity") != NULL);
+
+    setenv("AWS_PROFILE", "chained", 1);
+    CHECK(resolve(&c, &e) == -1);
+    CHECK(strstr(e.msg, "does not support") != NULL);
+    CHECK(strstr(e.msg, "role_arn") != NULL);
+
+    setenv("AWS_PROFILE", "badname", 1);
+    CHECK(resolve(&c, &e) == -1);
+    CHECK(strstr(e.msg, "role_session_name") != NULL);
+    unlink(cfg);
+    reset_env();
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "%s/test_creds_webid.XXXXXX",
@@ -384,6 +422,7 @@ int main(void)
     RUN(test_form_append);
     RUN(test_sts_url);
     RUN(test_chain_checks);
+    RUN(test_profile_webid);
     rmdir(tmpdir);
     return TEST_EXIT();
 }
