@@ -50,8 +50,8 @@ struct plan_estimate {
     double seconds, mbps;
 };
 
-/* What a run over these rows would move and ask: per day with new data, 16
- * listings + the index (list, GET), one GET per new object, the upload
+/* What a run over these rows would move and ask: per day with new data, the
+ * listing (see scan.c) + the index (list, GET), one GET per new object, the upload
  * (one PUT, or create + parts + complete), the re-read GET, the index PUT;
  * per day with nothing new, the listings and the index. */
 static void plan_estimate(const struct plan_row *rows, size_t n, const struct config *cfg,
@@ -61,7 +61,8 @@ static void plan_estimate(const struct plan_row *rows, size_t n, const struct co
     long long part = (long long)cfg->part_size_mb << 20;
     for (size_t i = 0; i < n; i++) {
         const struct plan_row *r = &rows[i];
-        est->requests += 16 + 2;
+        /* one page of the day, or that page + 16 parallel listings */
+        est->requests += (r->objects + r->bad_keys <= 1000 ? 1 : 1 + 16) + 2;
         if (r->failed || r->new_objects == 0)
             continue;
         est->objects += (long long)r->new_objects;
