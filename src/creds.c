@@ -429,6 +429,26 @@ static int load_ini(const char *path, char **text, size_t *len, struct trace *t,
 
 /* 1 with credentials in out, 2 with web identity settings in *wi, 0 when
  * the profile has nothing, -1 on error. */
+/* What a profile section found means for the chain: 1 credentials (in
+ * *out), 2 web identity (in *wi), -1 an error, 0 go on looking. */
+static int section_outcome(int st, const char *profile, const char *path, struct creds *out,
+                           struct webid_cfg *wi, struct err *e)
+{
+    if (st == SEC_OK) {
+        snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
+        return 1;
+    }
+    if (st == SEC_WEBID) {
+        snprintf(wi->origin, sizeof wi->origin, "profile \"%.50s\" in %.120s", profile, path);
+        return 2;
+    }
+    if (st == SEC_PARTIAL || st == SEC_TOOLONG)
+        return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile, path,
+                        st == SEC_PARTIAL ? "needs both aws_access_key_id and aws_secret_access_key"
+                                          : "a credential value is too long");
+    return 0;
+}
+
 static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi,
                         struct err *e)
 {
@@ -466,20 +486,9 @@ static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi
             int st = profile_section(text, len, profile, out, &u, wi);
             free_secret(text, len);
             text = NULL;
-            if (st == SEC_OK) {
-                snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
-                return 1;
-            }
-            if (st == SEC_WEBID) {
-                snprintf(wi->origin, sizeof wi->origin, "profile \"%.50s\" in %.120s", profile,
-                         cpath);
-                return 2;
-            }
-            if (st == SEC_PARTIAL || st == SEC_TOOLONG)
-                return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile,
-                                cpath, st == SEC_PARTIAL
-                                           ? "needs both aws_access_key_id and aws_secret_access_key"
-                                           : "a credential value is too long");
+            int r = section_outcome(st, profile, cpath, out, wi, e);
+            if (r != 0)
+                return r;
             if (st != SEC_NONE)
                 found_section = 1;
             if (u) {
@@ -513,20 +522,9 @@ static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi
             }
             free_secret(text, len);
             text = NULL;
-            if (st == SEC_OK) {
-                snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
-                return 1;
-            }
-            if (st == SEC_WEBID) {
-                snprintf(wi->origin, sizeof wi->origin, "profile \"%.50s\" in %.120s", profile,
-                         fpath);
-                return 2;
-            }
-            if (st == SEC_PARTIAL || st == SEC_TOOLONG)
-                return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile,
-                                fpath, st == SEC_PARTIAL
-                                           ? "needs both aws_access_key_id and aws_secret_access_key"
-                                           : "a credential value is too long");
+            int r = section_outcome(st, profile, fpath, out, wi, e);
+            if (r != 0)
+                return r;
             if (st != SEC_NONE)
                 found_section = 1;
             if (u && !unsupported) {
