@@ -22,6 +22,12 @@ int cmd_status(const struct cli_opts *o, const struct config *cfg);
 int cmd_verify(const struct cli_opts *o, const struct config *cfg);
 int cmd_athena(const struct cli_opts *o, const struct config *cfg);
 
+/* The days of the command line (cli_days) and an S3 runtime for them.
+ * Returns CLI_EXIT_OK with both set up (the caller frees them), or the exit
+ * status to return after printing why (nothing left to free). */
+int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day_list *days,
+                  struct runtime *rt);
+
 /* Runs `mode` for days[0..n) on an open runtime (all, event, watch share it):
  * pipeline_run into results[0..n) (the caller allocates them) with the
  * series filter rt->filter, then the summary line (named after o->cmd),

@@ -167,3 +167,22 @@ int cmd_all(const struct cli_opts *o, const struct config *cfg)
 {
     return run_stage(o, cfg, PIPELINE_ALL);
 }
+
+int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day_list *days,
+                  struct runtime *rt)
+{
+    struct err e = {0};
+    memset(days, 0, sizeof *days);
+    if (cli_days(o, cfg, days, &e) != 0) {
+        fprintf(stderr, "repart: %s\n", e.msg);
+        day_list_free(days);
+        return CLI_EXIT_USAGE;
+    }
+    if (runtime_open(rt, cfg, RUNTIME_S3, &e) != 0) {
+        fprintf(stderr, "repart: %s\n", e.msg);
+        runtime_close(rt);
+        day_list_free(days);
+        return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+    return CLI_EXIT_OK;
+}

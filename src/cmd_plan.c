@@ -78,19 +78,11 @@ static void plan_estimate(const struct plan_row *rows, size_t n, const struct co
 
 int cmd_plan(const struct cli_opts *o, const struct config *cfg)
 {
-    struct err e = {0};
     struct day_list days = {0};
-    if (cli_days(o, cfg, &days, &e) != 0) {
-        fprintf(stderr, "repart: %s\n", e.msg);
-        return CLI_EXIT_USAGE;
-    }
     struct runtime rt;
-    if (runtime_open(&rt, cfg, RUNTIME_S3, &e) != 0) {
-        fprintf(stderr, "repart: %s\n", e.msg);
-        runtime_close(&rt);
-        day_list_free(&days);
-        return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-    }
+    int setup = cmd_open_days(o, cfg, &days, &rt);
+    if (setup != CLI_EXIT_OK)
+        return setup;
     struct plan_row *rows = calloc(days.n ? days.n : 1, sizeof *rows);
     struct plan_row tot;
     memset(&tot, 0, sizeof tot);

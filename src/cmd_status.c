@@ -104,19 +104,11 @@ static void print_row(const char *name, const struct verify_day *v)
 
 int cmd_status(const struct cli_opts *o, const struct config *cfg)
 {
-    struct err e = {0};
     struct day_list days = {0};
-    if (cli_days(o, cfg, &days, &e) != 0) {
-        fprintf(stderr, "repart: %s\n", e.msg);
-        return CLI_EXIT_USAGE;
-    }
     struct runtime rt;
-    if (runtime_open(&rt, cfg, RUNTIME_S3, &e) != 0) {
-        fprintf(stderr, "repart: %s\n", e.msg);
-        runtime_close(&rt);
-        day_list_free(&days);
-        return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-    }
+    int setup = cmd_open_days(o, cfg, &days, &rt);
+    if (setup != CLI_EXIT_OK)
+        return setup;
     struct verify_env env = {.cfg = cfg, .s3 = rt.s3, .pool = rt.pool, .filter = &rt.filter};
     struct verify_day *rows = calloc(days.n ? days.n : 1, sizeof *rows);
     int *failed = calloc(days.n ? days.n : 1, sizeof *failed);
