@@ -292,26 +292,6 @@ static int throttle_type(const char *t)
            strcmp(t, "ProvisionedThroughputExceededException") == 0;
 }
 
-static int curl_retryable(CURLcode c)
-{
-    switch (c) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 struct api_ctx {
     CURL *h;
     char endpoint[CONFIG_URL_MAX + 1];
@@ -433,7 +413,7 @@ static int api_call(struct api_ctx *a, const char *token, int page, struct s3_bu
                          "than %d bytes", page, ASSOC_PAGE_MAX);
                 goto out;
             }
-            retry = curl_retryable(cc);
+            retry = retry_curl_code(cc);
             snprintf(what, sizeof what, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
         } else if (status == 200) {
             memset(&cr, 0, sizeof cr);

@@ -538,30 +538,6 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return 0;
 }
 
-static int curl_retryable(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_SEND_FAIL_REWIND:
-    case CURLE_RECV_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_AGAIN:
-    case CURLE_BAD_CONTENT_ENCODING:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* S3 error codes worth another try even though the status is 4xx (or 200). */
 static int code_retryable(const char *code)
 {
@@ -852,7 +828,7 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         return err_setk(e, ERR_TRANSIENT, "%s: no progress for %ld ms", what, c->timeout_ms);
     }
     if (crc != CURLE_OK) {
-        *retryable = curl_retryable(crc);
+        *retryable = retry_curl_code(crc);
         return err_setk(e, *retryable ? ERR_TRANSIENT : ERR_GENERIC, "%s: %s%s%s", what,
                         curl_easy_strerror(crc), errbuf[0] ? ": " : "", errbuf);
     }

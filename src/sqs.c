@@ -422,25 +422,6 @@ static int cancelled(const struct sqs_client *c)
     return c->cancel && *c->cancel;
 }
 
-static int curl_retryable(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* Sleeps up to ms, in slices, returning early (-1) when cancelled. */
 static int sleep_ms(const struct sqs_client *c, long ms)
 {
@@ -585,7 +566,7 @@ static int attempt_result(struct sqs_client *c, CURLcode rc, const char *errbuf,
             snprintf(out->what, sizeof out->what, "response larger than %u bytes",
                      SQS_RESPONSE_MAX);
         } else {
-            out->retryable = curl_retryable(rc);
+            out->retryable = retry_curl_code(rc);
             snprintf(out->what, sizeof out->what, "%s", quote(errbuf[0] ? errbuf
                                                               : curl_easy_strerror(rc), q));
         }
