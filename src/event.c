@@ -247,27 +247,37 @@ static int parse_doc(struct ctx *c, const char *json, size_t len, const char *pa
 static int parse_value(struct ctx *c, json_t *root, const char *path, int depth);
 
 /* Records[i] with eventSource aws:s3. */
+/* {"bucket":{"name":..}, "object":{"key":.., "<etag_field>":.., "size":..}}
+ * under `parent` (an S3 record's "s3", an EventBridge "detail"). */
+static int bucket_object(struct ctx *c, json_t *parent, const char *ppath, const char *etag_field,
+                         const char **bucket, const char **key, const char **etag,
+                         long long *size)
+{
+    char p_b[PATH_MAX_LEN], p_o[PATH_MAX_LEN];
+    json_t *b, *o;
+    if (member(c, parent, ppath, "bucket", JSON_OBJECT, 1, &b) < 0 ||
+        member(c, parent, ppath, "object", JSON_OBJECT, 1, &o) < 0)
+        return -1;
+    path_join(p_b, ppath, "bucket");
+    path_join(p_o, ppath, "object");
+    if (str_member(c, b, p_b, "name", 1, bucket) < 0 || str_member(c, o, p_o, "key", 1, key) < 0 ||
+        str_member(c, o, p_o, etag_field, 0, etag) < 0)
+        return -1;
+    return size_member(c, o, p_o, size);
+}
+
 static int parse_s3_record(struct ctx *c, json_t *rec, const char *path)
 {
-    char p_s3[PATH_MAX_LEN], p_b[PATH_MAX_LEN], p_o[PATH_MAX_LEN];
+    char p_s3[PATH_MAX_LEN];
     const char *event_name, *bucket, *key, *etag;
-    json_t *s3, *b, *o;
+    json_t *s3;
     if (str_member(c, rec, path, "eventName", 1, &event_name) < 0)
         return -1;
     if (member(c, rec, path, "s3", JSON_OBJECT, 1, &s3) < 0)
         return -1;
     path_join(p_s3, path, "s3");
-    if (member(c, s3, p_s3, "bucket", JSON_OBJECT, 1, &b) < 0 ||
-        member(c, s3, p_s3, "object", JSON_OBJECT, 1, &o) < 0)
-        return -1;
-    path_join(p_b, p_s3, "bucket");
-    path_join(p_o, p_s3, "object");
-    if (str_member(c, b, p_b, "name", 1, &bucket) < 0 ||
-        str_member(c, o, p_o, "key", 1, &key) < 0 ||
-        str_member(c, o, p_o, "eTag", 0, &etag) < 0)
-        return -1;
     long long size = -1;
-    if (size_member(c, o, p_o, &size) < 0)
+    if (bucket_object(c, s3, p_s3, "eTag", &bucket, &key, &etag, &size) < 0)
         return -1;
 
     struct event_record *r = new_record(c, EVENT_FROM_S3, path);
@@ -278,7 +288,7 @@ static int parse_s3_record(struct ctx *c, json_t *rec, const char *path)
     r->created = strncmp(event_name, "ObjectCreated:", 14) == 0;
 
     char q[QUOTE_MAX + 4];
-    size_t klen = json_string_length(json_object_get(o, "key"));
+    size_t klen = strlen(key);  /* no NUL inside: we do not set JSON_ALLOW_NUL */
     long bad = 0;
     size_t dlen = 0;
     char *dec = event_url_decode(key, klen, &dlen, &bad);
@@ -376,8 +386,8 @@ static int parse_records(struct ctx *c, json_t *arr, const char *path, int depth
 static int parse_eventbridge(struct ctx *c, json_t *o, const char *path)
 {
     const char *source, *dtype, *bucket, *key, *etag;
-    char q[QUOTE_MAX + 4], p_d[PATH_MAX_LEN], p_b[PATH_MAX_LEN], p_o[PATH_MAX_LEN];
-    json_t *d, *b, *ob;
+    char q[QUOTE_MAX + 4], p_d[PATH_MAX_LEN];
+    json_t *d;
     if (str_member(c, o, path, "source", 1, &source) < 0 ||
         str_member(c, o, path, "detail-type", 1, &dtype) < 0)
         return -1;
@@ -388,17 +398,8 @@ static int parse_eventbridge(struct ctx *c, json_t *o, const char *path)
     if (member(c, o, path, "detail", JSON_OBJECT, 1, &d) < 0)
         return -1;
     path_join(p_d, path, "detail");
-    if (member(c, d, p_d, "bucket", JSON_OBJECT, 1, &b) < 0 ||
-        member(c, d, p_d, "object", JSON_OBJECT, 1, &ob) < 0)
-        return -1;
-    path_join(p_b, p_d, "bucket");
-    path_join(p_o, p_d, "object");
-    if (str_member(c, b, p_b, "name", 1, &bucket) < 0 ||
-        str_member(c, ob, p_o, "key", 1, &key) < 0 ||
-        str_member(c, ob, p_o, "etag", 0, &etag) < 0)
-        return -1;
     long long size = -1;
-    if (size_member(c, ob, p_o, &size) < 0)
+    if (bucket_object(c, d, p_d, "etag", &bucket, &key, &etag, &size) < 0)
         return -1;
 
     struct event_record *r = new_record(c, EVENT_FROM_EVENTBRIDGE, path[0] ? path : "detail");
@@ -407,8 +408,7 @@ static int parse_eventbridge(struct ctx *c, json_t *o, const char *path)
         return oom(c);
     r->size = size;
     r->created = strcmp(dtype, "Object Created") == 0;
-    size_t klen = json_string_length(json_object_get(ob, "key"));
-    /* jansson strings may hold NUL only with JSON_ALLOW_NUL, which we do not set */
+    size_t klen = strlen(key);  /* no NUL inside: we do not set JSON_ALLOW_NUL */
     if (klen == 0 || klen > EVENT_KEY_MAX) {
         char qb[QUOTE_MAX + 4];
         if (set_skip(r, "s3://%s/%s: key %s", quote(bucket, qb), quote(key, q),
