@@ -183,6 +183,67 @@ n200="$(grep -o 200 <<<"$run1" | wc -l)"
 [[ "$run1" == *500* && "$run1" == *503* ]] || fail "both fault kinds expected: $run1"
 assert_eq "$(fault_log_count --fault any)" "$((24 - n200))" "faults logged"
 
+note "fault proxy: --list-overlap 3 (overlapping ListObjectsV2 pages)"
+for i in 0 1 2 3 4 5 6 7 8 9; do
+    req /dev/null -T "$TEST_TMP/one" "$D/lo/k+$i"; assert_eq "$CODE" 200 "seed lo/k+$i"
+done
+fault_proxy_stop
+fault_proxy_start --list-overlap 3
+# list_pages QUERY_EXTRA: follows NextContinuationToken; one line per page
+# with its keys; the raw pages in $TEST_TMP/lo-page-N.
+list_pages() {
+    local tok="" n=0 q
+    while :; do
+        n=$((n + 1))
+        [ "$n" -le 20 ] || fail "--list-overlap: more than 20 pages"
+        q="list-type=2&prefix=lo%2F$1"
+        [ -z "$tok" ] || q="continuation-token=$(jq -rn --arg t "$tok" '$t|@uri')&$q"
+        req "$TEST_TMP/lo-page-$n" "$FAULT_ENDPOINT/bkt?$q"
+        assert_eq "$CODE" 200 "list page $n"
+        grep -o '<Key>[^<]*</Key>' "$TEST_TMP/lo-page-$n" | sed 's:</*Key>::g' | tr '\n' ' '
+        echo
+        tok="$(sed -n 's:.*<NextContinuationToken>\([^<]*\)</NextContinuationToken>.*:\1:p' "$TEST_TMP/lo-page-$n")"
+        grep -q '<IsTruncated>true</IsTruncated>' "$TEST_TMP/lo-page-$n" || break
+        [ -n "$tok" ] || fail "truncated page $n without a token"
+    done
+}
+pages="$(list_pages "")"
+note "pages: $(tr '\n' '|' <<<"$pages")"
+npages="$(wc -l <<<"$pages")"
+[ "$npages" -ge 4 ] || fail "--list-overlap 3 over 10 keys gave $npages pages"
+while read -r line; do
+    n="$(wc -w <<<"$line")"
+    [ "$n" -le 3 ] || fail "page of $n keys with --list-overlap 3: $line"
+done <<<"$pages"
+# every page after the first starts with the previous page's last key
+prev_last=""
+while read -r line; do
+    first="${line%% *}"
+    [ -z "$prev_last" ] || assert_eq "$first" "$prev_last" "page starts with the previous page's last key"
+    prev_last="$(awk '{print $NF}' <<<"$line")"
+done <<<"$pages"
+all="$(tr ' ' '\n' <<<"$pages" | grep -v '^$')"
+[ "$(wc -l <<<"$all")" -gt 10 ] || fail "no key listed twice: $pages"
+assert_eq "$(sort -u <<<"$all" | tr '\n' ' ')" "$(printf 'lo/k+%s ' 0 1 2 3 4 5 6 7 8 9)" "union of the pages"
+assert_eq "$(fault_log_count --fault list-overlap)" "$npages" "list requests logged as list-overlap"
+assert_eq "$(fault_log_count --fault list-overlap --query-regex '^continuation-token=lo1\.')" \
+    "$((npages - 1))" "logged query is the client's (proxy token)"
+# with encoding-type=url (as repart lists): the same overlap
+pages_enc="$(list_pages "&encoding-type=url")"
+assert_eq "$(sort -u <<<"$(tr ' ' '\n' <<<"$pages_enc" | grep -v '^$')" | wc -l)" 10 "union with encoding-type=url"
+assert_eq "$(wc -l <<<"$pages_enc")" "$npages" "pages with encoding-type=url"
+# a client paging with start-after=<last key> (the Python sample) overlaps too
+req "$TEST_TMP/lo-sa" "$FAULT_ENDPOINT/bkt?list-type=2&prefix=lo%2F&start-after=lo%2Fk%2B2"
+sa_keys="$(grep -o '<Key>[^<]*</Key>' "$TEST_TMP/lo-sa" | sed 's:</*Key>::g' | tr '\n' ' ')"
+assert_eq "$sa_keys" "lo/k+2 lo/k+3 lo/k+4 " "start-after page after a served page"
+assert_contains "$(cat "$TEST_TMP/lo-sa")" "<StartAfter>lo/k+2</StartAfter>" "start-after echoed as sent"
+# other requests are untouched
+req "$TEST_TMP/got" "$FAULT_ENDPOINT/bkt/lo/k%2B0"
+assert_eq "$CODE" 200 "GET through --list-overlap"
+assert_eq "$(cat "$TEST_TMP/got")" "one" "GET body through --list-overlap"
+assert_eq "$(fault_log_count --method GET --path-regex '^/bkt/lo/' --fault none)" 1 "GET not rewritten"
+fault_proxy_stop
+
 # ----------------------------------------------------------------- cond proxy
 note "cond proxy: If-None-Match: *"
 cond_proxy_start

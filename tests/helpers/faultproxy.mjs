@@ -19,6 +19,21 @@
 //             Content-Length holds and only a checksum tells; an empty body
 //             is sent unchanged
 //
+//   list-overlap (--list-overlap N, not drawn: applies to every ListObjectsV2
+//             request, GET with list-type=2) forces pages of N keys
+//             (max-keys rewritten to N) and makes every page after the
+//             first start with the previous page's last key, as some
+//             S3-compatible servers do: the page's NextContinuationToken is
+//             replaced by a proxy token ("lo1." + base64url of the page's
+//             last two keys); a request with such a token is forwarded with
+//             start-after=<the key before the last> instead, so the upstream
+//             answers from the last key on (with its current size and ETag).
+//             A client paging with start-after=<last key> (the Python
+//             sample) gets the same overlap: a start-after equal to the last
+//             key of a page this proxy served is moved back by one key. A
+//             drawn fault on a list request is applied to the rewritten
+//             request (its answer keeps the upstream's own token).
+//
 // 500/503 do not reach the upstream unless --errors-after-forward is given
 // (then the write happens upstream and the client still sees the error).
 // reset/truncate/stall/corrupt always reach the upstream: a PUT is applied even
@@ -28,7 +43,9 @@
 // response byte goes out (for slow: when the delay starts):
 //   {"t":ms,"seq":n,"method":"GET","path":"/b/k","query":"","fault":"reset"|null,"status":200|null}
 // status is the status sent (the upstream's for forwarded and reset/truncate/
-// stall requests, 500/503 for injected errors, null for slow).
+// stall requests, 500/503 for injected errors, null for slow). A list request
+// rewritten by --list-overlap and given no drawn fault has fault "list-overlap";
+// its query is the one the client sent.
 import {
   parseArgs, die, parseUpstream, boundLifetime, listenLoopback, makeRequestLog, splitUrl,
   sendS3Error, upstreamRequest, responseHeaders, passThrough, makeServer, makeAgent,
@@ -51,6 +68,8 @@ const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [opti
   --max-per-path N        inject at most N faults into requests for one path
                           (default: no limit), so that a retrying client wins
   --errors-after-forward  500/503: forward first, then answer with the error
+  --list-overlap N        ListObjectsV2: pages of N keys (N >= 2), each page after
+                          the first starting with the previous page's last key
 `;
 
 const FAULTS = new Set(["500", "503", "reset", "truncate", "slow", "stall", "corrupt"]);
@@ -71,6 +90,7 @@ const opts = parseArgs(process.argv.slice(2), {
   "--max-faults": { key: "maxFaults", type: "int", def: -1 },
   "--max-per-path": { key: "maxPerPath", type: "int", def: -1 },
   "--errors-after-forward": { key: "errorsAfterForward", type: "flag", def: false },
+  "--list-overlap": { key: "listOverlap", type: "int", def: 0 },
 }, USAGE);
 
 if (!opts.upstream) die(`--upstream is required\n${USAGE}`);
@@ -78,6 +98,9 @@ if (!(opts.rate >= 0 && opts.rate <= 1)) die("--rate must be within 0..1");
 if (opts.faults.length === 0) die("--faults is empty");
 for (const f of opts.faults) if (!FAULTS.has(f)) die(`--faults: unknown fault ${f}`);
 if (opts.slowMs < 0 || opts.slowMs > 600000) die("--slow-ms must be within 0..600000");
+if (opts.listOverlap !== 0 && !(opts.listOverlap >= 2 && opts.listOverlap <= 1000)) {
+  die("--list-overlap must be within 2..1000");
+}
 const upstream = parseUpstream(opts.upstream);
 const onlyMethods = new Set(opts.only.map((m) => m.toUpperCase()));
 let pathRe = null;
@@ -127,7 +150,7 @@ const reqlog = makeRequestLog(opts.dir);
 const say = (m) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
 
 function logLine(req, seq, fault, status) {
-  const { path, query } = splitUrl(req.url);
+  const { path, query } = splitUrl(req.origUrl || req.url);
   reqlog.write({ seq, method: req.method, path, query, fault, status });
 }
 
@@ -226,7 +249,151 @@ function errorAnswer(req, res, seq, fault) {
   });
 }
 
+// ------------------------------------------------------------ --list-overlap
+// Query strings are handled as raw name=value pairs, so that every parameter
+// this does not rewrite reaches the upstream byte for byte.
+const LO_TOKEN = "lo1.";
+const servedLast = new Map();  // "path\nprefix\nlast key" -> the key before it
+
+function qsplit(query) {
+  if (!query) return [];
+  return query.split("&").map((p) => {
+    const i = p.indexOf("=");
+    return i < 0 ? [p, null] : [p.slice(0, i), p.slice(i + 1)];
+  });
+}
+function qdecode(v) {
+  if (v === null || v === undefined) return "";
+  try { return decodeURIComponent(v.replace(/\+/g, " ")); } catch { return v; }
+}
+function qenc(v) {
+  return encodeURIComponent(v).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+}
+function isListRequest(req) {
+  if (req.method !== "GET") return false;
+  return qsplit(splitUrl(req.url).query).some(([k, v]) => qdecode(k) === "list-type" && qdecode(v) === "2");
+}
+function loToken(prev, last) {
+  return LO_TOKEN + Buffer.from(JSON.stringify([prev, last])).toString("base64url");
+}
+function loUntoken(t) {
+  if (typeof t !== "string" || !t.startsWith(LO_TOKEN)) return null;
+  try {
+    const a = JSON.parse(Buffer.from(t.slice(LO_TOKEN.length), "base64url").toString("utf8"));
+    if (Array.isArray(a) && a.length === 2 && a.every((x) => typeof x === "string")) return a;
+  } catch { /* not ours */ }
+  return null;
+}
+function xmlUnescape(s) {
+  return s.replace(/&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/g, (m, e) => {
+    const named = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" }[e];
+    if (named) return named;
+    return String.fromCodePoint(e[1] === "x" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+  });
+}
+function xmlEsc(s) {
+  return String(s).replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]);
+}
+
+// Rewrites req.url (max-keys, a proxy token, a start-after to move back) and
+// keeps what the answer's rewrite needs in req.listCtx.
+function listRewrite(req) {
+  const { path, query } = splitUrl(req.url);
+  const pairs = qsplit(query);
+  const val = (name) => {
+    const p = pairs.find(([k]) => qdecode(k) === name);
+    return p ? qdecode(p[1]) : null;
+  };
+  const ctx = {
+    path, prefix: val("prefix") || "", token: val("continuation-token"),
+    startAfter: val("start-after"), proxyToken: false, moved: false,
+  };
+  let newStart = null;
+  const t = ctx.token !== null ? loUntoken(ctx.token) : null;
+  if (t) {
+    ctx.proxyToken = true;
+    newStart = t[0];
+  } else if (ctx.token === null && ctx.startAfter !== null) {
+    const prev = servedLast.get(`${path}\n${ctx.prefix}\n${ctx.startAfter}`);
+    if (prev !== undefined) {
+      ctx.moved = true;
+      newStart = prev;
+    }
+  }
+  const out = pairs.filter(([k]) => {
+    const n = qdecode(k);
+    if (n === "max-keys") return false;
+    if (ctx.proxyToken && (n === "continuation-token" || n === "start-after")) return false;
+    if (ctx.moved && n === "start-after") return false;
+    return true;
+  });
+  out.push(["max-keys", String(opts.listOverlap)]);
+  if (newStart !== null) out.push(["start-after", qenc(newStart)]);
+  req.origUrl = req.url;
+  req.url = `${path}?${out.map(([k, v]) => (v === null ? k : `${k}=${v}`)).join("&")}`;
+  req.listCtx = ctx;
+  // a compressed answer could not be rewritten
+  const raw = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].toLowerCase() !== "accept-encoding") raw.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  }
+  req.rawHeaders = raw;
+}
+
+// The upstream's page with the proxy's token (when the page is truncated and
+// has two keys or more) and the client's own token and start-after echoed.
+function listRewriteAnswer(ctx, body) {
+  let x = body.toString("utf8");
+  const urlEnc = /<EncodingType>\s*url\s*<\/EncodingType>/.test(x);
+  const keys = [];
+  for (const m of x.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+    const k = m[1].match(/<Key>([\s\S]*?)<\/Key>/);
+    if (k) keys.push(urlEnc ? qdecode(xmlUnescape(k[1])) : xmlUnescape(k[1]));
+  }
+  const truncated = /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(x);
+  const next = x.match(/<NextContinuationToken>[\s\S]*?<\/NextContinuationToken>/);
+  if (truncated && keys.length >= 2) {
+    const prev = keys[keys.length - 2];
+    const last = keys[keys.length - 1];
+    if (servedLast.size > 100000) servedLast.clear();
+    servedLast.set(`${ctx.path}\n${ctx.prefix}\n${last}`, prev);
+    if (next) x = x.replace(next[0], `<NextContinuationToken>${xmlEsc(loToken(prev, last))}</NextContinuationToken>`);
+  }
+  if (ctx.proxyToken || ctx.moved) {
+    x = x.replace(/<StartAfter>[\s\S]*?<\/StartAfter>\s*/, "");
+    let echo = "";
+    if (ctx.startAfter !== null) echo += `<StartAfter>${xmlEsc(ctx.startAfter)}</StartAfter>`;
+    if (ctx.proxyToken) echo += `<ContinuationToken>${xmlEsc(ctx.token)}</ContinuationToken>`;
+    if (echo) x = x.replace(/<IsTruncated>/, `${echo}<IsTruncated>`);
+  }
+  return Buffer.from(x, "utf8");
+}
+
+function listAnswer(req, res, seq, fault) {
+  forwardBuffered(req, (upRes, body) => {
+    if (res.destroyed) return;
+    if (!upRes) {
+      if (fault !== "slow") logLine(req, seq, fault || "list-overlap", 502);
+      sendS3Error(req, res, "BadGateway");
+      return;
+    }
+    let out = body;
+    const enc = upRes.headers["content-encoding"];
+    if (upRes.statusCode === 200 && (!enc || enc === "identity")) {
+      try { out = listRewriteAnswer(req.listCtx, body); } catch (e) { say(`list-overlap: ${e}`); }
+    }
+    if (fault !== "slow") logLine(req, seq, fault || "list-overlap", upRes.statusCode);
+    res.writeHead(upRes.statusCode, upRes.statusMessage,
+      [...responseHeaders(upRes, { dropLength: true }), "Content-Length", String(out.length)]);
+    res.end(out);
+  });
+}
+
 function plain(req, res, seq, fault) {
+  if (req.listCtx) {
+    listAnswer(req, res, seq, fault);
+    return;
+  }
   passThrough(req, res, upstream, agent, (upRes) => {
     if (fault !== "slow") logLine(req, seq, fault, upRes.statusCode);
   });
@@ -236,6 +403,9 @@ const server = makeServer((req, res) => {
   const seq = reqlog.next();
   let fault;
   try { fault = decide(req); } catch (e) { fault = null; say(`decide: ${e}`); }
+  if (opts.listOverlap > 0 && isListRequest(req)) {
+    try { listRewrite(req); } catch (e) { say(`list-overlap: ${e}`); }
+  }
   switch (fault) {
     case "500":
     case "503":
@@ -265,4 +435,5 @@ server.on("clientError", (err, sock) => { if (sock.writable) sock.destroy(); });
 
 boundLifetime({ server, owner: opts.owner, maxSeconds: opts.maxSeconds, log: say });
 await listenLoopback(server, opts.port, opts.dir, "faultproxy");
-say(`upstream ${opts.upstream} seed ${opts.seed} rate ${opts.rate} faults ${opts.faults.join(",")}`);
+say(`upstream ${opts.upstream} seed ${opts.seed} rate ${opts.rate} faults ${opts.faults.join(",")}` +
+  (opts.listOverlap ? ` list-overlap ${opts.listOverlap}` : ""));
