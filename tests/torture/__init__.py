@@ -1,0 +1,1 @@
+"""repart's exactly-once torture explorer (scripts/torture)."""
