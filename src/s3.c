@@ -1299,6 +1299,29 @@ int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct e
     return rc;
 }
 
+/* If-Match on DeleteObject: honoured by S3 general purpose buckets since
+ * 2025-09 (S3 User Guide, "How to perform conditional deletes"): 204 when
+ * the current ETag matches, 412 PreconditionFailed when it differs, 404
+ * NoSuchKey when the key is missing, 409 on a concurrent conflicting write. */
+int s3_delete_if_match(struct s3_client *c, const char *bucket, const char *key,
+                       const char *etag, struct err *e)
+{
+    if (key_check("DeleteObject", bucket, key, e) != 0)
+        return -1;
+    if (!etag || !*etag)
+        return err_setk(e, ERR_USAGE, "DeleteObject s3://%s/%s: no ETag to match", bucket, key);
+    char ifmatch[96];
+    struct req rq = {.op = "DeleteObject", .stat = ST_OTHER, .method = "DELETE",
+                     .bucket = bucket, .key = key, .body_cap = ERRBODY_MAX,
+                     .range_first = -1, .range_last = -1};
+    put_conditions(&rq, &(struct s3_put_opts){.if_match = etag}, ifmatch, sizeof ifmatch);
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, &rq, &rs, NULL, e);
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
 int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
                   const struct s3_put_opts *opts, char **upload_id_out, struct err *e)
 {

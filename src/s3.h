@@ -143,6 +143,14 @@ int s3_put(struct s3_client *c, const char *bucket, const char *key,
 
 int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct err *e);
 
+/* DeleteObject with If-Match: deletes only while the object's ETag is
+ * `etag` (quotes optional). A different ETag is ERR_CONFLICT (412; also 409
+ * ConditionalRequestConflict), a missing key ERR_NOT_FOUND (also when an
+ * earlier attempt whose answer was lost deleted it). Servers without
+ * conditional deletes ignore the header and delete unconditionally. */
+int s3_delete_if_match(struct s3_client *c, const char *bucket, const char *key,
+                       const char *etag, struct err *e);
+
 /* Multipart upload. Part numbers start at 1; every part but the last must
  * be >= 5 MiB on AWS. */
 struct s3_part {

@@ -3,7 +3,8 @@
 # with plain curl against fauxqs: every fault kind as a client sees it, byte-
 # exact pass-through (PUT, multipart part, GET), request log counts, seeded
 # reproducibility, method/path/count limits; S3 conditional-write semantics
-# (If-None-Match, If-Match, concurrent writers, 409 mode, multipart complete);
+# (If-None-Match, If-Match, concurrent writers, 409 mode, multipart complete,
+# DeleteObject with If-Match);
 # SigV4-signed requests through both proxies to s3rver (which checks them);
 # and that a proxy exits when its owner dies and after --max-seconds.
 . "$(dirname "$0")/lib.sh"
@@ -279,6 +280,28 @@ req /dev/null -T "$TEST_TMP/one" "$C/cond/new"; assert_eq "$CODE" 200 "unconditi
 assert_eq "$(cond_log_count --result failed --status 412)" 3 "412s logged"
 assert_eq "$(cond_log_count --result passed)" 2 "conditional writes logged"
 
+note "cond proxy: DeleteObject with If-Match"
+req /dev/null -T "$TEST_TMP/one" "$C/cond/del"; del_etag="$(hdr ETag)"
+req "$TEST_TMP/out" -X DELETE -H 'If-Match: "00000000000000000000000000000000"' "$C/cond/del"
+assert_eq "$CODE" 412 "DELETE, stale ETag"
+assert_contains "$(cat "$TEST_TMP/out")" "<Condition>If-Match</Condition>" "412 body"
+req "$TEST_TMP/out" "$D/cond/del"; assert_eq "$CODE/$(cat "$TEST_TMP/out")" 200/one "not deleted"
+req /dev/null -X DELETE -H 'If-None-Match: *' "$C/cond/del"
+req /dev/null "$D/cond/del"; assert_eq "$CODE" 404 "If-None-Match is no DeleteObject condition"
+req /dev/null -T "$TEST_TMP/one" "$C/cond/del"; del_etag="$(hdr ETag)"
+req /dev/null -X DELETE -H "If-Match: $del_etag" "$C/cond/del"
+assert_eq "$CODE" 204 "DELETE, current ETag"
+req /dev/null "$D/cond/del"; assert_eq "$CODE" 404 "deleted"
+req "$TEST_TMP/out" -X DELETE -H "If-Match: $del_etag" "$C/cond/del"
+assert_eq "$CODE" 404 "DELETE with If-Match, missing key"
+assert_contains "$(cat "$TEST_TMP/out")" "<Code>NoSuchKey</Code>" "404 body"
+req /dev/null -T "$TEST_TMP/one" "$C/cond/del"
+req /dev/null -X DELETE -H 'If-Match: *' "$C/cond/del"; assert_eq "$CODE" 204 "DELETE, If-Match: *"
+req /dev/null "$D/cond/del"; assert_eq "$CODE" 404 "deleted (If-Match: *)"
+assert_eq "$(cond_log_count --method DELETE --result failed)" 2 "refused DELETEs logged"
+assert_eq "$(cond_log_count --method DELETE --result passed --status 204)" 2 "conditional DELETEs logged"
+assert_eq "$(cond_log_count --method DELETE --result forwarded)" 1 "unconditional DELETE forwarded"
+
 note "cond proxy: concurrent If-None-Match writers, exactly one wins"
 for k in 1 2 3 4 5; do
     for w in one two; do
@@ -313,6 +336,8 @@ cond_proxy_stop
 cond_proxy_start --if-match-missing 412
 req /dev/null -T "$TEST_TMP/one" -H 'If-Match: "abc"' "$COND_ENDPOINT/bkt/cond/missing"
 assert_eq "$CODE" 412 "If-Match on a missing key"
+req /dev/null -X DELETE -H 'If-Match: "abc"' "$COND_ENDPOINT/bkt/cond/missing"
+assert_eq "$CODE" 412 "DELETE with If-Match on a missing key"
 
 note "cond proxy: --conflict answers 409 to an overlapping conditional write"
 cond_proxy_stop

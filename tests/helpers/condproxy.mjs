@@ -10,6 +10,13 @@
 //                          404 NoSuchKey if the key does not exist
 //                          (--if-match-missing 412: answer 412 instead)
 //
+//   DeleteObject (DELETE /bucket/key) with If-Match: etag[,..] or *: the same
+//   412 / 404 NoSuchKey answers, else the delete goes on (204). S3 general
+//   purpose buckets honour If-Match on DeleteObject since 2025-09 ("How to
+//   perform conditional deletes", S3 User Guide); If-None-Match is not a
+//   DeleteObject condition and passes through unevaluated, as does a DELETE
+//   without conditions (204 also for a missing key).
+//
 // The existence / ETag check is a HEAD to the upstream. Check and write are
 // serialized per key (a per-key mutex, also taken by unconditional PutObject,
 // CompleteMultipartUpload and DeleteObject) so that concurrent conditional
@@ -41,7 +48,8 @@ const USAGE = `usage: node condproxy.mjs --upstream http://127.0.0.1:PORT [optio
                              the write is forwarded (widens the overlap window in tests)
   --hold-file PATH           likewise, until PATH exists (a gate a test opens when
                              it is ready; bounded by the proxy's lifetime)
-  --if-match-missing 404|412 answer to If-Match on a missing key (default 404 NoSuchKey)
+  --if-match-missing 404|412 answer to If-Match (PUT, Complete, DELETE) on a missing key
+                             (default 404 NoSuchKey)
 `;
 
 const opts = parseArgs(process.argv.slice(2), {
@@ -152,7 +160,9 @@ async function handle(req, res, expectContinue) {
   const w = classify(req);
   const inm = req.headers["if-none-match"];
   const im = req.headers["if-match"];
-  const conditional = w !== null && w.kind !== "delete" && (inm !== undefined || im !== undefined);
+  // DeleteObject has one condition, If-Match; writes have both.
+  const conditional = w !== null &&
+    (w.kind === "delete" ? im !== undefined : inm !== undefined || im !== undefined);
   const cond = !conditional ? null : im !== undefined ? "if-match" : "if-none-match";
   const line = (result, status) => reqlog.write({ seq, method: req.method, path, query, cond, result, status });
   const forward = () => {
@@ -171,7 +181,7 @@ async function handle(req, res, expectContinue) {
   try {
     if (res.destroyed) return;
     if (conditional) {
-      const failed = await evaluate(req, w, inm, im);
+      const failed = await evaluate(req, w, w.kind === "delete" ? undefined : inm, im);
       if (failed) {
         const [code, extra] = failed;
         line(code === "InternalError" ? "error" : "failed", S3_ERRORS[code][0]);
