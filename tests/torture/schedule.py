@@ -188,10 +188,11 @@ class Drawer:
                 e["shards"] = ["%d/%d" % (r.randrange(n1), n1), "%d/%d" % (r.randrange(n2), n2)]
             if mode == "watch-all":
                 e.update(pick=r.random(), n=r.randint(1, 6))
-        elif k == "sample":
+        elif k in ("sample", "verify-repair"):
             pass
         elif k == "sample-concurrent":
-            e.update(arrive=self._arrivals(1, 3), gaps=[round(r.uniform(0, 0.2), 3) for _ in range(3)])
+            e.update(arrive=self._arrivals(1, 3), pick=r.random(),
+                     at=r.choice(["listed", "downloaded", "merged"]))
         elif k in ("kill9", "sigterm"):
             e.update(cmd=r.choice(["all", "all", "all", "watch"] if k == "sigterm" else ["all", "all", "upload"]),
                      slow_ms=r.choice([10, 25, 40]), delay=round(r.uniform(0.01, 0.8), 3),
@@ -217,7 +218,7 @@ class Drawer:
             e.update(rate=round(r.uniform(0.3, 1.0), 3), pseed=r.randrange(1, 10**6),
                      max_per_path=r.choice([1, 2, 3, 4]), locking=r.choice(["on", "on", None]))
         elif k == "list-overlap":
-            e.update(max_keys=r.choice([1, 2, 3, 5]))
+            e.update(max_keys=r.choice([2, 3, 5]))
         elif k == "index-bom-crlf":
             bom, crlf = r.choice([(True, False), (False, True), (True, True)])
             e.update(pick=r.random(), bom=bom, crlf=crlf, final_newline=r.random() < 0.5)
