@@ -404,8 +404,9 @@ static int walk(struct wstate *s, const struct dnode *n, int depth)
     return err_set(s->e, "internal error: bad node kind");
 }
 
-int datum_check_block(const struct datum_prog *p, const unsigned char *data, size_t len,
-                      int64_t count, struct codec_buf *out, struct err *e)
+static int check_block(const struct datum_prog *p, const unsigned char *data, size_t len,
+                       int64_t count, struct codec_buf *out, datum_record_fn fn, void *ud,
+                       struct err *e)
 {
     struct wstate s = {
         .p = data, .len = len, .out = out, .zero_budget = ZERO_SIZE_BUDGET, .e = e,
@@ -418,13 +419,27 @@ int datum_check_block(const struct datum_prog *p, const unsigned char *data, siz
                         (long long)count, len);
     if (rmin == 0)
         s.zero_budget -= (uint64_t)count;
-    for (s.record = 0; s.record < count; s.record++)
-        if (walk(&s, p->root, 0) < 0)
+    for (s.record = 0; s.record < count; s.record++) {
+        size_t start = s.pos;
+        if (walk(&s, p->root, 0) < 0 || (fn && fn(ud, data + start, s.pos - start, e) < 0))
             return -1;
+    }
     if (s.pos != len)
         return err_setk(e, ERR_DATA, "block has %zu bytes after its %lld records",
                         len - s.pos, (long long)count);
     if (out && codec_buf_append(out, data + s.copied, len - s.copied, e) < 0)
         return -1;
     return 0;
+}
+
+int datum_check_block(const struct datum_prog *p, const unsigned char *data, size_t len,
+                      int64_t count, struct codec_buf *out, struct err *e)
+{
+    return check_block(p, data, len, count, out, NULL, NULL, e);
+}
+
+int datum_each_record(const struct datum_prog *p, const unsigned char *data, size_t len,
+                      int64_t count, datum_record_fn fn, void *ud, struct err *e)
+{
+    return check_block(p, data, len, count, NULL, fn, ud, e);
 }

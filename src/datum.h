@@ -46,4 +46,14 @@ int datum_rewrites(const struct datum_prog *p);
 int datum_check_block(const struct datum_prog *p, const unsigned char *data, size_t len,
                       int64_t count, struct codec_buf *out, struct err *e);
 
+/* Receives one datum's encoded bytes (valid during the call only). Returns 0,
+ * or -1 (filling e) to stop the walk. */
+typedef int (*datum_record_fn)(void *ud, const unsigned char *rec, size_t len, struct err *e);
+
+/* Checks data[0..len) like datum_check_block without rewriting (appends are
+ * ignored) and hands each datum's byte extent to fn, in order, as soon as it
+ * is walked: a failure at record N comes after N calls. */
+int datum_each_record(const struct datum_prog *p, const unsigned char *data, size_t len,
+                      int64_t count, datum_record_fn fn, void *ud, struct err *e);
+
 #endif
