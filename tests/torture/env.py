@@ -78,6 +78,7 @@ class Env:
         self.s3 = None
         self.n = 0
         self.proxies = []
+        self.slow_proxies = {}
         self.sample = self._load_sample()
         self.list_overlap = self._has_list_overlap()
 
@@ -165,6 +166,17 @@ class Env:
         with open(p.err_path, errors="replace") as f:
             err = f.read()[-400:]
         raise InfraError("%s did not start (%s): %s" % (name, " ".join(args), err))
+
+    def slow_proxy(self, ms):
+        """A proxy that delays every request by ms (no other fault): stateless,
+        so one per delay serves the whole explorer run."""
+        hit = self.slow_proxies.get(ms)
+        if hit and hit[1].running():
+            return hit[0]
+        ep, p = self.start_proxy("faultproxy", ["--rate", "1", "--faults", "slow", "--slow-ms", str(ms)],
+                                 os.path.join(self.tmp, "slow-%d" % ms))
+        self.slow_proxies[ms] = (ep, p)
+        return ep
 
     def stop_proxy(self, p):
         if p.running():

@@ -467,32 +467,26 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
 
     def ev_two_writers(self, e, info):
         mode = e["mode"]
-        endpoint, pp = (None, None)
-        if e.get("slow_ms"):
-            endpoint, pp = self.proxy(["--rate", "1", "--faults", "slow", "--slow-ms", str(e["slow_ms"])])
-        try:
-            if mode == "all-all":
-                a_args, b_args = ["all"] + self.range_args(), ["all"] + self.range_args()
-            elif mode == "shards":
-                a_args = ["all"] + self.range_args() + ["--shard", e["shards"][0]]
-                b_args = ["all"] + self.range_args() + ["--shard", e["shards"][1]]
-            else:
-                try:
-                    self.send_events(e["pick"], e["n"])
-                except Skip:
-                    pass
-                a_args, b_args = ["watch", "--queue", self.queue_url, "--once"], ["all"] + self.range_args()
-            with self.watching():
-                a = self.start(a_args, endpoint=endpoint, locking=e.get("locking"), tag="writer-a")
-                time.sleep(e.get("gap", 0) / 2)
-                self.arrivals(e.get("arrive", []))
-                time.sleep(e.get("gap", 0) / 2)
-                b = self.start(b_args, endpoint=endpoint, locking=e.get("locking"), tag="writer-b")
-                self.finish(a)
-                self.finish(b)
-        finally:
-            if pp:
-                self.env.stop_proxy(pp)
+        endpoint = self.env.slow_proxy(e["slow_ms"]) if e.get("slow_ms") else None
+        if mode == "all-all":
+            a_args, b_args = ["all"] + self.range_args(), ["all"] + self.range_args()
+        elif mode == "shards":
+            a_args = ["all"] + self.range_args() + ["--shard", e["shards"][0]]
+            b_args = ["all"] + self.range_args() + ["--shard", e["shards"][1]]
+        else:
+            try:
+                self.send_events(e["pick"], e["n"])
+            except Skip:
+                pass
+            a_args, b_args = ["watch", "--queue", self.queue_url, "--once"], ["all"] + self.range_args()
+        with self.watching():
+            a = self.start(a_args, endpoint=endpoint, locking=e.get("locking"), tag="writer-a")
+            time.sleep(e.get("gap", 0) / 2)
+            self.arrivals(e.get("arrive", []))
+            time.sleep(e.get("gap", 0) / 2)
+            b = self.start(b_args, endpoint=endpoint, locking=e.get("locking"), tag="writer-b")
+            self.finish(a)
+            self.finish(b)
 
     def sample_call(self, days, hook=None):
         # a start timestamp of its own per run: two runs of the sample in one
@@ -559,38 +553,35 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         return True
 
     def ev_kill(self, e, info, sig):
-        endpoint, pp = self.proxy(["--rate", "1", "--faults", "slow", "--slow-ms", str(e["slow_ms"])])
-        try:
-            cmd = e["cmd"]
-            if cmd == "upload":
-                if not self.staged_upload_ready():
-                    return
-                args = ["upload"] + self.range_args()
-            elif cmd == "watch":
-                try:
-                    self.send_events(e["pick"], e["n"])
-                except Skip:
-                    pass
-                args = ["watch", "--queue", self.queue_url] + (["--once"] if sig == signal.SIGKILL else [])
+        endpoint = self.env.slow_proxy(e["slow_ms"])
+        cmd = e["cmd"]
+        if cmd == "upload":
+            if not self.staged_upload_ready():
+                return
+            args = ["upload"] + self.range_args()
+        elif cmd == "watch":
+            try:
+                self.send_events(e["pick"], e["n"])
+            except Skip:
+                pass
+            args = ["watch", "--queue", self.queue_url] + (["--once"] if sig == signal.SIGKILL else [])
+        else:
+            args = ["all"] + self.range_args()
+        with self.watching():
+            p = self.start(args, endpoint=endpoint, locking=e.get("locking"),
+                           tag="%s-%s" % (args[0], "kill9" if sig == signal.SIGKILL else "sigterm"))
+            d = e["delay"]
+            if e.get("arrive"):
+                time.sleep(d / 2)
+                self.arrivals(e["arrive"])
+                time.sleep(d / 2)
             else:
-                args = ["all"] + self.range_args()
-            with self.watching():
-                p = self.start(args, endpoint=endpoint, locking=e.get("locking"),
-                               tag="%s-%s" % (args[0], "kill9" if sig == signal.SIGKILL else "sigterm"))
-                d = e["delay"]
-                if e.get("arrive"):
-                    time.sleep(d / 2)
-                    self.arrivals(e["arrive"])
-                    time.sleep(d / 2)
-                else:
-                    time.sleep(d)
-                hit = p.running() and p.kill(sig)
-                rc = self.finish(p)
-            self.say("  %s %s" % ("signal landed" if hit else "run had ended before the signal", sig.name))
-            if not hit and rc == 0:
-                info.commit_days |= set(self.days)
-        finally:
-            self.env.stop_proxy(pp)
+                time.sleep(d)
+            hit = p.running() and p.kill(sig)
+            rc = self.finish(p)
+        self.say("  %s %s" % ("signal landed" if hit else "run had ended before the signal", sig.name))
+        if not hit and rc == 0:
+            info.commit_days |= set(self.days)
 
     def ev_crashpoint(self, e, info):
         if e["cmd"] == "upload":
@@ -612,8 +603,8 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
 
     def ev_faults(self, e, info):
         args = ["--rate", str(e["rate"]), "--seed", str(e["pseed"]), "--faults", ",".join(e["faults"]),
-                "--max-per-path", str(e["max_per_path"]), "--slow-ms", "1500"]
-        self.ev_faulted(e, info, args, {"REPART_S3_TIMEOUT_MS": "600"} if "slow" in e["faults"] else None)
+                "--max-per-path", str(e["max_per_path"]), "--slow-ms", "1000"]
+        self.ev_faulted(e, info, args, {"REPART_S3_TIMEOUT_MS": "400"} if "slow" in e["faults"] else None)
 
     def ev_lost_write(self, e, info):
         args = ["--rate", str(e["rate"]), "--seed", str(e["pseed"]), "--faults", ",".join(e["faults"]),

@@ -135,7 +135,10 @@ class Drawer:
             sid = "%s_%s" % (a, _uuid(self.rng))
         self.series.append(sid)
         day = self._done_days()[-1]
-        slots = sorted(self.rng.sample(SLOTS, self.rng.randint(1, 2)))
+        # only slots already exported for that day: a later export of the
+        # day includes the new series, and must not write the same key again
+        done = [s for d, s in self.exports[:self.next_export] if d == day] or [SLOTS[0]]
+        slots = sorted(self.rng.sample(done, min(len(done), self.rng.randint(1, 2))))
         files = [self._file(day, sid, model.day_ts(day) + s) for s in slots]
         return {"kind": "new-property" if prop else "new-series", "id": self._id(), "files": files}
 
