@@ -761,8 +761,10 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
             self.arrival(e)
             return
         self.counts[k] += 1
-        if k == "kill9":
+        if k == "kill9" or (k == "stage-crash" and e.get("how") == "kill9"):
             self.ev_kill(e, info, signal.SIGKILL)
+        elif k == "stage-crash":
+            self.ev_crashpoint(e, info)
         elif k == "sigterm":
             self.ev_kill(e, info, signal.SIGTERM)
         else:

@@ -15,7 +15,7 @@ from . import model
 ARRIVALS = ["export", "late", "overwrite", "new-series", "new-property", "dup-name"]
 RUNS = ["all", "stages", "event", "watch", "verify-repair", "two-writers"]
 SAMPLE = ["sample", "sample-concurrent"]
-CRASHES = ["kill9", "sigterm", "crashpoint"]
+CRASHES = ["kill9", "sigterm", "crashpoint", "stage-crash"]
 FAULTS = ["faults", "lost-write", "index-corrupt", "list-overlap"]
 EDITS = ["index-bom-crlf", "index-edit", "stage-tamper", "hand-placed"]
 KINDS = ARRIVALS + RUNS + SAMPLE + CRASHES + FAULTS + EDITS
@@ -27,7 +27,7 @@ WEIGHTS = {
     "export": 10, "late": 4, "overwrite": 2, "new-series": 2, "new-property": 2, "dup-name": 1,
     "all": 8, "stages": 3, "event": 3, "watch": 2, "verify-repair": 1, "two-writers": 2,
     "sample": 2, "sample-concurrent": 1,
-    "kill9": 3, "sigterm": 1, "crashpoint": 3,
+    "kill9": 3, "sigterm": 1, "crashpoint": 3, "stage-crash": 1,
     "faults": 3, "lost-write": 2, "index-corrupt": 2, "list-overlap": 1,
     "index-bom-crlf": 1, "index-edit": 1, "stage-tamper": 1, "hand-placed": 1,
 }
@@ -197,17 +197,25 @@ class Drawer:
             e.update(arrive=self._arrivals(1, 3), pick=r.random(),
                      at=r.choice(["listed", "downloaded", "merged"]))
         elif k in ("kill9", "sigterm"):
-            e.update(cmd=r.choice(["all", "all", "all", "watch"] if k == "sigterm" else ["all", "all", "upload"]),
+            e.update(cmd=r.choice(["all", "all", "all", "watch"]),
                      slow_ms=r.choice([10, 25, 40]), delay=round(r.uniform(0.01, 0.8), 3),
                      arrive=self._arrivals(0, 1) if r.random() < 0.3 else [],
                      locking=self._run_locking())
             if e["cmd"] == "watch":
                 e.update(pick=r.random(), n=r.randint(1, 6))
         elif k == "crashpoint":
-            e.update(point=r.choice(CRASH_POINTS), cmd=r.choice(["all", "all", "all", "upload"]),
-                     locking=self._run_locking())
+            e.update(point=r.choice(CRASH_POINTS), cmd="all", locking=self._run_locking())
             if e["point"] == "after_lease":
                 e["locking"] = "on"
+        elif k == "stage-crash":
+            # download + merge, then `upload` killed (at a crash point or at
+            # a random instant through a slow proxy)
+            how = r.choice(["before_index", "kill9"])
+            e.update(how=how, cmd="upload", locking=self._run_locking())
+            if how == "kill9":
+                e.update(slow_ms=r.choice([10, 25, 40]), delay=round(r.uniform(0.01, 0.5), 3))
+            else:
+                e["point"] = how
         elif k == "faults":
             fs = r.sample(["500", "503", "reset", "truncate", "corrupt", "slow"], r.randint(1, 4))
             e.update(faults=fs, rate=round(r.uniform(0.05, 0.4), 3), pseed=r.randrange(1, 10**6),
