@@ -72,9 +72,9 @@ Behaviours reproduced (job_script.py unless named)
   index_file else '\\n' + content` (L115-118). The writer is closed, and
   `merged/<day>/timeseries.txt` is written (text mode) only if that text is
   not empty (L122-125). The sample walks `os.listdir` (hash order on ext4);
-  here the entries are walked sorted, which puts `timeseries-new.txt` before
-  `timeseries-previous.txt`: the new ids first, then the previous document
-  as it was (its CRLF turned into LF, BOM kept, a final newline kept), with
+  here the entries are walked sorted (`listdir_order=` changes it), which
+  puts `timeseries-new.txt` before `timeseries-previous.txt`: the new ids
+  first, then the previous document as it was (its CRLF turned into LF, BOM kept, a final newline kept), with
   no final newline when the previous document had none. The index is thus
   REWRITTEN (previous + new), unsorted; `.avro` files left in the raw day
   folder by an earlier, crashed run are merged too.
@@ -278,9 +278,9 @@ def filter_keys(keys, all_timeseries_ids, previous_timeseries_ids):
     return filtered_keys, new_timeseries_ids
 
 
-def _merge_day(raw_dir, merged_root, day_folder, start_ts, schema):
+def _merge_day(raw_dir, merged_root, day_folder, start_ts, schema, order=sorted):
     """job_script.py merge_s3_objects. Returns (merged path, index path or
-    None, records appended)."""
+    None, records appended). order: how os.listdir's entries are walked."""
     if not os.path.exists(merged_root):
         os.mkdir(merged_root)
     else:
@@ -295,7 +295,7 @@ def _merge_day(raw_dir, merged_root, day_folder, start_ts, schema):
                                           schema, codec="snappy")
     index_file = ""
     n = 0
-    for target_file in sorted(os.listdir(raw_dir)):
+    for target_file in order(os.listdir(raw_dir)):
         file_path = os.path.join(raw_dir, target_file)
         if target_file.endswith(".avro"):
             with open(file_path, "rb") as fh:
@@ -336,7 +336,7 @@ def _hook(hook, stage, dayname):
 
 
 def _process_day(s3, d, s, hook, cold_bucket, cold_prefix, out_bucket, out_data_prefix,
-                 out_index_prefix, raw_root, merged_root, wanted, start_ts, schema):
+                 out_index_prefix, raw_root, merged_root, wanted, start_ts, schema, order):
     """One day of job_script.py start() + process_day(); fills the summary s."""
     dayname = d.isoformat()
     day_prefix = _day_prefix(d)
@@ -374,7 +374,8 @@ def _process_day(s3, d, s, hook, cold_bucket, cold_prefix, out_bucket, out_data_
         with open(os.path.join(raw_dir, filename_from_key(key)), "w+b") as f:
             f.write(s3.get(cold_bucket, key))
     _hook(hook, "downloaded", dayname)
-    merged_path, index_path, n = _merge_day(raw_dir, merged_root, day_folder, start_ts, schema)
+    merged_path, index_path, n = _merge_day(raw_dir, merged_root, day_folder, start_ts, schema,
+                                            order)
     s["records"] = n
     _hook(hook, "merged", dayname)
     # upload_to_repartitioned_data_s3_bucket: the data, then the index
@@ -397,11 +398,16 @@ def _process_day(s3, d, s, hook, cold_bucket, cold_prefix, out_bucket, out_data_
 
 def run_sample(endpoint, cold_bucket, cold_prefix, out_bucket, out_data_prefix,
                out_index_prefix, days, workdir, hook=None, *, start_ts=None,
-               all_timeseries_ids=None):
+               all_timeseries_ids=None, listdir_order=None):
     """One run of the sample's Glue job over `days` (see the module doc).
     start_ts: the merged file's timestamp (default: now, in whole seconds, as
     the job takes it at start). all_timeseries_ids: the ids ListTimeSeries
-    would return (default None: every id is wanted)."""
+    would return (default None: every id is wanted). listdir_order: a
+    function ordering the raw day folder's entries for the merge, standing
+    for os.listdir's file-system order (default sorted: the new ids before
+    the previous index; `lambda xs: sorted(xs, reverse=True)` puts the
+    previous index first, the other order the sample can produce)."""
+    order = listdir_order or sorted
     if start_ts is None:
         start_ts = int(time.time())
     s3 = _S3(endpoint)
@@ -422,7 +428,8 @@ def run_sample(endpoint, cold_bucket, cold_prefix, out_bucket, out_data_prefix,
              "index_text": None, "keys_written": [], "start_ts": start_ts}
         try:
             _process_day(s3, d, s, hook, cold_bucket, cold_prefix, out_bucket, out_data_prefix,
-                         out_index_prefix, raw_root, merged_root, wanted, start_ts, schema)
+                         out_index_prefix, raw_root, merged_root, wanted, start_ts, schema,
+                         order)
         except _HookAbort as h:
             raise h.orig
         except SampleError as e:

@@ -276,7 +276,20 @@ def run(ep, work):
         eq(e.day, D1, "failing day named")
         check("IndexError" in str(e), "IndexError reported: %s" % e)
 
-    # ---- same start second: the second run overwrites the first's file
+    # ---- the other os.listdir order: the previous index first, then the new ids
+    D3 = "2024-03-09"
+    for series in ("s0009", "s0010"):
+        data, recs = avro_file(series, 1709942400, 2)
+        put(ep, COLD, cold_key(D3, "7f", series, 1709942400), data)
+        if series == "s0009":
+            sample.run_sample(ep, COLD, RAW, OUT, DATA, INDEX, [D3], os.path.join(work, "w7"),
+                              start_ts=1700000007)
+    res = sample.run_sample(ep, COLD, RAW, OUT, DATA, INDEX, [D3], os.path.join(work, "w8"),
+                            start_ts=1700000008, listdir_order=lambda xs: sorted(xs, reverse=True))
+    eq(res[D3]["new_ids"], ["s0010"], "reverse order: new id")
+    eq(get(ep, OUT, INDEX + day_part(D3) + "timeseries.txt"), b"s0009\ns0010",
+       "reverse listdir order: previous document, then the new ids")
+
     eq(sample._day_prefix(sample.date(2024, 3, 5)), "startYear=2024/startMonth=3/startDay=5/",
        "day prefix not padded")
 
