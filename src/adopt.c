@@ -78,8 +78,8 @@ struct adopt_set {
     EVP_MD_CTX *md;
     EVP_MD *sha256;
     struct codec_buf dec;      /* a decompressed block */
-    struct codec_buf keys;     /* one source's keys under one slot */
-    struct codec_buf undo;     /* slot indexes decremented by a trial */
+    struct codec_buf keys;     /* a batch of keys (at most BATCH) */
+    struct codec_buf undo;     /* slots a trial took a record from (size_t each) */
     struct codec_buf resolved; /* a source resolved into another slot's schema */
 };
 
@@ -123,7 +123,7 @@ static int max_used_ok(size_t used, size_t cap)
     return used <= cap / LOAD_DEN * LOAD_NUM;
 }
 
-/* Makes room for `more` new keys. Exhausted keys (count 0) are dropped on
+/* Makes room for `more` new keys. Keys with no record left are dropped on
  * the way: nothing can match them any more. */
 static int reserve(struct adopt_set *s, uint64_t more, struct err *e)
 {
@@ -217,12 +217,92 @@ static int make_key(struct adopt_set *s, size_t slot, const unsigned char *rec, 
     return 0;
 }
 
-/* Walks every record of a container with prog, calling fn. Errors name the
- * container and block offset. *records gets the records walked. */
-static int each_record(struct adopt_set *s, const void *data, size_t len, const char *name,
-                       const struct datum_prog *prog, datum_record_fn fn, void *ud,
-                       uint64_t *records, struct err *e)
+/* Keys go to the table in batches: the table is far larger than the
+ * caches, so each key's slot is fetched a few keys ahead. */
+#define BATCH 4096
+#define PREFETCH_AHEAD 8
+
+enum walk_mode {
+    CHECK_ONLY,     /* records checked, no keys */
+    INSERT,         /* keys added to the table */
+    TRIAL,          /* keys taken out of the table where present, noted in s->undo */
+};
+
+struct walk {
+    struct adopt_set *s;
+    size_t slot;
+    enum walk_mode mode;
+    uint64_t present, missing;   /* TRIAL */
+};
+
+static void prefetch_slot(const struct adopt_set *s, const unsigned char *key)
 {
+    __builtin_prefetch(s->tab + home(key, s->cap) * SLOT_SIZE);
+}
+
+static int flush_batch(struct walk *w, struct err *e)
+{
+    struct adopt_set *s = w->s;
+    size_t n = s->keys.len / KEY_SIZE;
+    s->keys.len = 0;
+    if (w->mode == INSERT && reserve(s, n, e) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *key = s->keys.data + i * KEY_SIZE;
+        if (i + PREFETCH_AHEAD < n)
+            prefetch_slot(s, key + PREFETCH_AHEAD * KEY_SIZE);
+        if (w->mode == INSERT) {
+            if (insert(s, key, e) < 0)
+                return -1;
+            continue;
+        }
+        size_t at = probe(s->tab, s->cap, key);
+        unsigned char *sl = s->tab + at * SLOT_SIZE;
+        uint32_t c = slot_count(sl);
+        if (c <= 1) {
+            w->missing++;
+            continue;
+        }
+        /* undo holds at most one entry per record of the sample */
+        if (codec_buf_append(&s->undo, &at, sizeof at, e) < 0)
+            return -1;
+        set_count(sl, c - 1);
+        w->present++;
+    }
+    return 0;
+}
+
+static int push_key(void *ud, const unsigned char *rec, size_t len, struct err *e)
+{
+    struct walk *w = ud;
+    struct adopt_set *s = w->s;
+    if (codec_buf_reserve(&s->keys, KEY_SIZE, e) < 0
+        || make_key(s, w->slot, rec, len, s->keys.data + s->keys.len, e) < 0)
+        return -1;
+    s->keys.len += KEY_SIZE;
+    return s->keys.len >= BATCH * KEY_SIZE ? flush_batch(w, e) : 0;
+}
+
+/* Gives back what a trial took out. */
+static void rollback(struct adopt_set *s)
+{
+    size_t n = s->undo.len / sizeof(size_t);
+    for (size_t i = 0; i < n; i++) {
+        size_t at;
+        memcpy(&at, s->undo.data + i * sizeof at, sizeof at);
+        unsigned char *sl = s->tab + at * SLOT_SIZE;
+        set_count(sl, slot_count(sl) + 1);
+    }
+    s->undo.len = 0;
+}
+
+/* Walks every record of a container with prog, doing w->mode with its key.
+ * Errors name the container and block offset. *records gets the records
+ * walked. */
+static int each_record(struct walk *w, const void *data, size_t len, const char *name,
+                       const struct datum_prog *prog, uint64_t *records, struct err *e)
+{
+    struct adopt_set *s = w->s;
     struct ocf_reader r;
     if (ocf_reader_open(&r, name, data, len, e) < 0)
         return -1;
@@ -230,6 +310,7 @@ static int each_record(struct adopt_set *s, const void *data, size_t len, const 
     int rc;
     uint64_t n = 0;
     s->empty_seen = 0;
+    s->keys.len = 0;
     while ((rc = ocf_reader_next(&r, &b, e)) == 1) {
         const unsigned char *p = b.data;
         size_t plen = b.size;
@@ -245,8 +326,9 @@ static int each_record(struct adopt_set *s, const void *data, size_t len, const 
             rc = err_setk(e, ERR_DATA, "block of %zu bytes exceeds the limit of %u", b.size,
                           CODEC_DEFAULT_MAX_BLOCK);
         }
-        if (rc == 1 && (fn ? datum_each_record(prog, p, plen, b.count, fn, ud, e)
-                           : datum_check_block(prog, p, plen, b.count, NULL, e)) < 0)
+        if (rc == 1 && (w->mode == CHECK_ONLY
+                            ? datum_check_block(prog, p, plen, b.count, NULL, e)
+                            : datum_each_record(prog, p, plen, b.count, push_key, w, e)) < 0)
             rc = -1;
         if (rc < 0) {
             err_prefix(e, "%s: block at offset %zu: ", name, b.offset);
@@ -255,6 +337,10 @@ static int each_record(struct adopt_set *s, const void *data, size_t len, const 
         n += (uint64_t)b.count;
     }
     ocf_reader_close(&r);
+    if (rc == 0 && w->mode != CHECK_ONLY && flush_batch(w, e) < 0) {
+        err_prefix(e, "%s: ", name);
+        rc = -1;
+    }
     if (records)
         *records = n;
     return rc < 0 ? -1 : 0;
@@ -321,20 +407,6 @@ static int find_slot(struct adopt_set *s, const char *json, size_t len, size_t *
     return 0;
 }
 
-struct add_ctx {
-    struct adopt_set *s;
-    size_t slot;
-};
-
-static int add_record(void *ud, const unsigned char *rec, size_t len, struct err *e)
-{
-    struct add_ctx *a = ud;
-    unsigned char key[KEY_SIZE];
-    if (make_key(a->s, a->slot, rec, len, key, e) < 0)
-        return -1;
-    return insert(a->s, key, e);
-}
-
 static int add_file(struct adopt_set *s, const void *data, size_t len, const char *name,
                     struct err *e)
 {
@@ -362,8 +434,8 @@ static int add_file(struct adopt_set *s, const void *data, size_t len, const cha
         err_prefix(e, "%s: ", name);
         return -1;
     }
-    struct add_ctx a = {.s = s, .slot = slot};
-    return each_record(s, data, len, name, s->slots[slot].prog, add_record, &a, NULL, e);
+    struct walk w = {.s = s, .slot = slot, .mode = INSERT};
+    return each_record(&w, data, len, name, s->slots[slot].prog, NULL, e);
 }
 
 static int add_name(struct adopt_set *s, const char *name, struct err *e)
@@ -459,52 +531,6 @@ static struct sschema *source_schema(struct adopt_set *s, const struct ocf_reade
     return c;
 }
 
-struct key_ctx {
-    struct adopt_set *s;
-    size_t slot;
-};
-
-static int push_key(void *ud, const unsigned char *rec, size_t len, struct err *e)
-{
-    struct key_ctx *k = ud;
-    if (codec_buf_reserve(&k->s->keys, KEY_SIZE, e) < 0)
-        return -1;
-    if (make_key(k->s, k->slot, rec, len, k->s->keys.data + k->s->keys.len, e) < 0)
-        return -1;
-    k->s->keys.len += KEY_SIZE;
-    return 0;
-}
-
-/* Takes the keys in s->keys out of the table if all are there (returns 1);
- * otherwise leaves the table as it was and returns 0. *present: how many
- * were there (counting multiplicity). */
-static int trial(struct adopt_set *s, uint64_t *present, struct err *e)
-{
-    size_t n = s->keys.len / KEY_SIZE;
-    s->undo.len = 0;
-    if (codec_buf_reserve(&s->undo, n * sizeof(size_t), e) < 0)
-        return -1;
-    size_t *undo = (size_t *)(void *)s->undo.data;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t at = probe(s->tab, s->cap, s->keys.data + i * KEY_SIZE);
-        unsigned char *sl = s->tab + at * SLOT_SIZE;
-        uint32_t c = slot_count(sl);
-        if (c > 1) {
-            set_count(sl, c - 1);
-            undo[k++] = at;
-        }
-    }
-    *present = k;
-    if (k == n)
-        return 1;
-    for (size_t i = 0; i < k; i++) {
-        unsigned char *sl = s->tab + undo[i] * SLOT_SIZE;
-        set_count(sl, slot_count(sl) + 1);
-    }
-    return 0;
-}
-
 static int resolve_sink(void *ud, const void *p, size_t n)
 {
     return codec_buf_append(ud, p, n, NULL);
@@ -560,54 +586,44 @@ int adopt_take(struct adopt_set *s, const void *source, size_t len, const char *
     if (!c)
         return -1;
 
-    /* check the whole source under its own schema; the keys come along
-     * when a slot has that schema */
-    uint64_t records = 0;
-    s->keys.len = 0;
-    struct key_ctx kc = {.s = s, .slot = c->eq_slot >= 0 ? (size_t)c->eq_slot : 0};
-    if (each_record(s, source, len, name, c->prog, c->eq_slot >= 0 ? push_key : NULL, &kc,
-                    &records, e) < 0)
+    /* check the whole source under its own schema; when a slot has that
+     * schema, its records are looked up on the way */
+    uint64_t records = 0, best = 0;
+    struct walk w = {.s = s, .slot = c->eq_slot >= 0 ? (size_t)c->eq_slot : 0,
+                     .mode = c->eq_slot >= 0 ? TRIAL : CHECK_ONLY};
+    s->undo.len = 0;
+    if (each_record(&w, source, len, name, c->prog, &records, e) < 0) {
+        rollback(s);
         return -1;
-    if (records == 0)
-        return 0;
-
-    /* the slot of the source's own schema first (its keys are ready), then
-     * the others through resolution */
-    uint64_t best = 0;
-    for (size_t i = 0; i < s->n_slots + 1; i++) {
-        size_t k;
-        if (i == 0) {
-            if (c->eq_slot < 0)
-                continue;
-            k = (size_t)c->eq_slot;
-        } else {
-            k = i - 1;
-            if ((int)k == c->eq_slot)
-                continue;
-            int ok = resolve_into(s, k, source, len, name, e);
-            if (ok < 0)
-                return -1;
-            if (!ok)
-                continue;
-            s->keys.len = 0;
-            kc.slot = k;
-            if (each_record(s, s->resolved.data, s->resolved.len, name, s->slots[k].prog,
-                            push_key, &kc, NULL, e) < 0)
-                return err_prefix(e, "re-encoded into the sample's schema: ");
+    }
+    /* then the other slots, the source re-encoded into their schemas */
+    for (size_t k = 0; records > 0; k++) {
+        if (w.mode == TRIAL) {
+            if (w.missing == 0) {
+                s->undo.len = 0;   /* keep what was taken */
+                s->left -= w.present;
+                s->records_taken += w.present;
+                s->sources_taken++;
+                *taken = 1;
+                return 0;
+            }
+            if (w.present > best)
+                best = w.present;
+            rollback(s);
         }
-        uint64_t present = 0;
-        int all = trial(s, &present, e);
-        if (all < 0)
+        if (k == (size_t)c->eq_slot)
+            k++;
+        if (k >= s->n_slots)
+            break;
+        int ok = resolve_into(s, k, source, len, name, e);
+        if (ok < 0)
             return -1;
-        if (all) {
-            s->left -= present;
-            s->records_taken += present;
-            s->sources_taken++;
-            *taken = 1;
-            return 0;
+        w = (struct walk){.s = s, .slot = k, .mode = ok ? TRIAL : CHECK_ONLY};
+        if (ok && each_record(&w, s->resolved.data, s->resolved.len, name, s->slots[k].prog,
+                              NULL, e) < 0) {
+            rollback(s);
+            return err_prefix(e, "re-encoded into the sample's schema: ");
         }
-        if (present > best)
-            best = present;
     }
     if (best == 0)
         return 0;
