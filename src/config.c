@@ -737,3 +737,12 @@ const char *config_ts_source_name(int v) { return name_of(ts_source_names, 2, v)
 const char *config_locking_name(int v) { return name_of(locking_names, 3, v); }
 const char *config_log_format_name(int v) { return name_of(log_names, 2, v); }
 const char *config_codec_name(int v) { return name_of(codec_names, 3, v); }
+
+enum codec_id config_output_codec(const struct config *c)
+{
+    switch (c->output_codec) {
+    case CONFIG_CODEC_DEFLATE: return CODEC_DEFLATE;
+    case CONFIG_CODEC_NULL: return CODEC_NULL;
+    default: return CODEC_SNAPPY;
+    }
+}

@@ -44,6 +44,7 @@
 #define REPART_CONFIG_H
 
 #include <stddef.h>
+#include "codec.h"
 #include "day.h"
 #include "err.h"
 
@@ -127,5 +128,8 @@ const char *config_ts_source_name(int v);
 const char *config_locking_name(int v);
 const char *config_log_format_name(int v);
 const char *config_codec_name(int v);
+
+/* The codec that `output_codec` names. */
+enum codec_id config_output_codec(const struct config *c);
 
 #endif

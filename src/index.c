@@ -1,12 +1,15 @@
 #include "index.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define INDEX_MAX_LINE 4096
-#define INDEX_HEADER "#repart-index v1"
+#define INDEX_HEADER "#repart-index v2"
+#define INDEX_HEADER_ANY "#repart-index v"
 #define INDEX_SRC "#src\t"
+#define INDEX_FILE "#file\t"
 #define INDEX_COMPAT "#compat\t"
 
 void index_init(struct index *ix)
@@ -30,6 +33,9 @@ void index_free(struct index *ix)
         free(ix->sources[i].merged);
     }
     free(ix->sources);
+    for (size_t i = 0; i < ix->n_files; i++)
+        free(ix->files[i].name);
+    free(ix->files);
     free(ix->src_series);
     memset(ix, 0, sizeof *ix);
 }
@@ -82,7 +88,8 @@ static int push_series(struct index *ix, const char *s, size_t len)
 }
 
 static int push_source(struct index *ix, const char *relkey, const char *series,
-                       long long size, const char *etag, const char *merged)
+                       long long size, const char *etag, const char *merged, long long off,
+                       long long len)
 {
     if (ix->n_sources == ix->cap_sources) {
         size_t cap = ix->cap_sources ? ix->cap_sources * 2 : 64;
@@ -104,6 +111,8 @@ static int push_source(struct index *ix, const char *relkey, const char *series,
         return -1;
     }
     s->size = size;
+    s->off = off;
+    s->len = len;
     snprintf(s->etag, sizeof s->etag, "%s", etag);
     ix->n_sources++;
     return 0;
@@ -233,10 +242,11 @@ static int has_blank(const char *s, size_t n)
 
 static int parse_src_line(struct index *ix, char *body, size_t lineno, struct err *e)
 {
-    char *f[6];
-    int n = split_tabs(body, f, 6);
-    if (n != 4 || strchr(f[3], '\t'))
-        return err_setk(e, ERR_DATA, "line %zu: a #src line needs 4 tab-separated fields", lineno);
+    char *f[7];
+    int n = split_tabs(body, f, 7);
+    if ((n != 4 && n != 6) || strchr(f[n - 1], '\t'))
+        return err_setk(e, ERR_DATA, "line %zu: a #src line needs 4 or 6 tab-separated fields",
+                        lineno);
     char series[INDEX_MAX_LINE];
     if (index_series_of(f[0], series, sizeof series) != 0)
         return err_setk(e, ERR_DATA, "line %zu: source key '%s' is not raw_<series>_<ts>_<quality>.avro",
@@ -250,7 +260,47 @@ static int parse_src_line(struct index *ix, char *body, size_t lineno, struct er
     if (has_ctl(f[0], strlen(f[0]), 0) || has_ctl(f[2], strlen(f[2]), 0) ||
         has_ctl(f[3], strlen(f[3]), 0))
         return err_setk(e, ERR_DATA, "line %zu: a #src field holds a control character", lineno);
-    if (push_source(ix, f[0], series, size, f[2], f[3]) != 0)
+    long long off = -1, len = -1;
+    if (n == 6) {
+        off = strtoll(f[4], &end, 10);
+        if (*f[4] == '\0' || *end || off < 0)
+            return err_setk(e, ERR_DATA, "line %zu: bad offset '%s'", lineno, f[4]);
+        len = strtoll(f[5], &end, 10);
+        if (*f[5] == '\0' || *end || len < 0 || len > LLONG_MAX - off)
+            return err_setk(e, ERR_DATA, "line %zu: bad length '%s'", lineno, f[5]);
+    }
+    if (push_source(ix, f[0], series, size, f[2], f[3], off, len) != 0)
+        return err_set(e, "out of memory");
+    return 0;
+}
+
+static int parse_file_line(struct index *ix, char *body, size_t lineno, struct err *e)
+{
+    char *f[6];
+    int n = split_tabs(body, f, 6);
+    if (n != 5 || strchr(f[4], '\t'))
+        return err_setk(e, ERR_DATA, "line %zu: a #file line needs 5 tab-separated fields", lineno);
+    char *end;
+    long long v[3];
+    const char *num[3] = {f[1], f[3], f[4]};   /* size, records, header length */
+    for (int i = 0; i < 3; i++) {
+        v[i] = strtoll(num[i], &end, 10);
+        if (*num[i] == '\0' || *end || v[i] < 0)
+            return err_setk(e, ERR_DATA, "line %zu: bad number '%s'", lineno, num[i]);
+    }
+    size_t ml = strlen(f[2]);
+    int hex = ml == 32;
+    for (size_t i = 0; hex && i < ml; i++)
+        hex = (f[2][i] >= '0' && f[2][i] <= '9') || (f[2][i] >= 'a' && f[2][i] <= 'f');
+    if (!hex)
+        return err_setk(e, ERR_DATA, "line %zu: bad MD5 '%s'", lineno, f[2]);
+    if (!f[0][0] || strchr(f[0], '/') || has_ctl(f[0], strlen(f[0]), 1))
+        return err_setk(e, ERR_DATA, "line %zu: bad file name", lineno);
+    if (index_file_find(ix, f[0]))
+        return err_setk(e, ERR_DATA, "line %zu: file %s named twice", lineno, f[0]);
+    if (v[2] > v[0])
+        return err_setk(e, ERR_DATA, "line %zu: header longer than the file", lineno);
+    if (index_file_set(ix, f[0], v[0], f[2], (unsigned long long)v[1], v[2]) != 0)
         return err_set(e, "out of memory");
     return 0;
 }
@@ -259,6 +309,7 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
 {
     char line[INDEX_MAX_LINE + 1];
     size_t lineno = 0, pos = 0;
+    out->version = 0;
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
@@ -272,9 +323,28 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
             line[--n] = '\0';
         if (memchr(line, '\0', n))
             return err_setk(e, ERR_DATA, "line %zu: contains a NUL byte", lineno);
+        /* a UTF-8 byte order mark, as editors on Windows save the sample's
+         * file (also where two such files were concatenated): not part of
+         * the first id */
+        if (n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            memmove(line, line + 3, n - 3 + 1);
+            n -= 3;
+        }
         if (n == 0)
             continue;
-        if (strncmp(line, INDEX_SRC, strlen(INDEX_SRC)) == 0) {
+        if (strncmp(line, INDEX_HEADER_ANY, strlen(INDEX_HEADER_ANY)) == 0) {
+            int v = atoi(line + strlen(INDEX_HEADER_ANY));
+            if (v > out->version)
+                out->version = v;
+            if (v > 2)
+                return err_setk(e, ERR_DATA, "line %zu: index version %d is newer than this "
+                                "repart understands (2): upgrade repart", lineno, v);
+            continue;
+        }
+        if (strncmp(line, INDEX_FILE, strlen(INDEX_FILE)) == 0) {
+            if (parse_file_line(out, line + strlen(INDEX_FILE), lineno, e) != 0)
+                return -1;
+        } else if (strncmp(line, INDEX_SRC, strlen(INDEX_SRC)) == 0) {
             if (parse_src_line(out, line + strlen(INDEX_SRC), lineno, e) != 0)
                 return -1;
         } else if (strncmp(line, INDEX_COMPAT, strlen(INDEX_COMPAT)) == 0) {
@@ -350,14 +420,22 @@ char *index_format(const struct index *ix, size_t *len_out)
         sb_str(&b, ix->series[i]);
         sb_str(&b, "\n");
     }
-    if (ix->n_sources || ix->n_compat) {
+    if (ix->n_sources || ix->n_compat || ix->n_files) {
         sb_str(&b, INDEX_HEADER "\n");
         for (size_t i = 0; i < ix->n_compat; i++) {
             sb_str(&b, INDEX_COMPAT);
             sb_str(&b, ix->compat[i]);
             sb_str(&b, "\n");
         }
-        char num[32];
+        char num[128];
+        for (size_t i = 0; i < ix->n_files; i++) {
+            const struct index_file *f = &ix->files[i];
+            sb_str(&b, INDEX_FILE);
+            sb_str(&b, f->name);
+            snprintf(num, sizeof num, "\t%lld\t%s\t%llu\t%lld\n", f->size, f->md5, f->records,
+                     f->header_len);
+            sb_str(&b, num);
+        }
         for (size_t i = 0; i < ix->n_sources; i++) {
             const struct index_source *s = &ix->sources[i];
             snprintf(num, sizeof num, "%lld", s->size);
@@ -369,6 +447,10 @@ char *index_format(const struct index *ix, size_t *len_out)
             sb_str(&b, s->etag);
             sb_str(&b, "\t");
             sb_str(&b, s->merged);
+            if (s->off >= 0) {
+                snprintf(num, sizeof num, "\t%lld\t%lld", s->off, s->len);
+                sb_str(&b, num);
+            }
             sb_str(&b, "\n");
         }
     }
@@ -425,7 +507,152 @@ int index_covers(const struct index *ix, const char *relkey, const char *series_
 int index_add(struct index *ix, const char *relkey, const char *series_id, long long size,
               const char *etag, const char *merged)
 {
-    if (push_source(ix, relkey, series_id, size, etag, merged) != 0)
+    return index_add_range(ix, relkey, series_id, size, etag, merged, -1, -1);
+}
+
+int index_add_range(struct index *ix, const char *relkey, const char *series_id, long long size,
+                    const char *etag, const char *merged, long long off, long long len)
+{
+    if (push_source(ix, relkey, series_id, size, etag, merged, off, len) != 0)
         return -1;
     return push_series(ix, series_id, strlen(series_id));
+}
+
+const struct index_source *index_source_find(const struct index *ix, const char *relkey)
+{
+    struct index_source key = {.relkey = (char *)relkey};
+    return ix->n_sources ? bsearch(&key, ix->sources, ix->n_sources, sizeof key, cmp_source)
+                         : NULL;
+}
+
+enum index_src_state index_source_state(const struct index *ix, const char *relkey,
+                                        long long size, const char *etag)
+{
+    const struct index_source *s = index_source_find(ix, relkey);
+    if (!s)
+        return INDEX_SRC_ABSENT;
+    return s->size == size && strcmp(s->etag, etag) == 0 ? INDEX_SRC_SAME : INDEX_SRC_CHANGED;
+}
+
+const struct index_file *index_file_find(const struct index *ix, const char *name)
+{
+    for (size_t i = 0; i < ix->n_files; i++)
+        if (strcmp(ix->files[i].name, name) == 0)
+            return &ix->files[i];
+    return NULL;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+    return strcmp(((const struct index_file *)a)->name, ((const struct index_file *)b)->name);
+}
+
+int index_file_set(struct index *ix, const char *name, long long size, const char *md5,
+                   unsigned long long records, long long header_len)
+{
+    struct index_file *f = (struct index_file *)index_file_find(ix, name);
+    if (!f) {
+        if (ix->n_files == ix->cap_files) {
+            size_t cap = ix->cap_files ? ix->cap_files * 2 : 4;
+            struct index_file *p = realloc(ix->files, cap * sizeof *p);
+            if (!p)
+                return -1;
+            ix->files = p;
+            ix->cap_files = cap;
+        }
+        f = &ix->files[ix->n_files];
+        memset(f, 0, sizeof *f);
+        if (!(f->name = strdup(name)))
+            return -1;
+        ix->n_files++;
+    }
+    f->size = size;
+    snprintf(f->md5, sizeof f->md5, "%s", md5);
+    f->records = records;
+    f->header_len = header_len;
+    qsort(ix->files, ix->n_files, sizeof *ix->files, cmp_file);
+    return 0;
+}
+
+void index_forget_file(struct index *ix, const char *merged)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < ix->n_sources; r++) {
+        if (strcmp(ix->sources[r].merged, merged) == 0) {
+            free(ix->sources[r].relkey);
+            free(ix->sources[r].series);
+            free(ix->sources[r].merged);
+        } else {
+            ix->sources[w++] = ix->sources[r];
+        }
+    }
+    ix->n_sources = w;
+    for (size_t i = 0; i < ix->n_files; i++) {
+        if (strcmp(ix->files[i].name, merged) == 0) {
+            free(ix->files[i].name);
+            memmove(&ix->files[i], &ix->files[i + 1], (ix->n_files - i - 1) * sizeof *ix->files);
+            ix->n_files--;
+            break;
+        }
+    }
+    index_sort(ix);
+}
+
+void index_forget_source(struct index *ix, const char *relkey)
+{
+    struct index_source *s = (struct index_source *)index_source_find(ix, relkey);
+    if (!s)
+        return;
+    free(s->relkey);
+    free(s->series);
+    free(s->merged);
+    size_t i = (size_t)(s - ix->sources);
+    memmove(s, s + 1, (ix->n_sources - i - 1) * sizeof *s);
+    ix->n_sources--;
+    index_sort(ix);
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const struct index_source *x = *(const struct index_source *const *)a;
+    const struct index_source *y = *(const struct index_source *const *)b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+int index_check_file(const struct index *ix, const char *name, struct err *e)
+{
+    const struct index_file *f = index_file_find(ix, name);
+    if (!f)
+        return err_setk(e, ERR_DATA, "the index has no #file line for %s", name);
+    size_t n = 0;
+    for (size_t i = 0; i < ix->n_sources; i++)
+        n += strcmp(ix->sources[i].merged, name) == 0;
+    const struct index_source **v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return err_set(e, "out of memory");
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; i < ix->n_sources && rc == 0; i++) {
+        const struct index_source *s = &ix->sources[i];
+        if (strcmp(s->merged, name) != 0)
+            continue;
+        if (s->off < 0)
+            rc = err_setk(e, ERR_DATA, "%s: source %s has no byte range", name, s->relkey);
+        v[k++] = s;
+    }
+    if (rc == 0)
+        qsort(v, k, sizeof *v, cmp_range);
+    long long at = f->header_len;
+    for (size_t i = 0; i < k && rc == 0; i++) {
+        if (v[i]->off != at)
+            rc = err_setk(e, ERR_DATA, "%s: bytes %lld..%lld are named by no #src line (next: %s "
+                          "at %lld); the index lost track of records in this file",
+                          name, at, v[i]->off, v[i]->relkey, v[i]->off);
+        at = v[i]->off + v[i]->len;
+    }
+    if (rc == 0 && at != f->size)
+        rc = err_setk(e, ERR_DATA, "%s: the #src ranges end at byte %lld, the file at %lld; the "
+                      "index lost track of records in this file", name, at, f->size);
+    free(v);
+    return rc;
 }

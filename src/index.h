@@ -7,9 +7,18 @@
  * ids by equality, so they never match a series):
  *
  *     <seriesId>                      one per line (sorted, unique)
- *     #repart-index v1
+ *     #repart-index v2
  *     #compat<TAB><shortId>
- *     #src<TAB><relkey><TAB><size><TAB><etag><TAB><merged file name>
+ *     #file<TAB><name><TAB><size><TAB><md5><TAB><records><TAB><header length>
+ *     #src<TAB><relkey><TAB><size><TAB><etag><TAB><file><TAB><offset><TAB><length>
+ *
+ * A #file line is the committed version of one data file of the day (its
+ * name under the day's data partition, size, MD5 of its bytes as hex, record
+ * count and the length of its Avro header). A #src line says that the
+ * source object relkey, with exactly this size and ETag, has its records in
+ * `file`, as the blocks at bytes [offset, offset + length). Version 1 (still
+ * read) had no #file lines and no offset/length; its sources read back with
+ * offset -1.
  *
  * The sample identifies a series by the key's second '_'-field, i.e. only
  * the asset id of an associated `<assetId>_<propertyId>` series. So that the
@@ -43,6 +52,15 @@ struct index_source {
     long long size;
     char etag[80];
     char *merged;       /* owned: merged file name that holds its records */
+    long long off, len; /* its blocks in `merged`; -1 = not known (v1, adopted) */
+};
+
+struct index_file {
+    char *name;         /* owned: object name under the day's data partition */
+    long long size;
+    char md5[33];       /* lower hex of the MD5 of its committed bytes */
+    unsigned long long records;
+    long long header_len;
 };
 
 struct index {
@@ -55,6 +73,9 @@ struct index {
     const char **src_series;     /* borrowed from sources[]: sorted unique series that
                                     have #src lines (built by index_sort) */
     size_t n_src_series;
+    struct index_file *files;    /* in name order */
+    size_t n_files, cap_files;
+    int version;                 /* 0 = no repart header (the sample's), 1, 2 */
     long long last_modified;     /* of the index object (unix s); 0 = unknown */
     char etag[80];               /* of the index object; "" when it did not exist */
 };
@@ -76,10 +97,43 @@ int index_has_series(const struct index *ix, const char *series_id);
 int index_covers(const struct index *ix, const char *relkey, const char *series_id,
                  long long last_modified);
 
+/* The #src record of relkey, or NULL. */
+const struct index_source *index_source_find(const struct index *ix, const char *relkey);
+
+/* Whether a listed object is merged: INDEX_SRC_SAME when a #src line names
+ * its key with this size and ETag, INDEX_SRC_CHANGED when it names the key
+ * with other content (the object was overwritten), INDEX_SRC_ABSENT. */
+enum index_src_state { INDEX_SRC_ABSENT = 0, INDEX_SRC_SAME, INDEX_SRC_CHANGED };
+enum index_src_state index_source_state(const struct index *ix, const char *relkey,
+                                        long long size, const char *etag);
+
+/* The #file record named `name`, or NULL. */
+const struct index_file *index_file_find(const struct index *ix, const char *name);
+
+/* Sets (adds or replaces) a #file record. -1 on OOM. */
+int index_file_set(struct index *ix, const char *name, long long size, const char *md5,
+                   unsigned long long records, long long header_len);
+
+/* Removes the #src record of relkey, if any. */
+void index_forget_source(struct index *ix, const char *relkey);
+
+/* Removes every #src record of `merged` and its #file record. */
+void index_forget_file(struct index *ix, const char *merged);
+
+/* Checks that the #src ranges recorded for `name` tile its committed bytes
+ * exactly: sorted by offset, they start at the header's end, follow each
+ * other without gap or overlap and end at its size. A gap means records the
+ * index lost track of (a hand edit, a damaged index): nothing may then be
+ * decided from it. 0, or -1 (ERR_DATA) naming the first gap. */
+int index_check_file(const struct index *ix, const char *name, struct err *e);
+
 /* Records a merged source (and its series). Keeps arrays sorted: call
  * index_sort once after a batch of adds. Returns -1 on OOM. */
 int index_add(struct index *ix, const char *relkey, const char *series_id, long long size,
               const char *etag, const char *merged);
+/* The same with the source's byte range in `merged`. */
+int index_add_range(struct index *ix, const char *relkey, const char *series_id, long long size,
+                    const char *etag, const char *merged, long long off, long long len);
 void index_sort(struct index *ix);
 
 /* The series id of a source relkey ("seriesBucket=XX/raw_<id>_<ts>_<q>.avro"

@@ -47,6 +47,7 @@ struct merge {
 
     struct ocf_writer w;
     int header_written;
+    uint64_t header_len;
     int failed;
     int finished;
 
@@ -96,6 +97,16 @@ struct merge *merge_open(const struct merge_options *o, ocf_sink_fn sink, void *
     m->verify = o->verify;
     m->sink = sink;
     m->ud = ud;
+    if (o->continue_at) {
+        /* the header is out already: blocks follow it */
+        m->w.sink = sink;
+        m->w.ud = ud;
+        m->w.codec = m->codec;
+        memcpy(m->w.sync, m->sync, OCF_SYNC_SIZE);
+        m->w.bytes = o->continue_at;
+        m->header_len = o->continue_header_len;
+        m->header_written = 1;
+    }
     if (codec_name(m->codec)[0] == '?') {
         err_setk(e, ERR_USAGE, "unsupported output codec");
         goto fail;
@@ -148,6 +159,11 @@ void merge_free(struct merge *m)
     free(m);
 }
 
+uint64_t merge_header_len(const struct merge *m)
+{
+    return m->header_len;
+}
+
 void merge_get_stats(const struct merge *m, struct merge_stats *out)
 {
     *out = m->st;
@@ -168,6 +184,7 @@ static int ensure_header(struct merge *m, struct err *e)
                         e) < 0)
         return -1;
     m->header_written = 1;
+    m->header_len = m->w.bytes;
     m->flushed = 1;
     return 0;
 }
@@ -505,12 +522,15 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
     /* pass 1: check everything; nothing reaches the sink */
     if (run_pass(m, name, data, len, s, mode, CHECK, e) < 0)
         goto fail;
-    /* pass 2: emit */
+    /* pass 2: emit; the source's records end their own block, so that its
+     * byte range in the output holds it alone */
     if (mode != MERGE_EMPTY) {
-        if (mode == MERGE_COPIED && flush_pending(m, e) < 0)
+        if (flush_pending(m, e) < 0 || ensure_header(m, e) < 0)
             goto fail;
-        if (run_pass(m, name, data, len, s, mode, EMIT, e) < 0)
+        st->out_offset = m->w.bytes;
+        if (run_pass(m, name, data, len, s, mode, EMIT, e) < 0 || flush_pending(m, e) < 0)
             goto fail;
+        st->out_len = m->w.bytes - st->out_offset;
     }
     m->adopted = 0;   /* a source was merged: the output schema is fixed now */
     m->st.sources++;

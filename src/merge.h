@@ -57,6 +57,12 @@ struct merge_options {
     int deflate_level;      /* 1..9; 0 = 6 */
     size_t max_block;       /* cap on a decompressed source block; 0 = 64 MiB */
     enum merge_verify verify;
+    /* Continue a container whose header (and `continue_at` bytes in all)
+     * the sink already has: no header is written, and output offsets count
+     * from continue_at. The header's schema, codec and sync marker must be
+     * the ones given above. 0 = write a new file. */
+    uint64_t continue_at;
+    uint64_t continue_header_len;   /* that file's header length (for merge_header_len) */
 };
 
 enum merge_mode {
@@ -71,6 +77,10 @@ struct merge_source_stats {
     uint64_t records;
     uint64_t blocks;
     uint64_t bytes;      /* size of the source file */
+    /* Where its records went: output bytes [out_offset, out_offset + out_len),
+     * whole blocks that hold this source's records and no other's (each
+     * source ends its own blocks). out_len 0 for an empty source. */
+    uint64_t out_offset, out_len;
 };
 
 struct merge_stats {
@@ -105,6 +115,9 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
 /* Flushes the last block (and the header if nothing was written yet). With
  * no output schema and no source added, fails. out may be NULL. */
 int merge_finish(struct merge *m, struct merge_stats *out, struct err *e);
+
+/* Length of the output's header (once written, or the continued file's). */
+uint64_t merge_header_len(const struct merge *m);
 
 /* Current statistics (also valid after a failure). */
 void merge_get_stats(const struct merge *m, struct merge_stats *out);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dayfile.h"
 #include "index.h"
 #include "lease.h"
 #include "log.h"
@@ -66,14 +67,6 @@ static void progress_draw(struct progress *p)
                  atomic_load(&p->objects_total), mb, secs > 0 ? mb / secs : 0.0);
 }
 
-static enum codec_id output_codec(const struct config *c)
-{
-    switch (c->output_codec) {
-    case CONFIG_CODEC_DEFLATE: return CODEC_DEFLATE;
-    case CONFIG_CODEC_NULL: return CODEC_NULL;
-    default: return CODEC_SNAPPY;
-    }
-}
 
 /* Part buffers: 24 MiB for the whole run (at least two parts), shared by the
  * days in flight (upload_budget), and per upload at most that minus the part
@@ -348,125 +341,6 @@ static int day_lease(const struct pipeline_env *env, const struct day *d, struct
 
 /* ------------------------------------------------------------ commit steps */
 
-static int data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
-                    size_t size)
-{
-    char part[DAY_PARTITION_MAX];
-    int n = snprintf(buf, size, "%s%s%s", cfg->s3.repartitioned.data_prefix,
-                     day_partition(d, part), name);
-    return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-/* The merged object must be there, with every byte we produced, before the
- * index may point at it: it is read back (one streamed GET, constant memory)
- * and compared with what was written: size, MD5 (whatever the bucket's
- * encryption does to ETags), container framing, sync marker and record
- * count. A mismatch may be the transfer's: the read is tried again. */
-struct reread {
-    struct ocf_scan scan;
-    EVP_MD_CTX *md;
-    long long bytes;
-    int bad;
-    struct err err;
-};
-
-static int reread_sink(void *ud, const void *buf, size_t len)
-{
-    struct reread *r = ud;
-    r->bytes += (long long)len;
-    EVP_DigestUpdate(r->md, buf, len);
-    if (ocf_scan_feed(&r->scan, buf, len, &r->err) != 0) {
-        r->bad = 1;
-        return 1;
-    }
-    return 0;
-}
-
-/* What was uploaded, as seen by the producer. */
-struct written {
-    long long bytes;
-    uint64_t records;
-    unsigned char sync[16];
-    unsigned char md5[16];
-};
-
-static int reread_once(const struct pipeline_env *env, const char *key, const struct written *w,
-                       struct err *e)
-{
-    struct reread r;
-    memset(&r, 0, sizeof r);
-    ocf_scan_init(&r.scan, key);
-    r.md = EVP_MD_CTX_new();
-    if (!r.md || !EVP_DigestInit_ex(r.md, EVP_md5(), NULL)) {
-        EVP_MD_CTX_free(r.md);
-        return err_set(e, "out of memory");
-    }
-    int rc = s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1, reread_sink, &r,
-                    NULL, e);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_DigestFinal_ex(r.md, md, &mdlen);
-    EVP_MD_CTX_free(r.md);
-    if (rc != 0 && r.bad)
-        *e = r.err;
-    if (rc == 0 && ocf_scan_end(&r.scan, e) != 0)
-        rc = -1;
-    if (rc == 0 && r.bytes != w->bytes)
-        rc = err_set(e, "%s has %lld bytes, %lld were written", key, r.bytes, w->bytes);
-    if (rc == 0 && memcmp(md, w->md5, 16) != 0)
-        rc = err_set(e, "%s: MD5 of the %lld bytes read differs from that of the bytes written",
-                     key, r.bytes);
-    if (rc == 0 && memcmp(r.scan.sync, w->sync, 16) != 0)
-        rc = err_set(e, "%s: not the sync marker this merge wrote", key);
-    if (rc == 0 && r.scan.records != w->records)
-        rc = err_set(e, "%s holds %llu records, %llu were written", key,
-                     (unsigned long long)r.scan.records, (unsigned long long)w->records);
-    if (rc != 0 && e->kind != ERR_NOT_FOUND && e->kind != ERR_TRANSIENT)
-        e->kind = ERR_DATA;  /* read whole, but not what was written */
-    return rc;
-}
-
-static int verify_uploaded(const struct pipeline_env *env, const char *key,
-                           const struct written *w, struct err *e)
-{
-    int rc;
-    for (int attempt = 1;; attempt++) {
-        rc = reread_once(env, key, w, e);
-        if (rc == 0 || e->kind != ERR_DATA || attempt >= FETCH_ATTEMPTS)
-            break;
-        log_msg(LOG_WARN, NULL, "reread", "%s (attempt %d of %d)", e->msg, attempt,
-                FETCH_ATTEMPTS);
-        err_clear(e);
-    }
-    if (rc != 0) {
-        if (e->kind != ERR_NOT_FOUND)
-            e->kind = ERR_TRANSIENT;  /* a rerun uploads it again */
-        err_prefix(e, "re-reading the uploaded merged file: ");
-    }
-    return rc;
-}
-
-/* A merge sink that uploads and takes the MD5 of what it passes on. */
-struct tee {
-    struct upload *up;
-    EVP_MD_CTX *md;
-};
-
-static int tee_sink(void *ud, const void *data, size_t len)
-{
-    struct tee *t = ud;
-    EVP_DigestUpdate(t->md, data, len);
-    return upload_sink(t->up, data, len);
-}
-
-static void md5_final(EVP_MD_CTX *md, unsigned char out[16])
-{
-    unsigned char buf[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(md, buf, &n);
-    memcpy(out, buf, 16);
-}
-
 /* The commit. With locking, conditional on the index being what the day's
  * scan read (ix->etag, "" when there was none): a concurrent commit makes
  * this one fail (ERR_CONFLICT) instead of overwriting its entries. */
@@ -495,86 +369,249 @@ static int put_index(const struct pipeline_env *env, const char *index_key, cons
     return rc;
 }
 
-/* Merged files of repart's naming under the day that `ix` does not refer
- * to: left by a run that died before its commit (their records are in the
- * committed file too). Deleted when `do_delete`; returns how many there are
- * (-1 when the listing failed). Callers hold the day's lease when locking is
- * on, so that a concurrent writer's not-yet-committed file is never taken
- * for an orphan. */
-static int delete_orphans(const struct pipeline_env *env, const struct day *d,
-                          const struct index *ix, const char *dayname, int do_delete)
+/* Files of index version 1 (merged_<hash>.avro) that the index just
+ * committed no longer names: their sources are all in the day file now
+ * (a rebuild folded them in), or they were left by a version-1 run that
+ * died before its commit. Nothing else is ever deleted, and only after the
+ * commit that makes them unneeded. */
+static void delete_superseded(const struct pipeline_env *env, const struct day *d,
+                              const struct index *ix, const char *dayname)
 {
     const struct config *cfg = env->cfg;
-    char prefix[1100], part[DAY_PARTITION_MAX];
-    snprintf(prefix, sizeof prefix, "%s%s", cfg->s3.repartitioned.data_prefix,
-             day_partition(d, part));
+    char prefix[1100];
+    if (dayfile_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
+        return;
     struct s3_object_list l = {0};
     struct err e = {0};
     if (s3_list(env->s3, cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
-        log_msg(LOG_WARN, dayname, "orphans", "could not list merged files to clean up: %s", e.msg);
-        return -1;
+        log_msg(LOG_WARN, dayname, "superseded", "could not list merged files to clean up: %s",
+                e.msg);
+        return;
     }
-    int found = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
-        if (strchr(name, '/') || !pipeline_is_merged_name(name))
+        if (strchr(name, '/') || !pipeline_is_merged_name(name) || index_file_find(ix, name))
             continue;
         int used = 0;
         for (size_t j = 0; j < ix->n_sources && !used; j++)
             used = strcmp(ix->sources[j].merged, name) == 0;
         if (used)
             continue;
-        found++;
-        if (!do_delete)
-            continue;
         if (s3_delete(env->s3, cfg->s3.repartitioned.bucket_name, l.items[i].key, &e) == 0)
-            log_msg(LOG_INFO, dayname, "orphan_deleted",
-                    "deleted %s (left by a run that stopped before its commit)", l.items[i].key);
+            log_msg(LOG_INFO, dayname, "superseded_deleted",
+                    "deleted %s (its records are in " DAYFILE_NAME ")", l.items[i].key);
         else
-            log_msg(LOG_WARN, dayname, "orphans", "could not delete %s: %s", l.items[i].key, e.msg);
+            log_msg(LOG_WARN, dayname, "superseded", "could not delete %s: %s", l.items[i].key,
+                    e.msg);
     }
     s3_object_list_free(&l);
-    return found;
 }
 
-/* A day with nothing new may still hold an orphan (a run that died after
- * its commit, before its clean-up). Costs one listing; with locking, the
- * clean-up itself happens under the lease against a fresh index. */
-static void clean_orphans_idle_day(const struct pipeline_env *env, struct day_scan *s,
-                                   const char *dayname)
+/* ---------------------------------------------------------------- the plan */
+
+/* How a run writes the day, decided from the index alone (dayfile.h). */
+struct plan {
+    int rebuild;
+    struct scan_source **srcs;   /* to merge, in merge order */
+    size_t n;
+    char **fold;                 /* version-1 files the rebuild takes in */
+    size_t n_fold;
+};
+
+static void plan_free(struct plan *p)
 {
-    if (!s->index_exists || delete_orphans(env, &s->day, &s->index, dayname, 0) <= 0)
-        return;
-    if (!pipeline_locking_on(env->cfg)) {
-        delete_orphans(env, &s->day, &s->index, dayname, 1);
-        return;
-    }
-    struct lease l;
-    struct err e = {0};
-    if (day_lease(env, &s->day, &l, &e) != 0) {
-        log_msg(LOG_INFO, dayname, "orphans", "orphan clean-up left for later: %s", e.msg);
-        return;
-    }
-    struct index fresh;
-    index_init(&fresh);
-    struct s3_buf b = {0};
-    if (s3_get_buffer(env->s3, env->cfg->s3.repartitioned.bucket_name, s->index_key, &b, NULL,
-                      &e) == 0 &&
-        index_parse((const char *)b.data, b.len, &fresh, &e) == 0)
-        delete_orphans(env, &s->day, &fresh, dayname, 1);
-    s3_buf_free(&b);
-    index_free(&fresh);
-    lease_release(env->s3, env->cfg->s3.repartitioned.bucket_name, &l);
+    for (size_t i = 0; i < p->n_fold; i++)
+        free(p->fold[i]);
+    free(p->fold);
+    free(p->srcs);
+    memset(p, 0, sizeof *p);
 }
 
-static int index_add_sources(struct index *ix, struct scan_source **srcs, size_t n,
-                             const char *merged, struct err *e)
+static int plan_folds(const struct plan *p, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (index_add(ix, srcs[i]->relkey, srcs[i]->ck.series_id, srcs[i]->size, srcs[i]->etag,
-                      merged) != 0)
+    for (size_t i = 0; i < p->n_fold; i++)
+        if (strcmp(p->fold[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the index record of relkey belongs to the day file or a folded file. */
+static int plan_rewrites(const struct plan *p, const struct index_source *x)
+{
+    return x && (strcmp(x->merged, DAYFILE_NAME) == 0 || plan_folds(p, x->merged));
+}
+
+static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
+{
+    memset(p, 0, sizeof *p);
+    struct index *ix = &s->index;
+    const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+    if (df && index_check_file(ix, DAYFILE_NAME, e) != 0) {
+        err_prefix(e, "index s3://.../%s: ", s->index_key);
+        return err_setk(e, ERR_DATA, "%s; nothing is decided from it: run `repart verify "
+                        "--repair` for this day", e->msg);
+    }
+    /* which indexed sources are still listed (as they are, or overwritten) */
+    unsigned char *listed = calloc(ix->n_sources ? ix->n_sources : 1, 1);
+    p->srcs = calloc(s->n_src ? s->n_src : 1, sizeof *p->srcs);
+    p->fold = calloc(ix->n_sources ? ix->n_sources : 1, sizeof *p->fold);
+    if (!listed || !p->srcs || !p->fold) {
+        free(listed);
+        return err_set(e, "out of memory");
+    }
+    for (size_t i = 0; i < s->n_src; i++) {
+        const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+        if (x)
+            listed[x - ix->sources] = 1;
+    }
+    /* version-1 files can be folded in when every source they hold is
+     * still in the cold tier (the rebuild takes them from there) */
+    size_t unlisted_day = 0;
+    for (size_t j = 0; j < ix->n_sources; j++) {
+        const char *m = ix->sources[j].merged;
+        if (strcmp(m, DAYFILE_NAME) == 0) {
+            unlisted_day += !listed[j];
+            continue;
+        }
+        if (ix->sources[j].off >= 0 || !pipeline_is_merged_name(m) || plan_folds(p, m))
+            continue;
+        int all = 1;
+        for (size_t k = 0; k < ix->n_sources && all; k++)
+            if (strcmp(ix->sources[k].merged, m) == 0 && !listed[k])
+                all = 0;
+        if (all && !(p->fold[p->n_fold] = strdup(m))) {
+            free(listed);
             return err_set(e, "out of memory");
-    index_sort(ix);
+        }
+        p->n_fold += (size_t)all;
+    }
+    free(listed);
+    int changed = 0;
+    const char *changed_key = NULL;
+    for (size_t i = 0; i < s->n_src; i++)
+        if (s->src[i].changed && plan_rewrites(p, index_source_find(ix, s->src[i].relkey))) {
+            changed = 1;
+            changed_key = s->src[i].key;
+        }
+    p->rebuild = !df || changed || p->n_fold > 0;
+    if (p->rebuild && df && unlisted_day) {
+        /* the day file holds records of sources gone from the cold tier: a
+         * rebuild from the cold tier would lose them */
+        if (changed)
+            return err_setk(e, ERR_DATA, "%s was overwritten since it was merged, but "
+                            DAYFILE_NAME " also holds %zu source(s) no longer in the cold tier: "
+                            "it cannot be rebuilt without losing them", changed_key,
+                            unlisted_day);
+        for (size_t i = 0; i < p->n_fold; i++)
+            free(p->fold[i]);
+        p->n_fold = 0;
+        p->rebuild = 0;
+    }
+    for (size_t i = 0; i < s->n_src; i++) {
+        struct scan_source *src = &s->src[i];
+        if (src->is_new || (p->rebuild && plan_rewrites(p, index_source_find(ix, src->relkey))))
+            p->srcs[p->n++] = src;
+    }
+    return 0;
+}
+
+/* Where the bytes of the plan's sources come from: the transfer pool
+ * (`all`) or the staged files (`upload`). */
+struct feed {
+    int (*get)(void *ud, size_t i, const void **data, size_t *len, struct err *e);
+    void (*put)(void *ud, size_t i);
+    void *ud;
+};
+
+/* Writes the day's next version from the plan's sources and commits it:
+ * the new version is uploaded and read back, then the index (with each
+ * source's byte range) is written. *ix is the index as read; updated. */
+static int day_write(struct run *run, const struct day *d, struct index *ix,
+                     const char *index_key, const struct plan *p, const struct feed *feed,
+                     struct day_result *r, const char *dayname, struct err *e)
+{
+    const struct pipeline_env *env = run->env;
+    const struct config *cfg = env->cfg;
+    char unused[64];
+    unsigned char sync[16];
+    pipeline_merged_name((const struct scan_source *const *)p->srcs, p->n, unused, sync);
+    struct dayfile_env denv = {cfg, env->s3, env->pool, &run->budget, parts_in_flight(cfg)};
+    unsigned long long kept_records = 0;
+    const struct index_file *old = index_file_find(ix, DAYFILE_NAME);
+    if (old && !p->rebuild)
+        kept_records = old->records;
+    double t0 = now_secs();
+    struct dayfile *df = dayfile_open(&denv, d, ix, p->rebuild, sync, e);
+    long long *range = calloc(2 * (p->n ? p->n : 1), sizeof *range);
+    int rc = df && range ? 0 : -1;
+    if (df && !range)
+        err_set(e, "out of memory");
+    if (df)
+        snprintf(r->merged_key, sizeof r->merged_key, "%s", dayfile_key(df));
+    double t_wait = 0;
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        const void *data;
+        size_t len;
+        double tw = now_secs();
+        rc = feed->get(feed->ud, i, &data, &len, e);
+        t_wait += now_secs() - tw;
+        if (rc != 0)
+            break;
+        rc = dayfile_add(df, p->srcs[i]->key, data, len, &range[2 * i], &range[2 * i + 1], e);
+        feed->put(feed->ud, i);
+        if (i % 64 == 0)
+            progress_draw(&run->prog);
+        if (i == p->n / 2)
+            crashpoint("mid_merge");
+    }
+    double t1 = now_secs();
+    struct dayfile_result res;
+    memset(&res, 0, sizeof res);
+    if (rc == 0)
+        rc = dayfile_finish(df, &res, e);
+    dayfile_free(df);
+    r->secs_download = t_wait;
+    r->secs_merge = t1 - t0 - t_wait;
+    r->secs_upload = now_secs() - t1;
+    r->records = res.records - (p->rebuild ? 0 : kept_records);
+    r->bytes_out = (uint64_t)(res.bytes_new > 0 ? res.bytes_new : 0);
+    r->sources_copied = res.sources_copied;
+    r->sources_reencoded = res.sources_reencoded;
+    if (rc == 0) {
+        crashpoint("before_index");
+        if (p->rebuild) {
+            index_forget_file(ix, DAYFILE_NAME);
+            for (size_t i = 0; i < p->n_fold; i++)
+                index_forget_file(ix, p->fold[i]);
+        }
+        for (size_t i = 0; rc == 0 && i < p->n; i++) {
+            const struct scan_source *src = p->srcs[i];
+            index_forget_source(ix, src->relkey);
+            if (index_add_range(ix, src->relkey, src->ck.series_id, src->size, src->etag,
+                                DAYFILE_NAME, range[2 * i], range[2 * i + 1]) != 0)
+                rc = err_set(e, "out of memory");
+        }
+        if (rc == 0 && index_file_set(ix, DAYFILE_NAME, res.size, res.md5, res.records,
+                                      res.header_len) != 0)
+            rc = err_set(e, "out of memory");
+        index_sort(ix);
+        if (rc == 0)
+            rc = put_index(env, index_key, ix, e);
+    }
+    free(range);
+    if (rc != 0)
+        return rc;
+    crashpoint("after_index");
+    r->status = DAY_DONE;
+    log_msg(LOG_INFO, dayname, "committed",
+            "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB in all); index "
+            "committed (%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, "
+            "upload %.1f s **", p->rebuild ? "rebuilt with" : "appended", p->n,
+            (unsigned long long)r->records, cfg->s3.repartitioned.bucket_name, r->merged_key,
+            (double)r->bytes_out / 1e6, (double)res.size / 1e6, (size_t)r->sources_copied,
+            (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
+    if (p->rebuild)
+        delete_superseded(env, d, ix, dayname);
     return 0;
 }
 
@@ -597,20 +634,6 @@ static void report_scan(const struct day_scan *s, const char *dayname, struct da
     if (s->n_filtered)
         log_msg(LOG_INFO, dayname, "filtered", "%zu objects left out by timeseries_type",
                 s->n_filtered);
-}
-
-static struct scan_source **new_sources(struct day_scan *s, struct err *e)
-{
-    struct scan_source **v = calloc(s->n_new ? s->n_new : 1, sizeof *v);
-    if (!v) {
-        err_set(e, "out of memory");
-        return NULL;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < s->n_src; i++)
-        if (s->src[i].is_new)
-            v[k++] = &s->src[i];
-    return v;
 }
 
 static int scan_for_run(struct run *run, const struct day *d, struct day_scan *s,
@@ -637,17 +660,53 @@ static void merge_options_for(const struct config *cfg, const unsigned char sync
 {
     memset(mo, 0, sizeof *mo);
     mo->schema_json = sitewise_schema_json;
-    mo->codec = output_codec(cfg);
+    mo->codec = config_output_codec(cfg);
     memcpy(mo->sync, sync, 16);
 }
 
-static void result_from_merge(struct day_result *r, const struct merge_stats *ms)
+/* `all`: the plan's sources come from the transfer pool. */
+static int fetch_feed_get(void *ud, size_t i, const void **data, size_t *len, struct err *e)
 {
-    r->records = ms->records_out;
-    r->bytes_in = ms->bytes_in;
-    r->bytes_out = ms->bytes_out;
-    r->sources_copied = ms->sources_copied;
-    r->sources_reencoded = ms->sources_recoded + ms->sources_resolved;
+    struct fetch_slot *slot = fetcher_get(ud, i, e);
+    if (!slot)
+        return -1;
+    *data = slot->buf.data;
+    *len = slot->buf.len;
+    return 0;
+}
+
+static void fetch_feed_put(void *ud, size_t i)
+{
+    struct fetcher *f = ud;
+    fetcher_release(&f->slots[i]);
+}
+
+/* Takes the day's lease (locking on) and reads the index again under it:
+ * another writer may have committed since the scan. Returns 1 when there is
+ * still work, 0 when not (lease released), -1 on error (lease released). */
+static int lease_and_refresh(const struct pipeline_env *env, struct day_scan *s,
+                             struct lease *lease, const char *dayname, struct err *e)
+{
+    if (day_lease(env, &s->day, lease, e) != 0)
+        return -1;
+    if (!lease->held)
+        return 1;
+    crashpoint("after_lease");
+    struct scan_ctx sc = {env->cfg, env->s3, env->pool, env->filter};
+    size_t before = s->n_new;
+    if (scan_refresh_index(&sc, s, e) != 0) {
+        lease_release(env->s3, env->cfg->s3.repartitioned.bucket_name, lease);
+        return -1;
+    }
+    if (s->n_new != before)
+        log_msg(LOG_INFO, dayname, "index_changed",
+                "another writer committed meanwhile: %zu new objects left of %zu", s->n_new,
+                before);
+    if (s->n_new == 0) {
+        lease_release(env->s3, env->cfg->s3.repartitioned.bucket_name, lease);
+        return 0;
+    }
+    return 1;
 }
 
 static int day_all(struct run *run, const struct day *d, struct day_result *r, const char *dayname,
@@ -661,137 +720,37 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
-            clean_orphans_idle_day(env, &s, dayname);
         }
         scan_free(&s);
         return rc;
     }
     /* One writer per day from here to the commit (locking on). */
     struct lease lease;
-    if (day_lease(env, d, &lease, e) != 0) {
-        scan_free(&s);
-        return -1;
-    }
-    if (lease.held) {
-        crashpoint("after_lease");
-        struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
-        size_t before = s.n_new;
-        if (scan_refresh_index(&sc, &s, e) != 0) {
-            lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
-            scan_free(&s);
-            return -1;
-        }
-        if (s.n_new != before)
-            log_msg(LOG_INFO, dayname, "index_changed",
-                    "another writer committed meanwhile: %zu new objects left of %zu", s.n_new,
-                    before);
-        if (s.n_new == 0) {
+    int work = lease_and_refresh(env, &s, &lease, dayname, e);
+    if (work <= 0) {
+        if (work == 0)
             r->status = DAY_NOTHING_NEW;
-            lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
-            scan_free(&s);
-            return 0;
-        }
-    }
-    r->new_objects = s.n_new;
-    log_msg(LOG_INFO, dayname, "start", "Found data, merging %zu new objects (%.1f MB)", s.n_new,
-            (double)s.bytes_new / 1e6);
-    struct scan_source **srcs = new_sources(&s, e);
-    if (!srcs) {
-        lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
         scan_free(&s);
-        return -1;
+        return work;
     }
-    char name[64];
-    unsigned char sync[16];
-    pipeline_merged_name((const struct scan_source *const *)srcs, s.n_new, name, sync);
-    if (data_key(cfg, d, name, r->merged_key, sizeof r->merged_key) != 0) {
-        lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
-        free(srcs);
-        scan_free(&s);
-        return err_set(e, "merged key too long");
-    }
-
-    double t0 = now_secs();
-    struct merge_options mo;
-    merge_options_for(cfg, sync, &mo);
-    struct upload *up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name,
-                                    r->merged_key, (size_t)cfg->part_size_mb << 20,
-                                    parts_in_flight(cfg), NULL, e);
-    struct tee tee = {up, EVP_MD_CTX_new()};
-    if (up && (!tee.md || !EVP_DigestInit_ex(tee.md, EVP_md5(), NULL))) {
-        upload_free(up);
-        up = NULL;
-        err_set(e, "out of memory");
-    }
-    if (up)
-        upload_set_budget(up, &run->budget);
-    struct merge *m = up ? merge_open(&mo, tee_sink, &tee, e) : NULL;
-    struct fetcher f;
-    fetcher_init(&f, env, &run->prog, srcs, s.n_new);
-    rc = (m && f.slots) ? 0 : -1;
-    if (!f.slots)
-        err_set(e, "out of memory");
-    double t_wait = 0;
-    for (size_t i = 0; rc == 0 && i < s.n_new; i++) {
-        double tw = now_secs();
-        struct fetch_slot *slot = fetcher_get(&f, i, e);
-        t_wait += now_secs() - tw;
-        if (!slot) {
-            rc = -1;
-            break;
-        }
-        if (merge_add(m, slot->src->key, slot->buf.data, slot->buf.len, NULL, e) != 0)
-            rc = -1;
-        fetcher_release(slot);
-        if (i % 64 == 0)
-            progress_draw(&run->prog);
-        if (i == s.n_new / 2)
-            crashpoint("mid_merge");
-    }
-    fetcher_free(&f);
-    struct merge_stats ms = {0};
-    if (rc == 0)
-        rc = merge_finish(m, &ms, e);
-    if (rc != 0 && up)
-        upload_failed(up, e);  /* an upload error reaches the merge as a sink
-                                  error: report the upload's own message */
-    double t1 = now_secs();
-    struct written w = {.records = ms.records_out};
-    memcpy(w.sync, sync, 16);
-    if (rc == 0)
-        rc = upload_finish(up, NULL, &w.bytes, e);
+    struct plan p;
+    rc = plan_day(&s, &p, e);
     if (rc == 0) {
-        md5_final(tee.md, w.md5);
-        rc = verify_uploaded(env, r->merged_key, &w, e);
-    }
-    EVP_MD_CTX_free(tee.md);
-    double t2 = now_secs();
-    result_from_merge(r, &ms);
-    r->secs_download = t_wait;
-    r->secs_merge = t1 - t0 - t_wait;
-    r->secs_upload = t2 - t1;
-    merge_free(m);
-    upload_free(up);  /* aborts an unfinished multipart upload */
-
-    if (rc == 0) {
-        crashpoint("before_index");
-        rc = index_add_sources(&s.index, srcs, s.n_new, name, e);
+        r->new_objects = s.n_new;
+        log_msg(LOG_INFO, dayname, "start", "Found data, merging %zu new objects (%.1f MB)%s",
+                s.n_new, (double)s.bytes_new / 1e6,
+                p.rebuild ? "; the day file is written anew" : "");
+        struct fetcher f;
+        fetcher_init(&f, env, &run->prog, p.srcs, p.n);
+        if (!f.slots)
+            rc = err_set(e, "out of memory");
+        struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
         if (rc == 0)
-            rc = put_index(env, s.index_key, &s.index, e);
-        if (rc == 0) {
-            crashpoint("after_index");
-            r->status = DAY_DONE;
-            log_msg(LOG_INFO, dayname, "committed",
-                    "merged %zu objects, %llu records, %.1f MB -> s3://%s/%s; index committed "
-                    "(%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, upload %.1f s **",
-                    s.n_new, (unsigned long long)r->records, (double)r->bytes_out / 1e6,
-                    cfg->s3.repartitioned.bucket_name, r->merged_key, (size_t)r->sources_copied,
-                    (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
-            delete_orphans(env, d, &s.index, dayname, 1);
-        }
+            rc = day_write(run, d, &s.index, s.index_key, &p, &feed, r, dayname, e);
+        fetcher_free(&f);
     }
+    plan_free(&p);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
-    free(srcs);
     scan_free(&s);
     return rc;
 }
@@ -824,7 +783,8 @@ static int mkdir_p(const char *path, struct err *e)
     return 0;
 }
 
-/* Removes a day folder (flat: files only) and the folder itself. */
+/* Removes a day folder with what it holds (files and the seriesBucket=
+ * folders below it). */
 static void remove_dir(const char *path)
 {
     DIR *dir = opendir(path);
@@ -836,10 +796,41 @@ static void remove_dir(const char *path)
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
         snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-        unlink(p);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_dir(p);
+        else
+            unlink(p);
     }
     closedir(dir);
     rmdir(path);
+}
+
+/* Number of .avro files in a folder and the folders below it (at most two
+ * levels: <day>/seriesBucket=XX/), for a day nobody staged. */
+static size_t count_avro(const char *path, int depth)
+{
+    DIR *dir = opendir(path);
+    if (!dir)
+        return 0;
+    size_t n = 0;
+    struct dirent *de;
+    char p[4096];
+    while ((de = readdir(dir))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", path, de->d_name);
+        struct stat st;
+        size_t l = strlen(de->d_name);
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (depth > 0)
+                n += count_avro(p, depth - 1);
+        } else if (l > 5 && strcmp(de->d_name + l - 5, ".avro") == 0) {
+            n++;
+        }
+    }
+    closedir(dir);
+    return n;
 }
 
 static int write_file(const char *path, const void *data, size_t len, struct err *e)
@@ -867,21 +858,22 @@ static const char *base_name(const char *key)
     return s ? s + 1 : key;
 }
 
-/* State of a staged day: the sources (in merge order) and the merged name. */
-static json_t *state_json(const struct day *d, const char *name, struct scan_source **srcs, size_t n)
+/* State of a staged day: the sources (in merge order, each staged at
+ * <dir>/<relkey>) and whether the day file is rebuilt from them. */
+static json_t *state_json(const struct day *d, const struct plan *p)
 {
     char ds[DAY_STR_MAX];
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:s}",
-                                             "key", srcs[i]->key, "relkey", srcs[i]->relkey,
-                                             "series", srcs[i]->ck.series_id,
-                                             "size", (json_int_t)srcs[i]->size,
-                                             "etag", srcs[i]->etag,
-                                             "last_modified", (json_int_t)srcs[i]->last_modified,
-                                             "file", base_name(srcs[i]->key)));
-    return json_pack("{s:i, s:s, s:s, s:o}", "version", 1, "day", day_format(d, ds), "merged", name,
-                     "sources", arr);
+    for (size_t i = 0; i < p->n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}",
+                                             "key", p->srcs[i]->key, "relkey", p->srcs[i]->relkey,
+                                             "series", p->srcs[i]->ck.series_id,
+                                             "size", (json_int_t)p->srcs[i]->size,
+                                             "etag", p->srcs[i]->etag,
+                                             "last_modified",
+                                             (json_int_t)p->srcs[i]->last_modified));
+    return json_pack("{s:i, s:s, s:s, s:b, s:o}", "version", 2, "day", day_format(d, ds),
+                     "merged", DAYFILE_NAME, "rebuild", p->rebuild, "sources", arr);
 }
 
 struct staged {
@@ -925,8 +917,12 @@ static int staged_parse(const char *text, size_t len, const char *name, struct s
         return err_setk(e, ERR_DATA, "%s:%d: %s", name, je.line, je.text);
     json_t *sources = json_object_get(st->root, "sources");
     st->merged = json_string_value(json_object_get(st->root, "merged"));
-    if (!json_is_array(sources) || !st->merged || !pipeline_is_merged_name(st->merged))
+    if (!json_is_array(sources) || !st->merged)
         return err_setk(e, ERR_DATA, "%s: not a repart day state file", name);
+    if (json_integer_value(json_object_get(st->root, "version")) != 2 ||
+        strcmp(st->merged, DAYFILE_NAME) != 0)
+        return err_setk(e, ERR_DATA, "%s: staged by an older repart; run `repart download` for "
+                        "this day again", name);
     st->n = json_array_size(sources);
     st->src = calloc(st->n ? st->n : 1, sizeof *st->src);
     st->ptrs = calloc(st->n ? st->n : 1, sizeof *st->ptrs);
@@ -950,6 +946,10 @@ static int staged_parse(const char *text, size_t len, const char *name, struct s
          * name that is one */
         char sid[COLDKEY_SERIES_MAX + 1];
         const char *file = base_name(key);
+        const char *slash = strchr(relkey, '/');
+        if (strncmp(relkey, "seriesBucket=", 13) != 0 || !slash || strchr(slash + 1, '/') ||
+            slash == relkey + 13 || strstr(relkey, ".."))
+            break;
         if (json_integer_value(size) < 0 || has_ctl(key) || has_ctl(etag) ||
             index_series_of(relkey, sid, sizeof sid) != 0 || strcmp(sid, series) != 0 ||
             !*file || !strcmp(file, ".") || !strcmp(file, "..") || !strcmp(file, STATE_FILE))
@@ -993,8 +993,11 @@ int pipeline_state_parse(const char *text, size_t len, struct index *ix, struct 
 {
     struct staged st;
     int rc = staged_parse(text, len, "state", &st, e);
-    if (rc == 1)
-        rc = index_add_sources(ix, st.ptrs, st.n, st.merged, e);
+    for (size_t i = 0; rc == 1 && i < st.n; i++)
+        if (index_add(ix, st.src[i].relkey, st.src[i].ck.series_id, st.src[i].size,
+                      st.src[i].etag, st.merged) != 0)
+            rc = err_set(e, "out of memory");
+    index_sort(ix);
     staged_free(&st);
     return rc == 1 || rc == 0 ? 0 : -1;
 }
@@ -1011,6 +1014,16 @@ static int stage_open(const struct config *cfg, const struct day *d, const char 
     if (stage_dir(cfg, "raw", d, raw, 2048) != 0 || stage_dir(cfg, "merged", d, out, 2048) != 0)
         return err_setk(e, ERR_USAGE, "work_dir too long");
     int have = staged_load(strcmp(from, "raw") == 0 ? raw : out, st, e);
+    if (have == 0) {
+        /* .avro files put there by hand, as the original sample's users did,
+         * are not what repart fetched: it cannot know their keys and ETags */
+        size_t hand = count_avro(raw, 1);
+        if (hand)
+            have = err_setk(e, ERR_DATA, "%s holds %zu .avro file(s) that `repart download` did "
+                            "not stage (no " STATE_FILE "); repart takes sources from the cold "
+                            "tier itself: remove them and run `repart download` for this day",
+                            raw, hand);
+    }
     if (have <= 0) {
         staged_free(st);
         if (have == 0)
@@ -1019,6 +1032,27 @@ static int stage_open(const struct config *cfg, const struct day *d, const char 
     }
     r->new_objects = st->n;
     return 1;
+}
+
+/* A staged source, read from <dir>/<relkey> and checked against what was
+ * listed (size, and MD5 against the ETag): a staged file replaced or
+ * damaged after the download never reaches a merged file. *buf is freed by
+ * the caller. */
+static int staged_read(const char *dir, const struct scan_source *src, unsigned char **buf,
+                       size_t *len, struct err *e)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, src->relkey);
+    size_t cap = 0;
+    *buf = NULL;
+    *len = 0;
+    if (ocf_read_file(path, MAX_SOURCE_BYTES, buf, &cap, len, e) != 0)
+        return -1;
+    if ((long long)*len != src->size || s3_etag_check(src->etag, NULL, *buf, *len) == 0)
+        return err_setk(e, ERR_DATA, "%s is not the object `repart download` fetched (%lld "
+                        "bytes, ETag %s): it changed after the download; run `repart download` "
+                        "for this day again", path, src->size, src->etag);
+    return 0;
 }
 
 static int day_download(struct run *run, const struct day *d, struct day_result *r,
@@ -1039,32 +1073,37 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         scan_free(&s);
         return rc;
     }
-    log_msg(LOG_INFO, dayname, "start", "Found data, starting to download %zu objects (%.1f MB)",
-            s.n_new, (double)s.bytes_new / 1e6);
-    struct scan_source **srcs = new_sources(&s, e);
-    if (!srcs) {
+    struct plan p;
+    rc = plan_day(&s, &p, e);
+    if (rc != 0) {
+        plan_free(&p);
         scan_free(&s);
-        return -1;
+        return rc;
     }
-    char name[64];
-    unsigned char sync[16];
-    pipeline_merged_name((const struct scan_source *const *)srcs, s.n_new, name, sync);
+    log_msg(LOG_INFO, dayname, "start", "Found data, starting to download %zu objects (%.1f MB)",
+            p.n, (double)s.bytes_new / 1e6);
     remove_dir(dir);  /* a download supersedes an earlier one never uploaded */
     rc = mkdir_p(dir, e);
     double t0 = now_secs();
     struct fetcher f;
-    fetcher_init(&f, env, &run->prog, srcs, s.n_new);
+    fetcher_init(&f, env, &run->prog, p.srcs, p.n);
     if (!f.slots)
         rc = err_set(e, "out of memory");
     char path[4200];
-    for (size_t i = 0; rc == 0 && i < s.n_new; i++) {
+    for (size_t i = 0; rc == 0 && i < p.n; i++) {
         struct fetch_slot *slot = fetcher_get(&f, i, e);
         if (!slot) {
             rc = -1;
             break;
         }
-        snprintf(path, sizeof path, "%s/%s", dir, base_name(slot->src->key));
-        rc = write_file(path, slot->buf.data, slot->buf.len, e);
+        /* seriesBucket=XX/ kept: equal file names in two folders stay apart */
+        snprintf(path, sizeof path, "%s/%s", dir, slot->src->relkey);
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        rc = mkdir_p(path, e);
+        *slash = '/';
+        if (rc == 0)
+            rc = write_file(path, slot->buf.data, slot->buf.len, e);
         r->bytes_in += slot->buf.len;
         fetcher_release(slot);
         if (i % 64 == 0)
@@ -1080,7 +1119,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         free(doc);
     }
     if (rc == 0) {
-        json_t *state = state_json(d, name, srcs, s.n_new);
+        json_t *state = state_json(d, &p);
         char *txt = state ? json_dumps(state, JSON_INDENT(1)) : NULL;
         snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
         rc = txt ? write_file(path, txt, strlen(txt), e) : err_set(e, "out of memory");
@@ -1088,18 +1127,28 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         json_decref(state);
     }
     r->secs_download = now_secs() - t0;
+    r->new_objects = p.n;
     if (rc == 0) {
         r->status = DAY_DONE;
         log_msg(LOG_INFO, dayname, "downloaded", "downloaded %zu objects (%.1f MB) into %s ** Download time: %.1f secs **",
-                s.n_new, (double)r->bytes_in / 1e6, dir, r->secs_download);
+                p.n, (double)r->bytes_in / 1e6, dir, r->secs_download);
     } else {
         remove_dir(dir);  /* never leave a half-downloaded day that merge could take */
     }
-    free(srcs);
+    plan_free(&p);
     scan_free(&s);
     return rc;
 }
 
+static int file_sink(void *ud, const void *p, size_t n)
+{
+    return fwrite(p, 1, n, ud) == n ? 0 : 1;
+}
+
+/* `merge`: checks every staged source against what was listed and merges
+ * them into <work_dir>/merged/<day>/merged.avro, a preview of what
+ * `upload` adds to the day file (upload takes the staged sources again, so
+ * that each source's byte range in the day file is known). */
 static int day_merge(struct run *run, const struct day *d, struct day_result *r,
                      const char *dayname, struct err *e)
 {
@@ -1112,56 +1161,36 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     remove_dir(out);
     int rc = mkdir_p(out, e);
     double t0 = now_secs();
-    char **paths = calloc(st.n ? st.n : 1, sizeof *paths);
-    if (!paths)
-        rc = err_set(e, "out of memory");
-    for (size_t i = 0; rc == 0 && i < st.n; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", raw, base_name(st.src[i].key));
-        paths[i] = strdup(p);
-        if (!paths[i])
-            rc = err_set(e, "out of memory");
-    }
     char merged_path[4200];
-    snprintf(merged_path, sizeof merged_path, "%s/%s", out, st.merged);
+    snprintf(merged_path, sizeof merged_path, "%s/" DAYFILE_NAME, out);
     struct merge_stats ms = {0};
-    if (rc == 0) {
-        struct scan_source *const *ps = st.ptrs;
-        char name[64];
-        unsigned char sync[16];
-        pipeline_merged_name((const struct scan_source *const *)ps, st.n, name, sync);
-        if (strcmp(name, st.merged) != 0)
-            rc = err_setk(e, ERR_DATA, "%s/" STATE_FILE ": sources do not match the merged name %s",
-                          raw, st.merged);
-        struct merge_options mo;
-        merge_options_for(cfg, sync, &mo);
+    char unused[64];
+    unsigned char sync[16];
+    pipeline_merged_name((const struct scan_source *const *)st.ptrs, st.n, unused, sync);
+    struct merge_options mo;
+    merge_options_for(cfg, sync, &mo);
+    FILE *fo = rc == 0 ? fopen(merged_path, "wb") : NULL;
+    if (rc == 0 && !fo)
+        rc = err_set(e, "cannot write %s: %s", merged_path, strerror(errno));
+    struct merge *m = fo ? merge_open(&mo, file_sink, fo, e) : NULL;
+    if (fo && !m)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < st.n; i++) {
+        unsigned char *buf;
+        size_t len;
+        rc = staged_read(raw, &st.src[i], &buf, &len, e);
         if (rc == 0)
-            rc = merge_files((const char *const *)paths, st.n, merged_path, &mo, &ms, e);
-    }
-    for (size_t i = 0; paths && i < st.n; i++)
-        free(paths[i]);
-    free(paths);
-    if (rc == 0) {
-        /* the index this day will have once uploaded */
-        char p[4200];
-        snprintf(p, sizeof p, "%s/timeseries-previous.txt", raw);
-        struct index ix;
-        index_init(&ix);
-        unsigned char *buf = NULL;
-        size_t cap = 0, len = 0;
-        if (ocf_read_file(p, 256u << 20, &buf, &cap, &len, e) == 0 &&
-            index_parse((const char *)buf, len, &ix, e) == 0 &&
-            index_add_sources(&ix, st.ptrs, st.n, st.merged, e) == 0) {
-            size_t dl = 0;
-            char *doc = index_format(&ix, &dl);
-            snprintf(p, sizeof p, "%s/timeseries.txt", out);
-            rc = doc ? write_file(p, doc, dl, e) : err_set(e, "out of memory");
-            free(doc);
-        } else {
-            rc = -1;
-        }
+            rc = merge_add(m, st.src[i].key, buf, len, NULL, e);
         free(buf);
-        index_free(&ix);
+    }
+    if (rc == 0)
+        rc = merge_finish(m, &ms, e);
+    merge_free(m);
+    if (fo) {
+        int bad = ferror(fo);
+        bad |= fclose(fo) != 0;
+        if (bad && rc == 0)
+            rc = err_set(e, "writing %s: %s", merged_path, strerror(errno));
     }
     if (rc == 0) {
         char src[4200], dst[4200];
@@ -1174,7 +1203,11 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
             rc = write_file(dst, buf, len, e);
         free(buf);
     }
-    result_from_merge(r, &ms);
+    r->records = ms.records_out;
+    r->bytes_in = ms.bytes_in;
+    r->bytes_out = ms.bytes_out;
+    r->sources_copied = ms.sources_copied;
+    r->sources_reencoded = ms.sources_recoded + ms.sources_resolved;
     r->secs_merge = now_secs() - t0;
     if (rc == 0) {
         r->status = DAY_DONE;
@@ -1189,51 +1222,31 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     return rc;
 }
 
-/* Uploads a staged merged file, checking its framing on the way; *w gets
- * what verify_uploaded compares. */
-static int upload_file(const struct pipeline_env *env, struct upload_budget *budget,
-                       const char *path, const char *key, struct written *w, struct err *e)
+/* `upload`: the plan's sources come from the staged files. */
+struct staged_feed {
+    const char *dir;
+    struct scan_source *const *srcs;
+    unsigned char *buf;
+};
+
+static int staged_feed_get(void *ud, size_t i, const void **data, size_t *len, struct err *e)
 {
-    const struct config *cfg = env->cfg;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, "cannot open %s: %s", path, strerror(errno));
-    struct upload *up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name, key,
-                                    (size_t)cfg->part_size_mb << 20, parts_in_flight(cfg), NULL, e);
-    int rc = up ? 0 : -1;
-    if (up)
-        upload_set_budget(up, budget);
-    unsigned char *buf = malloc(1 << 20);
-    if (!buf)
-        rc = err_set(e, "out of memory");
-    size_t n;
-    struct ocf_scan scan;
-    ocf_scan_init(&scan, path);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (rc == 0 && (!md || !EVP_DigestInit_ex(md, EVP_md5(), NULL)))
-        rc = err_set(e, "out of memory");
-    while (rc == 0 && (n = fread(buf, 1, 1 << 20, f)) > 0) {
-        EVP_DigestUpdate(md, buf, n);
-        rc = ocf_scan_feed(&scan, buf, n, e);
-        if (rc == 0)
-            rc = upload_write(up, buf, n, e);
+    struct staged_feed *f = ud;
+    if (staged_read(f->dir, f->srcs[i], &f->buf, len, e) != 0) {
+        free(f->buf);
+        f->buf = NULL;
+        return -1;
     }
-    if (rc == 0 && ferror(f))
-        rc = err_set(e, "reading %s: %s", path, strerror(errno));
-    if (rc == 0)
-        rc = ocf_scan_end(&scan, e);
-    if (rc == 0) {
-        md5_final(md, w->md5);
-        w->records = scan.records;
-        memcpy(w->sync, scan.sync, 16);
-    }
-    EVP_MD_CTX_free(md);
-    if (rc == 0)
-        rc = upload_finish(up, NULL, &w->bytes, e);
-    free(buf);
-    upload_free(up);
-    fclose(f);
-    return rc;
+    *data = f->buf;
+    return 0;
+}
+
+static void staged_feed_put(void *ud, size_t i)
+{
+    struct staged_feed *f = ud;
+    (void)i;
+    free(f->buf);
+    f->buf = NULL;
 }
 
 static int day_upload(struct run *run, const struct day *d, struct day_result *r,
@@ -1246,64 +1259,45 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     int have = stage_open(cfg, d, "merged", raw, out, &st, r, e);
     if (have <= 0)
         return have;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", out, st.merged);
-    int rc = data_key(cfg, d, st.merged, r->merged_key, sizeof r->merged_key);
-    if (rc != 0)
-        err_set(e, "merged key too long");
-    double t0 = now_secs();
-    struct written w = {0};
-    if (rc == 0)
-        rc = upload_file(env, &run->budget, path, r->merged_key, &w, e);
-    if (rc == 0)
-        rc = verify_uploaded(env, r->merged_key, &w, e);
-    long long bytes = w.bytes;
-    r->bytes_out = (uint64_t)bytes;
-    /* Commit: the index as it is now in the bucket (another run may have
-     * committed since the download) plus this day's sources. */
+    /* The staged sources, judged against the index as it is now (another
+     * run may have committed since the download), by the rules `all` uses. */
     struct day_scan cur;
     memset(&cur, 0, sizeof cur);
+    cur.day = *d;
     index_init(&cur.index);
-    if (rc == 0 && scan_index_key(cfg, d, cur.index_key, sizeof cur.index_key) != 0)
-        rc = err_set(e, "index key too long");
+    cur.src = st.src;
+    cur.n_src = st.n;
+    st.src = NULL;
+    st.n = 0;
+    int rc = scan_index_key(cfg, d, cur.index_key, sizeof cur.index_key);
+    if (rc != 0)
+        err_set(e, "index key too long");
     struct lease lease = {0};
     if (rc == 0)
         rc = day_lease(env, d, &lease, e);
-    if (rc == 0) {
-        struct s3_buf b = {0};
-        struct err ge = {0};
-        struct s3_get_info info = {0};
-        int g = s3_get_buffer_verified(env->s3, cfg->s3.repartitioned.bucket_name, cur.index_key,
-                                       &b, &info, &ge);
-        if (g == 0) {
-            rc = index_parse((const char *)b.data, b.len, &cur.index, e);
-            snprintf(cur.index.etag, sizeof cur.index.etag, "%s", info.etag);
-        }
-        else if (ge.kind != ERR_NOT_FOUND) {
-            *e = ge;
-            rc = -1;
-        }
-        s3_buf_free(&b);
-    }
-    if (rc == 0) {
-        crashpoint("before_index");
-        rc = index_add_sources(&cur.index, st.ptrs, st.n, st.merged, e);
-    }
+    struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
     if (rc == 0)
-        rc = put_index(env, cur.index_key, &cur.index, e);
-    r->secs_upload = now_secs() - t0;
-    if (rc == 0) {
-        r->status = DAY_DONE;
-        log_msg(LOG_INFO, dayname, "committed",
-                "uploaded s3://%s/%s (%.1f MB) and the index ** Upload time: %.1f secs **",
-                cfg->s3.repartitioned.bucket_name, r->merged_key, (double)bytes / 1e6,
-                r->secs_upload);
-        delete_orphans(env, d, &cur.index, dayname, 1);
+        rc = scan_refresh_index(&sc, &cur, e);
+    struct plan p = {0};
+    if (rc == 0 && cur.n_new == 0) {
+        r->status = DAY_NOTHING_NEW;
+        log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");
         remove_dir(raw);
         remove_dir(out);
+    } else if (rc == 0) {
+        rc = plan_day(&cur, &p, e);
+        struct staged_feed sf = {raw, p.srcs, NULL};
+        struct feed feed = {staged_feed_get, staged_feed_put, &sf};
+        if (rc == 0)
+            rc = day_write(run, d, &cur.index, cur.index_key, &p, &feed, r, dayname, e);
+        if (rc == 0) {
+            remove_dir(raw);
+            remove_dir(out);
+        }
     }
+    plan_free(&p);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
-    index_free(&cur.index);
+    scan_free(&cur);
     staged_free(&st);
     return rc;
 }

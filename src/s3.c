@@ -1110,8 +1110,15 @@ static int buf_sink(void *ud, const void *p, size_t n)
 int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, struct s3_buf *out,
                   struct s3_get_info *info, struct err *e)
 {
+    return s3_get_buffer_range(c, bucket, key, -1, -1, out, info, e);
+}
+
+int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key,
+                        long long first, long long last, struct s3_buf *out,
+                        struct s3_get_info *info, struct err *e)
+{
     size_t before = out->len;
-    int rc = s3_get(c, bucket, key, -1, -1, buf_sink, out, info, e);
+    int rc = s3_get(c, bucket, key, first, last, buf_sink, out, info, e);
     if (rc != 0) {
         out->len = before;
         if (e && e->kind == ERR_CANCELLED)

@@ -107,6 +107,10 @@ void s3_buf_free(struct s3_buf *b);
 /* GET the whole object into *out (appended; caller frees with s3_buf_free). */
 int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key,
                   struct s3_buf *out, struct s3_get_info *info, struct err *e);
+/* The same for bytes first..last (inclusive) of the object. */
+int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key,
+                        long long first, long long last, struct s3_buf *out,
+                        struct s3_get_info *info, struct err *e);
 
 /* Whether the bytes of a whole object match its ETag (as listed or as
  * answered): 1 they do, 0 they do not, -1 the ETag says nothing about them

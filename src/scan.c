@@ -130,11 +130,19 @@ static int count_distinct_series(const struct scan_source *src, size_t n, int on
 static void classify(struct day_scan *s)
 {
     s->n_new = 0;
+    s->n_changed = 0;
     s->bytes_new = 0;
     s->series_new = s->series_indexed = 0;
     for (size_t i = 0; i < s->n_src; i++) {
         struct scan_source *src = &s->src[i];
-        src->is_new = !index_covers(&s->index, src->relkey, src->ck.series_id, src->last_modified);
+        enum index_src_state st = index_source_state(&s->index, src->relkey, src->size, src->etag);
+        src->changed = st == INDEX_SRC_CHANGED;
+        if (st == INDEX_SRC_ABSENT)
+            src->is_new = !index_covers(&s->index, src->relkey, src->ck.series_id,
+                                        src->last_modified);
+        else
+            src->is_new = src->changed;
+        s->n_changed += (size_t)src->changed;
         if (src->is_new) {
             s->n_new++;
             s->bytes_new += src->size;
@@ -243,6 +251,13 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
     size_t kept = 0;
     for (size_t i = 0; i < s->n_src; i++) {
         struct scan_source *src = &s->src[i];
+        /* a key listed twice (overlapping pages of an S3-compatible server)
+         * is one object */
+        if (kept && strcmp(s->src[kept - 1].key, src->key) == 0) {
+            s->n_listed_twice++;
+            free(src->key);
+            continue;
+        }
         if (!selected(ctx->filter, src->ck.series_id)) {
             s->n_filtered++;
             free(src->key);

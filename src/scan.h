@@ -23,6 +23,7 @@ struct scan_source {
     char etag[80];
     long long last_modified;
     int is_new;             /* not covered by the index (and selected by timeseries_type) */
+    int changed;            /* the index names this key with another size or ETag */
 };
 
 /* The series a timeseries_type other than ALL selects by, sorted (see assoc.h). */
@@ -43,7 +44,9 @@ struct day_scan {
     size_t n_filtered;         /* left out by timeseries_type */
     struct index index;        /* the day's index as read (empty if none) */
     int index_exists;
-    size_t n_new;              /* sources to merge */
+    size_t n_new;              /* sources to merge (changed ones included) */
+    size_t n_changed;          /* overwritten since they were merged */
+    size_t n_listed_twice;     /* keys the listing returned more than once */
     long long bytes, bytes_new;
     size_t series, series_new, series_indexed;  /* distinct series: all, not in index, in index */
 };

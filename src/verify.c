@@ -1,5 +1,7 @@
 #include "verify.h"
 
+#include "dayfile.h"
+
 #include <avro.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,7 +27,7 @@ static pthread_mutex_t avro_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int verify_is_merged_name(const char *name)
 {
-    return pipeline_is_merged_name(name);
+    return strcmp(name, DAYFILE_NAME) == 0 || pipeline_is_merged_name(name);
 }
 
 int verify_is_legacy_name(const char *name)

@@ -33,7 +33,7 @@ expect_days() {
     got=$(bucket_ls "$out" index/ | awk '{print $1}' | sed -n 's#^index/startYear=\([0-9]*\)/startMonth=\([0-9]*\)/startDay=\([0-9]*\)/timeseries.txt$#\1 \2 \3#p' |
         while read -r y m dd; do printf '%04d-%02d-%02d\n' "$y" "$m" "$dd"; done | sort)
     assert_eq "$got" "$want" "$out: indexed days"
-    got=$(bucket_ls "$out" consolidated/ | awk '{print $1}' | sed -n 's#^consolidated/startYear=\([0-9]*\)/startMonth=\([0-9]*\)/startDay=\([0-9]*\)/merged_.*#\1 \2 \3#p' |
+    got=$(bucket_ls "$out" consolidated/ | awk '{print $1}' | sed -n 's#^consolidated/startYear=\([0-9]*\)/startMonth=\([0-9]*\)/startDay=\([0-9]*\)/merged.*#\1 \2 \3#p' |
         while read -r y m dd; do printf '%04d-%02d-%02d\n' "$y" "$m" "$dd"; done | sort -u)
     assert_eq "$got" "$want" "$out: merged days"
     assert_eq "$(json_get "$rep" "'\n'.join(sorted(x['day'] for x in d['days']))")" "$want" "$out: report days"

@@ -85,7 +85,7 @@ assert_eq "$RC" 0 "late-file run exit ($ERR)"
 assert_eq "$(json_get "$TEST_TMP/r3.json" "d['totals']['new_objects']")" 1 "late run merged objects"
 assert_eq "$(json_get "$TEST_TMP/r3.json" "d['days'][1]['status']")" done "late day status"
 check_day out 2023-03-31 "$d0"
-assert_eq "$(bucket_ls out "consolidated/$(day_part 2023-03-31)/" | wc -l)" 2 "merged files after late file"
+assert_eq "$(bucket_ls out "consolidated/$(day_part 2023-03-31)/" | wc -l)" 1 "merged files after late file (one day file, appended)"
 
 # a corrupt source fails only its day, names the object, commits nothing of it
 idx_before=$(bucket_ls out "index/$(day_part 2023-04-01)/")

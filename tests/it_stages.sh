@@ -20,12 +20,22 @@ assert_eq "$RC" 0 "download ($ERR)"
 assert_eq "$(bucket_ls out2 | wc -l)" 0 "download uploads nothing"
 n=$(find "$TEST_TMP/work/raw/2023-5-1" -name 'raw_*.avro' | wc -l)
 assert_eq "$n" 40 "downloaded files of 2023-05-01"
-cmp -s "$TEST_TMP/work/raw/2023-5-1/$(basename "$(find "$G/raw/$(day_part 2023-05-01)" -name '*.avro' -print -quit)")" \
-    "$(find "$G/raw/$(day_part 2023-05-01)" -name '*.avro' -print -quit)" || fail "downloaded bytes differ"
+# staged under their seriesBucket=XX/ folders, as in the cold tier
+one=$(cd "$G/raw/$(day_part 2023-05-01)" && find . -name '*.avro' -print -quit)
+cmp -s "$TEST_TMP/work/raw/2023-5-1/$one" "$G/raw/$(day_part 2023-05-01)/$one" || fail "downloaded bytes differ"
 run_repart -c "$TEST_TMP/c2.yml" merge          # no days: whatever was downloaded
 assert_eq "$RC" 0 "merge ($ERR)"
-grep -q '^merged_.*\.avro$' <<<"$(ls "$TEST_TMP/work/merged/2023-5-2/")" || fail "no merged file"
-[ -f "$TEST_TMP/work/merged/2023-5-2/timeseries.txt" ] || fail "no index beside the merged file"
+[ -s "$TEST_TMP/work/merged/2023-5-2/merged.avro" ] || fail "no merged preview file"
+# a staged file replaced after the download is refused by merge and upload
+one_day2=$(cd "$TEST_TMP/work/raw/2023-5-2" && find . -name 'raw_*.avro' | sort | head -1)
+two_day2=$(cd "$TEST_TMP/work/raw/2023-5-2" && find . -name 'raw_*.avro' | sort | tail -1)
+cp "$TEST_TMP/work/raw/2023-5-2/$one_day2" "$TEST_TMP/saved.avro"
+cp "$TEST_TMP/work/raw/2023-5-2/$two_day2" "$TEST_TMP/work/raw/2023-5-2/$one_day2"
+run_repart -c "$TEST_TMP/c2.yml" upload --days 2023-05-02
+assert_eq "$RC" 1 "upload of a replaced staged file"
+assert_contains "$ERR" "changed after the download" "replaced staged file"
+assert_eq "$(bucket_ls out2 | wc -l)" 0 "nothing committed from a replaced staged file"
+cp "$TEST_TMP/saved.avro" "$TEST_TMP/work/raw/2023-5-2/$one_day2"
 run_repart -c "$TEST_TMP/c2.yml" upload
 assert_eq "$RC" 0 "upload ($ERR)"
 [ -z "$(find "$TEST_TMP/work/raw" "$TEST_TMP/work/merged" -mindepth 1)" ] || fail "work dir not cleaned"

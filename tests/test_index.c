@@ -56,7 +56,7 @@ static void test_roundtrip_and_late_file(void)
     char *doc = index_format(&ix, &len);
     REQUIRE(doc);
     const char *expect =
-        "s1\ns2\n#repart-index v1\n"
+        "s1\ns2\n#repart-index v2\n"
         "#src\tseriesBucket=0a/raw_s1_100_GOOD.avro\t20\te1\tmerged_x.avro\n"
         "#src\tseriesBucket=0a/raw_s1_200_GOOD.avro\t30\te1b\tmerged_x.avro\n"
         "#src\tseriesBucket=1f/raw_s2_100_GOOD.avro\t10\te2\tmerged_x.avro\n";
@@ -87,7 +87,7 @@ static void test_roundtrip_and_late_file(void)
  * our lines; both must survive. */
 static void test_python_appends(void)
 {
-    const char *doc = "s1\n#repart-index v1\n#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t1\te\tm.avro\nnewA\nnewB_p";
+    const char *doc = "s1\n#repart-index v2\n#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t1\te\tm.avro\nnewA\nnewB_p";
     struct index ix;
     index_init(&ix);
     struct err e = {0};
@@ -168,7 +168,7 @@ static void test_compat_lines(void)
     index_sort(&ix);
     char *doc = index_format(&ix, NULL);
     REQUIRE(doc);
-    CHECK_STR(doc, "a1\na1_p1\nplain\n#repart-index v1\n#compat\ta1\n"
+    CHECK_STR(doc, "a1\na1_p1\nplain\n#repart-index v2\n#compat\ta1\n"
                    "#src\tseriesBucket=01/raw_a1_p1_100_GOOD.avro\t5\te\tm.avro\n"
                    "#src\tseriesBucket=02/raw_plain_100_GOOD.avro\t5\te\tm.avro\n");
     struct index back;

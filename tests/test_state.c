@@ -8,7 +8,7 @@
 #include "pipeline.h"
 #include "test.h"
 
-#define MERGED "\"merged\": \"merged_0123456789abcdef0123456789abcdef.avro\""
+#define MERGED "\"merged\": \"merged.avro\""
 #define KEY "raw/startYear=2023/startMonth=5/startDay=1/seriesBucket=98/raw_a-b_p-q_1682899200_GOOD.avro"
 #define REL "seriesBucket=98/raw_a-b_p-q_1682899200_GOOD.avro"
 
@@ -17,7 +17,7 @@ static char *doc(const char *key, const char *rel, const char *series, const cha
 {
     static char buf[4096];
     snprintf(buf, sizeof buf,
-             "{\"version\": 1, \"day\": \"2023-05-01\", " MERGED ", \"sources\": [{\"key\": \"%s\", "
+             "{\"version\": 2, \"day\": \"2023-05-01\", " MERGED ", \"sources\": [{\"key\": \"%s\", "
              "\"relkey\": \"%s\", \"series\": \"%s\", \"size\": %s, \"etag\": \"%s\"}]}",
              key, rel, series, size, etag);
     return buf;
@@ -65,7 +65,7 @@ static void test_refused(void)
         doc("raw/x/..", "..", "a-b_p-q", "5", "e"),           /* not a file name */
         doc(KEY, REL, "a-b_p-q", "\"5\"", "e"),
         "{\"merged\": \"merged_x.avro\", \"sources\": []}",
-        "{\"version\": 1, " MERGED ", \"sources\": [",
+        "{\"version\": 2, " MERGED ", \"sources\": [",
         "{" MERGED ", " MERGED ", \"sources\": []}",          /* duplicate member */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -1,0 +1,321 @@
+#include "dayfile.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "merge.h"
+#include "ocf.h"
+#include "ocf_scan.h"
+#include "sitewise_schema.h"
+
+#define REREAD_ATTEMPTS 4
+
+struct dayfile {
+    const struct dayfile_env *env;
+    char key[1100];
+    struct upload *up;
+    struct merge *m;
+    EVP_MD_CTX *md;             /* of every byte the upload is given */
+    long long kept;             /* committed bytes carried over */
+    unsigned long long kept_records;
+    unsigned char sync[OCF_SYNC_SIZE];
+    struct err sink_err;
+};
+
+int dayfile_data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
+                     size_t size)
+{
+    char part[DAY_PARTITION_MAX];
+    int n = snprintf(buf, size, "%s%s%s", cfg->s3.repartitioned.data_prefix,
+                     day_partition(d, part), name);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+const char *dayfile_key(const struct dayfile *df)
+{
+    return df->key;
+}
+
+static int tee_sink(void *ud, const void *data, size_t len)
+{
+    struct dayfile *df = ud;
+    EVP_DigestUpdate(df->md, data, len);
+    return upload_sink(df->up, data, len);
+}
+
+static void md5_hex(EVP_MD_CTX *md, char out[33])
+{
+    unsigned char buf[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(md, buf, &n);
+    for (unsigned i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", buf[i]);
+}
+
+/* The committed version's bytes, streamed from the object into the new
+ * upload; their MD5 must be the index's (a version written after the
+ * commit and never committed is longer: only its committed prefix is read). */
+struct carry {
+    struct dayfile *df;
+    EVP_MD_CTX *md;
+};
+
+static int carry_sink(void *ud, const void *data, size_t len)
+{
+    struct carry *c = ud;
+    EVP_DigestUpdate(c->md, data, len);
+    return tee_sink(c->df, data, len);
+}
+
+struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
+                             const struct index *committed, int rebuild,
+                             const unsigned char sync[16], struct err *e)
+{
+    struct dayfile *df = calloc(1, sizeof *df);
+    if (!df) {
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    df->env = env;
+    const struct config *cfg = env->cfg;
+    if (dayfile_data_key(cfg, d, DAYFILE_NAME, df->key, sizeof df->key) != 0) {
+        err_set(e, "merged key too long");
+        goto fail;
+    }
+    if (!(df->md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(df->md, EVP_md5(), NULL)) {
+        err_set(e, "out of memory");
+        goto fail;
+    }
+    df->up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name, df->key,
+                         (size_t)cfg->part_size_mb << 20, env->parts_in_flight, NULL, e);
+    if (!df->up)
+        goto fail;
+    if (env->budget)
+        upload_set_budget(df->up, env->budget);
+
+    struct merge_options mo;
+    memset(&mo, 0, sizeof mo);
+    char *schema = NULL;
+    if (rebuild) {
+        mo.schema_json = sitewise_schema_json;
+        mo.codec = config_output_codec(cfg);
+        memcpy(df->sync, sync, OCF_SYNC_SIZE);
+    } else {
+        const struct index_file *f = index_file_find(committed, DAYFILE_NAME);
+        if (!f) {
+            err_set(e, "%s: the index names no committed version to append to", df->key);
+            goto fail;
+        }
+        /* its header: the schema, codec and sync marker of the blocks to add */
+        struct s3_buf hb = {0};
+        struct ocf_reader r;
+        if (f->header_len <= 0 || f->header_len > (1 << 20)) {
+            err_setk(e, ERR_DATA, "%s: implausible header length %lld in the index", df->key,
+                     f->header_len);
+            goto fail;
+        }
+        if (s3_get_buffer_range(env->s3, cfg->s3.repartitioned.bucket_name, df->key, 0,
+                                f->header_len - 1, &hb, NULL, e) != 0) {
+            err_prefix(e, "reading the header of %s: ", df->key);
+            s3_buf_free(&hb);
+            goto fail;
+        }
+        if ((long long)hb.len != f->header_len ||
+            ocf_reader_open(&r, df->key, hb.data, hb.len, e) != 0 ||
+            (long long)r.header_len != f->header_len) {
+            if ((long long)hb.len == f->header_len)
+                ocf_reader_close(&r);
+            s3_buf_free(&hb);
+            if (!e->msg[0])
+                err_setk(e, ERR_DATA, "%s: the header is not the %lld bytes the index says",
+                         df->key, f->header_len);
+            e->kind = ERR_DATA;
+            err_prefix(e, "the committed day file does not match its index (run verify): ");
+            goto fail;
+        }
+        schema = strndup(r.schema_json, r.schema_len);
+        mo.codec = r.codec;
+        memcpy(df->sync, r.sync, OCF_SYNC_SIZE);
+        ocf_reader_close(&r);
+        s3_buf_free(&hb);
+        if (!schema) {
+            err_set(e, "out of memory");
+            goto fail;
+        }
+        mo.schema_json = schema;
+        mo.continue_at = (uint64_t)f->size;
+        mo.continue_header_len = (uint64_t)f->header_len;
+        df->kept = f->size;
+        df->kept_records = f->records;
+
+        /* the committed bytes go first, checked against the index's MD5 */
+        struct carry c = {df, EVP_MD_CTX_new()};
+        int rc = c.md && EVP_DigestInit_ex(c.md, EVP_md5(), NULL) ? 0 : -1;
+        if (rc != 0)
+            err_set(e, "out of memory");
+        else
+            rc = s3_get(env->s3, cfg->s3.repartitioned.bucket_name, df->key, 0, f->size - 1,
+                        carry_sink, &c, NULL, e);
+        char hex[33] = "";
+        if (c.md)
+            md5_hex(c.md, hex);
+        EVP_MD_CTX_free(c.md);
+        if (rc != 0) {
+            upload_failed(df->up, e);
+            err_prefix(e, "carrying over the committed %s: ", df->key);
+            free(schema);
+            goto fail;
+        }
+        if (strcmp(hex, f->md5) != 0) {
+            err_setk(e, ERR_DATA, "%s: its first %lld bytes are not the committed version the "
+                     "index names (MD5 %s, index %s); another writer without locking, or a "
+                     "damaged file: run `repart verify --repair`", df->key, f->size, hex, f->md5);
+            free(schema);
+            goto fail;
+        }
+    }
+    memcpy(mo.sync, df->sync, OCF_SYNC_SIZE);
+    df->m = merge_open(&mo, tee_sink, df, e);
+    free(schema);
+    if (!df->m)
+        goto fail;
+    return df;
+fail:
+    dayfile_free(df);
+    return NULL;
+}
+
+int dayfile_add(struct dayfile *df, const char *name, const void *data, size_t len,
+                long long *off, long long *range_len, struct err *e)
+{
+    struct merge_source_stats st;
+    if (merge_add(df->m, name, data, len, &st, e) != 0) {
+        upload_failed(df->up, e);
+        return -1;
+    }
+    *off = (long long)st.out_offset;
+    *range_len = (long long)st.out_len;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- re-read */
+
+struct reread {
+    struct ocf_scan scan;
+    EVP_MD_CTX *md;
+    long long bytes;
+    int bad;
+    struct err err;
+};
+
+static int reread_sink(void *ud, const void *buf, size_t len)
+{
+    struct reread *r = ud;
+    r->bytes += (long long)len;
+    EVP_DigestUpdate(r->md, buf, len);
+    if (ocf_scan_feed(&r->scan, buf, len, &r->err) != 0) {
+        r->bad = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int reread_once(const struct dayfile_env *env, const char *key,
+                       const struct dayfile_result *w, const unsigned char sync[16],
+                       struct err *e)
+{
+    struct reread r;
+    memset(&r, 0, sizeof r);
+    ocf_scan_init(&r.scan, key);
+    r.md = EVP_MD_CTX_new();
+    if (!r.md || !EVP_DigestInit_ex(r.md, EVP_md5(), NULL)) {
+        EVP_MD_CTX_free(r.md);
+        return err_set(e, "out of memory");
+    }
+    int rc = s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1, reread_sink,
+                    &r, NULL, e);
+    char hex[33];
+    md5_hex(r.md, hex);
+    EVP_MD_CTX_free(r.md);
+    if (rc != 0 && r.bad)
+        *e = r.err;
+    if (rc == 0 && ocf_scan_end(&r.scan, e) != 0)
+        rc = -1;
+    if (rc == 0 && r.bytes != w->size)
+        rc = err_set(e, "%s has %lld bytes, %lld were written", key, r.bytes, w->size);
+    if (rc == 0 && strcmp(hex, w->md5) != 0)
+        rc = err_set(e, "%s: MD5 of the %lld bytes read differs from that of the bytes written",
+                     key, r.bytes);
+    if (rc == 0 && memcmp(r.scan.sync, sync, 16) != 0)
+        rc = err_set(e, "%s: not the sync marker this run wrote", key);
+    if (rc == 0 && r.scan.records != w->records)
+        rc = err_set(e, "%s holds %llu records, %llu were written", key,
+                     (unsigned long long)r.scan.records, w->records);
+    if (rc != 0 && e->kind != ERR_NOT_FOUND && e->kind != ERR_TRANSIENT)
+        e->kind = ERR_DATA;  /* read whole, but not what was written */
+    return rc;
+}
+
+/* The object must be there, with every byte we produced, before the index
+ * may point at it. A mismatch may be the transfer's: the read is tried again. */
+static int verify_uploaded(const struct dayfile_env *env, const char *key,
+                           const struct dayfile_result *w, const unsigned char sync[16],
+                           struct err *e)
+{
+    int rc;
+    for (int attempt = 1;; attempt++) {
+        rc = reread_once(env, key, w, sync, e);
+        if (rc == 0 || e->kind != ERR_DATA || attempt >= REREAD_ATTEMPTS)
+            break;
+        log_msg(LOG_WARN, NULL, "reread", "%s (attempt %d of %d)", e->msg, attempt,
+                REREAD_ATTEMPTS);
+        err_clear(e);
+    }
+    if (rc != 0) {
+        if (e->kind != ERR_NOT_FOUND)
+            e->kind = ERR_TRANSIENT;  /* a rerun uploads it again */
+        err_prefix(e, "re-reading the uploaded merged file: ");
+    }
+    return rc;
+}
+
+int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    struct merge_stats ms = {0};
+    int rc = merge_finish(df->m, &ms, e);
+    if (rc != 0)
+        upload_failed(df->up, e);
+    long long bytes = 0;
+    if (rc == 0)
+        rc = upload_finish(df->up, NULL, &bytes, e);
+    if (rc != 0)
+        return -1;
+    out->size = bytes;
+    md5_hex(df->md, out->md5);
+    EVP_MD_CTX_free(df->md);
+    df->md = NULL;
+    out->records = df->kept_records + ms.records_out;
+    out->header_len = (long long)merge_header_len(df->m);
+    out->bytes_new = bytes - df->kept;
+    out->sources_copied = ms.sources_copied;
+    out->sources_reencoded = ms.sources_recoded + ms.sources_resolved;
+    if ((uint64_t)bytes != ms.bytes_out)
+        return err_set(e, "%s: %lld bytes uploaded, %llu produced", df->key, bytes,
+                       (unsigned long long)ms.bytes_out);
+    return verify_uploaded(df->env, df->key, out, df->sync, e);
+}
+
+void dayfile_free(struct dayfile *df)
+{
+    if (!df)
+        return;
+    merge_free(df->m);
+    upload_free(df->up);
+    EVP_MD_CTX_free(df->md);
+    free(df);
+}

@@ -1,0 +1,88 @@
+/* dayfile: the day's one merged file and how a run writes its next version.
+ *
+ * Every day has one repart file, `<data_prefix><partition>merged.avro`
+ * (DAYFILE_NAME). Its committed version is the one the index's #file line
+ * describes (size, MD5, records, header length); every source in it has a
+ * #src line with its byte range (index.h). A run writes the next version to
+ * the same key, one of two ways:
+ *
+ *  - append: the committed bytes, unchanged (same header, same sync
+ *    marker), then blocks of the new sources. An S3 PUT replaces an object
+ *    atomically, so a reader sees the old version or the new one, and the
+ *    new one starts with every byte of the old: nothing committed is ever
+ *    missing or doubled, even for a reader that planned byte ranges on the
+ *    old size.
+ *  - rebuild: a new file from the cold tier (a new header and sync marker),
+ *    when a source was overwritten in place (its old records must leave),
+ *    or when the day still has files of index version 1 to fold in.
+ *
+ * Either way the new version is read back whole (size, MD5, framing,
+ * records) before the index may name it; the index PUT is the commit. A
+ * version written but not committed (a crash between the two PUTs) holds
+ * the committed bytes plus records of real sources, which the next run
+ * writes again after the same committed prefix. */
+#ifndef REPART_DAYFILE_H
+#define REPART_DAYFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "day.h"
+#include "err.h"
+#include "index.h"
+#include "pool.h"
+#include "s3.h"
+#include "upload.h"
+
+#define DAYFILE_NAME "merged.avro"
+
+struct dayfile_env {
+    const struct config *cfg;
+    struct s3_client *s3;
+    struct pool *pool;
+    struct upload_budget *budget;   /* may be NULL */
+    int parts_in_flight;
+};
+
+struct dayfile;
+
+/* Starts the next version of day d's file. `committed` is the day's index
+ * as read (borrowed, only during the call). rebuild = 0: append to the
+ * committed version (which must exist: index_file_find(committed,
+ * DAYFILE_NAME)); its bytes are streamed into the new upload and checked
+ * against the index's MD5. rebuild = 1: a new file with sync marker `sync`.
+ * Free with dayfile_free. */
+struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
+                             const struct index *committed, int rebuild,
+                             const unsigned char sync[16], struct err *e);
+
+/* Adds one source container (name for messages); *off and *len receive the
+ * byte range of its records in the new version. */
+int dayfile_add(struct dayfile *df, const char *name, const void *data, size_t len,
+                long long *off, long long *range_len, struct err *e);
+
+struct dayfile_result {
+    long long size;             /* of the new version */
+    char md5[33];
+    unsigned long long records;
+    long long header_len;
+    long long bytes_new;        /* bytes this run produced (size minus the kept prefix) */
+    uint64_t sources_copied, sources_reencoded;
+};
+
+/* Finishes the upload and reads the object back (size, MD5, framing, sync
+ * marker, record count) before anything may commit it. */
+int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e);
+
+/* The object key (for messages). */
+const char *dayfile_key(const struct dayfile *df);
+
+/* Aborts an unfinished upload and frees. NULL is fine. */
+void dayfile_free(struct dayfile *df);
+
+/* Data key of `name` under day d: <data_prefix><partition><name>. -1 if too long. */
+int dayfile_data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
+                     size_t size);
+
+#endif
