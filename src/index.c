@@ -656,3 +656,21 @@ int index_check_file(const struct index *ix, const char *name, struct err *e)
     free(v);
     return rc;
 }
+
+size_t index_unbacked_series(const struct index *ix)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ix->n_series; i++) {
+        const char *id = ix->series[i];
+        if (sorted_has(ix->compat, ix->n_compat, id) ||
+            sorted_has((char *const *)ix->src_series, ix->n_src_series, id))
+            continue;
+        /* a legacy short entry: backed when a recorded series starts with "<id>_" */
+        size_t l = strlen(id);
+        int backed = 0;
+        for (size_t j = 0; j < ix->n_src_series && !backed; j++)
+            backed = strncmp(ix->src_series[j], id, l) == 0 && ix->src_series[j][l] == '_';
+        n += (size_t)!backed;
+    }
+    return n;
+}

@@ -97,6 +97,11 @@ int index_has_series(const struct index *ix, const char *series_id);
 int index_covers(const struct index *ix, const char *relkey, const char *series_id,
                  long long last_modified);
 
+/* Series lines that no #src record backs (neither exactly nor as a legacy
+ * short id): what the original sample wrote for the sources in its own
+ * merged file. */
+size_t index_unbacked_series(const struct index *ix);
+
 /* The #src record of relkey, or NULL. */
 const struct index_source *index_source_find(const struct index *ix, const char *relkey);
 

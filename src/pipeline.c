@@ -21,6 +21,7 @@
 #include "log.h"
 #include "merge.h"
 #include "ocf_scan.h"
+#include "sampleadopt.h"
 #include "sitewise_schema.h"
 #include "upload.h"
 
@@ -733,8 +734,24 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         scan_free(&s);
         return work;
     }
-    struct plan p;
-    rc = plan_day(&s, &p, e);
+    size_t adopted = 0;
+    struct plan p = {0};
+    rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+    if (rc == 0 && s.n_new == 0) {
+        /* only the sample's file to take over: the index alone commits it */
+        r->new_objects = 0;
+        rc = put_index(env, s.index_key, &s.index, e);
+        if (rc == 0) {
+            r->status = DAY_DONE;
+            log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
+                    "original sample's merged file recorded, nothing new to merge", adopted);
+        }
+        lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+        scan_free(&s);
+        return rc;
+    }
+    if (rc == 0)
+        rc = plan_day(&s, &p, e);
     if (rc == 0) {
         r->new_objects = s.n_new;
         log_msg(LOG_INFO, dayname, "start", "Found data, merging %zu new objects (%.1f MB)%s",
@@ -1073,8 +1090,12 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         scan_free(&s);
         return rc;
     }
-    struct plan p;
-    rc = plan_day(&s, &p, e);
+    struct plan p = {0};
+    size_t adopted = 0;
+    /* in memory only: `upload` adopts again against the index it commits */
+    rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+    if (rc == 0)
+        rc = plan_day(&s, &p, e);
     if (rc != 0) {
         plan_free(&p);
         scan_free(&s);
@@ -1278,7 +1299,12 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
     if (rc == 0)
         rc = scan_refresh_index(&sc, &cur, e);
+    size_t adopted = 0;
+    if (rc == 0)
+        rc = sampleadopt_day(env->s3, cfg, &cur, dayname, &adopted, e);
     struct plan p = {0};
+    if (rc == 0 && cur.n_new == 0 && adopted)
+        rc = put_index(env, cur.index_key, &cur.index, e);
     if (rc == 0 && cur.n_new == 0) {
         r->status = DAY_NOTHING_NEW;
         log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");

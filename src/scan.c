@@ -126,8 +126,11 @@ static int count_distinct_series(const struct scan_source *src, size_t n, int on
     return count;
 }
 
-/* Marks each source new or covered by the index, and counts. */
-static void classify(struct day_scan *s)
+/* Marks each source new or covered by the index, and counts. A source is
+ * covered only by a #src line with its key, size and ETag: series lines
+ * alone (the original sample's) cover nothing until the sample's own file
+ * has been adopted (sampleadopt.h). */
+void scan_classify(struct day_scan *s)
 {
     s->n_new = 0;
     s->n_changed = 0;
@@ -137,11 +140,7 @@ static void classify(struct day_scan *s)
         struct scan_source *src = &s->src[i];
         enum index_src_state st = index_source_state(&s->index, src->relkey, src->size, src->etag);
         src->changed = st == INDEX_SRC_CHANGED;
-        if (st == INDEX_SRC_ABSENT)
-            src->is_new = !index_covers(&s->index, src->relkey, src->ck.series_id,
-                                        src->last_modified);
-        else
-            src->is_new = src->changed;
+        src->is_new = st != INDEX_SRC_SAME;
         s->n_changed += (size_t)src->changed;
         if (src->is_new) {
             s->n_new++;
@@ -268,7 +267,7 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
     }
     s->n_src = kept;
     s->series = (size_t)count_distinct_series(s->src, s->n_src, 0);
-    classify(s);
+    scan_classify(s);
     return 0;
 }
 
@@ -279,7 +278,7 @@ int scan_refresh_index(const struct scan_ctx *ctx, struct day_scan *s, struct er
     s->index_exists = 0;
     if (read_index(ctx, s, e) != 0)
         return -1;
-    classify(s);
+    scan_classify(s);
     return 0;
 }
 

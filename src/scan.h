@@ -68,6 +68,10 @@ void scan_free(struct day_scan *s);
  * day's lease: another writer may have committed since the scan). */
 int scan_refresh_index(const struct scan_ctx *ctx, struct day_scan *s, struct err *e);
 
+/* Marks every source new or covered by s->index again and recounts (after
+ * the index was changed in memory). */
+void scan_classify(struct day_scan *s);
+
 /* Index key of a day: <repartitioned.index_prefix><partition>timeseries.txt */
 int scan_index_key(const struct config *cfg, const struct day *d, char *buf, size_t size);
 

@@ -1,0 +1,203 @@
+#include "sampleadopt.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adopt.h"
+#include "dayfile.h"
+#include "log.h"
+#include "ocf.h"
+
+struct sample_file {
+    char name[256];
+    struct adopt_set *set;
+    long long size;
+    char md5[33];
+    unsigned long long records;
+    long long header_len;
+    size_t taken;
+};
+
+static void md5_hex(const void *data, size_t len, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md, &n, EVP_md5(), NULL);
+    for (unsigned i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Reads one sample file: its set of records and what its #file line says. */
+static int sample_open(struct s3_client *s3, const char *bucket, const char *key,
+                       struct sample_file *f, struct err *e)
+{
+    struct s3_buf b = {0};
+    if (s3_get_buffer_verified(s3, bucket, key, &b, NULL, e) != 0) {
+        s3_buf_free(&b);
+        return err_prefix(e, "reading the sample's %s: ", key);
+    }
+    struct ocf_reader r;
+    int rc = ocf_reader_open(&r, key, b.data, b.len, e);
+    if (rc == 0) {
+        struct ocf_block blk;
+        int more;
+        f->header_len = (long long)r.header_len;
+        while ((more = ocf_reader_next(&r, &blk, e)) == 1)
+            f->records += (unsigned long long)blk.count;
+        ocf_reader_close(&r);
+        rc = more < 0 ? -1 : 0;
+    }
+    if (rc == 0 && !(f->set = adopt_open(b.data, b.len, key, e)))
+        rc = -1;
+    f->size = (long long)b.len;
+    md5_hex(b.data, b.len, f->md5);
+    s3_buf_free(&b);
+    return rc;
+}
+
+static int cmp_size_desc(const void *a, const void *b)
+{
+    const struct scan_source *x = *(const struct scan_source *const *)a;
+    const struct scan_source *y = *(const struct scan_source *const *)b;
+    return x->size < y->size ? 1 : x->size > y->size ? -1 : 0;
+}
+
+/* Offers one source to every sample file; *where = the file that took it,
+ * -1 for none, -2 when one holds part of it. */
+static int offer(struct s3_client *s3, const char *bucket, const struct scan_source *src,
+                 struct sample_file *files, size_t n_files, int *where, struct err *e)
+{
+    struct s3_buf b = {0};
+    *where = -1;
+    if (s3_get_buffer_verified(s3, bucket, src->key, &b, NULL, e) != 0) {
+        s3_buf_free(&b);
+        return -1;
+    }
+    int rc = 0;
+    if ((long long)b.len != src->size)
+        rc = err_setk(e, ERR_TRANSIENT, "%s: got %zu bytes, the listing said %lld", src->key,
+                      b.len, src->size);
+    for (size_t i = 0; rc == 0 && i < n_files && *where == -1; i++) {
+        int taken = 0;
+        struct err te = {0};
+        if (adopt_take(files[i].set, b.data, b.len, src->key, &taken, &te) != 0) {
+            if (taken != -1) {
+                *e = te;
+                rc = -1;
+            } else {
+                *where = -2;
+                *e = te;
+            }
+        } else if (taken == 1) {
+            *where = (int)i;
+        }
+    }
+    s3_buf_free(&b);
+    return rc;
+}
+
+int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
+                    const char *dayname, size_t *adopted, struct err *e)
+{
+    *adopted = 0;
+    struct index *ix = &s->index;
+    if (index_unbacked_series(ix) == 0)
+        return 0;
+    const char *out_bucket = cfg->s3.repartitioned.bucket_name;
+    char prefix[1100];
+    if (dayfile_data_key(cfg, &s->day, "", prefix, sizeof prefix) != 0)
+        return err_set(e, "data prefix too long");
+    struct s3_object_list l = {0};
+    if (s3_list(s3, out_bucket, prefix, &l, e) != 0)
+        return err_prefix(e, "listing the day's merged files: ");
+    struct sample_file *files = calloc(l.n ? l.n : 1, sizeof *files);
+    size_t n_files = 0;
+    int rc = files ? 0 : err_set(e, "out of memory");
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const char *name = l.items[i].key + strlen(prefix);
+        size_t nl = strlen(name);
+        if (strchr(name, '/') || strncmp(name, SAMPLE_MERGED_PREFIX,
+                                         strlen(SAMPLE_MERGED_PREFIX)) != 0 ||
+            nl < 6 || strcmp(name + nl - 5, ".avro") != 0 || nl >= sizeof files[0].name ||
+            index_file_find(ix, name))
+            continue;
+        struct sample_file *f = &files[n_files++];
+        snprintf(f->name, sizeof f->name, "%s", name);
+        rc = sample_open(s3, out_bucket, l.items[i].key, f, e);
+    }
+    s3_object_list_free(&l);
+
+    /* the candidates: listed sources no #src line names, larger first */
+    struct scan_source **cand = NULL;
+    size_t n_cand = 0;
+    if (rc == 0 && n_files) {
+        cand = calloc(s->n_src ? s->n_src : 1, sizeof *cand);
+        if (!cand)
+            rc = err_set(e, "out of memory");
+        for (size_t i = 0; rc == 0 && i < s->n_src; i++)
+            if (!index_source_find(ix, s->src[i].relkey))
+                cand[n_cand++] = &s->src[i];
+        if (cand)
+            qsort(cand, n_cand, sizeof *cand, cmp_size_desc);
+    }
+    /* Offered in two rounds: a source whose shared records went to a
+     * source not yet offered comes back partial the first time. */
+    int *where = calloc(n_cand ? n_cand : 1, sizeof *where);
+    if (rc == 0 && !where)
+        rc = err_set(e, "out of memory");
+    for (int round = 0; rc == 0 && round < 2; round++) {
+        for (size_t i = 0; rc == 0 && i < n_cand; i++) {
+            if (round == 1 && where[i] != -2)
+                continue;
+            struct err oe = {0};
+            rc = offer(s3, cfg->s3.cold_tier.bucket_name, cand[i], files, n_files, &where[i],
+                       &oe);
+            if (rc != 0)
+                *e = oe;
+            else if (round == 1 && where[i] == -2)
+                rc = err_setk(e, ERR_DATA, "%s; exactly-once cannot be established for this "
+                              "day automatically", oe.msg);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < n_cand; i++) {
+        if (where[i] < 0)
+            continue;
+        struct sample_file *f = &files[where[i]];
+        f->taken++;
+        if (index_add(ix, cand[i]->relkey, cand[i]->ck.series_id, cand[i]->size, cand[i]->etag,
+                      f->name) != 0)
+            rc = err_set(e, "out of memory");
+        (*adopted)++;
+    }
+    for (size_t i = 0; rc == 0 && i < n_files; i++) {
+        struct sample_file *f = &files[i];
+        if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len) != 0) {
+            rc = err_set(e, "out of memory");
+            break;
+        }
+        uint64_t left = adopt_left(f->set);
+        log_msg(LOG_INFO, dayname, "sample_adopted",
+                "the original sample's %s holds %zu source object(s) of the cold tier; "
+                "recorded in the index%s", f->name, f->taken,
+                left ? "" : " (every record accounted for)");
+        if (left)
+            log_msg(LOG_WARN, dayname, "sample_records_left",
+                    "%s: %llu record(s) belong to no source listed now without a #src line "
+                    "(sources deleted from the cold tier, or merged by repart as well)",
+                    f->name, (unsigned long long)left);
+    }
+    if (rc == 0) {
+        index_sort(ix);
+        scan_classify(s);
+    } else {
+        err_prefix(e, "adopting the original sample's merged file: ");
+    }
+    free(where);
+    free(cand);
+    for (size_t i = 0; i < n_files; i++)
+        adopt_free(files[i].set);
+    free(files);
+    return rc;
+}
