@@ -7,7 +7,7 @@
 #  - through the conditional-write proxy (S3's semantics) auto and on are on;
 #    the probe leaves no object behind;
 #  - a held lease is renewed (If-Match, new expiry) every TTL/3: at least
-#    two renewals seen in the proxy log with REPART_LEASE_TTL_SECS=3, and a
+#    two renewals seen in the proxy log with REPART_LEASE_TTL_SECS=6, and a
 #    bad REPART_LEASE_TTL_SECS is a usage error; stopping is immediate
 #    (no waiting out the renewal interval); release deletes the lease;
 #  - a lease taken over by another owner is detected as lost, and its
@@ -127,6 +127,10 @@ lease_upstream() { curl -s "$S3_ENDPOINT/out/$KEY"; }
 lease_code() { curl -s -o /dev/null -w '%{http_code}' "$S3_ENDPOINT/out/$KEY"; }
 LP='repart-lease$'
 lease_puts() { cond_log_count --method PUT --path-regex "$LP" --result "$1"; }
+# renewals: conditional PUTs of the lease with If-Match that went through
+renewals_at_least() {
+    [ "$(grep -c '"path":"/out/index/[^"]*repart-lease","query":"","cond":"if-match","result":"passed","status":200' "$COND_LOG")" -ge "$1" ]
+}
 puts_at_least() { [ "$(lease_puts "$1")" -ge "$2" ]; }
 
 note "lease: REPART_LEASE_TTL_SECS is validated"
@@ -144,13 +148,14 @@ note "lease: renewed every TTL/3 while held, released after"
 cond_proxy_stop
 cond_proxy_start   # a fresh log
 conf "$TEST_TMP/on-c.yml" on "$COND_ENDPOINT"
-hold renew "$TEST_TMP/on-c.yml" REPART_LEASE_TTL_SECS=3
-assert_contains "$(cat "$H_OUT")" "acquired ttl=3"
+hold renew "$TEST_TMP/on-c.yml" REPART_LEASE_TTL_SECS=6
+assert_contains "$(cat "$H_OUT")" "acquired ttl=6"
 cmd status
 first_expiry=${LAST##*expires=}
 assert_contains "$LAST" "lost=0"
-assert_eq "$(lease_puts passed)" 1 "the lease was created"
-wait_until "two renewals" puts_at_least passed 3
+[ "$(grep -c '"path":"/out/index/[^"]*repart-lease","query":"","cond":"if-none-match","result":"passed","status":200' "$COND_LOG")" = 1 ] \
+    || fail "the lease was not created with If-None-Match"
+wait_until "two renewals" renewals_at_least 2
 cmd status
 assert_contains "$LAST" "lost=0" "after renewals"
 [ "${LAST##*expires=}" -gt "$first_expiry" ] || fail "expiry did not move forward: $first_expiry, then $LAST"
@@ -169,7 +174,7 @@ ms=${LAST##*ms=}
 assert_eq "$(lease_code)" 404 "lease released"
 
 note "lease: taken over by another owner -> lost; release leaves the new owner's lease"
-hold over "$TEST_TMP/on-c.yml" REPART_LEASE_TTL_SECS=3
+hold over "$TEST_TMP/on-c.yml" REPART_LEASE_TTL_SECS=6
 now=$(date +%s)
 other="{\"owner\":\"elsewhere:1:abc\",\"token\":\"t\",\"acquired\":$now,\"expires\":$((now + 600))}"
 curl -sf -X PUT -H 'Content-Type: application/json' --data-binary "$other" \
@@ -186,7 +191,7 @@ assert_eq "$(cond_log_count --method DELETE --path-regex "$LP" --result failed -
 
 note "lease: removed by someone else -> lost"
 curl -sf -X DELETE "$S3_ENDPOINT/out/$KEY" >/dev/null
-hold removed "$TEST_TMP/on-c.yml" REPART_LEASE_TTL_SECS=3
+hold removed "$TEST_TMP/on-c.yml" REPART_LEASE_TTL_SECS=6
 curl -sf -X DELETE "$S3_ENDPOINT/out/$KEY" >/dev/null
 wait_until "the removed lease seen as lost" is_lost
 assert_contains "$(cat "$H_ERR")" "removed by someone else"
@@ -198,7 +203,7 @@ fault_proxy_stop
 fault_proxy_start --upstream "$COND_ENDPOINT" --rate 1 --faults 500 --only PUT \
     --only-path-regex "$LP" --skip 1
 conf "$TEST_TMP/faulty.yml" on "$FAULT_ENDPOINT"
-hold expire "$TEST_TMP/faulty.yml" REPART_LEASE_TTL_SECS=3 REPART_S3_MAX_RETRIES=1 \
+hold expire "$TEST_TMP/faulty.yml" REPART_LEASE_TTL_SECS=6 REPART_S3_MAX_RETRIES=1 \
     REPART_S3_RETRY_BASE_MS=10
 cmd status
 assert_contains "$LAST" "lost=0" "fresh lease"
@@ -215,7 +220,7 @@ fault_proxy_start --upstream "$COND_ENDPOINT" --rate 1 --faults truncate --only 
 conf "$TEST_TMP/lossy.yml" on "$FAULT_ENDPOINT"
 passed_before=$(lease_puts passed)
 failed_before=$(lease_puts failed)
-hold lossy "$TEST_TMP/lossy.yml" REPART_LEASE_TTL_SECS=3 REPART_S3_RETRY_BASE_MS=10
+hold lossy "$TEST_TMP/lossy.yml" REPART_LEASE_TTL_SECS=6 REPART_S3_RETRY_BASE_MS=10
 # acquire, the renewal that landed unseen, its refused retry, then two more renewals
 wait_until "renewals after the lost answer" puts_at_least passed "$((passed_before + 4))"
 assert_eq "$(fault_log_count --method PUT --fault any)" 1 "one answer lost"
