@@ -22,27 +22,44 @@
 /* The home slot is (32 hash bits * cap) >> 32. */
 #define MAX_SLOTS ((size_t)UINT32_MAX)
 #define SOURCE_CACHE 8
-#define MAX_NAMES_IN_MSG 3
+/* Tiny records (never RawDatum's) can be many per input byte: their keys
+ * are kept, so a flood of them costs a lookup instead of a digest. */
 #define MEMO_SLOTS 256
 #define MEMO_MAX_LEN 16
 /* Records of zero bytes (schemas like "null") per container: each still
  * costs a walk step and a table update; real data has none. */
 #define EMPTY_BUDGET (1u << 24)
+/* Keys go to the table in batches: the table is far larger than the
+ * caches, so each key's slot is fetched a few keys ahead. */
+#define BATCH 4096
+#define PREFETCH_AHEAD 8
 
 struct memo {
-    size_t slot;
+    size_t schema;
     unsigned char valid;
     unsigned char len;
     unsigned char rec[MEMO_MAX_LEN];
     unsigned char key[KEY_SIZE];
 };
 
-/* A schema of the sample file(s). Records are keyed under its index. */
-struct slot {
+/* A distinct schema of the sample files (Avro C's equality). */
+struct schema {
     char *json;                /* NUL-terminated copy (merge.h wants one) */
     size_t len;
     avro_schema_t schema;
     struct datum_prog *prog;
+};
+
+/* A sample file. Its keys are the record keys XOR its pad, so that each
+ * file has keys of its own and a taken source names the file it is in. */
+struct sfile {
+    char *name;
+    size_t schema;
+    unsigned char pad[KEY_SIZE];
+    uint64_t records, left;
+    /* the current trial */
+    struct codec_buf undo;     /* table slots it took a record from (size_t each) */
+    uint64_t present, missing;
 };
 
 /* A source schema seen before, keyed by its text: SiteWise files all carry
@@ -52,8 +69,8 @@ struct sschema {
     size_t len;
     avro_schema_t schema;
     struct datum_prog *prog;
-    int eq_slot;               /* the slot with an equal schema, or -1 */
-    size_t slots_checked;      /* slots compared so far (adopt_add may add more) */
+    int eq;                    /* the sample schema equal to it, or -1 */
+    size_t checked;            /* sample schemas compared so far (more may come) */
     uint64_t used;
 };
 
@@ -63,10 +80,11 @@ struct adopt_set {
     size_t used;               /* occupied slots */
     uint64_t records, left, sources_taken, records_taken;
 
-    struct slot *slots;
-    size_t n_slots;
-    char **names;              /* sample files, for messages */
-    size_t n_names;
+    struct schema *schemas;
+    size_t n_schemas;
+    struct sfile *files;
+    size_t n_files;
+    long last_file;            /* the file of the last source taken, or -1 */
     int failed;
     char fail_msg[256];
 
@@ -78,9 +96,8 @@ struct adopt_set {
     EVP_MD_CTX *md;
     EVP_MD *sha256;
     struct codec_buf dec;      /* a decompressed block */
-    struct codec_buf keys;     /* a batch of keys (at most BATCH) */
-    struct codec_buf undo;     /* slots a trial took a record from (size_t each) */
-    struct codec_buf resolved; /* a source resolved into another slot's schema */
+    struct codec_buf keys;     /* a batch of record keys (at most BATCH) */
+    struct codec_buf resolved; /* a source re-encoded into another schema */
 };
 
 /* ---- the key table ---- */
@@ -118,13 +135,19 @@ static size_t probe(const unsigned char *tab, size_t cap, const unsigned char *k
     }
 }
 
+static void prefetch_slot(const struct adopt_set *s, const unsigned char *key)
+{
+    __builtin_prefetch(s->tab + home(key, s->cap) * SLOT_SIZE);
+}
+
 static int max_used_ok(size_t used, size_t cap)
 {
     return used <= cap / LOAD_DEN * LOAD_NUM;
 }
 
 /* Makes room for `more` new keys. Keys with no record left are dropped on
- * the way: nothing can match them any more. */
+ * the way: nothing can match them any more. Only while no trial is open
+ * (trials note slot positions). */
 static int reserve(struct adopt_set *s, uint64_t more, struct err *e)
 {
     if (s->tab && more <= s->cap && max_used_ok(s->used + (size_t)more, s->cap))
@@ -170,35 +193,40 @@ static int insert(struct adopt_set *s, const unsigned char *key, struct err *e)
     if (c == UINT32_MAX)
         return err_setk(e, ERR_DATA, "one record occurs more than %u times", UINT32_MAX - 1);
     set_count(sl, c + 1);
-    s->records++;
-    s->left++;
     return 0;
 }
 
 /* ---- keys ---- */
 
-static int make_key(struct adopt_set *s, size_t slot, const unsigned char *rec, size_t len,
+static void xor_key(unsigned char out[KEY_SIZE], const unsigned char *a, const unsigned char *b)
+{
+    for (int i = 0; i < KEY_SIZE; i++)
+        out[i] = a[i] ^ b[i];
+}
+
+/* A record's key under sample schema `schema`: SHA-256 over a prefix, the
+ * schema's index (equal bytes under different schemas are different
+ * records) and the record's bytes, truncated to 128 bits. */
+static int make_key(struct adopt_set *s, size_t schema, const unsigned char *rec, size_t len,
                     unsigned char key[KEY_SIZE], struct err *e)
 {
-    /* Tiny records (never RawDatum's) can be many per input byte: keep
-     * their keys, so a flood of them costs a lookup instead of a digest. */
     struct memo *mm = NULL;
     if (len <= MEMO_MAX_LEN) {
         if (len == 0 && ++s->empty_seen > EMPTY_BUDGET)
             return err_setk(e, ERR_DATA, "more than %u records of zero bytes", EMPTY_BUDGET);
-        unsigned h = (unsigned)len * 31u + (unsigned)slot;
+        unsigned h = (unsigned)len * 31u + (unsigned)schema;
         for (size_t i = 0; i < len; i++)
             h = h * 131u + rec[i];
         mm = &s->memo[h % MEMO_SLOTS];
-        if (mm->valid && mm->slot == slot && mm->len == len && memcmp(mm->rec, rec, len) == 0) {
+        if (mm->valid && mm->schema == schema && mm->len == len
+            && memcmp(mm->rec, rec, len) == 0) {
             memcpy(key, mm->key, KEY_SIZE);
             return 0;
         }
     }
-    /* the slot keeps equal bytes under different schemas apart */
     unsigned char prefix[20] = "repart-adopt-v1";
     for (int i = 0; i < 4; i++)
-        prefix[16 + i] = (unsigned char)(slot >> (8 * i));
+        prefix[16 + i] = (unsigned char)(schema >> (8 * i));
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (EVP_DigestInit_ex2(s->md, s->sha256, NULL) != 1
@@ -209,7 +237,7 @@ static int make_key(struct adopt_set *s, size_t slot, const unsigned char *rec, 
     memcpy(key, md, KEY_SIZE);
     if (mm) {
         mm->valid = 1;
-        mm->slot = slot;
+        mm->schema = schema;
         mm->len = (unsigned char)len;
         memcpy(mm->rec, rec, len);
         memcpy(mm->key, key, KEY_SIZE);
@@ -217,27 +245,63 @@ static int make_key(struct adopt_set *s, size_t slot, const unsigned char *rec, 
     return 0;
 }
 
-/* Keys go to the table in batches: the table is far larger than the
- * caches, so each key's slot is fetched a few keys ahead. */
-#define BATCH 4096
-#define PREFETCH_AHEAD 8
-
 enum walk_mode {
     CHECK_ONLY,     /* records checked, no keys */
-    INSERT,         /* keys added to the table */
-    TRIAL,          /* keys taken out of the table where present, noted in s->undo */
+    INSERT,         /* keys added to the table, as records of file `file` */
+    TRIAL,          /* keys taken out of every file of schema `schema` where present */
 };
 
 struct walk {
     struct adopt_set *s;
-    size_t slot;
+    size_t schema;
+    size_t file;               /* INSERT */
     enum walk_mode mode;
-    uint64_t present, missing;   /* TRIAL */
 };
 
-static void prefetch_slot(const struct adopt_set *s, const unsigned char *key)
+static int insert_batch(struct adopt_set *s, struct sfile *f, size_t n, struct err *e)
 {
-    __builtin_prefetch(s->tab + home(key, s->cap) * SLOT_SIZE);
+    if (reserve(s, n, e) < 0)
+        return -1;
+    unsigned char key[KEY_SIZE], next[KEY_SIZE];
+    for (size_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) {
+            xor_key(next, s->keys.data + (i + PREFETCH_AHEAD) * KEY_SIZE, f->pad);
+            prefetch_slot(s, next);
+        }
+        xor_key(key, s->keys.data + i * KEY_SIZE, f->pad);
+        if (insert(s, key, e) < 0)
+            return -1;
+        f->records++;
+        f->left++;
+        s->records++;
+        s->left++;
+    }
+    return 0;
+}
+
+static int trial_batch(struct adopt_set *s, struct sfile *f, size_t n, struct err *e)
+{
+    unsigned char key[KEY_SIZE], next[KEY_SIZE];
+    for (size_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) {
+            xor_key(next, s->keys.data + (i + PREFETCH_AHEAD) * KEY_SIZE, f->pad);
+            prefetch_slot(s, next);
+        }
+        xor_key(key, s->keys.data + i * KEY_SIZE, f->pad);
+        size_t at = probe(s->tab, s->cap, key);
+        unsigned char *sl = s->tab + at * SLOT_SIZE;
+        uint32_t c = slot_count(sl);
+        if (c <= 1) {
+            f->missing++;
+            continue;
+        }
+        /* at most one entry per record of the file */
+        if (codec_buf_append(&f->undo, &at, sizeof at, e) < 0)
+            return -1;
+        set_count(sl, c - 1);
+        f->present++;
+    }
+    return 0;
 }
 
 static int flush_batch(struct walk *w, struct err *e)
@@ -245,30 +309,11 @@ static int flush_batch(struct walk *w, struct err *e)
     struct adopt_set *s = w->s;
     size_t n = s->keys.len / KEY_SIZE;
     s->keys.len = 0;
-    if (w->mode == INSERT && reserve(s, n, e) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *key = s->keys.data + i * KEY_SIZE;
-        if (i + PREFETCH_AHEAD < n)
-            prefetch_slot(s, key + PREFETCH_AHEAD * KEY_SIZE);
-        if (w->mode == INSERT) {
-            if (insert(s, key, e) < 0)
-                return -1;
-            continue;
-        }
-        size_t at = probe(s->tab, s->cap, key);
-        unsigned char *sl = s->tab + at * SLOT_SIZE;
-        uint32_t c = slot_count(sl);
-        if (c <= 1) {
-            w->missing++;
-            continue;
-        }
-        /* undo holds at most one entry per record of the sample */
-        if (codec_buf_append(&s->undo, &at, sizeof at, e) < 0)
+    if (w->mode == INSERT)
+        return insert_batch(s, &s->files[w->file], n, e);
+    for (size_t f = 0; f < s->n_files; f++)
+        if (s->files[f].schema == w->schema && trial_batch(s, &s->files[f], n, e) < 0)
             return -1;
-        set_count(sl, c - 1);
-        w->present++;
-    }
     return 0;
 }
 
@@ -277,23 +322,10 @@ static int push_key(void *ud, const unsigned char *rec, size_t len, struct err *
     struct walk *w = ud;
     struct adopt_set *s = w->s;
     if (codec_buf_reserve(&s->keys, KEY_SIZE, e) < 0
-        || make_key(s, w->slot, rec, len, s->keys.data + s->keys.len, e) < 0)
+        || make_key(s, w->schema, rec, len, s->keys.data + s->keys.len, e) < 0)
         return -1;
     s->keys.len += KEY_SIZE;
     return s->keys.len >= BATCH * KEY_SIZE ? flush_batch(w, e) : 0;
-}
-
-/* Gives back what a trial took out. */
-static void rollback(struct adopt_set *s)
-{
-    size_t n = s->undo.len / sizeof(size_t);
-    for (size_t i = 0; i < n; i++) {
-        size_t at;
-        memcpy(&at, s->undo.data + i * sizeof at, sizeof at);
-        unsigned char *sl = s->tab + at * SLOT_SIZE;
-        set_count(sl, slot_count(sl) + 1);
-    }
-    s->undo.len = 0;
 }
 
 /* Walks every record of a container with prog, doing w->mode with its key.
@@ -348,13 +380,13 @@ static int each_record(struct walk *w, const void *data, size_t len, const char 
 
 /* ---- sample files ---- */
 
-static void slot_clear(struct slot *sl)
+static void schema_clear(struct schema *sc)
 {
-    datum_free(sl->prog);
-    if (sl->schema)
-        avro_schema_decref(sl->schema);
-    free(sl->json);
-    memset(sl, 0, sizeof *sl);
+    datum_free(sc->prog);
+    if (sc->schema)
+        avro_schema_decref(sc->schema);
+    free(sc->json);
+    memset(sc, 0, sizeof *sc);
 }
 
 static void sschema_clear(struct sschema *c)
@@ -366,50 +398,65 @@ static void sschema_clear(struct sschema *c)
     memset(c, 0, sizeof *c);
 }
 
-/* The slot of a sample file's schema, added when no slot's schema equals it. */
-static int find_slot(struct adopt_set *s, const char *json, size_t len, size_t *out,
-                     struct err *e)
+/* The index of a sample file's schema, added when no known one equals it. */
+static int find_schema(struct adopt_set *s, const char *json, size_t len, size_t *out,
+                       struct err *e)
 {
-    for (size_t i = 0; i < s->n_slots; i++) {
-        if (s->slots[i].len == len && memcmp(s->slots[i].json, json, len) == 0) {
+    for (size_t i = 0; i < s->n_schemas; i++) {
+        if (s->schemas[i].len == len && memcmp(s->schemas[i].json, json, len) == 0) {
             *out = i;
             return 0;
         }
     }
-    struct slot sl = {0};
-    if (!(sl.json = malloc(len + 1)))
+    struct schema sc = {0};
+    if (!(sc.json = malloc(len + 1)))
         return err_set(e, "out of memory");
-    memcpy(sl.json, json, len);
-    sl.json[len] = '\0';
-    sl.len = len;
-    if (avsc_parse(sl.json, len, &sl.schema, e) < 0
-        || !(sl.prog = datum_compile(sl.schema, NULL, 0, e))) {
+    memcpy(sc.json, json, len);
+    sc.json[len] = '\0';
+    sc.len = len;
+    if (avsc_parse(sc.json, len, &sc.schema, e) < 0
+        || !(sc.prog = datum_compile(sc.schema, NULL, 0, e))) {
         if (e)
             e->kind = ERR_DATA;
-        slot_clear(&sl);
+        schema_clear(&sc);
         return -1;
     }
-    for (size_t i = 0; i < s->n_slots; i++) {
-        if (avsc_equal(s->slots[i].schema, sl.schema)) {
-            slot_clear(&sl);
+    for (size_t i = 0; i < s->n_schemas; i++) {
+        if (avsc_equal(s->schemas[i].schema, sc.schema)) {
+            schema_clear(&sc);
             *out = i;
             return 0;
         }
     }
-    struct slot *ns = realloc(s->slots, (s->n_slots + 1) * sizeof *ns);
+    struct schema *ns = realloc(s->schemas, (s->n_schemas + 1) * sizeof *ns);
     if (!ns) {
-        slot_clear(&sl);
+        schema_clear(&sc);
         return err_set(e, "out of memory");
     }
-    s->slots = ns;
-    s->slots[s->n_slots] = sl;
-    *out = s->n_slots++;
+    s->schemas = ns;
+    s->schemas[s->n_schemas] = sc;
+    *out = s->n_schemas++;
     return 0;
 }
 
 static int add_file(struct adopt_set *s, const void *data, size_t len, const char *name,
                     struct err *e)
 {
+    struct sfile *nf = realloc(s->files, (s->n_files + 1) * sizeof *nf);
+    if (!nf)
+        return err_set(e, "out of memory");
+    s->files = nf;
+    struct sfile *f = &s->files[s->n_files];
+    memset(f, 0, sizeof *f);
+    if (!(f->name = strdup(name)))
+        return err_set(e, "out of memory");
+    size_t fi = s->n_files++;
+    unsigned char pad[KEY_SIZE] = "repart-adopt-f";
+    for (int i = 0; i < 2; i++)
+        pad[14 + i] = (unsigned char)(fi >> (8 * i));
+    if (make_key(s, (size_t)-1, pad, sizeof pad, f->pad, e) < 0)
+        return -1;
+
     /* framing first, and the record count to size the table once */
     struct ocf_reader r;
     if (ocf_reader_open(&r, name, data, len, e) < 0)
@@ -419,8 +466,7 @@ static int add_file(struct adopt_set *s, const void *data, size_t len, const cha
     uint64_t claimed = 0;
     while ((rc = ocf_reader_next(&r, &b, e)) == 1)
         claimed += (uint64_t)b.count;
-    size_t slot = 0;
-    if (rc == 0 && find_slot(s, r.schema_json, r.schema_len, &slot, e) < 0) {
+    if (rc == 0 && find_schema(s, r.schema_json, r.schema_len, &f->schema, e) < 0) {
         err_prefix(e, "%s: ", name);
         rc = -1;
     }
@@ -434,20 +480,8 @@ static int add_file(struct adopt_set *s, const void *data, size_t len, const cha
         err_prefix(e, "%s: ", name);
         return -1;
     }
-    struct walk w = {.s = s, .slot = slot, .mode = INSERT};
-    return each_record(&w, data, len, name, s->slots[slot].prog, NULL, e);
-}
-
-static int add_name(struct adopt_set *s, const char *name, struct err *e)
-{
-    char **nn = realloc(s->names, (s->n_names + 1) * sizeof *nn);
-    if (!nn)
-        return err_set(e, "out of memory");
-    s->names = nn;
-    if (!(s->names[s->n_names] = strdup(name)))
-        return err_set(e, "out of memory");
-    s->n_names++;
-    return 0;
+    struct walk w = {.s = s, .schema = f->schema, .file = fi, .mode = INSERT};
+    return each_record(&w, data, len, name, s->schemas[f->schema].prog, NULL, e);
 }
 
 int adopt_add(struct adopt_set *s, const void *container, size_t len, const char *name,
@@ -457,7 +491,9 @@ int adopt_add(struct adopt_set *s, const void *container, size_t len, const char
         name = "(sample file)";
     if (s->failed)
         return err_set(e, "%s: not read: %s", name, s->fail_msg);
-    if (add_name(s, name, e) < 0 || add_file(s, container, len, name, e) < 0) {
+    if (s->n_files >= 0xffff)
+        return err_set(e, "%s: not read: too many sample files", name);
+    if (add_file(s, container, len, name, e) < 0) {
         /* part of the file may be in the table: the set is no good now */
         s->failed = 1;
         snprintf(s->fail_msg, sizeof s->fail_msg,
@@ -475,6 +511,7 @@ struct adopt_set *adopt_open(const void *container, size_t len, const char *name
         err_set(e, "out of memory");
         return NULL;
     }
+    s->last_file = -1;
     s->md = EVP_MD_CTX_new();
     s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (!s->md || !s->sha256) {
@@ -519,16 +556,43 @@ static struct sschema *source_schema(struct adopt_set *s, const struct ocf_reade
             sschema_clear(c);
             return NULL;
         }
-        c->eq_slot = -1;
+        c->eq = -1;
     }
     c->used = ++s->clock;
-    for (; c->slots_checked < s->n_slots; c->slots_checked++) {
-        const struct slot *sl = &s->slots[c->slots_checked];
-        if (c->eq_slot < 0 && ((sl->len == c->len && memcmp(sl->json, c->json, c->len) == 0)
-                               || avsc_equal(sl->schema, c->schema)))
-            c->eq_slot = (int)c->slots_checked;
+    for (; c->checked < s->n_schemas; c->checked++) {
+        const struct schema *sc = &s->schemas[c->checked];
+        if (c->eq < 0 && ((sc->len == c->len && memcmp(sc->json, c->json, c->len) == 0)
+                          || avsc_equal(sc->schema, c->schema)))
+            c->eq = (int)c->checked;
     }
     return c;
+}
+
+static void trial_reset(struct adopt_set *s)
+{
+    for (size_t f = 0; f < s->n_files; f++) {
+        s->files[f].undo.len = 0;
+        s->files[f].present = s->files[f].missing = 0;
+    }
+}
+
+/* Gives back what the trial took out of file f. */
+static void rollback(struct adopt_set *s, struct sfile *f)
+{
+    size_t n = f->undo.len / sizeof(size_t);
+    for (size_t i = 0; i < n; i++) {
+        size_t at;
+        memcpy(&at, f->undo.data + i * sizeof at, sizeof at);
+        unsigned char *sl = s->tab + at * SLOT_SIZE;
+        set_count(sl, slot_count(sl) + 1);
+    }
+    f->undo.len = 0;
+}
+
+static void rollback_all(struct adopt_set *s)
+{
+    for (size_t f = 0; f < s->n_files; f++)
+        rollback(s, &s->files[f]);
 }
 
 static int resolve_sink(void *ud, const void *p, size_t n)
@@ -536,36 +600,61 @@ static int resolve_sink(void *ud, const void *p, size_t n)
     return codec_buf_append(ud, p, n, NULL);
 }
 
-/* The source's records re-encoded into slot k's schema, as the sample's
+/* The source's records re-encoded into sample schema k, as the sample's
  * Python writer did, into s->resolved (a null-codec container). Returns 1,
  * or 0 when the source cannot be expressed in that schema. */
 static int resolve_into(struct adopt_set *s, size_t k, const void *src, size_t len,
                         const char *name, struct err *e)
 {
     struct merge_options o = {
-        .schema_json = s->slots[k].json, .codec = CODEC_NULL,
+        .schema_json = s->schemas[k].json, .codec = CODEC_NULL,
         .block_target = 1u << 20, .verify = MERGE_VERIFY_FULL,
     };
     s->resolved.len = 0;
     struct err me = {0};
     struct merge *m = merge_open(&o, resolve_sink, &s->resolved, &me);
     if (!m)
-        return err_set(e, "%s: resolving into the sample's schema: %s", name, me.msg);
+        return err_set(e, "%s: re-encoding into the sample's schema: %s", name, me.msg);
     int rc = merge_add(m, name, src, len, NULL, &me) == 0 && merge_finish(m, NULL, &me) == 0;
     merge_free(m);
     if (!rc && me.kind != ERR_DATA)   /* out of memory, not the schema */
-        return err_set(e, "%s: resolving into the sample's schema: %s", name, me.msg);
+        return err_set(e, "%s: re-encoding into the sample's schema: %s", name, me.msg);
     return rc;
 }
 
-static void sample_names(const struct adopt_set *s, char *buf, size_t size)
+/* After a trial under schema k: takes the source from the first file of
+ * that schema that holds all of it (returns 1), else gives everything back
+ * and notes the best partial file. */
+static int settle(struct adopt_set *s, size_t k, uint64_t records, uint64_t *best,
+                  long *best_file)
 {
-    size_t n = s->n_names < MAX_NAMES_IN_MSG ? s->n_names : MAX_NAMES_IN_MSG;
-    int off = snprintf(buf, size, "%s", s->n_names > 1 ? "sample files " : "sample file ");
-    for (size_t i = 0; i < n && off >= 0 && (size_t)off < size; i++)
-        off += snprintf(buf + off, size - (size_t)off, "%s%s", i ? ", " : "", s->names[i]);
-    if (s->n_names > n && off >= 0 && (size_t)off < size)
-        snprintf(buf + off, size - (size_t)off, " (+%zu more)", s->n_names - n);
+    long got = -1;
+    for (size_t f = 0; f < s->n_files && got < 0; f++)
+        if (s->files[f].schema == k && s->files[f].missing == 0
+            && s->files[f].present == records)
+            got = (long)f;
+    for (size_t f = 0; f < s->n_files; f++) {
+        struct sfile *x = &s->files[f];
+        if (x->schema != k)
+            continue;
+        if ((long)f == got) {
+            x->undo.len = 0;   /* keep what was taken */
+            x->left -= x->present;
+            continue;
+        }
+        if (x->present > *best) {
+            *best = x->present;
+            *best_file = (long)f;
+        }
+        rollback(s, x);
+    }
+    if (got < 0)
+        return 0;
+    s->left -= records;
+    s->records_taken += records;
+    s->sources_taken++;
+    s->last_file = got;
+    return 1;
 }
 
 int adopt_take(struct adopt_set *s, const void *source, size_t len, const char *source_name,
@@ -575,6 +664,7 @@ int adopt_take(struct adopt_set *s, const void *source, size_t len, const char *
     const char *name = source_name ? source_name : "(source)";
     if (s->failed)
         return err_set(e, "%s: not compared: %s", name, s->fail_msg);
+    s->last_file = -1;
 
     struct ocf_reader r;
     if (ocf_reader_open(&r, name, source, len, e) < 0)
@@ -586,60 +676,70 @@ int adopt_take(struct adopt_set *s, const void *source, size_t len, const char *
     if (!c)
         return -1;
 
-    /* check the whole source under its own schema; when a slot has that
-     * schema, its records are looked up on the way */
+    /* check the whole source under its own schema; when sample files have
+     * that schema, its records are looked up in them on the way */
     uint64_t records = 0, best = 0;
-    struct walk w = {.s = s, .slot = c->eq_slot >= 0 ? (size_t)c->eq_slot : 0,
-                     .mode = c->eq_slot >= 0 ? TRIAL : CHECK_ONLY};
-    s->undo.len = 0;
+    long best_file = -1;
+    trial_reset(s);
+    struct walk w = {.s = s, .schema = c->eq >= 0 ? (size_t)c->eq : 0,
+                     .mode = c->eq >= 0 ? TRIAL : CHECK_ONLY};
     if (each_record(&w, source, len, name, c->prog, &records, e) < 0) {
-        rollback(s);
+        rollback_all(s);
         return -1;
     }
-    /* then the other slots, the source re-encoded into their schemas */
-    for (size_t k = 0; records > 0; k++) {
-        if (w.mode == TRIAL) {
-            if (w.missing == 0) {
-                s->undo.len = 0;   /* keep what was taken */
-                s->left -= w.present;
-                s->records_taken += w.present;
-                s->sources_taken++;
-                *taken = 1;
-                return 0;
-            }
-            if (w.present > best)
-                best = w.present;
-            rollback(s);
-        }
-        if (k == (size_t)c->eq_slot)
-            k++;
-        if (k >= s->n_slots)
-            break;
+    if (records == 0)
+        return 0;
+    if (c->eq >= 0 && settle(s, (size_t)c->eq, records, &best, &best_file)) {
+        *taken = 1;
+        return 0;
+    }
+    /* then the files of other schemas, the source re-encoded into each */
+    for (size_t k = 0; k < s->n_schemas; k++) {
+        if ((int)k == c->eq)
+            continue;
         int ok = resolve_into(s, k, source, len, name, e);
         if (ok < 0)
             return -1;
-        w = (struct walk){.s = s, .slot = k, .mode = ok ? TRIAL : CHECK_ONLY};
-        if (ok && each_record(&w, s->resolved.data, s->resolved.len, name, s->slots[k].prog,
-                              NULL, e) < 0) {
-            rollback(s);
+        if (!ok)
+            continue;
+        trial_reset(s);
+        w = (struct walk){.s = s, .schema = k, .mode = TRIAL};
+        if (each_record(&w, s->resolved.data, s->resolved.len, name, s->schemas[k].prog, NULL,
+                        e) < 0) {
+            rollback_all(s);
             return err_prefix(e, "re-encoded into the sample's schema: ");
+        }
+        if (settle(s, k, records, &best, &best_file)) {
+            *taken = 1;
+            return 0;
         }
     }
     if (best == 0)
         return 0;
     *taken = -1;
-    char names[512];
-    sample_names(s, names, sizeof names);
-    return err_setk(e, ERR_DATA, "%s: %llu of its %llu records are in the %s, %llu are not: "
-                    "the sample file holds part of this source, so which of its records were "
-                    "merged cannot be established automatically", name,
-                    (unsigned long long)best, (unsigned long long)records, names,
-                    (unsigned long long)(records - best));
+    return err_setk(e, ERR_DATA, "%s: %llu of its %llu records are in the sample file %s, "
+                    "%llu are not: the sample file holds part of this source, so which of its "
+                    "records were merged cannot be established automatically", name,
+                    (unsigned long long)best, (unsigned long long)records,
+                    s->files[best_file].name, (unsigned long long)(records - best));
+}
+
+const char *adopt_last_file(const struct adopt_set *s)
+{
+    return s->last_file >= 0 ? s->files[s->last_file].name : NULL;
 }
 
 uint64_t adopt_left(const struct adopt_set *s)
 {
     return s->left;
+}
+
+uint64_t adopt_file_left(const struct adopt_set *s, const char *name)
+{
+    for (size_t f = 0; f < s->n_files; f++)
+        if (strcmp(s->files[f].name, name) == 0)
+            return s->files[f].left;
+    return 0;
 }
 
 void adopt_get_stats(const struct adopt_set *s, struct adopt_stats *out)
@@ -659,19 +759,20 @@ void adopt_free(struct adopt_set *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_slots; i++)
-        slot_clear(&s->slots[i]);
-    free(s->slots);
-    for (size_t i = 0; i < s->n_names; i++)
-        free(s->names[i]);
-    free(s->names);
+    for (size_t i = 0; i < s->n_schemas; i++)
+        schema_clear(&s->schemas[i]);
+    free(s->schemas);
+    for (size_t i = 0; i < s->n_files; i++) {
+        free(s->files[i].name);
+        codec_buf_free(&s->files[i].undo);
+    }
+    free(s->files);
     for (int i = 0; i < SOURCE_CACHE; i++)
         sschema_clear(&s->cache[i]);
     EVP_MD_CTX_free(s->md);
     EVP_MD_free(s->sha256);
     codec_buf_free(&s->dec);
     codec_buf_free(&s->keys);
-    codec_buf_free(&s->undo);
     codec_buf_free(&s->resolved);
     free(s->tab);
     free(s);

@@ -538,6 +538,7 @@ static void test_other_schema(void)
     CHECK_INT(taken, 0);
     CHECK_INT(adopt_take(s, xsrc.data, xsrc.len, "ext.avro", &taken, &e), 0);
     CHECK_INT(taken, 1);
+    CHECK_STR(adopt_last_file(s), "smp.avro");
     CHECK_INT(adopt_left(s), 25);
     /* source 0 (same records without the field) shares every record with
      * ext.avro, whose copies are gone now */
@@ -551,6 +552,7 @@ static void test_other_schema(void)
     take_all(s, &o, 2, 3, 0);
     CHECK_INT(adopt_take(s, wsrc.data, wsrc.len, "weather.avro", &taken, &e), 0);
     CHECK_INT(taken, 1);
+    CHECK_STR(adopt_last_file(s), "weather-sample.avro");
     CHECK_INT(adopt_left(s), 0);
     adopt_free(s);
 
@@ -561,6 +563,73 @@ static void test_other_schema(void)
     codec_buf_free(&xsrc);
     codec_buf_free(&wsrc);
     codec_buf_free(&smp);
+    objs_free(&o);
+}
+
+/* A day with several sample files: each source is attributed to the file
+ * that holds all of it. */
+static void test_several_files(void)
+{
+    struct objs o = {0};
+    REQUIRE(gen_day(&o, 4, 20, 12, CODEC_SNAPPY) == 0);
+    REQUIRE(o.n == 16);
+    struct codec_buf s1 = {0}, s2 = {0}, s3 = {0};
+    REQUIRE(sample_of(&s1, &o, 0, 8, CODEC_SNAPPY) == 0);
+    REQUIRE(sample_of(&s2, &o, 8, 15, CODEC_DEFLATE) == 0);
+    struct err e = {0};
+    struct adopt_set *s = adopt_open(s1.data, s1.len, "merged_series_1.avro", &e);
+    REQUIRE(s);
+    REQUIRE(adopt_add(s, s2.data, s2.len, "merged_series_2.avro", &e) == 0);
+    CHECK_INT(adopt_left(s), 15 * 20);
+    CHECK_INT(adopt_file_left(s, "merged_series_1.avro"), 8 * 20);
+    CHECK_INT(adopt_file_left(s, "merged_series_2.avro"), 7 * 20);
+    CHECK_INT(adopt_file_left(s, "nope.avro"), 0);
+    for (size_t i = 0; i < o.n; i++) {
+        int taken = 7;
+        CHECK_INT(adopt_take(s, o.v[i].data, o.v[i].len, o.v[i].key, &taken, &e), 0);
+        CHECK_INT(taken, i < 15);
+        if (i < 15)
+            CHECK_STR(adopt_last_file(s), i < 8 ? "merged_series_1.avro" : "merged_series_2.avro");
+        else
+            CHECK(adopt_last_file(s) == NULL);
+    }
+    CHECK_INT(adopt_left(s), 0);
+    adopt_free(s);
+
+    /* a source in both files (the sample merged it twice): taken from the
+     * first, the other copy stays; offered again, it comes from the second */
+    REQUIRE(sample_of(&s3, &o, 7, 9, CODEC_NULL) == 0);
+    REQUIRE((s = adopt_open(s1.data, s1.len, "merged_series_1.avro", &e)));
+    REQUIRE(adopt_add(s, s3.data, s3.len, "merged_series_3.avro", &e) == 0);
+    int taken = 7;
+    CHECK_INT(adopt_take(s, o.v[7].data, o.v[7].len, o.v[7].key, &taken, &e), 0);
+    CHECK_INT(taken, 1);
+    CHECK_STR(adopt_last_file(s), "merged_series_1.avro");
+    CHECK_INT(adopt_file_left(s, "merged_series_3.avro"), 40);
+    CHECK_INT(adopt_take(s, o.v[7].data, o.v[7].len, o.v[7].key, &taken, &e), 0);
+    CHECK_INT(taken, 1);
+    CHECK_STR(adopt_last_file(s), "merged_series_3.avro");
+    CHECK_INT(adopt_file_left(s, "merged_series_3.avro"), 20);
+    adopt_free(s);
+
+    /* a source split across two files is partial, whatever the union holds */
+    struct recs r = {0};
+    REQUIRE(split(o.v[0].data, o.v[0].len, &r) == 0);
+    REQUIRE(write_recs(&s1, PY_SCHEMA, CODEC_SNAPPY, &r, 0, 12, PATTERN, NPAT, 7) == 0);
+    REQUIRE(write_recs(&s2, PY_SCHEMA, CODEC_SNAPPY, &r, 12, 20, PATTERN, NPAT, 8) == 0);
+    REQUIRE((s = adopt_open(s1.data, s1.len, "first.avro", &e)));
+    REQUIRE(adopt_add(s, s2.data, s2.len, "second.avro", &e) == 0);
+    CHECK_INT(adopt_take(s, o.v[0].data, o.v[0].len, o.v[0].key, &taken, &e), -1);
+    CHECK_INT(taken, -1);
+    CHECK(adopt_last_file(s) == NULL);
+    CHECK(strstr(e.msg, "12 of its 20 records are in the sample file first.avro, 8 are not")
+          != NULL);
+    CHECK_INT(adopt_left(s), 20);
+    adopt_free(s);
+    recs_free(&r);
+    codec_buf_free(&s1);
+    codec_buf_free(&s2);
+    codec_buf_free(&s3);
     objs_free(&o);
 }
 
@@ -844,6 +913,7 @@ int main(void)
     RUN(test_codecs);
     RUN(test_merge_module_sample);
     RUN(test_other_schema);
+    RUN(test_several_files);
     RUN(test_corrupt_sample);
     RUN(test_corrupt_source);
     RUN(test_empty);

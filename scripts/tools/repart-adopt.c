@@ -5,7 +5,8 @@
  *
  * Offers the sources largest first and the partial ones again at the end
  * (the order adopt.h recommends), prints one line per source
- * ("taken|none|partial|error NAME [message]") unless -q, then a JSON summary:
+ * ("taken|none|partial|error NAME [in SAMPLE] [message]") unless -q (partial
+ * and failed sources are printed anyway), then a JSON summary:
  * records, left, sources taken/none/partial/failed, seconds and records per
  * second (wall clock) and CPU seconds, for reading the sample file(s) and
  * for the offers (sources are read from disk before the clock starts), the
@@ -47,6 +48,7 @@ struct src {
     unsigned char *data;
     size_t len;
     int state;   /* 7 not offered, 1 taken, 0 none, -1 partial, -2 failed */
+    const char *in;   /* the sample file it was taken from */
     char msg[ERR_MSG_MAX];
 };
 
@@ -125,6 +127,7 @@ int main(int argc, char **argv)
             uint64_t before = adopt_left(s);
             if (adopt_take(s, v[i].data, v[i].len, v[i].path, &taken, &e) == 0) {
                 v[i].state = taken;
+                v[i].in = adopt_last_file(s);
                 v[i].msg[0] = '\0';
             } else {
                 v[i].state = taken == -1 ? -1 : -2;
@@ -140,8 +143,9 @@ int main(int argc, char **argv)
         int k = v[i].state == 1 ? 0 : v[i].state == 0 ? 1 : v[i].state == -1 ? 2 : 3;
         counts[k]++;
         if (!quiet || k >= 2)
-            printf("%s %s%s%s\n", (const char *[]){"taken", "none", "partial", "error"}[k],
-                   v[i].path, v[i].msg[0] ? " " : "", v[i].msg);
+            printf("%s %s%s%s%s%s\n", (const char *[]){"taken", "none", "partial", "error"}[k],
+                   v[i].path, v[i].in && n_samples > 1 ? " in " : "",
+                   v[i].in && n_samples > 1 ? v[i].in : "", v[i].msg[0] ? " " : "", v[i].msg);
     }
     struct adopt_stats st;
     adopt_get_stats(s, &st);
