@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "runtime.h"
+#include "pipeline.h"
 #include "verify.h"
 
 /* REPART_REPAIR_MIN_AGE: seconds an orphan must have existed before
@@ -59,7 +60,7 @@ static json_t *day_json(const struct verify_day *v, int failed)
     json_object_set_new(o, "problems", json_integer((json_int_t)v->problems));
     json_object_set_new(o, "warnings", json_integer((json_int_t)v->warnings));
     json_t *counts = json_object();
-    for (int k = 0; k <= VK_OTHER; k++)
+    for (int k = 0; k <= VK_INDEX_DAMAGED; k++)
         json_object_set_new(counts, verify_kind_name((enum verify_kind)k),
                             json_integer((json_int_t)v->n_kind[k]));
     json_object_set_new(o, "counts", counts);
@@ -154,6 +155,25 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
         log_progress("verify: %s (%zu/%zu)", ds, i + 1, days.n);
         struct verify_day v;
         int failed = verify_day(&env, &days.v[i], &v) != 0;
+        if (!failed && o->repair && verify_day_needs_rebuild(&v)) {
+            /* records the index counts as merged are not readable as it
+             * says: the day file is rebuilt from the cold tier, then the
+             * day is verified again */
+            struct pipeline_env penv = {cfg, rt.s3, rt.pool, &rt.filter, 1};
+            struct day_result res;
+            pipeline_run(&penv, PIPELINE_REPAIR, &days.v[i], 1, &res);
+            if (res.status == DAY_DONE) {
+                t.repaired++;
+                if (!o->json)
+                    printf("%-10s rebuilt  %s from the cold tier (%zu objects, %llu records)\n",
+                           ds, res.merged_key, res.new_objects,
+                           (unsigned long long)res.records);
+                verify_day_free(&v);
+                failed = verify_day(&env, &days.v[i], &v) != 0;
+            } else if (res.status == DAY_FAILED && !o->json) {
+                printf("%-10s rebuild failed: %s\n", ds, res.err.msg);
+            }
+        }
         t.days++;
         if (failed) {
             t.failed++;
@@ -205,7 +225,7 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
         fputc('\n', stdout);
     } else {
         printf("%-10s %zu day(s): %zu ok, %zu with problems, %zu could not be read; %zu merged "
-               "file(s), %llu records; %zu problem(s), %zu warning(s), %zu orphan(s) deleted\n",
+               "file(s), %llu records; %zu problem(s), %zu warning(s), %zu repaired\n",
                "total", t.days, t.ok, t.with_problems, t.failed, t.merged_files, t.records,
                t.problems, t.warnings, t.repaired);
     }

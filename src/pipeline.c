@@ -447,11 +447,10 @@ static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
     memset(p, 0, sizeof *p);
     struct index *ix = &s->index;
     const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
-    if (df && index_check_file(ix, DAYFILE_NAME, e) != 0) {
-        err_prefix(e, "index s3://.../%s: ", s->index_key);
-        return err_setk(e, ERR_DATA, "%s; nothing is decided from it: run `repart verify "
-                        "--repair` for this day", e->msg);
-    }
+    struct err ce = {0};
+    if (df && index_check_file(ix, DAYFILE_NAME, &ce) != 0)
+        return err_setk(e, ERR_DATA, "index %s: %s; nothing is decided from it: run `repart "
+                        "verify --repair` for this day", s->index_key, ce.msg);
     /* which indexed sources are still listed (as they are, or overwritten) */
     unsigned char *listed = calloc(ix->n_sources ? ix->n_sources : 1, 1);
     p->srcs = calloc(s->n_src ? s->n_src : 1, sizeof *p->srcs);
@@ -757,6 +756,59 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         log_msg(LOG_INFO, dayname, "start", "Found data, merging %zu new objects (%.1f MB)%s",
                 s.n_new, (double)s.bytes_new / 1e6,
                 p.rebuild ? "; the day file is written anew" : "");
+        struct fetcher f;
+        fetcher_init(&f, env, &run->prog, p.srcs, p.n);
+        if (!f.slots)
+            rc = err_set(e, "out of memory");
+        struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
+        if (rc == 0)
+            rc = day_write(run, d, &s.index, s.index_key, &p, &feed, r, dayname, e);
+        fetcher_free(&f);
+    }
+    plan_free(&p);
+    lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+    scan_free(&s);
+    return rc;
+}
+
+/* `verify --repair`: the day file (and version-1 files) rebuilt from the
+ * cold tier, every listed source once, whatever the index says of them; the
+ * sample's own files, adopted by their records, stay as they are. For a day
+ * file missing or damaged, or an index whose ranges lost track of records. */
+static int day_repair(struct run *run, const struct day *d, struct day_result *r,
+                      const char *dayname, struct err *e)
+{
+    const struct pipeline_env *env = run->env;
+    const struct config *cfg = env->cfg;
+    struct day_scan s;
+    int rc = scan_for_run(run, d, &s, r, dayname, e);
+    struct lease lease = {0};
+    if (rc == 0)
+        rc = day_lease(env, d, &lease, e);
+    if (rc == 0 && lease.held) {
+        struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+        rc = scan_refresh_index(&sc, &s, e);
+    }
+    size_t adopted = 0;
+    if (rc == 0)
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+    struct plan p = {0};
+    if (rc == 0) {
+        /* forget what the index says of repart's own files */
+        index_forget_file(&s.index, DAYFILE_NAME);
+        for (size_t j = 0; j < s.index.n_sources;) {
+            if (pipeline_is_merged_name(s.index.sources[j].merged))
+                index_forget_file(&s.index, s.index.sources[j].merged);
+            else
+                j++;
+        }
+        scan_classify(&s);
+        rc = plan_day(&s, &p, e);
+    }
+    if (rc == 0 && p.n == 0 && !adopted) {
+        r->status = DAY_NOTHING_NEW;
+    } else if (rc == 0) {
+        r->new_objects = p.n;
         struct fetcher f;
         fetcher_init(&f, env, &run->prog, p.srcs, p.n);
         if (!f.slots)
@@ -1350,6 +1402,7 @@ static void *day_thread(void *arg)
         case PIPELINE_DOWNLOAD: rc = day_download(run, d, r, dayname, &e); break;
         case PIPELINE_MERGE: rc = day_merge(run, d, r, dayname, &e); break;
         case PIPELINE_UPLOAD: rc = day_upload(run, d, r, dayname, &e); break;
+        case PIPELINE_REPAIR: rc = day_repair(run, d, r, dayname, &e); break;
         default: rc = day_all(run, d, r, dayname, &e); break;
         }
         r->secs_total = now_secs() - t0;

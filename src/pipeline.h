@@ -30,6 +30,8 @@ enum pipeline_mode {
     PIPELINE_DOWNLOAD,     /* fetch new sources into <work_dir>/raw/<day>/ */
     PIPELINE_MERGE,        /* <work_dir>/raw/<day>/ -> <work_dir>/merged/<day>/ */
     PIPELINE_UPLOAD,       /* <work_dir>/merged/<day>/ -> bucket, then index, then clean up */
+    PIPELINE_REPAIR,       /* rebuild the day file from the cold tier, whatever the index says
+                              of it (`verify --repair`) */
 };
 
 enum day_status {

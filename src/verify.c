@@ -42,8 +42,15 @@ const char *verify_kind_name(enum verify_kind k)
     static const char *const names[] = {
         "missing", "orphan", "count_mismatch", "corrupt", "unreadable", "foreign_series",
         "source_gone", "source_changed", "source_unreadable", "repaired", "legacy", "other",
+        "index_damaged",
     };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+int verify_day_needs_rebuild(const struct verify_day *v)
+{
+    return v->n_kind[VK_MISSING] || v->n_kind[VK_CORRUPT] || v->n_kind[VK_COUNT_MISMATCH] ||
+           v->n_kind[VK_FOREIGN_SERIES] || v->n_kind[VK_INDEX_DAMAGED];
 }
 
 const char *verify_sev_name(enum verify_sev s)
@@ -230,6 +237,11 @@ static int survey(const struct verify_env *env, const struct scan_filter *filter
     if (list_files(env, d, v, cap) != 0)
         return -1;
     /* the files the index names */
+    for (size_t i = 0; i < s->index.n_files; i++) {
+        struct verify_file *f = find_file(v, s->index.files[i].name);
+        if (f && f->status == VF_ORPHAN)
+            f->status = VF_OK;
+    }
     for (size_t i = 0; i < s->index.n_sources; i++) {
         struct verify_file *f = find_file(v, s->index.sources[i].merged);
         if (f && f->status == VF_ORPHAN)
@@ -472,7 +484,8 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
     }
     if (rc == 0) {
         struct s3_buf b = {0};
-        rc = s3_get_buffer(env->s3, bucket, s->index_key, &b, NULL, &e);
+        /* checked against its ETag: this read decides what is deleted */
+        rc = s3_get_buffer_verified(env->s3, bucket, s->index_key, &b, NULL, &e);
         if (rc == 0)
             rc = index_parse((const char *)b.data, b.len, &fresh, &e);
         else if (e.kind == ERR_NOT_FOUND)
@@ -483,7 +496,9 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
     }
     for (size_t i = 0; i < v->n_files; i++) {
         struct verify_file *f = &v->files[i];
-        if (f->status != VF_ORPHAN)
+        /* the day file is never deleted: a damaged index is repaired by a
+         * rebuild (verify_day_needs_rebuild), not by removing data */
+        if (f->status != VF_ORPHAN || strcmp(f->name, DAYFILE_NAME) == 0)
             continue;
         if (rc != 0) {
             add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, f->key,
@@ -493,6 +508,7 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
         int named = 0;
         for (size_t j = 0; j < fresh.n_sources && !named; j++)
             named = strcmp(fresh.sources[j].merged, f->name) == 0;
+        named |= index_file_find(&fresh, f->name) != NULL;
         if (named) {
             f->status = VF_UNCHECKED;
             add_finding(v, VK_OTHER, VERIFY_INFO, f->key,
@@ -535,6 +551,27 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
     int rc = survey(env, NULL, d, v, &s, &cap);
     if (rc != 0)
         goto out;
+    /* the day file against its #file line */
+    const struct index_file *dfile = index_file_find(&s.index, DAYFILE_NAME);
+    const struct verify_file *dvf = find_file(v, DAYFILE_NAME);
+    int dayfile_tail = 0;
+    struct err ce = {0};
+    if (dfile && index_check_file(&s.index, DAYFILE_NAME, &ce) != 0)
+        add_finding(v, VK_INDEX_DAMAGED, VERIFY_PROBLEM, s.index_key,
+                    "%s: %s (`verify --repair` rebuilds the day file from the cold tier)",
+                    s.index_key, ce.msg);
+    if (dfile && dvf && dvf->size > dfile->size) {
+        dayfile_tail = 1;
+        add_finding(v, VK_OTHER, VERIFY_WARNING, dvf->key,
+                    "%s: %lld bytes after the %lld committed ones, written by a run that stopped "
+                    "before its commit (records of real sources; the next run writes them "
+                    "again); its record count is not checked", dvf->key,
+                    dvf->size - dfile->size, dfile->size);
+    }
+    if (dfile && dvf && dvf->size >= 0 && dvf->size < dfile->size)
+        add_finding(v, VK_CORRUPT, VERIFY_PROBLEM, dvf->key,
+                    "%s: %lld bytes, shorter than the %lld bytes the index committed",
+                    dvf->key, dvf->size, dfile->size);
 
     size_t n_refs = s.index.n_sources;
     refs = calloc(n_refs ? n_refs : 1, sizeof *refs);
@@ -658,7 +695,8 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
             add_finding(v, VK_SOURCE_UNREADABLE, VERIFY_WARNING, f->key,
                         "%s: %zu of its %zu sources could not be read (%s); its record count "
                         "cannot be checked", f->key, unreadable, n, unread_ex.msg);
-        int known = !gone && !changed && !unreadable;
+        int known = !gone && !changed && !unreadable &&
+                    !(dayfile_tail && strcmp(name, DAYFILE_NAME) == 0);
         f->expected = known ? expected : -1;
         if (t->rc != 0) {
             if (t->data_error) {

@@ -60,6 +60,7 @@ enum verify_kind {
     VK_REPAIRED,          /* info: an orphan was deleted */
     VK_LEGACY,            /* info: merged_series_*.avro of the Python sample */
     VK_OTHER,             /* info: another object under the day's data prefix */
+    VK_INDEX_DAMAGED,     /* the #src ranges do not tile the day file (records untracked) */
 };
 
 struct verify_finding {
@@ -116,7 +117,7 @@ struct verify_day {
     struct verify_finding *findings;
     size_t n_findings, cap_findings;
     size_t problems, warnings;
-    size_t n_kind[VK_OTHER + 1];  /* findings per kind */
+    size_t n_kind[VK_INDEX_DAMAGED + 1];  /* findings per kind */
 };
 
 struct verify_env {
@@ -146,6 +147,11 @@ int verify_survey_day(const struct verify_env *env, const struct day *d, struct 
 
 /* "missing", "orphan", ... and "ok", "unchecked", ... for output. */
 const char *verify_kind_name(enum verify_kind k);
+
+/* 1 when the day's findings call for rebuilding its day file from the cold
+ * tier (`verify --repair`): a named file missing, corrupt or holding other
+ * records than its sources, or an index that lost track of records. */
+int verify_day_needs_rebuild(const struct verify_day *v);
 const char *verify_sev_name(enum verify_sev s);
 const char *verify_file_status_name(enum verify_file_status s);
 
