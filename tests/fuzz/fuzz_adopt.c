@@ -7,7 +7,11 @@
  *    records) and leaves 0 records; offered again it is not taken;
  *  - its records re-blocked (3 per block) under another codec, as the
  *    original sample re-wrote them, hold the same records: the original is
- *    taken whole from that file too.
+ *    taken whole from that file too;
+ *  - offered to a sample file of another schema (one record), the input
+ *    goes through re-encoding into that schema (merge.h, Avro C), and
+ *    added as a second sample file beside it, it is taken whole from there,
+ *    leaving exactly the other file's record.
  * Seeds: tests/data/avro, tests/data/adopt (tests/fuzz/fuzz_adopt.seeds). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +24,17 @@
 #include "ocf.h"
 
 #define MAX_REBLOCK_RECORDS 20000
+
+/* A Weather-like schema with more fields, so that the weather seeds are
+ * re-encoded into it (defaults, a promotion, a dropped field). */
+static const char OTHER_SCHEMA[] =
+    "{\"type\":\"record\",\"name\":\"Weather\",\"namespace\":\"test\",\"fields\":["
+    "{\"name\":\"station\",\"type\":\"string\"},{\"name\":\"time\",\"type\":\"long\"},"
+    "{\"name\":\"temp\",\"type\":\"double\"},"
+    "{\"name\":\"extra\",\"type\":[\"null\",\"string\"],\"default\":null},"
+    "{\"name\":\"n\",\"type\":{\"type\":\"array\",\"items\":\"int\"},\"default\":[1,2]}]}";
+/* One record of it: "x", 0, 0.0, null, [] */
+static const unsigned char OTHER_RECORD[] = {2, 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 static int buf_sink(void *ud, const void *p, size_t n)
 {
@@ -110,11 +125,51 @@ done:
     return rc;
 }
 
+static int other_sample(struct codec_buf *out)
+{
+    struct ocf_writer w;
+    struct err e;
+    unsigned char sync[OCF_SYNC_SIZE];
+    memset(sync, 0x33, sizeof sync);
+    return ocf_writer_open(&w, OTHER_SCHEMA, strlen(OTHER_SCHEMA), CODEC_NULL, sync, buf_sink,
+                           out, &e) < 0
+        || ocf_writer_block(&w, 1, OTHER_RECORD, sizeof OTHER_RECORD, &e) < 0 ? -1 : 0;
+}
+
+static void against_other_schema(const uint8_t *data, size_t size)
+{
+    struct codec_buf other = {0};
+    struct err e;
+    int taken = 7;
+    if (other_sample(&other) < 0)
+        abort();
+    struct adopt_set *s = adopt_open(other.data, other.len, "fuzz-other", &e);
+    if (!s)
+        abort();
+    if (adopt_take(s, data, size, "fuzz-source", &taken, &e) < 0 && !strstr(e.msg, "fuzz-source"))
+        abort();
+    adopt_free(s);
+
+    if (!(s = adopt_open(other.data, other.len, "fuzz-other", &e)))
+        abort();
+    if (adopt_add(s, data, size, "fuzz-second", &e) == 0) {
+        uint64_t n = adopt_left(s) - 1;
+        if (adopt_take(s, data, size, "fuzz-source", &taken, &e) < 0 || taken != (n > 0)
+            || adopt_left(s) != 1)
+            abort();
+    } else if (adopt_take(s, data, size, "fuzz-source", &taken, &e) == 0) {
+        abort();   /* a set left incomplete must refuse */
+    }
+    adopt_free(s);
+    codec_buf_free(&other);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > (1u << 20))
         return 0;
     struct err e;
+    against_other_schema(data, size);
     struct adopt_set *s = adopt_open(data, size, "fuzz-sample", &e);
     if (!s) {
         if (!strstr(e.msg, "fuzz-sample"))
