@@ -26,7 +26,7 @@ int cmd_athena(const struct cli_opts *o, const struct config *cfg);
  * Returns CLI_EXIT_OK with both set up (the caller frees them), or the exit
  * status to return after printing why (nothing left to free). */
 int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day_list *days,
-                  struct runtime *rt);
+                  struct runtime *rt, int runtime_flags);
 
 /* Runs `mode` for days[0..n) on an open runtime (all, event, watch share it):
  * pipeline_run into results[0..n) (the caller allocates them) with the

@@ -186,7 +186,7 @@ int cmd_event(const struct cli_opts *o, const struct config *cfg)
     }
 
     struct runtime rt;
-    if (runtime_open(&rt, cfg, RUNTIME_S3, &e) != 0) {
+    if (runtime_open(&rt, cfg, RUNTIME_S3 | RUNTIME_WRITES, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
         runtime_close(&rt);
         event_batch_free(&b);

@@ -82,7 +82,7 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
                  struct day_result *results, size_t *n_failed)
 {
     struct err e = {0};
-    struct pipeline_env env = {cfg, rt->s3, rt->pool, &rt->filter, 0};
+    struct pipeline_env env = {cfg, rt->s3, rt->pool, &rt->filter, 0, rt->locking};
     double t0 = wall_secs();
     size_t failed = pipeline_run(&env, mode, days, n, results);
     *n_failed = failed;
@@ -124,7 +124,9 @@ static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pi
         return CLI_EXIT_USAGE;
     }
     struct runtime rt;
-    if (runtime_open(&rt, cfg, mode == PIPELINE_MERGE ? 0 : RUNTIME_S3, &e) != 0) {
+    int flags = mode == PIPELINE_MERGE ? 0
+              : mode == PIPELINE_DOWNLOAD ? RUNTIME_S3 : RUNTIME_S3 | RUNTIME_WRITES;
+    if (runtime_open(&rt, cfg, flags, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
         runtime_close(&rt);
         day_list_free(&days);
@@ -169,7 +171,7 @@ int cmd_all(const struct cli_opts *o, const struct config *cfg)
 }
 
 int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day_list *days,
-                  struct runtime *rt)
+                  struct runtime *rt, int runtime_flags)
 {
     struct err e = {0};
     memset(days, 0, sizeof *days);
@@ -178,7 +180,7 @@ int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day
         day_list_free(days);
         return CLI_EXIT_USAGE;
     }
-    if (runtime_open(rt, cfg, RUNTIME_S3, &e) != 0) {
+    if (runtime_open(rt, cfg, runtime_flags, &e) != 0) {
         fprintf(stderr, "repart: %s\n", e.msg);
         runtime_close(rt);
         day_list_free(days);

@@ -80,7 +80,7 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
 {
     struct day_list days = {0};
     struct runtime rt;
-    int setup = cmd_open_days(o, cfg, &days, &rt);
+    int setup = cmd_open_days(o, cfg, &days, &rt, RUNTIME_S3);
     if (setup != CLI_EXIT_OK)
         return setup;
     struct plan_row *rows = calloc(days.n ? days.n : 1, sizeof *rows);

@@ -106,7 +106,7 @@ int cmd_status(const struct cli_opts *o, const struct config *cfg)
 {
     struct day_list days = {0};
     struct runtime rt;
-    int setup = cmd_open_days(o, cfg, &days, &rt);
+    int setup = cmd_open_days(o, cfg, &days, &rt, RUNTIME_S3);
     if (setup != CLI_EXIT_OK)
         return setup;
     struct verify_env env = {.cfg = cfg, .s3 = rt.s3, .pool = rt.pool, .filter = &rt.filter};

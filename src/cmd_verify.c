@@ -137,12 +137,13 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
         return CLI_EXIT_USAGE;
     }
     struct runtime rt;
-    int setup = cmd_open_days(o, cfg, &days, &rt);
+    int setup = cmd_open_days(o, cfg, &days, &rt, RUNTIME_S3 | (o->repair ? RUNTIME_WRITES : 0));
     if (setup != CLI_EXIT_OK)
         return setup;
     struct verify_env env = {
         .cfg = cfg, .s3 = rt.s3, .pool = rt.pool, .filter = &rt.filter, .deep = o->deep,
         .repair = o->repair, .repair_min_age = min_age, .now = (long long)time(NULL),
+        .locking = rt.locking,
     };
     struct totals t;
     memset(&t, 0, sizeof t);
@@ -159,7 +160,7 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
             /* records the index counts as merged are not readable as it
              * says: the day file is rebuilt from the cold tier, then the
              * day is verified again */
-            struct pipeline_env penv = {cfg, rt.s3, rt.pool, &rt.filter, 1};
+            struct pipeline_env penv = {cfg, rt.s3, rt.pool, &rt.filter, 1, rt.locking};
             struct day_result res;
             pipeline_run(&penv, PIPELINE_REPAIR, &days.v[i], 1, &res);
             if (res.status == DAY_DONE) {

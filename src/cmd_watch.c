@@ -38,7 +38,7 @@ int cmd_watch(const struct cli_opts *o, const struct config *cfg)
     struct sqs_client *recv = NULL, *ctl = NULL, *beat = NULL;
     int exit_code = CLI_EXIT_FAILED;
 
-    if (runtime_open(&rt, cfg, RUNTIME_S3, &e) != 0) {
+    if (runtime_open(&rt, cfg, RUNTIME_S3 | RUNTIME_WRITES, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
         exit_code = e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
         goto out;

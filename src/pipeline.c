@@ -317,27 +317,25 @@ static void fetcher_free(struct fetcher *f)
 
 /* ---------------------------------------------------------------- locking */
 
-int pipeline_locking_on(const struct config *cfg)
-{
-    if (cfg->locking == CONFIG_LOCK_ON)
-        return 1;
-    if (cfg->locking == CONFIG_LOCK_OFF)
-        return 0;
-    const char *env_s3 = getenv("AWS_ENDPOINT_URL_S3"), *env = getenv("AWS_ENDPOINT_URL");
-    return !cfg->s3.endpoint_url[0] && !(env_s3 && *env_s3) && !(env && *env);
-}
-
 static int day_lease(const struct pipeline_env *env, const struct day *d, struct lease *l,
                      struct err *e)
 {
     memset(l, 0, sizeof *l);
-    if (!pipeline_locking_on(env->cfg))
+    if (!env->locking)
         return 0;
     char key[1200], part[DAY_PARTITION_MAX];
     snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
              day_partition(d, part));
-    return lease_acquire(env->s3, env->cfg->s3.repartitioned.bucket_name, key, LEASE_TTL_SECS, l,
-                         e);
+    int ttl;
+    if (lease_ttl_secs(LEASE_TTL_SECS, &ttl, e) != 0 ||
+        lease_acquire(env->s3, env->cfg->s3.repartitioned.bucket_name, key, ttl, l, e) != 0)
+        return -1;
+    /* renewed while the day runs: a long day keeps it */
+    if (lease_keepalive_start(env->s3, env->cfg->s3.repartitioned.bucket_name, l, ttl, e) != 0) {
+        lease_release(env->s3, env->cfg->s3.repartitioned.bucket_name, l);
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------ commit steps */
@@ -345,15 +343,18 @@ static int day_lease(const struct pipeline_env *env, const struct day *d, struct
 /* The commit. With locking, conditional on the index being what the day's
  * scan read (ix->etag, "" when there was none): a concurrent commit makes
  * this one fail (ERR_CONFLICT) instead of overwriting its entries. */
-static int put_index(const struct pipeline_env *env, const char *index_key, const struct index *ix,
-                     struct err *e)
+static int put_index(const struct pipeline_env *env, const struct lease *lease,
+                     const char *index_key, const struct index *ix, struct err *e)
 {
+    if (lease && lease_lost(lease))
+        return err_setk(e, ERR_CONFLICT, "the day's lease %s was lost (taken over, removed or "
+                        "expired before a renewal); not committing", lease->key);
     size_t len = 0;
     char *doc = index_format(ix, &len);
     if (!doc)
         return err_set(e, "out of memory");
     struct s3_put_opts opts = {.content_type = "text/plain; charset=utf-8"};
-    if (pipeline_locking_on(env->cfg)) {
+    if (env->locking) {
         if (ix->etag[0])
             opts.if_match = ix->etag;
         else
@@ -526,9 +527,10 @@ struct feed {
 /* Writes the day's next version from the plan's sources and commits it:
  * the new version is uploaded and read back, then the index (with each
  * source's byte range) is written. *ix is the index as read; updated. */
-static int day_write(struct run *run, const struct day *d, struct index *ix,
-                     const char *index_key, const struct plan *p, const struct feed *feed,
-                     struct day_result *r, const char *dayname, struct err *e)
+static int day_write(struct run *run, const struct day *d, const struct lease *lease,
+                     struct index *ix, const char *index_key, const struct plan *p,
+                     const struct feed *feed, struct day_result *r, const char *dayname,
+                     struct err *e)
 {
     const struct pipeline_env *env = run->env;
     const struct config *cfg = env->cfg;
@@ -596,7 +598,7 @@ static int day_write(struct run *run, const struct day *d, struct index *ix,
             rc = err_set(e, "out of memory");
         index_sort(ix);
         if (rc == 0)
-            rc = put_index(env, index_key, ix, e);
+            rc = put_index(env, lease, index_key, ix, e);
     }
     free(range);
     if (rc != 0)
@@ -739,7 +741,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     if (rc == 0 && s.n_new == 0) {
         /* only the sample's file to take over: the index alone commits it */
         r->new_objects = 0;
-        rc = put_index(env, s.index_key, &s.index, e);
+        rc = put_index(env, &lease, s.index_key, &s.index, e);
         if (rc == 0) {
             r->status = DAY_DONE;
             log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
@@ -762,7 +764,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
             rc = err_set(e, "out of memory");
         struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
         if (rc == 0)
-            rc = day_write(run, d, &s.index, s.index_key, &p, &feed, r, dayname, e);
+            rc = day_write(run, d, &lease, &s.index, s.index_key, &p, &feed, r, dayname, e);
         fetcher_free(&f);
     }
     plan_free(&p);
@@ -815,7 +817,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
             rc = err_set(e, "out of memory");
         struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
         if (rc == 0)
-            rc = day_write(run, d, &s.index, s.index_key, &p, &feed, r, dayname, e);
+            rc = day_write(run, d, &lease, &s.index, s.index_key, &p, &feed, r, dayname, e);
         fetcher_free(&f);
     }
     plan_free(&p);
@@ -1356,7 +1358,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         rc = sampleadopt_day(env->s3, cfg, &cur, dayname, &adopted, e);
     struct plan p = {0};
     if (rc == 0 && cur.n_new == 0 && adopted)
-        rc = put_index(env, cur.index_key, &cur.index, e);
+        rc = put_index(env, &lease, cur.index_key, &cur.index, e);
     if (rc == 0 && cur.n_new == 0) {
         r->status = DAY_NOTHING_NEW;
         log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");
@@ -1367,7 +1369,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         struct staged_feed sf = {raw, p.srcs, NULL};
         struct feed feed = {staged_feed_get, staged_feed_put, &sf};
         if (rc == 0)
-            rc = day_write(run, d, &cur.index, cur.index_key, &p, &feed, r, dayname, e);
+            rc = day_write(run, d, &lease, &cur.index, cur.index_key, &p, &feed, r, dayname, e);
         if (rc == 0) {
             remove_dir(raw);
             remove_dir(out);

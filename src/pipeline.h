@@ -63,6 +63,7 @@ struct pipeline_env {
     struct pool *pool;                 /* transfer pool (concurrency workers) */
     const struct scan_filter *filter;  /* NULL = ALL */
     int days_in_flight;                /* 0 = default */
+    int locking;                       /* one writer per day: lease + conditional commit */
 };
 
 /* Runs `mode` for each day; results[i] is filled for days[i]. Returns the
@@ -87,9 +88,6 @@ void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char 
  * touched. */
 int pipeline_is_merged_name(const char *name);
 
-/* Whether a day is worked on under a lease with conditional writes:
- * `locking: on`, or `auto` with AWS S3 (no endpoint configured; other
- * endpoints mostly lack conditional writes). */
-int pipeline_locking_on(const struct config *cfg);
+
 
 #endif

@@ -1,5 +1,8 @@
 #include "runtime.h"
 
+#include "locking.h"
+#include "log.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +66,13 @@ int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct
             return err_prefix(e, "timeseries_type %s: ", config_ts_type_name(cfg->timeseries_type));
         rt->filter.assoc = rt->assoc.ids;
         rt->filter.n_assoc = rt->assoc.n;
+    }
+    if (flags & RUNTIME_WRITES) {
+        char off[LOCKING_TEXT_MAX];
+        if (locking_setup(rt->s3, cfg, &rt->locking, off, sizeof off, e) != 0)
+            return -1;
+        if (!rt->locking)
+            log_msg(LOG_WARN, NULL, "locking_off", "%s", off);
     }
     return 0;
 }

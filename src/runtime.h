@@ -19,6 +19,7 @@ struct runtime {
     struct pool *pool;
     struct assoc_set assoc;       /* timeseries_type ASSOCIATED/DISASSOCIATED */
     struct scan_filter filter;    /* what scans keep (points into assoc) */
+    int locking;                  /* RUNTIME_WRITES: writers of a day kept apart (locking.h) */
 };
 
 enum {
@@ -26,6 +27,9 @@ enum {
                          missing or broken credential chain is ERR_USAGE, one
                          message instead of one per day) and load the set of
                          associated series when timeseries_type needs it */
+    RUNTIME_WRITES = 2, /* the command writes to the repartitioned bucket: decide
+                           locking once (locking_setup probes the server unless
+                           `locking: off`) and say so when it is off */
 };
 
 /* Fills *rt; free with runtime_close (also after a failure). */

@@ -474,7 +474,7 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
     struct lease lease;
     memset(&lease, 0, sizeof lease);
     int rc = 0;
-    if (pipeline_locking_on(env->cfg)) {
+    if (env->locking) {
         char key[sizeof lease.key], part[DAY_PARTITION_MAX];
         snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
                  day_partition(&s->day, part));

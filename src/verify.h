@@ -121,6 +121,7 @@ struct verify_day {
 };
 
 struct verify_env {
+    int locking;                         /* the run keeps writers apart (runtime.locking) */
     const struct config *cfg;
     struct s3_client *s3;
     struct pool *pool;            /* GETs run here (one task per object) */
