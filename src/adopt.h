@@ -15,10 +15,10 @@
  * removed, so two sources holding the same record both need a copy of it.
  * No LastModified time, no series id or time window is involved.
  *
- * Several sample files (the sample ran once per day it was started): each
- * file's keys are its own (the record keys XOR a per-file pad), so a source
- * is taken from the one file that holds all of it, and adopt_last_file
- * names that file.
+ * Several sample files (each run of the sample that found new series of the
+ * day wrote one): each file's keys are its own (the record keys XOR a
+ * per-file pad), so a source is taken from the one file that holds all of
+ * it, and adopt_last_file names that file.
  *
  * Schemas: sample files whose schemas are equal (Avro C's equality, both
  * ways: avsc_equal) hash records alike; equal bytes under different schemas
@@ -70,12 +70,12 @@ int adopt_add(struct adopt_set *s, const void *container, size_t len, const char
  *  - every record present: *taken = 1, its records leave the set;
  *  - none present (also: a source without records): *taken = 0, the set
  *    is unchanged;
- *  - some but not all: returns -1 with ERR_DATA naming the source, the
- *    sample file(s) and the counts, *taken = -1, the set unchanged: the
- *    sample file holds part of this source, so exactly-once cannot be
- *    established automatically (the message names the file holding most
- *    of it).
- * A corrupt source fails with ERR_DATA naming it and *taken = 0.
+ *  - some but not all (in every sample file): returns -1 with ERR_DATA
+ *    naming the source, the sample file that holds most of it and the
+ *    counts, *taken = -1, the set unchanged: the sample file holds part of
+ *    this source, so exactly-once cannot be established automatically.
+ * A corrupt source fails with ERR_DATA naming it and the byte offset,
+ * *taken = 0, the set unchanged (out of memory: ERR_GENERIC).
  *
  * Records shared by several sources make the answer depend on the order of
  * the offers: a source whose shared records belong to a source not offered
