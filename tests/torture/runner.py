@@ -24,6 +24,7 @@ Checks (names for --checks):
 """
 import collections
 import json
+import math
 import os
 import random
 import shutil
@@ -745,6 +746,13 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
             info.placed = (day, recs, n)
             info.commit_days.add(day)
 
+    def ev_tick(self, e, info):
+        """Time passes: the wall clock moves into its next second, so that what
+        follows carries a later LastModified (S3 dates objects to the second)
+        than what came before."""
+        t = time.time()
+        time.sleep(math.floor(t) + 1.001 - t)
+
     HANDLERS = {
         "all": ev_all, "stages": ev_stages, "event": ev_event, "watch": ev_watch,
         "verify-repair": ev_verify_repair, "two-writers": ev_two_writers,
@@ -752,7 +760,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         "crashpoint": ev_crashpoint, "faults": ev_faults, "lost-write": ev_lost_write,
         "index-corrupt": ev_index_corrupt, "list-overlap": ev_list_overlap,
         "index-bom-crlf": ev_index_bom_crlf, "index-edit": ev_index_edit,
-        "stage-tamper": ev_stage_tamper, "hand-placed": ev_hand_placed,
+        "stage-tamper": ev_stage_tamper, "hand-placed": ev_hand_placed, "tick": ev_tick,
     }
 
     def do_event(self, e, info):

@@ -18,7 +18,8 @@ SAMPLE = ["sample", "sample-concurrent"]
 CRASHES = ["kill9", "sigterm", "crashpoint", "stage-crash"]
 FAULTS = ["faults", "lost-write", "index-corrupt", "list-overlap"]
 EDITS = ["index-bom-crlf", "index-edit", "stage-tamper", "hand-placed"]
-KINDS = ARRIVALS + RUNS + SAMPLE + CRASHES + FAULTS + EDITS
+TIME = ["tick"]
+KINDS = ARRIVALS + RUNS + SAMPLE + CRASHES + FAULTS + EDITS + TIME
 GROUPS = {"arrivals": ARRIVALS, "runs": RUNS, "sample-all": SAMPLE, "crashes": CRASHES,
           "fault-all": FAULTS, "edits": EDITS}
 
@@ -30,6 +31,7 @@ WEIGHTS = {
     "kill9": 3, "sigterm": 1, "crashpoint": 3, "stage-crash": 1,
     "faults": 3, "lost-write": 2, "index-corrupt": 2, "list-overlap": 1,
     "index-bom-crlf": 1, "index-edit": 1, "stage-tamper": 1, "hand-placed": 1,
+    "tick": 2,
 }
 # Kinds that need something outside the explorer (checked at start-up).
 OPTIONAL = {"sample": "tests/torture/sample.py", "sample-concurrent": "tests/torture/sample.py",
@@ -191,7 +193,7 @@ class Drawer:
                 e["shards"] = ["%d/%d" % (r.randrange(n1), n1), "%d/%d" % (r.randrange(n2), n2)]
             if mode == "watch-all":
                 e.update(pick=r.random(), n=r.randint(1, 6))
-        elif k in ("sample", "verify-repair"):
+        elif k in ("sample", "verify-repair", "tick"):
             pass
         elif k == "sample-concurrent":
             e.update(arrive=self._arrivals(1, 3), pick=r.random(),
