@@ -67,7 +67,8 @@ const char *lease_owner(void);
 int lease_ttl_secs(int default_secs, int *out, struct err *e);
 
 /* Tries to take the lease at bucket/key for ttl_secs. ERR_CONFLICT when
- * another writer holds it (the message names the owner and expiry). */
+ * another writer holds it (the message names the owner and expiry). *out
+ * is overwritten: release a lease it held first. */
 int lease_acquire(struct s3_client *s3, const char *bucket, const char *key, int ttl_secs,
                   struct lease *out, struct err *e);
 
