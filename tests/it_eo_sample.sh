@@ -73,7 +73,7 @@ REPART_TEST_PAUSE_AT=before_index:3000 "$REPART" -c "$CFG" all --days $D2 \
 bg=$!
 has_repart_file() { [ -n "$(repart_files "$1")" ]; }
 wait_for "the first run's data upload" 60 has_repart_file $D2
-LATE_KEY=$(late_key $D2 1)
+late_key $D2 1
 eo_mkfile "$LATE_KEY" 17
 # the arrival happened before that run's commit (else the test proves nothing)
 assert_eq "$(curl -sf "$(index_url $D2)" | md5sum)" "$sample_index" \
@@ -93,7 +93,7 @@ D3=2023-03-03
 eo_gen $D3 8 20 33
 read -r t0 t1 t2 t3 <<<"$(exports $D3)"
 eo_arrive $D3 "$t0" "$t1"
-LATE_KEY=$(late_key $D3 2)
+late_key $D3 2
 "$PY" "$EO" mkfile "$G" "$LATE_KEY" 13 7777   # in the mirror now; PUT by the hook
 eo_sample $D3 --during downloaded "$LATE_KEY"
 assert_contains "$SAMPLE_OUT" "\"during\": [\"$LATE_KEY\"]" "2b: the file arrived during the sample's run"

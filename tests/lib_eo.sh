@@ -14,8 +14,8 @@
 #                               mirror of the cold tier that check_day reads
 #   eo_mkfile RELKEY N          a new file of unique records (next uid) into
 #                               the mirror and the cold tier (replaces RELKEY)
-#   eo_late DAY N               a late file (new start time) of the first
-#                               series of DAY; sets LATE_KEY
+#   eo_late DAY N [NTH]         a late file (new start time) of N records of
+#                               the series of DAY's NTH file; sets LATE_KEY
 #   eo_sample DAY [--during STAGE RELKEY]...   one run of the sample
 #   repart_files DAY            the names under the day's partition that are
 #                               repart's (not merged_series_*), sorted
@@ -28,7 +28,7 @@
 #   eo_done NAME                the end of a test
 #   out_ls                      the out bucket (key size etag), sorted
 #   wait_for DESC SECS CMD...   polls CMD every 50 ms until it succeeds
-_EO_TOOLS="$REPART_BUILD_DIR"
+_EO_TOOLS="${EO_TOOLS_DIR:-$REPART_BUILD_DIR}"
 [ -x "$_EO_TOOLS/repart-put-tree" ] || _EO_TOOLS="$REPART_SRC_DIR/build"
 EO="$REPART_SRC_DIR/tests/helpers/eo_tool.py"
 
@@ -90,19 +90,20 @@ eo_mkfile() {
     "$PY" "$EO" put "$S3_ENDPOINT" cold "$rel" "$G/$rel" >/dev/null
 }
 
-# late_key DAY [NTH]: a new key (new start time) of the NTH (default 1st)
-# series of DAY in the mirror, in that series' seriesBucket folder
+# late_key DAY [NTH [TS]]: sets LATE_KEY to a new key (start time TS, default
+# one not used before) of the series of the NTH (default 1st) file of DAY in
+# the mirror, in that series' seriesBucket folder
 late_key() {
-    local day=$1 nth=${2:-1} f base
+    local day=$1 nth=${2:-1} f base ts=${3:-}
     f=$(cd "$G" && find "raw/$(day_part "$day")" -name 'raw_*.avro' | sort | sed -n "${nth}p")
     [ -n "$f" ] || fail "late_key: no file $nth in the mirror of $day"
     base=$(basename "$f")
-    EO_TS=$((EO_TS + 1))
-    echo "$(dirname "$f")/${base%_*_*.avro}_${EO_TS}_GOOD.avro"
+    if [ -z "$ts" ]; then EO_TS=$((EO_TS + 1)); ts=$EO_TS; fi
+    LATE_KEY="$(dirname "$f")/${base%_*_*.avro}_${ts}_GOOD.avro"
 }
 
 eo_late() {
-    LATE_KEY=$(late_key "$1" "${3:-1}")
+    late_key "$1" "${3:-1}"
     eo_mkfile "$LATE_KEY" "$2"
 }
 
