@@ -617,7 +617,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
     def ev_index_corrupt(self, e, info):
         args = ["--rate", str(e["rate"]), "--seed", str(e["pseed"]), "--faults", "corrupt",
                 "--only", "GET", "--only-path-regex", "^/%s/index/" % self.out,
-                "--max-per-path", str(e["max_per_path"])]
+                "--max-per-path", str(e["max_per_path"]), "--skip", str(e.get("skip", 0))]
         self.ev_faulted(e, info, args)
 
     def ev_list_overlap(self, e, info):
