@@ -186,7 +186,8 @@ class Drawer:
             e.update(pick=r.random(), n=r.randint(1, 6))
         elif k == "two-writers":
             mode = r.choice(["all-all", "watch-all", "shards"])
-            e.update(mode=mode, slow_ms=r.choice([0, 5, 20]), gap=round(r.uniform(0, 0.3), 3),
+            e.update(mode=mode, slow_ms=r.choice([0, 5, 10, 20, 40]),
+                     gap=round(math.exp(r.uniform(math.log(0.005), math.log(0.3))), 3),
                      arrive=self._arrivals(0, 2), locking=self._run_locking())
             if mode == "shards":
                 n1, n2 = r.sample([2, 3, 4], 2)
