@@ -14,7 +14,11 @@
 #    release leaves the other owner's lease in place; a removed lease is lost;
 #  - a lease whose renewals all fail is lost once it expires;
 #  - a renewal whose answer was lost (it landed; its retry gets 412) is
-#    not taken for a loss.
+#    not taken for a loss;
+#  - repart itself: `on` on fauxqs exits 2 before writing, `auto` on fauxqs
+#    says "locking is off" once per run, `auto` through the proxy takes the
+#    day lease and renews it while the day runs, and a day whose lease is
+#    taken over meanwhile is not committed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
@@ -230,4 +234,61 @@ assert_contains "$LAST" "lost=0" "still ours"
 [ "$(grep -c lease_lost "$H_ERR" || true)" = 0 ] || fail "lease wrongly lost: $(cat "$H_ERR")"
 release
 assert_eq "$(lease_code)" 404 "released"
+# ------------------------------------------------ repart itself (the runtime)
+G="$TEST_TMP/gen"
+gen "$G" --from 2023-09-01 --to 2023-09-04 --series 3 --records-per-file 5 --seed 3 >/dev/null
+put_tree "$G" cold
+day_index_code() { curl -s -o /dev/null -w '%{http_code}' "$S3_ENDPOINT/out/index/$(day_part "$1")/timeseries.txt"; }
+
+note "repart: locking: on where conditional writes are ignored -> exit 2, nothing written"
+conf "$TEST_TMP/r-on.yml" on "$S3_ENDPOINT"
+run_repart -c "$TEST_TMP/r-on.yml" all --days 2023-09-01
+assert_eq "$RC" 2 "repart all, locking: on, fauxqs ($ERR)"
+assert_contains "$ERR" "locking: on, but the S3 endpoint $S3_ENDPOINT does not honour conditional writes"
+assert_eq "$(day_index_code 2023-09-01)" 404 "no index written"
+
+note "repart: locking: auto on fauxqs -> off, said once per run"
+conf "$TEST_TMP/r-auto.yml" auto "$S3_ENDPOINT"
+run_repart -c "$TEST_TMP/r-auto.yml" all --days 2023-09-01,2023-09-02
+assert_eq "$RC" 0 "repart all, locking: auto, fauxqs ($ERR)"
+assert_eq "$(grep -c "locking is off: the S3 endpoint $S3_ENDPOINT does not honour" <<<"$ERR$OUT")" 1 \
+    "locking is off, said once for two days"
+assert_eq "$(day_index_code 2023-09-02)" 200 "days committed"
+
+note "repart: locking: auto through condproxy -> on; the day lease renewed while the day runs"
+conf "$TEST_TMP/r-auto-c.yml" auto "$COND_ENDPOINT"
+# the proxy logs paths as sent: '=' percent-encoded
+enc_part() { day_part "$1" | sed 's/=/%3D/g'; }
+DL="^/out/index/$(enc_part 2023-09-03)/\.repart-lease$"
+RC=0
+REPART_LEASE_TTL_SECS=3 REPART_TEST_PAUSE_AT=before_index:4000 \
+    "$REPART" -c "$TEST_TMP/r-auto-c.yml" all --days 2023-09-03 >"$TEST_TMP/out" 2>"$TEST_TMP/err" || RC=$?
+assert_eq "$RC" 0 "repart all through condproxy ($(cat "$TEST_TMP/err"))"
+[ "$(grep -c "locking is off" "$TEST_TMP/err" || true)" = 0 ] || fail "locking said off through condproxy"
+[ "$(grep -c "\"path\":\"/out/index/$(enc_part 2023-09-03)/.repart-lease\",\"query\":\"\",\"cond\":\"if-match\",\"result\":\"passed\"" "$COND_LOG")" -ge 2 ] \
+    || fail "the day lease was not renewed twice during a 4 s pause with a 3 s TTL"
+assert_eq "$(cond_log_count --method DELETE --path-regex "$DL" --result passed --status 204)" 1 \
+    "the day lease released with If-Match"
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$S3_ENDPOINT/out/index/$(day_part 2023-09-03)/.repart-lease")" 404 \
+    "no lease left"
+assert_eq "$(day_index_code 2023-09-03)" 200 "day committed"
+
+note "repart: a day lease taken over while the day runs -> not committed, the new owner's lease kept"
+conf "$TEST_TMP/r-on-c.yml" on "$COND_ENDPOINT"
+DK="index/$(day_part 2023-09-04)/.repart-lease"
+RC=0
+REPART_LEASE_TTL_SECS=3 REPART_TEST_PAUSE_AT=before_index:4000 \
+    "$REPART" -c "$TEST_TMP/r-on-c.yml" all --days 2023-09-04 >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
+pid_a=$!
+lease_taken() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$S3_ENDPOINT/out/$DK")" = 200 ]; }
+wait_until "the day lease taken" lease_taken
+now=$(date +%s)
+other="{\"owner\":\"elsewhere:2:def\",\"token\":\"u\",\"acquired\":$now,\"expires\":$((now + 600))}"
+curl -sf -X PUT -H 'Content-Type: application/json' --data-binary "$other" "$S3_ENDPOINT/out/$DK" >/dev/null
+wait "$pid_a" || RC=$?
+assert_eq "$RC" 1 "the writer that lost its lease ($(cat "$TEST_TMP/a.err"))"
+assert_contains "$(cat "$TEST_TMP/a.err")" "was lost"
+assert_eq "$(day_index_code 2023-09-04)" 404 "nothing committed"
+assert_eq "$(curl -s "$S3_ENDPOINT/out/$DK")" "$other" "the new owner's lease is still there"
+
 note "it_locking_probe: all checks passed"
