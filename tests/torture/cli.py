@@ -37,6 +37,8 @@ def parse(argv):
     ap.add_argument("--checks", help="checks to apply (default: all)")
     ap.add_argument("--weights", help="kind=weight,... overriding the default weights")
     ap.add_argument("--events", type=int, help="events per schedule (default: 6..20, drawn)")
+    ap.add_argument("--backfill", action="store_true", help="every day's first export comes before "
+                    "anything else (no run meets a day without objects)")
     ap.add_argument("--locking", choices=["auto", "on", "off"], help="locking for every schedule "
                     "(default: drawn per schedule)")
     ap.add_argument("--out", default=os.path.join(REPO, "torture-out"),
@@ -231,7 +233,8 @@ class Explorer:
                     break
                 if deadline and time.monotonic() >= deadline:
                     break
-                sched = schedule.draw(a.seed + i, kinds, a.weight_map, locking=a.locking, n_events=a.events)
+                sched = schedule.draw(a.seed + i, kinds, a.weight_map, locking=a.locking, n_events=a.events,
+                                       backfill=a.backfill)
                 self.one(sched)
                 i += 1
             status = "violations" if self.summary["violations"] else "ok"

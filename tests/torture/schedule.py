@@ -87,8 +87,8 @@ class Drawer:
                     if len(self.series) < nseries:
                         self.series.append("%s_%s" % (a, _uuid(rng)))
         # SiteWise's exports in time order; `export` takes the next one
-        self.exports = [(d, s) for d in self.days for s in SLOTS]
-        self.next_export = 0
+        self.pending = [(d, s) for d in self.days for s in SLOTS]
+        self.done = []
         self.records_max = rng.choice([10, 20, 40])
 
     def _id(self):
@@ -101,11 +101,13 @@ class Drawer:
                                       "GOOD" if self.rng.random() < 0.95 else "UNCERTAIN"),
                 "series": series_id, "ts": ts, "n": self.rng.randint(5, self.records_max)}
 
-    def _export(self):
-        if self.next_export >= len(self.exports):
+    def _export(self, which=None):
+        if not self.pending:
             return self._late()
-        day, slot = self.exports[self.next_export]
-        self.next_export += 1
+        day, slot = self.pending.pop(0) if which is None else which
+        if which is not None:
+            self.pending.remove(which)
+        self.done.append((day, slot))
         ts = model.day_ts(day) + slot
         files = [self._file(day, s, ts) for s in self.series if self.rng.random() < 0.85]
         if not files:
@@ -113,7 +115,7 @@ class Drawer:
         return {"kind": "export", "id": self._id(), "day": day, "slot": slot // 3600, "files": files}
 
     def _done_days(self):
-        return sorted({d for d, _ in self.exports[:self.next_export]}) or [self.days[0]]
+        return sorted({d for d, _ in self.done}) or [self.days[0]]
 
     def _late(self):
         days = self._done_days()
@@ -139,7 +141,7 @@ class Drawer:
         day = self._done_days()[-1]
         # only slots already exported for that day: a later export of the
         # day includes the new series, and must not write the same key again
-        done = [s for d, s in self.exports[:self.next_export] if d == day] or [SLOTS[0]]
+        done = [s for d, s in self.done if d == day] or [SLOTS[0]]
         slots = sorted(self.rng.sample(done, min(len(done), self.rng.randint(1, 2))))
         files = [self._file(day, sid, model.day_ts(day) + s) for s in slots]
         return {"kind": "new-property" if prop else "new-series", "id": self._id(), "files": files}
@@ -250,18 +252,22 @@ class Drawer:
             raise ValueError(k)
         return e
 
-    def draw(self, n_events=None):
+    def draw(self, n_events=None, backfill=False):
         r = self.rng
         n = n_events or r.randint(6, 20)
         events = []
-        if "export" in self.kinds:
+        if backfill:
+            # every day's first export before anything else (no day is empty)
+            events.extend(self._export((d, SLOTS[0])) for d in self.days)
+            n += len(self.days)
+        elif "export" in self.kinds:
             events.append(self._export())
         while len(events) < n:
             events.append(self._draw(self._pick_kind(self.kinds)))
         return events
 
 
-def draw(seed, kinds, weights=None, locking=None, n_events=None):
+def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False):
     dr = Drawer(seed, kinds, weights)
     r = dr.rng
     setting = {
@@ -270,7 +276,7 @@ def draw(seed, kinds, weights=None, locking=None, n_events=None):
         "locking": locking or r.choice(["auto", "auto", "on", "off"]),
         "concurrency": r.choice([2, 4, 8]),
     }
-    events = dr.draw(n_events)
+    events = dr.draw(n_events, backfill)
     return {"version": 1, "seed": seed, "setting": setting, "events": events}
 
 
