@@ -19,8 +19,9 @@ struct dayfile {
     char key[1100];
     struct upload *up;
     struct merge *m;
-    EVP_MD_CTX *md;             /* of every byte the upload is given */
+    EVP_MD_CTX *md;             /* of the bytes this run produces (after `kept`) */
     long long kept;             /* committed bytes carried over */
+    char kept_md5[33];          /* theirs, as the index says */
     unsigned long long kept_records;
     unsigned char sync[OCF_SYNC_SIZE];
     struct err sink_err;
@@ -68,7 +69,44 @@ static int carry_sink(void *ud, const void *data, size_t len)
 {
     struct carry *c = ud;
     EVP_DigestUpdate(c->md, data, len);
-    return tee_sink(c->df, data, len);
+    return upload_sink(c->df->up, data, len);
+}
+
+/* Small committed versions are carried over through this process (and
+ * checked against the index's MD5 right away); from S3's minimum part size
+ * on, the server copies them (UploadPartCopy, only from the version HEAD
+ * saw) and the read-back checks them. */
+static int carry_committed(struct dayfile *df, const struct index_file *f, struct err *e)
+{
+    const struct dayfile_env *env = df->env;
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    if (f->size > UPLOAD_COPY_MIN) {   /* S3 copies a range only of objects over 5 MiB */
+        struct s3_object o = {0};
+        if (s3_head(env->s3, bucket, df->key, &o, e) != 0)
+            return err_prefix(e, "the committed %s: ", df->key);
+        if (o.size < f->size)
+            return err_setk(e, ERR_DATA, "%s: %lld bytes, shorter than the %lld bytes the index "
+                            "committed: run `repart verify --repair`", df->key, o.size, f->size);
+        return upload_copy(df->up, bucket, df->key, 0, f->size - 1, o.etag, e);
+    }
+    struct carry c = {df, EVP_MD_CTX_new()};
+    int rc = c.md && EVP_DigestInit_ex(c.md, EVP_md5(), NULL) ? 0 : err_set(e, "out of memory");
+    if (rc == 0)
+        rc = s3_get(env->s3, bucket, df->key, 0, f->size - 1, carry_sink, &c, NULL, e);
+    char hex[33] = "";
+    if (c.md)
+        md5_hex(c.md, hex);
+    EVP_MD_CTX_free(c.md);
+    if (rc != 0) {
+        upload_failed(df->up, e);
+        return err_prefix(e, "carrying over the committed %s: ", df->key);
+    }
+    if (strcmp(hex, f->md5) != 0)
+        return err_setk(e, ERR_DATA, "%s: its first %lld bytes are not the committed version the "
+                        "index names (MD5 %s, index %s); another writer without locking, or a "
+                        "damaged file: run `repart verify --repair`", df->key, f->size, hex,
+                        f->md5);
+    return 0;
 }
 
 struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
@@ -152,28 +190,9 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         df->kept = f->size;
         df->kept_records = f->records;
 
-        /* the committed bytes go first, checked against the index's MD5 */
-        struct carry c = {df, EVP_MD_CTX_new()};
-        int rc = c.md && EVP_DigestInit_ex(c.md, EVP_md5(), NULL) ? 0 : -1;
-        if (rc != 0)
-            err_set(e, "out of memory");
-        else
-            rc = s3_get(env->s3, cfg->s3.repartitioned.bucket_name, df->key, 0, f->size - 1,
-                        carry_sink, &c, NULL, e);
-        char hex[33] = "";
-        if (c.md)
-            md5_hex(c.md, hex);
-        EVP_MD_CTX_free(c.md);
-        if (rc != 0) {
-            upload_failed(df->up, e);
-            err_prefix(e, "carrying over the committed %s: ", df->key);
-            free(schema);
-            goto fail;
-        }
-        if (strcmp(hex, f->md5) != 0) {
-            err_setk(e, ERR_DATA, "%s: its first %lld bytes are not the committed version the "
-                     "index names (MD5 %s, index %s); another writer without locking, or a "
-                     "damaged file: run `repart verify --repair`", df->key, f->size, hex, f->md5);
+        snprintf(df->kept_md5, sizeof df->kept_md5, "%s", f->md5);
+        /* the committed bytes go first */
+        if (carry_committed(df, f, e) != 0) {
             free(schema);
             goto fail;
         }
@@ -206,7 +225,9 @@ int dayfile_add(struct dayfile *df, const char *name, const void *data, size_t l
 
 struct reread {
     struct ocf_scan scan;
-    EVP_MD_CTX *md;
+    EVP_MD_CTX *md;             /* whole object */
+    EVP_MD_CTX *part[2];        /* [0, kept) and [kept, end) */
+    long long kept;
     long long bytes;
     int bad;
     struct err err;
@@ -215,6 +236,12 @@ struct reread {
 static int reread_sink(void *ud, const void *buf, size_t len)
 {
     struct reread *r = ud;
+    const unsigned char *p = buf;
+    size_t head = 0;
+    if (r->bytes < r->kept)
+        head = (size_t)(r->kept - r->bytes) < len ? (size_t)(r->kept - r->bytes) : len;
+    EVP_DigestUpdate(r->part[0], p, head);
+    EVP_DigestUpdate(r->part[1], p + head, len - head);
     r->bytes += (long long)len;
     EVP_DigestUpdate(r->md, buf, len);
     if (ocf_scan_feed(&r->scan, buf, len, &r->err) != 0) {
@@ -224,32 +251,49 @@ static int reread_sink(void *ud, const void *buf, size_t len)
     return 0;
 }
 
-static int reread_once(const struct dayfile_env *env, const char *key,
-                       const struct dayfile_result *w, const unsigned char sync[16],
-                       struct err *e)
+/* w->md5 holds the MD5 of the bytes after `kept` on the way in, of the
+ * whole object on the way out. */
+static int reread_once(const struct dayfile *df, struct dayfile_result *w, struct err *e)
 {
+    const struct dayfile_env *env = df->env;
+    const char *key = df->key;
+    const unsigned char *sync = df->sync;
     struct reread r;
     memset(&r, 0, sizeof r);
     ocf_scan_init(&r.scan, key);
+    r.kept = df->kept;
     r.md = EVP_MD_CTX_new();
-    if (!r.md || !EVP_DigestInit_ex(r.md, EVP_md5(), NULL)) {
-        EVP_MD_CTX_free(r.md);
-        return err_set(e, "out of memory");
+    r.part[0] = EVP_MD_CTX_new();
+    r.part[1] = EVP_MD_CTX_new();
+    int ok = r.md && r.part[0] && r.part[1];
+    for (int i = 0; ok && i < 3; i++)
+        ok = EVP_DigestInit_ex(i == 2 ? r.md : r.part[i], EVP_md5(), NULL);
+    int rc = ok ? s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1,
+                         reread_sink, &r, NULL, e)
+                : err_set(e, "out of memory");
+    char hex[33] = "", head[33] = "", tail[33] = "";
+    if (ok) {
+        md5_hex(r.md, hex);
+        md5_hex(r.part[0], head);
+        md5_hex(r.part[1], tail);
     }
-    int rc = s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1, reread_sink,
-                    &r, NULL, e);
-    char hex[33];
-    md5_hex(r.md, hex);
     EVP_MD_CTX_free(r.md);
+    EVP_MD_CTX_free(r.part[0]);
+    EVP_MD_CTX_free(r.part[1]);
     if (rc != 0 && r.bad)
         *e = r.err;
     if (rc == 0 && ocf_scan_end(&r.scan, e) != 0)
         rc = -1;
     if (rc == 0 && r.bytes != w->size)
         rc = err_set(e, "%s has %lld bytes, %lld were written", key, r.bytes, w->size);
-    if (rc == 0 && strcmp(hex, w->md5) != 0)
+    if (rc == 0 && df->kept && strcmp(head, df->kept_md5) != 0)
+        rc = err_set(e, "%s: its first %lld bytes are not the committed version the index "
+                     "names (MD5 %s, index %s)", key, df->kept, head, df->kept_md5);
+    if (rc == 0 && strcmp(tail, w->md5) != 0)
         rc = err_set(e, "%s: MD5 of the %lld bytes read differs from that of the bytes written",
-                     key, r.bytes);
+                     key, r.bytes - df->kept);
+    if (rc == 0)
+        memcpy(w->md5, hex, sizeof hex);
     if (rc == 0 && memcmp(r.scan.sync, sync, 16) != 0)
         rc = err_set(e, "%s: not the sync marker this run wrote", key);
     if (rc == 0 && r.scan.records != w->records)
@@ -262,13 +306,11 @@ static int reread_once(const struct dayfile_env *env, const char *key,
 
 /* The object must be there, with every byte we produced, before the index
  * may point at it. A mismatch may be the transfer's: the read is tried again. */
-static int verify_uploaded(const struct dayfile_env *env, const char *key,
-                           const struct dayfile_result *w, const unsigned char sync[16],
-                           struct err *e)
+static int verify_uploaded(const struct dayfile *df, struct dayfile_result *w, struct err *e)
 {
     int rc;
     for (int attempt = 1;; attempt++) {
-        rc = reread_once(env, key, w, sync, e);
+        rc = reread_once(df, w, e);
         if (rc == 0 || e->kind != ERR_DATA || attempt >= REREAD_ATTEMPTS)
             break;
         log_msg(LOG_WARN, NULL, "reread", "%s (attempt %d of %d)", e->msg, attempt,
@@ -307,7 +349,8 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
     if ((uint64_t)bytes != ms.bytes_out)
         return err_set(e, "%s: %lld bytes uploaded, %llu produced", df->key, bytes,
                        (unsigned long long)ms.bytes_out);
-    return verify_uploaded(df->env, df->key, out, df->sync, e);
+    out->bytes_sent = bytes - upload_copied(df->up);
+    return verify_uploaded(df, out, e);
 }
 
 void dayfile_free(struct dayfile *df)

@@ -68,6 +68,7 @@ struct dayfile_result {
     unsigned long long records;
     long long header_len;
     long long bytes_new;        /* bytes this run produced (size minus the kept prefix) */
+    long long bytes_sent;       /* bytes this process uploaded (the rest the server copied) */
     uint64_t sources_copied, sources_reencoded;
 };
 

@@ -364,6 +364,10 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
             size_t m = strlen(s);
             while (m && (s[m - 1] == ' ' || s[m - 1] == '\t' || s[m - 1] == '\r'))
                 m--;
+            if (m >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+                s += 3;   /* a byte order mark after blanks: the same as at the start */
+                m -= 3;
+            }
             if (m && s[0] == '#')
                 continue;  /* an indented comment: not a series id either */
             /* ids come from object keys: a blank or control character

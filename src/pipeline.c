@@ -576,7 +576,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     r->secs_merge = t1 - t0 - t_wait;
     r->secs_upload = now_secs() - t1;
     r->records = res.records - (p->rebuild ? 0 : kept_records);
-    r->bytes_out = (uint64_t)(res.bytes_new > 0 ? res.bytes_new : 0);
+    r->bytes_out = (uint64_t)(res.bytes_sent > 0 ? res.bytes_sent : 0);
     r->sources_copied = res.sources_copied;
     r->sources_reencoded = res.sources_reencoded;
     if (rc == 0) {
@@ -606,11 +606,13 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     crashpoint("after_index");
     r->status = DAY_DONE;
     log_msg(LOG_INFO, dayname, "committed",
-            "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB in all); index "
+            "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB sent, %.1f MB in "
+            "all); index "
             "committed (%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, "
             "upload %.1f s **", p->rebuild ? "rebuilt with" : "appended", p->n,
             (unsigned long long)r->records, cfg->s3.repartitioned.bucket_name, r->merged_key,
-            (double)r->bytes_out / 1e6, (double)res.size / 1e6, (size_t)r->sources_copied,
+            (double)res.bytes_new / 1e6, (double)r->bytes_out / 1e6, (double)res.size / 1e6,
+            (size_t)r->sources_copied,
             (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
     if (p->rebuild)
         delete_superseded(env, d, ix, dayname);

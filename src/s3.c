@@ -1405,6 +1405,82 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
     return rc;
 }
 
+int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char *key,
+                            const char *upload_id, int part_number, const char *src_bucket,
+                            const char *src_key, long long first, long long last,
+                            const char *if_match, char etag_out[80], struct err *e)
+{
+    if (key_check("UploadPartCopy", bucket, key, e) != 0 ||
+        key_check("UploadPartCopy", src_bucket, src_key, e) != 0)
+        return -1;
+    if (part_number < 1 || part_number > 10000 || first < 0 || last < first ||
+        last - first + 1 > PUT_MAX_BYTES || !upload_id || !*upload_id ||
+        strlen(upload_id) > S3_TOKEN_MAX)
+        return err_setk(e, ERR_USAGE, "UploadPartCopy s3://%s/%s: bad part %d (%lld..%lld)",
+                        bucket, key, part_number, first, last);
+    char *q = upload_query(upload_id, part_number);
+    char *src_enc = enc(src_key);
+    char *source = NULL;
+    if (src_enc && asprintf(&source, "/%s/%s", src_bucket, src_enc) < 0)
+        source = NULL;
+    free(src_enc);
+    if (!q || !source) {
+        free(q);
+        free(source);
+        return err_set(e, "UploadPartCopy s3://%s/%s: out of memory", bucket, key);
+    }
+    char range[64], cond[96];
+    snprintf(range, sizeof range, "bytes=%lld-%lld", first, last);
+    char op[48];
+    snprintf(op, sizeof op, "UploadPartCopy %d", part_number);
+    struct req rq = {.op = op, .stat = ST_PUT, .method = "PUT", .bucket = bucket, .key = key,
+                     .query = q, .body = "", .body_len = 0, .body_cap = S3_XML_MAX_BYTES,
+                     .range_first = -1, .range_last = -1};
+    rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source", source};
+    rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source-range", range};
+    if (if_match) {
+        snprintf(cond, sizeof cond, "\"%s\"", if_match);
+        rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source-if-match", cond};
+    }
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = -1;
+    /* like CompleteMultipartUpload, it may answer 200 with an <Error> body */
+    for (int att = 0;; att++) {
+        rc = perform(c, &rq, &rs, NULL, e);
+        if (rc != 0)
+            break;
+        char etag[80];
+        struct s3_xml_error xe;
+        int pr = s3_xml_parse_etag_result((const char *)rs.body.data, rs.body.len,
+                                          "CopyPartResult", etag, &xe, e);
+        if (pr == 0) {
+            if (etag_out)
+                memcpy(etag_out, etag, 80);
+            break;
+        }
+        if (pr < 0) {
+            err_prefix(e, "s3://%s/%s: ", bucket, key);
+            rc = -1;
+            break;
+        }
+        int again = code_retryable(xe.code) && att < c->max_retries;
+        rc = err_setk(e, again ? ERR_TRANSIENT : ERR_GENERIC,
+                      "%s s3://%s/%s: HTTP 200 with error %s: %s", op, bucket, key, xe.code,
+                      xe.message);
+        if (!again)
+            break;
+        s3_buf_free(&rs.body);
+        memset(&rs, 0, sizeof rs);
+        atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
+        retry_sleep_ms(retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
+    }
+    free(q);
+    free(source);
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
 int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
                     const char *upload_id, const struct s3_part *parts, size_t n_parts,
                     const struct s3_put_opts *opts, char etag_out[80], struct err *e)

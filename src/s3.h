@@ -166,6 +166,14 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
 int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
                        const char *upload_id, int part_number,
                        const void *data, size_t len, char etag_out[80], struct err *e);
+/* UploadPartCopy: part `part_number` is bytes first..last (inclusive) of
+ * src_bucket/src_key, copied by the server, only if that object's ETag is
+ * still `if_match` (NULL: any). S3 requires every part but the last to be at
+ * least 5 MiB. ERR_CONFLICT when the source changed. */
+int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char *key,
+                            const char *upload_id, int part_number, const char *src_bucket,
+                            const char *src_key, long long first, long long last,
+                            const char *if_match, char etag_out[80], struct err *e);
 /* `parts` in ascending part number. NoSuchUpload when the object now has
  * the ETag these parts give (a retried Complete whose first attempt landed)
  * is success. S3's "200 with an <Error> body" is retried. */

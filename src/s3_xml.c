@@ -729,8 +729,14 @@ int s3_xml_parse_initiate(const char *xml, size_t len, char **upload_id, struct 
 int s3_xml_parse_complete(const char *xml, size_t len, char etag[80],
                           struct s3_xml_error *err_out, struct err *e)
 {
+    return s3_xml_parse_etag_result(xml, len, "CompleteMultipartUploadResult", etag, err_out, e);
+}
+
+int s3_xml_parse_etag_result(const char *xml, size_t len, const char *root, char etag[80],
+                             struct s3_xml_error *err_out, struct err *e)
+{
     etag[0] = '\0';
-    struct mpu_ctx c = {.root = "CompleteMultipartUploadResult", .field = "ETag", .max = 200};
+    struct mpu_ctx c = {.root = root, .field = "ETag", .max = 200};
     char why[512];
     int rc = mpu_parse(&c, xml, len, why, sizeof why);
     if (rc == 1) {
@@ -741,12 +747,12 @@ int s3_xml_parse_complete(const char *xml, size_t len, char etag[80],
     }
     if (rc != 0) {
         free(c.value);
-        return err_setk(e, ERR_DATA, "bad CompleteMultipartUpload response: %s", why);
+        return err_setk(e, ERR_DATA, "bad %s: %s", root, why);
     }
     rc = s3_etag_copy(etag, c.value, strlen(c.value));
     free(c.value);
     if (rc != 0)
-        return err_setk(e, ERR_DATA, "bad CompleteMultipartUpload response: ETag too long");
+        return err_setk(e, ERR_DATA, "bad %s: ETag too long", root);
     return 0;
 }
 

@@ -60,6 +60,11 @@ int s3_xml_parse_initiate(const char *xml, size_t len, char **upload_id, struct 
 int s3_xml_parse_complete(const char *xml, size_t len, char etag[80],
                           struct s3_xml_error *err_out, struct err *e);
 
+/* The same for any result document <root><ETag>..</ETag></root>
+ * (CopyPartResult of UploadPartCopy). */
+int s3_xml_parse_etag_result(const char *xml, size_t len, const char *root, char etag[80],
+                             struct s3_xml_error *err_out, struct err *e);
+
 /* The CompleteMultipartUpload request body for `parts` (malloc'd, caller
  * frees; *len_out gets its length). NULL on OOM or an invalid part. */
 char *s3_xml_build_complete(const struct s3_part *parts, size_t n, size_t *len_out);

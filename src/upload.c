@@ -16,6 +16,7 @@ struct upload {
     unsigned char *cur;      /* part being filled (NULL until its first byte) */
     size_t cur_len;
     long long total;
+    long long copied;        /* of total: bytes the server copied (upload_copy) */
 
     char *upload_id;         /* NULL until the first part leaves */
     struct s3_part *parts;   /* parts[i] is part number i + 1 */
@@ -142,6 +143,23 @@ struct upload *upload_open(struct s3_client *s3, struct pool *pool, const char *
     return u;
 }
 
+/* A new part number with no buffer behind it (a copied part). */
+static int add_part(struct upload *u, struct err *e)
+{
+    if (u->n_parts == u->cap_parts) {
+        size_t cap = u->cap_parts ? u->cap_parts * 2 : 16;
+        struct s3_part *p = realloc(u->parts, cap * sizeof *p);
+        if (!p)
+            return err_set(e, "out of memory");
+        u->parts = p;
+        u->cap_parts = cap;
+    }
+    u->n_parts++;
+    u->parts[u->n_parts - 1].number = (int)u->n_parts;
+    u->parts[u->n_parts - 1].etag[0] = '\0';
+    return 0;
+}
+
 /* Hands the filled buffer to the pool as the next part. */
 static int send_part(struct upload *u, struct err *e)
 {
@@ -157,24 +175,12 @@ static int send_part(struct upload *u, struct err *e)
         pthread_mutex_unlock(&u->mu);
         return -1;
     }
-    if (u->n_parts == u->cap_parts) {
-        size_t cap = u->cap_parts ? u->cap_parts * 2 : 16;
-        struct s3_part *p = realloc(u->parts, cap * sizeof *p);
-        if (!p) {
-            pthread_mutex_unlock(&u->mu);
-            return err_set(e, "out of memory");
-        }
-        u->parts = p;
-        u->cap_parts = cap;
-    }
     struct part_task *t = malloc(sizeof *t);
-    if (!t) {
+    if (!t || add_part(u, e) != 0) {
+        free(t);
         pthread_mutex_unlock(&u->mu);
-        return err_set(e, "out of memory");
+        return t ? -1 : err_set(e, "out of memory");
     }
-    u->n_parts++;
-    u->parts[u->n_parts - 1].number = (int)u->n_parts;
-    u->parts[u->n_parts - 1].etag[0] = '\0';
     *t = (struct part_task){u, (int)u->n_parts, u->cur, u->cur_len};
     u->inflight++;
     pthread_mutex_unlock(&u->mu);
@@ -184,6 +190,40 @@ static int send_part(struct upload *u, struct err *e)
         part_run(t);  /* pool shutting down: send it from here */
     }
     return 0;
+}
+
+int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, long long first,
+                long long last, const char *if_match, struct err *e)
+{
+    long long len = last - first + 1;
+    if (u->total || u->cur || u->n_parts || len < UPLOAD_COPY_MIN)
+        return err_setk(e, ERR_USAGE, "upload_copy: only first, and at least %lld bytes",
+                        UPLOAD_COPY_MIN);
+    if (!u->upload_id &&
+        s3_mpu_create(u->s3, u->bucket, u->key, u->opts, &u->upload_id, e) != 0)
+        return -1;
+    /* parts of at most 4 GiB (S3: 5 GiB), all of equal size, so none is
+     * under the 5 MiB minimum */
+    long long max = 4LL << 30;
+    long long n = (len + max - 1) / max, at = first;
+    for (long long i = 0; i < n; i++) {
+        long long size = len / n + (i < len % n ? 1 : 0);
+        if (add_part(u, e) != 0)
+            return -1;
+        if (s3_mpu_upload_part_copy(u->s3, u->bucket, u->key, u->upload_id, (int)u->n_parts,
+                                    src_bucket, src_key, at, at + size - 1, if_match,
+                                    u->parts[u->n_parts - 1].etag, e) != 0)
+            return -1;
+        at += size;
+    }
+    u->total += len;
+    u->copied += len;
+    return 0;
+}
+
+long long upload_copied(const struct upload *u)
+{
+    return u->copied;
 }
 
 int upload_write(struct upload *u, const void *data, size_t len, struct err *e)

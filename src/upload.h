@@ -40,6 +40,15 @@ struct upload *upload_open(struct s3_client *s3, struct pool *pool, const char *
  * before the first write. */
 void upload_set_budget(struct upload *u, struct upload_budget *b);
 
+/* Makes bytes first..last of src_bucket/src_key (whose ETag must still be
+ * if_match, NULL: any) the start of the object, copied by the server
+ * (UploadPartCopy) instead of sent: the object becomes a multipart upload.
+ * Call before any write; at least UPLOAD_COPY_MIN bytes (S3's minimum size
+ * of a part that is not the last). */
+#define UPLOAD_COPY_MIN (5LL << 20)
+int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, long long first,
+                long long last, const char *if_match, struct err *e);
+
 /* Appends bytes. May block while max_inflight parts are being sent. */
 int upload_write(struct upload *u, const void *data, size_t len, struct err *e);
 
@@ -50,6 +59,9 @@ int upload_sink(void *ud, const void *data, size_t len);
 /* 1 (and *out set) when a part or a write has failed; the object will not
  * be committed. Does not send anything. */
 int upload_failed(struct upload *u, struct err *out);
+
+/* Bytes of the object that upload_copy had the server copy. */
+long long upload_copied(const struct upload *u);
 
 /* Sends what is left and commits the object. etag_out may be NULL. */
 int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, struct err *e);
