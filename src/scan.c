@@ -246,7 +246,8 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
     if (rc != 0)
         return rc;
 
-    qsort(s->src, s->n_src, sizeof *s->src, cmp_source);
+    if (s->n_src > 1)
+        qsort(s->src, s->n_src, sizeof *s->src, cmp_source);
     size_t kept = 0;
     for (size_t i = 0; i < s->n_src; i++) {
         struct scan_source *src = &s->src[i];
