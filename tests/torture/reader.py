@@ -20,9 +20,11 @@ class Snapshot:
         self.bad = bad              # [(key, error)] objects a query would fail on
 
     def repart_files(self):
+        # merged.avro (one per day, index v2) and merged_<hash>.avro (v1)
         return [k for k, _, _ in self.files
-                if k.rsplit("/", 1)[-1].startswith("merged_")
-                and not k.rsplit("/", 1)[-1].startswith("merged_series_")]
+                if k.rsplit("/", 1)[-1] == "merged.avro"
+                or (k.rsplit("/", 1)[-1].startswith("merged_")
+                    and not k.rsplit("/", 1)[-1].startswith("merged_series_"))]
 
     def sample_files(self):
         return [k for k, _, _ in self.files if k.rsplit("/", 1)[-1].startswith("merged_series_")]
