@@ -481,7 +481,8 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
                 pass
             a_args, b_args = ["watch", "--queue", self.queue_url, "--once"], ["all"] + self.range_args()
         with self.watching():
-            a = self.start(a_args, endpoint=endpoint, locking=e.get("locking"), tag="writer-a")
+            a = self.start(a_args, endpoint=endpoint, locking=e.get("locking"), tag="writer-a",
+                           extra_env={"REPART_TEST_PAUSE_AT": e["pause"]} if e.get("pause") else None)
             time.sleep(e.get("gap", 0) / 2)
             self.arrivals(e.get("arrive", []))
             time.sleep(e.get("gap", 0) / 2)

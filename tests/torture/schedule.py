@@ -191,6 +191,11 @@ class Drawer:
             e.update(mode=mode, slow_ms=r.choice([0, 5, 10, 20, 40]),
                      gap=round(math.exp(r.uniform(math.log(0.005), math.log(0.3))), 3),
                      arrive=self._arrivals(0, 2), locking=self._run_locking())
+            if r.random() < 0.5:
+                # writer A holds at a point of its day (REPART_TEST_PAUSE_AT)
+                # while B runs: the interleaving is then (nearly) certain
+                e["pause"] = "%s:%d" % (r.choice(["after_lease", "mid_merge", "before_index", "after_index"]),
+                                        r.choice([150, 400, 1000]))
             if mode == "shards":
                 n1, n2 = r.sample([2, 3, 4], 2)
                 e["shards"] = ["%d/%d" % (r.randrange(n1), n1), "%d/%d" % (r.randrange(n2), n2)]
