@@ -559,6 +559,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         t_wait += now_secs() - tw;
         if (rc != 0)
             break;
+        r->bytes_in += len;
         rc = dayfile_add(df, p->srcs[i]->key, data, len, &range[2 * i], &range[2 * i + 1], e);
         feed->put(feed->ud, i);
         if (i % 64 == 0)
