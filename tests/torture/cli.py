@@ -37,6 +37,8 @@ def parse(argv):
     ap.add_argument("--checks", help="checks to apply (default: all)")
     ap.add_argument("--weights", help="kind=weight,... overriding the default weights")
     ap.add_argument("--events", type=int, help="events per schedule (default: 6..20, drawn)")
+    ap.add_argument("--series", default="5-60", help="range of the number of series per schedule "
+                    "(default 5-60, drawn log-uniform)")
     ap.add_argument("--backfill", action="store_true", help="every day's first export comes before "
                     "anything else (no run meets a day without objects)")
     ap.add_argument("--locking", choices=["auto", "on", "off"], help="locking for every schedule "
@@ -57,6 +59,13 @@ def parse(argv):
     for c in a.check_list:
         if c not in runner.CHECKS:
             ap.error("unknown check %r (checks: %s)" % (c, ", ".join(runner.CHECKS)))
+    try:
+        lo, _, hi = a.series.partition("-")
+        a.series_range = (int(lo), int(hi or lo))
+        if not 1 <= a.series_range[0] <= a.series_range[1] <= 1000:
+            raise ValueError
+    except ValueError:
+        ap.error("--series: want MIN-MAX within 1..1000, e.g. 5-60")
     a.weight_map = dict(schedule.WEIGHTS)
     if a.weights:
         for kv in a.weights.split(","):
@@ -234,7 +243,7 @@ class Explorer:
                 if deadline and time.monotonic() >= deadline:
                     break
                 sched = schedule.draw(a.seed + i, kinds, a.weight_map, locking=a.locking, n_events=a.events,
-                                       backfill=a.backfill)
+                                       backfill=a.backfill, series=a.series_range)
                 self.one(sched)
                 i += 1
             status = "violations" if self.summary["violations"] else "ok"

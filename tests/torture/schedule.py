@@ -62,7 +62,7 @@ def _uuid(rng):
 
 
 class Drawer:
-    def __init__(self, seed, kinds, weights=None, data_prefix="raw/"):
+    def __init__(self, seed, kinds, weights=None, data_prefix="raw/", series=(5, 60)):
         self.rng = random.Random(seed)
         self.seed = seed
         self.kinds = [k for k in kinds if (weights or WEIGHTS).get(k, 0) > 0]
@@ -74,7 +74,7 @@ class Drawer:
         d0 = model.DAY0.toordinal() + rng.randrange(0, 200)
         import datetime
         self.days = [datetime.date.fromordinal(d0 + i).isoformat() for i in range(ndays)]
-        nseries = int(round(math.exp(rng.uniform(math.log(5), math.log(60)))))
+        nseries = int(round(math.exp(rng.uniform(math.log(series[0]), math.log(series[1])))))
         self.series = []
         self.assets = []
         while len(self.series) < nseries:
@@ -272,8 +272,8 @@ class Drawer:
         return events
 
 
-def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False):
-    dr = Drawer(seed, kinds, weights)
+def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False, series=(5, 60)):
+    dr = Drawer(seed, kinds, weights, series=series)
     r = dr.rng
     setting = {
         "days": dr.days,
