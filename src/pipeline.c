@@ -376,9 +376,14 @@ static int put_index(const struct pipeline_env *env, const struct lease *lease,
  * (a rebuild folded them in), or they were left by a version-1 run that
  * died before its commit. Nothing else is ever deleted, and only after the
  * commit that makes them unneeded. */
-static void delete_superseded(const struct pipeline_env *env, const struct day *d,
-                              const struct index *ix, const char *dayname)
+static void delete_superseded(const struct pipeline_env *env, const struct lease *lease,
+                              const struct day *d, const struct index *ix, const char *dayname)
 {
+    if (lease && lease_lost(lease)) {
+        log_msg(LOG_WARN, dayname, "superseded", "the day's lease was lost: files of index "
+                "version 1 left for the next run to delete");
+        return;
+    }
     const struct config *cfg = env->cfg;
     char prefix[1100];
     if (dayfile_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
@@ -399,7 +404,9 @@ static void delete_superseded(const struct pipeline_env *env, const struct day *
             used = strcmp(ix->sources[j].merged, name) == 0;
         if (used)
             continue;
-        if (s3_delete(env->s3, cfg->s3.repartitioned.bucket_name, l.items[i].key, &e) == 0)
+        /* only the version listed: an object written since is not ours to judge */
+        if (s3_delete_if_match(env->s3, cfg->s3.repartitioned.bucket_name, l.items[i].key,
+                               l.items[i].etag, &e) == 0)
             log_msg(LOG_INFO, dayname, "superseded_deleted",
                     "deleted %s (its records are in " DAYFILE_NAME ")", l.items[i].key);
         else
@@ -570,6 +577,10 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     double t1 = now_secs();
     struct dayfile_result res;
     memset(&res, 0, sizeof res);
+    /* readers see the day file before the index commits it: not without the lease */
+    if (rc == 0 && lease && lease_lost(lease))
+        rc = err_setk(e, ERR_CONFLICT, "the day's lease %s was lost (taken over, removed or "
+                      "expired before a renewal); the day file is not written", lease->key);
     if (rc == 0)
         rc = dayfile_finish(df, &res, e);
     dayfile_free(df);
@@ -616,7 +627,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             (size_t)r->sources_copied,
             (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
     if (p->rebuild)
-        delete_superseded(env, d, ix, dayname);
+        delete_superseded(env, lease, d, ix, dayname);
     return 0;
 }
 

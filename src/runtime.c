@@ -1,5 +1,6 @@
 #include "runtime.h"
 
+#include "lease.h"
 #include "locking.h"
 #include "log.h"
 
@@ -69,10 +70,13 @@ int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct
     }
     if (flags & RUNTIME_WRITES) {
         char off[LOCKING_TEXT_MAX];
-        if (locking_setup(rt->s3, cfg, &rt->locking, off, sizeof off, e) != 0)
+        int ttl;
+        if (lease_ttl_secs(1800, &ttl, e) != 0 ||  /* a bad REPART_LEASE_TTL_SECS: exit 2 */
+            locking_setup(rt->s3, cfg, &rt->locking, off, sizeof off, e) != 0)
             return -1;
         if (!rt->locking)
-            log_msg(LOG_WARN, NULL, "locking_off", "%s", off);
+            log_msg(cfg->locking == CONFIG_LOCK_OFF ? LOG_INFO : LOG_WARN, NULL, "locking_off",
+                    "%s", off);
     }
     return 0;
 }

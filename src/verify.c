@@ -481,6 +481,8 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
         snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
                  day_partition(&s->day, part));
         rc = lease_acquire(env->s3, bucket, key, VERIFY_LEASE_TTL_SECS, &lease, &e);
+        if (rc == 0)
+            rc = lease_keepalive_start(env->s3, bucket, &lease, VERIFY_LEASE_TTL_SECS, &e);
         if (rc != 0)
             err_prefix(&e, "the day's lease: ");
     }
@@ -526,6 +528,12 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
             continue;
         }
         struct err de = {0};
+        if (lease_lost(&lease)) {
+            add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, f->key,
+                        "%s: no index line names it; not deleted: the day's lease was lost",
+                        f->key);
+            continue;
+        }
         if (s3_delete(env->s3, bucket, f->key, &de) != 0) {
             add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, f->key,
                         "%s: no index line names it; deleting it failed: %s", f->key, de.msg);
