@@ -31,7 +31,7 @@ eo_gen $D1 8 20 31
 read -r t0 t1 t2 t3 <<<"$(exports $D1)"
 eo_arrive $D1 "$t0" "$t1"
 eo_sample $D1
-assert_contains "$SAMPLE_OUT" '"status": "merged"' "1: the sample merged the first two exports"
+eo_contains "$SAMPLE_OUT" '"status": "merged"' "1: the sample merged the first two exports"
 eo_arrive $D1 "$t2"
 run_all $D1 "1: repart after the sample"
 [ "$(new_objects)" -ge 8 ] || check_fail "1: the third export was not merged ($(new_objects))"
@@ -50,7 +50,7 @@ eo_eq "$(new_objects)" 0 "1: nothing new"
 # the sample after repart re-merges nothing
 before=$(out_ls)
 eo_sample $D1
-assert_contains "$SAMPLE_OUT" '"status": "nothing-new"' "1: the sample after repart"
+eo_contains "$SAMPLE_OUT" '"status": "nothing-new"' "1: the sample after repart"
 eo_eq "$(out_ls)" "$before" "1: the sample wrote nothing"
 assert_exact $D1 "1: after the sample's rerun"
 note "class 1 ok"
@@ -96,8 +96,8 @@ eo_arrive $D3 "$t0" "$t1"
 late_key $D3 2
 "$PY" "$EO" mkfile "$G" "$LATE_KEY" 13 7777   # in the mirror now; PUT by the hook
 eo_sample $D3 --during downloaded "$LATE_KEY"
-assert_contains "$SAMPLE_OUT" "\"during\": [\"$LATE_KEY\"]" "2b: the file arrived during the sample's run"
-assert_contains "$SAMPLE_OUT" '"status": "merged"' "2b: the sample merged"
+eo_contains "$SAMPLE_OUT" "\"during\": [\"$LATE_KEY\"]" "2b: the file arrived during the sample's run"
+eo_contains "$SAMPLE_OUT" '"status": "merged"' "2b: the sample merged"
 run_all $D3 "2b: repart after the sample"
 eo_eq "$(new_objects)" 1 "2b: the file that arrived during the sample's run is new"
 eo_arrive $D3 "$t2"

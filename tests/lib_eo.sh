@@ -25,6 +25,7 @@
 #                               note it and go on (eo_done fails at the end);
 #                               for running a test against an old build
 #   eo_eq GOT WANT WHAT         assert_eq through check_fail
+#   eo_contains HAY NEEDLE WHAT assert_contains through check_fail
 #   eo_done NAME                the end of a test
 #   out_ls                      the out bucket (key size etag), sorted
 #   wait_for DESC SECS CMD...   polls CMD every 50 ms until it succeeds
@@ -143,6 +144,13 @@ eo_eq() {
     [ "$1" = "$2" ] || check_fail "${3:-value}: got '$1', expected '$2'"
 }
 
+eo_contains() {
+    case "$1" in
+        *"$2"*) ;;
+        *) check_fail "${3:-output}: '$1' does not contain '$2'" ;;
+    esac
+}
+
 eo_done() {
     [ "$EO_FAILED" -eq 0 ] || fail "$EO_FAILED check(s) failed"
     note "$1: all checks passed"
@@ -168,7 +176,7 @@ wait_for() {
         if "$@"; then return 0; fi
         sleep 0.05
     done
-    fail "waited ${secs}s for: $desc"
+    check_fail "waited ${secs}s for: $desc"
 }
 
 index_url() { echo "$S3_ENDPOINT/out/index/$(day_part "$1")/timeseries.txt"; }
