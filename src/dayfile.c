@@ -22,6 +22,9 @@ struct dayfile {
     EVP_MD_CTX *md;             /* of the bytes this run produces (after `kept`) */
     long long kept;             /* committed bytes carried over */
     char kept_md5[33];          /* theirs, as the index says */
+    int exists;                 /* the object as HEAD saw it when the run began */
+    struct s3_object cur;
+    struct s3_put_opts put;     /* conditions of the write (borrowed by the upload) */
     unsigned long long kept_records;
     unsigned char sync[OCF_SYNC_SIZE];
     struct err sink_err;
@@ -80,15 +83,15 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, struc
 {
     const struct dayfile_env *env = df->env;
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
-    if (f->size > UPLOAD_COPY_MIN) {   /* S3 copies a range only of objects over 5 MiB */
-        struct s3_object o = {0};
-        if (s3_head(env->s3, bucket, df->key, &o, e) != 0)
-            return err_prefix(e, "the committed %s: ", df->key);
-        if (o.size < f->size)
-            return err_setk(e, ERR_DATA, "%s: %lld bytes, shorter than the %lld bytes the index "
-                            "committed: run `repart verify --repair`", df->key, o.size, f->size);
-        return upload_copy(df->up, bucket, df->key, 0, f->size - 1, o.etag, e);
-    }
+    if (!df->exists || df->cur.size < f->size)
+        return err_setk(e, ERR_DATA, "%s: %s, the index committed %lld bytes: run `repart verify "
+                        "--repair` for this day", df->key,
+                        df->exists ? "shorter than that" : "missing", f->size);
+    /* S3 copies a range only of objects over 5 MiB, and only the version
+     * the index names is copied unseen (its ETag); anything else (an
+     * uncommitted tail after it) is read and checked first */
+    if (f->size > UPLOAD_COPY_MIN && f->etag[0] && strcmp(df->cur.etag, f->etag) == 0)
+        return upload_copy(df->up, bucket, df->key, 0, f->size - 1, f->etag, e);
     struct carry c = {df, EVP_MD_CTX_new()};
     int rc = c.md && EVP_DigestInit_ex(c.md, EVP_md5(), NULL) ? 0 : err_set(e, "out of memory");
     if (rc == 0)
@@ -128,8 +131,25 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         err_set(e, "out of memory");
         goto fail;
     }
+    struct err he = {0};
+    if (s3_head(env->s3, cfg->s3.repartitioned.bucket_name, df->key, &df->cur, &he) == 0) {
+        df->exists = 1;
+    } else if (he.kind != ERR_NOT_FOUND) {
+        *e = he;
+        err_prefix(e, "%s: ", df->key);
+        goto fail;
+    }
+    /* With locking, the new version replaces only the one seen now: a writer
+     * that lost its lease meanwhile cannot overwrite what another committed. */
+    df->put.content_type = "avro/binary";
+    if (env->locking) {
+        if (df->exists)
+            df->put.if_match = df->cur.etag;
+        else
+            df->put.if_none_match = "*";
+    }
     df->up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name, df->key,
-                         (size_t)cfg->part_size_mb << 20, env->parts_in_flight, NULL, e);
+                         (size_t)cfg->part_size_mb << 20, env->parts_in_flight, &df->put, e);
     if (!df->up)
         goto fail;
     if (env->budget)
@@ -334,7 +354,7 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
         upload_failed(df->up, e);
     long long bytes = 0;
     if (rc == 0)
-        rc = upload_finish(df->up, NULL, &bytes, e);
+        rc = upload_finish(df->up, out->etag, &bytes, e);
     if (rc != 0)
         return -1;
     out->size = bytes;

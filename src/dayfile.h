@@ -43,6 +43,7 @@ struct dayfile_env {
     struct pool *pool;
     struct upload_budget *budget;   /* may be NULL */
     int parts_in_flight;
+    int locking;                    /* write only over the version seen at the start */
 };
 
 struct dayfile;
@@ -69,6 +70,7 @@ struct dayfile_result {
     long long header_len;
     long long bytes_new;        /* bytes this run produced (size minus the kept prefix) */
     long long bytes_sent;       /* bytes this process uploaded (the rest the server copied) */
+    char etag[80];              /* the new version's, as S3 answered */
     uint64_t sources_copied, sources_reencoded;
 };
 

@@ -276,10 +276,14 @@ static int parse_src_line(struct index *ix, char *body, size_t lineno, struct er
 
 static int parse_file_line(struct index *ix, char *body, size_t lineno, struct err *e)
 {
-    char *f[6];
-    int n = split_tabs(body, f, 6);
-    if (n != 5 || strchr(f[4], '\t'))
-        return err_setk(e, ERR_DATA, "line %zu: a #file line needs 5 tab-separated fields", lineno);
+    char *f[7];
+    int n = split_tabs(body, f, 7);
+    if ((n != 5 && n != 6) || strchr(f[n - 1], '\t'))
+        return err_setk(e, ERR_DATA, "line %zu: a #file line needs 5 or 6 tab-separated fields",
+                        lineno);
+    const char *etag = n == 6 ? f[5] : "";
+    if (strlen(etag) >= sizeof ix->files[0].etag || has_ctl(etag, strlen(etag), 1))
+        return err_setk(e, ERR_DATA, "line %zu: bad ETag", lineno);
     char *end;
     long long v[3];
     const char *num[3] = {f[1], f[3], f[4]};   /* size, records, header length */
@@ -300,7 +304,7 @@ static int parse_file_line(struct index *ix, char *body, size_t lineno, struct e
         return err_setk(e, ERR_DATA, "line %zu: file %s named twice", lineno, f[0]);
     if (v[2] > v[0])
         return err_setk(e, ERR_DATA, "line %zu: header longer than the file", lineno);
-    if (index_file_set(ix, f[0], v[0], f[2], (unsigned long long)v[1], v[2]) != 0)
+    if (index_file_set(ix, f[0], v[0], f[2], (unsigned long long)v[1], v[2], etag) != 0)
         return err_set(e, "out of memory");
     return 0;
 }
@@ -436,9 +440,14 @@ char *index_format(const struct index *ix, size_t *len_out)
             const struct index_file *f = &ix->files[i];
             sb_str(&b, INDEX_FILE);
             sb_str(&b, f->name);
-            snprintf(num, sizeof num, "\t%lld\t%s\t%llu\t%lld\n", f->size, f->md5, f->records,
+            snprintf(num, sizeof num, "\t%lld\t%s\t%llu\t%lld", f->size, f->md5, f->records,
                      f->header_len);
             sb_str(&b, num);
+            if (f->etag[0]) {
+                sb_str(&b, "\t");
+                sb_str(&b, f->etag);
+            }
+            sb_str(&b, "\n");
         }
         for (size_t i = 0; i < ix->n_sources; i++) {
             const struct index_source *s = &ix->sources[i];
@@ -552,7 +561,7 @@ static int cmp_file(const void *a, const void *b)
 }
 
 int index_file_set(struct index *ix, const char *name, long long size, const char *md5,
-                   unsigned long long records, long long header_len)
+                   unsigned long long records, long long header_len, const char *etag)
 {
     struct index_file *f = (struct index_file *)index_file_find(ix, name);
     if (!f) {
@@ -574,6 +583,7 @@ int index_file_set(struct index *ix, const char *name, long long size, const cha
     snprintf(f->md5, sizeof f->md5, "%s", md5);
     f->records = records;
     f->header_len = header_len;
+    snprintf(f->etag, sizeof f->etag, "%s", etag ? etag : "");
     qsort(ix->files, ix->n_files, sizeof *ix->files, cmp_file);
     return 0;
 }
@@ -642,7 +652,8 @@ int index_check_file(const struct index *ix, const char *name, struct err *e)
             continue;
         if (s->off < 0)
             rc = err_setk(e, ERR_DATA, "%s: source %s has no byte range", name, s->relkey);
-        v[k++] = s;
+        else if (s->len > 0)   /* a source without records holds no bytes */
+            v[k++] = s;
     }
     if (rc == 0)
         qsort(v, k, sizeof *v, cmp_range);

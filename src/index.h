@@ -9,7 +9,7 @@
  *     <seriesId>                      one per line (sorted, unique)
  *     #repart-index v2
  *     #compat<TAB><shortId>
- *     #file<TAB><name><TAB><size><TAB><md5><TAB><records><TAB><header length>
+ *     #file<TAB><name><TAB><size><TAB><md5><TAB><records><TAB><header length>[<TAB><etag>]
  *     #src<TAB><relkey><TAB><size><TAB><etag><TAB><file><TAB><offset><TAB><length>
  *
  * A #file line is the committed version of one data file of the day (its
@@ -61,6 +61,7 @@ struct index_file {
     char md5[33];       /* lower hex of the MD5 of its committed bytes */
     unsigned long long records;
     long long header_len;
+    char etag[80];      /* the object's ETag as S3 gave it for this version ("" unknown) */
 };
 
 struct index {
@@ -117,7 +118,7 @@ const struct index_file *index_file_find(const struct index *ix, const char *nam
 
 /* Sets (adds or replaces) a #file record. -1 on OOM. */
 int index_file_set(struct index *ix, const char *name, long long size, const char *md5,
-                   unsigned long long records, long long header_len);
+                   unsigned long long records, long long header_len, const char *etag);
 
 /* Removes the #src record of relkey, if any. */
 void index_forget_source(struct index *ix, const char *relkey);
@@ -126,7 +127,7 @@ void index_forget_source(struct index *ix, const char *relkey);
 void index_forget_file(struct index *ix, const char *merged);
 
 /* Checks that the #src ranges recorded for `name` tile its committed bytes
- * exactly: sorted by offset, they start at the header's end, follow each
+ * exactly: sorted by offset, the non-empty ones start at the header's end, follow each
  * other without gap or overlap and end at its size. A gap means records the
  * index lost track of (a hand edit, a damaged index): nothing may then be
  * decided from it. 0, or -1 (ERR_DATA) naming the first gap. */

@@ -544,7 +544,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     char unused[64];
     unsigned char sync[16];
     pipeline_merged_name((const struct scan_source *const *)p->srcs, p->n, unused, sync);
-    struct dayfile_env denv = {cfg, env->s3, env->pool, &run->budget, parts_in_flight(cfg)};
+    struct dayfile_env denv = {cfg, env->s3, env->pool, &run->budget, parts_in_flight(cfg),
+                               env->locking};
     unsigned long long kept_records = 0;
     const struct index_file *old = index_file_find(ix, DAYFILE_NAME);
     if (old && !p->rebuild)
@@ -606,7 +607,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
                 rc = err_set(e, "out of memory");
         }
         if (rc == 0 && index_file_set(ix, DAYFILE_NAME, res.size, res.md5, res.records,
-                                      res.header_len) != 0)
+                                      res.header_len, res.etag) != 0)
             rc = err_set(e, "out of memory");
         index_sort(ix);
         if (rc == 0)

@@ -1276,7 +1276,7 @@ int s3_put(struct s3_client *c, const char *bucket, const char *key, const void 
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     int rc = perform(c, &rq, &rs, NULL, e);
-    if (rc != 0 && e && e->kind == ERR_CONFLICT && opts && opts->if_none_match) {
+    if (rc != 0 && e && e->kind == ERR_CONFLICT && opts && (opts->if_none_match || opts->if_match)) {
         /* A retried PUT whose first attempt landed: the object is ours. */
         char md5[33];
         md5_hex(data ? data : "", len, md5);

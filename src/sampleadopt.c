@@ -173,7 +173,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     }
     for (size_t i = 0; rc == 0 && i < n_files; i++) {
         struct sample_file *f = &files[i];
-        if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len) != 0) {
+        if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len, NULL) != 0) {
             rc = err_set(e, "out of memory");
             break;
         }
