@@ -27,8 +27,8 @@ run_repart -c "$TEST_TMP/c2.yml" merge          # no days: whatever was download
 assert_eq "$RC" 0 "merge ($ERR)"
 [ -s "$TEST_TMP/work/merged/2023-5-2/merged.avro" ] || fail "no merged preview file"
 # a staged file replaced after the download is refused by merge and upload
-one_day2=$(cd "$TEST_TMP/work/raw/2023-5-2" && find . -name 'raw_*.avro' | sort | head -1)
-two_day2=$(cd "$TEST_TMP/work/raw/2023-5-2" && find . -name 'raw_*.avro' | sort | tail -1)
+one_day2=$(cd "$TEST_TMP/work/raw/2023-5-2" && find . -name 'raw_*.avro' | sort | sed -n 1p)
+two_day2=$(cd "$TEST_TMP/work/raw/2023-5-2" && find . -name 'raw_*.avro' | sort | sed -n '$p')
 cp "$TEST_TMP/work/raw/2023-5-2/$one_day2" "$TEST_TMP/saved.avro"
 cp "$TEST_TMP/work/raw/2023-5-2/$two_day2" "$TEST_TMP/work/raw/2023-5-2/$one_day2"
 run_repart -c "$TEST_TMP/c2.yml" upload --days 2023-05-02

@@ -79,6 +79,7 @@ class Env:
         self.n = 0
         self.proxies = []
         self.slow_proxies = {}
+        self.cond_proxies = {}
         self.sample = self._load_sample()
         self.list_overlap = self._has_list_overlap()
 
@@ -176,6 +177,18 @@ class Env:
         ep, p = self.start_proxy("faultproxy", ["--rate", "1", "--faults", "slow", "--slow-ms", str(ms)],
                                  os.path.join(self.tmp, "slow-%d" % ms))
         self.slow_proxies[ms] = (ep, p)
+        return ep
+
+    def cond_proxy(self, upstream):
+        """The conditional-write proxy (S3's If-None-Match / If-Match, which
+        fauxqs ignores) in front of upstream: `locking: on` needs a server
+        that honours them (repart probes it and refuses to run otherwise)."""
+        hit = self.cond_proxies.get(upstream)
+        if hit and hit[1].running():
+            return hit[0]
+        ep, p = self.start_proxy("condproxy", [], os.path.join(self.tmp, "cond-%d" % self.next_n()),
+                                 upstream=upstream)
+        self.cond_proxies[upstream] = (ep, p)
         return ep
 
     def stop_proxy(self, p):

@@ -149,6 +149,10 @@ class ScheduleRun:
     def config(self, endpoint=None, locking=None):
         s = self.setting
         n = len(self.runs) + 1
+        locking = locking or s.get("locking", "auto")
+        endpoint = endpoint or self.env.endpoint
+        if locking == "on":
+            endpoint = self.env.cond_proxy(endpoint)
         path = os.path.join(self.dir, "config-%03d.yml" % n)
         with open(path, "w") as f:
             f.write("""s3:
@@ -163,8 +167,8 @@ concurrency: %d
 part_size_mb: 5
 locking: %s
 watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_timeout: 5 }
-""" % (endpoint or self.env.endpoint, self.cold, self.out, self.days[0], self.days[-1], self.work,
-                s.get("concurrency", 4), locking or s.get("locking", "auto")))
+""" % (endpoint, self.cold, self.out, self.days[0], self.days[-1], self.work,
+                s.get("concurrency", 4), locking))
         return path
 
     def proc_env(self, extra=None):
