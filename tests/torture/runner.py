@@ -586,8 +586,23 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
             hit = p.running() and p.kill(sig)
             rc = self.finish(p)
         self.say("  %s %s" % ("signal landed" if hit else "run had ended before the signal", sig.name))
+        if rc != 0:
+            self.expire_leases()
         if not hit and rc == 0:
             info.commit_days |= set(self.days)
+
+    def expire_leases(self):
+        """A killed run leaves its day lease (locking on) until the lease's TTL
+        (30 min) passes; every later run with locking on is refused the day
+        until then, as designed. The explorer lets that time pass: it deletes
+        the leases once no run is left (nothing else is writing then)."""
+        gone = []
+        for k, _, _ in self.s3.list(self.out, "index/"):
+            if k.endswith("/.repart-lease"):
+                self.s3.delete(self.out, k)
+                gone.append(k)
+        if gone:
+            self.say("  lease TTL passed: %d lease(s) of the killed run removed" % len(gone))
 
     def ev_crashpoint(self, e, info):
         if e["cmd"] == "upload":
@@ -596,8 +611,10 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
             args = ["upload"] + self.range_args()
         else:
             args = ["all"] + self.range_args()
-        self.run(args, locking=e.get("locking"), extra_env={"REPART_TEST_CRASH_AT": e["point"]},
-                 tag="%s-crash-%s" % (args[0], e["point"]))
+        rc = self.run(args, locking=e.get("locking"), extra_env={"REPART_TEST_CRASH_AT": e["point"]},
+                      tag="%s-crash-%s" % (args[0], e["point"]))
+        if rc != 0:
+            self.expire_leases()
 
     def ev_faulted(self, e, info, proxy_args, extra_env=None):
         endpoint, pp = self.proxy(proxy_args)
