@@ -698,32 +698,23 @@ static void fetch_feed_put(void *ud, size_t i)
     fetcher_release(&f->slots[i]);
 }
 
-/* Takes the day's lease (locking on) and reads the index again under it:
- * another writer may have committed since the scan. Returns 1 when there is
- * still work, 0 when not (lease released), -1 on error (lease released). */
-static int lease_and_refresh(const struct pipeline_env *env, struct day_scan *s,
-                             struct lease *lease, const char *dayname, struct err *e)
+/* 1 when the day file in the bucket is not the version the index commits:
+ * a run stopped between its PUT and its commit left records after the
+ * committed bytes (or a file no index names). With nothing new to merge,
+ * those sources are covered elsewhere by now (another run, the sample's
+ * adopted file), so the committed version is written again. A missing file
+ * is verify's business. */
+static int day_file_untidy(const struct pipeline_env *env, const struct day_scan *s)
 {
-    if (day_lease(env, &s->day, lease, e) != 0)
-        return -1;
-    if (!lease->held)
-        return 1;
-    crashpoint("after_lease");
-    struct scan_ctx sc = {env->cfg, env->s3, env->pool, env->filter};
-    size_t before = s->n_new;
-    if (scan_refresh_index(&sc, s, e) != 0) {
-        lease_release(env->s3, env->cfg->s3.repartitioned.bucket_name, lease);
-        return -1;
-    }
-    if (s->n_new != before)
-        log_msg(LOG_INFO, dayname, "index_changed",
-                "another writer committed meanwhile: %zu new objects left of %zu", s->n_new,
-                before);
-    if (s->n_new == 0) {
-        lease_release(env->s3, env->cfg->s3.repartitioned.bucket_name, lease);
+    char key[1100];
+    if (dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) != 0)
         return 0;
-    }
-    return 1;
+    struct s3_object o = {0};
+    struct err e = {0};
+    if (s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &e) != 0)
+        return 0;
+    const struct index_file *f = index_file_find(&s->index, DAYFILE_NAME);
+    return !f || o.size != f->size || (f->etag[0] && strcmp(o.etag, f->etag) != 0);
 }
 
 static int day_all(struct run *run, const struct day *d, struct day_result *r, const char *dayname,
@@ -733,7 +724,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     const struct config *cfg = env->cfg;
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
-    if (rc != 0 || s.n_new == 0) {
+    if (rc != 0 || (s.n_new == 0 && !day_file_untidy(env, &s))) {
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
@@ -741,46 +732,53 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         scan_free(&s);
         return rc;
     }
-    /* One writer per day from here to the commit (locking on). */
+    /* One writer per day from here to the commit (locking on); the index
+     * is read again under the lease (another writer may have committed). */
     struct lease lease;
-    int work = lease_and_refresh(env, &s, &lease, dayname, e);
-    if (work <= 0) {
-        if (work == 0)
-            r->status = DAY_NOTHING_NEW;
-        scan_free(&s);
-        return work;
+    rc = day_lease(env, d, &lease, e);
+    if (rc == 0 && lease.held) {
+        crashpoint("after_lease");
+        struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+        rc = scan_refresh_index(&sc, &s, e);
     }
     size_t adopted = 0;
-    struct plan p = {0};
-    rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
-    if (rc == 0 && s.n_new == 0) {
-        /* only the sample's file to take over: the index alone commits it */
-        r->new_objects = 0;
-        rc = put_index(env, &lease, s.index_key, &s.index, e);
-        if (rc == 0) {
-            r->status = DAY_DONE;
-            log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
-                    "original sample's merged file recorded, nothing new to merge", adopted);
-        }
-        lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
-        scan_free(&s);
-        return rc;
-    }
     if (rc == 0)
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+    int untidy = rc == 0 && s.n_new == 0 && day_file_untidy(env, &s);
+    struct plan p = {0};
+    if (rc == 0 && s.n_new == 0 && !untidy) {
+        r->new_objects = 0;
+        if (adopted) {
+            /* only the sample's file to take over: the index alone commits it */
+            rc = put_index(env, &lease, s.index_key, &s.index, e);
+            if (rc == 0) {
+                r->status = DAY_DONE;
+                log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
+                        "original sample's merged file recorded, nothing new to merge", adopted);
+            }
+        } else {
+            r->status = DAY_NOTHING_NEW;
+        }
+    } else if (rc == 0) {
         rc = plan_day(&s, &p, e);
-    if (rc == 0) {
-        r->new_objects = s.n_new;
-        log_msg(LOG_INFO, dayname, "start", "Found data, merging %zu new objects (%.1f MB)%s",
-                s.n_new, (double)s.bytes_new / 1e6,
-                p.rebuild ? "; the day file is written anew" : "");
-        struct fetcher f;
-        fetcher_init(&f, env, &run->prog, p.srcs, p.n);
-        if (!f.slots)
-            rc = err_set(e, "out of memory");
-        struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
-        if (rc == 0)
-            rc = day_write(run, d, &lease, &s.index, s.index_key, &p, &feed, r, dayname, e);
-        fetcher_free(&f);
+        if (rc == 0) {
+            r->new_objects = s.n_new;
+            if (s.n_new)
+                log_msg(LOG_INFO, dayname, "start", "Found data, merging %zu new objects "
+                        "(%.1f MB)%s", s.n_new, (double)s.bytes_new / 1e6,
+                        p.rebuild ? "; the day file is written anew" : "");
+            else
+                log_msg(LOG_INFO, dayname, "start", "the day file holds bytes no index commits "
+                        "(a run stopped before its commit): writing the committed version again");
+            struct fetcher f;
+            fetcher_init(&f, env, &run->prog, p.srcs, p.n);
+            if (!f.slots)
+                rc = err_set(e, "out of memory");
+            struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
+            if (rc == 0)
+                rc = day_write(run, d, &lease, &s.index, s.index_key, &p, &feed, r, dayname, e);
+            fetcher_free(&f);
+        }
     }
     plan_free(&p);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
