@@ -173,12 +173,15 @@ note "5f: the next run: exit $RC: $(tail -2 <<<"$ERR")"
 run_repart -c "$CFG_OFF" verify --days $D
 vrc=$RC
 note "5f: verify: exit $RC: $(tail -2 <<<"$OUT$ERR")"
-# Observed (new code): exact (B's version, with the late file, is what a
-# reader sees); A's index names A's version, so the next run stops the day
-# ("its first N bytes are not the committed version the index names ...
-# run `repart verify --repair`", exit 1), while `verify` calls the day ok
-# (exit 0, a warning about bytes after the committed ones).
+# Observed (new code, 9f37541): exact (B's version, with the late file, is
+# what a reader sees); A's index names A's version, so the next run stops
+# the day ("its first N bytes are not the committed version the index names
+# ... run `repart verify --repair`", exit 1), and verify reports the day too
+# (exit 1). (Before e328571 verify called it ok.)
 if [ $exact = 0 ] && [ $nrc = 0 ] && [ $vrc = 0 ]; then
     check_fail "5f: the day is not exact, and neither the next run nor verify says so"
+fi
+if [ $nrc != 0 ] && [ $vrc = 0 ]; then
+    check_fail "5f: the next run refuses the day, verify calls it ok"
 fi
 eo_done it_eo_writers
