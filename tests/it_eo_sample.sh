@@ -68,7 +68,7 @@ eo_arrive $D2 "$t0" "$t1"
 eo_sample $D2
 eo_arrive $D2 "$t2"
 sample_index=$(curl -sf "$(index_url $D2)" | md5sum)
-REPART_TEST_PAUSE_AT=before_index:3000 "$REPART" -c "$CFG" all --days $D2 \
+REPART_TEST_PAUSE_AT=before_index:6000 "$REPART" -c "$CFG" all --days $D2 \
     >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" &
 bg=$!
 has_repart_file() { [ -n "$(repart_files "$1")" ]; }

@@ -33,7 +33,7 @@ new_objects() { json_get "$TEST_TMP/report.json" "d['totals']['new_objects']"; }
 # uploaded), writer B runs meanwhile; sets RC_A, ERR_A, RC (B), ERR (B)
 two_writers() {
     local day=$1 cfg=$2
-    REPART_TEST_PAUSE_AT=before_index:4000 "$REPART" -c "$cfg" all --days "$day" \
+    REPART_TEST_PAUSE_AT=before_index:6000 "$REPART" -c "$cfg" all --days "$day" \
         >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
     local pid=$!
     wait_for "$3: writer A's data upload" 60 has_repart_file "$day"
@@ -122,7 +122,7 @@ eo_arrive $D "$t0"
 LEASE_RE="index/$(day_part $D | sed 's/=/%3D/g')/\\.repart-lease\$"   # as the proxy logs it
 lease_puts() { cond_log_count --method PUT --path-regex "$LEASE_RE" --result passed; }
 renewed3() { [ "$(lease_puts)" -ge 4 ]; }
-REPART_LEASE_TTL_SECS=3 REPART_TEST_PAUSE_AT=before_index:6000 "$REPART" -c "$CFG_ON" all --days $D \
+REPART_LEASE_TTL_SECS=3 REPART_TEST_PAUSE_AT=before_index:9000 "$REPART" -c "$CFG_ON" all --days $D \
     >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
 pa=$!
 wait_for "5e: three renewals of writer A's lease" 15 renewed3
@@ -152,7 +152,7 @@ eo_eq "$RC" 0 "5f: first run ($ERR)"
 eo_arrive $D "$t2"
 size_now() { bucket_ls out "consolidated/$(day_part $D)/merged.avro" | awk '{print $2}'; }
 s0=$(size_now)
-REPART_TEST_PAUSE_AT=before_index:4000 "$REPART" -c "$CFG_OFF" all --days $D \
+REPART_TEST_PAUSE_AT=before_index:6000 "$REPART" -c "$CFG_OFF" all --days $D \
     >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
 pa=$!
 grown() { [ "$(size_now)" != "$s0" ]; }
