@@ -1366,12 +1366,9 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
     if (rc == 0)
         rc = scan_refresh_index(&sc, &cur, e);
-    size_t adopted = 0;
-    if (rc == 0)
-        rc = sampleadopt_day(env->s3, cfg, &cur, dayname, &adopted, e);
+    /* No adoption of the sample's file here: this scan holds the staged
+     * sources only, not the day's listing (the next `all` adopts it). */
     struct plan p = {0};
-    if (rc == 0 && cur.n_new == 0 && adopted)
-        rc = put_index(env, &lease, cur.index_key, &cur.index, e);
     if (rc == 0 && cur.n_new == 0) {
         r->status = DAY_NOTHING_NEW;
         log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");

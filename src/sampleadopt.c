@@ -103,7 +103,10 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
 {
     *adopted = 0;
     struct index *ix = &s->index;
-    if (index_unbacked_series(ix) == 0)
+    /* Any sample file no #file line names yet is looked at, whenever some
+     * listed source has no #src line: the sample's series lines alone do
+     * not tell (a later file of the same series may back them already). */
+    if (s->n_new == 0)
         return 0;
     const char *out_bucket = cfg->s3.repartitioned.bucket_name;
     char prefix[1100];
@@ -173,6 +176,13 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     }
     for (size_t i = 0; rc == 0 && i < n_files; i++) {
         struct sample_file *f = &files[i];
+        if (!f->taken) {
+            /* not recorded: looked at again by the next run that sees
+             * unbacked series lines */
+            log_msg(LOG_WARN, dayname, "sample_not_adopted", "%s holds none of the day's "
+                    "sources that the index lacks", f->name);
+            continue;
+        }
         if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len, NULL) != 0) {
             rc = err_set(e, "out of memory");
             break;
