@@ -137,6 +137,16 @@ for variant in every second; do
 done
 run_all $D "4: a clean run after the corrupted reads" "$CFG_LOCK"
 eo_eq "$(new_objects)" 0 "4: nothing new"
+# 4c: a day with a new file, the second index read (the one under the
+# lease) corrupted once: taken as a transient error, retried, committed
+eo_late $D 6 4
+fault_proxy_start --upstream "$COND_ENDPOINT" --rate 1 --faults corrupt --only GET \
+    --only-path-regex '^/out/index/.*timeseries\.txt$' --skip 1 --max-faults 1
+sed "s|endpoint_url: .*|endpoint_url: $FAULT_ENDPOINT|" "$CFG_LOCK" >"$CFG_F"
+run_all $D "4c: the index read under the lease corrupted once" "$CFG_F"
+eo_eq "$(fault_log_count --fault corrupt)" 1 "4c: corrupted answers"
+eo_eq "$(new_objects)" 1 "4c: the new file merged"
+fault_proxy_stop
 note "class 4 ok"
 
 # --- class 6: a source overwritten in place ----------------------------------
