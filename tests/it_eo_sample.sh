@@ -22,10 +22,11 @@ run_all() {  # run_all DAY WHAT: repart all over DAY, exit 0, exact, one file
 new_objects() { json_get "$TEST_TMP/report.json" "d['totals']['new_objects']"; }
 
 # --- class 1: continuing a sample-filled bucket ------------------------------
-# Old code (/work/baseline/build): the second run after the late file
-# ("1: run again") merged the series' sample-merged sources again: its
-# assert_exact failed with extra records (and its "one file" asserts fail
-# from the first run on: it wrote merged_<hash>.avro files).
+# Old code (/work/baseline/build): the run after the late file merged that
+# series' sample-merged sources again with it ("1: late file of a
+# sample-merged series": 17 new objects instead of 1, assert_exact: 320
+# records extra, and so on for every later run); the "one file" asserts
+# failed from the first run on (it wrote merged_<hash>.avro files).
 D1=2023-03-01
 eo_gen $D1 8 20 31
 read -r t0 t1 t2 t3 <<<"$(exports $D1)"
