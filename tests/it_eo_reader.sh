@@ -10,6 +10,8 @@
 # a time, with a late file or an export arriving before each; some are let
 # finish, one holds before its commit (the reader must see the uncommitted
 # tail, once), two die at fixed points.
+# Old code: 457 of 1657 snapshots saw records twice (a killed run's merged
+# file beside the committed ones, until the next run's clean-up).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 . "$(dirname "$0")/lib_eo.sh"

@@ -142,6 +142,7 @@ assert_one_file $D "5e"
 # A holds before its commit; a late file arrives; B (which sees it) commits;
 # then A commits what it had. Whatever happens, no record may be lost
 # silently: the day is exact, or the next run or verify names the day.
+# (Old code: not run to the end: it writes no merged.avro to wait for.)
 D=2023-05-06
 read -r t0 t1 t2 t3 <<<"$(exports $D)"
 eo_gen $D 6 25 56
