@@ -128,4 +128,36 @@ eo_late $D4 9 5
 run_all $D4 "8: a late file"
 eo_eq "$(new_objects)" 1 "8: the late file alone"
 note "class 8 ok"
+# --- a sample file no index line covers ---------------------------------------
+# (a) new series arrive on a repart day; the sample merges them and dies
+# between its data PUT and its index PUT (modelled: the index put back as it
+# was); (b) the index of a day the sample merged first is deleted. repart
+# must take the sample's file into account, not merge its sources again.
+# (Found while writing these tests: 9f37541 merged them again, 20 and 50
+# records twice, exit 0, verify ok; fixed by f9e7c5b. The old code: the same.)
+D5=2023-03-05
+t=$(date -u -d $D5 +%s)
+eo_gen $D5 4 10 35
+eo_arrive $D5 "$t"
+run_all $D5 "uncovered (a): repart first"
+for s in a b; do eo_mkfile "raw/$(day_part $D5)/seriesBucket=0$s/raw_newseries-${s}_$((t + 60))_GOOD.avro" 10; done
+curl -sf "$(index_url $D5)" >"$TEST_TMP/ix.before"
+eo_sample $D5
+eo_contains "$SAMPLE_OUT" '"sources": 2' "uncovered (a): the sample merged the two new files"
+"$PY" "$EO" put "$S3_ENDPOINT" out "index/$(day_part $D5)/timeseries.txt" "$TEST_TMP/ix.before" >/dev/null
+run_all $D5 "uncovered (a): the sample's file of a run that died before its index"
+run_all $D5 "uncovered (a): again"
+D6=2023-03-06
+t=$(date -u -d $D6 +%s)
+eo_gen $D6 5 10 36
+eo_arrive $D6 "$t"
+eo_sample $D6
+eo_arrive $D6 "$((t + 21600))"
+run_all $D6 "uncovered (b): repart after the sample"
+curl -sf -X DELETE "$(index_url $D6)"
+eo_late $D6 5 2
+run_all $D6 "uncovered (b): the index deleted"
+run_all $D6 "uncovered (b): again"
+eo_eq "$(new_objects)" 0 "uncovered (b): nothing new"
+note "uncovered sample files ok"
 eo_done it_eo_sample
