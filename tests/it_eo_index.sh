@@ -67,14 +67,23 @@ for variant in all some; do
         # file is not in: compare without it)
         if [ $what = idle ]; then assert_exact $D "3 ($variant, $what)"; fi
     done
-    # needs verify --repair rebuild (issue 11)
-    # run_repart -c "$CFG" verify --repair --days $D
-    # eo_eq "$RC" 0 "3 ($variant): verify --repair ($ERR)"
-    # assert_exact $D "3 ($variant): after verify --repair"
-    # assert_one_file $D "3 ($variant): after verify --repair"
-    # run_all $D "3 ($variant): all after the repair"
-    # run_repart -c "$CFG" verify --days $D
-    # eo_eq "$RC" 0 "3 ($variant): verify after the repair ($OUT $ERR)"
+    # verify names the day; verify --repair rebuilds the day file from the
+    # cold tier (552f87a): exact, one file, and `all` goes on
+    run_repart -c "$CFG" verify --days $D
+    eo_eq "$RC" 1 "3 ($variant): verify of the damaged index ($OUT $ERR)"
+    eo_eq "$(out_ls)" "$before" "3 ($variant): verify changed the bucket"
+    run_repart -c "$CFG" verify --repair --days $D
+    eo_eq "$RC" 0 "3 ($variant): verify --repair ($OUT $ERR)"
+    eo_contains "$OUT" "rebuilt" "3 ($variant): verify --repair says what it did"
+    assert_exact $D "3 ($variant): after verify --repair"
+    assert_one_file $D "3 ($variant): after verify --repair"
+    run_all $D "3 ($variant): all after the repair"
+    eo_eq "$(new_objects)" 0 "3 ($variant): nothing new after the repair"
+    eo_late $D 8 2
+    run_all $D "3 ($variant): a late file after the repair"
+    eo_eq "$(new_objects)" 1 "3 ($variant): the late file alone"
+    run_repart -c "$CFG" verify --days $D
+    eo_eq "$RC" 0 "3 ($variant): verify after the repair ($OUT $ERR)"
 done
 note "class 3 ok"
 

@@ -185,4 +185,15 @@ fi
 if [ $nrc != 0 ] && [ $vrc = 0 ]; then
     check_fail "5f: the next run refuses the day, verify calls it ok"
 fi
+# whatever state the two writers left: verify --repair brings the day back
+run_repart -c "$CFG_OFF" verify --repair --days $D
+eo_eq "$RC" 0 "5f: verify --repair ($OUT $ERR)"
+assert_exact $D "5f: after verify --repair"
+assert_one_file $D "5f: after verify --repair"
+eo_late $D 6 5
+run_all_off
+eo_eq "$RC" 0 "5f: a run after the repair ($ERR)"
+eo_eq "$(new_objects)" 1 "5f: the late file alone"
+assert_exact $D "5f: a run after the repair"
+assert_one_file $D "5f: a run after the repair"
 eo_done it_eo_writers
