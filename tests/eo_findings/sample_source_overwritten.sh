@@ -31,4 +31,7 @@ note "B: all exit $RC"
 assert_exact $D "B: a sample-merged source overwritten after the adoption"
 run_repart -c "$CFG" verify --days $D
 note "verify exit $RC: $(grep -i 'problem ' <<<"$OUT" || true)"
+run_repart -c "$CFG" verify --repair --days $D
+note "verify --repair exit $RC: $(tail -2 <<<"$OUT")"
+assert_exact $D "after verify --repair"
 eo_done sample_source_overwritten
