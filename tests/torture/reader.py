@@ -29,9 +29,6 @@ class Snapshot:
     def sample_files(self):
         return [k for k, _, _ in self.files if k.rsplit("/", 1)[-1].startswith("merged_series_")]
 
-    def where(self, rec):
-        return [k for k, _, recs in self._by_file if rec in recs] if hasattr(self, "_by_file") else []
-
 
 class Reader:
     def __init__(self, s3, bucket, data_prefix):

@@ -799,9 +799,6 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
             self.ev_kill(e, info, signal.SIGTERM)
         else:
             self.HANDLERS[k](self, e, info)
-        for sub in ("arrive",):
-            for a in e.get(sub, []):
-                self.counts[a["kind"]] += 0  # counted when they ran
 
     # ------------------------------------------------------------ final
     def final(self):
