@@ -103,9 +103,9 @@ static const struct opt_help cmd_opt_help[] = {
     { CLI_OPT_OBJECT, "--object s3://BUCKET/KEY", "a new object (the plain key, not URL-encoded);\n"
                                                   "repeatable; instead of FILE" },
     { CLI_OPT_DEEP, "--deep", "decode every record instead of trusting block counts" },
-    { CLI_OPT_REPAIR, "--repair", "delete orphaned merged files (no index names them) that\n"
-                                  "are older than $REPART_REPAIR_MIN_AGE seconds\n"
-                                  "(default 3600: a younger one may be a commit in progress)" },
+    { CLI_OPT_REPAIR, "--repair", "rebuild a day file that is missing, damaged or untracked\n"
+                                  "by its index from the cold tier; delete index-v1 orphans\n"
+                                  "older than $REPART_REPAIR_MIN_AGE seconds (default 3600)" },
     { CLI_OPT_ATHENA, "--table NAME", "table name (default sitewise_consolidated; a-z 0-9 _)" },
     { CLI_OPT_ATHENA, "--database NAME", "database name (default \"default\"; a-z 0-9 _)" },
     { CLI_OPT_ATHENA, "--partitions", "print ALTER TABLE ADD PARTITION for the days present" },
