@@ -615,12 +615,17 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
                       tag="%s-crash-%s" % (args[0], e["point"]))
         if rc != 0:
             self.expire_leases()
+        else:
+            info.commit_days |= set(self.days)  # the crash point was not reached: a run like any
 
     def ev_faulted(self, e, info, proxy_args, extra_env=None):
         endpoint, pp = self.proxy(proxy_args)
         try:
-            self.run(["all"] + self.range_args(), endpoint=endpoint, locking=e.get("locking"),
-                     extra_env=extra_env, tag="all-" + e["kind"])
+            rc = self.run(["all"] + self.range_args(), endpoint=endpoint, locking=e.get("locking"),
+                          extra_env=extra_env, tag="all-" + e["kind"])
+            if rc == 0:
+                # it says every day is committed, faults or not
+                info.commit_days |= set(self.days)
         finally:
             self.env.stop_proxy(pp)
 
