@@ -698,6 +698,21 @@ static void fetch_feed_put(void *ud, size_t i)
     fetcher_release(&f->slots[i]);
 }
 
+/* day_write with the plan's sources fetched from the cold tier on the pool. */
+static int day_write_fetched(struct run *run, const struct day *d, const struct lease *lease,
+                             struct day_scan *s, const struct plan *p, struct day_result *r,
+                             const char *dayname, struct err *e)
+{
+    struct fetcher f;
+    fetcher_init(&f, run->env, &run->prog, p->srcs, p->n);
+    int rc = f.slots ? 0 : err_set(e, "out of memory");
+    struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
+    if (rc == 0)
+        rc = day_write(run, d, lease, &s->index, s->index_key, p, &feed, r, dayname, e);
+    fetcher_free(&f);
+    return rc;
+}
+
 /* 1 when the day file in the bucket is not the version the index commits:
  * a run stopped between its PUT and its commit left records after the
  * committed bytes (or a file no index names). With nothing new to merge,
@@ -770,14 +785,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
             else
                 log_msg(LOG_INFO, dayname, "start", "the day file holds bytes no index commits "
                         "(a run stopped before its commit): writing the committed version again");
-            struct fetcher f;
-            fetcher_init(&f, env, &run->prog, p.srcs, p.n);
-            if (!f.slots)
-                rc = err_set(e, "out of memory");
-            struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
-            if (rc == 0)
-                rc = day_write(run, d, &lease, &s.index, s.index_key, &p, &feed, r, dayname, e);
-            fetcher_free(&f);
+            rc = day_write_fetched(run, d, &lease, &s, &p, r, dayname, e);
         }
     }
     plan_free(&p);
@@ -824,14 +832,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {
         r->new_objects = p.n;
-        struct fetcher f;
-        fetcher_init(&f, env, &run->prog, p.srcs, p.n);
-        if (!f.slots)
-            rc = err_set(e, "out of memory");
-        struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
-        if (rc == 0)
-            rc = day_write(run, d, &lease, &s.index, s.index_key, &p, &feed, r, dayname, e);
-        fetcher_free(&f);
+        rc = day_write_fetched(run, d, &lease, &s, &p, r, dayname, e);
     }
     plan_free(&p);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
