@@ -1145,7 +1145,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
 {
     const struct pipeline_env *env = run->env;
     const struct config *cfg = env->cfg;
-    char dir[2048];
+    char dir[2048], merged_dir[2048];
     if (stage_dir(cfg, "raw", d, dir, sizeof dir) != 0)
         return err_setk(e, ERR_USAGE, "work_dir too long");
     struct day_scan s;
@@ -1154,6 +1154,9 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
+            remove_dir(dir);  /* an earlier staging is out of date: not for upload */
+            if (stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
+                remove_dir(merged_dir);
         }
         scan_free(&s);
         return rc;
@@ -1172,6 +1175,8 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
     log_msg(LOG_INFO, dayname, "start", "Found data, starting to download %zu objects (%.1f MB)",
             p.n, (double)s.bytes_new / 1e6);
     remove_dir(dir);  /* a download supersedes an earlier one never uploaded */
+    if (stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
+        remove_dir(merged_dir);
     rc = mkdir_p(dir, e);
     double t0 = now_secs();
     struct fetcher f;
@@ -1338,6 +1343,33 @@ static void staged_feed_put(void *ud, size_t i)
     f->buf = NULL;
 }
 
+/* The staged sources must still be what the cold tier holds (key, size,
+ * ETag): a staged copy older than an object overwritten since would
+ * replace newer committed content. */
+static int staged_current(const struct scan_ctx *sc, const struct day_scan *staged,
+                          struct err *e)
+{
+    struct day_scan now;
+    if (scan_day(sc, &staged->day, &now, e) != 0) {
+        scan_free(&now);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < staged->n_src; i++) {
+        const struct scan_source *x = &staged->src[i];
+        int same = 0;
+        for (size_t j = 0; j < now.n_src && !same; j++)
+            same = strcmp(now.src[j].key, x->key) == 0 && now.src[j].size == x->size &&
+                   strcmp(now.src[j].etag, x->etag) == 0;
+        if (!same)
+            rc = err_setk(e, ERR_DATA, "%s changed in the cold tier (or is gone) since `repart "
+                          "download` staged it; run `repart download` for this day again",
+                          x->key);
+    }
+    scan_free(&now);
+    return rc;
+}
+
 static int day_upload(struct run *run, const struct day *d, struct day_result *r,
                       const char *dayname, struct err *e)
 {
@@ -1365,6 +1397,8 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     if (rc == 0)
         rc = day_lease(env, d, &lease, e);
     struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+    if (rc == 0)
+        rc = staged_current(&sc, &cur, e);
     if (rc == 0)
         rc = scan_refresh_index(&sc, &cur, e);
     /* No adoption of the sample's file here: this scan holds the staged
