@@ -249,14 +249,87 @@ enum walk_mode {
     CHECK_ONLY,     /* records checked, no keys */
     INSERT,         /* keys added to the table, as records of file `file` */
     TRIAL,          /* keys taken out of every file of schema `schema` where present */
+    DRAIN,          /* keys still left in file `file` taken out, each passed to `each` */
 };
 
 struct walk {
     struct adopt_set *s;
     size_t schema;
-    size_t file;               /* INSERT */
+    size_t file;               /* INSERT, DRAIN */
     enum walk_mode mode;
+    int (*each)(void *ud, const char *series, size_t n, int64_t time); /* DRAIN */
+    void *ud;
+    int raw;                   /* DRAIN: the schema is RawDatum's (raw_datum_like) */
 };
+
+/* A zigzag varint at rec[*at..len): 0 and the value, -1 when it runs out. */
+static int read_long(const unsigned char *rec, size_t len, size_t *at, int64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; *at < len && shift < 64; shift += 7) {
+        unsigned char c = rec[(*at)++];
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* RawDatum's first two fields, seriesId (string) and timeInSeconds (long),
+ * of a record checked against the schema already. */
+static void series_time(const unsigned char *rec, size_t len, const char **series, size_t *n,
+                        int64_t *time)
+{
+    size_t at = 0;
+    int64_t l;
+    *series = NULL;
+    *n = 0;
+    if (read_long(rec, len, &at, &l) != 0 || l < 0 || (uint64_t)l > len - at)
+        return;
+    size_t t_at = at + (size_t)l;
+    if (read_long(rec, len, &t_at, time) != 0)
+        return;
+    *series = (const char *)rec + at;
+    *n = (size_t)l;
+}
+
+/* 1 when a schema's records start with RawDatum's seriesId and timeInSeconds. */
+static int raw_datum_like(avro_schema_t sc)
+{
+    if (!sc || !is_avro_record(sc) || avro_schema_record_size(sc) < 2)
+        return 0;
+    const char *f0 = avro_schema_record_field_name(sc, 0);
+    const char *f1 = avro_schema_record_field_name(sc, 1);
+    avro_schema_t t0 = avro_schema_record_field_get_by_index(sc, 0);
+    avro_schema_t t1 = avro_schema_record_field_get_by_index(sc, 1);
+    return f0 && f1 && strcmp(f0, "seriesId") == 0 && strcmp(f1, "timeInSeconds") == 0 &&
+           is_avro_string(t0) && is_avro_int64(t1);
+}
+
+static int drain_one(struct walk *w, const unsigned char *rec, size_t len, struct err *e)
+{
+    struct adopt_set *s = w->s;
+    struct sfile *f = &s->files[w->file];
+    unsigned char k[KEY_SIZE], key[KEY_SIZE];
+    if (make_key(s, w->schema, rec, len, k, e) < 0)
+        return -1;
+    xor_key(key, k, f->pad);
+    unsigned char *sl = s->tab + probe(s->tab, s->cap, key) * SLOT_SIZE;
+    uint32_t c = slot_count(sl);
+    if (c <= 1)
+        return 0;
+    set_count(sl, c - 1);
+    f->left--;
+    s->left--;
+    const char *series = NULL;
+    size_t n = 0;
+    int64_t time = 0;
+    if (w->raw)
+        series_time(rec, len, &series, &n, &time);
+    return w->each(w->ud, series, n, time);
+}
 
 static int insert_batch(struct adopt_set *s, struct sfile *f, size_t n, struct err *e)
 {
@@ -321,6 +394,8 @@ static int push_key(void *ud, const unsigned char *rec, size_t len, struct err *
 {
     struct walk *w = ud;
     struct adopt_set *s = w->s;
+    if (w->mode == DRAIN)
+        return drain_one(w, rec, len, e);
     if (codec_buf_reserve(&s->keys, KEY_SIZE, e) < 0
         || make_key(s, w->schema, rec, len, s->keys.data + s->keys.len, e) < 0)
         return -1;
@@ -369,7 +444,7 @@ static int each_record(struct walk *w, const void *data, size_t len, const char 
         n += (uint64_t)b.count;
     }
     ocf_reader_close(&r);
-    if (rc == 0 && w->mode != CHECK_ONLY && flush_batch(w, e) < 0) {
+    if (rc == 0 && w->mode != CHECK_ONLY && w->mode != DRAIN && flush_batch(w, e) < 0) {
         err_prefix(e, "%s: ", name);
         rc = -1;
     }
@@ -722,6 +797,25 @@ int adopt_take(struct adopt_set *s, const void *source, size_t len, const char *
                     "records were merged cannot be established automatically", name,
                     (unsigned long long)best, (unsigned long long)records,
                     s->files[best_file].name, (unsigned long long)(records - best));
+}
+
+int adopt_drain_left(struct adopt_set *s, const void *container, size_t len, const char *name,
+                     int (*each)(void *ud, const char *series, size_t n, int64_t time),
+                     void *ud, struct err *e)
+{
+    if (s->failed)
+        return err_set(e, "%s: %s", name, s->fail_msg);
+    for (size_t f = 0; f < s->n_files; f++) {
+        if (strcmp(s->files[f].name, name) != 0)
+            continue;
+        if (!s->files[f].left)
+            return 0;
+        struct walk w = {.s = s, .schema = s->files[f].schema, .file = f, .mode = DRAIN,
+                         .each = each, .ud = ud};
+        w.raw = raw_datum_like(s->schemas[w.schema].schema);
+        return each_record(&w, container, len, name, s->schemas[w.schema].prog, NULL, e);
+    }
+    return 0;
 }
 
 const char *adopt_last_file(const struct adopt_set *s)

@@ -102,6 +102,17 @@ uint64_t adopt_left(const struct adopt_set *s);
  * name not in the set. */
 uint64_t adopt_file_left(const struct adopt_set *s, const char *name);
 
+/* Takes the records still left in sample file `name` out of the set, and
+ * calls each(ud, series, n, time) once per record (per copy) with its
+ * seriesId and timeInSeconds when the file's schema starts with RawDatum's
+ * two fields (else series NULL). `container` must be the bytes the file
+ * was added with. For telling which sources the records no source accounts
+ * for belong to; adopt_take is not meaningful afterwards. A nonzero return
+ * of `each` stops the walk and is returned. */
+int adopt_drain_left(struct adopt_set *s, const void *container, size_t len, const char *name,
+                     int (*each)(void *ud, const char *series, size_t n, int64_t time),
+                     void *ud, struct err *e);
+
 struct adopt_stats {
     uint64_t records;        /* records read from the sample file(s) */
     uint64_t left;           /* adopt_left */

@@ -112,6 +112,33 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, struc
     return 0;
 }
 
+int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
+                           const struct index_file *f, struct s3_buf *out, struct err *e)
+{
+    char key[1100];
+    if (dayfile_data_key(env->cfg, d, DAYFILE_NAME, key, sizeof key) != 0)
+        return err_set(e, "data key too long");
+    size_t had = out->len;
+    if (f->size <= 0)
+        return err_setk(e, ERR_DATA, "%s: the index commits no bytes of it", key);
+    if (s3_get_buffer_range(env->s3, env->cfg->s3.repartitioned.bucket_name, key,
+                                           0, f->size - 1, out, NULL, e) != 0)
+        return err_prefix(e, "reading the committed %s: ", key);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char hex[33] = "";
+    if (!EVP_Digest(out->data + had, out->len - had, md, &n, EVP_md5(), NULL))
+        return err_set(e, "MD5 failed");
+    for (unsigned i = 0; i < 16 && i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if ((long long)(out->len - had) != f->size || strcmp(hex, f->md5) != 0)
+        return err_setk(e, ERR_DATA, "%s: its first %lld bytes are not the committed version "
+                        "the index names (%zu bytes, MD5 %s; index %s); another writer without "
+                        "locking, or a damaged file: run `repart verify --repair`", key, f->size,
+                        out->len - had, hex, f->md5);
+    return 0;
+}
+
 struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
                              const struct index *committed, int rebuild,
                              const unsigned char sync[16], struct err *e)

@@ -84,6 +84,14 @@ const char *dayfile_key(const struct dayfile *df);
 /* Aborts an unfinished upload and frees. NULL is fine. */
 void dayfile_free(struct dayfile *df);
 
+/* Reads the committed version of day d's file, the bytes the index's #file
+ * line f describes (an uncommitted tail after them is left out), into *out
+ * (appended; caller frees with s3_buf_free), checked against its size and
+ * MD5. For a rebuild that carries over the records of sources gone from the
+ * cold tier. ERR_DATA when the bytes are not the committed version. */
+int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
+                           const struct index_file *f, struct s3_buf *out, struct err *e);
+
 /* Data key of `name` under day d: <data_prefix><partition><name>. -1 if too long. */
 int dayfile_data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
                      size_t size);

@@ -276,12 +276,19 @@ static int parse_src_line(struct index *ix, char *body, size_t lineno, struct er
 
 static int parse_file_line(struct index *ix, char *body, size_t lineno, struct err *e)
 {
-    char *f[7];
-    int n = split_tabs(body, f, 7);
-    if ((n != 5 && n != 6) || strchr(f[n - 1], '\t'))
-        return err_setk(e, ERR_DATA, "line %zu: a #file line needs 5 or 6 tab-separated fields",
+    char *f[8];
+    int n = split_tabs(body, f, 8);
+    if (n < 5 || n > 7 || strchr(f[n - 1], '\t'))
+        return err_setk(e, ERR_DATA, "line %zu: a #file line needs 5 to 7 tab-separated fields",
                         lineno);
-    const char *etag = n == 6 ? f[5] : "";
+    const char *etag = n >= 6 && strcmp(f[5], "-") != 0 ? f[5] : "";
+    long long unowned = -1;
+    if (n == 7) {
+        char *end;
+        unowned = strtoll(f[6], &end, 10);
+        if (!f[6][0] || *end || unowned < 0)
+            return err_setk(e, ERR_DATA, "line %zu: bad number '%s'", lineno, f[6]);
+    }
     if (strlen(etag) >= sizeof ix->files[0].etag || has_ctl(etag, strlen(etag), 1))
         return err_setk(e, ERR_DATA, "line %zu: bad ETag", lineno);
     char *end;
@@ -306,6 +313,7 @@ static int parse_file_line(struct index *ix, char *body, size_t lineno, struct e
         return err_setk(e, ERR_DATA, "line %zu: header longer than the file", lineno);
     if (index_file_set(ix, f[0], v[0], f[2], (unsigned long long)v[1], v[2], etag) != 0)
         return err_set(e, "out of memory");
+    ((struct index_file *)index_file_find(ix, f[0]))->unowned = unowned;
     return 0;
 }
 
@@ -443,9 +451,13 @@ char *index_format(const struct index *ix, size_t *len_out)
             snprintf(num, sizeof num, "\t%lld\t%s\t%llu\t%lld", f->size, f->md5, f->records,
                      f->header_len);
             sb_str(&b, num);
-            if (f->etag[0]) {
+            if (f->etag[0] || f->unowned >= 0) {
                 sb_str(&b, "\t");
-                sb_str(&b, f->etag);
+                sb_str(&b, f->etag[0] ? f->etag : "-");
+            }
+            if (f->unowned >= 0) {
+                snprintf(num, sizeof num, "\t%lld", f->unowned);
+                sb_str(&b, num);
             }
             sb_str(&b, "\n");
         }
@@ -575,6 +587,7 @@ int index_file_set(struct index *ix, const char *name, long long size, const cha
         }
         f = &ix->files[ix->n_files];
         memset(f, 0, sizeof *f);
+        f->unowned = -1;
         if (!(f->name = strdup(name)))
             return -1;
         ix->n_files++;

@@ -9,7 +9,7 @@
  *     <seriesId>                      one per line (sorted, unique)
  *     #repart-index v2
  *     #compat<TAB><shortId>
- *     #file<TAB><name><TAB><size><TAB><md5><TAB><records><TAB><header length>[<TAB><etag>]
+ *     #file<TAB><name><TAB><size><TAB><md5><TAB><records><TAB><header length>[<TAB><etag>[<TAB><unowned>]]
  *     #src<TAB><relkey><TAB><size><TAB><etag><TAB><file><TAB><offset><TAB><length>
  *
  * A #file line is the committed version of one data file of the day (its
@@ -46,6 +46,11 @@
 #include <stddef.h>
 #include "err.h"
 
+/* The ETag of a #src line (size 0) for a source whose earlier content, not
+ * known any more, is in its file: a sample file that merged the source
+ * before it was overwritten. Never equal to a listed object's. */
+#define INDEX_ETAG_EARLIER "-"
+
 struct index_source {
     char *relkey;       /* owned */
     char *series;       /* owned: series id parsed from relkey */
@@ -62,6 +67,10 @@ struct index_file {
     unsigned long long records;
     long long header_len;
     char etag[80];      /* the object's ETag as S3 gave it for this version ("" unknown) */
+    long long unowned;  /* records no #src line accounts for; -1 = not known. Recorded
+                           for the sample's adopted files only (7th field; the ETag is
+                           then "-" when unknown): 0 means the file holds exactly its
+                           sources' records, so it may be folded into the day file */
 };
 
 struct index {
@@ -116,7 +125,7 @@ enum index_src_state index_source_state(const struct index *ix, const char *relk
 /* The #file record named `name`, or NULL. */
 const struct index_file *index_file_find(const struct index *ix, const char *name);
 
-/* Sets (adds or replaces) a #file record. -1 on OOM. */
+/* Sets (adds or replaces) a #file record (unowned -1). -1 on OOM. */
 int index_file_set(struct index *ix, const char *name, long long size, const char *md5,
                    unsigned long long records, long long header_len, const char *etag);
 

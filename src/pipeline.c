@@ -377,7 +377,8 @@ static int put_index(const struct pipeline_env *env, const struct lease *lease,
  * died before its commit. Nothing else is ever deleted, and only after the
  * commit that makes them unneeded. */
 static void delete_superseded(const struct pipeline_env *env, const struct lease *lease,
-                              const struct day *d, const struct index *ix, const char *dayname)
+                              const struct day *d, const struct index *ix,
+                              char *const *fold, size_t n_fold, const char *dayname)
 {
     if (lease && lease_lost(lease)) {
         log_msg(LOG_WARN, dayname, "superseded", "the day's lease was lost: files of index "
@@ -397,7 +398,11 @@ static void delete_superseded(const struct pipeline_env *env, const struct lease
     }
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
-        if (strchr(name, '/') || !pipeline_is_merged_name(name) || index_file_find(ix, name))
+        int folded = 0;
+        for (size_t j = 0; j < n_fold && !folded; j++)
+            folded = strcmp(fold[j], name) == 0;
+        if (strchr(name, '/') || (!pipeline_is_merged_name(name) && !folded) ||
+            index_file_find(ix, name))
             continue;
         int used = 0;
         for (size_t j = 0; j < ix->n_sources && !used; j++)
@@ -423,8 +428,13 @@ struct plan {
     int rebuild;
     struct scan_source **srcs;   /* to merge, in merge order */
     size_t n;
-    char **fold;                 /* version-1 files the rebuild takes in */
+    char **fold;                 /* other files the rebuild takes in (from the cold tier):
+                                    version-1 files, and sample files that hold an
+                                    overwritten source; deleted after the commit */
     size_t n_fold;
+    struct index_source *keep;   /* (copies) day-file sources gone from the cold tier:
+                                    a rebuild carries their committed blocks over */
+    size_t n_keep;
 };
 
 static void plan_free(struct plan *p)
@@ -432,6 +442,12 @@ static void plan_free(struct plan *p)
     for (size_t i = 0; i < p->n_fold; i++)
         free(p->fold[i]);
     free(p->fold);
+    for (size_t i = 0; i < p->n_keep; i++) {
+        free(p->keep[i].relkey);
+        free(p->keep[i].series);
+        free(p->keep[i].merged);
+    }
+    free(p->keep);
     free(p->srcs);
     memset(p, 0, sizeof *p);
 }
@@ -450,6 +466,47 @@ static int plan_rewrites(const struct plan *p, const struct index_source *x)
     return x && (strcmp(x->merged, DAYFILE_NAME) == 0 || plan_folds(p, x->merged));
 }
 
+/* 1 when every source the index places in file m is still listed. */
+static int plan_all_listed(const struct index *ix, const unsigned char *listed, const char *m)
+{
+    for (size_t k = 0; k < ix->n_sources; k++)
+        if (strcmp(ix->sources[k].merged, m) == 0 && !listed[k])
+            return 0;
+    return 1;
+}
+
+static int plan_add_fold(struct plan *p, const char *m, struct err *e)
+{
+    if (plan_folds(p, m))
+        return 0;
+    if (!(p->fold[p->n_fold] = strdup(m)))
+        return err_set(e, "out of memory");
+    p->n_fold++;
+    return 0;
+}
+
+/* A source overwritten since it went into file m, which is not the day
+ * file: its old records must leave the day with m. m is folded (rebuilt
+ * from the cold tier into the day file, then deleted) when the cold tier
+ * still holds everything m holds: a version-1 file whose sources are all
+ * listed, or a sample file whose records are all its sources' (unowned 0,
+ * found when it was adopted) and whose sources are all listed. Otherwise
+ * the old records cannot be told apart from ones no source backs any more:
+ * the day stops, nothing written. */
+static int plan_fold_changed(struct plan *p, const struct index *ix, const unsigned char *listed,
+                             const struct scan_source *src, const char *m, struct err *e)
+{
+    const struct index_file *f = index_file_find(ix, m);
+    int whole = pipeline_is_merged_name(m) || (f && f->unowned == 0);
+    if (whole && plan_all_listed(ix, listed, m))
+        return plan_add_fold(p, m, e);
+    return err_setk(e, ERR_DATA, "%s was overwritten since it was merged into %s, which also "
+                    "holds records that no object in the cold tier accounts for now (sources "
+                    "deleted since): the old records cannot be taken out without losing those. "
+                    "Nothing was written; restore the deleted objects, or see docs/reliability.md "
+                    "(\"overwritten sources\")", src->key, m);
+}
+
 static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
 {
     memset(p, 0, sizeof *p);
@@ -463,62 +520,79 @@ static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
     unsigned char *listed = calloc(ix->n_sources ? ix->n_sources : 1, 1);
     p->srcs = calloc(s->n_src ? s->n_src : 1, sizeof *p->srcs);
     p->fold = calloc(ix->n_sources ? ix->n_sources : 1, sizeof *p->fold);
-    if (!listed || !p->srcs || !p->fold) {
-        free(listed);
-        return err_set(e, "out of memory");
-    }
-    for (size_t i = 0; i < s->n_src; i++) {
+    p->keep = calloc(ix->n_sources ? ix->n_sources : 1, sizeof *p->keep);
+    int rc = listed && p->srcs && p->fold && p->keep ? 0 : err_set(e, "out of memory");
+    for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
         const struct index_source *x = index_source_find(ix, s->src[i].relkey);
         if (x)
             listed[x - ix->sources] = 1;
     }
-    /* version-1 files can be folded in when every source they hold is
+    /* version-1 files are folded in whenever every source they hold is
      * still in the cold tier (the rebuild takes them from there) */
-    size_t unlisted_day = 0;
-    for (size_t j = 0; j < ix->n_sources; j++) {
+    for (size_t j = 0; rc == 0 && j < ix->n_sources; j++) {
         const char *m = ix->sources[j].merged;
-        if (strcmp(m, DAYFILE_NAME) == 0) {
-            unlisted_day += !listed[j];
+        if (ix->sources[j].off < 0 && pipeline_is_merged_name(m) && !plan_folds(p, m) &&
+            plan_all_listed(ix, listed, m))
+            rc = plan_add_fold(p, m, e);
+    }
+    int changed = 0;
+    for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
+        const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+        if (!s->src[i].changed || !x)
             continue;
-        }
-        if (ix->sources[j].off >= 0 || !pipeline_is_merged_name(m) || plan_folds(p, m))
+        changed = 1;
+        if (!plan_rewrites(p, x))
+            rc = plan_fold_changed(p, ix, listed, &s->src[i], x->merged, e);
+    }
+    p->rebuild = !df || changed || p->n_fold > 0;
+    /* the day file's sources gone from the cold tier: a rebuild keeps
+     * their committed blocks (dayfile_read_committed) */
+    for (size_t j = 0; rc == 0 && df && p->rebuild && j < ix->n_sources; j++) {
+        const struct index_source *x = &ix->sources[j];
+        if (listed[j] || strcmp(x->merged, DAYFILE_NAME) != 0)
             continue;
-        int all = 1;
-        for (size_t k = 0; k < ix->n_sources && all; k++)
-            if (strcmp(ix->sources[k].merged, m) == 0 && !listed[k])
-                all = 0;
-        if (all && !(p->fold[p->n_fold] = strdup(m))) {
-            free(listed);
-            return err_set(e, "out of memory");
-        }
-        p->n_fold += (size_t)all;
+        struct index_source *k = &p->keep[p->n_keep];
+        *k = *x;
+        k->relkey = strdup(x->relkey);
+        k->series = strdup(x->series);
+        k->merged = strdup(x->merged);
+        p->n_keep++;
+        if (!k->relkey || !k->series || !k->merged)
+            rc = err_set(e, "out of memory");
     }
     free(listed);
-    int changed = 0;
-    const char *changed_key = NULL;
-    for (size_t i = 0; i < s->n_src; i++)
-        if (s->src[i].changed && plan_rewrites(p, index_source_find(ix, s->src[i].relkey))) {
-            changed = 1;
-            changed_key = s->src[i].key;
-        }
-    p->rebuild = !df || changed || p->n_fold > 0;
-    if (p->rebuild && df && unlisted_day) {
-        /* the day file holds records of sources gone from the cold tier: a
-         * rebuild from the cold tier would lose them */
-        if (changed)
-            return err_setk(e, ERR_DATA, "%s was overwritten since it was merged, but "
-                            DAYFILE_NAME " also holds %zu source(s) no longer in the cold tier: "
-                            "it cannot be rebuilt without losing them", changed_key,
-                            unlisted_day);
-        for (size_t i = 0; i < p->n_fold; i++)
-            free(p->fold[i]);
-        p->n_fold = 0;
-        p->rebuild = 0;
-    }
-    for (size_t i = 0; i < s->n_src; i++) {
+    for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
         struct scan_source *src = &s->src[i];
         if (src->is_new || (p->rebuild && plan_rewrites(p, index_source_find(ix, src->relkey))))
             p->srcs[p->n++] = src;
+    }
+    if (rc != 0)
+        plan_free(p);
+    return rc;
+}
+
+/* Adds the plan's kept sources to the rebuild: each one's committed blocks
+ * after the committed header make a container of its own (the header's
+ * sync marker frames them). range receives 2 numbers per source. */
+static int add_kept(struct dayfile *df, const struct plan *p, const struct s3_buf *committed,
+                    long long header_len, long long *range, struct err *e)
+{
+    for (size_t i = 0; i < p->n_keep; i++) {
+        const struct index_source *k = &p->keep[i];
+        if (header_len <= 0 || k->off < header_len || k->len < 0 ||
+            k->off + k->len > (long long)committed->len)
+            return err_setk(e, ERR_DATA, "%s: its range %lld+%lld is not in the committed "
+                            DAYFILE_NAME, k->relkey, k->off, k->len);
+        size_t n = (size_t)header_len + (size_t)k->len;
+        unsigned char *buf = malloc(n);
+        if (!buf)
+            return err_set(e, "out of memory");
+        memcpy(buf, committed->data, (size_t)header_len);
+        memcpy(buf + header_len, committed->data + k->off, (size_t)k->len);
+        int rc = dayfile_add(df, k->relkey, buf, n, &range[2 * i], &range[2 * i + 1], e);
+        free(buf);
+        if (rc != 0)
+            return err_prefix(e, "carrying over %s: ", k->relkey);
     }
     return 0;
 }
@@ -551,8 +625,17 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (old && !p->rebuild)
         kept_records = old->records;
     double t0 = now_secs();
+    /* the committed bytes of sources gone from the cold tier, before the
+     * rebuild replaces them */
+    struct s3_buf committed = {0};
+    if (p->n_keep && dayfile_read_committed(&denv, d, index_file_find(ix, DAYFILE_NAME),
+                                            &committed, e) != 0) {
+        s3_buf_free(&committed);
+        return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
+                          p->n_keep);
+    }
     struct dayfile *df = dayfile_open(&denv, d, ix, p->rebuild, sync, e);
-    long long *range = calloc(2 * (p->n ? p->n : 1), sizeof *range);
+    long long *range = calloc(2 * (p->n + p->n_keep + 1), sizeof *range);
     int rc = df && range ? 0 : -1;
     if (df && !range)
         err_set(e, "out of memory");
@@ -575,6 +658,10 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         if (i == p->n / 2)
             crashpoint("mid_merge");
     }
+    if (rc == 0 && p->n_keep)
+        rc = add_kept(df, p, &committed, index_file_find(ix, DAYFILE_NAME)->header_len,
+                      range + 2 * p->n, e);
+    s3_buf_free(&committed);
     double t1 = now_secs();
     struct dayfile_result res;
     memset(&res, 0, sizeof res);
@@ -606,6 +693,13 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
                                 DAYFILE_NAME, range[2 * i], range[2 * i + 1]) != 0)
                 rc = err_set(e, "out of memory");
         }
+        for (size_t i = 0; rc == 0 && i < p->n_keep; i++) {
+            const struct index_source *k = &p->keep[i];
+            const long long *kr = &range[2 * (p->n + i)];
+            if (index_add_range(ix, k->relkey, k->series, k->size, k->etag, DAYFILE_NAME, kr[0],
+                                kr[1]) != 0)
+                rc = err_set(e, "out of memory");
+        }
         if (rc == 0 && index_file_set(ix, DAYFILE_NAME, res.size, res.md5, res.records,
                                       res.header_len, res.etag) != 0)
             rc = err_set(e, "out of memory");
@@ -627,8 +721,11 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             (double)res.bytes_new / 1e6, (double)r->bytes_out / 1e6, (double)res.size / 1e6,
             (size_t)r->sources_copied,
             (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
+    if (p->n_keep)
+        log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
+                "tier were carried over from the committed " DAYFILE_NAME, p->n_keep);
     if (p->rebuild)
-        delete_superseded(env, lease, d, ix, dayname);
+        delete_superseded(env, lease, d, ix, p->fold, p->n_fold, dayname);
     return 0;
 }
 

@@ -18,6 +18,8 @@ struct sample_file {
     unsigned long long records;
     long long header_len;
     size_t taken;
+    uint64_t left;             /* records no source was found for */
+    uint64_t attributed;       /* of those, records of series with an overwritten source */
 };
 
 static void md5_hex(const void *data, size_t len, char out[33])
@@ -98,6 +100,73 @@ static int offer(struct s3_client *s3, const char *bucket, const struct scan_sou
     return rc;
 }
 
+/* SiteWise exports every six hours: an object's records start at the
+ * start timestamp of its key, within one period. */
+#define EXPORT_PERIOD_SECS 21600
+
+struct attribution {
+    struct scan_source **cand;
+    size_t n_cand;
+    int *where;
+    int mark;                  /* where[] value of "earlier content in this file" */
+    uint64_t attributed;
+};
+
+static int attribute_record(void *ud, const char *series, size_t n, int64_t time)
+{
+    struct attribution *a = ud;
+    if (!series)
+        return 0;
+    int hit = 0;
+    for (size_t i = 0; i < a->n_cand; i++) {
+        const struct coldkey *k = &a->cand[i]->ck;
+        if ((a->where[i] == -1 || a->where[i] == a->mark) && strlen(k->series_id) == n &&
+            memcmp(k->series_id, series, n) == 0 && time >= k->start_ts &&
+            time - k->start_ts < EXPORT_PERIOD_SECS) {
+            a->where[i] = a->mark;
+            hit = 1;
+        }
+    }
+    a->attributed += (uint64_t)hit;
+    return 0;
+}
+
+/* File f has records no source was found for. A record whose series and
+ * time fall in the key of a listed source found in no sample file (where
+ * -1) is that source's earlier content: it was overwritten since the
+ * sample merged it (a SiteWise object holds one series, from the start
+ * time its key names, over one export period). Such sources get where =
+ * n_files + fi; their records count as f->attributed. Others stay unowned
+ * (sources deleted from the cold tier), and the file is then never folded. */
+static int attribute_left(struct s3_client *s3, const char *bucket, const char *prefix,
+                          struct sample_file *f, struct scan_source **cand, size_t n_cand,
+                          int *where, size_t n_files, size_t fi, struct err *e)
+{
+    int any = 0;
+    for (size_t i = 0; i < n_cand && !any; i++)
+        any = where[i] == -1;
+    if (!any)
+        return 0;
+    char key[1400];
+    snprintf(key, sizeof key, "%s%s", prefix, f->name);
+    struct s3_buf b = {0};
+    if (s3_get_buffer_verified(s3, bucket, key, &b, NULL, e) != 0) {
+        s3_buf_free(&b);
+        return err_prefix(e, "reading the sample's %s again: ", key);
+    }
+    char md5[33];
+    md5_hex(b.data, b.len, md5);
+    struct attribution a = {cand, n_cand, where, (int)(n_files + fi), 0};
+    int rc = 0;
+    if ((long long)b.len != f->size || strcmp(md5, f->md5) != 0)
+        rc = err_setk(e, ERR_TRANSIENT, "%s changed while this run read it", key);
+    else
+        rc = adopt_drain_left(f->set, b.data, b.len, key, attribute_record, &a, e);
+    s3_buf_free(&b);
+    f->attributed = a.attributed;
+    return rc;
+}
+
 int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
                     const char *dayname, size_t *adopted, struct err *e)
 {
@@ -164,7 +233,25 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
                               "day automatically", oe.msg);
         }
     }
+    /* records left in a sample file whose series has a source found in no
+     * sample file: that source was overwritten since the sample merged it */
+    for (size_t i = 0; rc == 0 && i < n_files; i++)
+        if ((files[i].left = adopt_left(files[i].set)) != 0)
+            rc = attribute_left(s3, out_bucket, prefix, &files[i], cand, n_cand, where, n_files,
+                                i, e);
     for (size_t i = 0; rc == 0 && i < n_cand; i++) {
+        if (where[i] >= 0 && (size_t)where[i] >= n_files) {
+            /* an earlier content of it is in that file */
+            struct sample_file *f = &files[where[i] - (int)n_files];
+            f->taken++;
+            if (index_add(ix, cand[i]->relkey, cand[i]->ck.series_id, 0, INDEX_ETAG_EARLIER,
+                          f->name) != 0)
+                rc = err_set(e, "out of memory");
+            log_msg(LOG_WARN, dayname, "sample_source_overwritten", "%s was overwritten since "
+                    "the original sample merged it into %s: the file is taken into "
+                    DAYFILE_NAME " with the source's current records", cand[i]->key, f->name);
+            continue;
+        }
         if (where[i] < 0)
             continue;
         struct sample_file *f = &files[where[i]];
@@ -187,7 +274,10 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
             rc = err_set(e, "out of memory");
             break;
         }
-        uint64_t left = adopt_left(f->set);
+        uint64_t left = f->left - f->attributed;
+        /* 0: the file holds exactly its sources' records and may be folded
+         * into the day file when one of them is overwritten (pipeline.c) */
+        ((struct index_file *)index_file_find(ix, f->name))->unowned = (long long)left;
         log_msg(LOG_INFO, dayname, "sample_adopted",
                 "the original sample's %s holds %zu source object(s) of the cold tier; "
                 "recorded in the index%s", f->name, f->taken,

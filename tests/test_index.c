@@ -257,8 +257,51 @@ static void test_v2(void)
     index_free(&ix);
 }
 
+/* A sample file's #file line with what adoption found of it (7th field):
+ * read, written and read again; absent means not known. */
+static void test_unowned(void)
+{
+    struct err e = {0};
+    struct index ix;
+    index_init(&ix);
+    const char *doc =
+        "#repart-index v2\n"
+        "#file\tmerged_series_1.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t0\n"
+        "#file\tmerged_series_2.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t\"E\"\t3\n"
+        "#file\tmerged.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t\"F\"\n"
+        "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t0\t" INDEX_ETAG_EARLIER
+        "\tmerged_series_1.avro\n";
+    REQUIRE(index_parse(doc, strlen(doc), &ix, &e) == 0);
+    CHECK_INT((int)index_file_find(&ix, "merged_series_1.avro")->unowned, 0);
+    CHECK_STR(index_file_find(&ix, "merged_series_1.avro")->etag, "");
+    CHECK_INT((int)index_file_find(&ix, "merged_series_2.avro")->unowned, 3);
+    CHECK_INT((int)index_file_find(&ix, "merged.avro")->unowned, -1);
+    /* an earlier content is never the listed one */
+    CHECK_INT(index_source_state(&ix, "seriesBucket=0a/raw_s1_1_GOOD.avro", 0, "\"x\""),
+              INDEX_SRC_CHANGED);
+    size_t len = 0;
+    char *out = index_format(&ix, &len);
+    REQUIRE(out != NULL);
+    CHECK(strstr(out, "merged_series_1.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t0\n"));
+    CHECK(strstr(out, "\tmerged.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t\"F\"\n"));
+    struct index back;
+    index_init(&back);
+    REQUIRE(index_parse(out, len, &back, &e) == 0);
+    CHECK_INT((int)index_file_find(&back, "merged_series_2.avro")->unowned, 3);
+    CHECK_INT((int)index_file_find(&back, "merged.avro")->unowned, -1);
+    free(out);
+    index_free(&back);
+    index_free(&ix);
+    const char *bad = "#repart-index v2\n"
+        "#file\tm.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t-1\n";
+    index_init(&ix);
+    CHECK_INT(index_parse(bad, strlen(bad), &ix, &e), -1);
+    index_free(&ix);
+}
+
 int main(void)
 {
+    RUN(test_unowned);
     RUN(test_v2);
     RUN(test_compat_lines);
     RUN(test_series_of);

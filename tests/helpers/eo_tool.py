@@ -20,6 +20,8 @@ code.
       rewrites the text object KEY with a UTF-8 BOM and CRLF line ends
   eo_tool.py index-src ENDPOINT BUCKET KEY
       prints the #src lines' relkeys of the index KEY (one per line)
+  eo_tool.py delete ENDPOINT BUCKET KEY
+      deletes one object (a source gone from the cold tier; the mirror keeps it)
 """
 import json
 import os
@@ -87,6 +89,10 @@ def index_src(endpoint, bucket, key):
             print(f[1])
 
 
+def delete(endpoint, bucket, key):
+    s3http.S3(endpoint).delete(bucket, key)
+
+
 def main(argv):
     if len(argv) == 5 and argv[0] == "mkfile":
         return mkfile(*argv[1:])
@@ -102,6 +108,8 @@ def main(argv):
         return sample(*argv[1:7], during)
     if len(argv) == 4 and argv[0] == "bom":
         return bom(*argv[1:])
+    if len(argv) == 4 and argv[0] == "delete":
+        return delete(*argv[1:])
     if len(argv) == 4 and argv[0] == "index-src":
         return index_src(*argv[1:])
     sys.stderr.write(__doc__)

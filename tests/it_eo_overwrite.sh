@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A source overwritten in place (same key, new records) leaves its old
+# records nowhere (issue 11, class 6), also where they are not in
+# merged.avro: in the original sample's merged file (found when the file is
+# adopted, or later), or beside records of sources deleted from the cold
+# tier since (their records stay). Checked with the independent reader
+# (bucket_check.py) against a mirror of what the day must hold: every
+# current source's records once, and a deleted source's records once.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_repart.sh"
+. "$(dirname "$0")/lib_eo.sh"
+
+eo_setup
+nth_key() { (cd "$G" && find "raw/$(day_part "$1")" -name 'raw_*.avro' | sort | sed -n "$2p"); }
+sample_files() { bucket_ls out "consolidated/$(day_part "$1")/" | grep -c '/merged_series_' || true; }
+
+# --- A: overwritten after the sample merged it, before repart's first run ---
+# Old code: all exit 0, the sample's file kept the old records (10 extra).
+D=2023-10-02
+eo_gen $D 5 10 2
+eo_arrive $D
+eo_sample $D
+eo_mkfile "$(nth_key $D 3)" 12
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "A: exit ($ERR)"
+eo_contains "$OUT$ERR" "was overwritten since the original sample merged it" "A: said"
+assert_exact $D "A: overwritten before the adoption"
+assert_one_file $D "A"
+eo_eq "$(sample_files $D)" 0 "A: the sample's file, taken into merged.avro, is deleted"
+
+# --- B: overwritten after repart adopted the sample's file ------------------
+# Old code: the new records were appended, the old ones stayed in the
+# sample's file (20 extra, 12 missing after two overwrites).
+D=2023-10-03
+eo_gen $D 5 10 3
+eo_arrive $D
+eo_sample $D
+k4=$(nth_key $D 4)
+eo_late $D 7 2
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "B: first run exit ($ERR)"
+eo_eq "$(sample_files $D)" 1 "B: the sample's file adopted and kept"
+assert_exact $D "B: adopted"
+eo_mkfile "$k4" 12
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "B: exit ($ERR)"
+assert_exact $D "B: overwritten after the adoption"
+assert_one_file $D "B"
+eo_eq "$(sample_files $D)" 0 "B: the sample's file is folded and deleted"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "B: verify ($OUT)"
+
+# --- C: merged.avro holds a source deleted from the cold tier; another is ---
+# overwritten. Old code: exit 1 on every run ("cannot be rebuilt without
+# losing them"). Now the rebuild carries the deleted source's committed
+# blocks over.
+D=2023-10-04
+eo_gen $D 6 10 4
+eo_arrive $D
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "C: first run ($ERR)"
+gone=$(nth_key $D 2)
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "$gone"     # the mirror keeps it: its records stay
+eo_mkfile "$(nth_key $D 5)" 9
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "C: exit ($ERR)"
+eo_contains "$OUT$ERR" "no longer in the cold tier were carried over" "C: said"
+assert_exact $D "C: rebuilt, the deleted source's records kept"
+assert_one_file $D "C"
+# and once more: the kept source keeps its range in the next rebuild
+eo_mkfile "$(nth_key $D 6)" 4
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "C: second rebuild ($ERR)"
+assert_exact $D "C: second rebuild"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "C: verify ($OUT)"
+
+# --- D: the sample's file holds a deleted source's records too: the old ----
+# records of an overwritten source cannot be told apart from those, so the
+# day stops with nothing written (old code: exit 0 with the old records kept).
+D=2023-10-05
+eo_gen $D 5 10 5
+eo_arrive $D
+eo_sample $D
+k4=$(nth_key $D 4)
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "$(nth_key $D 2)"
+# the deleted source's records stay where the sample put them: that is
+# the expectation of check_day (the mirror keeps the file)
+eo_late $D 7 3
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "D: adoption ($ERR)"
+before=$(out_ls)
+eo_mkfile "$k4" 12
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 1 "D: exit"
+eo_contains "$ERR" "$k4" "D: the message names the object"
+eo_contains "$ERR" "Nothing was written" "D: says nothing was written"
+eo_eq "$(out_ls)" "$before" "D: the out bucket is unchanged"
+
+eo_done it_eo_overwrite
