@@ -276,18 +276,18 @@ static int parse_src_line(struct index *ix, char *body, size_t lineno, struct er
 
 static int parse_file_line(struct index *ix, char *body, size_t lineno, struct err *e)
 {
-    char *f[8];
-    int n = split_tabs(body, f, 8);
-    if (n < 5 || n > 7 || strchr(f[n - 1], '\t'))
-        return err_setk(e, ERR_DATA, "line %zu: a #file line needs 5 to 7 tab-separated fields",
-                        lineno);
+    char *f[9];
+    int n = split_tabs(body, f, 9);
+    if (n < 5 || n == 7 || n > 8 || strchr(f[n - 1], '\t'))
+        return err_setk(e, ERR_DATA, "line %zu: a #file line needs 5, 6 or 8 tab-separated "
+                        "fields", lineno);
     const char *etag = n >= 6 && strcmp(f[5], "-") != 0 ? f[5] : "";
-    long long unowned = -1;
-    if (n == 7) {
+    long long adopted[2] = {-1, -1};     /* unowned, sources */
+    for (int i = 0; n == 8 && i < 2; i++) {
         char *end;
-        unowned = strtoll(f[6], &end, 10);
-        if (!f[6][0] || *end || unowned < 0)
-            return err_setk(e, ERR_DATA, "line %zu: bad number '%s'", lineno, f[6]);
+        adopted[i] = strtoll(f[6 + i], &end, 10);
+        if (!f[6 + i][0] || *end || adopted[i] < 0)
+            return err_setk(e, ERR_DATA, "line %zu: bad number '%s'", lineno, f[6 + i]);
     }
     if (strlen(etag) >= sizeof ix->files[0].etag || has_ctl(etag, strlen(etag), 1))
         return err_setk(e, ERR_DATA, "line %zu: bad ETag", lineno);
@@ -313,7 +313,9 @@ static int parse_file_line(struct index *ix, char *body, size_t lineno, struct e
         return err_setk(e, ERR_DATA, "line %zu: header longer than the file", lineno);
     if (index_file_set(ix, f[0], v[0], f[2], (unsigned long long)v[1], v[2], etag) != 0)
         return err_set(e, "out of memory");
-    ((struct index_file *)index_file_find(ix, f[0]))->unowned = unowned;
+    struct index_file *nf = (struct index_file *)index_file_find(ix, f[0]);
+    nf->unowned = adopted[0];
+    nf->sources = adopted[1];
     return 0;
 }
 
@@ -456,7 +458,8 @@ char *index_format(const struct index *ix, size_t *len_out)
                 sb_str(&b, f->etag[0] ? f->etag : "-");
             }
             if (f->unowned >= 0) {
-                snprintf(num, sizeof num, "\t%lld", f->unowned);
+                snprintf(num, sizeof num, "\t%lld\t%lld", f->unowned,
+                         f->sources >= 0 ? f->sources : 0);
                 sb_str(&b, num);
             }
             sb_str(&b, "\n");
@@ -588,6 +591,7 @@ int index_file_set(struct index *ix, const char *name, long long size, const cha
         f = &ix->files[ix->n_files];
         memset(f, 0, sizeof *f);
         f->unowned = -1;
+        f->sources = -1;
         if (!(f->name = strdup(name)))
             return -1;
         ix->n_files++;
@@ -701,4 +705,21 @@ size_t index_unbacked_series(const struct index *ix)
         n += (size_t)!backed;
     }
     return n;
+}
+
+int index_check_adopted(const struct index *ix, struct err *e)
+{
+    for (size_t i = 0; i < ix->n_files; i++) {
+        const struct index_file *f = &ix->files[i];
+        if (f->sources < 0)
+            continue;
+        long long n = 0;
+        for (size_t j = 0; j < ix->n_sources; j++)
+            n += strcmp(ix->sources[j].merged, f->name) == 0;
+        if (n != f->sources)
+            return err_setk(e, ERR_DATA, "%s: %lld #src line(s) name it, the index recorded %lld "
+                            "when it was adopted; the index lost track of records in this file",
+                            f->name, n, f->sources);
+    }
+    return 0;
 }

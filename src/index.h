@@ -9,7 +9,7 @@
  *     <seriesId>                      one per line (sorted, unique)
  *     #repart-index v2
  *     #compat<TAB><shortId>
- *     #file<TAB><name><TAB><size><TAB><md5><TAB><records><TAB><header length>[<TAB><etag>[<TAB><unowned>]]
+ *     #file<TAB><name><TAB><size><TAB><md5><TAB><records><TAB><header length>[<TAB><etag>[<TAB><unowned><TAB><sources>]]
  *     #src<TAB><relkey><TAB><size><TAB><etag><TAB><file><TAB><offset><TAB><length>
  *
  * A #file line is the committed version of one data file of the day (its
@@ -71,6 +71,8 @@ struct index_file {
                            for the sample's adopted files only (7th field; the ETag is
                            then "-" when unknown): 0 means the file holds exactly its
                            sources' records, so it may be folded into the day file */
+    long long sources;  /* #src lines that name it (8th field, with unowned); -1 = not
+                           known. A different count means the index lost lines */
 };
 
 struct index {
@@ -141,6 +143,11 @@ void index_forget_file(struct index *ix, const char *merged);
  * index lost track of (a hand edit, a damaged index): nothing may then be
  * decided from it. 0, or -1 (ERR_DATA) naming the first gap. */
 int index_check_file(const struct index *ix, const char *name, struct err *e);
+
+/* Checks that every #file line that records how many #src lines name it
+ * (an adopted sample file) is named by that many. 0, or -1 (ERR_DATA)
+ * naming the first file that lost lines. */
+int index_check_adopted(const struct index *ix, struct err *e);
 
 /* Records a merged source (and its series). Keeps arrays sorted: call
  * index_sort once after a batch of adds. Returns -1 on OOM. */

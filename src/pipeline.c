@@ -513,7 +513,7 @@ static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
     struct index *ix = &s->index;
     const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
     struct err ce = {0};
-    if (df && index_check_file(ix, DAYFILE_NAME, &ce) != 0)
+    if ((df && index_check_file(ix, DAYFILE_NAME, &ce) != 0) || index_check_adopted(ix, &ce) != 0)
         return err_setk(e, ERR_DATA, "index %s: %s; nothing is decided from it: run `repart "
                         "verify --repair` for this day", s->index_key, ce.msg);
     /* which indexed sources are still listed (as they are, or overwritten) */
@@ -893,8 +893,11 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
 
 /* `verify --repair`: the day file (and version-1 files) rebuilt from the
  * cold tier, every listed source once, whatever the index says of them; the
- * sample's own files, adopted by their records, stay as they are. For a day
- * file missing or damaged, or an index whose ranges lost track of records. */
+ * sample's own files are adopted again by their records (and folded where
+ * one holds an overwritten source). For a day file missing or damaged, or an
+ * index that lost track of records. Records of sources deleted from the cold
+ * tier are not in the cold tier to rebuild from: a repair loses them (a
+ * plain run keeps them, pipeline.c plan_day). */
 static int day_repair(struct run *run, const struct day *d, struct day_result *r,
                       const char *dayname, struct err *e)
 {
@@ -910,21 +913,19 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         rc = scan_refresh_index(&sc, &s, e);
     }
     size_t adopted = 0;
-    if (rc == 0)
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
     struct plan p = {0};
     if (rc == 0) {
-        /* forget what the index says of repart's own files */
-        index_forget_file(&s.index, DAYFILE_NAME);
-        for (size_t j = 0; j < s.index.n_sources;) {
-            if (pipeline_is_merged_name(s.index.sources[j].merged))
-                index_forget_file(&s.index, s.index.sources[j].merged);
-            else
-                j++;
-        }
+        /* forget what the index says of every file: repart's are rebuilt,
+         * the sample's adopted again from their records */
+        while (s.index.n_files)
+            index_forget_file(&s.index, s.index.files[0].name);
+        while (s.index.n_sources)
+            index_forget_file(&s.index, s.index.sources[0].merged);
         scan_classify(&s);
-        rc = plan_day(&s, &p, e);
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
     }
+    if (rc == 0)
+        rc = plan_day(&s, &p, e);
     if (rc == 0 && p.n == 0 && !adopted) {
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {

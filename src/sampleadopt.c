@@ -177,6 +177,10 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
      * not tell (a later file of the same series may back them already). */
     if (s->n_new == 0)
         return 0;
+    struct err ce = {0};
+    if (index_check_adopted(ix, &ce) != 0)
+        return err_setk(e, ERR_DATA, "index %s: %s; nothing is decided from it: run `repart "
+                        "verify --repair` for this day", s->index_key, ce.msg);
     const char *out_bucket = cfg->s3.repartitioned.bucket_name;
     char prefix[1100];
     if (dayfile_data_key(cfg, &s->day, "", prefix, sizeof prefix) != 0)
@@ -277,7 +281,9 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         uint64_t left = f->left - f->attributed;
         /* 0: the file holds exactly its sources' records and may be folded
          * into the day file when one of them is overwritten (pipeline.c) */
-        ((struct index_file *)index_file_find(ix, f->name))->unowned = (long long)left;
+        struct index_file *xf = (struct index_file *)index_file_find(ix, f->name);
+        xf->unowned = (long long)left;
+        xf->sources = (long long)f->taken;
         log_msg(LOG_INFO, dayname, "sample_adopted",
                 "the original sample's %s holds %zu source object(s) of the cold tier; "
                 "recorded in the index%s", f->name, f->taken,

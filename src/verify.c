@@ -570,6 +570,10 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
         add_finding(v, VK_INDEX_DAMAGED, VERIFY_PROBLEM, s.index_key,
                     "%s: %s (`verify --repair` rebuilds the day file from the cold tier)",
                     s.index_key, ce.msg);
+    if (index_check_adopted(&s.index, &ce) != 0)
+        add_finding(v, VK_INDEX_DAMAGED, VERIFY_PROBLEM, s.index_key,
+                    "%s: %s (`verify --repair` adopts the sample's files again from their "
+                    "records)", s.index_key, ce.msg);
     if (dfile && dvf && dvf->size > dfile->size) {
         dayfile_tail = 1;
         add_finding(v, VK_OTHER, VERIFY_WARNING, dvf->key,

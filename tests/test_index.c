@@ -266,8 +266,8 @@ static void test_unowned(void)
     index_init(&ix);
     const char *doc =
         "#repart-index v2\n"
-        "#file\tmerged_series_1.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t0\n"
-        "#file\tmerged_series_2.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t\"E\"\t3\n"
+        "#file\tmerged_series_1.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t0\t1\n"
+        "#file\tmerged_series_2.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t\"E\"\t3\t0\n"
         "#file\tmerged.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t\"F\"\n"
         "#src\tseriesBucket=0a/raw_s1_1_GOOD.avro\t0\t" INDEX_ETAG_EARLIER
         "\tmerged_series_1.avro\n";
@@ -282,7 +282,8 @@ static void test_unowned(void)
     size_t len = 0;
     char *out = index_format(&ix, &len);
     REQUIRE(out != NULL);
-    CHECK(strstr(out, "merged_series_1.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t0\n"));
+    CHECK(strstr(out, "merged_series_1.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t0\t1\n"));
+    CHECK_INT((int)index_file_find(&ix, "merged_series_1.avro")->sources, 1);
     CHECK(strstr(out, "\tmerged.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t\"F\"\n"));
     struct index back;
     index_init(&back);
@@ -293,7 +294,7 @@ static void test_unowned(void)
     index_free(&back);
     index_free(&ix);
     const char *bad = "#repart-index v2\n"
-        "#file\tm.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t-1\n";
+        "#file\tm.avro\t300\t0123456789abcdef0123456789abcdef\t7\t100\t-\t-1\t0\n";
     index_init(&ix);
     CHECK_INT(index_parse(bad, strlen(bad), &ix, &e), -1);
     index_free(&ix);

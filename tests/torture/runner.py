@@ -27,6 +27,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import threading
@@ -103,6 +104,8 @@ class ScheduleRun:
         self.violations = []
         self.trace = []
         self.runs = []
+        self.edited = set()      # days whose index was edited by hand (index-edit)
+        self.stage_moved = False # an arrival between `download` and `upload`
         self.counts = collections.Counter()
         self.step = 0
         self.step_name = ""
@@ -208,8 +211,46 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
                            % (" ".join(p.args), RUN_TIMEOUT), force=True)
         return rc
 
-    def run(self, args, **kw):
-        return self.finish(self.start(args, **kw))
+    def run(self, args, operator=True, **kw):
+        p = self.start(args, **kw)
+        rc = self.finish(p)
+        if rc == 1 and operator:
+            rc = self.operator(p, args, kw)
+        return rc
+
+    # What repart asks the operator to do when it stops on purpose, done as
+    # the operator would, only where the schedule made it necessary; the
+    # command is then run again and that exit counts. A stop anywhere else
+    # stays a violation.
+    ASK_REPAIR = re.compile(r"^error: (\d{4}-\d{2}-\d{2}): .*run `repart verify --repair` for this day",
+                            re.M)
+    ASK_DOWNLOAD = re.compile(r"^error: (\d{4}-\d{2}-\d{2}): .*since `repart download` staged it; "
+                              r"run `repart download`", re.M)
+
+    def operator(self, p, args, kw):
+        try:
+            with open(p.err_path, errors="replace") as f:
+                err = f.read()
+        except OSError:
+            return 1
+        repair = sorted(set(self.ASK_REPAIR.findall(err)))
+        if repair and set(repair) <= self.edited:
+            self.say("  operator: verify --repair --days %s, as asked, then again" % ",".join(repair))
+            vrc = self.finish(self.start(["verify", "--repair", "--days", ",".join(repair)],
+                                         extra_env={"REPART_REPAIR_MIN_AGE": "0"},
+                                         tag="operator-repair"))
+            if vrc != 0:
+                return 1
+            self.edited -= set(repair)
+            return self.run(args, operator=False, **kw)
+        if self.ASK_DOWNLOAD.search(err) and args[0] == "upload" and self.stage_moved:
+            self.say("  operator: the stages again, as asked")
+            rest = list(args[1:])
+            for stage in ("download", "merge"):
+                if self.run([stage] + rest, operator=False, **kw) != 0:
+                    return 1
+            return self.run(args, operator=False, **kw)
+        return 1
 
     def range_args(self):
         return ["--from", self.days[0], "--to", self.days[-1]]
@@ -407,12 +448,15 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         moved = False
         for i, stage in enumerate(["download", "merge", "upload"]):
             args = [stage] + self.range_args()
+            if stage == "download":
+                self.stage_moved = False
             rc = self.run(args)
             rcs.append(rc)
             info.clean.append((" ".join(args), rc))
             if i < 2 and e.get("between") and e["between"][i]:
                 self.arrivals(e["between"][i])
                 moved = True
+                self.stage_moved = True
         if all(rc == 0 for rc in rcs):
             info.commit_days |= set(self.days)
             if not moved:
@@ -504,9 +548,22 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
                                list(days), os.path.join(self.dir, "sample-work-%d" % self.step), hook,
                                start_ts=ts)
 
+    def sample_reads_bom(self):
+        """The sample reads an index with a UTF-8 BOM as it is: its first
+        series id then carries the BOM, matches nothing, and the sample
+        merges that series again (its own defect, class 8 of issue 11 is
+        repart's side of it). repart writes no BOM; an index saved with one
+        by hand stays that way until repart's next commit of the day. The
+        sample is not run then."""
+        for d in self.days:
+            data, _ = self.s3.get(self.out, "index/%stimeseries.txt" % model.partition(d))
+            if data and data.startswith(b"\xef\xbb\xbf"):
+                raise Skip("the index of %s starts with a BOM, which the sample misreads" % d)
+
     def ev_sample(self, e, info):
         if not self.env.sample:
             raise Skip("no tests/torture/sample.py")
+        self.sample_reads_bom()
         try:
             res = self.sample_call(self.days)
         except Exception as x:  # noqa: BLE001 - the sample's own failure is not repart's
@@ -522,6 +579,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         while the concurrent reader reads."""
         if not self.env.sample:
             raise Skip("no tests/torture/sample.py")
+        self.sample_reads_bom()
         err, res = [], []
         fired = []
         days_with = self.model.days_with_sources() or self.days
@@ -708,6 +766,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
                     info.uncommit.extend(recs)
                 self.s3.delete(self.out, okey)
             self.say("  deleted %s (%s), as docs/deploy-batch.md says" % (okey, "existed" if odata else "absent"))
+        self.edited.add(day)
         kept = [l for i, l in enumerate(lines) if i not in drop]
         self.s3.put(self.out, key, "\n".join(kept).encode("utf-8", errors="surrogateescape"))
         self.say("  %s: removed %d of %d #src line(s) of %s" % (mode, len(drop), len(src), key))
