@@ -503,8 +503,8 @@ static int plan_fold_changed(struct plan *p, const struct index *ix, const unsig
     return err_setk(e, ERR_DATA, "%s was overwritten since it was merged into %s, which also "
                     "holds records that no object in the cold tier accounts for now (sources "
                     "deleted since): the old records cannot be taken out without losing those. "
-                    "Nothing was written; restore the deleted objects, or see docs/reliability.md "
-                    "(\"overwritten sources\")", src->key, m);
+                    "Nothing was written; restore the deleted objects, or see docs/design.md "
+                    "(\"Overwritten sources\")", src->key, m);
 }
 
 static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
