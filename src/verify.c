@@ -712,6 +712,11 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
             add_finding(v, VK_SOURCE_UNREADABLE, VERIFY_WARNING, f->key,
                         "%s: %zu of its %zu sources could not be read (%s); its record count "
                         "cannot be checked", f->key, unreadable, n, unread_ex.msg);
+        /* an adopted sample file's records that no listed source accounted
+         * for when it was adopted (sources deleted before) */
+        const struct index_file *xf = index_file_find(&s.index, name);
+        long long unowned = xf && xf->unowned > 0 ? xf->unowned : 0;
+        expected += unowned;
         int known = !gone && !changed && !unreadable;
         f->expected = known ? expected : -1;
         if (t->rc != 0) {
@@ -728,7 +733,7 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
         v->records += t->records;
         if (known)
             v->records_expected += (uint64_t)expected;
-        if (t->foreign) {
+        if (t->foreign && (long long)t->foreign > unowned) {
             f->status = VF_FOREIGN_SERIES;
             add_finding(v, VK_FOREIGN_SERIES, VERIFY_PROBLEM, f->key,
                         "%s: %llu record(s) of series that none of its %zu sources holds "

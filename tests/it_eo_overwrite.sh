@@ -89,6 +89,11 @@ k4=$(nth_key $D 4)
 eo_late $D 7 3
 run_repart -c "$CFG" all --days $D
 eo_eq "$RC" 0 "D: adoption ($ERR)"
+# verify counts the sample file's records that belong to no listed source
+# (the deleted one's, as adoption recorded) as expected (old code: a
+# count_mismatch problem for as long as the day lives)
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "D: verify after the adoption ($OUT)"
 before=$(out_ls)
 eo_mkfile "$k4" 12
 run_repart -c "$CFG" all --days $D
