@@ -1207,6 +1207,15 @@ static int stage_open(const struct config *cfg, const struct day *d, const char 
                             "tier itself: remove them and run `repart download` for this day",
                             raw, hand);
     }
+    if (have == 1) {
+        /* files put by hand beside the staged ones would be left out */
+        size_t all = count_avro(raw, 1);
+        if (all > st->n)
+            have = err_setk(e, ERR_DATA, "%s holds %zu .avro file(s) besides the %zu that `repart "
+                            "download` staged (" STATE_FILE "); repart takes sources from the "
+                            "cold tier itself: remove them and run `repart download` for this "
+                            "day", raw, all - st->n, st->n);
+    }
     if (have <= 0) {
         staged_free(st);
         if (have == 0)

@@ -118,8 +118,16 @@ run_repart -c "$CFG" download --days $D
 eo_eq "$RC" 0 "9c: download of the late file ($ERR)"
 cp "$G/$LATE_KEY" "$R/raw_handplaced-series_1688400000_GOOD.avro"
 run_repart -c "$CFG" merge --days $D
-# Observed (new code): exit 0, the hand-placed file silently left out (no
-# word of it): reported in issue 11, not asserted here.
-note "9c: merge of a downloaded day plus a hand-placed file: exit $RC: $(tail -1 <<<"$ERR")"
+# old code: exit 0, the hand-placed file silently left out
+eo_eq "$RC" 1 "9c: merge of a downloaded day plus a hand-placed file"
+eo_contains "$ERR" "1 .avro file(s) besides the" "9c: the message counts the file"
+run_repart -c "$CFG" upload --days $D
+eo_eq "$RC" 1 "9c: upload of a downloaded day plus a hand-placed file"
+rm -f "$R/raw_handplaced-series_1688400000_GOOD.avro"
+for st in merge upload; do
+    run_repart -c "$CFG" $st --days $D
+    eo_eq "$RC" 0 "9c: $st without it ($ERR)"
+done
+assert_exact $D "9c: the late file"
 note "9c ok"
 eo_done it_eo_stages
