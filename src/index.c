@@ -11,6 +11,7 @@
 #define INDEX_SRC "#src\t"
 #define INDEX_FILE "#file\t"
 #define INDEX_COMPAT "#compat\t"
+#define INDEX_FOLDED "#folded\t"
 
 void index_init(struct index *ix)
 {
@@ -36,6 +37,9 @@ void index_free(struct index *ix)
     for (size_t i = 0; i < ix->n_files; i++)
         free(ix->files[i].name);
     free(ix->files);
+    for (size_t i = 0; i < ix->n_folded; i++)
+        free(ix->folded[i].name);
+    free(ix->folded);
     free(ix->src_series);
     memset(ix, 0, sizeof *ix);
 }
@@ -361,6 +365,14 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
         } else if (strncmp(line, INDEX_SRC, strlen(INDEX_SRC)) == 0) {
             if (parse_src_line(out, line + strlen(INDEX_SRC), lineno, e) != 0)
                 return -1;
+        } else if (strncmp(line, INDEX_FOLDED, strlen(INDEX_FOLDED)) == 0) {
+            char *f[3];
+            int n = split_tabs(line + strlen(INDEX_FOLDED), f, 3);
+            if (n != 2 || !f[0][0] || strchr(f[0], '/') || has_ctl(f[0], strlen(f[0]), 1) ||
+                strlen(f[1]) >= sizeof out->folded[0].etag || has_ctl(f[1], strlen(f[1]), 1))
+                return err_setk(e, ERR_DATA, "line %zu: bad #folded line", lineno);
+            if (index_add_folded(out, f[0], strcmp(f[1], "-") == 0 ? "" : f[1]) != 0)
+                return err_set(e, "out of memory");
         } else if (strncmp(line, INDEX_COMPAT, strlen(INDEX_COMPAT)) == 0) {
             const char *id = line + strlen(INDEX_COMPAT);
             /* a short id: the part of a series id before its first '_' */
@@ -438,7 +450,7 @@ char *index_format(const struct index *ix, size_t *len_out)
         sb_str(&b, ix->series[i]);
         sb_str(&b, "\n");
     }
-    if (ix->n_sources || ix->n_compat || ix->n_files) {
+    if (ix->n_sources || ix->n_compat || ix->n_files || ix->n_folded) {
         sb_str(&b, INDEX_HEADER "\n");
         for (size_t i = 0; i < ix->n_compat; i++) {
             sb_str(&b, INDEX_COMPAT);
@@ -462,6 +474,13 @@ char *index_format(const struct index *ix, size_t *len_out)
                          f->sources >= 0 ? f->sources : 0);
                 sb_str(&b, num);
             }
+            sb_str(&b, "\n");
+        }
+        for (size_t i = 0; i < ix->n_folded; i++) {
+            sb_str(&b, INDEX_FOLDED);
+            sb_str(&b, ix->folded[i].name);
+            sb_str(&b, "\t");
+            sb_str(&b, ix->folded[i].etag[0] ? ix->folded[i].etag : "-");
             sb_str(&b, "\n");
         }
         for (size_t i = 0; i < ix->n_sources; i++) {
@@ -517,19 +536,6 @@ int index_has_series(const struct index *ix, const char *series_id)
     memcpy(shortid, series_id, n);
     shortid[n] = '\0';
     return real_line(ix, shortid);
-}
-
-int index_covers(const struct index *ix, const char *relkey, const char *series_id,
-                 long long last_modified)
-{
-    struct index_source key = {.relkey = (char *)relkey};
-    if (ix->n_sources && bsearch(&key, ix->sources, ix->n_sources, sizeof key, cmp_source))
-        return 1;
-    if (sorted_has((char *const *)ix->src_series, ix->n_src_series, series_id))
-        return 0;
-    if (!index_has_series(ix, series_id))
-        return 0;
-    return ix->last_modified == 0 || last_modified <= ix->last_modified;
 }
 
 int index_add(struct index *ix, const char *relkey, const char *series_id, long long size,
@@ -721,5 +727,33 @@ int index_check_adopted(const struct index *ix, struct err *e)
                             "when it was adopted; the index lost track of records in this file",
                             f->name, n, f->sources);
     }
+    return 0;
+}
+
+const struct index_folded *index_folded_find(const struct index *ix, const char *name)
+{
+    for (size_t i = 0; i < ix->n_folded; i++)
+        if (strcmp(ix->folded[i].name, name) == 0)
+            return &ix->folded[i];
+    return NULL;
+}
+
+int index_add_folded(struct index *ix, const char *name, const char *etag)
+{
+    if (index_folded_find(ix, name))
+        return 0;
+    if (ix->n_folded == ix->cap_folded) {
+        size_t cap = ix->cap_folded ? ix->cap_folded * 2 : 4;
+        struct index_folded *p = realloc(ix->folded, cap * sizeof *p);
+        if (!p)
+            return -1;
+        ix->folded = p;
+        ix->cap_folded = cap;
+    }
+    struct index_folded *f = &ix->folded[ix->n_folded];
+    if (!(f->name = strdup(name)))
+        return -1;
+    snprintf(f->etag, sizeof f->etag, "%s", etag ? etag : "");
+    ix->n_folded++;
     return 0;
 }

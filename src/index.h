@@ -11,6 +11,7 @@
  *     #compat<TAB><shortId>
  *     #file<TAB><name><TAB><size><TAB><md5><TAB><records><TAB><header length>[<TAB><etag>[<TAB><unowned><TAB><sources>]]
  *     #src<TAB><relkey><TAB><size><TAB><etag><TAB><file><TAB><offset><TAB><length>
+ *     #folded<TAB><name><TAB><etag>
  *
  * A #file line is the committed version of one data file of the day (its
  * name under the day's data partition, size, MD5 of its bytes as hex, record
@@ -29,16 +30,9 @@
  * relkey is the source key relative to the day prefix
  * (`seriesBucket=XX/raw_<seriesId>_<ts>_<quality>.avro`).
  *
- * Whether a source object is already covered (see index_covers):
- *  1. its relkey has a #src line -> covered;
- *  2. else, if its series has #src lines -> NOT covered (a late arrival);
- *  3. else, if a series line names it (exactly, or a legacy short entry that
- *     is the part of the id before the first '_'; #compat lines excluded)
- *     -> covered when the object
- *     was last modified no later than the index object (entries written by
- *     the Python sample carry no source record; an object that appeared
- *     after that index was written cannot have been merged by that run);
- *  4. else -> NOT covered.
+ * Whether a listed object is merged is decided by its #src line alone
+ * (index_source_state: key, size and ETag). Series lines say nothing about
+ * objects: the sample's are taken over by adopting its files (sampleadopt.h).
  * Keeping everything in one object keeps the commit a single PUT. */
 #ifndef REPART_INDEX_H
 #define REPART_INDEX_H
@@ -75,6 +69,15 @@ struct index_file {
                            known. A different count means the index lost lines */
 };
 
+/* A file folded into the day file: its records are there now, and the
+ * object of that name with that ETag (the version folded) is to be deleted
+ * by any run of the day (a run stopped, or a delete failed, after the
+ * commit). Kept once written: the ETag guards a later file of that name. */
+struct index_folded {
+    char *name;         /* owned */
+    char etag[80];      /* "" when not known: then only version-1 names are deleted */
+};
+
 struct index {
     char **series;               /* owned strings; sorted and unique after index_parse/index_add */
     size_t n_series, cap_series;
@@ -87,6 +90,8 @@ struct index {
     size_t n_src_series;
     struct index_file *files;    /* in name order */
     size_t n_files, cap_files;
+    struct index_folded *folded;
+    size_t n_folded, cap_folded;
     int version;                 /* 0 = no repart header (the sample's), 1, 2 */
     long long last_modified;     /* of the index object (unix s); 0 = unknown */
     char etag[80];               /* of the index object; "" when it did not exist */
@@ -104,10 +109,6 @@ char *index_format(const struct index *ix, size_t *len_out);
 
 /* 1 when the series id is named by a series line (exact or legacy short). */
 int index_has_series(const struct index *ix, const char *series_id);
-
-/* 1 when the source (relkey, series, last_modified) is already covered. */
-int index_covers(const struct index *ix, const char *relkey, const char *series_id,
-                 long long last_modified);
 
 /* Series lines that no #src record backs (neither exactly nor as a legacy
  * short id): what the original sample wrote for the sources in its own
@@ -130,6 +131,12 @@ const struct index_file *index_file_find(const struct index *ix, const char *nam
 /* Sets (adds or replaces) a #file record (unowned -1). -1 on OOM. */
 int index_file_set(struct index *ix, const char *name, long long size, const char *md5,
                    unsigned long long records, long long header_len, const char *etag);
+
+/* Records a folded file (once per name). -1 on OOM. */
+int index_add_folded(struct index *ix, const char *name, const char *etag);
+
+/* The #folded record of name, or NULL. */
+const struct index_folded *index_folded_find(const struct index *ix, const char *name);
 
 /* Removes the #src record of relkey, if any. */
 void index_forget_source(struct index *ix, const char *relkey);

@@ -371,18 +371,20 @@ static int put_index(const struct pipeline_env *env, const struct lease *lease,
     return rc;
 }
 
-/* Files of index version 1 (merged_<hash>.avro) that the index just
- * committed no longer names: their sources are all in the day file now
- * (a rebuild folded them in), or they were left by a version-1 run that
- * died before its commit. Nothing else is ever deleted, and only after the
- * commit that makes them unneeded. */
+/* Deletes what the committed index ix says is superseded: files folded
+ * into the day file (#folded: only the version folded, by its ETag), and,
+ * unless only_folded, files of index version 1 (merged_<hash>.avro) it no
+ * longer names (their sources are all in the day file, or a version-1 run
+ * died before its commit). Only ever after the commit that makes them
+ * unneeded, and again by any later run of the day (a run stopped, or a
+ * delete failed, in between): queries count their records twice until then. */
 static void delete_superseded(const struct pipeline_env *env, const struct lease *lease,
-                              const struct day *d, const struct index *ix,
-                              char *const *fold, size_t n_fold, const char *dayname)
+                              const struct day *d, const struct index *ix, int only_folded,
+                              const char *dayname)
 {
     if (lease && lease_lost(lease)) {
-        log_msg(LOG_WARN, dayname, "superseded", "the day's lease was lost: files of index "
-                "version 1 left for the next run to delete");
+        log_msg(LOG_WARN, dayname, "superseded", "the day's lease was lost: superseded files "
+                "left for the next run to delete");
         return;
     }
     const struct config *cfg = env->cfg;
@@ -398,11 +400,12 @@ static void delete_superseded(const struct pipeline_env *env, const struct lease
     }
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
-        int folded = 0;
-        for (size_t j = 0; j < n_fold && !folded; j++)
-            folded = strcmp(fold[j], name) == 0;
-        if (strchr(name, '/') || (!pipeline_is_merged_name(name) && !folded) ||
-            index_file_find(ix, name))
+        if (strchr(name, '/') || index_file_find(ix, name))
+            continue;
+        const struct index_folded *fo = index_folded_find(ix, name);
+        int folded = fo && fo->etag[0] && strcmp(fo->etag, l.items[i].etag) == 0;
+        int v1 = !only_folded && pipeline_is_merged_name(name);
+        if (!folded && !v1)
             continue;
         int used = 0;
         for (size_t j = 0; j < ix->n_sources && !used; j++)
@@ -683,8 +686,12 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         crashpoint("before_index");
         if (p->rebuild) {
             index_forget_file(ix, DAYFILE_NAME);
-            for (size_t i = 0; i < p->n_fold; i++)
+            for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
+                const struct index_file *ff = index_file_find(ix, p->fold[i]);
+                if (index_add_folded(ix, p->fold[i], ff ? ff->etag : "") != 0)
+                    rc = err_set(e, "out of memory");
                 index_forget_file(ix, p->fold[i]);
+            }
         }
         for (size_t i = 0; rc == 0 && i < p->n; i++) {
             const struct scan_source *src = p->srcs[i];
@@ -725,7 +732,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
                 "tier were carried over from the committed " DAYFILE_NAME, p->n_keep);
     if (p->rebuild)
-        delete_superseded(env, lease, d, ix, p->fold, p->n_fold, dayname);
+        delete_superseded(env, lease, d, ix, 0, dayname);
     return 0;
 }
 
@@ -836,6 +843,8 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     const struct config *cfg = env->cfg;
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
+    if (rc == 0 && s.index.n_folded)
+        delete_superseded(env, NULL, d, &s.index, 1, dayname);   /* left by a stopped run */
     if (rc != 0 || (s.n_new == 0 && !day_file_untidy(env, &s))) {
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;
@@ -1270,8 +1279,26 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
     }
     struct plan p = {0};
     size_t adopted = 0;
-    /* in memory only: `upload` adopts again against the index it commits */
-    rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+    /* What the sample's files hold is committed here, as `all` does when
+     * nothing else is new: `upload` plans against the index as it then is
+     * (it sees only the staged sources, not the day's listing), and a
+     * sample file to fold must be named there. Under the lease, on the
+     * index as it is now. */
+    struct lease lease = {0};
+    rc = day_lease(env, d, &lease, e);
+    if (rc == 0 && lease.held) {
+        struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+        rc = scan_refresh_index(&sc, &s, e);
+    }
+    if (rc == 0)
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+    if (rc == 0 && adopted) {
+        rc = put_index(env, &lease, s.index_key, &s.index, e);
+        if (rc == 0)
+            log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
+                    "original sample's merged file recorded", adopted);
+    }
+    lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     if (rc == 0)
         rc = plan_day(&s, &p, e);
     if (rc != 0) {
@@ -1509,7 +1536,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     if (rc == 0)
         rc = scan_refresh_index(&sc, &cur, e);
     /* No adoption of the sample's file here: this scan holds the staged
-     * sources only, not the day's listing (the next `all` adopts it). */
+     * sources only, not the day's listing; `download` committed it. */
     struct plan p = {0};
     if (rc == 0 && cur.n_new == 0) {
         r->status = DAY_NOTHING_NEW;

@@ -12,6 +12,7 @@
 
 struct sample_file {
     char name[256];
+    char etag[80];             /* as listed */
     struct adopt_set *set;
     long long size;
     char md5[33];
@@ -197,10 +198,11 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         if (strchr(name, '/') || strncmp(name, SAMPLE_MERGED_PREFIX,
                                          strlen(SAMPLE_MERGED_PREFIX)) != 0 ||
             nl < 6 || strcmp(name + nl - 5, ".avro") != 0 || nl >= sizeof files[0].name ||
-            index_file_find(ix, name))
+            index_file_find(ix, name) || index_folded_find(ix, name))
             continue;
         struct sample_file *f = &files[n_files++];
         snprintf(f->name, sizeof f->name, "%s", name);
+        snprintf(f->etag, sizeof f->etag, "%s", l.items[i].etag);
         rc = sample_open(s3, out_bucket, l.items[i].key, f, e);
     }
     s3_object_list_free(&l);
@@ -274,7 +276,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
                     "sources that the index lacks", f->name);
             continue;
         }
-        if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len, NULL) != 0) {
+        if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len, f->etag) != 0) {
             rc = err_set(e, "out of memory");
             break;
         }

@@ -789,7 +789,12 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
     }
     for (size_t i = 0; i < v->n_files; i++) {
         const struct verify_file *f = &v->files[i];
-        if (f->status == VF_LEGACY)
+        if (f->status == VF_LEGACY && index_folded_find(&s.index, f->name))
+            add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
+                        "%s: folded into " DAYFILE_NAME " by a run that stopped before deleting "
+                        "it: queries count its records twice until the next `repart all` of "
+                        "the day deletes it", f->key);
+        else if (f->status == VF_LEGACY)
             add_finding(v, VK_LEGACY, VERIFY_INFO, f->key,
                         "%s: merged by the original Python sample; not checked", f->key);
         else if (f->status == VF_OTHER)

@@ -102,4 +102,40 @@ eo_contains "$ERR" "$k4" "D: the message names the object"
 eo_contains "$ERR" "Nothing was written" "D: says nothing was written"
 eo_eq "$(out_ls)" "$before" "D: the out bucket is unchanged"
 
+# --- E: the run that folds the sample's file stops after its commit, -----
+# before the delete (old code: the file stayed for good beside merged.avro,
+# every record of it counted twice, verify ok). The index's #folded line
+# has any later run delete it; verify reports it meanwhile.
+D=2023-10-06
+eo_gen $D 4 10 6
+eo_arrive $D
+eo_sample $D
+eo_mkfile "$(nth_key $D 2)" 8
+rc=0; REPART_TEST_CRASH_AT=after_index "$REPART" -c "$CFG" -q all --days $D >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || check_fail "E: the crash point did not stop the run"
+eo_eq "$(sample_files $D)" 1 "E: the sample's file is still there after the crash"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 1 "E: verify while the folded file is there"
+eo_contains "$OUT" "folded into merged.avro" "E: verify says why"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "E: the next run ($ERR)"
+eo_eq "$(sample_files $D)" 0 "E: the next run deleted the folded file"
+assert_exact $D "E"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "E: verify afterwards ($OUT)"
+
+# --- F: the stages fold the sample's file too (old code: `download` adopted
+# in memory only, `upload` never named the file: kept, records twice) ------
+D=2023-10-07
+eo_gen $D 4 10 7
+eo_arrive $D
+eo_sample $D
+eo_mkfile "$(nth_key $D 3)" 6
+for st in download merge upload; do
+    run_repart -c "$CFG" $st --days $D
+    eo_eq "$RC" 0 "F: $st ($ERR)"
+done
+assert_exact $D "F: after the stages"
+eo_eq "$(sample_files $D)" 0 "F: the sample's file is folded and deleted"
+
 eo_done it_eo_overwrite
