@@ -574,6 +574,63 @@ static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
     return rc;
 }
 
+/* The committed version of the day file, for a rebuild that keeps the
+ * records of sources gone from the cold tier. The bytes are also saved
+ * beside the index (keep_key: <index prefix><partition>merged.avro.<md5>.committed,
+ * never read by queries) before the rebuild replaces the day file: a run
+ * that stops between that PUT and its commit leaves a day file that is no
+ * longer the committed version, and the next run takes the bytes from the
+ * copy. The copy is deleted after the commit. */
+static int read_committed_kept(const struct pipeline_env *env, const struct dayfile_env *denv,
+                               const struct day *d, const struct index *ix, const char *index_key,
+                               struct s3_buf *out, char *keep_key, size_t keep_size,
+                               const char *dayname, struct err *e)
+{
+    const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    const char *base = strrchr(index_key, '/');
+    size_t dir = base ? (size_t)(base - index_key) + 1 : 0;
+    int n = snprintf(keep_key, keep_size, "%.*s" DAYFILE_NAME ".%s.committed", (int)dir,
+                     index_key, cf->md5);
+    if (n < 0 || (size_t)n >= keep_size)
+        return err_set(e, "index key too long");
+    struct err de = {0};
+    if (dayfile_read_committed(denv, d, cf, out, &de) == 0) {
+        struct s3_put_opts po = {0};
+        if (s3_put(env->s3, bucket, keep_key, out->data, out->len, &po, NULL, e) != 0)
+            return err_prefix(e, "saving the committed version to %s: ", keep_key);
+        return 0;
+    }
+    if (de.kind != ERR_DATA) {
+        *e = de;
+        return -1;
+    }
+    /* not the committed version: a rebuild stopped before its commit? */
+    s3_buf_free(out);
+    struct s3_buf k = {0};
+    struct err ke = {0};
+    if (s3_get_buffer(env->s3, bucket, keep_key, &k, NULL, &ke) != 0) {
+        s3_buf_free(&k);
+        *e = de;
+        return -1;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    char hex[33] = "";
+    if (k.len && EVP_Digest(k.data, k.len, md, &ml, EVP_md5(), NULL))
+        for (unsigned i = 0; i < 16 && i < ml; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if ((long long)k.len != cf->size || strcmp(hex, cf->md5) != 0) {
+        s3_buf_free(&k);
+        *e = de;
+        return -1;
+    }
+    log_msg(LOG_INFO, dayname, "kept_copy", "%s is not the committed version (a rebuild stopped "
+            "before its commit): its committed bytes are taken from %s", DAYFILE_NAME, keep_key);
+    *out = k;
+    return 0;
+}
+
 /* Adds the plan's kept sources to the rebuild: each one's committed blocks
  * after the committed header make a container of its own (the header's
  * sync marker frames them). range receives 2 numbers per source. */
@@ -631,8 +688,9 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     /* the committed bytes of sources gone from the cold tier, before the
      * rebuild replaces them */
     struct s3_buf committed = {0};
-    if (p->n_keep && dayfile_read_committed(&denv, d, index_file_find(ix, DAYFILE_NAME),
-                                            &committed, e) != 0) {
+    char keep_key[1200] = "";
+    if (p->n_keep && read_committed_kept(env, &denv, d, ix, index_key, &committed, keep_key,
+                                         sizeof keep_key, dayname, e) != 0) {
         s3_buf_free(&committed);
         return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
                           p->n_keep);
@@ -718,6 +776,11 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (rc != 0)
         return rc;
     crashpoint("after_index");
+    if (keep_key[0]) {
+        struct err ke = {0};
+        if (s3_delete(env->s3, cfg->s3.repartitioned.bucket_name, keep_key, &ke) != 0)
+            log_msg(LOG_WARN, dayname, "kept_copy", "could not delete %s: %s", keep_key, ke.msg);
+    }
     r->status = DAY_DONE;
     log_msg(LOG_INFO, dayname, "committed",
             "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB sent, %.1f MB in "
@@ -902,8 +965,9 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
 
 /* `verify --repair`: the day file (and version-1 files) rebuilt from the
  * cold tier, every listed source once, whatever the index says of them; the
- * sample's own files are adopted again by their records (and folded where
- * one holds an overwritten source). For a day file missing or damaged, or an
+ * sample's own files keep their adoption, or are adopted again by their
+ * records where the index lost track of them (and folded where one holds an
+ * overwritten source). For a day file missing or damaged, or an
  * index that lost track of records. Records of sources deleted from the cold
  * tier are not in the cold tier to rebuild from: a repair loses them (a
  * plain run keeps them, pipeline.c plan_day). */
@@ -924,12 +988,25 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
     size_t adopted = 0;
     struct plan p = {0};
     if (rc == 0) {
-        /* forget what the index says of every file: repart's are rebuilt,
-         * the sample's adopted again from their records */
-        while (s.index.n_files)
-            index_forget_file(&s.index, s.index.files[0].name);
-        while (s.index.n_sources)
-            index_forget_file(&s.index, s.index.sources[0].merged);
+        /* forget what the index says of repart's files (rebuilt), and of
+         * the sample's when the index lost track of them (adopted again
+         * from their records); an intact adoption is kept as it is */
+        struct err ae = {0};
+        int sample_too = index_check_adopted(&s.index, &ae) != 0;
+        for (size_t j = 0; j < s.index.n_files;) {
+            const char *m = s.index.files[j].name;
+            if (sample_too || strcmp(m, DAYFILE_NAME) == 0 || pipeline_is_merged_name(m))
+                index_forget_file(&s.index, m);
+            else
+                j++;
+        }
+        for (size_t j = 0; j < s.index.n_sources;) {
+            const char *m = s.index.sources[j].merged;
+            if (sample_too || !index_file_find(&s.index, m))
+                index_forget_file(&s.index, m);
+            else
+                j++;
+        }
         scan_classify(&s);
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
     }

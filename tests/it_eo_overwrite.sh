@@ -74,6 +74,19 @@ eo_eq "$RC" 0 "C: second rebuild ($ERR)"
 assert_exact $D "C: second rebuild"
 run_repart -c "$CFG" verify --days $D
 eo_eq "$RC" 0 "C: verify ($OUT)"
+# a rebuild that keeps records stops between its data PUT and its commit:
+# merged.avro is then not the committed version, whose bytes the next run
+# takes from the copy saved beside the index (old code: every later run
+# stopped, and verify --repair dropped the kept records)
+eo_mkfile "$(nth_key $D 5)" 7
+rc=0; REPART_TEST_CRASH_AT=before_index "$REPART" -c "$CFG" -q all --days $D >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || check_fail "C: the crash point did not stop the run"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "C: the run after the crash ($ERR)"
+eo_contains "$OUT$ERR" "its committed bytes are taken from" "C: said"
+assert_exact $D "C: after a rebuild stopped before its commit"
+bucket_ls out "index/$(day_part $D)/" | grep -q '\.committed ' \
+    && check_fail "C: the saved committed version is left behind"
 
 # --- D: the sample's file holds a deleted source's records too: the old ----
 # records of an overwritten source cannot be told apart from those, so the
