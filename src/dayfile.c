@@ -22,6 +22,8 @@ struct dayfile {
     EVP_MD_CTX *md;             /* of the bytes this run produces (after `kept`) */
     long long kept;             /* committed bytes carried over */
     char kept_md5[33];          /* theirs, as the index says */
+    long long header_len;       /* append: the header the added blocks are for, */
+    char header_md5[33];        /* as read (a ranged GET no checksum covers) */
     int exists;                 /* the object as HEAD saw it when the run began */
     struct s3_object cur;
     struct s3_put_opts put;     /* conditions of the write (borrowed by the upload) */
@@ -222,7 +224,17 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
             err_prefix(e, "the committed day file does not match its index (run verify): ");
             goto fail;
         }
-        schema = strndup(r.schema_json, r.schema_len);
+        /* nothing checks these bytes now: the read-back proves that the
+         * object's header is this one (that the blocks added are encoded
+         * for the schema it names) */
+        unsigned char hmd[EVP_MAX_MD_SIZE];
+        unsigned int hn = 0;
+        if (!EVP_Digest(hb.data, hb.len, hmd, &hn, EVP_md5(), NULL) || hn != 16)
+            hn = 0;
+        for (unsigned i = 0; i < hn; i++)
+            snprintf(df->header_md5 + 2 * i, 3, "%02x", hmd[i]);
+        df->header_len = f->header_len;
+        schema = hn ? strndup(r.schema_json, r.schema_len) : NULL;
         mo.codec = r.codec;
         memcpy(df->sync, r.sync, OCF_SYNC_SIZE);
         ocf_reader_close(&r);
@@ -274,7 +286,9 @@ struct reread {
     struct ocf_scan scan;
     EVP_MD_CTX *md;             /* whole object */
     EVP_MD_CTX *part[2];        /* [0, kept) and [kept, end) */
+    EVP_MD_CTX *header;         /* [0, header_len) */
     long long kept;
+    long long header_len;
     long long bytes;
     int bad;
     struct err err;
@@ -288,6 +302,10 @@ static int reread_sink(void *ud, const void *buf, size_t len)
     if (r->bytes < r->kept)
         head = (size_t)(r->kept - r->bytes) < len ? (size_t)(r->kept - r->bytes) : len;
     EVP_DigestUpdate(r->part[0], p, head);
+    if (r->bytes < r->header_len) {
+        long long left = r->header_len - r->bytes;
+        EVP_DigestUpdate(r->header, p, left < (long long)len ? (size_t)left : len);
+    }
     EVP_DigestUpdate(r->part[1], p + head, len - head);
     r->bytes += (long long)len;
     EVP_DigestUpdate(r->md, buf, len);
@@ -309,24 +327,30 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     memset(&r, 0, sizeof r);
     ocf_scan_init(&r.scan, key);
     r.kept = df->kept;
+    r.header_len = df->header_len;
     r.md = EVP_MD_CTX_new();
     r.part[0] = EVP_MD_CTX_new();
     r.part[1] = EVP_MD_CTX_new();
-    int ok = r.md && r.part[0] && r.part[1];
+    r.header = EVP_MD_CTX_new();
+    int ok = r.md && r.part[0] && r.part[1] && r.header;
     for (int i = 0; ok && i < 3; i++)
         ok = EVP_DigestInit_ex(i == 2 ? r.md : r.part[i], EVP_md5(), NULL);
+    if (ok)
+        ok = EVP_DigestInit_ex(r.header, EVP_md5(), NULL);
     int rc = ok ? s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1,
                          reread_sink, &r, NULL, e)
                 : err_set(e, "out of memory");
-    char hex[33] = "", head[33] = "", tail[33] = "";
+    char hex[33] = "", head[33] = "", tail[33] = "", header[33] = "";
     if (ok) {
         md5_hex(r.md, hex);
         md5_hex(r.part[0], head);
         md5_hex(r.part[1], tail);
+        md5_hex(r.header, header);
     }
     EVP_MD_CTX_free(r.md);
     EVP_MD_CTX_free(r.part[0]);
     EVP_MD_CTX_free(r.part[1]);
+    EVP_MD_CTX_free(r.header);
     if (rc != 0 && r.bad)
         *e = r.err;
     if (rc == 0 && ocf_scan_end(&r.scan, e) != 0)
@@ -336,6 +360,10 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     if (rc == 0 && df->kept && strcmp(head, df->kept_md5) != 0)
         rc = err_set(e, "%s: its first %lld bytes are not the committed version the index "
                      "names (MD5 %s, index %s)", key, df->kept, head, df->kept_md5);
+    if (rc == 0 && df->header_len && strcmp(header, df->header_md5) != 0)
+        rc = err_set(e, "%s: its header (%lld bytes, MD5 %s) is not the header this run read "
+                     "and added blocks for (MD5 %s)", key, df->header_len, header,
+                     df->header_md5);
     if (rc == 0 && strcmp(tail, w->md5) != 0)
         rc = err_set(e, "%s: MD5 of the %lld bytes read differs from that of the bytes written",
                      key, r.bytes - df->kept);
