@@ -328,8 +328,8 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
                            % (day, len(snap.bad), snap.bad[0][0], snap.bad[0][1]),
                            [k for k, _ in snap.bad])
         dups = [(r, c) for r, c in snap.counter.items() if c > 1 and c > src.get(r, 0)]
-        if day in self.sample_tail:
-            dups = []   # see tail_days
+        if dups and (day in self.sample_tail or self.folded_present(snap)):
+            dups = []   # see tail_days, folded_present
         if dups:
             ex = ["%s x%d (source %s) in %s" % (avrofiles.rec_text(r), c,
                                                  (self.model.current(r) or ("gone",))[0],
@@ -388,8 +388,10 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         for day in self.days:
             snap = self.reader.snapshot(day)
             self.check_day(snap, info)
-        if not info.sample:
-            self.sample_tail -= info.commit_days
+        if self.sample_tail and not info.sample:
+            # until a run writes the committed version again (`all`,
+            # `event`, `watch`; the stage commands leave the tail)
+            self.sample_tail &= self.tail_days()
 
     def clean_exit(self, info):
         for desc, rc in info.clean:
@@ -576,6 +578,21 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
             if obj is not None and len(obj) != size:
                 out.add(d)
         return out
+
+    def folded_present(self, snap):
+        """A file the committed index says was folded into merged.avro
+        (#folded) is still in the partition: a run stopped (or its delete
+        failed) between the commit of the fold and the delete. Queries count
+        its records twice until the next run of the day deletes it
+        (docs/design.md, consistency model); not counted as a finding then,
+        and the final run must leave none (final-exact)."""
+        data, _ = self.s3.get(self.out, "index/%stimeseries.txt" % model.partition(snap.day))
+        names = set()
+        for line in (data or b"").decode("utf-8", "replace").splitlines():
+            f = line.rstrip("\r").split("\t")
+            if f[0] == "#folded" and len(f) > 1:
+                names.add(f[1])
+        return any(k.rsplit("/", 1)[-1] in names for k, _, _ in snap.files)
 
     def sample_reads_bom(self):
         """The sample reads an index with a UTF-8 BOM as it is: its first
