@@ -344,7 +344,7 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
         /* a UTF-8 byte order mark, as editors on Windows save the sample's
          * file (also where two such files were concatenated): not part of
          * the first id */
-        if (n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        while (n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
             memmove(line, line + 3, n - 3 + 1);
             n -= 3;
         }
@@ -390,9 +390,15 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
             size_t m = strlen(s);
             while (m && (s[m - 1] == ' ' || s[m - 1] == '\t' || s[m - 1] == '\r'))
                 m--;
-            if (m >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-                s += 3;   /* a byte order mark after blanks: the same as at the start */
+            /* byte order marks after blanks: the same as at the start (found by
+             * fuzz_index: one stripped, the next read stripped the second) */
+            while (m >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+                s += 3;
                 m -= 3;
+                while (m && (*s == ' ' || *s == '\t')) {
+                    s++;
+                    m--;
+                }
             }
             if (m && s[0] == '#')
                 continue;  /* an indented comment: not a series id either */
