@@ -164,6 +164,15 @@ static void against_other_schema(const uint8_t *data, size_t size)
     codec_buf_free(&other);
 }
 
+static int count_drained(void *ud, const char *series, size_t n, int64_t time)
+{
+    (void)time;
+    if (series && n > (1u << 20))
+        abort();
+    ++*(uint64_t *)ud;
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > (1u << 20))
@@ -177,6 +186,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     uint64_t n = adopt_left(s);
+    /* draining what is left (everything) calls back once per record */
+    uint64_t drained = 0;
+    if (adopt_drain_left(s, data, size, "fuzz-sample", count_drained, &drained, &e) < 0 ||
+        drained != n || adopt_left(s) != 0)
+        abort();
+    adopt_free(s);
+    if (!(s = adopt_open(data, size, "fuzz-sample", &e)))
+        abort();
     int taken = 7;
     if (adopt_take(s, data, size, "fuzz-source", &taken, &e) < 0 || taken != (n > 0)
         || adopt_left(s) != 0)
