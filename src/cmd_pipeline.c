@@ -124,8 +124,8 @@ static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pi
         return CLI_EXIT_USAGE;
     }
     struct runtime rt;
-    int flags = mode == PIPELINE_MERGE ? 0
-              : mode == PIPELINE_DOWNLOAD ? RUNTIME_S3 : RUNTIME_S3 | RUNTIME_WRITES;
+    /* download writes too: it commits what the sample's files hold */
+    int flags = mode == PIPELINE_MERGE ? 0 : RUNTIME_S3 | RUNTIME_WRITES;
     if (runtime_open(&rt, cfg, flags, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
         runtime_close(&rt);

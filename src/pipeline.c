@@ -631,6 +631,21 @@ static int read_committed_kept(const struct pipeline_env *env, const struct dayf
     return 0;
 }
 
+/* The ETag of the folded file f as it is now, when its size is the one
+ * adopted (its #file line has no ETag: adopted by an earlier build); left
+ * "" otherwise (then it is not deleted: records twice, verify says so). */
+static void folded_etag(const struct pipeline_env *env, const struct day *d,
+                        const struct index_file *f, char etag[80])
+{
+    char key[1100];
+    struct s3_object o = {0};
+    struct err e = {0};
+    if (dayfile_data_key(env->cfg, d, f->name, key, sizeof key) == 0 &&
+        s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &e) == 0 &&
+        o.size == f->size)
+        snprintf(etag, 80, "%s", o.etag);
+}
+
 /* Adds the plan's kept sources to the rebuild: each one's committed blocks
  * after the committed header make a container of its own (the header's
  * sync marker frames them). range receives 2 numbers per source. */
@@ -746,7 +761,12 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             index_forget_file(ix, DAYFILE_NAME);
             for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
                 const struct index_file *ff = index_file_find(ix, p->fold[i]);
-                if (index_add_folded(ix, p->fold[i], ff ? ff->etag : "") != 0)
+                char etag[80] = "";
+                if (ff && ff->etag[0])
+                    snprintf(etag, sizeof etag, "%s", ff->etag);
+                else if (ff)
+                    folded_etag(env, d, ff, etag);   /* adopted before ETags were kept */
+                if (index_add_folded(ix, p->fold[i], etag) != 0)
                     rc = err_set(e, "out of memory");
                 index_forget_file(ix, p->fold[i]);
             }

@@ -168,6 +168,15 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
     return rc;
 }
 
+/* 1 when this version of name was folded into the day file (#folded with
+ * its ETag): a later file of the same name (the sample run again in the
+ * same second) is a new one. */
+static int folded_here(const struct index *ix, const char *name, const char *etag)
+{
+    const struct index_folded *fo = index_folded_find(ix, name);
+    return fo && (!fo->etag[0] || strcmp(fo->etag, etag) == 0);
+}
+
 int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
                     const char *dayname, size_t *adopted, struct err *e)
 {
@@ -198,7 +207,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         if (strchr(name, '/') || strncmp(name, SAMPLE_MERGED_PREFIX,
                                          strlen(SAMPLE_MERGED_PREFIX)) != 0 ||
             nl < 6 || strcmp(name + nl - 5, ".avro") != 0 || nl >= sizeof files[0].name ||
-            index_file_find(ix, name) || index_folded_find(ix, name))
+            index_file_find(ix, name) || folded_here(ix, name, l.items[i].etag))
             continue;
         struct sample_file *f = &files[n_files++];
         snprintf(f->name, sizeof f->name, "%s", name);

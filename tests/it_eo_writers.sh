@@ -153,7 +153,7 @@ eo_eq "$RC" 0 "5f: first run ($ERR)"
 eo_arrive $D "$t2"
 size_now() { bucket_ls out "consolidated/$(day_part $D)/merged.avro" | awk '{print $2}'; }
 s0=$(size_now)
-REPART_TEST_PAUSE_AT=before_index:6000 "$REPART" -c "$CFG_OFF" all --days $D \
+REPART_TEST_PAUSE_AT=before_index:20000 "$REPART" -c "$CFG_OFF" all --days $D \
     >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
 pa=$!
 grown() { [ "$(size_now)" != "$s0" ]; }

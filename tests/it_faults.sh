@@ -98,7 +98,10 @@ assert_eq "$(bucket_ls fail2 | wc -l)" 0 "objects after every write failed"
 read_src=$("$PY" -c 'import json,sys
 print(len({d["path"] for d in map(json.loads, open(sys.argv[1])) if d["method"] == "GET"
            and d["path"].startswith("/cold/raw/") and d["fault"] is None}))' "$FAULT_LOG")
-assert_eq "$read_src" "$n_src" "sources read when every write fails"
+# (a day stops reading once its upload has failed for good, which under load
+# can come before its last GET: at most every source, and some of each day)
+[ "$read_src" -gt 0 ] && [ "$read_src" -le "$n_src" ] \
+    || fail "sources read when every write fails: $read_src of $n_src"
 fault_proxy_stop
 
 # the big day's parts and its completion fail: the multipart upload is

@@ -108,6 +108,7 @@ class ScheduleRun:
         self.edited = set()      # days whose index was edited by hand (index-edit)
         self.stage_moved = False # an arrival between `download` and `upload`
         self.sample_tail = set() # days the sample merged over a repart tail (tail_days)
+        self.any_stopped = False # some repart run exited non-zero (tail_days applies)
         self.counts = collections.Counter()
         self.step = 0
         self.step_name = ""
@@ -203,6 +204,8 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
 
     def finish(self, p, timeout=RUN_TIMEOUT):
         rc = p.wait(timeout)
+        if rc != 0:
+            self.any_stopped = True   # a run that did not finish: it may have left a tail
         with open(p.out_path, "ab") as f:
             f.write(("# argv: %s\n# exit %s after %.2f s%s\n" % (
                 " ".join(p.argv), rc, p.secs, " (timed out, killed)" if p.timed_out else "")).encode())
@@ -610,7 +613,8 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         if not self.env.sample:
             raise Skip("no tests/torture/sample.py")
         self.sample_reads_bom()
-        self.sample_tail |= self.tail_days()
+        if self.any_stopped:
+            self.sample_tail |= self.tail_days()
         info.sample = True
         try:
             res = self.sample_call(self.days)
@@ -628,7 +632,8 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         if not self.env.sample:
             raise Skip("no tests/torture/sample.py")
         self.sample_reads_bom()
-        self.sample_tail |= self.tail_days()
+        if self.any_stopped:
+            self.sample_tail |= self.tail_days()
         info.sample = True
         err, res = [], []
         fired = []
