@@ -114,6 +114,23 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, struc
     return 0;
 }
 
+static void buf_md5_hex(const void *data, size_t len, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    out[0] = '\0';
+    if (EVP_Digest(data, len, md, &n, EVP_md5(), NULL))
+        for (unsigned i = 0; i < 16 && i < n; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int dayfile_is_committed(const struct index_file *f, const void *data, size_t len)
+{
+    char hex[33];
+    buf_md5_hex(data, len, hex);
+    return (long long)len == f->size && strcmp(hex, f->md5) == 0;
+}
+
 int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
                            const struct index_file *f, struct s3_buf *out, struct err *e)
 {
@@ -126,13 +143,8 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
     if (s3_get_buffer_range(env->s3, env->cfg->s3.repartitioned.bucket_name, key,
                                            0, f->size - 1, out, NULL, e) != 0)
         return err_prefix(e, "reading the committed %s: ", key);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
     char hex[33] = "";
-    if (!EVP_Digest(out->data + had, out->len - had, md, &n, EVP_md5(), NULL))
-        return err_set(e, "MD5 failed");
-    for (unsigned i = 0; i < 16 && i < n; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    buf_md5_hex(out->data + had, out->len - had, hex);
     if ((long long)(out->len - had) != f->size || strcmp(hex, f->md5) != 0)
         return err_setk(e, ERR_DATA, "%s: its first %lld bytes are not the committed version "
                         "the index names (%zu bytes, MD5 %s; index %s); another writer without "

@@ -92,6 +92,9 @@ void dayfile_free(struct dayfile *df);
 int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
                            const struct index_file *f, struct s3_buf *out, struct err *e);
 
+/* 1 when data[0..len) are the committed version f describes (size, MD5). */
+int dayfile_is_committed(const struct index_file *f, const void *data, size_t len);
+
 /* Data key of `name` under day d: <data_prefix><partition><name>. -1 if too long. */
 int dayfile_data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
                      size_t size);

@@ -614,13 +614,7 @@ static int read_committed_kept(const struct pipeline_env *env, const struct dayf
         *e = de;
         return -1;
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int ml = 0;
-    char hex[33] = "";
-    if (k.len && EVP_Digest(k.data, k.len, md, &ml, EVP_md5(), NULL))
-        for (unsigned i = 0; i < 16 && i < ml; i++)
-            snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if ((long long)k.len != cf->size || strcmp(hex, cf->md5) != 0) {
+    if (!dayfile_is_committed(cf, k.data, k.len)) {
         s3_buf_free(&k);
         *e = de;
         return -1;
