@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "awscfg.h"
 #include "cmd.h"
 
 #define RANGE CLI_OPT_RANGE
@@ -118,6 +119,10 @@ static const struct opt_help global_opt_help[] = {
     { 0, "-v, --verbose", "more detail; repeat for debug output" },
     { 0, "-q, --quiet", "only warnings and errors" },
     { 0, "--log-format FMT", "text or json (default: log_format in the config)" },
+    { 0, "--profile NAME", "AWS profile of ~/.aws/config and ~/.aws/credentials\n"
+                           "(default $AWS_PROFILE, else \"default\")" },
+    { 0, "--region REGION", "AWS region (default: s3.region in the config, else\n"
+                            "$AWS_REGION, $AWS_DEFAULT_REGION, the profile's region)" },
     { 0, "--version", "print the version and exit" },
     { 0, "-h, --help", "this help; `repart COMMAND --help` for a command" },
 };
@@ -202,7 +207,8 @@ void cli_command_help(FILE *f, const struct cli_command *c)
         else
             fprintf(f, "\nWithout --from/--to or --days: the config's date_range.\n");
     }
-    fprintf(f, "\nGlobal options: -c FILE, -v, -q, --log-format FMT (see `repart --help`).\n");
+    fprintf(f, "\nGlobal options: -c FILE, -v, -q, --log-format FMT, --profile NAME,\n"
+               "--region REGION (see `repart --help`).\n");
 }
 
 /* ------------------------------------------------------------- parsing -- */
@@ -210,7 +216,7 @@ void cli_command_help(FILE *f, const struct cli_command *c)
 enum {
     OPT_FROM = 256, OPT_TO, OPT_DAYS, OPT_SHARD, OPT_JSON, OPT_REPORT, OPT_QUEUE, OPT_ONCE,
     OPT_DEEP, OPT_REPAIR, OPT_LOG_FORMAT, OPT_VERSION, OPT_TABLE, OPT_DATABASE, OPT_PARTITIONS,
-    OPT_NO_PROJECTION, OPT_OBJECT,
+    OPT_NO_PROJECTION, OPT_OBJECT, OPT_PROFILE, OPT_REGION,
 };
 
 static const struct option long_opts[] = {
@@ -220,6 +226,8 @@ static const struct option long_opts[] = {
     { "help", no_argument, NULL, 'h' },
     { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
     { "version", no_argument, NULL, OPT_VERSION },
+    { "profile", required_argument, NULL, OPT_PROFILE },
+    { "region", required_argument, NULL, OPT_REGION },
     { "from", required_argument, NULL, OPT_FROM },
     { "to", required_argument, NULL, OPT_TO },
     { "days", required_argument, NULL, OPT_DAYS },
@@ -238,8 +246,8 @@ static const struct option long_opts[] = {
     { NULL, 0, NULL, 0 },
 };
 
-/* Global options are the first six entries. */
-#define N_GLOBAL_OPTS 6
+/* Global options are the first eight entries. */
+#define N_GLOBAL_OPTS 8
 
 static const char *opt_name(int val)
 {
@@ -357,6 +365,17 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
         return 0;
     case OPT_VERSION:
         o->version = 1;
+        return 0;
+    case OPT_PROFILE:
+        if (!*arg || strlen(arg) > 128 || strpbrk(arg, "[]\r\n"))
+            return err_setk(e, ERR_USAGE, "--profile: not a valid profile name");
+        o->profile = arg;
+        return 0;
+    case OPT_REGION:
+        if (!awscfg_region_ok(arg))
+            return err_setk(e, ERR_USAGE, "--region \"%.64s\": not a region name (e.g. "
+                            "us-east-1)", arg);
+        o->region = arg;
         return 0;
     case OPT_LOG_FORMAT:
         if (strcmp(arg, "text") == 0)

@@ -37,6 +37,8 @@ struct cli_opts {
                                    (main then takes the config's log_format) */
     int help;                   /* -h/--help: print help (of the command, if any) and exit 0 */
     int version;                /* --version */
+    const char *profile;        /* --profile NAME (NULL: AWS_PROFILE / "default") */
+    const char *region;         /* --region REGION (checked; NULL when not given) */
 
     const struct cli_command *cmd;  /* NULL only with help/version */
 

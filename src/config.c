@@ -1,4 +1,5 @@
 #include "config.h"
+#include "awscfg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -378,9 +379,8 @@ static int set_string(struct ctx *x, const char *path, const struct field *f,
             return FAIL(v, "must not contain \"//\" (got \"%s\")", q(s, n, qb));
         break;
     case K_REGION:
-        for (size_t i = 0; i < n; i++)
-            if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-                return FAIL(v, "\"%s\" is not a region name (e.g. us-east-1)", q(s, n, qb));
+        if (!awscfg_region_ok(s))
+            return FAIL(v, "\"%s\" is not a region name (e.g. us-east-1)", q(s, n, qb));
         break;
     case K_URL:
         if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
@@ -706,24 +706,31 @@ int config_load_file(const char *path, struct config *out, struct err *e)
 
 int config_apply_env(struct config *c, struct err *e)
 {
-    static const char *const vars[] = { "AWS_REGION", "AWS_DEFAULT_REGION" };
-    if (c->s3.region_set)
-        return 0;
-    for (size_t i = 0; i < 2; i++) {
-        const char *v = getenv(vars[i]);
-        if (!v || !*v)
-            continue;
-        size_t n = strlen(v);
-        if (n > CONFIG_REGION_MAX)
-            return err_setk(e, ERR_USAGE, "%s: longer than %d characters", vars[i],
-                            CONFIG_REGION_MAX);
-        for (size_t j = 0; j < n; j++)
-            if (!((v[j] >= 'a' && v[j] <= 'z') || (v[j] >= '0' && v[j] <= '9') || v[j] == '-'))
-                return err_setk(e, ERR_USAGE, "%s: not a region name (e.g. us-east-1)",
-                                vars[i]);
-        memcpy(c->s3.region, v, n + 1);
+    return config_resolve_region(c, NULL, e);
+}
+
+int config_resolve_region(struct config *c, const char *region_opt, struct err *e)
+{
+    const char *explicit = NULL, *from = NULL;
+    if (region_opt && *region_opt) {
+        explicit = region_opt;
+        from = "--region";
+    } else if (c->s3.region_set) {
+        explicit = c->s3.region;
+        from = "s3.region";
+    }
+    char r[CONFIG_REGION_MAX + 1];
+    const char *got = NULL;
+    int k = awscfg_region(explicit, from, r, sizeof r, &got, e);
+    if (k < 0)
+        return -1;
+    if (k == 0) {
+        strcpy(c->s3.region, "us-east-1");
+        c->s3.region_from = "default";
         return 0;
     }
+    memcpy(c->s3.region, r, strlen(r) + 1);
+    c->s3.region_from = got;
     return 0;
 }
 

@@ -5,7 +5,7 @@
  *   locking: auto                   # auto | on | off  (repart)
  *   log_format: text                # text | json      (repart; --log-format overrides)
  *   s3:
- *     region: us-east-1
+ *     region: eu-west-1              # optional: see config_resolve_region
  *     endpoint_url: ""
  *     path_style: false
  *     cold_tier:     { bucket_name: ..., data_prefix: raw/ }
@@ -71,8 +71,12 @@ struct config {
     int log_format_set;             /* 1 when the file sets log_format */
 
     struct {
-        char region[CONFIG_REGION_MAX + 1];     /* default us-east-1 (see config_apply_env) */
+        char region[CONFIG_REGION_MAX + 1];     /* see config_resolve_region */
         int  region_set;                        /* 1 when the file sets it */
+        const char *region_from;                /* where region came from (static string:
+                                                   "s3.region", "--region", "AWS_REGION",
+                                                   "AWS_DEFAULT_REGION", "profile region",
+                                                   "default"); NULL before resolving */
         char endpoint_url[CONFIG_URL_MAX + 1];  /* "" = AWS; the S3 client applies
                                                    AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL to "" */
         int  path_style;                        /* 0/1, default 0 */
@@ -116,9 +120,14 @@ int config_load_file(const char *path, struct config *out, struct err *e);
 int config_load_buffer(const char *buf, size_t len, const char *name, struct config *out,
                        struct err *e);
 
-/* Applies the environment where the file is silent: region from AWS_REGION,
- * then AWS_DEFAULT_REGION (validated like s3.region). Error ERR_USAGE naming
- * the variable. The endpoint variables are left to the S3 client. */
+/* Resolves s3.region as the AWS CLI does (awscfg_region): region_opt
+ * (--region; may be NULL), else the file's s3.region, else AWS_REGION,
+ * AWS_DEFAULT_REGION, the AWS profile's region; us-east-1 when none is set.
+ * Sets s3.region_from. Error ERR_USAGE naming the variable or profile. The
+ * endpoint settings are left to the clients (awscfg_endpoint). */
+int config_resolve_region(struct config *c, const char *region_opt, struct err *e);
+
+/* config_resolve_region(c, NULL, e). */
 int config_apply_env(struct config *c, struct err *e);
 
 /* Names for messages and --json output ("ALL", "metadata", "auto", "text",

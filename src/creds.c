@@ -1,4 +1,5 @@
 #include "creds.h"
+#include "awscfg.h"
 #include "creds_sts.h"
 #include "retry.h"
 
@@ -452,12 +453,11 @@ static int section_outcome(int st, const char *profile, const char *path, struct
 static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi,
                         struct err *e)
 {
-    const char *profile = env("AWS_PROFILE");
-    int explicit_profile = profile != NULL;
-    if (!profile)
-        profile = "default";
+    const char *profile_from;
+    const char *profile = awscfg_profile_name(&profile_from);
+    int explicit_profile = strcmp(profile_from, "default") != 0;
     if (strlen(profile) > 128 || strpbrk(profile, "[]\r\n"))
-        return err_setk(e, ERR_USAGE, "credentials: AWS_PROFILE is not a valid profile name");
+        return err_setk(e, ERR_USAGE, "credentials: %s is not a valid profile name", profile_from);
 
     char cpath[1024], fpath[1024];
     int have_c = profile_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", cpath, sizeof cpath) == 0;
@@ -544,8 +544,8 @@ static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi
                         "`eval \"$(aws configure export-credentials --profile %s --format env)\"`",
                         profile, unsupported_file, unsupported, profile);
     if (explicit_profile && !found_section)
-        return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" (AWS_PROFILE) not found (%s)",
-                        profile, sub.buf);
+        return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" (%s) not found (%s)",
+                        profile, profile_from, sub.buf);
     trace_add(t, "profile \"%s\" (%s)", profile, sub.buf);
     return 0;
 }

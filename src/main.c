@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "awscfg.h"
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -45,7 +46,8 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
 
-    if (config_load_file(o.config_path, &cfg, &e) < 0 || config_apply_env(&cfg, &e) < 0) {
+    if (awscfg_init(o.profile, &e) < 0 || config_load_file(o.config_path, &cfg, &e) < 0 ||
+        config_resolve_region(&cfg, o.region, &e) < 0) {
         fprintf(stderr, "repart: %s\n", e.msg);
         if (o.config_from == CLI_CONFIG_DEFAULT && strstr(e.msg, strerror(ENOENT)))
             fprintf(stderr, "Give the configuration with -c FILE or REPART_CONFIG "

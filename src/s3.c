@@ -14,12 +14,15 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "awscfg.h"
+#include "log.h"
 #include "retry.h"
 #include "s3_url.h"
 #include "s3_xml.h"
 #include "sigv4.h"
 
 #define DEFAULT_RETRIES 8
+#define S3_MOVED_MAX 8
 #define DEFAULT_CONNS 64
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_RETRY_BASE_MS 100L
@@ -54,6 +57,14 @@ struct s3_client {
 
     atomic_llong n_req[5];
     atomic_llong retries, bytes_in, bytes_out;
+
+    /* Buckets found in another region (S3's 301 with x-amz-bucket-region):
+     * their endpoint, under mu. */
+    struct {
+        char bucket[64];
+        struct s3_endpoint ep;
+    } moved[S3_MOVED_MAX];
+    int n_moved;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -101,8 +112,10 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
         err_set(e, "s3: out of memory");
         return NULL;
     }
-    if (s3_endpoint_init(&c->ep, cfg->region, s3_endpoint_url_from_env(cfg->endpoint_url),
-                         cfg->path_style, e) != 0) {
+    char url[AWSCFG_URL_MAX + 1];
+    int k = awscfg_endpoint(AWSCFG_S3, cfg->endpoint_url, cfg->region, url, sizeof url, NULL, e);
+    if (k < 0 || s3_endpoint_init(&c->ep, cfg->region, k == 1 ? url : "", cfg->path_style,
+                                  e) != 0) {
         free(c);
         return NULL;
     }
@@ -616,6 +629,7 @@ static void base64(const unsigned char *in, size_t n, char *out)
 /* Per-request data computed once for all attempts. */
 struct prepared {
     struct s3_target tgt;
+    char region[64];          /* signing region (the bucket's) */
     char sha256[65];
     char md5_b64[32];
 };
@@ -689,7 +703,7 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     struct sigv4_key skey = {
         .access_key = cr.access_key,
         .secret_key = cr.secret_key,
-        .region = c->ep.region,
+        .region = pp->region,
         .service = "s3",
         .amz_date = amz_date,
         .normalize_path = 0,
@@ -850,6 +864,54 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     return 0;
 }
 
+/* The endpoint of a bucket: the client's, or the one of the region S3 said
+ * the bucket is in. */
+static void bucket_endpoint(struct s3_client *c, const char *bucket, struct s3_endpoint *ep)
+{
+    pthread_mutex_lock(&c->mu);
+    *ep = c->ep;
+    for (int i = 0; i < c->n_moved; i++)
+        if (bucket && strcmp(c->moved[i].bucket, bucket) == 0)
+            *ep = c->moved[i].ep;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Records that `bucket` is in `region` (said once, as a warning with the
+ * fix); *ep gets its endpoint. -1 when it cannot be followed. */
+static int bucket_moved(struct s3_client *c, const char *bucket, const char *region,
+                        struct s3_endpoint *ep)
+{
+    if (!bucket || strlen(bucket) >= sizeof c->moved[0].bucket)
+        return -1;
+    int said = 0, rc = 0;
+    pthread_mutex_lock(&c->mu);
+    int i;
+    for (i = 0; i < c->n_moved; i++)
+        if (strcmp(c->moved[i].bucket, bucket) == 0)
+            break;
+    if (i == c->n_moved) {
+        if (c->n_moved == S3_MOVED_MAX) {
+            rc = -1;
+        } else {
+            c->n_moved++;
+            said = 1;
+        }
+    }
+    if (rc == 0) {
+        snprintf(c->moved[i].bucket, sizeof c->moved[i].bucket, "%s", bucket);
+        c->moved[i].ep = c->ep;
+        snprintf(c->moved[i].ep.region, sizeof c->moved[i].ep.region, "%s", region);
+        *ep = c->moved[i].ep;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (said)
+        log_msg(LOG_WARN, NULL, "bucket_region",
+                "s3://%s is in region %s, not %s: following S3's redirect; set s3.region: %s "
+                "(or --region %s, AWS_REGION) to skip it", bucket, region, c->ep.region, region,
+                region);
+    return rc;
+}
+
 /* Runs a request with retries. For streamed GETs, *info (may be NULL) gets
  * the first response's length, object size and ETag. */
 static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
@@ -859,10 +921,14 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
     describe(what, sizeof what, rq);
     struct prepared pp;
     memset(&pp, 0, sizeof pp);
-    if (s3_target_build(&c->ep, rq->bucket, rq->key, rq->query, &pp.tgt, e) != 0) {
+    struct s3_endpoint ep;
+    bucket_endpoint(c, rq->bucket, &ep);
+    snprintf(pp.region, sizeof pp.region, "%s", ep.region);
+    if (s3_target_build(&ep, rq->bucket, rq->key, rq->query, &pp.tgt, e) != 0) {
         err_prefix(e, "%s: ", rq->op);
         return -1;
     }
+    int redirected = 0;
     if (rq->body) {
         sigv4_sha256_hex(rq->body, rq->body_len, pp.sha256);
         if (rq->md5) {
@@ -929,6 +995,21 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         }
         if (rc == 0)
             break;
+        /* S3's answer for a bucket of another region: follow it, once */
+        if (!redirected && rs->bucket_region[0] && strcmp(rs->bucket_region, pp.region) != 0 &&
+            (rs->status == 301 || rs->status == 307 || rs->status == 400) &&
+            awscfg_region_ok(rs->bucket_region) &&
+            bucket_moved(c, rq->bucket, rs->bucket_region, &ep) == 0) {
+            struct s3_target nt;
+            if (s3_target_build(&ep, rq->bucket, rq->key, rq->query, &nt, &ae) == 0) {
+                s3_target_free(&pp.tgt);
+                pp.tgt = nt;
+                snprintf(pp.region, sizeof pp.region, "%s", ep.region);
+                redirected = 1;
+                att--;
+                continue;
+            }
+        }
         if (rq->write && delivered > 0 && rs->status == 412)
             err_setk(&ae, ERR_CONFLICT, "%s: the object changed during the download (ETag %s)",
                      what, first_etag);

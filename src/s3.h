@@ -23,7 +23,8 @@
 struct s3_config {
     const char *region;        /* "us-east-1" when NULL/"" */
     const char *endpoint_url;  /* "" = AWS (virtual-hosted https://BUCKET.s3.REGION.amazonaws.com);
-                                  env AWS_ENDPOINT_URL_S3 then AWS_ENDPOINT_URL override "" */
+                                  otherwise awscfg_endpoint(AWSCFG_S3) resolves it (env,
+                                  services section, profile) */
     int path_style;            /* 1: ENDPOINT/BUCKET/KEY */
     int max_retries;           /* attempts after the first; 0 = default (8) */
     int max_connections;       /* size of the handle pool; 0 = default (64) */

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Issue 13: repart behaves like the AWS CLI v2 / SDKs. Every request goes
+# through tests/helpers/awsproxy.py (a recording proxy in front of fauxqs)
+# so that the signing scope and the x-amz-* headers are checked as AWS would
+# see them:
+#   1. region precedence: --region, s3.region, AWS_REGION, AWS_DEFAULT_REGION,
+#      the profile's region (--profile / AWS_PROFILE); no region key at all
+#      and a profile with region eu-west-1 signs for eu-west-1
+#   2. a bucket in another region: S3's 301 + x-amz-bucket-region followed,
+#      said once
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_repart.sh"
+
+repart_setup cold out
+PROXY_PIDS=()
+# proxy_start NAME [awsproxy options]: sets PX_URL, PX_LOG
+proxy_start() {
+  local name=$1; shift
+  local dir="$TEST_TMP/px-$name"
+  mkdir -p "$dir"
+  "$PY" "$REPART_SRC_DIR/tests/helpers/awsproxy.py" --upstream "$S3_ENDPOINT" --dir "$dir" \
+    --owner $$ "$@" </dev/null >"$dir/out" 2>&1 &
+  local pid=$!
+  PROXY_PIDS+=("$pid")
+  on_exit "kill $pid 2>/dev/null || true"
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [ -s "$dir/port" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$dir/out" >&2; fail "awsproxy $name died"; }
+    sleep 0.05
+  done
+  [ -s "$dir/port" ] || fail "awsproxy $name did not start"
+  local scheme=http
+  for a in "$@"; do [ "$a" = --tls ] && scheme=https; done
+  PX_URL="$scheme://127.0.0.1:$(cat "$dir/port")"
+  [ "$scheme" = https ] && PX_URL="https://localhost:$(cat "$dir/port")"
+  PX_LOG="$dir/log.jsonl"
+}
+# regions LOG: the distinct signing regions of the log, space-separated
+regions() {
+  "$PY" -c 'import json,sys
+print(" ".join(sorted({(json.loads(l)["scope"] or {}).get("region","unsigned") for l in open(sys.argv[1])})))' "$1"
+}
+# cfg FILE ENDPOINT [extra s3 lines]: a config without a region key
+cfg() {
+  cat >"$1" <<YAML
+s3:
+  endpoint_url: $2
+  path_style: true
+${3:-}
+  cold_tier: { bucket_name: cold, data_prefix: raw/ }
+  repartitioned: { bucket_name: out, data_prefix: consolidated/, index_prefix: index/ }
+work_dir: $TEST_TMP/work
+concurrency: 2
+part_size_mb: 5
+YAML
+}
+unset AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE
+AWSCFG="$TEST_TMP/aws-config"
+cat >"$AWSCFG" <<'INI'
+[default]
+region = us-west-2
+[profile eu]
+region = eu-west-1
+[profile south]
+region = ap-south-1
+INI
+export AWS_CONFIG_FILE="$AWSCFG"
+export AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/no-credentials"
+
+# --- 1. region precedence -----------------------------------------------------
+proxy_start region
+cfg "$TEST_TMP/c.yml" "$PX_URL"
+plan() {  # plan through the proxy; REG = the regions signed for
+  : >"$PX_LOG"
+  run_repart "$@" plan --days 2024-01-01
+  [ "$RC" = 0 ] || fail "plan $*: rc $RC: $ERR"
+  REG=$(regions "$PX_LOG")
+}
+AWS_PROFILE=eu plan -c "$TEST_TMP/c.yml"
+assert_eq "$REG" "eu-west-1" "no region key, AWS_REGION unset, AWS_PROFILE=eu"
+plan -c "$TEST_TMP/c.yml" --profile eu
+assert_eq "$REG" "eu-west-1" "--profile eu"
+AWS_PROFILE=eu plan -c "$TEST_TMP/c.yml" --profile south
+assert_eq "$REG" "ap-south-1" "--profile beats AWS_PROFILE"
+plan -c "$TEST_TMP/c.yml"
+assert_eq "$REG" "us-west-2" "the default profile's region"
+AWS_DEFAULT_REGION=ca-central-1 AWS_PROFILE=eu plan -c "$TEST_TMP/c.yml"
+assert_eq "$REG" "ca-central-1" "AWS_DEFAULT_REGION beats the profile"
+AWS_REGION=sa-east-1 AWS_DEFAULT_REGION=ca-central-1 plan -c "$TEST_TMP/c.yml"
+assert_eq "$REG" "sa-east-1" "AWS_REGION beats AWS_DEFAULT_REGION"
+cfg "$TEST_TMP/c2.yml" "$PX_URL" "  region: eu-central-1"
+AWS_REGION=sa-east-1 plan -c "$TEST_TMP/c2.yml"
+assert_eq "$REG" "eu-central-1" "s3.region beats AWS_REGION"
+AWS_REGION=sa-east-1 plan -c "$TEST_TMP/c2.yml" --region us-east-2
+assert_eq "$REG" "us-east-2" "--region beats s3.region"
+AWS_CONFIG_FILE=$TEST_TMP/none plan -c "$TEST_TMP/c.yml"
+assert_eq "$REG" "us-east-1" "nothing set: us-east-1"
+# bad values name their source
+run_repart -c "$TEST_TMP/c.yml" --region 'eu west' plan --days 2024-01-01
+assert_eq "$RC" 2 "--region with a space"
+assert_contains "$ERR" "--region"
+run_repart -c "$TEST_TMP/c.yml" --profile 'a]b' plan --days 2024-01-01
+assert_eq "$RC" 2 "bad --profile"
+printf '[profile broken]\nregion = EU/WEST\n' >>"$AWSCFG"
+AWS_PROFILE=broken run_repart -c "$TEST_TMP/c.yml" plan --days 2024-01-01
+assert_eq "$RC" 2 "bad profile region"
+assert_contains "$ERR" 'profile "broken"'
+note "region precedence ok"
+
+# --- 2. a bucket in another region: followed once ----------------------------
+proxy_start moved --bucket-region cold=eu-west-1 --bucket-region out=eu-west-1
+cfg "$TEST_TMP/m.yml" "$PX_URL"
+gen "$TEST_TMP/gen" --from 2024-01-01 --to 2024-01-02 --series 3 --records-per-file 20 >/dev/null
+put_tree "$TEST_TMP/gen" cold
+AWS_REGION=us-east-1 run_repart -c "$TEST_TMP/m.yml" all --days 2024-01-01,2024-01-02
+[ "$RC" = 0 ] || fail "all against buckets in eu-west-1: rc $RC: $ERR"
+n301=$(grep -c '"status": 301' "$PX_LOG" || true)
+[ "$n301" -ge 1 ] && [ "$n301" -le 4 ] || fail "301 answers: $n301 (expected one per bucket, or a few concurrent first requests)"
+assert_eq "$(grep -c 'is in region eu-west-1' "$TEST_TMP/err")" 2 "said once per bucket"
+assert_contains "$ERR" "set s3.region: eu-west-1"
+check_day out 2024-01-01 "$TEST_TMP/gen/raw/$(day_part 2024-01-01)"
+check_day out 2024-01-02 "$TEST_TMP/gen/raw/$(day_part 2024-01-02)"
+after=$("$PY" -c 'import json,sys
+ls=[json.loads(l) for l in open(sys.argv[1])]
+i=max(k for k,l in enumerate(ls) if l["status"]==301)
+print(" ".join(sorted({l["scope"]["region"] for l in ls[i+1:] if l["scope"]})))' "$PX_LOG")
+assert_eq "$after" "eu-west-1" "signed for the bucket's region after the redirect"
+note "bucket region followed ok"
+
+echo "it_awsconfig: ok"
