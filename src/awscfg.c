@@ -470,7 +470,11 @@ int awscfg_endpoint(enum awscfg_service svc, const char *explicit, const char *r
             *from = "endpoint_url";
         return 1;
     }
-    if (!c->ignore_endpoints) {
+    int ignore = c->ignore_endpoints;
+    const char *iv = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");   /* read now, as the rest */
+    if (iv && parse_bool(iv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", &ignore, e) != 0)
+        return -1;
+    if (!ignore) {
         char var[64];
         snprintf(var, sizeof var, "AWS_ENDPOINT_URL_%s", SERVICES[svc].env);
         const char *ev = env(var);

@@ -598,6 +598,7 @@ static int http_do_body(struct creds_provider *p, const char *method, const char
     }
     CURL *c = p->curl;
     curl_easy_reset(c);
+    awscfg_curl_tls(c);
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hl = NULL, *tmp;
     if (header) {
@@ -981,38 +982,25 @@ out:
  * endpoint of AWS_REGION / AWS_DEFAULT_REGION, else the global one. */
 int creds_sts_url(char *out, size_t n, struct err *e)
 {
-    const char *var = "AWS_ENDPOINT_URL_STS", *v = env(var);
-    if (!v) {
-        var = "AWS_ENDPOINT_URL";
-        v = env(var);
+    char region[AWSCFG_REGION_MAX + 1];
+    struct err re = {0};
+    int r = awscfg_region(NULL, NULL, region, sizeof region, NULL, &re);
+    int k = awscfg_endpoint(AWSCFG_STS, NULL, r == 1 ? region : NULL, out, n, NULL, e);
+    if (k < 0)
+        return err_prefix(e, "credentials: ");
+    if (k == 0 && r < 0) {   /* the region only matters for AWS's endpoint */
+        if (e)
+            *e = re;
+        return err_prefix(e, "credentials: ");
     }
-    int k;
-    if (v) {
-        if ((strncasecmp(v, "https://", 8) != 0 && strncasecmp(v, "http://", 7) != 0) ||
-            strpbrk(v, " \t\r\n"))
-            return err_setk(e, ERR_USAGE, "credentials: %s is not an http(s) URL", var);
-        k = snprintf(out, n, "%s", v);
-    } else {
-        const char *region = env("AWS_REGION");
-        if (!region)
-            region = env("AWS_DEFAULT_REGION");
-        if (region) {
-            size_t rl = strlen(region);
-            int ok = rl > 0 && rl <= 40;
-            for (size_t i = 0; ok && i < rl; i++)
-                ok = islower((unsigned char)region[i]) || isdigit((unsigned char)region[i]) ||
-                     region[i] == '-';
-            if (!ok)
-                return err_setk(e, ERR_USAGE, "credentials: the region (AWS_REGION / "
-                                "AWS_DEFAULT_REGION) is not a region name");
-            k = snprintf(out, n, "https://sts.%s.%s/", region,
-                         strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com");
-        } else {
-            k = snprintf(out, n, "https://sts.amazonaws.com/");
-        }
+    const char *path = strchr(strstr(out, "://") + 3, '/');
+    size_t l = strlen(out);
+    if (!path) {
+        if (l + 1 >= n)
+            return err_setk(e, ERR_USAGE, "credentials: the STS endpoint URL is too long");
+        out[l] = '/';
+        out[l + 1] = '\0';
     }
-    if (k < 0 || (size_t)k >= n)
-        return err_setk(e, ERR_USAGE, "credentials: the STS endpoint URL is too long");
     return 0;
 }
 

@@ -74,11 +74,13 @@ int creds_parse_json(const char *body, size_t len, const char *what, struct cred
  * neither variable is set, -1 (with e) when the URL is not allowed. */
 int creds_container_url(char *out, size_t out_size, struct err *e);
 
-/* The STS endpoint web identity calls: AWS_ENDPOINT_URL_STS, else
- * AWS_ENDPOINT_URL, else https://sts.REGION.amazonaws.com/ (".com.cn" for
- * cn-*) from AWS_REGION / AWS_DEFAULT_REGION, else the global
- * https://sts.amazonaws.com/. 0 with the URL in out, -1 (with e) when a
- * variable is malformed or the URL does not fit. */
+/* The STS endpoint web identity and assume-role call: awscfg_endpoint
+ * (AWSCFG_STS) for the region awscfg_region finds (AWS_ENDPOINT_URL_STS, a
+ * services section, AWS_ENDPOINT_URL, the profile's endpoint_url, else
+ * https://sts.REGION.amazonaws.com/, ".com.cn" for cn-*, or the global
+ * https://sts.amazonaws.com/ without a region), with a '/' path when it has
+ * none. 0 with the URL in out, -1 (with e) when a setting is malformed or
+ * the URL does not fit. */
 int creds_sts_url(char *out, size_t out_size, struct err *e);
 
 #endif

@@ -780,6 +780,7 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
     curl_easy_reset(h);
+    awscfg_curl_tls(h);
     curl_easy_setopt(h, CURLOPT_URL, pp->tgt.url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* keys may hold "./" and "//" */

@@ -8,6 +8,10 @@
 #      and a profile with region eu-west-1 signs for eu-west-1
 #   2. a bucket in another region: S3's 301 + x-amz-bucket-region followed,
 #      said once
+#   3. endpoints: a profile's services section, AWS_ENDPOINT_URL_S3 beating
+#      it, a URL with credentials refused unprinted
+#   4. TLS: an HTTPS endpoint with a private CA works with AWS_CA_BUNDLE or
+#      the profile's ca_bundle, and fails without
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
@@ -55,7 +59,7 @@ concurrency: 2
 part_size_mb: 5
 YAML
 }
-unset AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE
+unset AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE AWS_CA_BUNDLE AWS_MAX_ATTEMPTS AWS_RETRY_MODE
 AWSCFG="$TEST_TMP/aws-config"
 cat >"$AWSCFG" <<'INI'
 [default]
@@ -127,5 +131,54 @@ i=max(k for k,l in enumerate(ls) if l["status"]==301)
 print(" ".join(sorted({l["scope"]["region"] for l in ls[i+1:] if l["scope"]})))' "$PX_LOG")
 assert_eq "$after" "eu-west-1" "signed for the bucket's region after the redirect"
 note "bucket region followed ok"
+
+# --- 3. endpoints from the AWS settings ---------------------------------------
+proxy_start ep
+cfg "$TEST_TMP/noep.yml" ""
+sed -i '/endpoint_url: *$/d' "$TEST_TMP/noep.yml"
+cat >>"$AWSCFG" <<INI
+[profile svc]
+region = eu-west-3
+services = local
+endpoint_url = http://127.0.0.1:1
+[services local]
+s3 =
+  endpoint_url = $PX_URL
+INI
+: >"$PX_LOG"
+AWS_PROFILE=svc run_repart -c "$TEST_TMP/noep.yml" plan --days 2024-01-01
+assert_eq "$RC" 0 "plan with the endpoint of a services section ($ERR)"
+assert_eq "$(regions "$PX_LOG")" "eu-west-3" "requests through the services endpoint"
+: >"$PX_LOG"
+AWS_PROFILE=svc AWS_ENDPOINT_URL_S3=http://127.0.0.1:1 AWS_ENDPOINT_URL=$PX_URL \
+  run_repart -c "$TEST_TMP/noep.yml" plan --days 2024-01-01
+[ "$RC" != 0 ] || fail "AWS_ENDPOINT_URL_S3 should beat the services section and AWS_ENDPOINT_URL"
+assert_eq "$(wc -l <"$PX_LOG")" 0 "no request to the services endpoint"
+AWS_ENDPOINT_URL_S3="http://AKIDINURL:SeCrEtInUrl@127.0.0.1:$S3_PORT" \
+  run_repart -c "$TEST_TMP/noep.yml" plan --days 2024-01-01
+assert_eq "$RC" 2 "an endpoint URL with credentials"
+assert_contains "$ERR" "user name or password"
+case "$ERR$OUT" in *SeCrEtInUrl*|*AKIDINURL*) fail "credentials of the URL printed: $ERR" ;; esac
+note "endpoints ok"
+
+# --- 4. TLS with a private CA ---------------------------------------------------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TEST_TMP/key.pem" -out "$TEST_TMP/ca.pem" \
+  -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+proxy_start tls --tls "$TEST_TMP/ca.pem" "$TEST_TMP/key.pem"
+cfg "$TEST_TMP/tls.yml" "$PX_URL"
+run_repart -c "$TEST_TMP/tls.yml" plan --days 2024-01-01
+assert_eq "$RC" 1 "plan over TLS without the CA"
+assert_contains "$ERR" "certificate"
+: >"$PX_LOG"
+AWS_CA_BUNDLE="$TEST_TMP/ca.pem" run_repart -c "$TEST_TMP/tls.yml" plan --days 2024-01-01
+assert_eq "$RC" 0 "plan over TLS with AWS_CA_BUNDLE ($ERR)"
+[ "$(wc -l <"$PX_LOG")" -ge 1 ] || fail "no request reached the TLS proxy"
+printf '[profile tls]\nca_bundle = %s\n' "$TEST_TMP/ca.pem" >>"$AWSCFG"
+run_repart -c "$TEST_TMP/tls.yml" --profile tls plan --days 2024-01-01
+assert_eq "$RC" 0 "plan over TLS with the profile's ca_bundle ($ERR)"
+AWS_CA_BUNDLE="$TEST_TMP/missing.pem" run_repart -c "$TEST_TMP/tls.yml" plan --days 2024-01-01
+assert_eq "$RC" 2 "a missing AWS_CA_BUNDLE"
+assert_contains "$ERR" "AWS_CA_BUNDLE"
+note "TLS ok"
 
 echo "it_awsconfig: ok"
