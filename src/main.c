@@ -55,6 +55,15 @@ int main(int argc, char **argv)
         cli_opts_free(&o);
         return CLI_EXIT_USAGE;
     }
+    for (int i = 0; i < CLI_UPLOAD_KEYS; i++) {
+        if (o.upload[i] && config_upload_set(&cfg.s3.upload, cli_upload_keys[i], o.upload[i],
+                                             &e) != 0) {
+            fprintf(stderr, "repart: %s (command line and s3.upload of %s)\n", e.msg,
+                    cfg.path);
+            cli_opts_free(&o);
+            return CLI_EXIT_USAGE;
+        }
+    }
     if (o.log_format < 0)
         o.log_format = cfg.log_format;
     log_setup(stdout, stderr, o.log_format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT,

@@ -46,6 +46,11 @@ struct s3_client {
     int max_conns;
     long timeout_ms, retry_base_ms, retry_cap_ms;
     int page_size;
+    struct {
+        char sse[16], kms_key_id[2049], storage_class[32], acl[40], tagging[1025];
+        char owner[16], owner_bucket[256];
+        int bucket_key;
+    } w;
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -119,6 +124,28 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
         free(c);
         return NULL;
     }
+    const struct s3_write_opts *wo = &cfg->write;
+    if ((wo->sse && strlen(wo->sse) >= sizeof c->w.sse) ||
+        (wo->kms_key_id && strlen(wo->kms_key_id) >= sizeof c->w.kms_key_id) ||
+        (wo->storage_class && strlen(wo->storage_class) >= sizeof c->w.storage_class) ||
+        (wo->acl && strlen(wo->acl) >= sizeof c->w.acl) ||
+        (wo->tagging && strlen(wo->tagging) >= sizeof c->w.tagging) ||
+        (wo->expected_owner && strlen(wo->expected_owner) >= sizeof c->w.owner) ||
+        (wo->owner_bucket && strlen(wo->owner_bucket) >= sizeof c->w.owner_bucket)) {
+        free(c);
+        err_setk(e, ERR_USAGE, "s3: an upload setting is too long");
+        return NULL;
+    }
+#define WCOPY(dst, src) snprintf(dst, sizeof dst, "%s", (src) ? (src) : "")
+    WCOPY(c->w.sse, wo->sse);
+    WCOPY(c->w.kms_key_id, wo->kms_key_id);
+    WCOPY(c->w.storage_class, wo->storage_class);
+    WCOPY(c->w.acl, wo->acl);
+    WCOPY(c->w.tagging, wo->tagging);
+    WCOPY(c->w.owner, wo->expected_owner);
+    WCOPY(c->w.owner_bucket, wo->owner_bucket);
+#undef WCOPY
+    c->w.bucket_key = wo->bucket_key;
     c->creds = creds;
     c->max_retries = cfg->max_retries > 0 ? cfg->max_retries : DEFAULT_RETRIES;
     c->max_conns = cfg->max_connections > 0 ? cfg->max_connections : DEFAULT_CONNS;
@@ -259,6 +286,8 @@ struct req {
     size_t body_len;
     const char *content_type;
     int md5;                   /* send Content-MD5 */
+    int writes;                /* PutObject / CreateMultipartUpload: the write options */
+    const char *copy_bucket;   /* UploadPartCopy: the source bucket */
     struct hdr extra[3];
     int n_extra;
     size_t body_cap;           /* max body kept in resp.body (non-streamed) */
@@ -672,7 +701,7 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     const char *payload_hash = rq->body ? pp->sha256 : EMPTY_SHA256;
     int is_body_method = strcmp(rq->method, "PUT") == 0 || strcmp(rq->method, "POST") == 0;
 
-    struct sigv4_header hs[12];
+    struct sigv4_header hs[24];
     size_t nh = 0;
     hs[nh++] = (struct sigv4_header){"host", pp->tgt.host};
     hs[nh++] = (struct sigv4_header){"x-amz-date", amz_date};
@@ -691,6 +720,28 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         hs[nh++] = (struct sigv4_header){"if-match", ifmatch};
     for (int i = 0; i < rq->n_extra; i++)
         hs[nh++] = (struct sigv4_header){rq->extra[i].name, rq->extra[i].value};
+    if (c->w.owner[0]) {
+        if (rq->bucket && strcmp(rq->bucket, c->w.owner_bucket) == 0)
+            hs[nh++] = (struct sigv4_header){"x-amz-expected-bucket-owner", c->w.owner};
+        if (rq->copy_bucket && strcmp(rq->copy_bucket, c->w.owner_bucket) == 0)
+            hs[nh++] = (struct sigv4_header){"x-amz-source-expected-bucket-owner", c->w.owner};
+    }
+    if (rq->writes) {
+        if (c->w.sse[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption", c->w.sse};
+        if (c->w.kms_key_id[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-aws-kms-key-id",
+                                             c->w.kms_key_id};
+        if (c->w.bucket_key)
+            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-bucket-key-enabled",
+                                             "true"};
+        if (c->w.storage_class[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-storage-class", c->w.storage_class};
+        if (c->w.acl[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-acl", c->w.acl};
+        if (c->w.tagging[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-tagging", c->w.tagging};
+    }
 
     struct sigv4_request sreq = {
         .method = rq->method,
@@ -1351,6 +1402,7 @@ int s3_put(struct s3_client *c, const char *bucket, const char *key, const void 
                                       "of a single PUT", bucket, key, len);
     char ifmatch[96];
     struct req rq = {.op = "PutObject", .stat = ST_PUT, .method = "PUT", .bucket = bucket,
+                     .writes = 1,
                      .key = key, .body = data ? data : "", .body_len = len, .md5 = 1,
                      .content_type = opts && opts->content_type ? opts->content_type : NULL,
                      .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1};
@@ -1418,7 +1470,7 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
     if (key_check("CreateMultipartUpload", bucket, key, e) != 0)
         return -1;
     struct req rq = {.op = "CreateMultipartUpload", .stat = ST_OTHER, .method = "POST",
-                     .bucket = bucket, .key = key, .query = "uploads=",
+                     .bucket = bucket, .key = key, .query = "uploads=", .writes = 1,
                      .content_type = opts && opts->content_type ? opts->content_type : NULL,
                      .body_cap = S3_XML_MAX_BYTES, .range_first = -1, .range_last = -1};
     struct resp rs;
@@ -1518,6 +1570,7 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
     struct req rq = {.op = op, .stat = ST_PUT, .method = "PUT", .bucket = bucket, .key = key,
                      .query = q, .body = "", .body_len = 0, .body_cap = S3_XML_MAX_BYTES,
                      .range_first = -1, .range_last = -1};
+    rq.copy_bucket = src_bucket;
     rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source", source};
     rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source-range", range};
     if (if_match) {

@@ -12,6 +12,11 @@
 #      it, a URL with credentials refused unprinted
 #   4. TLS: an HTTPS endpoint with a private CA works with AWS_CA_BUNDLE or
 #      the profile's ca_bundle, and fails without
+#   5. uploads: s3.upload (SSE-KMS with key id and bucket key, storage class,
+#      ACL, tags, expected bucket owner) on every PutObject and
+#      CreateMultipartUpload (merged files, indexes, leases), the expected
+#      owner on every request to the repartitioned bucket and none to the cold
+#      tier; the flags override the config
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
@@ -180,5 +185,92 @@ AWS_CA_BUNDLE="$TEST_TMP/missing.pem" run_repart -c "$TEST_TMP/tls.yml" plan --d
 assert_eq "$RC" 2 "a missing AWS_CA_BUNDLE"
 assert_contains "$ERR" "AWS_CA_BUNDLE"
 note "TLS ok"
+
+# --- 5. upload headers -----------------------------------------------------------
+cond_proxy_start   # conditional writes, so that leases are written too
+proxy_start upload --upstream "$COND_ENDPOINT"
+cfg "$TEST_TMP/up.yml" "$PX_URL" "  upload:
+    sse: aws:kms
+    kms_key_id: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    bucket_key: true
+    storage_class: STANDARD_IA
+    acl: bucket-owner-full-control
+    expected_bucket_owner: \"111122223333\"
+    tags: team=data&app=repart"
+echo "locking: on" >>"$TEST_TMP/up.yml"
+gen "$TEST_TMP/gen5" --from 2024-02-01 --to 2024-02-02 --series 3 --records-per-file 20 --seed 5 >/dev/null
+put_tree "$TEST_TMP/gen5" cold
+AWS_REGION=us-east-1 run_repart -c "$TEST_TMP/up.yml" all --days 2024-02-01,2024-02-02
+assert_eq "$RC" 0 "all with upload settings ($ERR)"
+# a late file, then again: the second run appends to the committed day
+gen "$TEST_TMP/gen5b" --from 2024-02-01 --to 2024-02-01 --series 4 --records-per-file 20 --seed 6 >/dev/null
+put_tree "$TEST_TMP/gen5b" cold
+AWS_REGION=us-east-1 run_repart -c "$TEST_TMP/up.yml" all --days 2024-02-01
+assert_eq "$RC" 0 "second all with upload settings ($ERR)"
+"$PY" - "$PX_LOG" <<'PYEOF' || fail "upload headers"
+import json, sys
+ls = [json.loads(l) for l in open(sys.argv[1])]
+want = {"x-amz-server-side-encryption": "aws:kms",
+        "x-amz-server-side-encryption-aws-kms-key-id":
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "x-amz-server-side-encryption-bucket-key-enabled": "true",
+        "x-amz-storage-class": "STANDARD_IA", "x-amz-acl": "bucket-owner-full-control",
+        "x-amz-tagging": "team=data&app=repart"}
+bad, writes, kinds = [], 0, set()
+for l in ls:
+    q = l["query"]
+    bucket = l["path"].lstrip("/").split("/", 1)[0]
+    is_put = l["method"] == "PUT" and "partNumber=" not in q
+    is_create = l["method"] == "POST" and q.startswith("uploads")
+    owner = l["amz"].get("x-amz-expected-bucket-owner")
+    if bucket == "out" and owner != "111122223333":
+        bad.append("no expected owner: %s %s?%s" % (l["method"], l["path"], q))
+    if bucket == "cold" and owner is not None:
+        bad.append("expected owner sent to the cold tier: %s" % l["path"])
+    if "x-amz-copy-source" in l["amz"] and l["amz"]["x-amz-copy-source"].startswith("/out/") \
+            and l["amz"].get("x-amz-source-expected-bucket-owner") != "111122223333":
+        bad.append("UploadPartCopy without the source owner")
+    if is_put or is_create:
+        writes += 1
+        key = l["path"].split("/", 2)[2] if l["path"].count("/") >= 2 else ""
+        kinds.add("lease" if "lease" in key else "index" if key.startswith("index/") else
+                  "probe" if "probe" in key else "data")
+        for k, v in want.items():
+            if l["amz"].get(k) != v:
+                bad.append("%s %s: %s = %r" % (l["method"], l["path"], k, l["amz"].get(k)))
+    elif "partNumber=" in q and any(k in l["amz"] for k in want if k != "x-amz-tagging"):
+        bad.append("SSE/storage headers on a part: %s" % l["path"])
+print("writes", writes, "kinds", sorted(kinds), file=sys.stderr)
+if not {"data", "index", "lease"} <= kinds:
+    bad.append("no data or index write seen: %s" % sorted(kinds))
+if bad:
+    print("\n".join(bad[:20]))
+    sys.exit(1)
+PYEOF
+# the flags override the config
+: >"$PX_LOG"
+gen "$TEST_TMP/gen5c" --from 2024-02-03 --to 2024-02-03 --series 2 --records-per-file 10 --seed 7 >/dev/null
+put_tree "$TEST_TMP/gen5c" cold
+AWS_REGION=us-east-1 run_repart -c "$TEST_TMP/up.yml" --sse AES256 --storage-class STANDARD \
+  all --days 2024-02-03
+assert_eq "$RC" 2 "--sse AES256 with the config's kms_key_id"
+assert_contains "$ERR" "kms_key_id needs sse: aws:kms"
+cfg "$TEST_TMP/up2.yml" "$PX_URL"
+AWS_REGION=us-east-1 run_repart -c "$TEST_TMP/up2.yml" --sse AES256 --storage-class INTELLIGENT_TIERING \
+  --expected-bucket-owner 444455556666 all --days 2024-02-03
+assert_eq "$RC" 0 "all with upload flags ($ERR)"
+got=$("$PY" -c 'import json,sys
+s=set()
+for l in open(sys.argv[1]):
+    l=json.loads(l)
+    if l["method"]=="PUT" and "partNumber=" not in l["query"]:
+        a=l["amz"]; s.add("%s %s %s %s" % (a.get("x-amz-server-side-encryption"), a.get("x-amz-storage-class"), a.get("x-amz-expected-bucket-owner"), a.get("x-amz-server-side-encryption-aws-kms-key-id")))
+print(";".join(sorted(s)))' "$PX_LOG")
+assert_eq "$got" "AES256 INTELLIGENT_TIERING 444455556666 None" "headers from the flags"
+run_repart -c "$TEST_TMP/up2.yml" --storage-class GLACIER plan --days 2024-02-03
+assert_eq "$RC" 2 "GLACIER refused"
+run_repart -c "$TEST_TMP/up2.yml" --expected-bucket-owner 12ab plan --days 2024-02-03
+assert_eq "$RC" 2 "a bad account id"
+note "upload headers ok"
 
 echo "it_awsconfig: ok"
