@@ -1178,8 +1178,9 @@ static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
         }
         if (!retry)
             break;
-        if (attempt + 1 >= STS_ATTEMPTS) {
-            err_prefix(e, "after %d attempts: ", STS_ATTEMPTS);
+        int max = awscfg_get()->max_attempts > 0 ? awscfg_get()->max_attempts : STS_ATTEMPTS;
+        if (attempt + 1 >= max) {
+            err_prefix(e, "after %d attempts: ", max);
             break;
         }
         retry_sleep_ms(retry_backoff_ms(attempt, STS_BACKOFF_MS, STS_BACKOFF_CAP));

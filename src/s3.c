@@ -62,6 +62,8 @@ struct s3_client {
 
     atomic_llong n_req[5];
     atomic_llong retries, bytes_in, bytes_out;
+    int adaptive;                 /* AWS_RETRY_MODE=adaptive */
+    atomic_llong throttle_until;  /* adaptive: no request before (monotonic ms) */
 
     /* Buckets found in another region (S3's 301 with x-amz-bucket-region):
      * their endpoint, under mu. */
@@ -147,7 +149,11 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
 #undef WCOPY
     c->w.bucket_key = wo->bucket_key;
     c->creds = creds;
-    c->max_retries = cfg->max_retries > 0 ? cfg->max_retries : DEFAULT_RETRIES;
+    const struct awscfg *ac = awscfg_get();
+    c->max_retries = cfg->max_retries > 0    ? cfg->max_retries
+                     : ac->max_attempts > 0 ? ac->max_attempts - 1
+                                            : DEFAULT_RETRIES;
+    c->adaptive = ac->retry_mode == AWSCFG_RETRY_ADAPTIVE;
     c->max_conns = cfg->max_connections > 0 ? cfg->max_connections : DEFAULT_CONNS;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : DEFAULT_RETRY_BASE_MS;
@@ -307,6 +313,7 @@ struct resp {
     char bucket_region[64];
     char request_id[96];
     int etag_not_md5;
+    long retry_after_ms;              /* Retry-After (seconds); -1: none */
 };
 
 static void resp_reset(struct resp *r)
@@ -320,6 +327,7 @@ static void resp_reset(struct resp *r)
     r->bucket_region[0] = '\0';
     r->request_id[0] = '\0';
     r->etag_not_md5 = 0;
+    r->retry_after_ms = -1;
 }
 
 /* State of one attempt, shared with the curl callbacks. */
@@ -427,7 +435,11 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
     while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
         vl--;
     struct resp *r = x->rs;
-    if (nl == 4 && strncasecmp(p, "etag", 4) == 0) {
+    if (nl == 11 && strncasecmp(p, "retry-after", 11) == 0) {
+        long long secs;   /* delta-seconds; an HTTP-date is ignored */
+        if (parse_ll(v, vl, &secs) == 0 && secs >= 0)
+            r->retry_after_ms = secs > 3600 ? 3600000L : (long)secs * 1000L;
+    } else if (nl == 4 && strncasecmp(p, "etag", 4) == 0) {
         if (s3_etag_copy(r->etag, v, vl) != 0)
             r->etag[0] = '\0';
     } else if (nl == 14 && strncasecmp(p, "content-length", 14) == 0) {
@@ -916,6 +928,13 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     return 0;
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The endpoint of a bucket: the client's, or the one of the region S3 said
  * the bucket is in. */
 static void bucket_endpoint(struct s3_client *c, const char *bucket, struct s3_endpoint *ep)
@@ -1017,6 +1036,11 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         }
         int retryable = 0;
         err_clear(&ae);
+        if (c->adaptive) {
+            long long hold = atomic_load(&c->throttle_until) - now_ms();
+            if (hold > 0)
+                retry_sleep_ms((long)hold);
+        }
         rc = attempt(c, h, rq, &pp, rs, &delivered, first_etag, &retryable, &ae);
         if (rq->write && !have_first && rs->status >= 200 && rs->status < 300) {
             have_first = 1;
@@ -1073,7 +1097,22 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
             break;
         }
         atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
-        retry_sleep_ms(retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
+        long wait = retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms);
+        /* a server that says when: Retry-After (503 SlowDown, 429) */
+        if (rs->retry_after_ms > wait)
+            wait = rs->retry_after_ms < c->retry_cap_ms ? rs->retry_after_ms : c->retry_cap_ms;
+        int throttled = rs->status == 503 || rs->status == 429 ||
+                        strstr(ae.msg, "SlowDown") || strstr(ae.msg, "Throttl");
+        if (c->adaptive && throttled) {
+            /* adaptive: every request of this client holds back, not only this one */
+            long long until = now_ms() + wait;
+            long long cur = atomic_load(&c->throttle_until);
+            while (cur < until && !atomic_compare_exchange_weak(&c->throttle_until, &cur, until))
+                ;
+        }
+        log_msg(LOG_DEBUG, NULL, "retry", "%s: attempt %d of %d failed (%s); retrying in %ld ms",
+                what, att + 1, c->max_retries + 1, ae.msg, wait);
+        retry_sleep_ms(wait);
     }
     pool_put(c, h);
     s3_target_free(&pp.tgt);

@@ -276,7 +276,9 @@ struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_pro
     snprintf(c->path, sizeof c->path, "%s", path);
     snprintf(c->request_url, sizeof c->request_url, "%s%s", c->endpoint, c->path);
 
-    c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : DEFAULT_ATTEMPTS;
+    c->max_attempts = cfg->max_attempts > 0           ? cfg->max_attempts
+                      : awscfg_get()->max_attempts > 0 ? awscfg_get()->max_attempts
+                                                       : DEFAULT_ATTEMPTS;
     c->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_MS;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->cancel = cfg->cancel;

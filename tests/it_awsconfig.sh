@@ -17,6 +17,8 @@
 #      CreateMultipartUpload (merged files, indexes, leases), the expected
 #      owner on every request to the repartitioned bucket and none to the cold
 #      tier; the flags override the config
+#   6. retries: Retry-After of a 503 SlowDown honoured and shown at -v;
+#      AWS_MAX_ATTEMPTS / the profile's max_attempts bound the attempts
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
@@ -272,5 +274,32 @@ assert_eq "$RC" 2 "GLACIER refused"
 run_repart -c "$TEST_TMP/up2.yml" --expected-bucket-owner 12ab plan --days 2024-02-03
 assert_eq "$RC" 2 "a bad account id"
 note "upload headers ok"
+
+# --- 6. retries ------------------------------------------------------------------
+proxy_start slow --slowdown 2 --retry-after 1
+cfg "$TEST_TMP/r.yml" "$PX_URL"
+t0=$(date +%s%N)
+REPART_S3_RETRY_BASE_MS=1 run_repart -c "$TEST_TMP/r.yml" -v plan --days 2024-01-01
+t1=$(date +%s%N)
+assert_eq "$RC" 0 "plan after two SlowDowns ($ERR)"
+assert_eq "$(grep -c '"status": 503' "$PX_LOG")" 2 "503 answers"
+assert_eq "$(cat "$TEST_TMP/out" "$TEST_TMP/err" | grep -c 'retrying in 1000 ms')" 2 "retries shown at -v, after Retry-After"
+assert_contains "$OUT$ERR" "SlowDown"
+[ $(( (t1 - t0) / 1000000 )) -ge 950 ] || fail "Retry-After: 1 not waited ($(( (t1 - t0) / 1000000 )) ms)"
+run_repart -c "$TEST_TMP/r.yml" plan --days 2024-01-01
+assert_eq "$(cat "$TEST_TMP/out" "$TEST_TMP/err" | grep -c 'retrying' || true)" 0 "no retry lines without -v"
+proxy_start slow2 --slowdown 100
+cfg "$TEST_TMP/r2.yml" "$PX_URL"
+AWS_MAX_ATTEMPTS=2 REPART_S3_RETRY_BASE_MS=1 run_repart -c "$TEST_TMP/r2.yml" plan --days 2024-01-01
+assert_eq "$RC" 1 "plan with SlowDown forever"
+assert_contains "$ERR" "giving up after 2 attempts"
+printf '[profile tries]\nmax_attempts = 3\nretry_mode = adaptive\n' >>"$AWSCFG"
+: >"$PX_LOG"
+REPART_S3_RETRY_BASE_MS=1 run_repart -c "$TEST_TMP/r2.yml" --profile tries plan --days 2024-01-01
+assert_contains "$ERR" "giving up after 3 attempts"
+AWS_RETRY_MODE=fast run_repart -c "$TEST_TMP/r2.yml" plan --days 2024-01-01
+assert_eq "$RC" 2 "a bad AWS_RETRY_MODE"
+assert_contains "$ERR" "AWS_RETRY_MODE"
+note "retries ok"
 
 echo "it_awsconfig: ok"
