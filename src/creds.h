@@ -1,9 +1,14 @@
 /* creds: the AWS credential chain.
  *
  * Order (as the AWS SDKs): environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
- * AWS_SESSION_TOKEN), AWS_PROFILE (default "default") in ~/.aws/credentials and
- * ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE override the
- * paths), web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as
+ * AWS_SESSION_TOKEN; skipped when --profile named the profile), the profile
+ * (awscfg_profile_name: --profile, AWS_PROFILE, "default") in ~/.aws/credentials
+ * and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE override the
+ * paths): access keys, an assume-role profile (role_arn + source_profile or
+ * credential_source Environment / Ec2InstanceMetadata / EcsContainer;
+ * external_id, role_session_name, duration_seconds; chains up to 5 roles;
+ * mfa_serial refused; a SigV4-signed STS AssumeRole), credential_process (run
+ * with /bin/sh, its JSON read, its output never quoted), web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as
  * Kubernetes IRSA sets them, or a profile with role_arn +
  * web_identity_token_file [+ role_session_name]: an unsigned STS
  * AssumeRoleWithWebIdentity, the token file re-read on every refresh), the
