@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #define REFRESH_MARGIN_S   300          /* refresh this long before expiry */
 #define RETRY_AFTER_FAIL_S 10           /* while old creds still valid */
@@ -344,10 +345,11 @@ static int profile_path(const char *var, const char *name, char *out, size_t n)
 }
 
 static const char *const UNSUPPORTED_KEYS[] = {
-    "sso_session", "sso_start_url", "role_arn", "web_identity_token_file", "credential_source",
+    "role_arn", "web_identity_token_file", "credential_source",
 };
 
-enum { SEC_NONE, SEC_EMPTY, SEC_PARTIAL, SEC_OK, SEC_TOOLONG, SEC_WEBID, SEC_ROLE, SEC_PROCESS };
+enum { SEC_NONE, SEC_EMPTY, SEC_PARTIAL, SEC_OK, SEC_TOOLONG, SEC_WEBID, SEC_ROLE, SEC_PROCESS,
+       SEC_SSO, SEC_PARTIAL_SSO };
 
 /* An assume-role or credential_process profile. */
 struct role_cfg {
@@ -360,6 +362,11 @@ struct role_cfg {
     char session[80];
     char duration[16];
     char process[4096];
+    char sso_session[130];      /* "" for the legacy form */
+    char sso_start_url[1024];
+    char sso_region[64];
+    char sso_account[40];
+    char sso_role[130];
 };
 
 /* Web identity settings, from the environment or a profile. */
@@ -429,6 +436,50 @@ static int profile_role(const char *text, size_t len, const char *sec, struct ro
     return 1;
 }
 
+/* An IAM Identity Center profile: sso_session (whose [sso-session NAME]
+ * gives sso_region and sso_start_url) or the legacy sso_start_url +
+ * sso_region, with sso_account_id and sso_role_name. 1 (rc filled), 0 not,
+ * -1 too long, -2 incomplete. */
+static int profile_sso(const char *text, size_t len, const char *sec, struct role_cfg *rc)
+{
+    int ss = creds_ini_find(text, len, sec, "sso_session", rc->sso_session,
+                            sizeof rc->sso_session);
+    int su = creds_ini_find(text, len, sec, "sso_start_url", rc->sso_start_url,
+                            sizeof rc->sso_start_url);
+    if (ss < 0 || su < 0)
+        return -1;
+    if (ss != 1)
+        rc->sso_session[0] = '\0';
+    if (su != 1)
+        rc->sso_start_url[0] = '\0';
+    if (!rc->sso_session[0] && !rc->sso_start_url[0])
+        return 0;
+    int sr = creds_ini_find(text, len, sec, "sso_region", rc->sso_region, sizeof rc->sso_region);
+    int sa = creds_ini_find(text, len, sec, "sso_account_id", rc->sso_account,
+                            sizeof rc->sso_account);
+    int sn = creds_ini_find(text, len, sec, "sso_role_name", rc->sso_role, sizeof rc->sso_role);
+    if (sr < 0 || sa < 0 || sn < 0)
+        return -1;
+    if (sr != 1)
+        rc->sso_region[0] = '\0';
+    if (rc->sso_session[0]) {
+        char ssec[160];
+        snprintf(ssec, sizeof ssec, "sso-session %s", rc->sso_session);
+        if (!creds_ini_has_section(text, len, ssec))
+            return -2;
+        int a = creds_ini_find(text, len, ssec, "sso_region", rc->sso_region,
+                               sizeof rc->sso_region);
+        int b = creds_ini_find(text, len, ssec, "sso_start_url", rc->sso_start_url,
+                               sizeof rc->sso_start_url);
+        if (a < 0 || b < 0)
+            return -1;
+    }
+    if (sa != 1 || sn != 1 || !rc->sso_account[0] || !rc->sso_role[0] || !rc->sso_region[0] ||
+        !rc->sso_start_url[0])
+        return -2;
+    return 1;
+}
+
 /* Looks at one section; *unsupported names a key we cannot use. With
  * keys_only, only access keys count (a profile that is its own
  * source_profile). */
@@ -442,6 +493,9 @@ static int profile_section(const char *text, size_t len, const char *sec, struct
         int r = profile_role(text, len, sec, rc);
         if (r != 0)
             return r > 0 ? SEC_ROLE : SEC_TOOLONG;
+        r = profile_sso(text, len, sec, rc);
+        if (r != 0)
+            return r > 0 ? SEC_SSO : r == -2 ? SEC_PARTIAL_SSO : SEC_TOOLONG;
     }
     int a = creds_ini_find(text, len, sec, "aws_access_key_id", out->access_key,
                            sizeof out->access_key);
@@ -514,6 +568,12 @@ static int section_outcome(int st, const char *profile, const char *path, struct
         snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
         return st == SEC_ROLE ? 3 : 4;
     }
+    if (st == SEC_SSO)
+        return 5;
+    if (st == SEC_PARTIAL_SSO)
+        return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: an SSO profile (sso_session "
+                        "or sso_start_url) needs sso_account_id, sso_role_name, and sso_region and sso_start_url (in "
+                        "the profile or its [sso-session NAME] section)", profile, path);
     if (st == SEC_PARTIAL || st == SEC_TOOLONG)
         return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile, path,
                         st == SEC_PARTIAL ? "needs both aws_access_key_id and aws_secret_access_key"
@@ -663,12 +723,12 @@ static void url_for_msg(const char *url, char *out, size_t n)
 
 /* One request on the provider's handle. Returns 0 when an HTTP response
  * arrived (any status, *status set), -1 on a transport failure (why filled).
- * A POST sends post[0..post_len) as a form and goes through the usual proxy
- * variables (STS is on the internet); the other methods are for link-local or
- * loopback endpoints and never use a proxy. */
+ * A POST sends post[0..post_len) as a form. With `internet` (STS, SSO) the
+ * usual proxy variables apply; otherwise (link-local or loopback endpoints)
+ * no proxy is used. */
 static int http_do_body(struct creds_provider *p, const char *method, const char *url,
-                        const char *const *headers, size_t n_headers, const char *post,
-                        size_t post_len,
+                        int internet, const char *const *headers, size_t n_headers,
+                        const char *post, size_t post_len,
                         long connect_ms, long total_ms, long *status, struct body *b,
                         char *why, size_t why_n)
 {
@@ -700,7 +760,7 @@ static int http_do_body(struct creds_provider *p, const char *method, const char
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    if (strcmp(method, "POST") != 0)
+    if (!internet)
         curl_easy_setopt(c, CURLOPT_NOPROXY, "*");   /* link-local / loopback endpoints */
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
@@ -749,7 +809,7 @@ static int http_do(struct creds_provider *p, const char *method, const char *url
                    const char *header, long connect_ms, long total_ms, long *status,
                    struct body *b, char *why, size_t why_n)
 {
-    return http_do_body(p, method, url, header ? &header : NULL, header ? 1 : 0, NULL, 0,
+    return http_do_body(p, method, url, 0, header ? &header : NULL, header ? 1 : 0, NULL, 0,
                         connect_ms, total_ms, status, b, why, why_n);
 }
 
@@ -1224,7 +1284,7 @@ static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
         long status = 0;
         char why[CURL_ERROR_SIZE + 64];
         int retry = 0;
-        if (http_do_body(p, "POST", url, NULL, 0, form, fl, 3000, 10000, &status, &b, why,
+        if (http_do_body(p, "POST", url, 1, NULL, 0, form, fl, 3000, 10000, &status, &b, why,
                          sizeof why) != 0) {
             err_setk(e, ERR_TRANSIENT, "%s: %s", what, why);
             retry = 1;
@@ -1365,6 +1425,150 @@ out:
     return rc2;
 }
 
+/* ---- IAM Identity Center (SSO) ------------------------------------------------ */
+
+#define MAX_SSO_CACHE (256 * 1024)
+
+/* Credentials of an SSO profile from the token `aws sso login` cached in
+ * ~/.aws/sso/cache/<sha1 of the session name, or of the start URL>.json,
+ * exchanged by GetRoleCredentials. */
+static int from_sso(struct creds_provider *p, const struct role_cfg *rc, struct creds *out,
+                    struct err *e)
+{
+    char pf[200], login[200];
+    snprintf(pf, sizeof pf, "credentials: SSO profile \"%.60s\"", rc->profile);
+    if (rc->sso_session[0])
+        snprintf(login, sizeof login, "aws sso login --sso-session %.60s", rc->sso_session);
+    else
+        snprintf(login, sizeof login, "aws sso login --profile %.60s", rc->profile);
+    const char *key = rc->sso_session[0] ? rc->sso_session : rc->sso_start_url;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    if (!EVP_Digest(key, strlen(key), md, &ml, EVP_sha1(), NULL) || ml != 20)
+        return err_set(e, "%s: SHA-1 failed", pf);
+    char hex[41];
+    for (int i = 0; i < 20; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    const char *home = getenv("HOME");
+    char path[1200];
+    if (!home || !*home)
+        return err_setk(e, ERR_USAGE, "%s: HOME is not set (the token cache is "
+                        "~/.aws/sso/cache)", pf);
+    snprintf(path, sizeof path, "%s/.aws/sso/cache/%s.json", home, hex);
+    char *text = NULL;
+    size_t len = 0;
+    if (slurp(path, MAX_SSO_CACHE, &text, &len) != 0)
+        return err_setk(e, ERR_USAGE, "%s: no cached SSO token (%s: %s); run `%s`", pf, path,
+                        errno == EFBIG ? "too large" : strerror(errno), login);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, 0, &jerr);
+    free_secret(text, len + 1);
+    const char *tok = root ? json_string_value(json_object_get(root, "accessToken")) : NULL;
+    const char *exp = root ? json_string_value(json_object_get(root, "expiresAt")) : NULL;
+    long long exp_at = 0;
+    int rcode = -1;
+    char *hdr = NULL;
+    size_t hl = 0;
+    struct body b = {.p = NULL};
+    if (!tok || !*tok || strpbrk(tok, "\r\n") || !exp) {
+        err_setk(e, ERR_USAGE, "%s: the cached SSO token %s has no accessToken or expiresAt; "
+                 "run `%s`", pf, path, login);
+        goto out;
+    }
+    /* "2024-01-01T00:00:00Z", also "...UTC" as older CLIs wrote */
+    char expbuf[64];
+    snprintf(expbuf, sizeof expbuf, "%s", exp);
+    size_t el = strlen(expbuf);
+    if (el > 3 && strcmp(expbuf + el - 3, "UTC") == 0)
+        snprintf(expbuf + el - 3, sizeof expbuf - (el - 3), "Z");
+    if (creds_parse_iso8601(expbuf, &exp_at) != 0) {
+        err_setk(e, ERR_USAGE, "%s: the cached SSO token's expiresAt is not a time; run `%s`",
+                 pf, login);
+        goto out;
+    }
+    if (exp_at <= (long long)time(NULL)) {
+        err_setk(e, ERR_USAGE, "%s: the SSO token expired at %.40s; run `%s`", pf, exp, login);
+        goto out;
+    }
+    char base[AWSCFG_URL_MAX + 1], url[AWSCFG_URL_MAX + 400], shown[400];
+    if (!awscfg_region_ok(rc->sso_region)) {
+        err_setk(e, ERR_USAGE, "%s: sso_region \"%.64s\" is not a region name", pf,
+                 rc->sso_region);
+        goto out;
+    }
+    if (awscfg_endpoint(AWSCFG_SSO, NULL, rc->sso_region, base, sizeof base, NULL, e) < 0) {
+        err_prefix(e, "%s: ", pf);
+        goto out;
+    }
+    char *acc = sigv4_uri_encode(rc->sso_account, strlen(rc->sso_account), 0);
+    char *role = sigv4_uri_encode(rc->sso_role, strlen(rc->sso_role), 0);
+    if (acc && role)
+        snprintf(url, sizeof url, "%s/federation/credentials?account_id=%s&role_name=%s", base,
+                 acc, role);
+    free(acc);
+    free(role);
+    if (!acc || !role) {
+        err_set(e, "credentials: out of memory");
+        goto out;
+    }
+    url_for_msg(url, shown, sizeof shown);
+    hl = strlen(tok) + 40;
+    hdr = malloc(hl);
+    b.p = malloc(MAX_BODY_BYTES + 1);
+    if (!hdr || !b.p) {
+        err_set(e, "credentials: out of memory");
+        goto out;
+    }
+    snprintf(hdr, hl, "x-amz-sso_bearer_token: %s", tok);
+    const char *hdrs[1] = {hdr};
+    long status = 0;
+    char why[CURL_ERROR_SIZE + 64];
+    if (http_do_body(p, "GET", url, 1, hdrs, 1, NULL, 0, 3000, 10000, &status, &b, why,
+                     sizeof why) != 0) {
+        err_setk(e, ERR_TRANSIENT, "%s: GetRoleCredentials %s: %s", pf, shown, why);
+        goto out;
+    }
+    if (status == 401 || status == 403) {
+        err_setk(e, ERR_USAGE, "%s: GetRoleCredentials %s: HTTP %ld (the SSO token was refused "
+                 "or the role %s in account %s is not assigned); run `%s`", pf, shown, status,
+                 rc->sso_role, rc->sso_account, login);
+        goto out;
+    }
+    if (status != 200) {
+        err_setk(e, status >= 500 ? ERR_TRANSIENT : ERR_USAGE,
+                 "%s: GetRoleCredentials %s: HTTP %ld", pf, shown, status);
+        goto out;
+    }
+    json_t *ans = json_loadb(b.p, b.len, 0, &jerr);
+    json_t *rcj = ans ? json_object_get(ans, "roleCredentials") : NULL;
+    json_t *ak = json_object_get(rcj, "accessKeyId"), *sk = json_object_get(rcj, "secretAccessKey");
+    json_t *st = json_object_get(rcj, "sessionToken"), *ex = json_object_get(rcj, "expiration");
+    if (!json_is_string(ak) || !json_is_string(sk) || !json_string_length(ak) ||
+        !json_string_length(sk) || (st && !json_is_string(st)) || !json_is_integer(ex))
+        err_set(e, "%s: GetRoleCredentials %s: answer lacks roleCredentials", pf, shown);
+    else if (copy_field(out->access_key, sizeof out->access_key, json_string_value(ak),
+                        json_string_length(ak)) ||
+             copy_field(out->secret_key, sizeof out->secret_key, json_string_value(sk),
+                        json_string_length(sk)) ||
+             copy_field(out->session_token, sizeof out->session_token,
+                        st ? json_string_value(st) : "", st ? json_string_length(st) : 0))
+        err_set(e, "%s: a credential value is too long", pf);
+    else {
+        out->expires_at = (long long)(json_integer_value(ex) / 1000);
+        snprintf(out->source, sizeof out->source, "sso:%.50s", rc->profile);
+        rcode = 1;
+    }
+    json_decref(ans);
+out:
+    json_decref(root);   /* jansson does not wipe; the token was in it */
+    free_secret(hdr, hl);
+    if (b.p)
+        free_secret(b.p, MAX_BODY_BYTES + 1);
+    if (rcode != 1)
+        creds_wipe(out);
+    return rcode;
+}
+
 /* ---- assume role ------------------------------------------------------------ */
 
 #define ROLE_CHAIN_MAX 5
@@ -1390,6 +1594,8 @@ static int source_creds(struct creds_provider *p, const char *profile, int self,
         r = role_assume(p, rc, out, depth + 1, e) == 0 ? 1 : -1;
     else if (r == 4)
         r = from_process(rc, out, e);
+    else if (r == 5)
+        r = from_sso(p, rc, out, e);
     else if (r == 0)
         r = err_setk(e, ERR_USAGE, "credentials: source profile \"%s\" has no credentials (%s)",
                      profile, t.buf);
@@ -1558,7 +1764,7 @@ static int role_assume(struct creds_provider *p, const struct role_cfg *rc, stru
         long status = 0;
         char why[CURL_ERROR_SIZE + 64];
         int retry = 0;
-        if (http_do_body(p, "POST", url, hdrs, src.session_token[0] ? 4 : 3, form, fl, 3000,
+        if (http_do_body(p, "POST", url, 1, hdrs, src.session_token[0] ? 4 : 3, form, fl, 3000,
                          10000, &status, &b, why, sizeof why) != 0) {
             err_setk(e, ERR_TRANSIENT, "%s: %s", what, why);
             retry = 1;
@@ -1631,6 +1837,8 @@ static int resolve(struct creds_provider *p, struct creds *out, struct err *e)
         r = role_assume(p, rc, out, 0, e) == 0 ? 1 : -1;
     else if (r == 4)
         r = from_process(rc, out, e);
+    else if (r == 5)
+        r = from_sso(p, rc, out, e);
     OPENSSL_cleanse(rc, sizeof *rc);
     free(rc);
     if (r != 0)

@@ -8,7 +8,9 @@
  * credential_source Environment / Ec2InstanceMetadata / EcsContainer;
  * external_id, role_session_name, duration_seconds; chains up to 5 roles;
  * mfa_serial refused; a SigV4-signed STS AssumeRole), credential_process (run
- * with /bin/sh, its JSON read, its output never quoted), web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as
+ * with /bin/sh, its JSON read, its output never quoted), IAM Identity Center
+ * (sso_session or legacy sso_start_url: the cached token of `aws sso login`,
+ * ~/.aws/sso/cache/<sha1>.json, exchanged by GetRoleCredentials), web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as
  * Kubernetes IRSA sets them, or a profile with role_arn +
  * web_identity_token_file [+ role_session_name]: an unsigned STS
  * AssumeRoleWithWebIdentity, the token file re-read on every refresh), the

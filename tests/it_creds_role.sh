@@ -6,6 +6,8 @@
 #   duration_seconds sent), a chain of two roles, credential_source
 #   Environment with --profile, mfa_serial refused before any request,
 #   STS AccessDenied named, credential_process (and its failure, unprinted);
+#   IAM Identity Center profiles (sso_session and legacy) from the token cache,
+#   an expired token and a refused one named with the `aws sso login` to run;
 #   and a backfill through awsproxy.py --expiring that outlives several
 #   credential lifetimes: refreshed in time, no request with an expired key.
 . "$(dirname "$0")/lib.sh"
@@ -155,7 +157,60 @@ probe AWS_PROFILE=procfail --
 assert_contains "$ERR" "exit status 3"
 note "credential_process ok"
 
-# 7. a backfill longer than the credentials live: 2-second credentials,
+# 7. SSO: the token cache that `aws sso login` writes
+cat >>"$TEST_TMP/config" <<'INI'
+[profile sso]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = RepartRole
+region = eu-west-1
+[sso-session corp]
+sso_region = eu-central-1
+sso_start_url = https://corp.awsapps.com/start
+sso_registration_scopes = sso:account:access
+[profile ssolegacy]
+sso_start_url = https://legacy.awsapps.com/start
+sso_region = us-east-2
+sso_account_id = 111122223333
+sso_role_name = RepartRole
+[profile ssohalf]
+sso_session = nosuch
+sso_account_id = 111122223333
+INI
+mkdir -p "$TEST_TMP/.aws/sso/cache"
+cache() {  # cache KEY EXPIRES
+  local f; f="$TEST_TMP/.aws/sso/cache/$(printf %s "$1" | sha1sum | cut -d' ' -f1).json"
+  printf '{"startUrl": "x", "region": "eu-central-1", "accessToken": "sso-access-token-0123456789", "expiresAt": "%s"}' "$2" >"$f"
+}
+probe AWS_PROFILE=sso AWS_ENDPOINT_URL_SSO="http://127.0.0.1:$(cat "$TEST_TMP/stsport")/sso/ok" --
+assert_eq "$RC" 1 "SSO without a cached token"
+assert_contains "$ERR" "aws sso login --sso-session corp"
+cache corp "2999-01-01T00:00:00Z"
+cache https://legacy.awsapps.com/start "2999-01-01T00:00:00UTC"
+probe AWS_PROFILE=sso AWS_ENDPOINT_URL_SSO="http://127.0.0.1:$(cat "$TEST_TMP/stsport")/sso/ok" --
+assert_eq "$RC" 0 "SSO profile ($ERR)"
+assert_contains "$OUT" "source=sso:sso access_key_id=ASIASSOEXAMPLE"
+assert_contains "$OUT" "expires=future"
+assert_eq "$(last 'd["sso_check"]')" ok "GetRoleCredentials request (token header, account, role)"
+probe AWS_PROFILE=ssolegacy AWS_ENDPOINT_URL_SSO="http://127.0.0.1:$(cat "$TEST_TMP/stsport")/sso/ok" --
+assert_eq "$RC" 0 "legacy SSO profile ($ERR)"
+assert_contains "$OUT" "source=sso:ssolegacy"
+cache corp "2001-01-01T00:00:00Z"
+probe AWS_PROFILE=sso AWS_ENDPOINT_URL_SSO="http://127.0.0.1:$(cat "$TEST_TMP/stsport")/sso/ok" --
+assert_eq "$RC" 1 "an expired SSO token"
+assert_contains "$ERR" "expired"
+assert_contains "$ERR" "aws sso login --sso-session corp"
+cache corp "2999-01-01T00:00:00Z"
+probe AWS_PROFILE=sso AWS_ENDPOINT_URL_SSO="http://127.0.0.1:$(cat "$TEST_TMP/stsport")/sso/denied" --
+assert_eq "$RC" 1 "a refused SSO token"
+assert_contains "$ERR" "HTTP 401"
+case "$ERR" in *sso-access-token*) fail "the SSO token was printed" ;; esac
+probe AWS_PROFILE=ssohalf --
+assert_eq "$RC" 1 "an incomplete SSO profile"
+assert_contains "$ERR" "sso_role_name"
+note "SSO ok"
+
+# 7b. a backfill longer than the credentials live: 2-second credentials,
 #    refreshed 1 s before expiry; the proxy refuses a key once it expired
 s3_start fauxqs cold out
 unset AWS_REGION AWS_DEFAULT_REGION AWS_CA_BUNDLE

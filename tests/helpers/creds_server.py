@@ -15,6 +15,8 @@ Serves, on 127.0.0.1 and a free port (written to PORTFILE once listening):
   [, ExternalId]. Modes: ok (1 hour), life<N> (credentials that expire N
   seconds from now; the key id ASIAEXP<unix expiry>X<n> lets
   awsproxy.py --expiring refuse it once expired), denied
+  SSO GetRoleCredentials (GET /sso/<mode>/federation/credentials): checks the
+  x-amz-sso_bearer_token header and account_id / role_name; mode denied: 401
 Every request is appended to LOGFILE as one JSON line (method, path and the
 headers the tests look at; for STS also the form and the check's verdict).
 
@@ -282,7 +284,24 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, "", "text/plain")
 
     # -- container endpoint and IMDS GETs ------------------------------------
+    def sso_get(self):
+        """GetRoleCredentials: /sso/<mode>/federation/credentials?account_id=&role_name="""
+        path, _, query = self.path.partition("?")
+        q = urllib.parse.parse_qs(query)
+        mode = path.split("/")[2]
+        tok = self.headers.get("x-amz-sso_bearer_token")
+        ok = (tok == "sso-access-token-0123456789" and q.get("account_id") == ["111122223333"]
+              and q.get("role_name") == ["RepartRole"] and path.endswith("/federation/credentials"))
+        self.record({"sso_check": "ok" if ok else "bad request", "query": q})
+        if not ok or mode == "denied":
+            return self.reply(401 if ok else 403, '{"message": "Session token not found or invalid"}')
+        self.reply(200, json.dumps({"roleCredentials": {
+            "accessKeyId": "ASIASSOEXAMPLE", "secretAccessKey": SECRET,
+            "sessionToken": "sso-session-token", "expiration": int((time.time() + 3600) * 1000)}}))
+
     def do_GET(self):
+        if self.path.startswith("/sso/"):
+            return self.sso_get()
         n = self.record()
         parts = self.path.lstrip("/").split("/", 1)
         mode, rest = parts[0], parts[1] if len(parts) > 1 else ""
