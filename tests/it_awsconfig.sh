@@ -77,7 +77,13 @@ region = eu-west-1
 region = ap-south-1
 INI
 export AWS_CONFIG_FILE="$AWSCFG"
-export AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/no-credentials"
+# --profile beats the environment's keys (as the CLI): the profiles named
+# with --profile have keys of their own
+export AWS_SHARED_CREDENTIALS_FILE="$TEST_TMP/credentials"
+for p in eu south tls tries; do
+  printf '[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$p" \
+    "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >>"$AWS_SHARED_CREDENTIALS_FILE"
+done
 
 # --- 1. region precedence -----------------------------------------------------
 proxy_start region
