@@ -1,6 +1,7 @@
 /* assoc: the set, the parsers and the locations (no I/O; the loaders are in
  * assoc_load.c, so that this part links without the S3 client). */
 #include "assoc.h"
+#include "awscfg.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -330,40 +331,7 @@ int assoc_metadata_prefix(char *buf, size_t size, const char *data_prefix)
 
 int assoc_api_endpoint(char *buf, size_t size, const char *region, struct err *e)
 {
-    const char *ign = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-    int ignore = ign && strcasecmp(ign, "true") == 0;
-    const char *var = "AWS_ENDPOINT_URL_IOTSITEWISE";
-    const char *url = ignore ? NULL : getenv(var);
-    if (!ignore && (!url || !*url)) {
-        var = "AWS_ENDPOINT_URL";
-        url = getenv(var);
-    }
-    int len;
-    if (url && *url) {
-        const char *rest = NULL;
-        if (strncmp(url, "http://", 7) == 0)
-            rest = url + 7;
-        else if (strncmp(url, "https://", 8) == 0)
-            rest = url + 8;
-        if (!rest || *rest == '\0' || *rest == '/' || *rest == '?' || strpbrk(url, "?# \t\r\n"))
-            return err_setk(e, ERR_USAGE, "%s: not an http(s)://host[:port][/path] URL", var);
-        size_t n = strlen(url);
-        while (n > 0 && url[n - 1] == '/')
-            n--;
-        len = snprintf(buf, size, "%.*s", (int)n, url);
-        if (len < 0 || (size_t)len >= size)
-            return err_setk(e, ERR_USAGE, "%s: URL too long", var);
-        return len;
-    }
-    if (!region || !*region)
-        region = "us-east-1";
-    for (const char *p = region; *p; p++)
-        if (!(isalnum((unsigned char)*p) || *p == '-'))
-            return err_setk(e, ERR_USAGE, "region \"%s\" is not a region name", region);
-    len = snprintf(buf, size, "https://api.iotsitewise.%s.amazonaws.com%s", region,
-                   strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
-    if (len < 0 || (size_t)len >= size)
-        return err_setk(e, ERR_USAGE, "region name too long");
-    return len;
+    int k = awscfg_endpoint(AWSCFG_SITEWISE, NULL, region, buf, size, NULL, e);
+    return k < 0 ? -1 : (int)strlen(buf);
 }
 

@@ -1,6 +1,7 @@
 /* assoc_load: the two sources of the associated set (S3 asset metadata, the
  * SiteWise ListTimeSeries API); see assoc.h. */
 #include "assoc.h"
+#include "awscfg.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -382,6 +383,7 @@ static int api_call(struct api_ctx *a, const char *token, int page, struct s3_bu
         char errbuf[CURL_ERROR_SIZE] = "";
         CURL *h = a->h;
         curl_easy_reset(h);
+        awscfg_curl_tls(h);
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);

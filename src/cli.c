@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "awscfg.h"
 #include "cmd.h"
 
 #define RANGE CLI_OPT_RANGE
@@ -118,6 +119,20 @@ static const struct opt_help global_opt_help[] = {
     { 0, "-v, --verbose", "more detail; repeat for debug output" },
     { 0, "-q, --quiet", "only warnings and errors" },
     { 0, "--log-format FMT", "text or json (default: log_format in the config)" },
+    { 0, "--profile NAME", "AWS profile of ~/.aws/config and ~/.aws/credentials\n"
+                           "(default $AWS_PROFILE, else \"default\")" },
+    { 0, "--region REGION", "AWS region (default: s3.region in the config, else\n"
+                            "$AWS_REGION, $AWS_DEFAULT_REGION, the profile's region)" },
+    { 0, "--sse MODE", "server-side encryption of what repart writes: AES256,\n"
+                       "aws:kms or none (config: s3.upload.sse)" },
+    { 0, "--sse-kms-key-id ID", "the KMS key of aws:kms (s3.upload.kms_key_id)" },
+    { 0, "--bucket-key", "S3 Bucket Key with aws:kms (s3.upload.bucket_key)" },
+    { 0, "--storage-class C", "storage class of what repart writes, e.g. STANDARD_IA\n"
+                              "(s3.upload.storage_class)" },
+    { 0, "--acl ACL", "canned ACL, e.g. bucket-owner-full-control (s3.upload.acl)" },
+    { 0, "--expected-bucket-owner ID", "account that must own the repartitioned bucket\n"
+                                       "(s3.upload.expected_bucket_owner)" },
+    { 0, "--tags K=V&...", "object tags of what repart writes (s3.upload.tags)" },
     { 0, "--version", "print the version and exit" },
     { 0, "-h, --help", "this help; `repart COMMAND --help` for a command" },
 };
@@ -202,7 +217,8 @@ void cli_command_help(FILE *f, const struct cli_command *c)
         else
             fprintf(f, "\nWithout --from/--to or --days: the config's date_range.\n");
     }
-    fprintf(f, "\nGlobal options: -c FILE, -v, -q, --log-format FMT (see `repart --help`).\n");
+    fprintf(f, "\nGlobal options: -c FILE, -v, -q, --log-format FMT, --profile NAME,\n"
+               "--region REGION, --sse MODE, ... (see `repart --help`).\n");
 }
 
 /* ------------------------------------------------------------- parsing -- */
@@ -210,7 +226,14 @@ void cli_command_help(FILE *f, const struct cli_command *c)
 enum {
     OPT_FROM = 256, OPT_TO, OPT_DAYS, OPT_SHARD, OPT_JSON, OPT_REPORT, OPT_QUEUE, OPT_ONCE,
     OPT_DEEP, OPT_REPAIR, OPT_LOG_FORMAT, OPT_VERSION, OPT_TABLE, OPT_DATABASE, OPT_PARTITIONS,
-    OPT_NO_PROJECTION, OPT_OBJECT,
+    OPT_NO_PROJECTION, OPT_OBJECT, OPT_PROFILE, OPT_REGION,
+    OPT_UPLOAD_FIRST, /* the s3.upload flags, in cli_upload_keys order */
+    OPT_SSE = OPT_UPLOAD_FIRST, OPT_KMS_KEY, OPT_BUCKET_KEY, OPT_STORAGE_CLASS, OPT_ACL,
+    OPT_EXPECTED_OWNER, OPT_TAGS,
+};
+
+const char *const cli_upload_keys[CLI_UPLOAD_KEYS] = {
+    "sse", "kms_key_id", "bucket_key", "storage_class", "acl", "expected_bucket_owner", "tags",
 };
 
 static const struct option long_opts[] = {
@@ -220,6 +243,15 @@ static const struct option long_opts[] = {
     { "help", no_argument, NULL, 'h' },
     { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
     { "version", no_argument, NULL, OPT_VERSION },
+    { "profile", required_argument, NULL, OPT_PROFILE },
+    { "region", required_argument, NULL, OPT_REGION },
+    { "sse", required_argument, NULL, OPT_SSE },
+    { "sse-kms-key-id", required_argument, NULL, OPT_KMS_KEY },
+    { "bucket-key", no_argument, NULL, OPT_BUCKET_KEY },
+    { "storage-class", required_argument, NULL, OPT_STORAGE_CLASS },
+    { "acl", required_argument, NULL, OPT_ACL },
+    { "expected-bucket-owner", required_argument, NULL, OPT_EXPECTED_OWNER },
+    { "tags", required_argument, NULL, OPT_TAGS },
     { "from", required_argument, NULL, OPT_FROM },
     { "to", required_argument, NULL, OPT_TO },
     { "days", required_argument, NULL, OPT_DAYS },
@@ -238,8 +270,8 @@ static const struct option long_opts[] = {
     { NULL, 0, NULL, 0 },
 };
 
-/* Global options are the first six entries. */
-#define N_GLOBAL_OPTS 6
+/* Global options are the first fifteen entries. */
+#define N_GLOBAL_OPTS 15
 
 static const char *opt_name(int val)
 {
@@ -357,6 +389,29 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
         return 0;
     case OPT_VERSION:
         o->version = 1;
+        return 0;
+    case OPT_PROFILE:
+        if (!*arg || strlen(arg) > 128 || strpbrk(arg, "[]\r\n"))
+            return err_setk(e, ERR_USAGE, "--profile: not a valid profile name");
+        o->profile = arg;
+        return 0;
+    case OPT_SSE: case OPT_KMS_KEY: case OPT_BUCKET_KEY: case OPT_STORAGE_CLASS: case OPT_ACL:
+    case OPT_EXPECTED_OWNER: case OPT_TAGS: {
+        struct config_upload u = {0};
+        const char *v = c == OPT_BUCKET_KEY ? "true" : arg;
+        int k = c - OPT_UPLOAD_FIRST;
+        /* the value alone (combinations are checked with the config) */
+        if (config_upload_set(&u, cli_upload_keys[k], v, &de) != 0 &&
+            !strstr(de.msg, "needs sse"))
+            return err_setk(e, ERR_USAGE, "--%s: %s", opt_name(c), de.msg);
+        o->upload[k] = v;
+        return 0;
+    }
+    case OPT_REGION:
+        if (!awscfg_region_ok(arg))
+            return err_setk(e, ERR_USAGE, "--region \"%.64s\": not a region name (e.g. "
+                            "us-east-1)", arg);
+        o->region = arg;
         return 0;
     case OPT_LOG_FORMAT:
         if (strcmp(arg, "text") == 0)

@@ -27,6 +27,10 @@ enum { CLI_CONFIG_DEFAULT = 0, CLI_CONFIG_ENV = 1, CLI_CONFIG_OPTION = 2 };
 
 struct cli_command;
 
+#define CLI_UPLOAD_KEYS 7
+/* The s3.upload keys of cli_opts.upload, in order. */
+extern const char *const cli_upload_keys[CLI_UPLOAD_KEYS];
+
 struct cli_opts {
     /* Global options. */
     const char *config_path;    /* -c FILE, else $REPART_CONFIG, else CLI_DEFAULT_CONFIG */
@@ -37,6 +41,11 @@ struct cli_opts {
                                    (main then takes the config's log_format) */
     int help;                   /* -h/--help: print help (of the command, if any) and exit 0 */
     int version;                /* --version */
+    const char *profile;        /* --profile NAME (NULL: AWS_PROFILE / "default") */
+    const char *region;         /* --region REGION (checked; NULL when not given) */
+    const char *upload[7];      /* --sse, --sse-kms-key-id, --bucket-key, --storage-class,
+                                   --acl, --expected-bucket-owner, --tags: the value for
+                                   s3.upload's cli_upload_keys[i], NULL when not given */
 
     const struct cli_command *cmd;  /* NULL only with help/version */
 

@@ -1,5 +1,7 @@
 #include "config.h"
+#include "awscfg.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -196,7 +198,7 @@ out:
 
 enum {
     K_MAP, K_IGNORE, K_ENUM, K_BOOL, K_INT, K_DATE,
-    K_BUCKET, K_PREFIX, K_REGION, K_URL, K_DIR,
+    K_BUCKET, K_PREFIX, K_REGION, K_URL, K_DIR, K_TEXT,
 };
 
 /* Post-checks need the lines of a few keys. */
@@ -227,6 +229,14 @@ static const char *const ts_source_names[] = { "metadata", "api", NULL };
 static const char *const locking_names[] = { "auto", "on", "off", NULL };
 static const char *const log_names[] = { "text", "json", NULL };
 static const char *const codec_names[] = { "snappy", "deflate", "null", NULL };
+static const char *const sse_names[] = { "none", "AES256", "aws:kms", NULL };
+static const char *const acl_names[] = { "none", "private", "bucket-owner-full-control",
+                                         "bucket-owner-read", NULL };
+/* GLACIER and DEEP_ARCHIVE are left out: a merged file is read back
+ * (UploadPartCopy) by the next run. */
+static const char *const class_names[] = { "none", "STANDARD", "STANDARD_IA",
+                                           "INTELLIGENT_TIERING", "ONEZONE_IA", "GLACIER_IR",
+                                           "REDUCED_REDUNDANCY", NULL };
 
 #define OFF(m) offsetof(struct config, m)
 #define SZ(m)  sizeof(((struct config *)0)->m)
@@ -248,6 +258,16 @@ static const struct field glue_fields[] = {
     { "scripts_prefix", K_IGNORE, 0, 0, 0, 0, NULL, NULL, 0, 0, L_NONE },
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
 };
+static const struct field upload_fields[] = {
+    { "sse", K_ENUM, OFF(s3.upload.sse), 0, 0, 0, sse_names, NULL, 0, 0, L_NONE },
+    { "kms_key_id", K_TEXT, OFF(s3.upload.kms_key_id), SZ(s3.upload.kms_key_id), 0, 0, NULL, NULL, 0, 0, L_NONE },
+    { "bucket_key", K_BOOL, OFF(s3.upload.bucket_key), 0, 0, 0, NULL, NULL, 0, 0, L_NONE },
+    { "storage_class", K_ENUM, OFF(s3.upload.storage_class), 0, 0, 0, class_names, NULL, 0, 0, L_NONE },
+    { "acl", K_ENUM, OFF(s3.upload.acl), 0, 0, 0, acl_names, NULL, 0, 0, L_NONE },
+    { "expected_bucket_owner", K_TEXT, OFF(s3.upload.expected_bucket_owner), SZ(s3.upload.expected_bucket_owner), 0, 0, NULL, NULL, 0, 0, L_NONE },
+    { "tags", K_TEXT, OFF(s3.upload.tags), SZ(s3.upload.tags), 0, 0, NULL, NULL, 0, 0, L_NONE },
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
+};
 static const struct field s3_fields[] = {
     { "region", K_REGION, OFF(s3.region), SZ(s3.region), 0, 0, NULL, NULL, 1, OFF(s3.region_set), L_NONE },
     { "endpoint_url", K_URL, OFF(s3.endpoint_url), SZ(s3.endpoint_url), 0, 0, NULL, NULL, 0, 0, L_NONE },
@@ -255,6 +275,7 @@ static const struct field s3_fields[] = {
     { "cold_tier", K_MAP, 0, 0, 0, 0, NULL, cold_fields, 0, 0, L_NONE },
     { "repartitioned", K_MAP, 0, 0, 0, 0, NULL, rep_fields, 0, 0, L_NONE },
     { "glue_assets", K_MAP, 0, 0, 0, 0, NULL, glue_fields, 0, 0, L_NONE },
+    { "upload", K_MAP, 0, 0, 0, 0, NULL, upload_fields, 0, 0, L_NONE },
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
 };
 static const struct field date_fields[] = {
@@ -378,9 +399,8 @@ static int set_string(struct ctx *x, const char *path, const struct field *f,
             return FAIL(v, "must not contain \"//\" (got \"%s\")", q(s, n, qb));
         break;
     case K_REGION:
-        for (size_t i = 0; i < n; i++)
-            if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-                return FAIL(v, "\"%s\" is not a region name (e.g. us-east-1)", q(s, n, qb));
+        if (!awscfg_region_ok(s))
+            return FAIL(v, "\"%s\" is not a region name (e.g. us-east-1)", q(s, n, qb));
         break;
     case K_URL:
         if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
@@ -391,6 +411,11 @@ static int set_string(struct ctx *x, const char *path, const struct field *f,
             return FAIL(v, "has no host");
         break;
     case K_DIR:
+        break;
+    case K_TEXT:
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+                return FAIL(v, "must be printable ASCII without spaces");
         break;
     }
     memcpy(dst, s, n + 1);
@@ -586,6 +611,10 @@ static int post_checks(struct ctx *x)
         c->has_date_range = 1;
     }
 
+    struct err ue = {0};
+    if (config_upload_check(&c->s3.upload, &ue) != 0)
+        return missing(x, "s3.upload", ue.msg);
+
     const char *rd = c->s3.repartitioned.data_prefix, *ri = c->s3.repartitioned.index_prefix;
     if (overlaps(rd, ri))
         return fail(x, x->lines[L_REP_INDEX] ? x->lines[L_REP_INDEX] : x->lines[L_REP_DATA],
@@ -706,24 +735,31 @@ int config_load_file(const char *path, struct config *out, struct err *e)
 
 int config_apply_env(struct config *c, struct err *e)
 {
-    static const char *const vars[] = { "AWS_REGION", "AWS_DEFAULT_REGION" };
-    if (c->s3.region_set)
-        return 0;
-    for (size_t i = 0; i < 2; i++) {
-        const char *v = getenv(vars[i]);
-        if (!v || !*v)
-            continue;
-        size_t n = strlen(v);
-        if (n > CONFIG_REGION_MAX)
-            return err_setk(e, ERR_USAGE, "%s: longer than %d characters", vars[i],
-                            CONFIG_REGION_MAX);
-        for (size_t j = 0; j < n; j++)
-            if (!((v[j] >= 'a' && v[j] <= 'z') || (v[j] >= '0' && v[j] <= '9') || v[j] == '-'))
-                return err_setk(e, ERR_USAGE, "%s: not a region name (e.g. us-east-1)",
-                                vars[i]);
-        memcpy(c->s3.region, v, n + 1);
+    return config_resolve_region(c, NULL, e);
+}
+
+int config_resolve_region(struct config *c, const char *region_opt, struct err *e)
+{
+    const char *explicit = NULL, *from = NULL;
+    if (region_opt && *region_opt) {
+        explicit = region_opt;
+        from = "--region";
+    } else if (c->s3.region_set) {
+        explicit = c->s3.region;
+        from = "s3.region";
+    }
+    char r[CONFIG_REGION_MAX + 1];
+    const char *got = NULL;
+    int k = awscfg_region(explicit, from, r, sizeof r, &got, e);
+    if (k < 0)
+        return -1;
+    if (k == 0) {
+        strcpy(c->s3.region, "us-east-1");
+        c->s3.region_from = "default";
         return 0;
     }
+    memcpy(c->s3.region, r, strlen(r) + 1);
+    c->s3.region_from = got;
     return 0;
 }
 
@@ -737,6 +773,95 @@ const char *config_ts_source_name(int v) { return name_of(ts_source_names, 2, v)
 const char *config_locking_name(int v) { return name_of(locking_names, 3, v); }
 const char *config_log_format_name(int v) { return name_of(log_names, 2, v); }
 const char *config_codec_name(int v) { return name_of(codec_names, 3, v); }
+
+const char *config_sse_name(int v) { return v > 0 ? name_of(sse_names, 3, v) : NULL; }
+const char *config_acl_name(int v) { return v > 0 ? name_of(acl_names, 4, v) : NULL; }
+const char *config_storage_class_name(int v) { return v > 0 ? name_of(class_names, 7, v) : NULL; }
+
+int config_upload_check(const struct config_upload *u, struct err *e)
+{
+    if (u->kms_key_id[0] && u->sse != CONFIG_SSE_KMS)
+        return err_setk(e, ERR_USAGE, "kms_key_id needs sse: aws:kms");
+    if (u->bucket_key && u->sse != CONFIG_SSE_KMS)
+        return err_setk(e, ERR_USAGE, "bucket_key needs sse: aws:kms");
+    for (const char *p = u->kms_key_id; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr(":/_-", *p)))
+            return err_setk(e, ERR_USAGE, "kms_key_id: a key id, alias or ARN has only "
+                            "A-Z a-z 0-9 : / _ -");
+    size_t ol = strlen(u->expected_bucket_owner);
+    if (ol) {
+        int ok = ol == 12;
+        for (size_t i = 0; ok && i < ol; i++)
+            ok = isdigit((unsigned char)u->expected_bucket_owner[i]);
+        if (!ok)
+            return err_setk(e, ERR_USAGE, "expected_bucket_owner: an AWS account id is 12 digits");
+    }
+    if (u->tags[0]) {
+        int pairs = 1;
+        for (const char *p = u->tags; *p; p++) {
+            if (*p == '&')
+                pairs++;
+            else if (!(isalnum((unsigned char)*p) || strchr("-._~%=+", *p)))
+                return err_setk(e, ERR_USAGE, "tags: a URL query (k1=v1&k2=v2, URL-encoded), "
+                                "got '%c'", *p);
+        }
+        if (pairs > 10)
+            return err_setk(e, ERR_USAGE, "tags: at most 10 tags per object (S3)");
+    }
+    return 0;
+}
+
+static int pick(const char *const *names, const char *v, int *out)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcasecmp(v, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -1;
+}
+
+int config_upload_set(struct config_upload *u, const char *key, const char *value,
+                      struct err *e)
+{
+    int bad = 0;
+    char *dst = NULL;
+    size_t cap = 0;
+    if (strcmp(key, "sse") == 0)
+        bad = pick(sse_names, value, &u->sse);
+    else if (strcmp(key, "storage_class") == 0)
+        bad = pick(class_names, value, &u->storage_class);
+    else if (strcmp(key, "acl") == 0)
+        bad = pick(acl_names, value, &u->acl);
+    else if (strcmp(key, "bucket_key") == 0) {
+        if (strcasecmp(value, "true") == 0)
+            u->bucket_key = 1;
+        else if (strcasecmp(value, "false") == 0)
+            u->bucket_key = 0;
+        else
+            bad = 1;
+    } else if (strcmp(key, "kms_key_id") == 0) {
+        dst = u->kms_key_id;
+        cap = sizeof u->kms_key_id;
+    } else if (strcmp(key, "expected_bucket_owner") == 0) {
+        dst = u->expected_bucket_owner;
+        cap = sizeof u->expected_bucket_owner;
+    } else if (strcmp(key, "tags") == 0) {
+        dst = u->tags;
+        cap = sizeof u->tags;
+    } else {
+        return err_setk(e, ERR_USAGE, "s3.upload has no key %s", key);
+    }
+    if (dst) {
+        if (strlen(value) >= cap)
+            return err_setk(e, ERR_USAGE, "%s: longer than %zu characters", key, cap - 1);
+        snprintf(dst, cap, "%s", value);
+    }
+    if (bad)
+        return err_setk(e, ERR_USAGE, "%s: \"%.40s\" is not one of the accepted values", key,
+                        value);
+    return config_upload_check(u, e);
+}
 
 enum codec_id config_output_codec(const struct config *c)
 {

@@ -5,12 +5,20 @@
  *   locking: auto                   # auto | on | off  (repart)
  *   log_format: text                # text | json      (repart; --log-format overrides)
  *   s3:
- *     region: us-east-1
+ *     region: eu-west-1              # optional: see config_resolve_region
  *     endpoint_url: ""
  *     path_style: false
  *     cold_tier:     { bucket_name: ..., data_prefix: raw/ }
  *     repartitioned: { bucket_name: ..., data_prefix: consolidated/, index_prefix: index/ }
  *     glue_assets:   { bucket_name: ..., scripts_prefix: ... }   # accepted and ignored
+ *     upload:                       # (repart) what every written object is sent with
+ *       sse: AES256                 # none | AES256 | aws:kms
+ *       kms_key_id: arn:aws:kms:... # aws:kms only
+ *       bucket_key: true            # aws:kms only
+ *       storage_class: STANDARD_IA  # STANDARD | STANDARD_IA | INTELLIGENT_TIERING | ONEZONE_IA | GLACIER_IR | REDUCED_REDUNDANCY
+ *       acl: bucket-owner-full-control   # private | bucket-owner-full-control | bucket-owner-read
+ *       expected_bucket_owner: "111122223333"
+ *       tags: "team=data&env=prod"
  *   date_range: { date_start: "2023-01-01", date_end: "2023-01-31" }
  *   work_dir: /tmp/sitewise
  *   concurrency: 16
@@ -60,6 +68,22 @@ enum { CONFIG_TSSRC_METADATA = 0, CONFIG_TSSRC_API = 1 };
 enum { CONFIG_LOCK_AUTO = 0, CONFIG_LOCK_ON = 1, CONFIG_LOCK_OFF = 2 };
 enum { CONFIG_LOG_TEXT = 0, CONFIG_LOG_JSON = 1 };  /* same values as log.h's LOG_FORMAT_* */
 enum { CONFIG_CODEC_SNAPPY = 0, CONFIG_CODEC_DEFLATE = 1, CONFIG_CODEC_NULL = 2 };
+enum { CONFIG_SSE_NONE = 0, CONFIG_SSE_AES256 = 1, CONFIG_SSE_KMS = 2 };
+enum { CONFIG_ACL_NONE = 0 };       /* else an index into config_acl_name */
+enum { CONFIG_CLASS_NONE = 0 };     /* else an index into config_storage_class_name */
+
+/* What every object repart writes (merged files, indexes, leases, the
+ * locking probe) is sent with, for bucket policies that demand it. */
+struct config_upload {
+    int  sse;                        /* CONFIG_SSE_*: x-amz-server-side-encryption */
+    char kms_key_id[2049];           /* with aws:kms: ...-aws-kms-key-id ("" = the AWS key) */
+    int  bucket_key;                 /* with aws:kms: ...-bucket-key-enabled: true */
+    int  storage_class;              /* x-amz-storage-class (STANDARD, STANDARD_IA, ...) */
+    int  acl;                        /* x-amz-acl (private, bucket-owner-full-control, ...) */
+    char expected_bucket_owner[13];  /* 12 digits: x-amz-expected-bucket-owner on every
+                                        request to the repartitioned bucket */
+    char tags[1025];                 /* x-amz-tagging: "k=v&k2=v2", URL-encoded */
+};
 
 struct config {
     char path[CONFIG_PATH_MAX];     /* file it was read from; the name given to config_load_buffer */
@@ -71,8 +95,12 @@ struct config {
     int log_format_set;             /* 1 when the file sets log_format */
 
     struct {
-        char region[CONFIG_REGION_MAX + 1];     /* default us-east-1 (see config_apply_env) */
+        char region[CONFIG_REGION_MAX + 1];     /* see config_resolve_region */
         int  region_set;                        /* 1 when the file sets it */
+        const char *region_from;                /* where region came from (static string:
+                                                   "s3.region", "--region", "AWS_REGION",
+                                                   "AWS_DEFAULT_REGION", "profile region",
+                                                   "default"); NULL before resolving */
         char endpoint_url[CONFIG_URL_MAX + 1];  /* "" = AWS; the S3 client applies
                                                    AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL to "" */
         int  path_style;                        /* 0/1, default 0 */
@@ -85,6 +113,7 @@ struct config {
             char data_prefix[CONFIG_PREFIX_MAX + 1];  /* default consolidated/ */
             char index_prefix[CONFIG_PREFIX_MAX + 1]; /* default index/ */
         } repartitioned;
+        struct config_upload upload;            /* s3.upload.*; all unset by default */
     } s3;
 
     int        has_date_range;      /* 1 when date_range gives both days */
@@ -116,9 +145,14 @@ int config_load_file(const char *path, struct config *out, struct err *e);
 int config_load_buffer(const char *buf, size_t len, const char *name, struct config *out,
                        struct err *e);
 
-/* Applies the environment where the file is silent: region from AWS_REGION,
- * then AWS_DEFAULT_REGION (validated like s3.region). Error ERR_USAGE naming
- * the variable. The endpoint variables are left to the S3 client. */
+/* Resolves s3.region as the AWS CLI does (awscfg_region): region_opt
+ * (--region; may be NULL), else the file's s3.region, else AWS_REGION,
+ * AWS_DEFAULT_REGION, the AWS profile's region; us-east-1 when none is set.
+ * Sets s3.region_from. Error ERR_USAGE naming the variable or profile. The
+ * endpoint settings are left to the clients (awscfg_endpoint). */
+int config_resolve_region(struct config *c, const char *region_opt, struct err *e);
+
+/* config_resolve_region(c, NULL, e). */
 int config_apply_env(struct config *c, struct err *e);
 
 /* Names for messages and --json output ("ALL", "metadata", "auto", "text",
@@ -128,6 +162,22 @@ const char *config_ts_source_name(int v);
 const char *config_locking_name(int v);
 const char *config_log_format_name(int v);
 const char *config_codec_name(int v);
+
+/* Header values of s3.upload ("" / NULL when unset). */
+const char *config_sse_name(int v);            /* "AES256", "aws:kms" */
+const char *config_acl_name(int v);
+const char *config_storage_class_name(int v);
+
+/* The rules of s3.upload (also after --sse etc. changed it): a KMS key id or
+ * bucket key only with aws:kms, an account id of 12 digits, tags as a URL
+ * query of at most 10 pairs. ERR_USAGE naming the key. */
+int config_upload_check(const struct config_upload *u, struct err *e);
+
+/* Parses one value of s3.upload given on the command line (`key` is
+ * "sse", "kms_key_id", "bucket_key", "storage_class", "acl",
+ * "expected_bucket_owner" or "tags"), then config_upload_check. */
+int config_upload_set(struct config_upload *u, const char *key, const char *value,
+                      struct err *e);
 
 /* The codec that `output_codec` names. */
 enum codec_id config_output_codec(const struct config *c);

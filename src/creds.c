@@ -1,6 +1,8 @@
 #include "creds.h"
+#include "awscfg.h"
 #include "creds_sts.h"
 #include "retry.h"
+#include "sigv4.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,11 +13,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #define REFRESH_MARGIN_S   300          /* refresh this long before expiry */
 #define RETRY_AFTER_FAIL_S 10           /* while old creds still valid */
@@ -31,6 +35,7 @@ struct creds_provider {
     int have;
     struct creds cur;
     long long next_attempt;   /* no refresh before this (after a failed one) */
+    long long margin;         /* refresh this long before expiry */
     CURL *curl;               /* private handle, used under mu */
     int curl_inited;
 };
@@ -340,11 +345,29 @@ static int profile_path(const char *var, const char *name, char *out, size_t n)
 }
 
 static const char *const UNSUPPORTED_KEYS[] = {
-    "credential_process", "role_arn", "sso_session", "sso_start_url",
-    "web_identity_token_file", "credential_source",
+    "role_arn", "web_identity_token_file", "credential_source",
 };
 
-enum { SEC_NONE, SEC_EMPTY, SEC_PARTIAL, SEC_OK, SEC_TOOLONG, SEC_WEBID };
+enum { SEC_NONE, SEC_EMPTY, SEC_PARTIAL, SEC_OK, SEC_TOOLONG, SEC_WEBID, SEC_ROLE, SEC_PROCESS,
+       SEC_SSO, SEC_PARTIAL_SSO };
+
+/* An assume-role or credential_process profile. */
+struct role_cfg {
+    char profile[130];          /* the profile these settings are from */
+    char role[2049];
+    char source_profile[130];
+    char credential_source[40];
+    char external_id[1300];
+    char mfa_serial[300];
+    char session[80];
+    char duration[16];
+    char process[4096];
+    char sso_session[130];      /* "" for the legacy form */
+    char sso_start_url[1024];
+    char sso_region[64];
+    char sso_account[40];
+    char sso_role[130];
+};
 
 /* Web identity settings, from the environment or a profile. */
 struct webid_cfg {
@@ -377,12 +400,103 @@ static int profile_webid(const char *text, size_t len, const char *sec, struct w
     return 1;
 }
 
-/* Looks at one section; *unsupported names a key we cannot use. */
+/* role_arn with source_profile or credential_source: 1 (rc filled), 0 not,
+ * -1 a value too long. */
+static int profile_role(const char *text, size_t len, const char *sec, struct role_cfg *rc)
+{
+    int r = creds_ini_find(text, len, sec, "role_arn", rc->role, sizeof rc->role);
+    if (r <= 0 || !rc->role[0])
+        return r < 0 ? -1 : 0;
+    int sp = creds_ini_find(text, len, sec, "source_profile", rc->source_profile,
+                            sizeof rc->source_profile);
+    int cs = creds_ini_find(text, len, sec, "credential_source", rc->credential_source,
+                            sizeof rc->credential_source);
+    if (sp < 0 || cs < 0)
+        return -1;
+    if (sp != 1)
+        rc->source_profile[0] = '\0';
+    if (cs != 1)
+        rc->credential_source[0] = '\0';
+    if (!rc->source_profile[0] && !rc->credential_source[0])
+        return 0;
+    static const struct { const char *key; size_t off, size; } opt[] = {
+        {"external_id", offsetof(struct role_cfg, external_id), sizeof ((struct role_cfg *)0)->external_id},
+        {"mfa_serial", offsetof(struct role_cfg, mfa_serial), sizeof ((struct role_cfg *)0)->mfa_serial},
+        {"role_session_name", offsetof(struct role_cfg, session), sizeof ((struct role_cfg *)0)->session},
+        {"duration_seconds", offsetof(struct role_cfg, duration), sizeof ((struct role_cfg *)0)->duration},
+    };
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
+        char *dst = (char *)rc + opt[i].off;
+        int k = creds_ini_find(text, len, sec, opt[i].key, dst, opt[i].size);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            dst[0] = '\0';
+    }
+    return 1;
+}
+
+/* An IAM Identity Center profile: sso_session (whose [sso-session NAME]
+ * gives sso_region and sso_start_url) or the legacy sso_start_url +
+ * sso_region, with sso_account_id and sso_role_name. 1 (rc filled), 0 not,
+ * -1 too long, -2 incomplete. */
+static int profile_sso(const char *text, size_t len, const char *sec, struct role_cfg *rc)
+{
+    int ss = creds_ini_find(text, len, sec, "sso_session", rc->sso_session,
+                            sizeof rc->sso_session);
+    int su = creds_ini_find(text, len, sec, "sso_start_url", rc->sso_start_url,
+                            sizeof rc->sso_start_url);
+    if (ss < 0 || su < 0)
+        return -1;
+    if (ss != 1)
+        rc->sso_session[0] = '\0';
+    if (su != 1)
+        rc->sso_start_url[0] = '\0';
+    if (!rc->sso_session[0] && !rc->sso_start_url[0])
+        return 0;
+    int sr = creds_ini_find(text, len, sec, "sso_region", rc->sso_region, sizeof rc->sso_region);
+    int sa = creds_ini_find(text, len, sec, "sso_account_id", rc->sso_account,
+                            sizeof rc->sso_account);
+    int sn = creds_ini_find(text, len, sec, "sso_role_name", rc->sso_role, sizeof rc->sso_role);
+    if (sr < 0 || sa < 0 || sn < 0)
+        return -1;
+    if (sr != 1)
+        rc->sso_region[0] = '\0';
+    if (rc->sso_session[0]) {
+        char ssec[160];
+        snprintf(ssec, sizeof ssec, "sso-session %s", rc->sso_session);
+        if (!creds_ini_has_section(text, len, ssec))
+            return -2;
+        int a = creds_ini_find(text, len, ssec, "sso_region", rc->sso_region,
+                               sizeof rc->sso_region);
+        int b = creds_ini_find(text, len, ssec, "sso_start_url", rc->sso_start_url,
+                               sizeof rc->sso_start_url);
+        if (a < 0 || b < 0)
+            return -1;
+    }
+    if (sa != 1 || sn != 1 || !rc->sso_account[0] || !rc->sso_role[0] || !rc->sso_region[0] ||
+        !rc->sso_start_url[0])
+        return -2;
+    return 1;
+}
+
+/* Looks at one section; *unsupported names a key we cannot use. With
+ * keys_only, only access keys count (a profile that is its own
+ * source_profile). */
 static int profile_section(const char *text, size_t len, const char *sec, struct creds *out,
-                           const char **unsupported, struct webid_cfg *wi)
+                           const char **unsupported, struct webid_cfg *wi, struct role_cfg *rc,
+                           int keys_only)
 {
     if (!creds_ini_has_section(text, len, sec))
         return SEC_NONE;
+    if (!keys_only) {
+        int r = profile_role(text, len, sec, rc);
+        if (r != 0)
+            return r > 0 ? SEC_ROLE : SEC_TOOLONG;
+        r = profile_sso(text, len, sec, rc);
+        if (r != 0)
+            return r > 0 ? SEC_SSO : r == -2 ? SEC_PARTIAL_SSO : SEC_TOOLONG;
+    }
     int a = creds_ini_find(text, len, sec, "aws_access_key_id", out->access_key,
                            sizeof out->access_key);
     int s = creds_ini_find(text, len, sec, "aws_secret_access_key", out->secret_key,
@@ -397,6 +511,14 @@ static int profile_section(const char *text, size_t len, const char *sec, struct
         return SEC_OK;
     if (a == 1 || s == 1)
         return SEC_PARTIAL;
+    if (keys_only)
+        return SEC_EMPTY;
+    int pr = creds_ini_find(text, len, sec, "credential_process", rc->process,
+                            sizeof rc->process);
+    if (pr < 0)
+        return SEC_TOOLONG;
+    if (pr == 1 && rc->process[0])
+        return SEC_PROCESS;
     int w = profile_webid(text, len, sec, wi);
     if (w != 0)
         return w > 0 ? SEC_WEBID : SEC_TOOLONG;
@@ -442,6 +564,16 @@ static int section_outcome(int st, const char *profile, const char *path, struct
         snprintf(wi->origin, sizeof wi->origin, "profile \"%.50s\" in %.120s", profile, path);
         return 2;
     }
+    if (st == SEC_ROLE || st == SEC_PROCESS) {
+        snprintf(out->source, sizeof out->source, "profile:%.50s", profile);
+        return st == SEC_ROLE ? 3 : 4;
+    }
+    if (st == SEC_SSO)
+        return 5;
+    if (st == SEC_PARTIAL_SSO)
+        return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: an SSO profile (sso_session "
+                        "or sso_start_url) needs sso_account_id, sso_role_name, and sso_region and sso_start_url (in "
+                        "the profile or its [sso-session NAME] section)", profile, path);
     if (st == SEC_PARTIAL || st == SEC_TOOLONG)
         return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" in %s: %s", profile, path,
                         st == SEC_PARTIAL ? "needs both aws_access_key_id and aws_secret_access_key"
@@ -449,15 +581,16 @@ static int section_outcome(int st, const char *profile, const char *path, struct
     return 0;
 }
 
-static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi,
-                        struct err *e)
+/* The credentials of one profile: 1 credentials in *out, 2 web identity
+ * (*wi), 3 assume role (*rc), 4 credential_process (*rc), 0 nothing, -1
+ * error. profile_from names where the name came from, for messages. */
+static int from_profile_named(struct trace *t, const char *profile, const char *profile_from,
+                              int explicit_profile, int keys_only, struct creds *out,
+                              struct webid_cfg *wi, struct role_cfg *rc, struct err *e)
 {
-    const char *profile = env("AWS_PROFILE");
-    int explicit_profile = profile != NULL;
-    if (!profile)
-        profile = "default";
     if (strlen(profile) > 128 || strpbrk(profile, "[]\r\n"))
-        return err_setk(e, ERR_USAGE, "credentials: AWS_PROFILE is not a valid profile name");
+        return err_setk(e, ERR_USAGE, "credentials: %s is not a valid profile name", profile_from);
+    snprintf(rc->profile, sizeof rc->profile, "%s", profile);
 
     char cpath[1024], fpath[1024];
     int have_c = profile_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", cpath, sizeof cpath) == 0;
@@ -483,7 +616,7 @@ static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi
             return -1;
         if (l == 1) {
             const char *u = NULL;
-            int st = profile_section(text, len, profile, out, &u, wi);
+            int st = profile_section(text, len, profile, out, &u, wi, rc, keys_only);
             free_secret(text, len);
             text = NULL;
             int r = section_outcome(st, profile, cpath, out, wi, e);
@@ -511,10 +644,10 @@ static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi
             const char *u = NULL;
             int st = SEC_NONE;
             if (strcmp(profile, "default") == 0)
-                st = profile_section(text, len, "default", out, &u, wi);
+                st = profile_section(text, len, "default", out, &u, wi, rc, keys_only);
             if (st == SEC_NONE || st == SEC_EMPTY) {
                 const char *u2 = NULL;
-                int st2 = profile_section(text, len, sec, out, &u2, wi);
+                int st2 = profile_section(text, len, sec, out, &u2, wi, rc, keys_only);
                 if (st2 != SEC_NONE && !(st2 == SEC_EMPTY && st == SEC_EMPTY && u)) {
                     st = st2;
                     u = u2;
@@ -544,10 +677,19 @@ static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi
                         "`eval \"$(aws configure export-credentials --profile %s --format env)\"`",
                         profile, unsupported_file, unsupported, profile);
     if (explicit_profile && !found_section)
-        return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" (AWS_PROFILE) not found (%s)",
-                        profile, sub.buf);
+        return err_setk(e, ERR_USAGE, "credentials: profile \"%s\" (%s) not found (%s)",
+                        profile, profile_from, sub.buf);
     trace_add(t, "profile \"%s\" (%s)", profile, sub.buf);
     return 0;
+}
+
+static int from_profile(struct trace *t, struct creds *out, struct webid_cfg *wi,
+                        struct role_cfg *rc, struct err *e)
+{
+    const char *profile_from;
+    const char *profile = awscfg_profile_name(&profile_from);
+    return from_profile_named(t, profile, profile_from, strcmp(profile_from, "default") != 0, 0,
+                              out, wi, rc, e);
 }
 
 /* ---- HTTP --------------------------------------------------------------- */
@@ -581,11 +723,12 @@ static void url_for_msg(const char *url, char *out, size_t n)
 
 /* One request on the provider's handle. Returns 0 when an HTTP response
  * arrived (any status, *status set), -1 on a transport failure (why filled).
- * A POST sends post[0..post_len) as a form and goes through the usual proxy
- * variables (STS is on the internet); the other methods are for link-local or
- * loopback endpoints and never use a proxy. */
+ * A POST sends post[0..post_len) as a form. With `internet` (STS, SSO) the
+ * usual proxy variables apply; otherwise (link-local or loopback endpoints)
+ * no proxy is used. */
 static int http_do_body(struct creds_provider *p, const char *method, const char *url,
-                        const char *header, const char *post, size_t post_len,
+                        int internet, const char *const *headers, size_t n_headers,
+                        const char *post, size_t post_len,
                         long connect_ms, long total_ms, long *status, struct body *b,
                         char *why, size_t why_n)
 {
@@ -598,11 +741,13 @@ static int http_do_body(struct creds_provider *p, const char *method, const char
     }
     CURL *c = p->curl;
     curl_easy_reset(c);
+    awscfg_curl_tls(c);
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hl = NULL, *tmp;
-    if (header) {
-        tmp = curl_slist_append(hl, header);
+    for (size_t i = 0; i < n_headers; i++) {
+        tmp = curl_slist_append(hl, headers[i]);
         if (!tmp) {
+            curl_slist_free_all(hl);
             snprintf(why, why_n, "out of memory");
             return -1;
         }
@@ -615,7 +760,7 @@ static int http_do_body(struct creds_provider *p, const char *method, const char
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    if (strcmp(method, "POST") != 0)
+    if (!internet)
         curl_easy_setopt(c, CURLOPT_NOPROXY, "*");   /* link-local / loopback endpoints */
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
@@ -664,8 +809,8 @@ static int http_do(struct creds_provider *p, const char *method, const char *url
                    const char *header, long connect_ms, long total_ms, long *status,
                    struct body *b, char *why, size_t why_n)
 {
-    return http_do_body(p, method, url, header, NULL, 0, connect_ms, total_ms, status, b, why,
-                        why_n);
+    return http_do_body(p, method, url, 0, header ? &header : NULL, header ? 1 : 0, NULL, 0,
+                        connect_ms, total_ms, status, b, why, why_n);
 }
 
 /* Parses {"AccessKeyId","SecretAccessKey","Token","Expiration"[,"Code"]}.
@@ -981,38 +1126,25 @@ out:
  * endpoint of AWS_REGION / AWS_DEFAULT_REGION, else the global one. */
 int creds_sts_url(char *out, size_t n, struct err *e)
 {
-    const char *var = "AWS_ENDPOINT_URL_STS", *v = env(var);
-    if (!v) {
-        var = "AWS_ENDPOINT_URL";
-        v = env(var);
+    char region[AWSCFG_REGION_MAX + 1];
+    struct err re = {0};
+    int r = awscfg_region(NULL, NULL, region, sizeof region, NULL, &re);
+    int k = awscfg_endpoint(AWSCFG_STS, NULL, r == 1 ? region : NULL, out, n, NULL, e);
+    if (k < 0)
+        return err_prefix(e, "credentials: ");
+    if (k == 0 && r < 0) {   /* the region only matters for AWS's endpoint */
+        if (e)
+            *e = re;
+        return err_prefix(e, "credentials: ");
     }
-    int k;
-    if (v) {
-        if ((strncasecmp(v, "https://", 8) != 0 && strncasecmp(v, "http://", 7) != 0) ||
-            strpbrk(v, " \t\r\n"))
-            return err_setk(e, ERR_USAGE, "credentials: %s is not an http(s) URL", var);
-        k = snprintf(out, n, "%s", v);
-    } else {
-        const char *region = env("AWS_REGION");
-        if (!region)
-            region = env("AWS_DEFAULT_REGION");
-        if (region) {
-            size_t rl = strlen(region);
-            int ok = rl > 0 && rl <= 40;
-            for (size_t i = 0; ok && i < rl; i++)
-                ok = islower((unsigned char)region[i]) || isdigit((unsigned char)region[i]) ||
-                     region[i] == '-';
-            if (!ok)
-                return err_setk(e, ERR_USAGE, "credentials: the region (AWS_REGION / "
-                                "AWS_DEFAULT_REGION) is not a region name");
-            k = snprintf(out, n, "https://sts.%s.%s/", region,
-                         strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com");
-        } else {
-            k = snprintf(out, n, "https://sts.amazonaws.com/");
-        }
+    const char *path = strchr(strstr(out, "://") + 3, '/');
+    size_t l = strlen(out);
+    if (!path) {
+        if (l + 1 >= n)
+            return err_setk(e, ERR_USAGE, "credentials: the STS endpoint URL is too long");
+        out[l] = '/';
+        out[l + 1] = '\0';
     }
-    if (k < 0 || (size_t)k >= n)
-        return err_setk(e, ERR_USAGE, "credentials: the STS endpoint URL is too long");
     return 0;
 }
 
@@ -1152,7 +1284,7 @@ static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
         long status = 0;
         char why[CURL_ERROR_SIZE + 64];
         int retry = 0;
-        if (http_do_body(p, "POST", url, NULL, form, fl, 3000, 10000, &status, &b, why,
+        if (http_do_body(p, "POST", url, 1, NULL, 0, form, fl, 3000, 10000, &status, &b, why,
                          sizeof why) != 0) {
             err_setk(e, ERR_TRANSIENT, "%s: %s", what, why);
             retry = 1;
@@ -1190,8 +1322,9 @@ static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
         }
         if (!retry)
             break;
-        if (attempt + 1 >= STS_ATTEMPTS) {
-            err_prefix(e, "after %d attempts: ", STS_ATTEMPTS);
+        int max = awscfg_get()->max_attempts > 0 ? awscfg_get()->max_attempts : STS_ATTEMPTS;
+        if (attempt + 1 >= max) {
+            err_prefix(e, "after %d attempts: ", max);
             break;
         }
         retry_sleep_ms(retry_backoff_ms(attempt, STS_BACKOFF_MS, STS_BACKOFF_CAP));
@@ -1205,6 +1338,480 @@ out:
     return rc;
 }
 
+/* ---- credential_process -------------------------------------------------- */
+
+#define MAX_PROCESS_OUT (64 * 1024)
+
+/* Runs the command (with /bin/sh, as the CLI does) and reads its JSON:
+ * {"Version": 1, "AccessKeyId", "SecretAccessKey"[, "SessionToken",
+ * "Expiration"]}. Messages never quote its output. */
+static int from_process(const struct role_cfg *rc, struct creds *out, struct err *e)
+{
+    char what[200];
+    snprintf(what, sizeof what, "credential_process of profile \"%.60s\"", rc->profile);
+    fflush(NULL);
+    FILE *f = popen(rc->process, "r");
+    if (!f)
+        return err_setk(e, ERR_USAGE, "credentials: %s: cannot run it: %s", what, strerror(errno));
+    char *buf = malloc(MAX_PROCESS_OUT + 1);
+    size_t n = 0;
+    int too_big = 0;
+    if (buf) {
+        size_t k;
+        while ((k = fread(buf + n, 1, MAX_PROCESS_OUT + 1 - n, f)) > 0) {
+            n += k;
+            if (n > MAX_PROCESS_OUT) {
+                too_big = 1;
+                break;
+            }
+        }
+    }
+    int st = pclose(f);
+    if (!buf)
+        return err_set(e, "credentials: out of memory");
+    int rc2 = -1;
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        err_setk(e, ERR_USAGE, "credentials: %s failed (exit status %d)", what,
+                 st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        goto out;
+    }
+    if (too_big) {
+        err_setk(e, ERR_USAGE, "credentials: %s: output larger than %d bytes", what,
+                 MAX_PROCESS_OUT);
+        goto out;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, n, 0, &jerr);
+    if (!root || !json_is_object(root)) {
+        err_setk(e, ERR_USAGE, "credentials: %s: output is not a JSON object", what);
+        json_decref(root);
+        goto out;
+    }
+    json_t *ver = json_object_get(root, "Version");
+    json_t *ak = json_object_get(root, "AccessKeyId");
+    json_t *sk = json_object_get(root, "SecretAccessKey");
+    json_t *tok = json_object_get(root, "SessionToken");
+    json_t *exp = json_object_get(root, "Expiration");
+    if (!json_is_integer(ver) || json_integer_value(ver) != 1)
+        err_setk(e, ERR_USAGE, "credentials: %s: \"Version\" must be 1", what);
+    else if (!json_is_string(ak) || !json_is_string(sk) || !json_string_length(ak) ||
+             !json_string_length(sk))
+        err_setk(e, ERR_USAGE, "credentials: %s: no AccessKeyId or SecretAccessKey", what);
+    else if (tok && !json_is_null(tok) && !json_is_string(tok))
+        err_setk(e, ERR_USAGE, "credentials: %s: SessionToken is not a string", what);
+    else if (copy_field(out->access_key, sizeof out->access_key, json_string_value(ak),
+                        json_string_length(ak)) ||
+             copy_field(out->secret_key, sizeof out->secret_key, json_string_value(sk),
+                        json_string_length(sk)) ||
+             copy_field(out->session_token, sizeof out->session_token,
+                        json_is_string(tok) ? json_string_value(tok) : "",
+                        json_is_string(tok) ? json_string_length(tok) : 0))
+        err_setk(e, ERR_USAGE, "credentials: %s: a credential value is too long", what);
+    else if (exp && !json_is_null(exp) &&
+             (!json_is_string(exp) ||
+              creds_parse_iso8601(json_string_value(exp), &out->expires_at) != 0))
+        err_setk(e, ERR_USAGE, "credentials: %s: Expiration is not an ISO 8601 time", what);
+    else {
+        if (!exp || json_is_null(exp))
+            out->expires_at = 0;
+        snprintf(out->source, sizeof out->source, "process:%.50s", rc->profile);
+        rc2 = 1;
+    }
+    json_decref(root);
+out:
+    if (rc2 != 1)
+        creds_wipe(out);
+    free_secret(buf, MAX_PROCESS_OUT + 1);
+    return rc2;
+}
+
+/* ---- IAM Identity Center (SSO) ------------------------------------------------ */
+
+#define MAX_SSO_CACHE (256 * 1024)
+
+/* Credentials of an SSO profile from the token `aws sso login` cached in
+ * ~/.aws/sso/cache/<sha1 of the session name, or of the start URL>.json,
+ * exchanged by GetRoleCredentials. */
+static int from_sso(struct creds_provider *p, const struct role_cfg *rc, struct creds *out,
+                    struct err *e)
+{
+    char pf[200], login[200];
+    snprintf(pf, sizeof pf, "credentials: SSO profile \"%.60s\"", rc->profile);
+    if (rc->sso_session[0])
+        snprintf(login, sizeof login, "aws sso login --sso-session %.60s", rc->sso_session);
+    else
+        snprintf(login, sizeof login, "aws sso login --profile %.60s", rc->profile);
+    const char *key = rc->sso_session[0] ? rc->sso_session : rc->sso_start_url;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    if (!EVP_Digest(key, strlen(key), md, &ml, EVP_sha1(), NULL) || ml != 20)
+        return err_set(e, "%s: SHA-1 failed", pf);
+    char hex[41];
+    for (int i = 0; i < 20; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    const char *home = getenv("HOME");
+    char path[1200];
+    if (!home || !*home)
+        return err_setk(e, ERR_USAGE, "%s: HOME is not set (the token cache is "
+                        "~/.aws/sso/cache)", pf);
+    snprintf(path, sizeof path, "%s/.aws/sso/cache/%s.json", home, hex);
+    char *text = NULL;
+    size_t len = 0;
+    if (slurp(path, MAX_SSO_CACHE, &text, &len) != 0)
+        return err_setk(e, ERR_USAGE, "%s: no cached SSO token (%s: %s); run `%s`", pf, path,
+                        errno == EFBIG ? "too large" : strerror(errno), login);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, 0, &jerr);
+    free_secret(text, len + 1);
+    const char *tok = root ? json_string_value(json_object_get(root, "accessToken")) : NULL;
+    const char *exp = root ? json_string_value(json_object_get(root, "expiresAt")) : NULL;
+    long long exp_at = 0;
+    int rcode = -1;
+    char *hdr = NULL;
+    size_t hl = 0;
+    struct body b = {.p = NULL};
+    if (!tok || !*tok || strpbrk(tok, "\r\n") || !exp) {
+        err_setk(e, ERR_USAGE, "%s: the cached SSO token %s has no accessToken or expiresAt; "
+                 "run `%s`", pf, path, login);
+        goto out;
+    }
+    /* "2024-01-01T00:00:00Z", also "...UTC" as older CLIs wrote */
+    char expbuf[64];
+    snprintf(expbuf, sizeof expbuf, "%s", exp);
+    size_t el = strlen(expbuf);
+    if (el > 3 && strcmp(expbuf + el - 3, "UTC") == 0)
+        snprintf(expbuf + el - 3, sizeof expbuf - (el - 3), "Z");
+    if (creds_parse_iso8601(expbuf, &exp_at) != 0) {
+        err_setk(e, ERR_USAGE, "%s: the cached SSO token's expiresAt is not a time; run `%s`",
+                 pf, login);
+        goto out;
+    }
+    if (exp_at <= (long long)time(NULL)) {
+        err_setk(e, ERR_USAGE, "%s: the SSO token expired at %.40s; run `%s`", pf, exp, login);
+        goto out;
+    }
+    char base[AWSCFG_URL_MAX + 1], url[AWSCFG_URL_MAX + 400], shown[400];
+    if (!awscfg_region_ok(rc->sso_region)) {
+        err_setk(e, ERR_USAGE, "%s: sso_region \"%.64s\" is not a region name", pf,
+                 rc->sso_region);
+        goto out;
+    }
+    if (awscfg_endpoint(AWSCFG_SSO, NULL, rc->sso_region, base, sizeof base, NULL, e) < 0) {
+        err_prefix(e, "%s: ", pf);
+        goto out;
+    }
+    char *acc = sigv4_uri_encode(rc->sso_account, strlen(rc->sso_account), 0);
+    char *role = sigv4_uri_encode(rc->sso_role, strlen(rc->sso_role), 0);
+    if (acc && role)
+        snprintf(url, sizeof url, "%s/federation/credentials?account_id=%s&role_name=%s", base,
+                 acc, role);
+    free(acc);
+    free(role);
+    if (!acc || !role) {
+        err_set(e, "credentials: out of memory");
+        goto out;
+    }
+    url_for_msg(url, shown, sizeof shown);
+    hl = strlen(tok) + 40;
+    hdr = malloc(hl);
+    b.p = malloc(MAX_BODY_BYTES + 1);
+    if (!hdr || !b.p) {
+        err_set(e, "credentials: out of memory");
+        goto out;
+    }
+    snprintf(hdr, hl, "x-amz-sso_bearer_token: %s", tok);
+    const char *hdrs[1] = {hdr};
+    long status = 0;
+    char why[CURL_ERROR_SIZE + 64];
+    if (http_do_body(p, "GET", url, 1, hdrs, 1, NULL, 0, 3000, 10000, &status, &b, why,
+                     sizeof why) != 0) {
+        err_setk(e, ERR_TRANSIENT, "%s: GetRoleCredentials %s: %s", pf, shown, why);
+        goto out;
+    }
+    if (status == 401 || status == 403) {
+        err_setk(e, ERR_USAGE, "%s: GetRoleCredentials %s: HTTP %ld (the SSO token was refused "
+                 "or the role %s in account %s is not assigned); run `%s`", pf, shown, status,
+                 rc->sso_role, rc->sso_account, login);
+        goto out;
+    }
+    if (status != 200) {
+        err_setk(e, status >= 500 ? ERR_TRANSIENT : ERR_USAGE,
+                 "%s: GetRoleCredentials %s: HTTP %ld", pf, shown, status);
+        goto out;
+    }
+    json_t *ans = json_loadb(b.p, b.len, 0, &jerr);
+    json_t *rcj = ans ? json_object_get(ans, "roleCredentials") : NULL;
+    json_t *ak = json_object_get(rcj, "accessKeyId"), *sk = json_object_get(rcj, "secretAccessKey");
+    json_t *st = json_object_get(rcj, "sessionToken"), *ex = json_object_get(rcj, "expiration");
+    if (!json_is_string(ak) || !json_is_string(sk) || !json_string_length(ak) ||
+        !json_string_length(sk) || (st && !json_is_string(st)) || !json_is_integer(ex))
+        err_set(e, "%s: GetRoleCredentials %s: answer lacks roleCredentials", pf, shown);
+    else if (copy_field(out->access_key, sizeof out->access_key, json_string_value(ak),
+                        json_string_length(ak)) ||
+             copy_field(out->secret_key, sizeof out->secret_key, json_string_value(sk),
+                        json_string_length(sk)) ||
+             copy_field(out->session_token, sizeof out->session_token,
+                        st ? json_string_value(st) : "", st ? json_string_length(st) : 0))
+        err_set(e, "%s: a credential value is too long", pf);
+    else {
+        out->expires_at = (long long)(json_integer_value(ex) / 1000);
+        snprintf(out->source, sizeof out->source, "sso:%.50s", rc->profile);
+        rcode = 1;
+    }
+    json_decref(ans);
+out:
+    json_decref(root);   /* jansson does not wipe; the token was in it */
+    free_secret(hdr, hl);
+    if (b.p)
+        free_secret(b.p, MAX_BODY_BYTES + 1);
+    if (rcode != 1)
+        creds_wipe(out);
+    return rcode;
+}
+
+/* ---- assume role ------------------------------------------------------------ */
+
+#define ROLE_CHAIN_MAX 5
+
+static int role_assume(struct creds_provider *p, const struct role_cfg *rc, struct creds *out,
+                       int depth, struct err *e);
+
+/* The credentials of a profile used as a source: 1 or -1. */
+static int source_creds(struct creds_provider *p, const char *profile, int self,
+                        struct creds *out, int depth, struct err *e)
+{
+    struct trace t = {.len = 0};
+    struct webid_cfg wi = {.file = ""};
+    struct role_cfg *rc = calloc(1, sizeof *rc);
+    if (!rc)
+        return err_set(e, "credentials: out of memory");
+    char from[200];
+    snprintf(from, sizeof from, "source_profile of \"%.60s\"", profile);
+    int r = from_profile_named(&t, profile, from, 1, self, out, &wi, rc, e);
+    if (r == 2)
+        r = webid_assume(p, &wi, out, e);
+    else if (r == 3)
+        r = role_assume(p, rc, out, depth + 1, e) == 0 ? 1 : -1;
+    else if (r == 4)
+        r = from_process(rc, out, e);
+    else if (r == 5)
+        r = from_sso(p, rc, out, e);
+    else if (r == 0)
+        r = err_setk(e, ERR_USAGE, "credentials: source profile \"%s\" has no credentials (%s)",
+                     profile, t.buf);
+    free(rc);
+    return r < 0 ? -1 : 1;
+}
+
+static int valid_chars(const char *v, const char *extra)
+{
+    for (; *v; v++)
+        if (!isalnum((unsigned char)*v) && !strchr(extra, *v))
+            return 0;
+    return 1;
+}
+
+/* sts:AssumeRole for the profile in rc, signed with its source's
+ * credentials. 0 with credentials in out, -1. */
+static int role_assume(struct creds_provider *p, const struct role_cfg *rc, struct creds *out,
+                       int depth, struct err *e)
+{
+    char pf[160];
+    snprintf(pf, sizeof pf, "credentials: profile \"%.60s\"", rc->profile);
+    if (depth >= ROLE_CHAIN_MAX)
+        return err_setk(e, ERR_USAGE, "%s: more than %d roles chained by source_profile (a "
+                        "loop?)", pf, ROLE_CHAIN_MAX);
+    if (rc->mfa_serial[0])
+        return err_setk(e, ERR_USAGE, "%s has mfa_serial: repart runs unattended and cannot "
+                        "ask for an MFA code. Use a role that does not require MFA, or export "
+                        "temporary credentials first (eval \"$(aws configure export-credentials "
+                        "--profile %s --format env)\")", pf, rc->profile);
+    if (rc->external_id[0] && (strlen(rc->external_id) < 2 || strlen(rc->external_id) > 1224 ||
+                               !valid_chars(rc->external_id, "+=,.@:/-_")))
+        return err_setk(e, ERR_USAGE, "%s: external_id must be 2 to 1224 characters of "
+                        "A-Z a-z 0-9 +=,.@:/-_", pf);
+    long duration = 3600;
+    if (rc->duration[0]) {
+        char *end;
+        duration = strtol(rc->duration, &end, 10);
+        if (*end || end == rc->duration || duration < 900 || duration > 43200)
+            return err_setk(e, ERR_USAGE, "%s: duration_seconds must be 900..43200", pf);
+    }
+    char session[80];
+    const char *sn = rc->session[0] ? rc->session : env("AWS_ROLE_SESSION_NAME");
+    if (sn) {
+        if (strlen(sn) < 2 || strlen(sn) > 64 || !valid_chars(sn, "_+=,.@-"))
+            return err_setk(e, ERR_USAGE, "%s: the session name (%s) must be 2 to 64 "
+                            "characters of A-Z a-z 0-9 _+=,.@-", pf,
+                            rc->session[0] ? "role_session_name" : "AWS_ROLE_SESSION_NAME");
+        snprintf(session, sizeof session, "%s", sn);
+    } else {
+        snprintf(session, sizeof session, "repart-%lld", (long long)time(NULL));
+    }
+
+    /* the source's credentials */
+    struct creds src;
+    memset(&src, 0, sizeof src);
+    int r;
+    if (rc->source_profile[0]) {
+        r = source_creds(p, rc->source_profile, strcmp(rc->source_profile, rc->profile) == 0,
+                         &src, depth, e);
+    } else {
+        struct trace t = {.len = 0};
+        const char *cs = rc->credential_source;
+        if (strcmp(cs, "Environment") == 0)
+            r = from_env(&t, &src, e);
+        else if (strcmp(cs, "Ec2InstanceMetadata") == 0)
+            r = from_imds(p, &t, &src, e);
+        else if (strcmp(cs, "EcsContainer") == 0)
+            r = from_container(p, &t, &src, e);
+        else
+            return err_setk(e, ERR_USAGE, "%s: credential_source \"%.40s\" is not one of "
+                            "Environment, Ec2InstanceMetadata, EcsContainer", pf, cs);
+        if (r == 0)
+            r = err_setk(e, ERR_USAGE, "%s: credential_source %s has no credentials (%s)", pf,
+                         cs, t.buf);
+    }
+    if (r < 0) {
+        creds_wipe(&src);
+        return err_prefix(e, "%s: role %.200s: ", pf, rc->role);
+    }
+
+    char url[1024], shown[400];
+    if (creds_sts_url(url, sizeof url, e) != 0) {
+        creds_wipe(&src);
+        return -1;
+    }
+    url_for_msg(url, shown, sizeof shown);
+    char region[AWSCFG_REGION_MAX + 1];
+    if (awscfg_region(NULL, NULL, region, sizeof region, NULL, NULL) != 1)
+        snprintf(region, sizeof region, "us-east-1");
+
+    /* the form */
+    size_t fcap = 256 + 3 * (strlen(rc->role) + strlen(session) + strlen(rc->external_id));
+    char *form = malloc(fcap);
+    struct body b = {.p = malloc(MAX_BODY_BYTES + 1)};
+    char *host = NULL, *port = NULL, *path = NULL;
+    struct sigv4_result sres = {0};
+    int rc_out = -1;
+    if (!form || !b.p) {
+        err_set(e, "credentials: out of memory");
+        goto done;
+    }
+    size_t fl = (size_t)snprintf(form, fcap, "Action=AssumeRole&DurationSeconds=%ld&", duration);
+    if (rc->external_id[0]) {
+        memcpy(form + fl, "ExternalId=", 12);
+        fl = creds_form_append(form, fcap, fl + 11, rc->external_id, strlen(rc->external_id));
+        memcpy(form + fl, "&", 2);
+        fl++;
+    }
+    memcpy(form + fl, "RoleArn=", 9);
+    fl = creds_form_append(form, fcap, fl + 8, rc->role, strlen(rc->role));
+    memcpy(form + fl, "&RoleSessionName=", 18);
+    fl = creds_form_append(form, fcap, fl + 17, session, strlen(session));
+    memcpy(form + fl, "&Version=2011-06-15", 20);
+    fl += 19;
+
+    /* SigV4 for sts */
+    CURLU *u = curl_url();
+    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        err_setk(e, ERR_USAGE, "%s: STS URL %s is not valid", pf, shown);
+        goto done;
+    }
+    curl_url_get(u, CURLUPART_PORT, &port, 0);
+    curl_url_cleanup(u);
+    char hosthdr[400], amz_date[17], hash[65];
+    snprintf(hosthdr, sizeof hosthdr, "%s%s%s", host, port ? ":" : "", port ? port : "");
+    sigv4_amz_date((long long)time(NULL), amz_date);
+    sigv4_sha256_hex(form, fl, hash);
+    const char *ctype = "application/x-www-form-urlencoded; charset=utf-8";
+    struct sigv4_header hs[5];
+    size_t nh = 0;
+    hs[nh++] = (struct sigv4_header){"content-type", ctype};
+    hs[nh++] = (struct sigv4_header){"host", hosthdr};
+    hs[nh++] = (struct sigv4_header){"x-amz-date", amz_date};
+    if (src.session_token[0])
+        hs[nh++] = (struct sigv4_header){"x-amz-security-token", src.session_token};
+    struct sigv4_request sreq = {.method = "POST", .path = path, .query = "", .headers = hs,
+                                 .n_headers = nh, .payload_hash = hash};
+    struct sigv4_key skey = {src.access_key, src.secret_key, region, "sts", amz_date, 1};
+    if (sigv4_sign(&sreq, &skey, &sres, e) != 0) {
+        err_prefix(e, "%s: signing: ", pf);
+        goto done;
+    }
+    size_t tl = strlen(src.session_token) + 32, al = strlen(sres.authorization) + 32;
+    char *h_tok = malloc(tl), *h_auth = malloc(al);
+    char h_host[420], h_date[40];
+    if (!h_tok || !h_auth) {
+        free(h_tok);
+        free(h_auth);
+        err_set(e, "credentials: out of memory");
+        goto done;
+    }
+    snprintf(h_host, sizeof h_host, "Host: %s", hosthdr);
+    snprintf(h_date, sizeof h_date, "X-Amz-Date: %s", amz_date);
+    snprintf(h_auth, al, "Authorization: %s", sres.authorization);
+    snprintf(h_tok, tl, "X-Amz-Security-Token: %s", src.session_token);
+    const char *hdrs[4] = {h_host, h_date, h_auth, h_tok};
+    char what[1400];
+    snprintf(what, sizeof what, "%s: AssumeRole %.300s, STS %.300s", pf, rc->role, shown);
+    struct creds_sts_error se;
+    int max = awscfg_get()->max_attempts > 0 ? awscfg_get()->max_attempts : STS_ATTEMPTS;
+    for (int attempt = 0;; attempt++) {
+        long status = 0;
+        char why[CURL_ERROR_SIZE + 64];
+        int retry = 0;
+        if (http_do_body(p, "POST", url, 1, hdrs, src.session_token[0] ? 4 : 3, form, fl, 3000,
+                         10000, &status, &b, why, sizeof why) != 0) {
+            err_setk(e, ERR_TRANSIENT, "%s: %s", what, why);
+            retry = 1;
+        } else if (status == 200) {
+            struct err pe = {.kind = 0};
+            int pr = creds_sts_parse(b.p, b.len, out, &se, &pe);
+            if (pr == 0) {
+                snprintf(out->source, sizeof out->source, "assume-role:%.50s", rc->profile);
+                rc_out = 0;
+                break;
+            }
+            err_set(e, "%s: HTTP 200 but %s", what, pr == 1 ? "an error document" : pe.msg);
+        } else {
+            struct creds dummy;
+            struct err pe = {.kind = 0};
+            if (creds_sts_parse(b.p, b.len, &dummy, &se, &pe) != 1)
+                memset(&se, 0, sizeof se);
+            if (status >= 500)
+                se.message[0] = '\0';
+            retry = status >= 500 || status == 429 || sts_code_retryable(se.code);
+            err_setk(e, retry ? ERR_TRANSIENT : ERR_USAGE, "%s: HTTP %ld%s%s%s%s", what, status,
+                     se.code[0] ? " " : "", se.code, se.message[0] ? ": " : "", se.message);
+        }
+        if (!retry)
+            break;
+        if (attempt + 1 >= max) {
+            err_prefix(e, "after %d attempts: ", max);
+            break;
+        }
+        retry_sleep_ms(retry_backoff_ms(attempt, STS_BACKOFF_MS, STS_BACKOFF_CAP));
+    }
+    OPENSSL_cleanse(h_auth, al);
+    free_secret(h_tok, tl);
+    free(h_auth);
+done:
+    sigv4_result_free(&sres);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    if (form)
+        free(form);
+    if (b.p)
+        free_secret(b.p, MAX_BODY_BYTES + 1);
+    creds_wipe(&src);
+    return rc_out;
+}
+
 /* ---- the chain ---------------------------------------------------------- */
 
 static int resolve(struct creds_provider *p, struct creds *out, struct err *e)
@@ -1212,11 +1819,28 @@ static int resolve(struct creds_provider *p, struct creds *out, struct err *e)
     struct trace t = {.len = 0};
     int r;
     memset(out, 0, sizeof *out);
-    if ((r = from_env(&t, out, e)) != 0)
+    /* as the CLI: a profile named with --profile beats the environment's keys */
+    const char *pfrom;
+    awscfg_profile_name(&pfrom);
+    if (strcmp(pfrom, "--profile") == 0)
+        trace_add(&t, "environment (skipped: --profile given)");
+    else if ((r = from_env(&t, out, e)) != 0)
         return r < 0 ? -1 : 0;
     struct webid_cfg wi = {.file = ""};
-    if ((r = from_profile(&t, out, &wi, e)) == 2)
+    struct role_cfg *rc = calloc(1, sizeof *rc);
+    if (!rc)
+        return err_set(e, "credentials: out of memory");
+    r = from_profile(&t, out, &wi, rc, e);
+    if (r == 2)
         r = webid_assume(p, &wi, out, e);
+    else if (r == 3)
+        r = role_assume(p, rc, out, 0, e) == 0 ? 1 : -1;
+    else if (r == 4)
+        r = from_process(rc, out, e);
+    else if (r == 5)
+        r = from_sso(p, rc, out, e);
+    OPENSSL_cleanse(rc, sizeof *rc);
+    free(rc);
     if (r != 0)
         return r < 0 ? -1 : 0;
     if ((r = from_webid(p, &t, out, e)) != 0)
@@ -1238,6 +1862,15 @@ struct creds_provider *creds_provider_new(void)
         return NULL;
     }
     p->curl_inited = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    /* tests and very short-lived credentials: REPART_CREDS_REFRESH_MARGIN_S */
+    p->margin = REFRESH_MARGIN_S;
+    const char *m = env("REPART_CREDS_REFRESH_MARGIN_S");
+    if (m) {
+        char *end;
+        long v = strtol(m, &end, 10);
+        if (!*end && v >= 0 && v <= 3600)
+            p->margin = v;
+    }
     return p;
 }
 
@@ -1274,7 +1907,7 @@ int creds_provider_get(struct creds_provider *p, struct creds *out, struct err *
     long long now = (long long)time(NULL);
     int rc = 0;
     if (p->have && (p->is_static || p->cur.expires_at == 0 ||
-                    now < p->cur.expires_at - REFRESH_MARGIN_S ||
+                    now < p->cur.expires_at - p->margin ||
                     (now < p->next_attempt && now < p->cur.expires_at))) {
         *out = p->cur;
         goto done;

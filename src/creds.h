@@ -1,9 +1,16 @@
 /* creds: the AWS credential chain.
  *
  * Order (as the AWS SDKs): environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
- * AWS_SESSION_TOKEN), AWS_PROFILE (default "default") in ~/.aws/credentials and
- * ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE override the
- * paths), web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as
+ * AWS_SESSION_TOKEN; skipped when --profile named the profile), the profile
+ * (awscfg_profile_name: --profile, AWS_PROFILE, "default") in ~/.aws/credentials
+ * and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE override the
+ * paths): access keys, an assume-role profile (role_arn + source_profile or
+ * credential_source Environment / Ec2InstanceMetadata / EcsContainer;
+ * external_id, role_session_name, duration_seconds; chains up to 5 roles;
+ * mfa_serial refused; a SigV4-signed STS AssumeRole), credential_process (run
+ * with /bin/sh, its JSON read, its output never quoted), IAM Identity Center
+ * (sso_session or legacy sso_start_url: the cached token of `aws sso login`,
+ * ~/.aws/sso/cache/<sha1>.json, exchanged by GetRoleCredentials), web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as
  * Kubernetes IRSA sets them, or a profile with role_arn +
  * web_identity_token_file [+ role_session_name]: an unsigned STS
  * AssumeRoleWithWebIdentity, the token file re-read on every refresh), the
@@ -74,11 +81,13 @@ int creds_parse_json(const char *body, size_t len, const char *what, struct cred
  * neither variable is set, -1 (with e) when the URL is not allowed. */
 int creds_container_url(char *out, size_t out_size, struct err *e);
 
-/* The STS endpoint web identity calls: AWS_ENDPOINT_URL_STS, else
- * AWS_ENDPOINT_URL, else https://sts.REGION.amazonaws.com/ (".com.cn" for
- * cn-*) from AWS_REGION / AWS_DEFAULT_REGION, else the global
- * https://sts.amazonaws.com/. 0 with the URL in out, -1 (with e) when a
- * variable is malformed or the URL does not fit. */
+/* The STS endpoint web identity and assume-role call: awscfg_endpoint
+ * (AWSCFG_STS) for the region awscfg_region finds (AWS_ENDPOINT_URL_STS, a
+ * services section, AWS_ENDPOINT_URL, the profile's endpoint_url, else
+ * https://sts.REGION.amazonaws.com/, ".com.cn" for cn-*, or the global
+ * https://sts.amazonaws.com/ without a region), with a '/' path when it has
+ * none. 0 with the URL in out, -1 (with e) when a setting is malformed or
+ * the URL does not fit. */
 int creds_sts_url(char *out, size_t out_size, struct err *e);
 
 #endif

@@ -56,7 +56,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     }
     snprintf(s->names[s->depth], STS_NAME_MAX, "%s", local_name(name));
     if (s->depth == 0) {
-        if (strcmp(s->names[0], "AssumeRoleWithWebIdentityResponse") == 0)
+        if (strcmp(s->names[0], "AssumeRoleWithWebIdentityResponse") == 0 ||
+            strcmp(s->names[0], "AssumeRoleResponse") == 0)
             s->root = 1;
         else if (strcmp(s->names[0], "ErrorResponse") == 0)
             s->root = 2;
@@ -74,7 +75,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 static int field_at(const struct sts *s)
 {
     if (s->root == 1 && s->depth == 4 &&
-        strcmp(s->names[1], "AssumeRoleWithWebIdentityResult") == 0 &&
+        (strcmp(s->names[1], "AssumeRoleWithWebIdentityResult") == 0 ||
+         strcmp(s->names[1], "AssumeRoleResult") == 0) &&
         strcmp(s->names[2], "Credentials") == 0) {
         static const char *const n[] = {"AccessKeyId", "SecretAccessKey", "SessionToken",
                                         "Expiration"};

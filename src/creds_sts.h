@@ -18,7 +18,7 @@ struct creds_sts_error {
     char message[256];
 };
 
-/* Parses an AssumeRoleWithWebIdentity answer.
+/* Parses an AssumeRoleWithWebIdentity or AssumeRole answer.
  *  0: a result document; access key, secret, session token and expiry are in
  *     *out (source left empty).
  *  1: an <ErrorResponse><Error><Code/><Message/>; *se filled (code may be "").

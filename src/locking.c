@@ -1,4 +1,5 @@
 #include "locking.h"
+#include "awscfg.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -124,8 +125,10 @@ void locking_off_text(int mode, const char *endpoint, char *buf, size_t size)
 
 const char *locking_endpoint_name(const struct config *cfg, char *buf, size_t size)
 {
-    const char *url = s3_endpoint_url_from_env(cfg->s3.endpoint_url);
-    if (!url || !*url) {
+    char ubuf[AWSCFG_URL_MAX + 1];
+    const char *url = awscfg_endpoint(AWSCFG_S3, cfg->s3.endpoint_url, cfg->s3.region, ubuf,
+                                      sizeof ubuf, NULL, NULL) == 1 ? ubuf : "";
+    if (!*url) {
         snprintf(buf, size, "AWS S3 (%s)", cfg->s3.region[0] ? cfg->s3.region : "us-east-1");
         return buf;
     }

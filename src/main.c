@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "awscfg.h"
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -45,13 +46,23 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
 
-    if (config_load_file(o.config_path, &cfg, &e) < 0 || config_apply_env(&cfg, &e) < 0) {
+    if (awscfg_init(o.profile, &e) < 0 || config_load_file(o.config_path, &cfg, &e) < 0 ||
+        config_resolve_region(&cfg, o.region, &e) < 0) {
         fprintf(stderr, "repart: %s\n", e.msg);
         if (o.config_from == CLI_CONFIG_DEFAULT && strstr(e.msg, strerror(ENOENT)))
             fprintf(stderr, "Give the configuration with -c FILE or REPART_CONFIG "
                             "(see config.yml.example).\n");
         cli_opts_free(&o);
         return CLI_EXIT_USAGE;
+    }
+    for (int i = 0; i < CLI_UPLOAD_KEYS; i++) {
+        if (o.upload[i] && config_upload_set(&cfg.s3.upload, cli_upload_keys[i], o.upload[i],
+                                             &e) != 0) {
+            fprintf(stderr, "repart: %s (command line and s3.upload of %s)\n", e.msg,
+                    cfg.path);
+            cli_opts_free(&o);
+            return CLI_EXIT_USAGE;
+        }
     }
     if (o.log_format < 0)
         o.log_format = cfg.log_format;

@@ -37,6 +37,16 @@ int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct
         .path_style = cfg->s3.path_style,
         /* transfers, listings and part uploads of several days share it */
         .max_connections = cfg->concurrency + 16,
+        .write = {
+            .sse = config_sse_name(cfg->s3.upload.sse),
+            .kms_key_id = cfg->s3.upload.kms_key_id,
+            .bucket_key = cfg->s3.upload.bucket_key,
+            .storage_class = config_storage_class_name(cfg->s3.upload.storage_class),
+            .acl = config_acl_name(cfg->s3.upload.acl),
+            .tagging = cfg->s3.upload.tags,
+            .expected_owner = cfg->s3.upload.expected_bucket_owner,
+            .owner_bucket = cfg->s3.repartitioned.bucket_name,
+        },
     };
     /* Tuning for tests and odd networks; unset = the client's defaults. */
     long timeout_ms, retry_base_ms, max_retries;

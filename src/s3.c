@@ -14,12 +14,15 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "awscfg.h"
+#include "log.h"
 #include "retry.h"
 #include "s3_url.h"
 #include "s3_xml.h"
 #include "sigv4.h"
 
 #define DEFAULT_RETRIES 8
+#define S3_MOVED_MAX 8
 #define DEFAULT_CONNS 64
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_RETRY_BASE_MS 100L
@@ -43,6 +46,11 @@ struct s3_client {
     int max_conns;
     long timeout_ms, retry_base_ms, retry_cap_ms;
     int page_size;
+    struct {
+        char sse[16], kms_key_id[2049], storage_class[32], acl[40], tagging[1025];
+        char owner[16], owner_bucket[256];
+        int bucket_key;
+    } w;
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -54,6 +62,16 @@ struct s3_client {
 
     atomic_llong n_req[5];
     atomic_llong retries, bytes_in, bytes_out;
+    int adaptive;                 /* AWS_RETRY_MODE=adaptive */
+    atomic_llong throttle_until;  /* adaptive: no request before (monotonic ms) */
+
+    /* Buckets found in another region (S3's 301 with x-amz-bucket-region):
+     * their endpoint, under mu. */
+    struct {
+        char bucket[64];
+        struct s3_endpoint ep;
+    } moved[S3_MOVED_MAX];
+    int n_moved;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -101,13 +119,41 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
         err_set(e, "s3: out of memory");
         return NULL;
     }
-    if (s3_endpoint_init(&c->ep, cfg->region, s3_endpoint_url_from_env(cfg->endpoint_url),
-                         cfg->path_style, e) != 0) {
+    char url[AWSCFG_URL_MAX + 1];
+    int k = awscfg_endpoint(AWSCFG_S3, cfg->endpoint_url, cfg->region, url, sizeof url, NULL, e);
+    if (k < 0 || s3_endpoint_init(&c->ep, cfg->region, k == 1 ? url : "", cfg->path_style,
+                                  e) != 0) {
         free(c);
         return NULL;
     }
+    const struct s3_write_opts *wo = &cfg->write;
+    if ((wo->sse && strlen(wo->sse) >= sizeof c->w.sse) ||
+        (wo->kms_key_id && strlen(wo->kms_key_id) >= sizeof c->w.kms_key_id) ||
+        (wo->storage_class && strlen(wo->storage_class) >= sizeof c->w.storage_class) ||
+        (wo->acl && strlen(wo->acl) >= sizeof c->w.acl) ||
+        (wo->tagging && strlen(wo->tagging) >= sizeof c->w.tagging) ||
+        (wo->expected_owner && strlen(wo->expected_owner) >= sizeof c->w.owner) ||
+        (wo->owner_bucket && strlen(wo->owner_bucket) >= sizeof c->w.owner_bucket)) {
+        free(c);
+        err_setk(e, ERR_USAGE, "s3: an upload setting is too long");
+        return NULL;
+    }
+#define WCOPY(dst, src) snprintf(dst, sizeof dst, "%s", (src) ? (src) : "")
+    WCOPY(c->w.sse, wo->sse);
+    WCOPY(c->w.kms_key_id, wo->kms_key_id);
+    WCOPY(c->w.storage_class, wo->storage_class);
+    WCOPY(c->w.acl, wo->acl);
+    WCOPY(c->w.tagging, wo->tagging);
+    WCOPY(c->w.owner, wo->expected_owner);
+    WCOPY(c->w.owner_bucket, wo->owner_bucket);
+#undef WCOPY
+    c->w.bucket_key = wo->bucket_key;
     c->creds = creds;
-    c->max_retries = cfg->max_retries > 0 ? cfg->max_retries : DEFAULT_RETRIES;
+    const struct awscfg *ac = awscfg_get();
+    c->max_retries = cfg->max_retries > 0    ? cfg->max_retries
+                     : ac->max_attempts > 0 ? ac->max_attempts - 1
+                                            : DEFAULT_RETRIES;
+    c->adaptive = ac->retry_mode == AWSCFG_RETRY_ADAPTIVE;
     c->max_conns = cfg->max_connections > 0 ? cfg->max_connections : DEFAULT_CONNS;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : DEFAULT_RETRY_BASE_MS;
@@ -246,6 +292,8 @@ struct req {
     size_t body_len;
     const char *content_type;
     int md5;                   /* send Content-MD5 */
+    int writes;                /* PutObject / CreateMultipartUpload: the write options */
+    const char *copy_bucket;   /* UploadPartCopy: the source bucket */
     struct hdr extra[3];
     int n_extra;
     size_t body_cap;           /* max body kept in resp.body (non-streamed) */
@@ -265,6 +313,7 @@ struct resp {
     char bucket_region[64];
     char request_id[96];
     int etag_not_md5;
+    long retry_after_ms;              /* Retry-After (seconds); -1: none */
 };
 
 static void resp_reset(struct resp *r)
@@ -278,6 +327,7 @@ static void resp_reset(struct resp *r)
     r->bucket_region[0] = '\0';
     r->request_id[0] = '\0';
     r->etag_not_md5 = 0;
+    r->retry_after_ms = -1;
 }
 
 /* State of one attempt, shared with the curl callbacks. */
@@ -385,7 +435,11 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
     while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
         vl--;
     struct resp *r = x->rs;
-    if (nl == 4 && strncasecmp(p, "etag", 4) == 0) {
+    if (nl == 11 && strncasecmp(p, "retry-after", 11) == 0) {
+        long long secs;   /* delta-seconds; an HTTP-date is ignored */
+        if (parse_ll(v, vl, &secs) == 0 && secs >= 0)
+            r->retry_after_ms = secs > 3600 ? 3600000L : (long)secs * 1000L;
+    } else if (nl == 4 && strncasecmp(p, "etag", 4) == 0) {
         if (s3_etag_copy(r->etag, v, vl) != 0)
             r->etag[0] = '\0';
     } else if (nl == 14 && strncasecmp(p, "content-length", 14) == 0) {
@@ -616,6 +670,7 @@ static void base64(const unsigned char *in, size_t n, char *out)
 /* Per-request data computed once for all attempts. */
 struct prepared {
     struct s3_target tgt;
+    char region[64];          /* signing region (the bucket's) */
     char sha256[65];
     char md5_b64[32];
 };
@@ -658,7 +713,7 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     const char *payload_hash = rq->body ? pp->sha256 : EMPTY_SHA256;
     int is_body_method = strcmp(rq->method, "PUT") == 0 || strcmp(rq->method, "POST") == 0;
 
-    struct sigv4_header hs[12];
+    struct sigv4_header hs[24];
     size_t nh = 0;
     hs[nh++] = (struct sigv4_header){"host", pp->tgt.host};
     hs[nh++] = (struct sigv4_header){"x-amz-date", amz_date};
@@ -677,6 +732,28 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         hs[nh++] = (struct sigv4_header){"if-match", ifmatch};
     for (int i = 0; i < rq->n_extra; i++)
         hs[nh++] = (struct sigv4_header){rq->extra[i].name, rq->extra[i].value};
+    if (c->w.owner[0]) {
+        if (rq->bucket && strcmp(rq->bucket, c->w.owner_bucket) == 0)
+            hs[nh++] = (struct sigv4_header){"x-amz-expected-bucket-owner", c->w.owner};
+        if (rq->copy_bucket && strcmp(rq->copy_bucket, c->w.owner_bucket) == 0)
+            hs[nh++] = (struct sigv4_header){"x-amz-source-expected-bucket-owner", c->w.owner};
+    }
+    if (rq->writes) {
+        if (c->w.sse[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption", c->w.sse};
+        if (c->w.kms_key_id[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-aws-kms-key-id",
+                                             c->w.kms_key_id};
+        if (c->w.bucket_key)
+            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-bucket-key-enabled",
+                                             "true"};
+        if (c->w.storage_class[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-storage-class", c->w.storage_class};
+        if (c->w.acl[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-acl", c->w.acl};
+        if (c->w.tagging[0])
+            hs[nh++] = (struct sigv4_header){"x-amz-tagging", c->w.tagging};
+    }
 
     struct sigv4_request sreq = {
         .method = rq->method,
@@ -689,7 +766,7 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     struct sigv4_key skey = {
         .access_key = cr.access_key,
         .secret_key = cr.secret_key,
-        .region = c->ep.region,
+        .region = pp->region,
         .service = "s3",
         .amz_date = amz_date,
         .normalize_path = 0,
@@ -766,6 +843,7 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
     curl_easy_reset(h);
+    awscfg_curl_tls(h);
     curl_easy_setopt(h, CURLOPT_URL, pp->tgt.url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* keys may hold "./" and "//" */
@@ -850,6 +928,61 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     return 0;
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The endpoint of a bucket: the client's, or the one of the region S3 said
+ * the bucket is in. */
+static void bucket_endpoint(struct s3_client *c, const char *bucket, struct s3_endpoint *ep)
+{
+    pthread_mutex_lock(&c->mu);
+    *ep = c->ep;
+    for (int i = 0; i < c->n_moved; i++)
+        if (bucket && strcmp(c->moved[i].bucket, bucket) == 0)
+            *ep = c->moved[i].ep;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Records that `bucket` is in `region` (said once, as a warning with the
+ * fix); *ep gets its endpoint. -1 when it cannot be followed. */
+static int bucket_moved(struct s3_client *c, const char *bucket, const char *region,
+                        struct s3_endpoint *ep)
+{
+    if (!bucket || strlen(bucket) >= sizeof c->moved[0].bucket)
+        return -1;
+    int said = 0, rc = 0;
+    pthread_mutex_lock(&c->mu);
+    int i;
+    for (i = 0; i < c->n_moved; i++)
+        if (strcmp(c->moved[i].bucket, bucket) == 0)
+            break;
+    if (i == c->n_moved) {
+        if (c->n_moved == S3_MOVED_MAX) {
+            rc = -1;
+        } else {
+            c->n_moved++;
+            said = 1;
+        }
+    }
+    if (rc == 0) {
+        snprintf(c->moved[i].bucket, sizeof c->moved[i].bucket, "%s", bucket);
+        c->moved[i].ep = c->ep;
+        snprintf(c->moved[i].ep.region, sizeof c->moved[i].ep.region, "%s", region);
+        *ep = c->moved[i].ep;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (said)
+        log_msg(LOG_WARN, NULL, "bucket_region",
+                "s3://%s is in region %s, not %s: following S3's redirect; set s3.region: %s "
+                "(or --region %s, AWS_REGION) to skip it", bucket, region, c->ep.region, region,
+                region);
+    return rc;
+}
+
 /* Runs a request with retries. For streamed GETs, *info (may be NULL) gets
  * the first response's length, object size and ETag. */
 static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
@@ -859,10 +992,14 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
     describe(what, sizeof what, rq);
     struct prepared pp;
     memset(&pp, 0, sizeof pp);
-    if (s3_target_build(&c->ep, rq->bucket, rq->key, rq->query, &pp.tgt, e) != 0) {
+    struct s3_endpoint ep;
+    bucket_endpoint(c, rq->bucket, &ep);
+    snprintf(pp.region, sizeof pp.region, "%s", ep.region);
+    if (s3_target_build(&ep, rq->bucket, rq->key, rq->query, &pp.tgt, e) != 0) {
         err_prefix(e, "%s: ", rq->op);
         return -1;
     }
+    int redirected = 0;
     if (rq->body) {
         sigv4_sha256_hex(rq->body, rq->body_len, pp.sha256);
         if (rq->md5) {
@@ -899,6 +1036,11 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         }
         int retryable = 0;
         err_clear(&ae);
+        if (c->adaptive) {
+            long long hold = atomic_load(&c->throttle_until) - now_ms();
+            if (hold > 0)
+                retry_sleep_ms((long)hold);
+        }
         rc = attempt(c, h, rq, &pp, rs, &delivered, first_etag, &retryable, &ae);
         if (rq->write && !have_first && rs->status >= 200 && rs->status < 300) {
             have_first = 1;
@@ -929,6 +1071,21 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         }
         if (rc == 0)
             break;
+        /* S3's answer for a bucket of another region: follow it, once */
+        if (!redirected && rs->bucket_region[0] && strcmp(rs->bucket_region, pp.region) != 0 &&
+            (rs->status == 301 || rs->status == 307 || rs->status == 400) &&
+            awscfg_region_ok(rs->bucket_region) &&
+            bucket_moved(c, rq->bucket, rs->bucket_region, &ep) == 0) {
+            struct s3_target nt;
+            if (s3_target_build(&ep, rq->bucket, rq->key, rq->query, &nt, &ae) == 0) {
+                s3_target_free(&pp.tgt);
+                pp.tgt = nt;
+                snprintf(pp.region, sizeof pp.region, "%s", ep.region);
+                redirected = 1;
+                att--;
+                continue;
+            }
+        }
         if (rq->write && delivered > 0 && rs->status == 412)
             err_setk(&ae, ERR_CONFLICT, "%s: the object changed during the download (ETag %s)",
                      what, first_etag);
@@ -940,7 +1097,22 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
             break;
         }
         atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
-        retry_sleep_ms(retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
+        long wait = retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms);
+        /* a server that says when: Retry-After (503 SlowDown, 429) */
+        if (rs->retry_after_ms > wait)
+            wait = rs->retry_after_ms < c->retry_cap_ms ? rs->retry_after_ms : c->retry_cap_ms;
+        int throttled = rs->status == 503 || rs->status == 429 ||
+                        strstr(ae.msg, "SlowDown") || strstr(ae.msg, "Throttl");
+        if (c->adaptive && throttled) {
+            /* adaptive: every request of this client holds back, not only this one */
+            long long until = now_ms() + wait;
+            long long cur = atomic_load(&c->throttle_until);
+            while (cur < until && !atomic_compare_exchange_weak(&c->throttle_until, &cur, until))
+                ;
+        }
+        log_msg(LOG_DEBUG, NULL, "retry", "%s: attempt %d of %d failed (%s); retrying in %ld ms",
+                what, att + 1, c->max_retries + 1, ae.msg, wait);
+        retry_sleep_ms(wait);
     }
     pool_put(c, h);
     s3_target_free(&pp.tgt);
@@ -1269,6 +1441,7 @@ int s3_put(struct s3_client *c, const char *bucket, const char *key, const void 
                                       "of a single PUT", bucket, key, len);
     char ifmatch[96];
     struct req rq = {.op = "PutObject", .stat = ST_PUT, .method = "PUT", .bucket = bucket,
+                     .writes = 1,
                      .key = key, .body = data ? data : "", .body_len = len, .md5 = 1,
                      .content_type = opts && opts->content_type ? opts->content_type : NULL,
                      .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1};
@@ -1336,7 +1509,7 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
     if (key_check("CreateMultipartUpload", bucket, key, e) != 0)
         return -1;
     struct req rq = {.op = "CreateMultipartUpload", .stat = ST_OTHER, .method = "POST",
-                     .bucket = bucket, .key = key, .query = "uploads=",
+                     .bucket = bucket, .key = key, .query = "uploads=", .writes = 1,
                      .content_type = opts && opts->content_type ? opts->content_type : NULL,
                      .body_cap = S3_XML_MAX_BYTES, .range_first = -1, .range_last = -1};
     struct resp rs;
@@ -1436,6 +1609,7 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
     struct req rq = {.op = op, .stat = ST_PUT, .method = "PUT", .bucket = bucket, .key = key,
                      .query = q, .body = "", .body_len = 0, .body_cap = S3_XML_MAX_BYTES,
                      .range_first = -1, .range_last = -1};
+    rq.copy_bucket = src_bucket;
     rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source", source};
     rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source-range", range};
     if (if_match) {

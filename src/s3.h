@@ -20,10 +20,28 @@
  * retryable failure, ERR_USAGE for a bad bucket name, key (empty or > 1024
  * bytes) or argument, ERR_DATA for a response that does not parse. */
 
+/* What writes are sent with (enterprise bucket policies): every PutObject
+ * and CreateMultipartUpload carries the set ones of x-amz-server-side-
+ * encryption (+ -aws-kms-key-id, -bucket-key-enabled), x-amz-storage-class,
+ * x-amz-acl and x-amz-tagging; every request to `owner_bucket` carries
+ * x-amz-expected-bucket-owner (and an UploadPartCopy from it
+ * x-amz-source-expected-bucket-owner). NULL or "": not sent. */
+struct s3_write_opts {
+    const char *sse;              /* "AES256", "aws:kms" */
+    const char *kms_key_id;
+    int bucket_key;
+    const char *storage_class;
+    const char *acl;
+    const char *tagging;
+    const char *expected_owner;   /* 12 digits */
+    const char *owner_bucket;
+};
+
 struct s3_config {
     const char *region;        /* "us-east-1" when NULL/"" */
     const char *endpoint_url;  /* "" = AWS (virtual-hosted https://BUCKET.s3.REGION.amazonaws.com);
-                                  env AWS_ENDPOINT_URL_S3 then AWS_ENDPOINT_URL override "" */
+                                  otherwise awscfg_endpoint(AWSCFG_S3) resolves it (env,
+                                  services section, profile) */
     int path_style;            /* 1: ENDPOINT/BUCKET/KEY */
     int max_retries;           /* attempts after the first; 0 = default (8) */
     int max_connections;       /* size of the handle pool; 0 = default (64) */
@@ -32,6 +50,7 @@ struct s3_config {
     long retry_base_ms;        /* backoff base; 0 = default (100) */
     long retry_cap_ms;         /* backoff cap; 0 = default (20000) */
     int list_page_size;        /* max-keys of ListObjectsV2; 0 = default (1000) */
+    struct s3_write_opts write;  /* copied */
 };
 
 struct s3_client;

@@ -6,33 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "awscfg.h"
 #include "sigv4.h"
 
 #define S3_KEY_MAX_BYTES 1024
-
-const char *s3_endpoint_url_from_env(const char *configured)
-{
-    if (configured && *configured)
-        return configured;
-    const char *v = getenv("AWS_ENDPOINT_URL_S3");
-    if (v && *v)
-        return v;
-    v = getenv("AWS_ENDPOINT_URL");
-    if (v && *v)
-        return v;
-    return "";
-}
-
-static int region_ok(const char *r)
-{
-    size_t n = strlen(r);
-    if (n == 0 || n > 63)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)r[i]) || isdigit((unsigned char)r[i]) || r[i] == '-'))
-            return 0;
-    return 1;
-}
 
 static int host_char_ok(unsigned char c)
 {
@@ -45,12 +22,15 @@ int s3_endpoint_init(struct s3_endpoint *ep, const char *region, const char *url
     memset(ep, 0, sizeof *ep);
     if (!region || !*region)
         region = "us-east-1";
-    if (!region_ok(region))
+    if (!awscfg_region_ok(region))
         return err_setk(e, ERR_USAGE, "s3 region \"%.64s\" is not a region name", region);
     snprintf(ep->region, sizeof ep->region, "%s", region);
     ep->path_style = path_style ? 1 : 0;
     if (!url || !*url) {
+        const struct awscfg *ac = awscfg_get();
         ep->aws = 1;
+        ep->fips = ac->fips;
+        ep->dualstack = ac->dualstack;
         strcpy(ep->scheme, "https");
         return 0;
     }
@@ -172,10 +152,12 @@ int s3_target_build(const struct s3_endpoint *ep, const char *bucket, const char
     char hostname[512];
     if (ep->aws) {
         const char *dom = strncmp(ep->region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+        const char *fips = ep->fips ? "-fips" : "", *ds = ep->dualstack ? ".dualstack" : "";
         if (path_style)
-            snprintf(hostname, sizeof hostname, "s3.%s.%s", ep->region, dom);
+            snprintf(hostname, sizeof hostname, "s3%s%s.%s.%s", fips, ds, ep->region, dom);
         else
-            snprintf(hostname, sizeof hostname, "%s.s3.%s.%s", bucket, ep->region, dom);
+            snprintf(hostname, sizeof hostname, "%s.s3%s%s.%s.%s", bucket, fips, ds, ep->region,
+                     dom);
     } else {
         if (path_style)
             snprintf(hostname, sizeof hostname, "%s", ep->host);

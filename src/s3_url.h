@@ -1,10 +1,11 @@
 /* s3_url: where S3 requests go — endpoint resolution and request URLs.
  *
  * Default (no endpoint URL): AWS, virtual-hosted
- * https://BUCKET.s3.REGION.amazonaws.com/KEY (path style on
+ * https://BUCKET.s3.REGION.amazonaws.com/KEY (s3-fips, s3.dualstack,
+ * s3-fips.dualstack with AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT) (path style on
  * https://s3.REGION.amazonaws.com/BUCKET/KEY when asked, or when the bucket
  * name cannot be a host label, e.g. it holds a '.'). With an endpoint URL
- * (config, else env AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL):
+ * (awscfg_endpoint: the config, AWS_ENDPOINT_URL_S3, a services section, ...):
  * ENDPOINT/BUCKET/KEY in path style, else SCHEME://BUCKET.HOST[:PORT]/KEY.
  * Keys are percent-encoded once (SigV4 rules, '/' kept). */
 #ifndef REPART_S3_URL_H
@@ -21,12 +22,8 @@ struct s3_endpoint {
     char region[64];
     int path_style;
     int aws;               /* no endpoint URL: the AWS host naming applies */
+    int fips, dualstack;   /* with aws: from awscfg (set by s3_endpoint_init) */
 };
-
-/* The endpoint URL to use: `configured` when non-empty, else the env
- * AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else "" (AWS). The result
- * points into `configured` or the environment. */
-const char *s3_endpoint_url_from_env(const char *configured);
 
 /* Fills *ep from a region ("" or NULL: us-east-1) and an endpoint URL
  * ("" or NULL: AWS). Kind ERR_USAGE on a bad URL or region. */

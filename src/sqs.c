@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "awscfg.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -141,12 +142,12 @@ static int ends_with(const char *s, const char *suffix)
 
 static int region_ok(const char *r, size_t n)
 {
-    if (n == 0 || n > 40)
+    char b[AWSCFG_REGION_MAX + 1];
+    if (n == 0 || n > AWSCFG_REGION_MAX)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
-            return 0;
-    return 1;
+    memcpy(b, r, n);
+    b[n] = '\0';
+    return awscfg_region_ok(b);
 }
 
 int sqs_region_from_host(const char *host, char *out, size_t out_size)
@@ -229,23 +230,28 @@ struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_pro
     }
     if (!sqs_region_from_host(host, c->region, sizeof c->region)) {
         const char *r = cfg->region && cfg->region[0] ? cfg->region : "us-east-1";
-        if (!region_ok(r, strlen(r)) || strlen(r) >= sizeof c->region) {
+        if (!awscfg_region_ok(r) || strlen(r) >= sizeof c->region) {
             err_setk(e, ERR_USAGE, "sqs: region \"%s\" is not valid", quote(r, q));
             goto fail;
         }
         snprintf(c->region, sizeof c->region, "%s", r);
     }
 
-    const char *ep = cfg->endpoint_url;
-    const char *ep_name = "endpoint_url";
-    if (!ep || !ep[0]) {
-        ep = getenv("AWS_ENDPOINT_URL_SQS");
-        ep_name = "AWS_ENDPOINT_URL_SQS";
+    /* the one endpoint resolver: explicit, AWS_ENDPOINT_URL_SQS, services
+     * section, AWS_ENDPOINT_URL, profile; else the queue URL's host (FIPS /
+     * dual-stack: AWS's endpoint of the region) */
+    char epbuf[AWSCFG_URL_MAX + 1];
+    const char *ep_name = NULL;
+    int k = awscfg_endpoint(AWSCFG_SQS, cfg->endpoint_url, c->region, epbuf, sizeof epbuf,
+                            &ep_name, e);
+    if (k < 0) {
+        err_prefix(e, "sqs: ");
+        goto fail;
     }
-    if (!ep || !ep[0]) {
-        ep = getenv("AWS_ENDPOINT_URL");
-        ep_name = "AWS_ENDPOINT_URL";
-    }
+    const struct awscfg *ac = awscfg_get();
+    const char *ep = k == 1 || ac->fips || ac->dualstack ? epbuf : NULL;
+    if (!ep_name)
+        ep_name = "endpoint";
     const char *path = "/";
     if (ep && ep[0]) {
         char eh[256];
@@ -270,7 +276,9 @@ struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_pro
     snprintf(c->path, sizeof c->path, "%s", path);
     snprintf(c->request_url, sizeof c->request_url, "%s%s", c->endpoint, c->path);
 
-    c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : DEFAULT_ATTEMPTS;
+    c->max_attempts = cfg->max_attempts > 0           ? cfg->max_attempts
+                      : awscfg_get()->max_attempts > 0 ? awscfg_get()->max_attempts
+                                                       : DEFAULT_ATTEMPTS;
     c->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_MS;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->cancel = cfg->cancel;
@@ -523,6 +531,7 @@ static int attempt(struct sqs_client *c, const char *action, const char *body, s
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
     curl_easy_reset(h);
+    awscfg_curl_tls(h);
     curl_easy_setopt(h, CURLOPT_URL, c->request_url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

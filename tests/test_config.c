@@ -308,6 +308,51 @@ static void test_files(void)
     CHECK(strstr(e.msg, "nested") != NULL || strstr(e.msg, "syntax") != NULL);
 }
 
+static void test_upload(void)
+{
+    struct config c;
+    struct err e;
+    REQUIRE(load(MIN, &c, &e) == 0);
+    CHECK_INT(c.s3.upload.sse, CONFIG_SSE_NONE);
+    CHECK(config_sse_name(c.s3.upload.sse) == NULL);
+    REQUIRE(load(MIN "  upload:\n    sse: AWS:KMS\n    kms_key_id: alias/repart\n"
+                 "    bucket_key: true\n    storage_class: standard_ia\n"
+                 "    acl: bucket-owner-full-control\n    expected_bucket_owner: \"111122223333\"\n"
+                 "    tags: a=1&b=x%20y\n", &c, &e) == 0);
+    CHECK_STR(config_sse_name(c.s3.upload.sse), "aws:kms");
+    CHECK_STR(c.s3.upload.kms_key_id, "alias/repart");
+    CHECK_INT(c.s3.upload.bucket_key, 1);
+    CHECK_STR(config_storage_class_name(c.s3.upload.storage_class), "STANDARD_IA");
+    CHECK_STR(config_acl_name(c.s3.upload.acl), "bucket-owner-full-control");
+    CHECK_STR(c.s3.upload.expected_bucket_owner, "111122223333");
+    CHECK_STR(c.s3.upload.tags, "a=1&b=x%20y");
+    static const char *const bad[] = {
+        "    kms_key_id: k\n",                          /* without aws:kms */
+        "    sse: AES256\n    bucket_key: true\n",
+        "    storage_class: GLACIER\n",
+        "    acl: public-read\n",
+        "    expected_bucket_owner: \"1234\"\n",
+        "    tags: a=b c\n",
+        "    tags: \"a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11\"\n",
+        "    sse: aws:kms\n    kms_key_id: \"k\\u0001\"\n",
+        "    colour: blue\n",
+    };
+    char buf[512];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(buf, sizeof buf, MIN "  upload:\n%s", bad[i]);
+        CHECK(load(buf, &c, &e) == -1);
+        CHECK(strstr(e.msg, "upload") != NULL || strstr(e.msg, "kms") != NULL);
+    }
+    /* the command line's values */
+    struct config_upload u = {0};
+    CHECK(config_upload_set(&u, "sse", "aws:kms", &e) == 0);
+    CHECK(config_upload_set(&u, "kms_key_id", "arn:aws:kms:eu-west-1:1:key/x", &e) == 0);
+    CHECK(config_upload_set(&u, "sse", "AES256", &e) == -1);   /* the key needs aws:kms */
+    CHECK(strstr(e.msg, "kms_key_id needs sse") != NULL);
+    CHECK(config_upload_set(&u, "storage_class", "DEEP_ARCHIVE", &e) == -1);
+    CHECK(config_upload_set(&u, "nosuch", "x", &e) == -1);
+}
+
 static void test_env(void)
 {
     struct config c;
@@ -343,5 +388,6 @@ int main(void)
     RUN(test_null_means_default);
     RUN(test_files);
     RUN(test_env);
+    RUN(test_upload);
     return TEST_EXIT();
 }

@@ -114,22 +114,6 @@ static void test_bad_config(void)
     s3_target_free(&t);
 }
 
-static void test_env_override(void)
-{
-    unsetenv("AWS_ENDPOINT_URL_S3");
-    unsetenv("AWS_ENDPOINT_URL");
-    CHECK_STR(s3_endpoint_url_from_env(""), "");
-    CHECK_STR(s3_endpoint_url_from_env(NULL), "");
-    setenv("AWS_ENDPOINT_URL", "http://general:1", 1);
-    CHECK_STR(s3_endpoint_url_from_env(""), "http://general:1");
-    setenv("AWS_ENDPOINT_URL_S3", "http://s3only:2", 1);
-    CHECK_STR(s3_endpoint_url_from_env(""), "http://s3only:2");
-    /* a configured endpoint wins over both */
-    CHECK_STR(s3_endpoint_url_from_env("http://cfg:3"), "http://cfg:3");
-    unsetenv("AWS_ENDPOINT_URL_S3");
-    unsetenv("AWS_ENDPOINT_URL");
-}
-
 static void test_backoff_bounds(void)
 {
     /* full jitter: within [0, min(cap, base * 2^n)], and not constant */
@@ -167,7 +151,6 @@ int main(void)
     RUN(test_aws_default);
     RUN(test_custom_endpoint);
     RUN(test_bad_config);
-    RUN(test_env_override);
     RUN(test_backoff_bounds);
     return TEST_EXIT();
 }

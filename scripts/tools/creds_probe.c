@@ -3,13 +3,15 @@
  * session token: only the access key id, lengths, and the first 8 hex digits
  * of SHA-256(secret) so that tests can check the secret was read intact.
  *
- *   creds_probe [-n COUNT]    calls get COUNT times on one provider (caching
- *                             and refresh tests); prints one line per call */
+ *   creds_probe [-n COUNT] [-p PROFILE]
+ *       -n: calls get COUNT times on one provider (caching and refresh
+ *       tests); prints one line per call. -p: as repart's --profile. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "awscfg.h"
 #include "creds.h"
 #include "sigv4.h"
 
@@ -19,8 +21,14 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             n = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
+            struct err pe = {0};
+            if (awscfg_init(argv[++i], &pe) != 0) {
+                fprintf(stderr, "creds_probe: %s\n", pe.msg);
+                return 2;
+            }
         } else {
-            fprintf(stderr, "usage: creds_probe [-n COUNT]\n");
+            fprintf(stderr, "usage: creds_probe [-n COUNT] [-p PROFILE]\n");
             return 2;
         }
     }

@@ -8,13 +8,25 @@ Serves, on 127.0.0.1 and a free port (written to PORTFILE once listening):
   request: a form with exactly Action, Version, RoleArn, RoleSessionName and
   WebIdentityToken, the token equal to the content of TOKEN_FILE now, no
   Authorization header (the call is unsigned)
+  STS AssumeRole (POST, Action=AssumeRole) under /sts/<mode>: the SigV4
+  signature (service sts) is verified with the secret of the access key
+  (SOURCE_KEYS below, or SECRET for keys this server issued); the form
+  must have Action, Version, RoleArn, RoleSessionName, DurationSeconds
+  [, ExternalId]. Modes: ok (1 hour), life<N> (credentials that expire N
+  seconds from now; the key id ASIAEXP<unix expiry>X<n> lets
+  awsproxy.py --expiring refuse it once expired), denied
+  SSO GetRoleCredentials (GET /sso/<mode>/federation/credentials): checks the
+  x-amz-sso_bearer_token header and account_id / role_name; mode denied: 401
 Every request is appended to LOGFILE as one JSON line (method, path and the
 headers the tests look at; for STS also the form and the check's verdict).
 
 usage: creds_server.py PORTFILE LOGFILE AUTH_TOKEN [TOKEN_FILE]
 """
 import datetime
+import hashlib
+import hmac
 import json
+import re
 import os
 import sys
 import threading
@@ -29,6 +41,9 @@ IMDS_TOKEN = "imds-session-token-0123456789"
 ROLE = "test-role"
 # The secret every endpoint hands out; tests grep error messages for it.
 SECRET = "SeCrEtDoNotLeak/0123456789+abcdefghijKLMNOP"
+
+# access keys a test's profiles hold (credentials file / env)
+SOURCE_KEYS = {"AKIDSOURCE": "source-secret-key", "AKIDENV": "env-secret-key"}
 
 lock = threading.Lock()
 hits = {}
@@ -161,13 +176,82 @@ class Handler(BaseHTTPRequestHandler):
 </AssumeRoleWithWebIdentityResponse>
 """ % (key_id, SECRET, iso(time.time() + expires_in), key_id), "text/xml")
 
+    def sigv4_problem(self, body):
+        auth = self.headers.get("Authorization") or ""
+        m = re.match(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+                     r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$", auth)
+        if not m:
+            return "no SigV4 Authorization header", None
+        akid, date, region, service, signed, sig = m.groups()
+        if service != "sts":
+            return "signed for service " + service, akid
+        secret = SOURCE_KEYS.get(akid) or (SECRET if akid.startswith("ASIA") else None)
+        if secret is None:
+            return "unknown access key " + akid, akid
+        names = signed.split(";")
+        if "host" not in names or "x-amz-date" not in names:
+            return "host or x-amz-date not signed", akid
+        if akid.startswith("ASIA") and "x-amz-security-token" not in names:
+            return "session token not signed", akid
+        canon = "".join("%s:%s\n" % (h, " ".join((self.headers.get(h) or "").split()))
+                        for h in names)
+        creq = "\n".join(["POST", self.path.split("?")[0], "", canon, signed,
+                          hashlib.sha256(body).hexdigest()])
+        scope = "%s/%s/%s/aws4_request" % (date, region, service)
+        sts = "\n".join(["AWS4-HMAC-SHA256", self.headers.get("X-Amz-Date") or "", scope,
+                         hashlib.sha256(creq.encode()).hexdigest()])
+        k = ("AWS4" + secret).encode()
+        for part in (date, region, service, "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(hmac.new(k, sts.encode(), hashlib.sha256).hexdigest(), sig):
+            return "signature does not match", akid
+        return None, akid
+
+    def assume_role(self, body, form):
+        f = {k: v[0] for k, v in form.items()}
+        problem, akid = self.sigv4_problem(body)
+        want = {"Action", "Version", "RoleArn", "RoleSessionName", "DurationSeconds"}
+        if not problem and not (want <= set(f) <= want | {"ExternalId"}):
+            problem = "form fields are " + ",".join(sorted(f))
+        if not problem and f["Version"] != "2011-06-15":
+            problem = "wrong Version"
+        k = self.record({"form": f, "check": problem or "ok", "akid": akid})
+        mode = self.path.strip("/").split("/")[-1]
+        if problem:
+            return self.sts_error(403, "SignatureDoesNotMatch" if "sign" in problem
+                                  else "TestCheckFailed", problem)
+        if mode == "denied":
+            return self.sts_error(403, "AccessDenied", "not authorized to perform sts:AssumeRole")
+        life = 3600
+        if mode.startswith("life"):
+            life = int(mode[4:])
+        exp = int(time.time()) + life
+        key_id = "ASIAEXP%dX%d" % (exp, k)
+        self.reply(200, """<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <AssumedRoleUser><Arn>%s/%s</Arn><AssumedRoleId>AROA:%s</AssumedRoleId></AssumedRoleUser>
+    <Credentials>
+      <AccessKeyId>%s</AccessKeyId>
+      <SecretAccessKey>%s</SecretAccessKey>
+      <SessionToken>session-token-for-%s</SessionToken>
+      <Expiration>%s</Expiration>
+    </Credentials>
+  </AssumeRoleResult>
+  <ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata>
+</AssumeRoleResponse>
+""" % (f["RoleArn"], f["RoleSessionName"], f["RoleSessionName"], key_id, SECRET, key_id,
+       iso(exp)), "text/xml")
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n).decode("utf-8", "replace") if n else ""
+        body = self.rfile.read(n) if n else b""
+        raw = body.decode("utf-8", "replace")
         try:
             form = urllib.parse.parse_qs(raw, keep_blank_values=True, strict_parsing=True)
         except ValueError:
             form = {}
+        if form.get("Action") == ["AssumeRole"]:
+            return self.assume_role(body, form)
         problem = self.sts_check(form) if TOKEN_FILE else "no token file configured"
         f = {k: v[0] for k, v in form.items()}
         k = self.record({"form": f, "check": problem or "ok"})
@@ -200,7 +284,24 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, "", "text/plain")
 
     # -- container endpoint and IMDS GETs ------------------------------------
+    def sso_get(self):
+        """GetRoleCredentials: /sso/<mode>/federation/credentials?account_id=&role_name="""
+        path, _, query = self.path.partition("?")
+        q = urllib.parse.parse_qs(query)
+        mode = path.split("/")[2]
+        tok = self.headers.get("x-amz-sso_bearer_token")
+        ok = (tok == "sso-access-token-0123456789" and q.get("account_id") == ["111122223333"]
+              and q.get("role_name") == ["RepartRole"] and path.endswith("/federation/credentials"))
+        self.record({"sso_check": "ok" if ok else "bad request", "query": q})
+        if not ok or mode == "denied":
+            return self.reply(401 if ok else 403, '{"message": "Session token not found or invalid"}')
+        self.reply(200, json.dumps({"roleCredentials": {
+            "accessKeyId": "ASIASSOEXAMPLE", "secretAccessKey": SECRET,
+            "sessionToken": "sso-session-token", "expiration": int((time.time() + 3600) * 1000)}}))
+
     def do_GET(self):
+        if self.path.startswith("/sso/"):
+            return self.sso_get()
         n = self.record()
         parts = self.path.lstrip("/").split("/", 1)
         mode, rest = parts[0], parts[1] if len(parts) > 1 else ""
