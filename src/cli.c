@@ -161,7 +161,14 @@ void cli_usage(FILE *f)
             "date_range applies.\n"
             "\n"
             "Exit status: 0 all done; 1 some days failed (each is named, with a command\n"
-            "that reruns them); 2 usage or configuration error.\n");
+            "that reruns them); 2 usage or configuration error; 130/143 stopped by\n"
+            "SIGINT/SIGTERM.\n"
+            "\n"
+            "SIGTERM or SIGINT (download, merge, upload, all, event): no new day starts,\n"
+            "the days in flight stop before their commit (open multipart uploads are\n"
+            "aborted, leases released), the summary with the rerun command and the\n"
+            "--report are written, then exit 128 + signal. A second signal ends the\n"
+            "process at once. Nothing a stop leaves is committed: the rerun is exact.\n");
 }
 
 void cli_command_help(FILE *f, const struct cli_command *c)

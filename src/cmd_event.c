@@ -10,6 +10,7 @@
 #include "event.h"
 #include "log.h"
 #include "report.h"
+#include "stop.h"
 #include "watch.h"
 
 /* Reads the whole of `path` ("-" = stdin) into a malloc'd buffer (caller
@@ -186,6 +187,7 @@ int cmd_event(const struct cli_opts *o, const struct config *cfg)
     }
 
     struct runtime rt;
+    stop_install();   /* SIGTERM/SIGINT: graceful stop (stop.h) */
     if (runtime_open(&rt, cfg, RUNTIME_S3 | RUNTIME_WRITES, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
         runtime_close(&rt);

@@ -23,6 +23,8 @@
 #include "ocf_scan.h"
 #include "sampleadopt.h"
 #include "sitewise_schema.h"
+#include "stop.h"
+#include "testhook.h"
 #include "upload.h"
 
 #define STATE_FILE "repart-day.json"
@@ -128,25 +130,22 @@ int pipeline_is_merged_name(const char *name)
     return 1;
 }
 
-/* Test hook: REPART_TEST_CRASH_AT=<point> kills the process at that point
- * (SIGKILL, as a crash would), so the tests can prove what a rerun does
- * after a crash there. Points: mid_merge (half of a day's sources merged),
- * before_index (data uploaded, index not written), after_index (committed,
- * orphans not yet cleaned), after_lease (the day's lease just taken). */
+/* Test hooks (testhook.h). */
 static void crashpoint(const char *point)
 {
-    const char *at = getenv("REPART_TEST_CRASH_AT");
-    if (at && strcmp(at, point) == 0)
-        raise(SIGKILL);
-    /* REPART_TEST_PAUSE_AT=<point>:<ms> holds the day there instead, so a
-     * test can make two writers overlap. */
-    const char *pause = getenv("REPART_TEST_PAUSE_AT");
-    size_t n = strlen(point);
-    if (pause && strncmp(pause, point, n) == 0 && pause[n] == ':') {
-        long ms = atol(pause + n + 1);
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    testhook_point(point);
+}
+
+static int stopping(const struct pipeline_env *env)
+{
+    return env->stop && *env->stop;
+}
+
+/* The error of a day that stops before its commit (ERR_CANCELLED). */
+static int stop_error(const struct pipeline_env *env, const char *when, struct err *e)
+{
+    (void)env;
+    return err_setk(e, ERR_CANCELLED, "stopped by %s %s", stop_signal_name(stop_signal()), when);
 }
 
 /* ---------------------------------------------------------------- fetching */
@@ -363,11 +362,17 @@ static int put_index(const struct pipeline_env *env, const struct lease *lease,
     int rc = s3_put(env->s3, env->cfg->s3.repartitioned.bucket_name, index_key, doc, len, &opts,
                     NULL, e);
     free(doc);
-    if (rc != 0 && e && e->kind == ERR_CONFLICT)
+    if (rc != 0 && e && e->kind == ERR_CONFLICT) {
         err_prefix(e, "index %s changed since this run read it (another writer committed): ",
                    index_key);
-    else if (rc != 0)
+    } else if (rc != 0 && e && (e->kind == ERR_TRANSIENT || e->kind == ERR_GENERIC)) {
+        /* sent, and no answer that says it was refused: it may have landed */
+        err_prefix(e, "writing index %s (the commit) got no answer that says whether it was "
+                   "applied: ", index_key);
+        e->kind = ERR_UNCERTAIN;
+    } else if (rc != 0) {
         err_prefix(e, "writing index %s: ", index_key);
+    }
     return rc;
 }
 
@@ -562,6 +567,10 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     for (size_t i = 0; rc == 0 && i < p->n; i++) {
         const void *data;
         size_t len;
+        if (stopping(env)) {
+            rc = stop_error(env, "while merging the day", e);
+            break;
+        }
         double tw = now_secs();
         rc = feed->get(feed->ud, i, &data, &len, e);
         t_wait += now_secs() - tw;
@@ -582,6 +591,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (rc == 0 && lease && lease_lost(lease))
         rc = err_setk(e, ERR_CONFLICT, "the day's lease %s was lost (taken over, removed or "
                       "expired before a renewal); the day file is not written", lease->key);
+    if (rc == 0 && stopping(env))
+        rc = stop_error(env, "before the day file was written", e);
     if (rc == 0)
         rc = dayfile_finish(df, &res, e);
     dayfile_free(df);
@@ -750,7 +761,10 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     /* One writer per day from here to the commit (locking on); the index
      * is read again under the lease (another writer may have committed). */
     struct lease lease;
-    rc = day_lease(env, d, &lease, e);
+    rc = stopping(env) ? stop_error(env, "before its lease was taken", e)
+                       : day_lease(env, d, &lease, e);
+    if (rc != 0)
+        memset(&lease, 0, sizeof lease);
     if (rc == 0 && lease.held) {
         crashpoint("after_lease");
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
@@ -1440,6 +1454,10 @@ static void *day_thread(void *arg)
         struct day_result *r = &run->results[i];
         memset(r, 0, sizeof *r);
         r->day = *d;
+        if (stopping(run->env)) {
+            r->status = DAY_STOPPED;   /* not started */
+            continue;
+        }
         char dayname[DAY_STR_MAX];
         day_format(d, dayname);
         double t0 = now_secs();
@@ -1453,10 +1471,22 @@ static void *day_thread(void *arg)
         default: rc = day_all(run, d, r, dayname, &e); break;
         }
         r->secs_total = now_secs() - t0;
-        if (rc != 0) {
+        if (rc != 0 && e.kind == ERR_CANCELLED && stopping(run->env)) {
+            r->status = DAY_STOPPED;
+            r->err = e;
+            log_msg(LOG_WARN, dayname, "stopped", "%s (nothing of this day was committed)",
+                    e.msg);
+        } else if (rc != 0) {
             r->status = DAY_FAILED;
             r->err = e;
-            log_msg(LOG_ERROR, dayname, "failed", "%s (nothing of this day was committed)", e.msg);
+            r->commit_uncertain = e.kind == ERR_UNCERTAIN;
+            if (r->commit_uncertain)
+                log_msg(LOG_ERROR, dayname, "failed", "%s (the index may have been written: "
+                        "whether this day was committed is uncertain; a rerun settles it)",
+                        e.msg);
+            else
+                log_msg(LOG_ERROR, dayname, "failed", "%s (nothing of this day was committed)",
+                        e.msg);
         }
         atomic_fetch_add(&run->prog.days_done, 1);
         progress_draw(&run->prog);

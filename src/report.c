@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "stop.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@ const char *report_status_name(enum day_status s)
     case DAY_DONE: return "done";
     case DAY_NOTHING_NEW: return "nothing_new";
     case DAY_FAILED: return "failed";
+    case DAY_STOPPED: return "stopped";
     default: return "pending";
     }
 }
@@ -24,12 +27,19 @@ void report_totals(const struct day_result *r, size_t n, double secs, struct rep
         t->done += r[i].status == DAY_DONE;
         t->nothing_new += r[i].status == DAY_NOTHING_NEW;
         t->failed += r[i].status == DAY_FAILED;
+        t->stopped += r[i].status == DAY_STOPPED;
+        t->uncertain += r[i].status == DAY_FAILED && r[i].commit_uncertain;
         t->objects += r[i].objects;
         t->new_objects += r[i].new_objects;
         t->records += r[i].records;
         t->bytes_in += r[i].bytes_in;
         t->bytes_out += r[i].bytes_out;
     }
+}
+
+int report_needs_rerun(const struct day_result *r)
+{
+    return r->status == DAY_FAILED || r->status == DAY_STOPPED;
 }
 
 static json_t *str_or_null(const char *s)
@@ -59,8 +69,11 @@ int report_write(const char *path, const char *command, const struct day_result 
                               "total", r[i].secs_total);
         if (r[i].merged_key[0] && r[i].status == DAY_DONE)
             json_object_set_new(d, "merged_key", str_or_null(r[i].merged_key));
-        if (r[i].status == DAY_FAILED)
+        if (r[i].status == DAY_FAILED || (r[i].status == DAY_STOPPED && r[i].err.msg[0]))
             json_object_set_new(d, "error", str_or_null(r[i].err.msg));
+        if (r[i].status == DAY_FAILED)
+            json_object_set_new(d, "commit", json_string(r[i].commit_uncertain ? "uncertain"
+                                                                               : "none"));
         json_array_append_new(days, d);
     }
     json_t *root = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}, s:o}",
@@ -75,6 +88,11 @@ int report_write(const char *path, const char *command, const struct day_result 
                              "days", days);
     if (!root)
         return err_set(e, "out of memory");
+    json_t *tot = json_object_get(root, "totals");
+    json_object_set_new(tot, "stopped", json_integer((json_int_t)t->stopped));
+    json_object_set_new(tot, "commit_uncertain", json_integer((json_int_t)t->uncertain));
+    json_object_set_new(root, "stopped_by", t->signal ? json_string(stop_signal_name(t->signal))
+                                                      : json_null());
     json_object_set_new(root, "rerun", str_or_null(rerun));
     int rc = 0;
     if (strcmp(path, "-") == 0) {

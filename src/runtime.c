@@ -3,6 +3,7 @@
 #include "lease.h"
 #include "locking.h"
 #include "log.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct
         .path_style = cfg->s3.path_style,
         /* transfers, listings and part uploads of several days share it */
         .max_connections = cfg->concurrency + 16,
+        /* raised only where stop_install() was called (stop.h) */
+        .cancel = stop_flag(),
     };
     /* Tuning for tests and odd networks; unset = the client's defaults. */
     long timeout_ms, retry_base_ms, max_retries;

@@ -43,6 +43,7 @@ struct s3_client {
     int max_conns;
     long timeout_ms, retry_base_ms, retry_cap_ms;
     int page_size;
+    const volatile sig_atomic_t *cancel;
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -112,6 +113,7 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : DEFAULT_RETRY_BASE_MS;
     c->retry_cap_ms = cfg->retry_cap_ms > 0 ? cfg->retry_cap_ms : DEFAULT_RETRY_CAP_MS;
+    c->cancel = cfg->cancel;
     c->page_size = cfg->list_page_size > 0 && cfg->list_page_size < 1000 ? cfg->list_page_size
                                                                          : 1000;
     c->idle = calloc((size_t)c->max_conns, sizeof *c->idle);
@@ -253,6 +255,7 @@ struct req {
     s3_write_fn write;
     void *ud;
     long long range_first, range_last;
+    int stageable;             /* a part upload: cut short by the cancel flag like a GET */
 };
 
 struct resp {
@@ -293,7 +296,7 @@ struct xfer {
     long long range_start;  /* first byte asked for when sent_range */
     long long *delivered;   /* bytes handed to rq->write over all attempts */
     const char *resume_etag;/* ETag of the first answer, when resuming */
-    int user_abort, overflow, stalled, oom, etag_changed;
+    int user_abort, overflow, stalled, oom, etag_changed, cancelled;
     int first_write;
     curl_off_t last_dl, last_ul;
     struct timespec last_progress;
@@ -514,6 +517,24 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+/* 1 when the client's cancel flag is raised and `rq` is a request it may cut
+ * short (s3.h: reads and part uploads, never a commit, delete or abort). */
+static int req_cancelled(const struct s3_client *c, const struct req *rq)
+{
+    return c->cancel && *c->cancel &&
+           (rq->stageable || strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0);
+}
+
+/* Sleeps ms, in slices, waking early when `rq` gets cancelled. */
+static void retry_wait(const struct s3_client *c, const struct req *rq, long ms)
+{
+    while (ms > 0 && !req_cancelled(c, rq)) {
+        long slice = ms < 100 ? ms : 100;
+        retry_sleep_ms(slice);
+        ms -= slice;
+    }
+}
+
 /* Stall detection: fails the transfer when no byte moved for timeout_ms. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
@@ -521,6 +542,10 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)dltotal;
     (void)ultotal;
     struct xfer *x = ud;
+    if (req_cancelled(x->c, x->rq)) {
+        x->cancelled = 1;
+        return 1;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     if (dlnow != x->last_dl || ulnow != x->last_ul) {
@@ -816,6 +841,8 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
 
     if (x.user_abort)
         return err_setk(e, ERR_CANCELLED, "%s: stopped by the receiver of the data", what);
+    if (x.cancelled)
+        return err_setk(e, ERR_CANCELLED, "%s: cut short by the stop", what);
     if (x.etag_changed)
         return err_setk(e, ERR_CONFLICT, "%s: the object changed during the download "
                                          "(ETag %s, then %s)", what, resume_etag, rs->etag);
@@ -899,6 +926,10 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         }
         int retryable = 0;
         err_clear(&ae);
+        if (req_cancelled(c, rq)) {
+            rc = err_setk(&ae, ERR_CANCELLED, "%s: not sent (stopping)", what);
+            break;
+        }
         rc = attempt(c, h, rq, &pp, rs, &delivered, first_etag, &retryable, &ae);
         if (rq->write && !have_first && rs->status >= 200 && rs->status < 300) {
             have_first = 1;
@@ -940,7 +971,7 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
             break;
         }
         atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
-        retry_sleep_ms(retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
+        retry_wait(c, rq, retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
     }
     pool_put(c, h);
     s3_target_free(&pp.tgt);
@@ -1121,8 +1152,9 @@ int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key
     int rc = s3_get(c, bucket, key, first, last, buf_sink, out, info, e);
     if (rc != 0) {
         out->len = before;
-        if (e && e->kind == ERR_CANCELLED)
-            e->kind = ERR_GENERIC; /* our own sink only stops when memory runs out */
+        /* our own sink only stops when memory runs out; a stop stays a stop */
+        if (e && e->kind == ERR_CANCELLED && !(c->cancel && *c->cancel))
+            e->kind = ERR_GENERIC;
     }
     return rc;
 }
@@ -1389,7 +1421,8 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
     snprintf(op, sizeof op, "UploadPart %d", part_number);
     struct req rq = {.op = op, .stat = ST_PUT, .method = "PUT", .bucket = bucket, .key = key,
                      .query = q, .body = data ? data : "", .body_len = len, .md5 = 1,
-                     .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1};
+                     .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1,
+                     .stageable = 1};
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     int rc = perform(c, &rq, &rs, NULL, e);
@@ -1435,7 +1468,7 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
     snprintf(op, sizeof op, "UploadPartCopy %d", part_number);
     struct req rq = {.op = op, .stat = ST_PUT, .method = "PUT", .bucket = bucket, .key = key,
                      .query = q, .body = "", .body_len = 0, .body_cap = S3_XML_MAX_BYTES,
-                     .range_first = -1, .range_last = -1};
+                     .range_first = -1, .range_last = -1, .stageable = 1};
     rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source", source};
     rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source-range", range};
     if (if_match) {

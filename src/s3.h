@@ -9,6 +9,7 @@
 #ifndef REPART_S3_H
 #define REPART_S3_H
 
+#include <signal.h>
 #include <stddef.h>
 #include "err.h"
 #include "creds.h"
@@ -32,6 +33,12 @@ struct s3_config {
     long retry_base_ms;        /* backoff base; 0 = default (100) */
     long retry_cap_ms;         /* backoff cap; 0 = default (20000) */
     int list_page_size;        /* max-keys of ListObjectsV2; 0 = default (1000) */
+    const volatile sig_atomic_t *cancel;  /* NULL, or a flag (stop.h) that, once raised,
+                                  cuts short the requests that only read or stage data:
+                                  GETs (objects, listings, HEADs) and part uploads fail
+                                  with ERR_CANCELLED, in flight or before being sent,
+                                  without retries. Commits (PutObject, Complete), deletes
+                                  and aborts go on, so a stop never leaves them half done. */
 };
 
 struct s3_client;
