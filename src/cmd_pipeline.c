@@ -67,6 +67,9 @@ static void print_summary(const char *cmd, const struct day_result *r, size_t n,
     if (t->signal)
         snprintf(stopped, sizeof stopped, ", %zu stopped or not started (stopped by %s)",
                  t->stopped, stop_signal_name(t->signal));
+    else if (t->stopped)
+        snprintf(stopped, sizeof stopped, ", %zu not started (the S3 endpoint cannot be "
+                 "reached)", t->stopped);
     log_msg(t->signal ? LOG_WARN : LOG_INFO, NULL, "summary",
             "%s: %zu day(s): %zu done, %zu with nothing new, %zu failed%s; %zu object(s) merged, "
             "%llu records, %.1f MB in, %.1f MB out, %.1f s (%.1f MB/s)",
@@ -81,8 +84,8 @@ static void print_summary(const char *cmd, const struct day_result *r, size_t n,
         }
     if (rerun)
         log_msg(LOG_ERROR, NULL, "rerun", "to rerun only the %s days: %s",
-                t->signal ? t->failed ? "failed, stopped and not started" : "stopped and not started"
-                          : "failed", rerun);
+                t->stopped ? t->failed ? "failed, stopped and not started" : "stopped and not started"
+                           : "failed", rerun);
 }
 
 int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runtime *rt,

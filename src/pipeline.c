@@ -1458,6 +1458,13 @@ static void *day_thread(void *arg)
             r->status = DAY_STOPPED;   /* not started */
             continue;
         }
+        if (run->env->s3 && s3_client_unreachable(run->env->s3)) {
+            /* not tried: each would only wait for its retries to run out */
+            r->status = DAY_STOPPED;
+            err_setk(&r->err, ERR_CANCELLED, "not started: the S3 endpoint cannot be reached "
+                     "(see the first failed day)");
+            continue;
+        }
         char dayname[DAY_STR_MAX];
         day_format(d, dayname);
         double t0 = now_secs();

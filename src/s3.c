@@ -24,6 +24,9 @@
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_RETRY_BASE_MS 100L
 #define DEFAULT_RETRY_CAP_MS 20000L
+#define DEFAULT_MIN_SPEED_BPS 1024L   /* a transfer slower than this ... */
+#define DEFAULT_MIN_SPEED_SECS 60L    /* ... over this window fails (retryable) */
+#define DEFAULT_DEADLINE_SECS 900L    /* no request runs longer (a 16 MiB part: >= 18 KB/s) */
 /* Error bodies are only read for their Code and Message. */
 #define ERRBODY_MAX (64 * 1024)
 /* Single PUT limit of S3. */
@@ -42,6 +45,7 @@ struct s3_client {
     int max_retries;
     int max_conns;
     long timeout_ms, retry_base_ms, retry_cap_ms;
+    long min_speed_bps, min_speed_secs, deadline_secs;
     int page_size;
     const volatile sig_atomic_t *cancel;
 
@@ -55,6 +59,7 @@ struct s3_client {
 
     atomic_llong n_req[5];
     atomic_llong retries, bytes_in, bytes_out;
+    atomic_int unreachable;   /* a request's every attempt failed to connect */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -114,6 +119,9 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
     c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : DEFAULT_RETRY_BASE_MS;
     c->retry_cap_ms = cfg->retry_cap_ms > 0 ? cfg->retry_cap_ms : DEFAULT_RETRY_CAP_MS;
     c->cancel = cfg->cancel;
+    c->min_speed_bps = cfg->min_speed_bps > 0 ? cfg->min_speed_bps : DEFAULT_MIN_SPEED_BPS;
+    c->min_speed_secs = cfg->min_speed_secs > 0 ? cfg->min_speed_secs : DEFAULT_MIN_SPEED_SECS;
+    c->deadline_secs = cfg->deadline_secs > 0 ? cfg->deadline_secs : DEFAULT_DEADLINE_SECS;
     c->page_size = cfg->list_page_size > 0 && cfg->list_page_size < 1000 ? cfg->list_page_size
                                                                          : 1000;
     c->idle = calloc((size_t)c->max_conns, sizeof *c->idle);
@@ -152,6 +160,11 @@ void s3_client_free(struct s3_client *c)
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+int s3_client_unreachable(struct s3_client *c)
+{
+    return atomic_load(&c->unreachable);
 }
 
 void s3_client_stats(struct s3_client *c, struct s3_stats *out)
@@ -268,6 +281,7 @@ struct resp {
     char bucket_region[64];
     char request_id[96];
     int etag_not_md5;
+    int connect_failed;               /* the attempt did not reach the server */
 };
 
 static void resp_reset(struct resp *r)
@@ -281,6 +295,7 @@ static void resp_reset(struct resp *r)
     r->bucket_region[0] = '\0';
     r->request_id[0] = '\0';
     r->etag_not_md5 = 0;
+    r->connect_failed = 0;
 }
 
 /* State of one attempt, shared with the curl callbacks. */
@@ -797,6 +812,11 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+    /* bounded waits: a trickle (bytes moving, too slowly) fails like a
+     * stall, and no request outlives its deadline; both are retried */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->min_speed_bps);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->min_speed_secs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->deadline_secs * 1000L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
@@ -855,6 +875,8 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         return err_setk(e, ERR_TRANSIENT, "%s: no progress for %ld ms", what, c->timeout_ms);
     }
     if (crc != CURLE_OK) {
+        rs->connect_failed = crc == CURLE_COULDNT_CONNECT || crc == CURLE_COULDNT_RESOLVE_HOST ||
+                             crc == CURLE_COULDNT_RESOLVE_PROXY;
         *retryable = retry_curl_code(crc);
         return err_setk(e, *retryable ? ERR_TRANSIENT : ERR_GENERIC, "%s: %s%s%s", what,
                         curl_easy_strerror(crc), errbuf[0] ? ": " : "", errbuf);
@@ -919,6 +941,10 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
     long long expect_total = -1;  /* bytes the caller is to receive in all */
     int rc = -1;
     struct err ae = {0};
+    /* once a request found the endpoint refusing connections, the others try
+     * once: a run over many days fails fast instead of retrying each */
+    int max_retries = atomic_load(&c->unreachable) ? 0 : c->max_retries;
+    int connect_only = 1;   /* every attempt so far failed to connect */
     for (int att = 0;; att++) {
         if (have_first && expect_total >= 0 && delivered == expect_total) {
             rc = 0; /* everything arrived; only the end of a response was lost */
@@ -958,15 +984,25 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
                                              "(ETag %s, then %s)", what, first_etag, rs->etag);
             break;
         }
+        if (rs->status > 0 || !rs->connect_failed) {
+            connect_only = 0;
+            if (rs->status > 0)
+                atomic_store(&c->unreachable, 0);
+        }
         if (rc == 0)
             break;
         if (rq->write && delivered > 0 && rs->status == 412)
             err_setk(&ae, ERR_CONFLICT, "%s: the object changed during the download (ETag %s)",
                      what, first_etag);
-        if (!retryable || att >= c->max_retries) {
+        if (!retryable || att >= max_retries) {
             if (retryable) {
                 ae.kind = ERR_TRANSIENT;
-                err_prefix(&ae, "giving up after %d attempts: ", att + 1);
+                err_prefix(&ae, "giving up after %d attempt%s: ", att + 1, att ? "s" : "");
+            }
+            if (retryable && connect_only) {
+                atomic_store(&c->unreachable, 1);
+                err_prefix(&ae, "%s cannot be reached (connections refused or name not "
+                           "found): ", pp.tgt.host);
             }
             break;
         }

@@ -33,6 +33,10 @@ struct s3_config {
     long retry_base_ms;        /* backoff base; 0 = default (100) */
     long retry_cap_ms;         /* backoff cap; 0 = default (20000) */
     int list_page_size;        /* max-keys of ListObjectsV2; 0 = default (1000) */
+    long min_speed_bps;        /* a request moving fewer bytes per second than this ... */
+    long min_speed_secs;       /* ... over this many seconds fails (retryable): a trickle;
+                                  0 = defaults (1024 B/s over 60 s) */
+    long deadline_secs;        /* no attempt runs longer (retryable); 0 = default (900) */
     const volatile sig_atomic_t *cancel;  /* NULL, or a flag (stop.h) that, once raised,
                                   cuts short the requests that only read or stage data:
                                   GETs (objects, listings, HEADs) and part uploads fail
@@ -58,6 +62,12 @@ struct s3_stats {
     long long bytes_in, bytes_out;   /* bodies only */
 };
 void s3_client_stats(struct s3_client *c, struct s3_stats *out);
+
+/* 1 when a request gave up because the endpoint refused every connection
+ * (connect or name resolution failed on each attempt): until a request
+ * reaches the server again, requests get one attempt each, and callers that
+ * work through many days stop starting new ones. */
+int s3_client_unreachable(struct s3_client *c);
 
 struct s3_object {
     char *key;              /* decoded key (owned by the list) */

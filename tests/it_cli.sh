@@ -157,6 +157,17 @@ run -c "$TEST_TMP/nope/x.yml" status --days 2023-01-01
 assert_eq "$RC" 2 "missing -c config exit"
 assert_contains "$ERR" "$TEST_TMP/nope/x.yml" "missing -c config"
 
+# A config path that is a FIFO (nobody writing: reading it would hang) or a
+# device is refused at once, exit 2.
+mkfifo "$TEST_TMP/fifo.yml"
+RC=0
+timeout 20 "$R" -c "$TEST_TMP/fifo.yml" plan --days 2023-01-01 >/dev/null 2>"$TEST_TMP/fifo.err" || RC=$?
+assert_eq "$RC" 2 "config that is a FIFO: exit"
+assert_contains "$(cat "$TEST_TMP/fifo.err")" "is a pipe or socket, not a regular file" "FIFO config"
+run -c /dev/zero plan --days 2023-01-01
+assert_eq "$RC" 2 "config that is a device: exit"
+assert_contains "$ERR" "is a device, not a regular file" "device config"
+
 # The example config at the repo root is valid: loading it gets past the
 # config stage (whatever the command then does, it is not a config error).
 run -c "$REPART_SRC_DIR/config.yml.example" athena
