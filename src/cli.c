@@ -96,8 +96,10 @@ static const struct opt_help cmd_opt_help[] = {
                                     "I may be \"auto\": $AWS_BATCH_JOB_ARRAY_INDEX, else\n"
                                     "$JOB_COMPLETION_INDEX" },
     { CLI_OPT_JSON, "--json", "print the result as JSON on standard output" },
-    { CLI_OPT_REPORT, "--report FILE", "also write a JSON summary of the run to FILE\n"
-                                       "(per day: outcome, objects, bytes, error)" },
+    { CLI_OPT_REPORT, "--report FILE", "also write a JSON summary of the run to FILE,\n"
+                                       "s3://BUCKET/KEY or - (stdout): per day outcome,\n"
+                                       "objects, bytes, error; the rerun command\n"
+                                       "(docs/report.schema.json). Checked before any work" },
     { CLI_OPT_QUEUE, "--queue URL", "the SQS queue URL (required)" },
     { CLI_OPT_ONCE, "--once", "process what the queue holds now, then exit" },
     { CLI_OPT_OBJECT, "--object s3://BUCKET/KEY", "a new object (the plain key, not URL-encoded);\n"
@@ -116,8 +118,10 @@ static const struct opt_help global_opt_help[] = {
     { 0, "-c, --config FILE", "configuration file (default " CLI_DEFAULT_CONFIG ",\n"
                               "or $REPART_CONFIG when set)" },
     { 0, "-v, --verbose", "more detail; repeat for debug output" },
-    { 0, "-q, --quiet", "only warnings and errors" },
-    { 0, "--log-format FMT", "text or json (default: log_format in the config)" },
+    { 0, "-q, --quiet", "only warnings and errors; no progress line" },
+    { 0, "--log-format FMT", "text or json: one object per line (timestamp, level,\n"
+                             "day, event, numeric fields, msg); default: log_format\n"
+                             "in the config" },
     { 0, "--version", "print the version and exit" },
     { 0, "-h, --help", "this help; `repart COMMAND --help` for a command" },
 };

@@ -70,7 +70,14 @@ static void print_summary(const char *cmd, const struct day_result *r, size_t n,
     else if (t->stopped)
         snprintf(stopped, sizeof stopped, ", %zu not started (the S3 endpoint cannot be "
                  "reached)", t->stopped);
-    log_msg(t->signal ? LOG_WARN : LOG_INFO, NULL, "summary",
+    struct log_field fs[] = {
+        LOG_INT("days", t->days), LOG_INT("done", t->done), LOG_INT("nothing_new", t->nothing_new),
+        LOG_INT("failed", t->failed), LOG_INT("stopped", t->stopped),
+        LOG_INT("objects", t->new_objects), LOG_INT("records", t->records),
+        LOG_INT("bytes_in", t->bytes_in), LOG_INT("bytes_out", t->bytes_out),
+        LOG_NUM("seconds", t->secs),
+    };
+    log_event(t->signal ? LOG_WARN : LOG_INFO, NULL, "summary", fs, sizeof fs / sizeof *fs,
             "%s: %zu day(s): %zu done, %zu with nothing new, %zu failed%s; %zu object(s) merged, "
             "%llu records, %.1f MB in, %.1f MB out, %.1f s (%.1f MB/s)",
             cmd, t->days, t->done, t->nothing_new, t->failed, stopped, t->new_objects,
@@ -116,7 +123,7 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
     }
     print_summary(o->cmd->name, results, n, &t, rerun_cmd);
     int exit_code = t.signal ? stop_exit_code() : failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
-    if (o->report && report_write(o->report, o->cmd->name, results, n, &t, rerun_cmd, &e) != 0) {
+    if (o->report && report_write(o->report, rt->s3, o->cmd->name, results, n, &t, rerun_cmd, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "report", "%s", e.msg);
         if (!t.signal)
             exit_code = CLI_EXIT_FAILED;

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "report.h"
 
 int main(int argc, char **argv)
 {
@@ -53,10 +54,16 @@ int main(int argc, char **argv)
         cli_opts_free(&o);
         return CLI_EXIT_USAGE;
     }
+    /* a --report that cannot be written is refused before any work */
+    if (o.report && report_check_path(o.report, &e) < 0) {
+        fprintf(stderr, "repart: %s\n", e.msg);
+        cli_opts_free(&o);
+        return CLI_EXIT_USAGE;
+    }
     if (o.log_format < 0)
         o.log_format = cfg.log_format;
     log_setup(stdout, stderr, o.log_format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-              o.quiet ? LOG_WARN : o.verbose ? LOG_DEBUG : LOG_INFO, 1);
+              o.quiet ? LOG_WARN : o.verbose ? LOG_DEBUG : LOG_INFO, !o.quiet);
 
     int rc = o.cmd->run(&o, &cfg);
     cli_opts_free(&o);

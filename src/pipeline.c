@@ -629,7 +629,13 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         return rc;
     crashpoint("after_index");
     r->status = DAY_DONE;
-    log_msg(LOG_INFO, dayname, "committed",
+    struct log_field fs[] = {
+        LOG_INT("objects", p->n), LOG_INT("records", r->records),
+        LOG_INT("bytes_in", r->bytes_in), LOG_INT("bytes_out", r->bytes_out),
+        LOG_INT("day_file_bytes", res.size), LOG_NUM("seconds_download", r->secs_download),
+        LOG_NUM("seconds_merge", r->secs_merge), LOG_NUM("seconds_upload", r->secs_upload),
+    };
+    log_event(LOG_INFO, dayname, "committed", fs, sizeof fs / sizeof *fs,
             "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB sent, %.1f MB in "
             "all); index "
             "committed (%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, "
@@ -651,7 +657,9 @@ static void report_scan(const struct day_scan *s, const char *dayname, struct da
     r->new_objects = s->n_new;
     r->series_new = s->series_new;
     r->bad_keys = s->n_bad_keys;
-    log_msg(LOG_INFO, dayname, "reviewing",
+    struct log_field fs[] = {LOG_INT("objects", s->n_src), LOG_INT("bytes", s->bytes),
+                             LOG_INT("series", s->series), LOG_INT("new_objects", s->n_new)};
+    log_event(LOG_INFO, dayname, "reviewing", fs, sizeof fs / sizeof *fs,
             "Reviewing --> year: %d, month: %d, day: %d: %zu objects (%.1f MB), %zu series",
             s->day.y, s->day.m, s->day.d, s->n_src, (double)s->bytes / 1e6, s->series);
     if (s->index_exists)
@@ -1478,22 +1486,23 @@ static void *day_thread(void *arg)
         default: rc = day_all(run, d, r, dayname, &e); break;
         }
         r->secs_total = now_secs() - t0;
+        struct log_field secs = LOG_NUM("seconds", r->secs_total);
         if (rc != 0 && e.kind == ERR_CANCELLED && stopping(run->env)) {
             r->status = DAY_STOPPED;
             r->err = e;
-            log_msg(LOG_WARN, dayname, "stopped", "%s (nothing of this day was committed)",
-                    e.msg);
+            log_event(LOG_WARN, dayname, "stopped", &secs, 1,
+                      "%s (nothing of this day was committed)", e.msg);
         } else if (rc != 0) {
             r->status = DAY_FAILED;
             r->err = e;
             r->commit_uncertain = e.kind == ERR_UNCERTAIN;
             if (r->commit_uncertain)
-                log_msg(LOG_ERROR, dayname, "failed", "%s (the index may have been written: "
-                        "whether this day was committed is uncertain; a rerun settles it)",
-                        e.msg);
+                log_event(LOG_ERROR, dayname, "failed", &secs, 1, "%s (the index may have been "
+                          "written: whether this day was committed is uncertain; a rerun "
+                          "settles it)", e.msg);
             else
-                log_msg(LOG_ERROR, dayname, "failed", "%s (nothing of this day was committed)",
-                        e.msg);
+                log_event(LOG_ERROR, dayname, "failed", &secs, 1,
+                          "%s (nothing of this day was committed)", e.msg);
         }
         atomic_fetch_add(&run->prog.days_done, 1);
         progress_draw(&run->prog);

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *report_status_name(enum day_status s)
 {
@@ -48,8 +51,9 @@ static json_t *str_or_null(const char *s)
     return j ? j : json_null();
 }
 
-int report_write(const char *path, const char *command, const struct day_result *r, size_t n,
-                 const struct report_totals *t, const char *rerun, struct err *e)
+int report_write(const char *path, struct s3_client *s3, const char *command,
+                 const struct day_result *r, size_t n, const struct report_totals *t,
+                 const char *rerun, struct err *e)
 {
     json_t *days = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -94,15 +98,104 @@ int report_write(const char *path, const char *command, const struct day_result 
     json_object_set_new(root, "stopped_by", t->signal ? json_string(stop_signal_name(t->signal))
                                                       : json_null());
     json_object_set_new(root, "rerun", str_or_null(rerun));
-    int rc = 0;
-    if (strcmp(path, "-") == 0) {
-        rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-    } else {
-        rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    }
+    int rc = report_save(path, s3, root, e);
     json_decref(root);
-    if (rc != 0)
-        return err_set(e, "cannot write the report %s: %s", path, strerror(errno));
+    return rc;
+}
+
+/* s3://BUCKET/KEY: 1 with bucket and key split, 0 when path is not an s3 URL,
+ * -1 when it is one of the wrong form. */
+static int s3_path(const char *path, char *bucket, size_t bsize, const char **key)
+{
+    if (strncmp(path, "s3://", 5) != 0)
+        return 0;
+    const char *b = path + 5, *slash = strchr(b, '/');
+    if (!slash || slash == b || (size_t)(slash - b) >= bsize || !slash[1] ||
+        path[strlen(path) - 1] == '/')
+        return -1;
+    memcpy(bucket, b, (size_t)(slash - b));
+    bucket[slash - b] = '\0';
+    *key = slash + 1;
+    return 1;
+}
+
+int report_check_path(const char *path, struct err *e)
+{
+    char bucket[256];
+    const char *key;
+    if (strcmp(path, "-") == 0)
+        return 0;
+    int s3 = s3_path(path, bucket, sizeof bucket, &key);
+    if (s3 < 0)
+        return err_setk(e, ERR_USAGE, "--report %s: expected s3://BUCKET/KEY (a key, not a "
+                        "folder)", path);
+    if (s3 > 0)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return err_setk(e, ERR_USAGE, "--report %s: is a directory", path);
+        if (!S_ISREG(st.st_mode))
+            return err_setk(e, ERR_USAGE, "--report %s: not a regular file", path);
+        if (access(path, W_OK) != 0)
+            return err_setk(e, ERR_USAGE, "--report %s: %s", path, strerror(errno));
+    }
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (stat(dir, &st) != 0)
+        return err_setk(e, ERR_USAGE, "--report %s: folder %s: %s", path, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return err_setk(e, ERR_USAGE, "--report %s: %s is not a folder", path, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return err_setk(e, ERR_USAGE, "--report %s: folder %s is not writable: %s", path, dir,
+                        strerror(errno));
+    return 0;
+}
+
+int report_save(const char *path, struct s3_client *s3, json_t *doc, struct err *e)
+{
+    if (strcmp(path, "-") == 0) {
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        fflush(stdout);
+        return 0;
+    }
+    char bucket[256];
+    const char *key;
+    int is_s3 = s3_path(path, bucket, sizeof bucket, &key);
+    if (is_s3 < 0)
+        return err_setk(e, ERR_USAGE, "cannot write the report %s: expected s3://BUCKET/KEY",
+                        path);
+    if (is_s3 > 0) {
+        if (!s3)
+            return err_set(e, "cannot write the report %s: no S3 client", path);
+        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text)
+            return err_set(e, "cannot write the report %s: out of memory", path);
+        struct s3_put_opts po = {.content_type = "application/json"};
+        int rc = s3_put(s3, bucket, key, text, strlen(text), &po, NULL, e);
+        free(text);
+        if (rc != 0)
+            return err_prefix(e, "cannot write the report %s: ", path);
+        return 0;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+        int en = errno;
+        unlink(tmp);
+        return err_set(e, "cannot write the report %s: %s", path, strerror(en));
+    }
+    if (rename(tmp, path) != 0) {
+        int en = errno;
+        unlink(tmp);
+        return err_set(e, "cannot write the report %s: %s", path, strerror(en));
+    }
     return 0;
 }

@@ -63,6 +63,8 @@ assert_eq "$(fault_log_count --method DELETE --query-regex '^uploadId=' --status
     "multipart uploads aborted"
 assert_eq "$(fault_log_count --method POST --query-regex '^uploadId=')" 0 "uploads completed"
 no_leftovers "after SIGTERM"
+"$PY" "$REPART_SRC_DIR/tests/helpers/schema_check.py" "$REPART_SRC_DIR/docs/report.schema.json" \
+    "$TEST_TMP/stop1.json" >&2 || fail "the stop's report does not match docs/report.schema.json"
 assert_eq "$(json_get "$TEST_TMP/stop1.json" 'd["stopped_by"]')" SIGTERM "report: stopped_by"
 assert_eq "$(json_get "$TEST_TMP/stop1.json" 'd["totals"]["stopped"]')" 6 "report: days stopped"
 assert_eq "$(json_get "$TEST_TMP/stop1.json" 'd["totals"]["done"]')" 0 "report: days done"
