@@ -21,6 +21,7 @@
 #include "log.h"
 #include "merge.h"
 #include "ocf_scan.h"
+#include "progress.h"
 #include "sampleadopt.h"
 #include "sitewise_schema.h"
 #include "stop.h"
@@ -33,15 +34,6 @@
 #define MAX_SOURCE_BYTES (512u * 1024 * 1024)  /* a cold-tier file is ~10-500 KB */
 #define LEASE_TTL_SECS 1800      /* a day's writer is presumed dead after 30 min */
 
-
-/* Progress counters shared by the days of one run. */
-struct progress {
-    atomic_long days_done;
-    long days_total;
-    atomic_llong objects_done, objects_total;
-    atomic_llong bytes_done;
-    double t0;
-};
 
 struct run {
     struct upload_budget budget;   /* part buffers of all days in flight */
@@ -61,14 +53,6 @@ static double now_secs(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress_draw(struct progress *p)
-{
-    double secs = now_secs() - p->t0;
-    double mb = (double)atomic_load(&p->bytes_done) / 1e6;
-    log_progress("days %ld/%ld | objects %lld/%lld | %.1f MB | %.1f MB/s",
-                 atomic_load(&p->days_done), p->days_total, atomic_load(&p->objects_done),
-                 atomic_load(&p->objects_total), mb, secs > 0 ? mb / secs : 0.0);
-}
 
 
 /* Part buffers: 24 MiB for the whole run (at least two parts), shared by the
@@ -224,8 +208,7 @@ static void fetch_run(void *arg)
             err_clear(&e);
         }
         if (rc == 0) {
-            atomic_fetch_add(&f->prog->objects_done, 1);
-            atomic_fetch_add(&f->prog->bytes_done, (long long)s->buf.len);
+            progress_fetched(f->prog, (long long)s->buf.len);
         }
     }
     pthread_mutex_lock(&f->mu);
@@ -687,7 +670,7 @@ static int scan_for_run(struct run *run, const struct day *d, struct day_scan *s
         return err_setk(e, ERR_DATA, "%zu object key(s) under %s do not parse; first: %s",
                         s->n_bad_keys, s->day_prefix, s->bad_key.msg);
     }
-    atomic_fetch_add(&run->prog.objects_total, (long long)s->n_new);
+    progress_planned(&run->prog, (long long)s->n_new, (long long)s->bytes_new);
     return 0;
 }
 
@@ -1504,7 +1487,7 @@ static void *day_thread(void *arg)
                 log_event(LOG_ERROR, dayname, "failed", &secs, 1,
                           "%s (nothing of this day was committed)", e.msg);
         }
-        atomic_fetch_add(&run->prog.days_done, 1);
+        progress_day_done(&run->prog, r->status == DAY_FAILED || r->status == DAY_STOPPED);
         progress_draw(&run->prog);
     }
 }
@@ -1519,8 +1502,7 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
     run.days = days;
     run.n_days = n_days;
     run.results = results;
-    run.prog.days_total = (long)n_days;
-    run.prog.t0 = now_secs();
+    progress_init(&run.prog, (long)n_days, now_secs());
     upload_budget_init(&run.budget, part_budget(env->cfg));
     int threads = env->days_in_flight > 0 ? env->days_in_flight : 4;
     if ((size_t)threads > n_days)

@@ -33,9 +33,11 @@ void report_totals(const struct day_result *r, size_t n, double secs, struct rep
         t->stopped += r[i].status == DAY_STOPPED;
         t->uncertain += r[i].status == DAY_FAILED && r[i].commit_uncertain;
         t->objects += r[i].objects;
+        t->bytes_in += r[i].bytes_in;   /* moved, committed or not */
+        if (r[i].status != DAY_DONE)
+            continue;   /* merged, records, sent: only what was committed (staged) */
         t->new_objects += r[i].new_objects;
         t->records += r[i].records;
-        t->bytes_in += r[i].bytes_in;
         t->bytes_out += r[i].bytes_out;
     }
 }

@@ -22,6 +22,8 @@ struct report_totals {
     double secs;
 };
 
+/* Sums the days: new_objects, records and bytes_out count only the days
+ * that committed (DAY_DONE); objects and bytes_in every day. */
 void report_totals(const struct day_result *r, size_t n, double secs, struct report_totals *t);
 
 /* Writes the JSON report (its schema: docs/report.schema.json) to `path`
