@@ -101,7 +101,7 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
 {
     struct err e = {0};
     struct pipeline_env env = {cfg, rt->s3, rt->pool, &rt->filter, 0, rt->locking,
-                               stop_flag()};
+                               stop_flag(), rt->stale_upload_secs};
     double t0 = wall_secs();
     size_t failed = pipeline_run(&env, mode, days, n, results);
     *n_failed = failed;

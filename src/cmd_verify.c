@@ -140,7 +140,8 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
             /* records the index counts as merged are not readable as it
              * says: the day file is rebuilt from the cold tier, then the
              * day is verified again */
-            struct pipeline_env penv = {cfg, rt.s3, rt.pool, &rt.filter, 1, rt.locking, NULL};
+            struct pipeline_env penv = {cfg, rt.s3, rt.pool, &rt.filter, 1, rt.locking, NULL,
+                                        rt.stale_upload_secs};
             struct day_result res;
             pipeline_run(&penv, PIPELINE_REPAIR, &days.v[i], 1, &res);
             if (res.status == DAY_DONE) {

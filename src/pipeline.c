@@ -404,6 +404,50 @@ static void delete_superseded(const struct pipeline_env *env, const struct lease
     s3_object_list_free(&l);
 }
 
+/* Multipart uploads of this day's files (merged.avro, merged_<hash>.avro)
+ * that a killed run left open (its parts are billed, nothing reads them):
+ * aborted once older than env->stale_upload_secs. Called by the day's
+ * writer (under its lease with locking on), before it starts its own upload;
+ * a live writer's upload is minutes old, and one that lost its upload fails
+ * its day before any commit. A server without ListMultipartUploads leaves
+ * them to the bucket's lifecycle rule (docs/deploy-batch.md). */
+static void abort_stale_uploads(const struct pipeline_env *env, const struct day *d,
+                                const char *dayname)
+{
+    const struct config *cfg = env->cfg;
+    char prefix[1100];
+    if (dayfile_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
+        return;
+    struct s3_upload_list l = {0};
+    struct err e = {0};
+    if (s3_list_uploads(env->s3, cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
+        log_msg(LOG_DEBUG, dayname, "stale_uploads", "multipart uploads not listed (%s): "
+                "leftovers are the lifecycle rule's", e.msg);
+        return;
+    }
+    long long now = (long long)time(NULL);
+    long age_min = env->stale_upload_secs > 0 ? env->stale_upload_secs : 3600;
+    for (size_t i = 0; i < l.n; i++) {
+        const struct s3_upload *u = &l.items[i];
+        const char *name = u->key + (strncmp(u->key, prefix, strlen(prefix)) == 0
+                                         ? strlen(prefix) : 0);
+        if (name == u->key || strchr(name, '/') ||
+            (strcmp(name, DAYFILE_NAME) != 0 && !pipeline_is_merged_name(name)))
+            continue;   /* not one of repart's files of this day */
+        if (u->initiated < 0 || now - u->initiated < age_min)
+            continue;   /* age unknown, or young enough to be a live writer's */
+        if (s3_mpu_abort(env->s3, cfg->s3.repartitioned.bucket_name, u->key, u->upload_id,
+                         &e) == 0 || e.kind == ERR_NOT_FOUND)
+            log_msg(LOG_INFO, dayname, "stale_upload_aborted", "aborted the multipart upload "
+                    "of %s started %lld s ago and never completed (a run stopped before it "
+                    "could)", u->key, now - u->initiated);
+        else
+            log_msg(LOG_WARN, dayname, "stale_uploads", "could not abort the multipart upload "
+                    "of %s: %s", u->key, e.msg);
+    }
+    s3_upload_list_free(&l);
+}
+
 /* ---------------------------------------------------------------- the plan */
 
 /* How a run writes the day, decided from the index alone (dayfile.h). */
@@ -761,6 +805,8 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
         rc = scan_refresh_index(&sc, &s, e);
     }
+    if (rc == 0)
+        abort_stale_uploads(env, d, dayname);
     size_t adopted = 0;
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);

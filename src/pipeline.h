@@ -71,6 +71,9 @@ struct pipeline_env {
     int locking;                       /* one writer per day: lease + conditional commit */
     const volatile sig_atomic_t *stop; /* NULL, or raised by a signal (stop.h): no new day
                                           starts, days in flight stop before their commit */
+    long stale_upload_secs;            /* a day's writer aborts multipart uploads of its day
+                                          file older than this (left by a killed run);
+                                          0 = default (3600) */
 };
 
 /* Runs `mode` for each day; results[i] is filled for days[i]. Returns the

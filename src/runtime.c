@@ -48,7 +48,8 @@ int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct
         env_long("REPART_S3_MAX_RETRIES", 100, &max_retries, e) != 0 ||
         env_long("REPART_S3_MIN_SPEED_BPS", 1L << 30, &sc.min_speed_bps, e) != 0 ||
         env_long("REPART_S3_MIN_SPEED_SECS", 3600, &sc.min_speed_secs, e) != 0 ||
-        env_long("REPART_S3_DEADLINE_SECS", 86400, &sc.deadline_secs, e) != 0)
+        env_long("REPART_S3_DEADLINE_SECS", 86400, &sc.deadline_secs, e) != 0 ||
+        env_long("REPART_STALE_UPLOAD_SECS", 30L * 86400, &rt->stale_upload_secs, e) != 0)
         return -1;
     sc.timeout_ms = timeout_ms;
     sc.retry_base_ms = retry_base_ms;

@@ -1649,3 +1649,96 @@ int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
     s3_buf_free(&rs.body);
     return rc;
 }
+
+void s3_upload_list_free(struct s3_upload_list *l)
+{
+    for (size_t i = 0; l && i < l->n; i++) {
+        free(l->items[i].key);
+        free(l->items[i].upload_id);
+    }
+    if (l) {
+        free(l->items);
+        memset(l, 0, sizeof *l);
+    }
+}
+
+int s3_list_uploads(struct s3_client *c, const char *bucket, const char *prefix,
+                    struct s3_upload_list *out, struct err *e)
+{
+    if (!prefix)
+        prefix = "";
+    if (strlen(prefix) > S3_KEY_MAX)
+        return err_setk(e, ERR_USAGE, "ListMultipartUploads s3://%s/: prefix too long",
+                        bucket ? bucket : "");
+    size_t first_n = out->n;
+    char *pfx = enc(prefix), *key_marker = NULL, *id_marker = NULL;
+    char *what = malloc(strlen(prefix) + 2);
+    if (!pfx || !what) {
+        free(pfx);
+        free(what);
+        return err_set(e, "ListMultipartUploads s3://%s/%s: out of memory", bucket, prefix);
+    }
+    sprintf(what, "%s*", prefix);
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = 0;
+    for (int page = 0;; page++) {
+        if (page >= 100) {
+            rc = err_setk(e, ERR_DATA, "ListMultipartUploads s3://%s/%s: more than 100 pages",
+                          bucket, what);
+            break;
+        }
+        char *km = key_marker ? enc(key_marker) : NULL, *im = id_marker ? enc(id_marker) : NULL;
+        size_t ql = strlen(pfx) + (km ? strlen(km) : 0) + (im ? strlen(im) : 0) + 64;
+        char *q = malloc(ql);
+        if (!q || (key_marker && !km) || (id_marker && !im)) {
+            free(q);
+            free(km);
+            free(im);
+            rc = err_set(e, "ListMultipartUploads s3://%s/%s: out of memory", bucket, what);
+            break;
+        }
+        /* parameters in canonical (sorted) order */
+        snprintf(q, ql, "%s%s%sprefix=%s%s%s%suploads=", km ? "key-marker=" : "", km ? km : "",
+                 km ? "&" : "", pfx, im ? "&upload-id-marker=" : "", im ? im : "", "&");
+        free(km);
+        free(im);
+        struct req rq = {.op = "ListMultipartUploads", .stat = ST_LIST, .method = "GET",
+                         .bucket = bucket, .what = what, .query = q,
+                         .body_cap = S3_XML_MAX_BYTES, .range_first = -1, .range_last = -1};
+        rc = perform(c, &rq, &rs, NULL, e);
+        free(q);
+        if (rc != 0)
+            break;
+        int truncated;
+        char *nk, *ni;
+        if (s3_xml_parse_uploads((const char *)rs.body.data, rs.body.len, out, &truncated, &nk,
+                                 &ni, e) != 0) {
+            err_prefix(e, "ListMultipartUploads s3://%s/%s: ", bucket, what);
+            rc = -1;
+            break;
+        }
+        if (!truncated || !nk) {
+            free(nk);
+            free(ni);
+            break;
+        }
+        free(key_marker);
+        free(id_marker);
+        key_marker = nk;
+        id_marker = ni;
+    }
+    free(key_marker);
+    free(id_marker);
+    free(pfx);
+    free(what);
+    s3_buf_free(&rs.body);
+    if (rc != 0) {
+        for (size_t i = first_n; i < out->n; i++) {
+            free(out->items[i].key);
+            free(out->items[i].upload_id);
+        }
+        out->n = first_n;
+    }
+    return rc;
+}

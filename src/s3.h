@@ -200,4 +200,23 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
                  const char *upload_id, struct err *e);
 
+/* Multipart uploads in progress (ListMultipartUploads). */
+struct s3_upload {
+    char *key;               /* owned by the list */
+    char *upload_id;         /* owned by the list */
+    long long initiated;     /* unix seconds, -1 when not given */
+};
+struct s3_upload_list {
+    struct s3_upload *items;
+    size_t n, cap;
+};
+void s3_upload_list_free(struct s3_upload_list *l);
+
+/* ListMultipartUploads of the keys under `prefix`, following its markers
+ * (at most 100 pages); appends to *out. A server without the operation
+ * answers an error (e.g. 501 NotImplemented) or a document that does not
+ * parse (ERR_DATA). */
+int s3_list_uploads(struct s3_client *c, const char *bucket, const char *prefix,
+                    struct s3_upload_list *out, struct err *e);
+
 #endif

@@ -699,7 +699,8 @@ def cmd_consistency(src, repart):
         "cold-tier-read.json": {"s3:ListBucket", "s3:GetObject"},
         "consolidated-read.json": {"s3:ListBucket", "s3:GetObject"},
         "consolidated-readwrite.json": {"s3:ListBucket", "s3:GetObject", "s3:PutObject",
-                                        "s3:DeleteObject", "s3:AbortMultipartUpload"},
+                                        "s3:DeleteObject", "s3:AbortMultipartUpload",
+                                        "s3:ListBucketMultipartUploads"},
         "watch-sqs.json": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                            "sqs:GetQueueAttributes"},
         "sitewise-list-timeseries.json": {"iotsitewise:ListTimeSeries"},
@@ -720,6 +721,10 @@ def cmd_consistency(src, repart):
                 pre = st.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
                 if not pre:
                     problem(name, "s3:ListBucket without an s3:prefix condition")
+            elif actions(st) == {"s3:ListBucketMultipartUploads"}:
+                # a bucket-level action (no s3:prefix condition key): the bucket ARN
+                if any("/" in r.split(":::")[1] for r in resources(st)):
+                    problem(name, "s3:ListBucketMultipartUploads applies to the bucket ARN")
             elif any(a.startswith("s3:") for a in actions(st)):
                 for r in resources(st):
                     if not re.match(r"^arn:aws:s3:::[a-z0-9.-]+/[^*]+/\*$", r):
