@@ -238,11 +238,18 @@ class Checker:
                 continue
             self.check_argv(where, argv, strict)
 
-    def check_container(self, where, command, args, entrypoint_repart):
-        """A container's command line: `command` (may be None) and `args`."""
+    def check_container(self, where, command, args, entrypoint_repart, after_entrypoint=False):
+        """A container's command line: `command` (may be None) and `args`.
+        after_entrypoint: `command` is appended to the image's ENTRYPOINT
+        (AWS Batch, ECS without entryPoint), as Kubernetes `args` are."""
         command = list(command or [])
         args = list(args or [])
-        if command and os.path.basename(command[0]) == "repart":
+        if after_entrypoint and entrypoint_repart and command and \
+                os.path.basename(command[0]) == "repart":
+            problem(where, "command starts with repart, but the image's ENTRYPOINT is repart: it "
+                    "runs `repart repart ...` (unknown command, exit 2)")
+            self.check_argv(where, command[1:] + args)
+        elif command and os.path.basename(command[0]) == "repart":
             self.check_argv(where, command[1:] + args)
         elif command and os.path.basename(command[0]) in ("sh", "bash") and "-c" in command:
             k = command.index("-c")
@@ -265,7 +272,7 @@ def check_json(ck, path, doc):
                         ck.check_argv(where + ":" + cd.get("name", "?"), ep[1:] + cd.get("command", []))
                     else:
                         ck.check_container(where + ":" + cd.get("name", "?"), cd.get("command"), [],
-                                           not ep)
+                                           not ep, after_entrypoint=not ep)
                     if (cd.get("command") and ep and not is_repart
                             and os.path.basename(ep[0]) not in ("sh", "bash")):
                         problem(where, "ECS entryPoint %s is not repart or a shell" % ep)
@@ -279,7 +286,7 @@ def check_json(ck, path, doc):
                         print("WARNING: %s: %s.command starts with %s, but the image's ENTRYPOINT is "
                               "repart (Batch cannot override it): it would run `repart %s ...`"
                               % (where, key, cmd[0], cmd[0]), file=sys.stderr)
-                    ck.check_container(where + ":" + key, cmd, [], True)
+                    ck.check_container(where + ":" + key, cmd, [], True, after_entrypoint=True)
             for k, v in node.items():
                 if k in ("containerDefinitions", "containerProperties", "containerOverrides"):
                     continue
