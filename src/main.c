@@ -9,6 +9,7 @@
 #include "config.h"
 #include "log.h"
 #include "report.h"
+#include "version.h"
 
 int main(int argc, char **argv)
 {
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (o.version) {
-        printf("repart %s\n", REPART_VERSION);
+        version_print(stdout);
         cli_opts_free(&o);
         return CLI_EXIT_OK;
     }

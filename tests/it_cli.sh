@@ -21,7 +21,11 @@ run() {
 # --version
 run --version
 assert_eq "$RC" 0 "--version exit"
-[[ "$OUT" =~ ^repart\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version printed '$OUT'"
+[[ "$(head -1 <<<"$OUT")" =~ ^repart\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version printed '$OUT'"
+# and the libraries, as built and as running
+assert_contains "$OUT" "built with: avro-c 1.11" "--version: Avro C"
+assert_contains "$OUT" "libcurl" "--version: libcurl"
+assert_contains "$OUT" "running with: libcurl/" "--version: runtime libraries"
 
 # Global help lists every command and global option.
 run --help
