@@ -175,6 +175,44 @@ void cli_usage(FILE *f)
             "process at once. Nothing a stop leaves is committed: the rerun is exact.\n");
 }
 
+/* The option words of a help entry's left column: "-c, --config FILE" gives
+ * "-c" and "--config". The words point into static storage. */
+static size_t left_words(const char *left, const char **words, size_t n, size_t max)
+{
+    static char store[64][40];
+    static size_t used;
+    const char *p = left;
+    while (*p == '-' && n < max && used < 64) {
+        size_t len = strcspn(p, ", ");
+        if (len >= sizeof store[0])
+            break;
+        memcpy(store[used], p, len);
+        store[used][len] = '\0';
+        words[n++] = store[used++];
+        p += len;
+        p += strspn(p, ", ");
+        if (*p != '-')
+            break;
+    }
+    return n;
+}
+
+size_t cli_option_words(const struct cli_command *c, const char **words, size_t max)
+{
+    size_t n = 0;
+    if (!c) {
+        for (size_t i = 0; i < sizeof global_opt_help / sizeof *global_opt_help; i++)
+            n = left_words(global_opt_help[i].left, words, n, max);
+        return n;
+    }
+    for (size_t i = 0; i < sizeof cmd_opt_help / sizeof *cmd_opt_help; i++)
+        if (c->opts & cmd_opt_help[i].bit)
+            n = left_words(cmd_opt_help[i].left, words, n, max);
+    if (n < max)
+        words[n++] = "--help";
+    return n;
+}
+
 void cli_command_help(FILE *f, const struct cli_command *c)
 {
     fprintf(f, "Usage: repart [GLOBAL OPTIONS] %s", c->name);
