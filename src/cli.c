@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 
@@ -88,7 +89,8 @@ struct opt_help {
 };
 
 static const struct opt_help cmd_opt_help[] = {
-    { CLI_OPT_RANGE, "--from D", "first day (YYYY-MM-DD, UTC); needs --to" },
+    { CLI_OPT_RANGE, "--from D", "first day (YYYY-MM-DD, UTC; or today, today-N);\n"
+                                 "needs --to" },
     { CLI_OPT_RANGE, "--to D", "last day, inclusive; needs --from" },
     { CLI_OPT_RANGE, "--days D1,D2,...", "these days only (instead of --from/--to)" },
     { CLI_OPT_RANGE, "--shard I/N", "only this worker's share of the days: those whose\n"
@@ -368,6 +370,21 @@ static int parse_shard(const char *arg, struct cli_opts *o, struct err *e)
     return 0;
 }
 
+/* A day on the command line: YYYY-MM-DD, or "today" / "today-N" (UTC), so
+ * that a schedule (CronJob, EventBridge Scheduler) can name the last days
+ * without a shell. */
+static int parse_day_arg(const char *arg, struct day *out, struct err *e)
+{
+    if (strncmp(arg, "today", 5) != 0)
+        return day_parse(arg, out, e);
+    unsigned back = 0;
+    if (arg[5] && (arg[5] != '-' || parse_uint(arg + 6, 36500, &back) < 0))
+        return err_setk(e, ERR_USAGE, "\"%.40s\": expected today or today-N (N days back, "
+                        "0..36500)", arg);
+    *out = day_from_epoch_days((long)(time(NULL) / 86400) - (long)back);
+    return 0;
+}
+
 static int once_only(int *seen, const char *name, struct err *e)
 {
     if (*seen)
@@ -420,7 +437,7 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
         int *have = c == OPT_FROM ? &o->have_from : &o->have_to;
         if (once_only(have, opt_name(c), e) < 0)
             return -1;
-        if (day_parse(arg, c == OPT_FROM ? &o->from : &o->to, &de) < 0)
+        if (parse_day_arg(arg, c == OPT_FROM ? &o->from : &o->to, &de) < 0)
             return err_setk(e, ERR_USAGE, "--%s %s", opt_name(c), de.msg);
         return 0;
     }

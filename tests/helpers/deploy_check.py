@@ -121,8 +121,8 @@ def value_ok(opt, val):
     if opt == "--shard":
         m = re.match(r"^(auto|\d+)/(\d+)$", val)
         return bool(m) and int(m.group(2)) >= 1 and (m.group(1) == "auto" or int(m.group(1)) < int(m.group(2)))
-    if opt in ("--from", "--to"):
-        return bool(DATE.match(val))
+    if opt in ("--from", "--to"):   # a date, or relative: today, today-N (cli.c)
+        return bool(DATE.match(val)) or bool(re.match(r"^today(-\d{1,5})?$", val))
     if opt == "--days":
         return all(DATE.match(d.strip()) for d in val.split(","))
     if opt == "--queue":
