@@ -117,8 +117,9 @@ static const struct opt_help cmd_opt_help[] = {
 };
 
 static const struct opt_help global_opt_help[] = {
-    { 0, "-c, --config FILE", "configuration file (default " CLI_DEFAULT_CONFIG ",\n"
-                              "or $REPART_CONFIG when set)" },
+    { 0, "-c, --config FILE", "configuration file or s3://BUCKET/KEY (default\n"
+                              "$REPART_CONFIG_YAML, the YAML itself, when set; else\n"
+                              "$REPART_CONFIG; else " CLI_DEFAULT_CONFIG ")" },
     { 0, "-v, --verbose", "more detail; repeat for debug output" },
     { 0, "-q, --quiet", "only warnings and errors; no progress line" },
     { 0, "--log-format FMT", "text or json: one object per line (timestamp, level,\n"

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "config_source.h"
 #include "log.h"
 #include "report.h"
 #include "version.h"
@@ -47,11 +48,11 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
 
-    if (config_load_file(o.config_path, &cfg, &e) < 0 || config_apply_env(&cfg, &e) < 0) {
+    if (config_source_load(o.config_path, o.config_from, &cfg, &e) < 0) {
         fprintf(stderr, "repart: %s\n", e.msg);
         if (o.config_from == CLI_CONFIG_DEFAULT && strstr(e.msg, strerror(ENOENT)))
-            fprintf(stderr, "Give the configuration with -c FILE or REPART_CONFIG "
-                            "(see config.yml.example).\n");
+            fprintf(stderr, "Give the configuration with -c FILE (or s3://BUCKET/KEY), "
+                            "REPART_CONFIG or REPART_CONFIG_YAML (see config.yml.example).\n");
         cli_opts_free(&o);
         return CLI_EXIT_USAGE;
     }

@@ -1,0 +1,81 @@
+#include "config_source.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "creds.h"
+#include "s3.h"
+#include "s3_url.h"
+
+#define CONFIG_S3_MAX (1024 * 1024)
+
+static int sink(void *ud, const void *p, size_t n)
+{
+    struct s3_buf *b = ud;
+    if (b->len + n > CONFIG_S3_MAX)
+        return 1;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        unsigned char *d = realloc(b->data, cap);
+        if (!d)
+            return 1;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static int load_s3(const char *url, struct config *cfg, struct err *e)
+{
+    const char *b = url + 5, *slash = strchr(b, '/');
+    char bucket[256];
+    if (!slash || slash == b || !slash[1] || (size_t)(slash - b) >= sizeof bucket)
+        return err_setk(e, ERR_USAGE, "config %s: expected s3://BUCKET/KEY", url);
+    memcpy(bucket, b, (size_t)(slash - b));
+    bucket[slash - b] = '\0';
+    const char *region = getenv("AWS_REGION");
+    if (!region || !*region)
+        region = getenv("AWS_DEFAULT_REGION");
+    const char *endpoint = s3_endpoint_url_from_env("");
+    struct s3_config sc = {.region = region, .endpoint_url = "", .path_style = *endpoint != '\0',
+                           .max_retries = 3};
+    struct creds_provider *cp = creds_provider_new();
+    if (!cp)
+        return err_set(e, "out of memory");
+    struct s3_client *s3 = s3_client_new(&sc, cp, e);
+    int rc = -1;
+    struct s3_buf buf = {0};
+    if (s3) {
+        rc = s3_get(s3, bucket, slash + 1, -1, -1, sink, &buf, NULL, e);
+        if (rc != 0 && e->kind == ERR_CANCELLED)
+            err_setk(e, ERR_USAGE, "larger than %d bytes", CONFIG_S3_MAX);
+        if (rc == 0)
+            rc = config_load_buffer((const char *)buf.data, buf.len, url, cfg, e);
+        else
+            err_prefix(e, "config %s: ", url);
+    }
+    s3_buf_free(&buf);
+    s3_client_free(s3);
+    creds_provider_free(cp);
+    if (rc != 0)
+        e->kind = ERR_USAGE;
+    return rc;
+}
+
+int config_source_load(const char *path, int from, struct config *cfg, struct err *e)
+{
+    const char *yaml = getenv("REPART_CONFIG_YAML");
+    int rc;
+    if (from != CLI_CONFIG_OPTION && yaml && *yaml)
+        rc = config_load_buffer(yaml, strlen(yaml), "$REPART_CONFIG_YAML", cfg, e);
+    else if (strncmp(path, "s3://", 5) == 0)
+        rc = load_s3(path, cfg, e);
+    else
+        rc = config_load_file(path, cfg, e);
+    if (rc == 0)
+        rc = config_apply_env(cfg, e);
+    return rc;
+}
