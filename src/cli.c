@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "awscfg.h"
 #include "cmd.h"
@@ -89,7 +90,8 @@ struct opt_help {
 };
 
 static const struct opt_help cmd_opt_help[] = {
-    { CLI_OPT_RANGE, "--from D", "first day (YYYY-MM-DD, UTC); needs --to" },
+    { CLI_OPT_RANGE, "--from D", "first day (YYYY-MM-DD, UTC; or today, today-N);\n"
+                                 "needs --to" },
     { CLI_OPT_RANGE, "--to D", "last day, inclusive; needs --from" },
     { CLI_OPT_RANGE, "--days D1,D2,...", "these days only (instead of --from/--to)" },
     { CLI_OPT_RANGE, "--shard I/N", "only this worker's share of the days: those whose\n"
@@ -97,8 +99,10 @@ static const struct opt_help cmd_opt_help[] = {
                                     "I may be \"auto\": $AWS_BATCH_JOB_ARRAY_INDEX, else\n"
                                     "$JOB_COMPLETION_INDEX" },
     { CLI_OPT_JSON, "--json", "print the result as JSON on standard output" },
-    { CLI_OPT_REPORT, "--report FILE", "also write a JSON summary of the run to FILE\n"
-                                       "(per day: outcome, objects, bytes, error)" },
+    { CLI_OPT_REPORT, "--report FILE", "also write a JSON summary of the run to FILE,\n"
+                                       "s3://BUCKET/KEY or - (stdout): per day outcome,\n"
+                                       "objects, bytes, error; the rerun command\n"
+                                       "(docs/report.schema.json). Checked before any work" },
     { CLI_OPT_QUEUE, "--queue URL", "the SQS queue URL (required)" },
     { CLI_OPT_ONCE, "--once", "process what the queue holds now, then exit" },
     { CLI_OPT_OBJECT, "--object s3://BUCKET/KEY", "a new object (the plain key, not URL-encoded);\n"
@@ -114,11 +118,14 @@ static const struct opt_help cmd_opt_help[] = {
 };
 
 static const struct opt_help global_opt_help[] = {
-    { 0, "-c, --config FILE", "configuration file (default " CLI_DEFAULT_CONFIG ",\n"
-                              "or $REPART_CONFIG when set)" },
+    { 0, "-c, --config FILE", "configuration file or s3://BUCKET/KEY (default\n"
+                              "$REPART_CONFIG_YAML, the YAML itself, when set; else\n"
+                              "$REPART_CONFIG; else " CLI_DEFAULT_CONFIG ")" },
     { 0, "-v, --verbose", "more detail; repeat for debug output" },
-    { 0, "-q, --quiet", "only warnings and errors" },
-    { 0, "--log-format FMT", "text or json (default: log_format in the config)" },
+    { 0, "-q, --quiet", "only warnings and errors; no progress line" },
+    { 0, "--log-format FMT", "text or json: one object per line (timestamp, level,\n"
+                             "day, event, numeric fields, msg); default: log_format\n"
+                             "in the config" },
     { 0, "--profile NAME", "AWS profile of ~/.aws/config and ~/.aws/credentials\n"
                            "(default $AWS_PROFILE, else \"default\")" },
     { 0, "--region REGION", "AWS region (default: s3.region in the config, else\n"
@@ -176,7 +183,52 @@ void cli_usage(FILE *f)
             "date_range applies.\n"
             "\n"
             "Exit status: 0 all done; 1 some days failed (each is named, with a command\n"
-            "that reruns them); 2 usage or configuration error.\n");
+            "that reruns them); 2 usage or configuration error; 130/143 stopped by\n"
+            "SIGINT/SIGTERM.\n"
+            "\n"
+            "SIGTERM or SIGINT (download, merge, upload, all, event): no new day starts,\n"
+            "the days in flight stop before their commit (open multipart uploads are\n"
+            "aborted, leases released), the summary with the rerun command and the\n"
+            "--report are written, then exit 128 + signal. A second signal ends the\n"
+            "process at once. Nothing a stop leaves is committed: the rerun is exact.\n");
+}
+
+/* The option words of a help entry's left column: "-c, --config FILE" gives
+ * "-c" and "--config". The words point into static storage. */
+static size_t left_words(const char *left, const char **words, size_t n, size_t max)
+{
+    static char store[64][40];
+    static size_t used;
+    const char *p = left;
+    while (*p == '-' && n < max && used < 64) {
+        size_t len = strcspn(p, ", ");
+        if (len >= sizeof store[0])
+            break;
+        memcpy(store[used], p, len);
+        store[used][len] = '\0';
+        words[n++] = store[used++];
+        p += len;
+        p += strspn(p, ", ");
+        if (*p != '-')
+            break;
+    }
+    return n;
+}
+
+size_t cli_option_words(const struct cli_command *c, const char **words, size_t max)
+{
+    size_t n = 0;
+    if (!c) {
+        for (size_t i = 0; i < sizeof global_opt_help / sizeof *global_opt_help; i++)
+            n = left_words(global_opt_help[i].left, words, n, max);
+        return n;
+    }
+    for (size_t i = 0; i < sizeof cmd_opt_help / sizeof *cmd_opt_help; i++)
+        if (c->opts & cmd_opt_help[i].bit)
+            n = left_words(cmd_opt_help[i].left, words, n, max);
+    if (n < max)
+        words[n++] = "--help";
+    return n;
 }
 
 void cli_command_help(FILE *f, const struct cli_command *c)
@@ -351,6 +403,21 @@ static int parse_shard(const char *arg, struct cli_opts *o, struct err *e)
     return 0;
 }
 
+/* A day on the command line: YYYY-MM-DD, or "today" / "today-N" (UTC), so
+ * that a schedule (CronJob, EventBridge Scheduler) can name the last days
+ * without a shell. */
+static int parse_day_arg(const char *arg, struct day *out, struct err *e)
+{
+    if (strncmp(arg, "today", 5) != 0)
+        return day_parse(arg, out, e);
+    unsigned back = 0;
+    if (arg[5] && (arg[5] != '-' || parse_uint(arg + 6, 36500, &back) < 0))
+        return err_setk(e, ERR_USAGE, "\"%.40s\": expected today or today-N (N days back, "
+                        "0..36500)", arg);
+    *out = day_from_epoch_days((long)(time(NULL) / 86400) - (long)back);
+    return 0;
+}
+
 static int once_only(int *seen, const char *name, struct err *e)
 {
     if (*seen)
@@ -426,7 +493,7 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
         int *have = c == OPT_FROM ? &o->have_from : &o->have_to;
         if (once_only(have, opt_name(c), e) < 0)
             return -1;
-        if (day_parse(arg, c == OPT_FROM ? &o->from : &o->to, &de) < 0)
+        if (parse_day_arg(arg, c == OPT_FROM ? &o->from : &o->to, &de) < 0)
             return err_setk(e, ERR_USAGE, "--%s %s", opt_name(c), de.msg);
         return 0;
     }

@@ -138,4 +138,9 @@ char *cli_rerun_command(const struct cli_opts *o, const struct day *days, size_t
 void cli_usage(FILE *f);
 void cli_command_help(FILE *f, const struct cli_command *c);
 
+/* The option words `c` accepts (NULL: the global ones), e.g. "--from",
+ * "-c", "--config", for shell completion; returns how many were stored
+ * (at most max). From the same tables as the help texts. */
+size_t cli_option_words(const struct cli_command *c, const char **words, size_t max);
+
 #endif

@@ -10,6 +10,7 @@
 #include "event.h"
 #include "log.h"
 #include "report.h"
+#include "stop.h"
 #include "watch.h"
 
 /* Reads the whole of `path` ("-" = stdin) into a malloc'd buffer (caller
@@ -108,12 +109,20 @@ static int object_day(const char *arg, const struct event_filter *f, struct day_
     return 0;
 }
 
-static int write_empty_report(const struct cli_opts *o)
+static int write_empty_report(const struct cli_opts *o, const struct config *cfg)
 {
     struct err e = {0};
     struct report_totals t;
     report_totals(NULL, 0, 0, &t);
-    if (o->report && report_write(o->report, o->cmd->name, NULL, 0, &t, NULL, &e) != 0) {
+    if (!o->report)
+        return CLI_EXIT_OK;
+    /* an s3:// report needs a client (no credentials are resolved before) */
+    struct runtime rt;
+    int rc = runtime_open(&rt, cfg, 0, &e);
+    if (rc == 0)
+        rc = report_write(o->report, rt.s3, o->cmd->name, NULL, 0, &t, NULL, &e);
+    runtime_close(&rt);
+    if (rc != 0) {
         log_msg(LOG_ERROR, NULL, "report", "%s", e.msg);
         return CLI_EXIT_FAILED;
     }
@@ -168,7 +177,7 @@ int cmd_event(const struct cli_opts *o, const struct config *cfg)
             log_msg(LOG_INFO, NULL, "event", "%s: a test event or SNS subscription message: "
                     "nothing to do", what);
             event_batch_free(&b);
-            return write_empty_report(o);
+            return write_empty_report(o, cfg);
         }
         records = b.n_records;
         used = b.n_used;
@@ -182,10 +191,11 @@ int cmd_event(const struct cli_opts *o, const struct config *cfg)
             watch_days_text(b.days.v, nd, dt, sizeof dt));
     if (nd == 0) {
         event_batch_free(&b);
-        return write_empty_report(o);
+        return write_empty_report(o, cfg);
     }
 
     struct runtime rt;
+    stop_install();   /* SIGTERM/SIGINT: graceful stop (stop.h) */
     if (runtime_open(&rt, cfg, RUNTIME_S3 | RUNTIME_WRITES, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
         runtime_close(&rt);

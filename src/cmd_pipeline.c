@@ -11,6 +11,7 @@
 #include "pipeline.h"
 #include "report.h"
 #include "runtime.h"
+#include "stop.h"
 
 static double wall_secs(void)
 {
@@ -62,19 +63,36 @@ static int staged_days(const struct config *cfg, const char *stage, struct day_l
 static void print_summary(const char *cmd, const struct day_result *r, size_t n,
                           const struct report_totals *t, const char *rerun)
 {
-    log_msg(LOG_INFO, NULL, "summary",
-            "%s: %zu day(s): %zu done, %zu with nothing new, %zu failed; %zu object(s) merged, "
+    char stopped[160] = "";
+    if (t->signal)
+        snprintf(stopped, sizeof stopped, ", %zu stopped or not started (stopped by %s)",
+                 t->stopped, stop_signal_name(t->signal));
+    else if (t->stopped)
+        snprintf(stopped, sizeof stopped, ", %zu not started (the S3 endpoint cannot be "
+                 "reached)", t->stopped);
+    struct log_field fs[] = {
+        LOG_INT("days", t->days), LOG_INT("done", t->done), LOG_INT("nothing_new", t->nothing_new),
+        LOG_INT("failed", t->failed), LOG_INT("stopped", t->stopped),
+        LOG_INT("objects", t->new_objects), LOG_INT("records", t->records),
+        LOG_INT("bytes_in", t->bytes_in), LOG_INT("bytes_out", t->bytes_out),
+        LOG_NUM("seconds", t->secs),
+    };
+    log_event(t->signal ? LOG_WARN : LOG_INFO, NULL, "summary", fs, sizeof fs / sizeof *fs,
+            "%s: %zu day(s): %zu done, %zu with nothing new, %zu failed%s; %zu object(s) merged, "
             "%llu records, %.1f MB in, %.1f MB out, %.1f s (%.1f MB/s)",
-            cmd, t->days, t->done, t->nothing_new, t->failed, t->new_objects, t->records,
-            (double)t->bytes_in / 1e6, (double)t->bytes_out / 1e6, t->secs,
+            cmd, t->days, t->done, t->nothing_new, t->failed, stopped, t->new_objects,
+            t->records, (double)t->bytes_in / 1e6, (double)t->bytes_out / 1e6, t->secs,
             t->secs > 0 ? (double)t->bytes_in / 1e6 / t->secs : 0.0);
     for (size_t i = 0; i < n; i++)
         if (r[i].status == DAY_FAILED) {
             char ds[DAY_STR_MAX];
-            log_msg(LOG_ERROR, day_format(&r[i].day, ds), "day_failed", "%s", r[i].err.msg);
+            log_msg(LOG_ERROR, day_format(&r[i].day, ds), "day_failed", "%s%s", r[i].err.msg,
+                    r[i].commit_uncertain ? " (commit uncertain: a rerun settles it)" : "");
         }
     if (rerun)
-        log_msg(LOG_ERROR, NULL, "rerun", "to rerun only the failed days: %s", rerun);
+        log_msg(LOG_ERROR, NULL, "rerun", "to rerun only the %s days: %s",
+                t->stopped ? t->failed ? "failed, stopped and not started" : "stopped and not started"
+                           : "failed", rerun);
 }
 
 int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runtime *rt,
@@ -82,30 +100,33 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
                  struct day_result *results, size_t *n_failed)
 {
     struct err e = {0};
-    struct pipeline_env env = {cfg, rt->s3, rt->pool, &rt->filter, 0, rt->locking};
+    struct pipeline_env env = {cfg, rt->s3, rt->pool, &rt->filter, 0, rt->locking,
+                               stop_flag(), rt->stale_upload_secs};
     double t0 = wall_secs();
     size_t failed = pipeline_run(&env, mode, days, n, results);
     *n_failed = failed;
     struct report_totals t;
     report_totals(results, n, wall_secs() - t0, &t);
+    t.signal = stop_signal();
 
     char rerun[4096];
     const char *rerun_cmd = NULL;
-    if (failed) {
-        struct day *fd = calloc(failed, sizeof *fd);
+    if (failed || t.stopped) {
+        struct day *fd = calloc(failed + t.stopped, sizeof *fd);
         size_t k = 0;
         for (size_t i = 0; fd && i < n; i++)
-            if (results[i].status == DAY_FAILED)
+            if (report_needs_rerun(&results[i]))
                 fd[k++] = results[i].day;
         if (fd)
             rerun_cmd = cli_rerun_command(o, fd, k, rerun, sizeof rerun);
         free(fd);
     }
     print_summary(o->cmd->name, results, n, &t, rerun_cmd);
-    int exit_code = failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
-    if (o->report && report_write(o->report, o->cmd->name, results, n, &t, rerun_cmd, &e) != 0) {
+    int exit_code = t.signal ? stop_exit_code() : failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    if (o->report && report_write(o->report, rt->s3, o->cmd->name, results, n, &t, rerun_cmd, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "report", "%s", e.msg);
-        exit_code = CLI_EXIT_FAILED;
+        if (!t.signal)
+            exit_code = CLI_EXIT_FAILED;
     }
     return exit_code;
 }
@@ -115,6 +136,7 @@ static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pi
     struct err e = {0};
     struct day_list days = {0};
     int rc;
+    stop_install();   /* SIGTERM/SIGINT: graceful stop (stop.h) */
     if ((mode == PIPELINE_MERGE || mode == PIPELINE_UPLOAD) && !cli_days_given(o))
         rc = staged_days(cfg, mode == PIPELINE_MERGE ? "raw" : "merged", &days, &e);
     else

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "report.h"
 #include "log.h"
 #include "runtime.h"
 #include "pipeline.h"
@@ -106,27 +107,6 @@ static json_t *totals_json(const struct totals *t)
                      "missing", (json_int_t)t->missing);
 }
 
-static int write_report(const char *path, json_t *doc, struct err *e)
-{
-    if (strcmp(path, "-") == 0) {
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        return 0;
-    }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-        unlink(tmp);
-        return err_set(e, "cannot write report %s", path);
-    }
-    if (rename(tmp, path) != 0) {
-        int en = errno;
-        unlink(tmp);
-        return err_set(e, "cannot write report %s: %s", path, strerror(en));
-    }
-    return 0;
-}
-
 int cmd_verify(const struct cli_opts *o, const struct config *cfg)
 {
     struct err e = {0};
@@ -160,7 +140,8 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
             /* records the index counts as merged are not readable as it
              * says: the day file is rebuilt from the cold tier, then the
              * day is verified again */
-            struct pipeline_env penv = {cfg, rt.s3, rt.pool, &rt.filter, 1, rt.locking};
+            struct pipeline_env penv = {cfg, rt.s3, rt.pool, &rt.filter, 1, rt.locking, NULL,
+                                        rt.stale_upload_secs};
             struct day_result res;
             pipeline_run(&penv, PIPELINE_REPAIR, &days.v[i], 1, &res);
             if (res.status == DAY_DONE) {
@@ -231,7 +212,7 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
                t.problems, t.warnings, t.repaired);
     }
     int rc = (t.failed || t.problems) ? CLI_EXIT_FAILED : CLI_EXIT_OK;
-    if (o->report && write_report(o->report, doc, &e) != 0) {
+    if (o->report && report_save(o->report, rt.s3, doc, &e) != 0) {
         fprintf(stderr, "repart: %s\n", e.msg);
         rc = CLI_EXIT_FAILED;
     }

@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -702,13 +704,26 @@ out:
 
 int config_load_file(const char *path, struct config *out, struct err *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang the run */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return err_setk(e, ERR_USAGE, "config file %s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return err_setk(e, ERR_USAGE, "config file %s: is a directory", path);
+    const char *what = NULL;
+    if (fstat(fd, &st) != 0)
+        what = strerror(errno);
+    else if (S_ISDIR(st.st_mode))
+        what = "is a directory";
+    else if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        what = "is a pipe or socket, not a regular file";
+    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+        what = "is a device, not a regular file";
+    else if (!S_ISREG(st.st_mode))
+        what = "is not a regular file";
+    FILE *f = what ? NULL : fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return err_setk(e, ERR_USAGE, "config file %s: %s", path, what ? what : strerror(errno));
     }
     /* Read at most one byte more than allowed to tell "too large". */
     char *buf = malloc(CONFIG_FILE_MAX + 1);

@@ -24,6 +24,7 @@ enum {
     ERR_DATA      = 5,  /* bad input bytes (corrupt Avro, key that does not parse) */
     ERR_CONFLICT  = 6,  /* precondition failed (412) or conflicting write (409) */
     ERR_CANCELLED = 7,  /* stopped on request (signal, a sibling task failed) */
+    ERR_UNCERTAIN = 8,  /* a commit whose answer was lost: it may or may not have landed */
 };
 
 /* Sets the message (printf-style) and kind ERR_GENERIC. Returns -1 so that

@@ -109,10 +109,22 @@ static int still_ours(struct s3_client *s3, const char *bucket, const struct lea
 {
     struct lease_doc d;
     struct err re = {0};
-    if (lease_read(s3, bucket, l->key, &d, etag_now, &re) != 0 || !doc_is_ours(&d, l))
+    if (lease_read(s3, bucket, l->key, &d, etag_now, &re) != 0)
+        return re.kind == ERR_NOT_FOUND ? 0 : -1;
+    if (!doc_is_ours(&d, l))
         return 0;
     *expires_now = d.expires;
     return 1;
+}
+
+/* "2023-01-05 14:03:07 UTC" for messages (a lease's times are unix seconds). */
+static char *utc_text(long long t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        snprintf(out, 32, "%lld (unix time)", t);
+    return out;
 }
 
 static void lease_take(struct lease *l, const char *etag, long long expires)
@@ -165,12 +177,13 @@ int lease_acquire(struct s3_client *s3, const char *bucket, const char *key, int
         return err_prefix(e, "reading the day's lease: ");
     }
     const char *who = d.owner[0] ? d.owner : "(unreadable lease)";
+    char when[32];
     if (d.expires > now) {
         free(body);
         return err_setk(e, ERR_CONFLICT,
-                        "another writer (%s) holds this day until %lld (%lld s from now); "
+                        "another writer (%s) holds this day until %s (%lld s from now); "
                         "rerun the day after that",
-                        who, d.expires, d.expires - now);
+                        who, utc_text(d.expires, when), d.expires - now);
     }
     /* Expired (or unreadable): take it over, only if nobody else did first. */
     struct s3_put_opts takeover = {.content_type = "application/json", .if_match = cur_etag};
@@ -178,7 +191,7 @@ int lease_acquire(struct s3_client *s3, const char *bucket, const char *key, int
     free(body);
     long long exp_now = 0;
     if (rc == 0 || ((pe.kind == ERR_CONFLICT || pe.kind == ERR_NOT_FOUND) &&
-                    still_ours(s3, bucket, out, etag, &exp_now))) {
+                    still_ours(s3, bucket, out, etag, &exp_now) == 1)) {
         lease_take(out, etag, rc == 0 ? now + ttl_secs : exp_now);
         log_msg(LOG_INFO, NULL, "lease_takeover",
                 "took over the expired lease s3://%s/%s of %s (expired %lld s ago)", bucket, key,
@@ -244,7 +257,7 @@ static int renew_once(struct lease_keeper *k)
     int rc = s3_put(k->s3, k->bucket, l->key, body, len, &o, etag, &pe);
     free(body);
     if (rc != 0 && (pe.kind == ERR_CONFLICT || pe.kind == ERR_NOT_FOUND)) {
-        if (!still_ours(k->s3, k->bucket, l, etag, &expires)) {
+        if (still_ours(k->s3, k->bucket, l, etag, &expires) != 1) {
             mark_lost(l, k->bucket, pe.kind == ERR_NOT_FOUND ? "removed by someone else"
                                                              : "taken over by another writer");
             return -1;
@@ -377,11 +390,12 @@ void lease_release(struct s3_client *s3, const char *bucket, struct lease *l)
          * writer holds the lease now: delete only in the first case. */
         char etag[80];
         long long expires;
-        if (still_ours(s3, bucket, l, etag, &expires)) {
+        int ours = still_ours(s3, bucket, l, etag, &expires);
+        if (ours == 1) {
             if (s3_delete_if_match(s3, bucket, l->key, etag, &de) == 0 ||
                 de.kind == ERR_NOT_FOUND)
                 return;
-        } else {
+        } else if (ours == 0) {
             log_msg(LOG_INFO, NULL, "lease_kept",
                     "lease s3://%s/%s belongs to another writer now; left in place", bucket,
                     l->key);

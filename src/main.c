@@ -8,7 +8,10 @@
 #include "awscfg.h"
 #include "cli.h"
 #include "config.h"
+#include "config_source.h"
 #include "log.h"
+#include "report.h"
+#include "version.h"
 
 int main(int argc, char **argv)
 {
@@ -33,7 +36,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (o.version) {
-        printf("repart %s\n", REPART_VERSION);
+        version_print(stdout);
         cli_opts_free(&o);
         return CLI_EXIT_OK;
     }
@@ -46,12 +49,19 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
 
-    if (awscfg_init(o.profile, &e) < 0 || config_load_file(o.config_path, &cfg, &e) < 0 ||
+    if (awscfg_init(o.profile, &e) < 0 ||
+        config_source_load(o.config_path, o.config_from, &cfg, &e) < 0 ||
         config_resolve_region(&cfg, o.region, &e) < 0) {
         fprintf(stderr, "repart: %s\n", e.msg);
         if (o.config_from == CLI_CONFIG_DEFAULT && strstr(e.msg, strerror(ENOENT)))
-            fprintf(stderr, "Give the configuration with -c FILE or REPART_CONFIG "
-                            "(see config.yml.example).\n");
+            fprintf(stderr, "Give the configuration with -c FILE (or s3://BUCKET/KEY), "
+                            "REPART_CONFIG or REPART_CONFIG_YAML (see config.yml.example).\n");
+        cli_opts_free(&o);
+        return CLI_EXIT_USAGE;
+    }
+    /* a --report that cannot be written is refused before any work */
+    if (o.report && report_check_path(o.report, &e) < 0) {
+        fprintf(stderr, "repart: %s\n", e.msg);
         cli_opts_free(&o);
         return CLI_EXIT_USAGE;
     }
@@ -67,7 +77,7 @@ int main(int argc, char **argv)
     if (o.log_format < 0)
         o.log_format = cfg.log_format;
     log_setup(stdout, stderr, o.log_format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-              o.quiet ? LOG_WARN : o.verbose ? LOG_DEBUG : LOG_INFO, 1);
+              o.quiet ? LOG_WARN : o.verbose ? LOG_DEBUG : LOG_INFO, !o.quiet);
 
     int rc = o.cmd->run(&o, &cfg);
     cli_opts_free(&o);

@@ -21,8 +21,11 @@
 #include "log.h"
 #include "merge.h"
 #include "ocf_scan.h"
+#include "progress.h"
 #include "sampleadopt.h"
 #include "sitewise_schema.h"
+#include "stop.h"
+#include "testhook.h"
 #include "upload.h"
 
 #define STATE_FILE "repart-day.json"
@@ -31,15 +34,6 @@
 #define MAX_SOURCE_BYTES (512u * 1024 * 1024)  /* a cold-tier file is ~10-500 KB */
 #define LEASE_TTL_SECS 1800      /* a day's writer is presumed dead after 30 min */
 
-
-/* Progress counters shared by the days of one run. */
-struct progress {
-    atomic_long days_done;
-    long days_total;
-    atomic_llong objects_done, objects_total;
-    atomic_llong bytes_done;
-    double t0;
-};
 
 struct run {
     struct upload_budget budget;   /* part buffers of all days in flight */
@@ -59,14 +53,6 @@ static double now_secs(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress_draw(struct progress *p)
-{
-    double secs = now_secs() - p->t0;
-    double mb = (double)atomic_load(&p->bytes_done) / 1e6;
-    log_progress("days %ld/%ld | objects %lld/%lld | %.1f MB | %.1f MB/s",
-                 atomic_load(&p->days_done), p->days_total, atomic_load(&p->objects_done),
-                 atomic_load(&p->objects_total), mb, secs > 0 ? mb / secs : 0.0);
-}
 
 
 /* Part buffers: 24 MiB for the whole run (at least two parts), shared by the
@@ -128,25 +114,22 @@ int pipeline_is_merged_name(const char *name)
     return 1;
 }
 
-/* Test hook: REPART_TEST_CRASH_AT=<point> kills the process at that point
- * (SIGKILL, as a crash would), so the tests can prove what a rerun does
- * after a crash there. Points: mid_merge (half of a day's sources merged),
- * before_index (data uploaded, index not written), after_index (committed,
- * orphans not yet cleaned), after_lease (the day's lease just taken). */
+/* Test hooks (testhook.h). */
 static void crashpoint(const char *point)
 {
-    const char *at = getenv("REPART_TEST_CRASH_AT");
-    if (at && strcmp(at, point) == 0)
-        raise(SIGKILL);
-    /* REPART_TEST_PAUSE_AT=<point>:<ms> holds the day there instead, so a
-     * test can make two writers overlap. */
-    const char *pause = getenv("REPART_TEST_PAUSE_AT");
-    size_t n = strlen(point);
-    if (pause && strncmp(pause, point, n) == 0 && pause[n] == ':') {
-        long ms = atol(pause + n + 1);
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    testhook_point(point);
+}
+
+static int stopping(const struct pipeline_env *env)
+{
+    return env->stop && *env->stop;
+}
+
+/* The error of a day that stops before its commit (ERR_CANCELLED). */
+static int stop_error(const struct pipeline_env *env, const char *when, struct err *e)
+{
+    (void)env;
+    return err_setk(e, ERR_CANCELLED, "stopped by %s %s", stop_signal_name(stop_signal()), when);
 }
 
 /* ---------------------------------------------------------------- fetching */
@@ -225,8 +208,7 @@ static void fetch_run(void *arg)
             err_clear(&e);
         }
         if (rc == 0) {
-            atomic_fetch_add(&f->prog->objects_done, 1);
-            atomic_fetch_add(&f->prog->bytes_done, (long long)s->buf.len);
+            progress_fetched(f->prog, (long long)s->buf.len);
         }
     }
     pthread_mutex_lock(&f->mu);
@@ -363,11 +345,17 @@ static int put_index(const struct pipeline_env *env, const struct lease *lease,
     int rc = s3_put(env->s3, env->cfg->s3.repartitioned.bucket_name, index_key, doc, len, &opts,
                     NULL, e);
     free(doc);
-    if (rc != 0 && e && e->kind == ERR_CONFLICT)
+    if (rc != 0 && e && e->kind == ERR_CONFLICT) {
         err_prefix(e, "index %s changed since this run read it (another writer committed): ",
                    index_key);
-    else if (rc != 0)
+    } else if (rc != 0 && e && (e->kind == ERR_TRANSIENT || e->kind == ERR_GENERIC)) {
+        /* sent, and no answer that says it was refused: it may have landed */
+        err_prefix(e, "writing index %s (the commit) got no answer that says whether it was "
+                   "applied: ", index_key);
+        e->kind = ERR_UNCERTAIN;
+    } else if (rc != 0) {
         err_prefix(e, "writing index %s: ", index_key);
+    }
     return rc;
 }
 
@@ -422,6 +410,50 @@ static void delete_superseded(const struct pipeline_env *env, const struct lease
                     e.msg);
     }
     s3_object_list_free(&l);
+}
+
+/* Multipart uploads of this day's files (merged.avro, merged_<hash>.avro)
+ * that a killed run left open (its parts are billed, nothing reads them):
+ * aborted once older than env->stale_upload_secs. Called by the day's
+ * writer (under its lease with locking on), before it starts its own upload;
+ * a live writer's upload is minutes old, and one that lost its upload fails
+ * its day before any commit. A server without ListMultipartUploads leaves
+ * them to the bucket's lifecycle rule (docs/deploy-batch.md). */
+static void abort_stale_uploads(const struct pipeline_env *env, const struct day *d,
+                                const char *dayname)
+{
+    const struct config *cfg = env->cfg;
+    char prefix[1100];
+    if (dayfile_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
+        return;
+    struct s3_upload_list l = {0};
+    struct err e = {0};
+    if (s3_list_uploads(env->s3, cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
+        log_msg(LOG_DEBUG, dayname, "stale_uploads", "multipart uploads not listed (%s): "
+                "leftovers are the lifecycle rule's", e.msg);
+        return;
+    }
+    long long now = (long long)time(NULL);
+    long age_min = env->stale_upload_secs > 0 ? env->stale_upload_secs : 3600;
+    for (size_t i = 0; i < l.n; i++) {
+        const struct s3_upload *u = &l.items[i];
+        const char *name = u->key + (strncmp(u->key, prefix, strlen(prefix)) == 0
+                                         ? strlen(prefix) : 0);
+        if (name == u->key || strchr(name, '/') ||
+            (strcmp(name, DAYFILE_NAME) != 0 && !pipeline_is_merged_name(name)))
+            continue;   /* not one of repart's files of this day */
+        if (u->initiated < 0 || now - u->initiated < age_min)
+            continue;   /* age unknown, or young enough to be a live writer's */
+        if (s3_mpu_abort(env->s3, cfg->s3.repartitioned.bucket_name, u->key, u->upload_id,
+                         &e) == 0 || e.kind == ERR_NOT_FOUND)
+            log_msg(LOG_INFO, dayname, "stale_upload_aborted", "aborted the multipart upload "
+                    "of %s started %lld s ago and never completed (a run stopped before it "
+                    "could)", u->key, now - u->initiated);
+        else
+            log_msg(LOG_WARN, dayname, "stale_uploads", "could not abort the multipart upload "
+                    "of %s: %s", u->key, e.msg);
+    }
+    s3_upload_list_free(&l);
 }
 
 /* ---------------------------------------------------------------- the plan */
@@ -715,6 +747,10 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     for (size_t i = 0; rc == 0 && i < p->n; i++) {
         const void *data;
         size_t len;
+        if (stopping(env)) {
+            rc = stop_error(env, "while merging the day", e);
+            break;
+        }
         double tw = now_secs();
         rc = feed->get(feed->ud, i, &data, &len, e);
         t_wait += now_secs() - tw;
@@ -739,6 +775,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (rc == 0 && lease && lease_lost(lease))
         rc = err_setk(e, ERR_CONFLICT, "the day's lease %s was lost (taken over, removed or "
                       "expired before a renewal); the day file is not written", lease->key);
+    if (rc == 0 && stopping(env))
+        rc = stop_error(env, "before the day file was written", e);
     if (rc == 0)
         rc = dayfile_finish(df, &res, e);
     dayfile_free(df);
@@ -796,7 +834,13 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             log_msg(LOG_WARN, dayname, "kept_copy", "could not delete %s: %s", keep_key, ke.msg);
     }
     r->status = DAY_DONE;
-    log_msg(LOG_INFO, dayname, "committed",
+    struct log_field fs[] = {
+        LOG_INT("objects", p->n), LOG_INT("records", r->records),
+        LOG_INT("bytes_in", r->bytes_in), LOG_INT("bytes_out", r->bytes_out),
+        LOG_INT("day_file_bytes", res.size), LOG_NUM("seconds_download", r->secs_download),
+        LOG_NUM("seconds_merge", r->secs_merge), LOG_NUM("seconds_upload", r->secs_upload),
+    };
+    log_event(LOG_INFO, dayname, "committed", fs, sizeof fs / sizeof *fs,
             "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB sent, %.1f MB in "
             "all); index "
             "committed (%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, "
@@ -821,7 +865,9 @@ static void report_scan(const struct day_scan *s, const char *dayname, struct da
     r->new_objects = s->n_new;
     r->series_new = s->series_new;
     r->bad_keys = s->n_bad_keys;
-    log_msg(LOG_INFO, dayname, "reviewing",
+    struct log_field fs[] = {LOG_INT("objects", s->n_src), LOG_INT("bytes", s->bytes),
+                             LOG_INT("series", s->series), LOG_INT("new_objects", s->n_new)};
+    log_event(LOG_INFO, dayname, "reviewing", fs, sizeof fs / sizeof *fs,
             "Reviewing --> year: %d, month: %d, day: %d: %zu objects (%.1f MB), %zu series",
             s->day.y, s->day.m, s->day.d, s->n_src, (double)s->bytes / 1e6, s->series);
     if (s->index_exists)
@@ -849,7 +895,7 @@ static int scan_for_run(struct run *run, const struct day *d, struct day_scan *s
         return err_setk(e, ERR_DATA, "%zu object key(s) under %s do not parse; first: %s",
                         s->n_bad_keys, s->day_prefix, s->bad_key.msg);
     }
-    atomic_fetch_add(&run->prog.objects_total, (long long)s->n_new);
+    progress_planned(&run->prog, (long long)s->n_new, (long long)s->bytes_new);
     return 0;
 }
 
@@ -933,12 +979,17 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     /* One writer per day from here to the commit (locking on); the index
      * is read again under the lease (another writer may have committed). */
     struct lease lease;
-    rc = day_lease(env, d, &lease, e);
+    rc = stopping(env) ? stop_error(env, "before its lease was taken", e)
+                       : day_lease(env, d, &lease, e);
+    if (rc != 0)
+        memset(&lease, 0, sizeof lease);
     if (rc == 0 && lease.held) {
         crashpoint("after_lease");
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
         rc = scan_refresh_index(&sc, &s, e);
     }
+    if (rc == 0)
+        abort_stale_uploads(env, d, dayname);
     size_t adopted = 0;
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
@@ -1665,6 +1716,17 @@ static void *day_thread(void *arg)
         struct day_result *r = &run->results[i];
         memset(r, 0, sizeof *r);
         r->day = *d;
+        if (stopping(run->env)) {
+            r->status = DAY_STOPPED;   /* not started */
+            continue;
+        }
+        if (run->env->s3 && s3_client_unreachable(run->env->s3)) {
+            /* not tried: each would only wait for its retries to run out */
+            r->status = DAY_STOPPED;
+            err_setk(&r->err, ERR_CANCELLED, "not started: the S3 endpoint cannot be reached "
+                     "(see the first failed day)");
+            continue;
+        }
         char dayname[DAY_STR_MAX];
         day_format(d, dayname);
         double t0 = now_secs();
@@ -1678,12 +1740,25 @@ static void *day_thread(void *arg)
         default: rc = day_all(run, d, r, dayname, &e); break;
         }
         r->secs_total = now_secs() - t0;
-        if (rc != 0) {
+        struct log_field secs = LOG_NUM("seconds", r->secs_total);
+        if (rc != 0 && e.kind == ERR_CANCELLED && stopping(run->env)) {
+            r->status = DAY_STOPPED;
+            r->err = e;
+            log_event(LOG_WARN, dayname, "stopped", &secs, 1,
+                      "%s (nothing of this day was committed)", e.msg);
+        } else if (rc != 0) {
             r->status = DAY_FAILED;
             r->err = e;
-            log_msg(LOG_ERROR, dayname, "failed", "%s (nothing of this day was committed)", e.msg);
+            r->commit_uncertain = e.kind == ERR_UNCERTAIN;
+            if (r->commit_uncertain)
+                log_event(LOG_ERROR, dayname, "failed", &secs, 1, "%s (the index may have been "
+                          "written: whether this day was committed is uncertain; a rerun "
+                          "settles it)", e.msg);
+            else
+                log_event(LOG_ERROR, dayname, "failed", &secs, 1,
+                          "%s (nothing of this day was committed)", e.msg);
         }
-        atomic_fetch_add(&run->prog.days_done, 1);
+        progress_day_done(&run->prog, r->status == DAY_FAILED || r->status == DAY_STOPPED);
         progress_draw(&run->prog);
     }
 }
@@ -1698,8 +1773,7 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
     run.days = days;
     run.n_days = n_days;
     run.results = results;
-    run.prog.days_total = (long)n_days;
-    run.prog.t0 = now_secs();
+    progress_init(&run.prog, (long)n_days, now_secs());
     upload_budget_init(&run.budget, part_budget(env->cfg));
     int threads = env->days_in_flight > 0 ? env->days_in_flight : 4;
     if ((size_t)threads > n_days)

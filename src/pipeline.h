@@ -16,6 +16,7 @@
 #ifndef REPART_PIPELINE_H
 #define REPART_PIPELINE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
@@ -39,6 +40,8 @@ enum day_status {
     DAY_DONE,              /* new data merged and committed (or staged, for download/merge) */
     DAY_NOTHING_NEW,       /* nothing to do */
     DAY_FAILED,
+    DAY_STOPPED,           /* a graceful stop (stop.h): not started, or stopped before its
+                              commit; nothing of it committed, a rerun does it */
 };
 
 struct day_result {
@@ -54,7 +57,9 @@ struct day_result {
     uint64_t sources_copied, sources_reencoded;
     double secs_list, secs_download, secs_merge, secs_upload, secs_total;
     char merged_key[1100];     /* object written, "" when none */
-    struct err err;            /* when DAY_FAILED */
+    struct err err;            /* when DAY_FAILED or DAY_STOPPED in flight */
+    int commit_uncertain;      /* DAY_FAILED: the index PUT was sent and its answer lost
+                                  (err.kind ERR_UNCERTAIN): the day may be committed */
 };
 
 struct pipeline_env {
@@ -64,10 +69,17 @@ struct pipeline_env {
     const struct scan_filter *filter;  /* NULL = ALL */
     int days_in_flight;                /* 0 = default */
     int locking;                       /* one writer per day: lease + conditional commit */
+    const volatile sig_atomic_t *stop; /* NULL, or raised by a signal (stop.h): no new day
+                                          starts, days in flight stop before their commit */
+    long stale_upload_secs;            /* a day's writer aborts multipart uploads of its day
+                                          file older than this (left by a killed run);
+                                          0 = default (3600) */
 };
 
 /* Runs `mode` for each day; results[i] is filled for days[i]. Returns the
- * number of failed days (0 = all fine). Never stops early for a failed day. */
+ * number of failed days (0 = all fine). Never stops early for a failed day;
+ * stops early when env->stop is raised (the days it did not finish are
+ * DAY_STOPPED, not counted as failed). */
 size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
                     const struct day *days, size_t n_days, struct day_result *results);
 

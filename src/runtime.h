@@ -20,6 +20,7 @@ struct runtime {
     struct assoc_set assoc;       /* timeseries_type ASSOCIATED/DISASSOCIATED */
     struct scan_filter filter;    /* what scans keep (points into assoc) */
     int locking;                  /* RUNTIME_WRITES: writers of a day kept apart (locking.h) */
+    long stale_upload_secs;       /* $REPART_STALE_UPLOAD_SECS, 0 when unset */
 };
 
 enum {

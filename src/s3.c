@@ -27,6 +27,9 @@
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_RETRY_BASE_MS 100L
 #define DEFAULT_RETRY_CAP_MS 20000L
+#define DEFAULT_MIN_SPEED_BPS 1024L   /* a transfer slower than this ... */
+#define DEFAULT_MIN_SPEED_SECS 60L    /* ... over this window fails (retryable) */
+#define DEFAULT_DEADLINE_SECS 900L    /* no request runs longer (a 16 MiB part: >= 18 KB/s) */
 /* Error bodies are only read for their Code and Message. */
 #define ERRBODY_MAX (64 * 1024)
 /* Single PUT limit of S3. */
@@ -45,12 +48,14 @@ struct s3_client {
     int max_retries;
     int max_conns;
     long timeout_ms, retry_base_ms, retry_cap_ms;
+    long min_speed_bps, min_speed_secs, deadline_secs;
     int page_size;
     struct {
         char sse[16], kms_key_id[2049], storage_class[32], acl[40], tagging[1025];
         char owner[16], owner_bucket[256];
         int bucket_key;
     } w;
+    const volatile sig_atomic_t *cancel;
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -72,6 +77,7 @@ struct s3_client {
         struct s3_endpoint ep;
     } moved[S3_MOVED_MAX];
     int n_moved;
+    atomic_int unreachable;   /* a request's every attempt failed to connect */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -158,6 +164,10 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : DEFAULT_RETRY_BASE_MS;
     c->retry_cap_ms = cfg->retry_cap_ms > 0 ? cfg->retry_cap_ms : DEFAULT_RETRY_CAP_MS;
+    c->cancel = cfg->cancel;
+    c->min_speed_bps = cfg->min_speed_bps > 0 ? cfg->min_speed_bps : DEFAULT_MIN_SPEED_BPS;
+    c->min_speed_secs = cfg->min_speed_secs > 0 ? cfg->min_speed_secs : DEFAULT_MIN_SPEED_SECS;
+    c->deadline_secs = cfg->deadline_secs > 0 ? cfg->deadline_secs : DEFAULT_DEADLINE_SECS;
     c->page_size = cfg->list_page_size > 0 && cfg->list_page_size < 1000 ? cfg->list_page_size
                                                                          : 1000;
     c->idle = calloc((size_t)c->max_conns, sizeof *c->idle);
@@ -196,6 +206,11 @@ void s3_client_free(struct s3_client *c)
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+int s3_client_unreachable(struct s3_client *c)
+{
+    return atomic_load(&c->unreachable);
 }
 
 void s3_client_stats(struct s3_client *c, struct s3_stats *out)
@@ -301,6 +316,7 @@ struct req {
     s3_write_fn write;
     void *ud;
     long long range_first, range_last;
+    int stageable;             /* a part upload: cut short by the cancel flag like a GET */
 };
 
 struct resp {
@@ -314,6 +330,7 @@ struct resp {
     char request_id[96];
     int etag_not_md5;
     long retry_after_ms;              /* Retry-After (seconds); -1: none */
+    int connect_failed;               /* the attempt did not reach the server */
 };
 
 static void resp_reset(struct resp *r)
@@ -328,6 +345,7 @@ static void resp_reset(struct resp *r)
     r->request_id[0] = '\0';
     r->etag_not_md5 = 0;
     r->retry_after_ms = -1;
+    r->connect_failed = 0;
 }
 
 /* State of one attempt, shared with the curl callbacks. */
@@ -343,7 +361,7 @@ struct xfer {
     long long range_start;  /* first byte asked for when sent_range */
     long long *delivered;   /* bytes handed to rq->write over all attempts */
     const char *resume_etag;/* ETag of the first answer, when resuming */
-    int user_abort, overflow, stalled, oom, etag_changed;
+    int user_abort, overflow, stalled, oom, etag_changed, cancelled;
     int first_write;
     curl_off_t last_dl, last_ul;
     struct timespec last_progress;
@@ -568,6 +586,24 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+/* 1 when the client's cancel flag is raised and `rq` is a request it may cut
+ * short (s3.h: reads and part uploads, never a commit, delete or abort). */
+static int req_cancelled(const struct s3_client *c, const struct req *rq)
+{
+    return c->cancel && *c->cancel &&
+           (rq->stageable || strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0);
+}
+
+/* Sleeps ms, in slices, waking early when `rq` gets cancelled. */
+static void retry_wait(const struct s3_client *c, const struct req *rq, long ms)
+{
+    while (ms > 0 && !req_cancelled(c, rq)) {
+        long slice = ms < 100 ? ms : 100;
+        retry_sleep_ms(slice);
+        ms -= slice;
+    }
+}
+
 /* Stall detection: fails the transfer when no byte moved for timeout_ms. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
@@ -575,6 +611,10 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)dltotal;
     (void)ultotal;
     struct xfer *x = ud;
+    if (req_cancelled(x->c, x->rq)) {
+        x->cancelled = 1;
+        return 1;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     if (dlnow != x->last_dl || ulnow != x->last_ul) {
@@ -850,6 +890,11 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+    /* bounded waits: a trickle (bytes moving, too slowly) fails like a
+     * stall, and no request outlives its deadline; both are retried */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->min_speed_bps);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->min_speed_secs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->deadline_secs * 1000L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
@@ -894,6 +939,8 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
 
     if (x.user_abort)
         return err_setk(e, ERR_CANCELLED, "%s: stopped by the receiver of the data", what);
+    if (x.cancelled)
+        return err_setk(e, ERR_CANCELLED, "%s: cut short by the stop", what);
     if (x.etag_changed)
         return err_setk(e, ERR_CONFLICT, "%s: the object changed during the download "
                                          "(ETag %s, then %s)", what, resume_etag, rs->etag);
@@ -906,6 +953,8 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         return err_setk(e, ERR_TRANSIENT, "%s: no progress for %ld ms", what, c->timeout_ms);
     }
     if (crc != CURLE_OK) {
+        rs->connect_failed = crc == CURLE_COULDNT_CONNECT || crc == CURLE_COULDNT_RESOLVE_HOST ||
+                             crc == CURLE_COULDNT_RESOLVE_PROXY;
         *retryable = retry_curl_code(crc);
         return err_setk(e, *retryable ? ERR_TRANSIENT : ERR_GENERIC, "%s: %s%s%s", what,
                         curl_easy_strerror(crc), errbuf[0] ? ": " : "", errbuf);
@@ -1029,6 +1078,10 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
     long long expect_total = -1;  /* bytes the caller is to receive in all */
     int rc = -1;
     struct err ae = {0};
+    /* once a request found the endpoint refusing connections, the others try
+     * once: a run over many days fails fast instead of retrying each */
+    int max_retries = atomic_load(&c->unreachable) ? 0 : c->max_retries;
+    int connect_only = 1;   /* every attempt so far failed to connect */
     for (int att = 0;; att++) {
         if (have_first && expect_total >= 0 && delivered == expect_total) {
             rc = 0; /* everything arrived; only the end of a response was lost */
@@ -1036,10 +1089,14 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         }
         int retryable = 0;
         err_clear(&ae);
+        if (req_cancelled(c, rq)) {
+            rc = err_setk(&ae, ERR_CANCELLED, "%s: not sent (stopping)", what);
+            break;
+        }
         if (c->adaptive) {
             long long hold = atomic_load(&c->throttle_until) - now_ms();
             if (hold > 0)
-                retry_sleep_ms((long)hold);
+                retry_wait(c, rq, (long)hold);
         }
         rc = attempt(c, h, rq, &pp, rs, &delivered, first_etag, &retryable, &ae);
         if (rq->write && !have_first && rs->status >= 200 && rs->status < 300) {
@@ -1069,6 +1126,11 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
                                              "(ETag %s, then %s)", what, first_etag, rs->etag);
             break;
         }
+        if (rs->status > 0 || !rs->connect_failed) {
+            connect_only = 0;
+            if (rs->status > 0)
+                atomic_store(&c->unreachable, 0);
+        }
         if (rc == 0)
             break;
         /* S3's answer for a bucket of another region: follow it, once */
@@ -1089,10 +1151,15 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         if (rq->write && delivered > 0 && rs->status == 412)
             err_setk(&ae, ERR_CONFLICT, "%s: the object changed during the download (ETag %s)",
                      what, first_etag);
-        if (!retryable || att >= c->max_retries) {
+        if (!retryable || att >= max_retries) {
             if (retryable) {
                 ae.kind = ERR_TRANSIENT;
-                err_prefix(&ae, "giving up after %d attempts: ", att + 1);
+                err_prefix(&ae, "giving up after %d attempt%s: ", att + 1, att ? "s" : "");
+            }
+            if (retryable && connect_only) {
+                atomic_store(&c->unreachable, 1);
+                err_prefix(&ae, "%s cannot be reached (connections refused or name not "
+                           "found): ", pp.tgt.host);
             }
             break;
         }
@@ -1112,7 +1179,7 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         }
         log_msg(LOG_DEBUG, NULL, "retry", "%s: attempt %d of %d failed (%s); retrying in %ld ms",
                 what, att + 1, c->max_retries + 1, ae.msg, wait);
-        retry_sleep_ms(wait);
+        retry_wait(c, rq, wait);
     }
     pool_put(c, h);
     s3_target_free(&pp.tgt);
@@ -1293,8 +1360,9 @@ int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key
     int rc = s3_get(c, bucket, key, first, last, buf_sink, out, info, e);
     if (rc != 0) {
         out->len = before;
-        if (e && e->kind == ERR_CANCELLED)
-            e->kind = ERR_GENERIC; /* our own sink only stops when memory runs out */
+        /* our own sink only stops when memory runs out; a stop stays a stop */
+        if (e && e->kind == ERR_CANCELLED && !(c->cancel && *c->cancel))
+            e->kind = ERR_GENERIC;
     }
     return rc;
 }
@@ -1562,7 +1630,8 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
     snprintf(op, sizeof op, "UploadPart %d", part_number);
     struct req rq = {.op = op, .stat = ST_PUT, .method = "PUT", .bucket = bucket, .key = key,
                      .query = q, .body = data ? data : "", .body_len = len, .md5 = 1,
-                     .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1};
+                     .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1,
+                     .stageable = 1};
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     int rc = perform(c, &rq, &rs, NULL, e);
@@ -1608,7 +1677,7 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
     snprintf(op, sizeof op, "UploadPartCopy %d", part_number);
     struct req rq = {.op = op, .stat = ST_PUT, .method = "PUT", .bucket = bucket, .key = key,
                      .query = q, .body = "", .body_len = 0, .body_cap = S3_XML_MAX_BYTES,
-                     .range_first = -1, .range_last = -1};
+                     .range_first = -1, .range_last = -1, .stageable = 1};
     rq.copy_bucket = src_bucket;
     rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source", source};
     rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source-range", range};
@@ -1752,5 +1821,98 @@ int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
     int rc = perform(c, &rq, &rs, NULL, e);
     free(q);
     s3_buf_free(&rs.body);
+    return rc;
+}
+
+void s3_upload_list_free(struct s3_upload_list *l)
+{
+    for (size_t i = 0; l && i < l->n; i++) {
+        free(l->items[i].key);
+        free(l->items[i].upload_id);
+    }
+    if (l) {
+        free(l->items);
+        memset(l, 0, sizeof *l);
+    }
+}
+
+int s3_list_uploads(struct s3_client *c, const char *bucket, const char *prefix,
+                    struct s3_upload_list *out, struct err *e)
+{
+    if (!prefix)
+        prefix = "";
+    if (strlen(prefix) > S3_KEY_MAX)
+        return err_setk(e, ERR_USAGE, "ListMultipartUploads s3://%s/: prefix too long",
+                        bucket ? bucket : "");
+    size_t first_n = out->n;
+    char *pfx = enc(prefix), *key_marker = NULL, *id_marker = NULL;
+    char *what = malloc(strlen(prefix) + 2);
+    if (!pfx || !what) {
+        free(pfx);
+        free(what);
+        return err_set(e, "ListMultipartUploads s3://%s/%s: out of memory", bucket, prefix);
+    }
+    sprintf(what, "%s*", prefix);
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = 0;
+    for (int page = 0;; page++) {
+        if (page >= 100) {
+            rc = err_setk(e, ERR_DATA, "ListMultipartUploads s3://%s/%s: more than 100 pages",
+                          bucket, what);
+            break;
+        }
+        char *km = key_marker ? enc(key_marker) : NULL, *im = id_marker ? enc(id_marker) : NULL;
+        size_t ql = strlen(pfx) + (km ? strlen(km) : 0) + (im ? strlen(im) : 0) + 64;
+        char *q = malloc(ql);
+        if (!q || (key_marker && !km) || (id_marker && !im)) {
+            free(q);
+            free(km);
+            free(im);
+            rc = err_set(e, "ListMultipartUploads s3://%s/%s: out of memory", bucket, what);
+            break;
+        }
+        /* parameters in canonical (sorted) order */
+        snprintf(q, ql, "%s%s%sprefix=%s%s%s%suploads=", km ? "key-marker=" : "", km ? km : "",
+                 km ? "&" : "", pfx, im ? "&upload-id-marker=" : "", im ? im : "", "&");
+        free(km);
+        free(im);
+        struct req rq = {.op = "ListMultipartUploads", .stat = ST_LIST, .method = "GET",
+                         .bucket = bucket, .what = what, .query = q,
+                         .body_cap = S3_XML_MAX_BYTES, .range_first = -1, .range_last = -1};
+        rc = perform(c, &rq, &rs, NULL, e);
+        free(q);
+        if (rc != 0)
+            break;
+        int truncated;
+        char *nk, *ni;
+        if (s3_xml_parse_uploads((const char *)rs.body.data, rs.body.len, out, &truncated, &nk,
+                                 &ni, e) != 0) {
+            err_prefix(e, "ListMultipartUploads s3://%s/%s: ", bucket, what);
+            rc = -1;
+            break;
+        }
+        if (!truncated || !nk) {
+            free(nk);
+            free(ni);
+            break;
+        }
+        free(key_marker);
+        free(id_marker);
+        key_marker = nk;
+        id_marker = ni;
+    }
+    free(key_marker);
+    free(id_marker);
+    free(pfx);
+    free(what);
+    s3_buf_free(&rs.body);
+    if (rc != 0) {
+        for (size_t i = first_n; i < out->n; i++) {
+            free(out->items[i].key);
+            free(out->items[i].upload_id);
+        }
+        out->n = first_n;
+    }
     return rc;
 }

@@ -9,6 +9,7 @@
 #ifndef REPART_S3_H
 #define REPART_S3_H
 
+#include <signal.h>
 #include <stddef.h>
 #include "err.h"
 #include "creds.h"
@@ -51,6 +52,16 @@ struct s3_config {
     long retry_cap_ms;         /* backoff cap; 0 = default (20000) */
     int list_page_size;        /* max-keys of ListObjectsV2; 0 = default (1000) */
     struct s3_write_opts write;  /* copied */
+    long min_speed_bps;        /* a request moving fewer bytes per second than this ... */
+    long min_speed_secs;       /* ... over this many seconds fails (retryable): a trickle;
+                                  0 = defaults (1024 B/s over 60 s) */
+    long deadline_secs;        /* no attempt runs longer (retryable); 0 = default (900) */
+    const volatile sig_atomic_t *cancel;  /* NULL, or a flag (stop.h) that, once raised,
+                                  cuts short the requests that only read or stage data:
+                                  GETs (objects, listings, HEADs) and part uploads fail
+                                  with ERR_CANCELLED, in flight or before being sent,
+                                  without retries. Commits (PutObject, Complete), deletes
+                                  and aborts go on, so a stop never leaves them half done. */
 };
 
 struct s3_client;
@@ -70,6 +81,12 @@ struct s3_stats {
     long long bytes_in, bytes_out;   /* bodies only */
 };
 void s3_client_stats(struct s3_client *c, struct s3_stats *out);
+
+/* 1 when a request gave up because the endpoint refused every connection
+ * (connect or name resolution failed on each attempt): until a request
+ * reaches the server again, requests get one attempt each, and callers that
+ * work through many days stop starting new ones. */
+int s3_client_unreachable(struct s3_client *c);
 
 struct s3_object {
     char *key;              /* decoded key (owned by the list) */
@@ -201,5 +218,24 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
                     const struct s3_put_opts *opts, char etag_out[80], struct err *e);
 int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
                  const char *upload_id, struct err *e);
+
+/* Multipart uploads in progress (ListMultipartUploads). */
+struct s3_upload {
+    char *key;               /* owned by the list */
+    char *upload_id;         /* owned by the list */
+    long long initiated;     /* unix seconds, -1 when not given */
+};
+struct s3_upload_list {
+    struct s3_upload *items;
+    size_t n, cap;
+};
+void s3_upload_list_free(struct s3_upload_list *l);
+
+/* ListMultipartUploads of the keys under `prefix`, following its markers
+ * (at most 100 pages); appends to *out. A server without the operation
+ * answers an error (e.g. 501 NotImplemented) or a document that does not
+ * parse (ERR_DATA). */
+int s3_list_uploads(struct s3_client *c, const char *bucket, const char *prefix,
+                    struct s3_upload_list *out, struct err *e);
 
 #endif

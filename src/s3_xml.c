@@ -804,3 +804,153 @@ char *s3_xml_build_complete(const struct s3_part *parts, size_t n, size_t *len_o
         *len_out = len;
     return buf;
 }
+
+/* ---- ListMultipartUploads ------------------------------------------------ */
+
+struct uploads_ctx {
+    struct s3_upload_list *out;
+    size_t first;
+    struct s3_upload cur;
+    int root_ok, truncated;
+    char *next_key, *next_id;
+    struct s3_xml_error xerr;
+};
+
+static void uploads_start(struct xp *x, void *ud)
+{
+    struct uploads_ctx *c = ud;
+    if (x->depth == 1) {
+        if (strcmp(x->names[0], "ListMultipartUploadsResult") == 0)
+            c->root_ok = 1;
+        else if (strcmp(x->names[0], "Error") != 0)
+            xp_fail(x, "not a ListMultipartUploadsResult document");
+        return;
+    }
+    if (c->root_ok && xp_at(x, 2, "ListMultipartUploadsResult", "Upload")) {
+        free(c->cur.key);
+        free(c->cur.upload_id);
+        memset(&c->cur, 0, sizeof c->cur);
+        c->cur.initiated = -1;
+    }
+}
+
+static int set_text(struct xp *x, char **dst, const char *t, size_t n, size_t max)
+{
+    if (!t || n > max) {
+        xp_fail(x, "field too long");
+        return -1;
+    }
+    free(*dst);
+    *dst = strndup(t, n);
+    if (!*dst) {
+        xp_fail(x, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void uploads_end(struct xp *x, const char *t, size_t n, void *ud)
+{
+    struct uploads_ctx *c = ud;
+    if (!c->root_ok) {
+        if (t && xp_at(x, 2, "Error", "Code"))
+            copy_display(c->xerr.code, sizeof c->xerr.code, t, n);
+        else if (t && xp_at(x, 2, "Error", "Message"))
+            copy_display(c->xerr.message, sizeof c->xerr.message, t, n);
+        return;
+    }
+    const char *R = "ListMultipartUploadsResult";
+    if (xp_at(x, 2, R, "IsTruncated")) {
+        c->truncated = t && n == 4 && memcmp(t, "true", 4) == 0;
+    } else if (xp_at(x, 2, R, "NextKeyMarker")) {
+        if (n)
+            set_text(x, &c->next_key, t, n, S3_KEY_MAX);
+    } else if (xp_at(x, 2, R, "NextUploadIdMarker")) {
+        if (n)
+            set_text(x, &c->next_id, t, n, S3_TOKEN_MAX);
+    } else if (xp_at(x, 3, R, "Upload", "Key")) {
+        if (!n)
+            xp_fail(x, "an Upload with an empty Key");
+        else
+            set_text(x, &c->cur.key, t, n, S3_KEY_MAX);
+    } else if (xp_at(x, 3, R, "Upload", "UploadId")) {
+        if (!n)
+            xp_fail(x, "an Upload with an empty UploadId");
+        else
+            set_text(x, &c->cur.upload_id, t, n, S3_TOKEN_MAX);
+    } else if (xp_at(x, 3, R, "Upload", "Initiated")) {
+        char buf[64];
+        if (t && n < sizeof buf) {
+            memcpy(buf, t, n);
+            buf[n] = '\0';
+            c->cur.initiated = s3_parse_iso8601(buf);
+        }
+    } else if (xp_at(x, 2, R, "Upload")) {
+        if (!c->cur.key || !c->cur.upload_id) {
+            xp_fail(x, "an Upload without Key or UploadId");
+            return;
+        }
+        struct s3_upload_list *l = c->out;
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? l->cap * 2 : 16;
+            struct s3_upload *v = realloc(l->items, cap * sizeof *v);
+            if (!v) {
+                xp_fail(x, "out of memory");
+                return;
+            }
+            l->items = v;
+            l->cap = cap;
+        }
+        l->items[l->n++] = c->cur;
+        memset(&c->cur, 0, sizeof c->cur);
+    }
+}
+
+int s3_xml_parse_uploads(const char *xml, size_t len, struct s3_upload_list *out,
+                         int *truncated, char **next_key, char **next_upload_id,
+                         struct err *e)
+{
+    *truncated = 0;
+    *next_key = *next_upload_id = NULL;
+    struct xp *x = calloc(1, sizeof *x);
+    struct uploads_ctx *c = calloc(1, sizeof *c);
+    if (!x || !c) {
+        free(x);
+        free(c);
+        return err_set(e, "out of memory");
+    }
+    c->out = out;
+    c->first = out->n;
+    x->on_start = uploads_start;
+    x->on_end = uploads_end;
+    x->ud = c;
+    char why[512];
+    int rc = xp_run(x, xml, len, why, sizeof why);
+    free(c->cur.key);
+    free(c->cur.upload_id);
+    if (rc == 0 && !c->root_ok) {
+        if (c->xerr.code[0])
+            snprintf(why, sizeof why, "S3 error %s: %s", c->xerr.code, c->xerr.message);
+        else
+            snprintf(why, sizeof why, "no ListMultipartUploadsResult element");
+        rc = -1;
+    }
+    if (rc != 0) {
+        for (size_t i = c->first; i < out->n; i++) {
+            free(out->items[i].key);
+            free(out->items[i].upload_id);
+        }
+        out->n = c->first;
+        free(c->next_key);
+        free(c->next_id);
+        free(x);
+        free(c);
+        return err_setk(e, ERR_DATA, "bad ListMultipartUploads response: %s", why);
+    }
+    *truncated = c->truncated;
+    *next_key = c->next_key;
+    *next_upload_id = c->next_id;
+    free(x);
+    free(c);
+    return 0;
+}

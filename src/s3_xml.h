@@ -82,4 +82,12 @@ long long s3_parse_iso8601(const char *s);
  * when it is longer than 79 bytes. */
 int s3_etag_copy(char out[80], const char *etag, size_t len);
 
+/* One ListMultipartUploadsResult page: appends its Upload elements (Key,
+ * UploadId, Initiated) to *out; *truncated, and the markers of the next page
+ * (malloc'd, NULL when absent; the caller frees). An <Error> document is an
+ * error carrying its Code. Kind ERR_DATA. On error *out is left as it was. */
+int s3_xml_parse_uploads(const char *xml, size_t len, struct s3_upload_list *out,
+                         int *truncated, char **next_key, char **next_upload_id,
+                         struct err *e);
+
 #endif

@@ -1,5 +1,7 @@
 #include "upload.h"
 
+#include "testhook.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,9 +165,11 @@ static int add_part(struct upload *u, struct err *e)
 /* Hands the filled buffer to the pool as the next part. */
 static int send_part(struct upload *u, struct err *e)
 {
-    if (!u->upload_id &&
-        s3_mpu_create(u->s3, u->bucket, u->key, u->opts, &u->upload_id, e) != 0)
-        return -1;
+    if (!u->upload_id) {
+        if (s3_mpu_create(u->s3, u->bucket, u->key, u->opts, &u->upload_id, e) != 0)
+            return -1;
+        testhook_point("mpu_created");
+    }
     pthread_mutex_lock(&u->mu);
     while (u->inflight >= u->max_inflight && !u->failed)
         pthread_cond_wait(&u->cv, &u->mu);

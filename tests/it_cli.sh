@@ -21,7 +21,11 @@ run() {
 # --version
 run --version
 assert_eq "$RC" 0 "--version exit"
-[[ "$OUT" =~ ^repart\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version printed '$OUT'"
+[[ "$(head -1 <<<"$OUT")" =~ ^repart\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version printed '$OUT'"
+# and the libraries, as built and as running
+assert_contains "$OUT" "built with: avro-c 1.11" "--version: Avro C"
+assert_contains "$OUT" "libcurl" "--version: libcurl"
+assert_contains "$OUT" "running with: libcurl/" "--version: runtime libraries"
 
 # Global help lists every command and global option.
 run --help
@@ -156,6 +160,17 @@ assert_contains "$ERR" "$TEST_TMP/from-env.yml" "missing REPART_CONFIG"
 run -c "$TEST_TMP/nope/x.yml" status --days 2023-01-01
 assert_eq "$RC" 2 "missing -c config exit"
 assert_contains "$ERR" "$TEST_TMP/nope/x.yml" "missing -c config"
+
+# A config path that is a FIFO (nobody writing: reading it would hang) or a
+# device is refused at once, exit 2.
+mkfifo "$TEST_TMP/fifo.yml"
+RC=0
+timeout 20 "$R" -c "$TEST_TMP/fifo.yml" plan --days 2023-01-01 >/dev/null 2>"$TEST_TMP/fifo.err" || RC=$?
+assert_eq "$RC" 2 "config that is a FIFO: exit"
+assert_contains "$(cat "$TEST_TMP/fifo.err")" "is a pipe or socket, not a regular file" "FIFO config"
+run -c /dev/zero plan --days 2023-01-01
+assert_eq "$RC" 2 "config that is a device: exit"
+assert_contains "$ERR" "is a device, not a regular file" "device config"
 
 # The example config at the repo root is valid: loading it gets past the
 # config stage (whatever the command then does, it is not a config error).

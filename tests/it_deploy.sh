@@ -53,6 +53,10 @@ copy
 sed -i 's/"all",/"al",/' "$TEST_TMP/c/deploy/batch/job-definition.json"
 expect_fail commands "unknown command al"
 copy
+# the image's ENTRYPOINT is repart: a Batch command starting with it runs `repart repart`
+sed -i '0,/"command": \[/s//"command": [ "repart",/' "$TEST_TMP/c/deploy/events/batch-job-definition.json"
+expect_fail commands "runs \`repart repart ...\`"
+copy
 sed -i 's/ libsnappy1v5//' "$TEST_TMP/c/deploy/Dockerfile"
 expect_fail dockerfile "libsnappy.so.1 (package libsnappy1v5)"
 copy

@@ -63,7 +63,7 @@ assert_eq "$RC" 0 "json log run"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 events = [json.loads(l) for l in lines]
-assert all({"time", "level", "msg"} <= set(e) for e in events), "missing fields"
+assert all({"timestamp", "level", "msg"} <= set(e) for e in events), "missing fields"
 skips = sorted(e["day"] for e in events if e.get("event") == "skip")
 assert skips == ["2023-03-30", "2023-03-31", "2023-04-01"], skips
 assert any(e.get("event") == "summary" for e in events)

@@ -255,3 +255,15 @@ proxy_log_count() {
 }
 fault_log_count() { proxy_log_count "$FAULT_LOG" "$@"; }
 cond_log_count() { proxy_log_count "$COND_LOG" "$@"; }
+
+# await DESC SECS CMD...: polls CMD every 50 ms until it succeeds (a ready
+# file, a proxy log line); fails the test after SECS seconds.
+await() {
+    local desc=$1 secs=$2 i
+    shift 2
+    for ((i = 0; i < secs * 20; i++)); do
+        if "$@"; then return 0; fi
+        sleep 0.05
+    done
+    fail "waited ${secs}s for: $desc"
+}

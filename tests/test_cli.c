@@ -1,4 +1,5 @@
 #include "test.h"
+#include <time.h>
 #include "cli.h"
 #include "cmd.h"
 
@@ -163,6 +164,25 @@ static void test_help_and_version(void)
     cli_opts_free(&o);
 }
 
+static void test_today(void)
+{
+    struct cli_opts o;
+    struct err e;
+    char *a[] = { "repart", "all", "--from", "today-3", "--to", "today" };
+    REQUIRE(parse(ARGC(a), a, &o, &e) == 0);
+    long today = (long)(time(NULL) / 86400);
+    CHECK(day_to_epoch_days(&o.to) == today || day_to_epoch_days(&o.to) == today + 1);
+    CHECK_INT(day_between(&o.from, &o.to), 3);
+    cli_opts_free(&o);
+    char *b[] = { "repart", "all", "--from", "today-x", "--to", "today" };
+    CHECK(parse(ARGC(b), b, &o, &e) < 0);
+    CHECK(strstr(e.msg, "today-N") != NULL);
+    cli_opts_free(&o);
+    char *c[] = { "repart", "all", "--from", "todayy", "--to", "today" };
+    CHECK(parse(ARGC(c), c, &o, &e) < 0);
+    cli_opts_free(&o);
+}
+
 struct bad {
     const char *args[8];
     const char *want;
@@ -319,6 +339,7 @@ static void test_help_texts(void)
 
 int main(void)
 {
+    RUN(test_today);
     RUN(test_table);
     RUN(test_globals_and_range);
     RUN(test_defaults_env_config);

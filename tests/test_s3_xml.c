@@ -435,8 +435,53 @@ static void test_helpers(void)
     CHECK_STR(et, "abc");
 }
 
+
+static void test_parse_uploads(void)
+{
+    const char *doc =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<Bucket>out</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>"
+        "<NextKeyMarker>c/d.avro</NextKeyMarker><NextUploadIdMarker>id2</NextUploadIdMarker>"
+        "<MaxUploads>1000</MaxUploads><IsTruncated>true</IsTruncated>"
+        "<Upload><Key>c/a.avro</Key><UploadId>id1</UploadId>"
+        "<Initiated>2023-01-05T10:00:00.000Z</Initiated></Upload>"
+        "<Upload><Key>c/d.avro</Key><UploadId>id2</UploadId></Upload>"
+        "</ListMultipartUploadsResult>";
+    struct s3_upload_list l = {0};
+    int tr;
+    char *nk, *ni;
+    struct err e = {0};
+    REQUIRE(s3_xml_parse_uploads(doc, strlen(doc), &l, &tr, &nk, &ni, &e) == 0);
+    CHECK_INT(l.n, 2);
+    CHECK_STR(l.items[0].key, "c/a.avro");
+    CHECK_STR(l.items[0].upload_id, "id1");
+    CHECK_INT(l.items[0].initiated, 1672912800LL);
+    CHECK_INT(l.items[1].initiated, -1);
+    CHECK_INT(tr, 1);
+    CHECK_STR(nk, "c/d.avro");
+    CHECK_STR(ni, "id2");
+    free(nk);
+    free(ni);
+    /* bad documents leave the list as it was */
+    static const char *bad[] = {
+        "<ListBucketResult><Contents><Key>a</Key></Contents></ListBucketResult>",
+        "<ListMultipartUploadsResult><Upload><Key>x</Key></Upload></ListMultipartUploadsResult>",
+        "<ListMultipartUploadsResult><Upload><UploadId>i</UploadId>",
+        "<Error><Code>NotImplemented</Code><Message>no</Message></Error>",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(s3_xml_parse_uploads(bad[i], strlen(bad[i]), &l, &tr, &nk, &ni, &e) != 0);
+        CHECK_INT(l.n, 2);
+        CHECK_INT(e.kind, ERR_DATA);
+    }
+    s3_upload_list_free(&l);
+}
+
 int main(void)
 {
+    RUN(test_parse_uploads);
     RUN(test_list_page);
     RUN(test_list_continuation_appends);
     RUN(test_list_encoding_url);

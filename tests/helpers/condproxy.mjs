@@ -26,15 +26,21 @@
 // Everything else passes through unchanged (Host kept, bodies streamed, the
 // upstream's ETag and other headers passed back).
 //
+// --track-uploads: the local servers have no ListMultipartUploads; the proxy
+// remembers the uploads created through it (CreateMultipartUpload answers)
+// until completed or aborted through it, and answers GET /bucket?uploads
+// (prefix filter, one page) itself, with Initiated = creation time minus
+// --initiated-age-secs (so that a test sees "old" uploads without waiting).
+//
 // DIR/log.jsonl, one JSON line per request when its answer starts, plus a
 // line with result "checked" when a condition held (before the write goes on):
 //   {"t":ms,"seq":n,"method":"PUT","path":"/b/k","query":"","cond":"if-none-match"|"if-match"|null,
-//    "result":"forwarded"|"checked"|"passed"|"failed"|"conflict"|"error","status":412}
+//    "result":"forwarded"|"checked"|"passed"|"failed"|"conflict"|"error"|"uploads-listed","status":412}
 import http from "node:http";
 import fs from "node:fs";
 import {
   parseArgs, die, parseUpstream, boundLifetime, listenLoopback, makeRequestLog, splitUrl,
-  sendS3Error, S3_ERRORS, passThrough, makeServer, makeAgent,
+  sendS3Error, S3_ERRORS, passThrough, makeServer, makeAgent, upstreamRequest, responseHeaders,
 } from "./proxycommon.mjs";
 
 const USAGE = `usage: node condproxy.mjs --upstream http://127.0.0.1:PORT [options]
@@ -50,6 +56,8 @@ const USAGE = `usage: node condproxy.mjs --upstream http://127.0.0.1:PORT [optio
                              it is ready; bounded by the proxy's lifetime)
   --if-match-missing 404|412 answer to If-Match (PUT, Complete, DELETE) on a missing key
                              (default 404 NoSuchKey)
+  --track-uploads            answer ListMultipartUploads from the uploads seen
+  --initiated-age-secs N     ... reported as started N seconds before they were
 `;
 
 const opts = parseArgs(process.argv.slice(2), {
@@ -62,6 +70,8 @@ const opts = parseArgs(process.argv.slice(2), {
   "--hold-ms": { key: "holdMs", type: "int", def: 0 },
   "--hold-file": { key: "holdFile", type: "str" },
   "--if-match-missing": { key: "ifMatchMissing", type: "str", def: "404" },
+  "--track-uploads": { key: "trackUploads", type: "flag", def: false },
+  "--initiated-age-secs": { key: "initiatedAge", type: "int", def: 0 },
 }, USAGE);
 
 if (!opts.upstream) die(`--upstream is required\n${USAGE}`);
@@ -154,6 +164,49 @@ async function evaluate(req, w, inm, im) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// --track-uploads: uploadId -> { bucket, key, initiated (ms) }
+const uploads = new Map();
+
+function xmlEsc(s) {
+  return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// GET /bucket?uploads: the uploads seen and still open, under ?prefix.
+function listUploads(res, bucket, prefix) {
+  const items = [...uploads.entries()]
+    .filter(([, u]) => u.bucket === bucket && u.key.startsWith(prefix))
+    .sort((a, b) => (a[1].key < b[1].key ? -1 : a[1].key > b[1].key ? 1 : 0));
+  const body = '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    `<Bucket>${xmlEsc(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>` +
+    `<Prefix>${xmlEsc(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+    items.map(([id, u]) => `<Upload><Key>${xmlEsc(u.key)}</Key><UploadId>${xmlEsc(id)}</UploadId>` +
+      `<Initiated>${new Date(u.initiated - opts.initiatedAge * 1000).toISOString()}</Initiated>` +
+      "<StorageClass>STANDARD</StorageClass></Upload>").join("") +
+    "</ListMultipartUploadsResult>";
+  res.writeHead(200, { "Content-Type": "application/xml", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+// POST /bucket/key?uploads forwarded with its answer buffered: the upload id noted.
+function createUpload(req, res, bucket, key, line) {
+  const up = upstreamRequest(req, upstream, agent);
+  up.on("response", (upRes) => {
+    const chunks = [];
+    upRes.on("data", (c) => chunks.push(c));
+    upRes.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const m = /<UploadId>([^<]+)<\/UploadId>/.exec(body.toString());
+      if (upRes.statusCode === 200 && m) uploads.set(m[1], { bucket, key, initiated: Date.now() });
+      line("forwarded", upRes.statusCode);
+      res.writeHead(upRes.statusCode, upRes.statusMessage, responseHeaders(upRes));
+      res.end(body);
+    });
+  });
+  up.on("error", () => { if (!res.headersSent) sendS3Error(req, res, "BadGateway"); else res.destroy(); });
+  req.pipe(up);
+}
+
 async function handle(req, res, expectContinue) {
   const seq = reqlog.next();
   const { path, query } = splitUrl(req.url);
@@ -165,11 +218,33 @@ async function handle(req, res, expectContinue) {
     (w.kind === "delete" ? im !== undefined : inm !== undefined || im !== undefined);
   const cond = !conditional ? null : im !== undefined ? "if-match" : "if-none-match";
   const line = (result, status) => reqlog.write({ seq, method: req.method, path, query, cond, result, status });
+  const params = new URLSearchParams(query);
   const forward = () => {
     if (expectContinue) res.writeContinue();
-    return passThrough(req, res, upstream, agent,
-      (upRes) => line(conditional ? "passed" : "forwarded", upRes.statusCode));
+    return passThrough(req, res, upstream, agent, (upRes) => {
+      // a completed or aborted upload is no longer open
+      if (opts.trackUploads && params.has("uploadId") && !params.has("partNumber") &&
+          (req.method === "POST" || req.method === "DELETE") &&
+          (upRes.statusCode >= 200 && upRes.statusCode < 300 || upRes.statusCode === 404))
+        uploads.delete(params.get("uploadId"));
+      line(conditional ? "passed" : "forwarded", upRes.statusCode);
+    });
   };
+
+  if (opts.trackUploads && params.has("uploads")) {
+    const mb = /^\/([^/]+)\/?$/.exec(path), mo = /^\/([^/]+)\/(.+)$/.exec(path);
+    if (req.method === "GET" && mb) {
+      line("uploads-listed", 200);
+      listUploads(res, mb[1], params.get("prefix") || "");
+      return;
+    }
+    if (req.method === "POST" && mo) {
+      let key = mo[2];
+      try { key = decodeURIComponent(key); } catch { /* keep it raw */ }
+      createUpload(req, res, mo[1], key, line);
+      return;
+    }
+  }
 
   if (!w) { forward(); return; }
   if (conditional && opts.conflict && locks.has(w.lockKey)) {

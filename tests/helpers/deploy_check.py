@@ -121,8 +121,8 @@ def value_ok(opt, val):
     if opt == "--shard":
         m = re.match(r"^(auto|\d+)/(\d+)$", val)
         return bool(m) and int(m.group(2)) >= 1 and (m.group(1) == "auto" or int(m.group(1)) < int(m.group(2)))
-    if opt in ("--from", "--to"):
-        return bool(DATE.match(val))
+    if opt in ("--from", "--to"):   # a date, or relative: today, today-N (cli.c)
+        return bool(DATE.match(val)) or bool(re.match(r"^today(-\d{1,5})?$", val))
     if opt == "--days":
         return all(DATE.match(d.strip()) for d in val.split(","))
     if opt == "--queue":
@@ -238,11 +238,18 @@ class Checker:
                 continue
             self.check_argv(where, argv, strict)
 
-    def check_container(self, where, command, args, entrypoint_repart):
-        """A container's command line: `command` (may be None) and `args`."""
+    def check_container(self, where, command, args, entrypoint_repart, after_entrypoint=False):
+        """A container's command line: `command` (may be None) and `args`.
+        after_entrypoint: `command` is appended to the image's ENTRYPOINT
+        (AWS Batch, ECS without entryPoint), as Kubernetes `args` are."""
         command = list(command or [])
         args = list(args or [])
-        if command and os.path.basename(command[0]) == "repart":
+        if after_entrypoint and entrypoint_repart and command and \
+                os.path.basename(command[0]) == "repart":
+            problem(where, "command starts with repart, but the image's ENTRYPOINT is repart: it "
+                    "runs `repart repart ...` (unknown command, exit 2)")
+            self.check_argv(where, command[1:] + args)
+        elif command and os.path.basename(command[0]) == "repart":
             self.check_argv(where, command[1:] + args)
         elif command and os.path.basename(command[0]) in ("sh", "bash") and "-c" in command:
             k = command.index("-c")
@@ -265,7 +272,7 @@ def check_json(ck, path, doc):
                         ck.check_argv(where + ":" + cd.get("name", "?"), ep[1:] + cd.get("command", []))
                     else:
                         ck.check_container(where + ":" + cd.get("name", "?"), cd.get("command"), [],
-                                           not ep)
+                                           not ep, after_entrypoint=not ep)
                     if (cd.get("command") and ep and not is_repart
                             and os.path.basename(ep[0]) not in ("sh", "bash")):
                         problem(where, "ECS entryPoint %s is not repart or a shell" % ep)
@@ -279,7 +286,7 @@ def check_json(ck, path, doc):
                         print("WARNING: %s: %s.command starts with %s, but the image's ENTRYPOINT is "
                               "repart (Batch cannot override it): it would run `repart %s ...`"
                               % (where, key, cmd[0], cmd[0]), file=sys.stderr)
-                    ck.check_container(where + ":" + key, cmd, [], True)
+                    ck.check_container(where + ":" + key, cmd, [], True, after_entrypoint=True)
             for k, v in node.items():
                 if k in ("containerDefinitions", "containerProperties", "containerOverrides"):
                     continue
@@ -699,7 +706,8 @@ def cmd_consistency(src, repart):
         "cold-tier-read.json": {"s3:ListBucket", "s3:GetObject"},
         "consolidated-read.json": {"s3:ListBucket", "s3:GetObject"},
         "consolidated-readwrite.json": {"s3:ListBucket", "s3:GetObject", "s3:PutObject",
-                                        "s3:DeleteObject", "s3:AbortMultipartUpload"},
+                                        "s3:DeleteObject", "s3:AbortMultipartUpload",
+                                        "s3:ListBucketMultipartUploads"},
         "watch-sqs.json": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                            "sqs:GetQueueAttributes"},
         "sitewise-list-timeseries.json": {"iotsitewise:ListTimeSeries"},
@@ -720,6 +728,10 @@ def cmd_consistency(src, repart):
                 pre = st.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
                 if not pre:
                     problem(name, "s3:ListBucket without an s3:prefix condition")
+            elif actions(st) == {"s3:ListBucketMultipartUploads"}:
+                # a bucket-level action (no s3:prefix condition key): the bucket ARN
+                if any("/" in r.split(":::")[1] for r in resources(st)):
+                    problem(name, "s3:ListBucketMultipartUploads applies to the bucket ARN")
             elif any(a.startswith("s3:") for a in actions(st)):
                 for r in resources(st):
                     if not re.match(r"^arn:aws:s3:::[a-z0-9.-]+/[^*]+/\*$", r):

@@ -14,6 +14,10 @@
 //   slow      waits --slow-ms before forwarding (the client times out first);
 //             forwards normally if the client is still there
 //   stall     sends headers and half of the body, waits --slow-ms, then resets
+//   trickle   forwards the request, sends the upstream status and headers,
+//             then the body one byte every --trickle-ms (default 1000: 1 byte/s),
+//             for as long as the client stays: a transfer that never stalls
+//             but never ends in useful time
 //   corrupt   forwards the request, then sends the upstream status, headers
 //             and whole body with one byte flipped (the middle one), so that
 //             Content-Length holds and only a checksum tells; an empty body
@@ -61,6 +65,7 @@ const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [opti
   --faults LIST           comma list of 500,503,reset,truncate,slow,stall,corrupt
                           (default 500,503,reset,truncate,slow); one is drawn per fault
   --slow-ms N             delay of slow/stall (default 40000)
+  --trickle-ms N          trickle: one body byte every N ms (default 1000)
   --only METHODS          only these methods are eligible (comma list, e.g. GET,PUT)
   --only-path-regex RE    only requests whose target (path?query as sent) matches RE
   --skip N                the first N eligible requests never get a fault
@@ -72,7 +77,7 @@ const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [opti
                           the first starting with the previous page's last key
 `;
 
-const FAULTS = new Set(["500", "503", "reset", "truncate", "slow", "stall", "corrupt"]);
+const FAULTS = new Set(["500", "503", "reset", "truncate", "slow", "stall", "corrupt", "trickle"]);
 
 const opts = parseArgs(process.argv.slice(2), {
   "--upstream": { key: "upstream", type: "str" },
@@ -84,6 +89,7 @@ const opts = parseArgs(process.argv.slice(2), {
   "--rate": { key: "rate", type: "float", def: 0 },
   "--faults": { key: "faults", type: "list", def: ["500", "503", "reset", "truncate", "slow"] },
   "--slow-ms": { key: "slowMs", type: "int", def: 40000 },
+  "--trickle-ms": { key: "trickleMs", type: "int", def: 1000 },
   "--only": { key: "only", type: "list", def: [] },
   "--only-path-regex": { key: "pathRe", type: "str" },
   "--skip": { key: "skip", type: "int", def: 0 },
@@ -98,6 +104,7 @@ if (!(opts.rate >= 0 && opts.rate <= 1)) die("--rate must be within 0..1");
 if (opts.faults.length === 0) die("--faults is empty");
 for (const f of opts.faults) if (!FAULTS.has(f)) die(`--faults: unknown fault ${f}`);
 if (opts.slowMs < 0 || opts.slowMs > 600000) die("--slow-ms must be within 0..600000");
+if (opts.trickleMs < 1 || opts.trickleMs > 600000) die("--trickle-ms must be within 1..600000");
 if (opts.listOverlap !== 0 && !(opts.listOverlap >= 2 && opts.listOverlap <= 1000)) {
   die("--list-overlap must be within 2..1000");
 }
@@ -206,6 +213,34 @@ function brokenAnswer(req, res, seq, fault) {
         sock.on("close", () => clearTimeout(t));
       }
     });
+  });
+}
+
+// trickle: the whole answer, one body byte at a time.
+function trickleAnswer(req, res, seq, fault) {
+  const sock = req.socket;
+  let gone = false;
+  sock.on("close", () => { gone = true; });
+  forwardBuffered(req, (upRes, body) => {
+    if (gone) return;
+    if (!upRes) {
+      logLine(req, seq, fault, 502);
+      sock.resetAndDestroy();
+      return;
+    }
+    logLine(req, seq, fault, upRes.statusCode);
+    const len = req.method === "HEAD" ? 0 : body.length;
+    sock.write(rawHead(upRes, len));
+    let at = 0, timer = null;
+    sock.on("close", () => clearTimeout(timer));
+    const step = () => {
+      if (gone) return;
+      if (at >= len) { sock.end(); return; }
+      sock.write(body.subarray(at, at + 1));
+      at++;
+      timer = setTimeout(step, opts.trickleMs);
+    };
+    step();
   });
 }
 
@@ -418,6 +453,9 @@ const server = makeServer((req, res) => {
       break;
     case "corrupt":
       corruptAnswer(req, res, seq, fault);
+      break;
+    case "trickle":
+      trickleAnswer(req, res, seq, fault);
       break;
     case "slow": {
       logLine(req, seq, fault, null);

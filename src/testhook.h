@@ -1,0 +1,20 @@
+/* testhook: named points in the code where the integration tests can act,
+ * driven by the environment (unset in production: each point is a getenv).
+ *
+ *   REPART_TEST_CRASH_AT=<point>          SIGKILL there, as a crash would
+ *   REPART_TEST_PAUSE_AT=<point>:<ms>     hold there for ms (two writers overlap)
+ *   REPART_TEST_READY_AT=<point>:<file>   create <file> there, then hold until a
+ *                                         graceful stop is asked (stop.h; at most
+ *                                         120 s), so a test sends its signal at a
+ *                                         known moment instead of after a sleep
+ *
+ * Points: mid_merge (half of a day's sources merged), before_index (data
+ * uploaded, index not written), after_index (committed, orphans not yet
+ * cleaned), after_lease (the day's lease just taken), mpu_created (a
+ * multipart upload of a day file was just created, no part sent yet). */
+#ifndef REPART_TESTHOOK_H
+#define REPART_TESTHOOK_H
+
+void testhook_point(const char *point);
+
+#endif
