@@ -23,6 +23,7 @@ Checks (names for --checks):
                      0 leave those files' records readable
 """
 import collections
+import hashlib
 import json
 import math
 import os
@@ -333,6 +334,8 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         dups = [(r, c) for r, c in snap.counter.items() if c > 1 and c > src.get(r, 0)]
         if dups and (day in self.sample_tail or self.folded_present(snap)):
             dups = []   # see tail_days, folded_present
+        if dups and self.fold_uncommitted(snap, dups):
+            dups = []   # see fold_uncommitted
         if dups:
             ex = ["%s x%d (source %s) in %s" % (avrofiles.rec_text(r), c,
                                                  (self.model.current(r) or ("gone",))[0],
@@ -596,6 +599,52 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
             if f[0] == "#folded" and len(f) > 1:
                 names.add(f[1])
         return any(k.rsplit("/", 1)[-1] in names for k, _, _ in snap.files)
+
+    def fold_uncommitted(self, snap, dups):
+        """A run that folds an adopted sample file into merged.avro writes the
+        rebuilt merged.avro (holding the sample file's records) first, commits
+        the index, and only then deletes the sample file. Stopped between the
+        data PUT and the index commit, the partition shows those records in
+        both until the next run of the day (docs/design.md, "The fold
+        window"): S3 cannot replace one object and delete another at once,
+        and a window that shows records twice is chosen over one that hides
+        them. Excused only while merged.avro is not the committed version
+        and each duplicated record is held exactly by merged.avro and files
+        the committed index lists as adopted (#file), or sample files when
+        repart never committed the day (the crashed run was adopting them);
+        final-exact after the last run still requires one copy."""
+        if not self.any_stopped:
+            return False   # only a run that did not finish leaves a fold uncommitted
+        data, _ = self.s3.get(self.out, "index/%stimeseries.txt" % model.partition(snap.day))
+        committed, adopted = None, set()
+        for line in (data or b"").decode("utf-8", "replace").splitlines():
+            f = line.lstrip("\ufeff").rstrip("\r").split("\t")
+            if f[0] == "#file" and len(f) > 3:
+                if f[1] == "merged.avro":
+                    committed = (f[2], f[3])
+                else:
+                    adopted.add(f[1])
+        if committed is None and not adopted:
+            # never committed by repart: the index (if any) is the sample's,
+            # and the run that crashed was adopting (and folding) its files
+            adopted = {k.rsplit("/", 1)[-1] for k in snap.sample_files()}
+        if not adopted:
+            return False
+        merged = [k for k, _, _ in snap.files if k.rsplit("/", 1)[-1] == "merged.avro"]
+        if not merged:
+            return False
+        obj, _ = self.s3.get(self.out, merged[0])
+        if obj is None:
+            return False
+        if committed is not None and committed == (str(len(obj)), hashlib.md5(obj).hexdigest()):
+            return False   # merged.avro is the committed version: no fold in flight
+        for r, c in dups:
+            holders = [k.rsplit("/", 1)[-1] for k in self.reader.files_holding(snap, r)]
+            if "merged.avro" not in holders or c > len(holders):
+                return False
+            if any(h != "merged.avro" and h not in adopted for h in holders):
+                return False
+        return True
 
     def sample_reads_bom(self):
         """The sample reads an index with a UTF-8 BOM as it is: its first
