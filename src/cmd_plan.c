@@ -13,14 +13,15 @@ struct plan_row {
     struct day day;
     int failed;
     struct err err;
-    size_t objects, series, series_indexed, series_new, new_objects, bad_keys, filtered;
+    size_t objects, series, series_indexed, series_new, new_objects, bad_keys, skipped, filtered;
+    size_t listings;
     long long bytes, new_bytes;
     int index_exists;
 };
 
 static json_t *row_json(const struct plan_row *r, const char *name)
 {
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                           name ? "day" : "scope", name ? name : "total",
                           "objects", (json_int_t)r->objects, "bytes", (json_int_t)r->bytes,
                           "series", (json_int_t)r->series,
@@ -28,9 +29,11 @@ static json_t *row_json(const struct plan_row *r, const char *name)
                           "series_new", (json_int_t)r->series_new,
                           "new_objects", (json_int_t)r->new_objects,
                           "new_bytes", (json_int_t)r->new_bytes,
-                          "bad_keys", (json_int_t)r->bad_keys);
+                          "bad_keys", (json_int_t)r->bad_keys,
+                          "skipped_keys", (json_int_t)r->skipped);
     if (name) {
         json_object_set_new(o, "index_exists", json_boolean(r->index_exists));
+        json_object_set_new(o, "listings", json_integer((json_int_t)r->listings));
         if (r->failed)
             json_object_set_new(o, "error", json_string(r->err.msg));
     }
@@ -61,8 +64,9 @@ static void plan_estimate(const struct plan_row *rows, size_t n, const struct co
     long long part = (long long)cfg->part_size_mb << 20;
     for (size_t i = 0; i < n; i++) {
         const struct plan_row *r = &rows[i];
-        /* one page of the day, or that page + 16 parallel listings */
-        est->requests += (r->objects + r->bad_keys <= 1000 ? 1 : 1 + 16) + 2;
+        /* one page of the day, or that page + the folders + 16 parallel
+         * listings (+ one per other folder): as the scan did */
+        est->requests += (long long)(r->listings ? r->listings : 1) + 2;
         if (r->failed || r->new_objects == 0)
             continue;
         est->objects += (long long)r->new_objects;
@@ -106,10 +110,16 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
             r->new_objects = s.n_new;
             r->new_bytes = s.bytes_new;
             r->bad_keys = s.n_bad_keys;
+            r->skipped = s.n_skipped;
+            r->listings = s.n_listings;
             r->index_exists = s.index_exists;
             if (s.n_bad_keys)
-                log_msg(LOG_WARN, ds, "bad_key", "%zu key(s) do not parse; first: %s",
-                        s.n_bad_keys, s.bad_key.msg);
+                log_msg(LOG_WARN, ds, "bad_key", "%zu .avro key(s) do not parse (a run fails "
+                        "the day); first: %s", s.n_bad_keys, s.bad_key.msg);
+            if (s.n_skipped)
+                log_msg(LOG_WARN, ds, "skipped_keys", "%zu key(s) that are not data skipped "
+                        "(folder markers, names not ending in .avro); first: \"%s\"",
+                        s.n_skipped, s.skipped_key);
         }
         scan_free(&s);
         tot.objects += r->objects;
@@ -120,6 +130,7 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
         tot.new_objects += r->new_objects;
         tot.new_bytes += r->new_bytes;
         tot.bad_keys += r->bad_keys;
+        tot.skipped += r->skipped;
     }
     log_progress_done();
 
@@ -142,8 +153,8 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
         fputc('\n', stdout);
         json_decref(root);
     } else {
-        printf("%-10s %9s %12s %8s %8s %8s %9s %12s %8s\n", "day", "objects", "bytes", "series",
-               "indexed", "new_ser", "new_obj", "new_bytes", "bad_keys");
+        printf("%-10s %9s %12s %8s %8s %8s %9s %12s %8s %8s\n", "day", "objects", "bytes",
+               "series", "indexed", "new_ser", "new_obj", "new_bytes", "bad_keys", "skipped");
         for (size_t i = 0; rows && i < days.n; i++) {
             const struct plan_row *r = &rows[i];
             char ds[DAY_STR_MAX];
@@ -151,13 +162,13 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
             if (r->failed)
                 printf("%-10s FAILED: %s\n", ds, r->err.msg);
             else
-                printf("%-10s %9zu %12lld %8zu %8zu %8zu %9zu %12lld %8zu\n", ds, r->objects,
-                       r->bytes, r->series, r->series_indexed, r->series_new, r->new_objects,
-                       r->new_bytes, r->bad_keys);
+                printf("%-10s %9zu %12lld %8zu %8zu %8zu %9zu %12lld %8zu %8zu\n", ds,
+                       r->objects, r->bytes, r->series, r->series_indexed, r->series_new,
+                       r->new_objects, r->new_bytes, r->bad_keys, r->skipped);
         }
-        printf("%-10s %9zu %12lld %8zu %8zu %8zu %9zu %12lld %8zu\n", "total", tot.objects,
+        printf("%-10s %9zu %12lld %8zu %8zu %8zu %9zu %12lld %8zu %8zu\n", "total", tot.objects,
                tot.bytes, tot.series, tot.series_indexed, tot.series_new, tot.new_objects,
-               tot.new_bytes, tot.bad_keys);
+               tot.new_bytes, tot.bad_keys, tot.skipped);
         printf("estimate: fetch %lld objects (%.1f MB), upload ~%.1f MB, ~%lld requests, "
                "~%.0f s at %.0f MB/s (docs/benchmarks.md; REPART_PLAN_MBPS to change)\n",
                est.objects, (double)est.bytes_in / 1e6, (double)est.bytes_out / 1e6,

@@ -865,6 +865,7 @@ static void report_scan(const struct day_scan *s, const char *dayname, struct da
     r->new_objects = s->n_new;
     r->series_new = s->series_new;
     r->bad_keys = s->n_bad_keys;
+    r->skipped_keys = s->n_skipped;
     struct log_field fs[] = {LOG_INT("objects", s->n_src), LOG_INT("bytes", s->bytes),
                              LOG_INT("series", s->series), LOG_INT("new_objects", s->n_new)};
     log_event(LOG_INFO, dayname, "reviewing", fs, sizeof fs / sizeof *fs,
@@ -878,6 +879,10 @@ static void report_scan(const struct day_scan *s, const char *dayname, struct da
     if (s->n_filtered)
         log_msg(LOG_INFO, dayname, "filtered", "%zu objects left out by timeseries_type",
                 s->n_filtered);
+    if (s->n_skipped)
+        log_msg(LOG_WARN, dayname, "skipped_keys", "%zu key(s) under %s that are not data "
+                "skipped (folder markers, names not ending in .avro); first: \"%s\"",
+                s->n_skipped, s->day_prefix, s->skipped_key);
 }
 
 static int scan_for_run(struct run *run, const struct day *d, struct day_scan *s,
@@ -892,7 +897,7 @@ static int scan_for_run(struct run *run, const struct day *d, struct day_scan *s
     report_scan(s, dayname, r);
     if (s->n_bad_keys) {
         /* DESIGN §5: a key that does not parse fails its day */
-        return err_setk(e, ERR_DATA, "%zu object key(s) under %s do not parse; first: %s",
+        return err_setk(e, ERR_DATA, "%zu .avro key(s) under %s do not parse; first: %s",
                         s->n_bad_keys, s->day_prefix, s->bad_key.msg);
     }
     progress_planned(&run->prog, (long long)s->n_new, (long long)s->bytes_new);

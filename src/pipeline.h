@@ -50,7 +50,8 @@ struct day_result {
     size_t objects;            /* source objects of the day */
     size_t new_objects;        /* merged by this run */
     size_t series_new;
-    size_t bad_keys;
+    size_t bad_keys;           /* .avro keys that do not parse (the day fails) */
+    size_t skipped_keys;       /* keys that are not data (warned about, skipped) */
     uint64_t records;
     uint64_t bytes_in;         /* source bytes fetched */
     uint64_t bytes_out;        /* merged bytes */

@@ -52,15 +52,17 @@ int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct
         .cancel = stop_flag(),
     };
     /* Tuning for tests and odd networks; unset = the client's defaults. */
-    long timeout_ms, retry_base_ms, max_retries;
+    long timeout_ms, retry_base_ms, max_retries, page_size;
     if (env_long("REPART_S3_TIMEOUT_MS", 600000, &timeout_ms, e) != 0 ||
         env_long("REPART_S3_RETRY_BASE_MS", 60000, &retry_base_ms, e) != 0 ||
         env_long("REPART_S3_MAX_RETRIES", 100, &max_retries, e) != 0 ||
         env_long("REPART_S3_MIN_SPEED_BPS", 1L << 30, &sc.min_speed_bps, e) != 0 ||
         env_long("REPART_S3_MIN_SPEED_SECS", 3600, &sc.min_speed_secs, e) != 0 ||
         env_long("REPART_S3_DEADLINE_SECS", 86400, &sc.deadline_secs, e) != 0 ||
-        env_long("REPART_STALE_UPLOAD_SECS", 30L * 86400, &rt->stale_upload_secs, e) != 0)
+        env_long("REPART_STALE_UPLOAD_SECS", 30L * 86400, &rt->stale_upload_secs, e) != 0 ||
+        env_long("REPART_S3_LIST_PAGE_SIZE", 1000, &page_size, e) != 0)
         return -1;
+    sc.list_page_size = (int)page_size;  /* tests: days of many pages with few objects */
     sc.timeout_ms = timeout_ms;
     sc.retry_base_ms = retry_base_ms;
     sc.max_retries = (int)max_retries;

@@ -1210,8 +1210,38 @@ int s3_list(struct s3_client *c, const char *bucket, const char *prefix,
     return s3_list_pages(c, bucket, prefix, 0, out, NULL, e);
 }
 
+static int list_impl(struct s3_client *c, const char *bucket, const char *prefix,
+                     const char *delimiter, long max_pages, struct s3_object_list *out,
+                     char ***cprefixes, size_t *n_cprefixes, int *truncated, struct err *e);
+
 int s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, long max_pages,
                   struct s3_object_list *out, int *truncated, struct err *e)
+{
+    return list_impl(c, bucket, prefix, NULL, max_pages, out, NULL, NULL, truncated, e);
+}
+
+int s3_list_delimited(struct s3_client *c, const char *bucket, const char *prefix,
+                      const char *delimiter, struct s3_object_list *out, char ***prefixes,
+                      size_t *n_prefixes, struct err *e)
+{
+    *prefixes = NULL;
+    *n_prefixes = 0;
+    if (!delimiter || !*delimiter)
+        return err_setk(e, ERR_USAGE, "ListObjectsV2 s3://%s/%s: empty delimiter",
+                        bucket ? bucket : "", prefix ? prefix : "");
+    return list_impl(c, bucket, prefix, delimiter, 0, out, prefixes, n_prefixes, NULL, e);
+}
+
+void s3_prefixes_free(char **prefixes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(prefixes[i]);
+    free(prefixes);
+}
+
+static int list_impl(struct s3_client *c, const char *bucket, const char *prefix,
+                     const char *delimiter, long max_pages, struct s3_object_list *out,
+                     char ***cprefixes, size_t *n_cprefixes, int *truncated, struct err *e)
 {
     if (truncated)
         *truncated = 0;
@@ -1222,10 +1252,12 @@ int s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, l
                         bucket ? bucket : "");
     size_t first_n = out->n;
     char *pfx = enc(prefix);
+    char *dlm = delimiter ? enc(delimiter) : NULL;
     char *token = NULL;
     char *what = malloc(strlen(prefix) + 2);
-    if (!pfx || !what) {
+    if (!pfx || !what || (delimiter && !dlm)) {
         free(pfx);
+        free(dlm);
         free(what);
         return err_set(e, "ListObjectsV2 s3://%s/%s: out of memory", bucket, prefix);
     }
@@ -1236,7 +1268,7 @@ int s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, l
     long pages = 0;
     for (;;) {
         char *tok = token ? enc(token) : NULL;
-        size_t ql = strlen(pfx) + (tok ? strlen(tok) : 0) + 128;
+        size_t ql = strlen(pfx) + (tok ? strlen(tok) : 0) + (dlm ? strlen(dlm) : 0) + 128;
         char *q = malloc(ql);
         if (!q || (token && !tok)) {
             free(q);
@@ -1245,9 +1277,9 @@ int s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, l
             break;
         }
         /* parameters in canonical (sorted) order */
-        snprintf(q, ql, "%s%s%sencoding-type=url&list-type=2&max-keys=%d&prefix=%s",
-                 tok ? "continuation-token=" : "", tok ? tok : "", tok ? "&" : "", c->page_size,
-                 pfx);
+        snprintf(q, ql, "%s%s%s%s%s%sencoding-type=url&list-type=2&max-keys=%d&prefix=%s",
+                 tok ? "continuation-token=" : "", tok ? tok : "", tok ? "&" : "",
+                 dlm ? "delimiter=" : "", dlm ? dlm : "", dlm ? "&" : "", c->page_size, pfx);
         free(tok);
         struct req rq = {.op = "ListObjectsV2", .stat = ST_LIST, .method = "GET",
                          .bucket = bucket, .what = what, .query = q,
@@ -1263,6 +1295,19 @@ int s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, l
             break;
         }
         pages++;
+        if (cprefixes && pg.n_prefixes) {
+            char **np = realloc(*cprefixes, (*n_cprefixes + pg.n_prefixes) * sizeof *np);
+            if (!np) {
+                s3_list_page_free(&pg);
+                rc = err_set(e, "ListObjectsV2 s3://%s/%s: out of memory", bucket, what);
+                break;
+            }
+            *cprefixes = np;
+            for (size_t i = 0; i < pg.n_prefixes; i++) {
+                np[(*n_cprefixes)++] = pg.prefixes[i];
+                pg.prefixes[i] = NULL;
+            }
+        }
         if (!pg.is_truncated) {
             s3_list_page_free(&pg);
             break;
@@ -1287,12 +1332,18 @@ int s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, l
     }
     free(token);
     free(pfx);
+    free(dlm);
     free(what);
     s3_buf_free(&rs.body);
     if (rc != 0) {
         for (size_t i = first_n; i < out->n; i++)
             free(out->items[i].key);
         out->n = first_n;
+        if (cprefixes) {
+            s3_prefixes_free(*cprefixes, *n_cprefixes);
+            *cprefixes = NULL;
+            *n_cprefixes = 0;
+        }
     }
     return rc;
 }

@@ -111,6 +111,15 @@ int  s3_list(struct s3_client *c, const char *bucket, const char *prefix,
  * NULL) tells whether keys were left. */
 int  s3_list_pages(struct s3_client *c, const char *bucket, const char *prefix, long max_pages,
                    struct s3_object_list *out, int *truncated, struct err *e);
+/* ListObjectsV2 with a delimiter (e.g. "/"), every page: the keys with no
+ * delimiter after `prefix` are appended to *out, the CommonPrefixes (decoded,
+ * malloc'd each, in the server's order, possibly repeated across pages) are
+ * returned in *prefixes / *n_prefixes (free with s3_prefixes_free, also on
+ * failure, when they are NULL / 0). */
+int  s3_list_delimited(struct s3_client *c, const char *bucket, const char *prefix,
+                       const char *delimiter, struct s3_object_list *out, char ***prefixes,
+                       size_t *n_prefixes, struct err *e);
+void s3_prefixes_free(char **prefixes, size_t n);
 void s3_object_list_free(struct s3_object_list *l);
 
 /* Receives body bytes of a GET; return 0 to go on, non-zero to abort (the

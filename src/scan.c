@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SCAN_GROUPS 16  /* seriesBucket=0.. to seriesBucket=f.. */
 
@@ -160,6 +161,128 @@ void scan_classify(struct day_scan *s)
     }
 }
 
+int scan_key_kind(const char *key, const char *data_prefix, const struct day *d,
+                  struct coldkey *ck, struct err *e)
+{
+    size_t n = strlen(key);
+    if (n == 0 || key[n - 1] == '/')
+        return SCAN_KEY_SKIP;                  /* a folder marker */
+    const char *name = strrchr(key, '/');
+    name = name ? name + 1 : key;
+    size_t nl = strlen(name);
+    if (nl < 5 || strcasecmp(name + nl - 5, ".avro") != 0)
+        return SCAN_KEY_SKIP;                  /* not data: temp, manifest, notes, ... */
+    struct err ke = {0};
+    if (coldkey_parse(key, data_prefix, ck, &ke) != 0) {
+        *e = ke;
+        return SCAN_KEY_BAD;
+    }
+    if (day_cmp(&ck->day, d) != 0) {
+        char want[DAY_PARTITION_MAX];
+        err_setk(e, ERR_DATA, "key \"%.300s\": not a key of the day %s", key,
+                 day_partition(d, want));
+        return SCAN_KEY_BAD;
+    }
+    return SCAN_KEY_DATA;
+}
+
+static int cmp_object_key(const void *a, const void *b)
+{
+    const struct s3_object *x = a, *y = b;
+    return strcmp(x->key, y->key);
+}
+
+/* Moves every item of *from to the end of *to (from is left empty). */
+static int take_objects(struct s3_object_list *to, struct s3_object_list *from)
+{
+    if (from->n == 0)
+        return 0;
+    if (to->n + from->n > to->cap) {
+        size_t cap = to->n + from->n;
+        struct s3_object *p = realloc(to->items, cap * sizeof *p);
+        if (!p)
+            return -1;
+        to->items = p;
+        to->cap = cap;
+    }
+    memcpy(to->items + to->n, from->items, from->n * sizeof *from->items);
+    to->n += from->n;
+    from->n = 0;
+    return 0;
+}
+
+/* A day of more than one page. Its folders are found first (one listing with
+ * delimiter "/"); those named seriesBucket=<hex digit>... are listed as 16
+ * parallel listings by that digit, every other folder by a listing of its
+ * own, and the keys directly under the day come with the folder listing. So
+ * every key of the day is listed whatever its name (a key no listing covers
+ * would vanish from the day without a word). */
+static int list_big_day(const struct scan_ctx *ctx, struct day_scan *s,
+                        struct s3_object_list *all, struct err *e)
+{
+    const char *bucket = ctx->cfg->s3.cold_tier.bucket_name;
+    size_t plen = strlen(s->day_prefix);
+    char **cps = NULL;
+    size_t n_cps = 0;
+    if (s3_list_delimited(ctx->s3, bucket, s->day_prefix, "/", all, &cps, &n_cps, e) != 0)
+        return err_prefix(e, "listing s3://%s/%s (folders): ", bucket, s->day_prefix);
+    /* the other folders, each once (pages may repeat a prefix) */
+    size_t n_other = 0;
+    for (size_t i = 0; i < n_cps; i++) {
+        const char *cp = cps[i];
+        if (strncmp(cp, s->day_prefix, plen) != 0 || strlen(cp) >= COLDKEY_DAY_PREFIX_MAX + 32) {
+            int rc = err_setk(e, ERR_DATA, "listing s3://%s/%s: the server returned the folder "
+                              "\"%.200s\", not under the day", bucket, s->day_prefix, cp);
+            s3_prefixes_free(cps, n_cps);
+            return rc;
+        }
+        const char *rel = cp + plen;
+        int dup = 0;
+        for (size_t j = 0; j < n_other && !dup; j++)
+            dup = strcmp(cps[j], cp) == 0;
+        if (dup || (strncmp(rel, "seriesBucket=", 13) == 0 && strchr("0123456789abcdef", rel[13]) &&
+                    rel[13]))
+            continue;
+        /* keep the other folders at the front */
+        char *t = cps[n_other];
+        cps[n_other] = cps[i];
+        cps[i] = t;
+        n_other++;
+    }
+    size_t n_tasks = SCAN_GROUPS + n_other;
+    struct list_task *tasks = calloc(n_tasks, sizeof *tasks);
+    if (!tasks) {
+        s3_prefixes_free(cps, n_cps);
+        return err_set(e, "out of memory");
+    }
+    struct waitgroup wg;
+    waitgroup_init(&wg);
+    for (int g = 0; g < SCAN_GROUPS; g++) {
+        char prefix[sizeof tasks[g].prefix];
+        snprintf(prefix, sizeof prefix, "%sseriesBucket=%x", s->day_prefix, g);
+        start_listing(ctx, &tasks[g], &wg, prefix, 0);
+    }
+    for (size_t i = 0; i < n_other; i++)
+        start_listing(ctx, &tasks[SCAN_GROUPS + i], &wg, cps[i], 0);
+    waitgroup_wait(&wg);
+    waitgroup_destroy(&wg);
+    s3_prefixes_free(cps, n_cps);
+    int rc = 0;
+    for (size_t t = 0; t < n_tasks; t++) {
+        if (tasks[t].rc != 0 && rc == 0) {
+            *e = tasks[t].err;
+            err_prefix(e, "listing s3://%s/%s: ", bucket, tasks[t].prefix);
+            rc = -1;
+        }
+        if (rc == 0 && take_objects(all, &tasks[t].out) != 0)
+            rc = err_set(e, "out of memory");
+        s3_object_list_free(&tasks[t].out);
+    }
+    free(tasks);
+    s->n_listings = 2 + n_tasks;
+    return rc;
+}
+
 int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s, struct err *e)
 {
     const struct config *cfg = ctx->cfg;
@@ -173,76 +296,77 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
 
     /* One page of the whole day first: a day of up to a page of objects
      * (and so most reruns) costs one listing. A bigger day is listed again
-     * as 16 parallel listings, one per first hex digit of seriesBucket. */
-    struct list_task tasks[SCAN_GROUPS];
-    memset(tasks, 0, sizeof tasks);
+     * (list_big_day). */
+    struct list_task first;
+    memset(&first, 0, sizeof first);
     struct waitgroup wg;
     waitgroup_init(&wg);
-    start_listing(ctx, &tasks[0], &wg, s->day_prefix, 1);
+    start_listing(ctx, &first, &wg, s->day_prefix, 1);
     /* the index is read on this thread meanwhile */
     struct err ie = {0};
     int irc = read_index(ctx, s, &ie);
     waitgroup_wait(&wg);
-    int groups = 1;
-    if (tasks[0].rc == 0 && tasks[0].truncated) {
-        s3_object_list_free(&tasks[0].out);
-        memset(&tasks[0], 0, sizeof tasks[0]);
-        groups = SCAN_GROUPS;
-        for (int g = 0; g < groups; g++) {
-            char prefix[sizeof tasks[g].prefix];
-            snprintf(prefix, sizeof prefix, "%sseriesBucket=%x", s->day_prefix, g);
-            start_listing(ctx, &tasks[g], &wg, prefix, 0);
-        }
-        waitgroup_wait(&wg);
-    }
     waitgroup_destroy(&wg);
 
+    struct s3_object_list all = {0};
     int rc = 0;
-    size_t total = 0;
-    for (int g = 0; g < groups; g++) {
-        if (tasks[g].rc != 0 && rc == 0) {
-            *e = tasks[g].err;
-            err_prefix(e, "listing s3://%s/%s: ", cfg->s3.cold_tier.bucket_name, tasks[g].prefix);
-            rc = -1;
-        }
-        total += tasks[g].out.n;
+    s->n_listings = 1;
+    if (first.rc != 0) {
+        *e = first.err;
+        err_prefix(e, "listing s3://%s/%s: ", cfg->s3.cold_tier.bucket_name, first.prefix);
+        rc = -1;
+    } else if (first.truncated) {
+        rc = list_big_day(ctx, s, &all, e);
+    } else if (take_objects(&all, &first.out) != 0) {
+        rc = err_set(e, "out of memory");
     }
+    s3_object_list_free(&first.out);
     if (rc == 0 && irc != 0) {
         *e = ie;
         rc = -1;
     }
-    if (rc == 0 && total) {
-        s->src = calloc(total, sizeof *s->src);
+    /* each key once (a key listed twice, by overlapping pages of an
+     * S3-compatible server, is one object) */
+    if (rc == 0 && all.n > 1)
+        qsort(all.items, all.n, sizeof *all.items, cmp_object_key);
+    if (rc == 0 && all.n) {
+        s->src = calloc(all.n, sizeof *s->src);
         if (!s->src)
             rc = err_set(e, "out of memory");
     }
     size_t prefix_len = strlen(s->day_prefix);
-    for (int g = 0; g < groups; g++) {
-        struct s3_object_list *l = &tasks[g].out;
-        for (size_t i = 0; rc == 0 && i < l->n; i++) {
-            struct s3_object *o = &l->items[i];
-            struct scan_source *src = &s->src[s->n_src];
-            struct err ke = {0};
-            /* only the seriesBucket= folders hold cold-tier data (the 16
-             * parallel listings see nothing else either) */
-            if (strncmp(o->key + prefix_len, "seriesBucket=", 13) != 0)
-                continue;
-            if (coldkey_parse(o->key, cfg->s3.cold_tier.data_prefix, &src->ck, &ke) != 0 ||
-                day_cmp(&src->ck.day, d) != 0) {
-                if (s->n_bad_keys++ == 0)
-                    s->bad_key = ke.msg[0] ? ke : (struct err){"not a key of this day", ERR_DATA};
-                continue;
-            }
-            src->key = o->key;  /* steal the string */
-            o->key = NULL;
-            src->relkey = src->key + prefix_len;
-            src->size = o->size;
-            src->last_modified = o->last_modified;
-            memcpy(src->etag, o->etag, sizeof src->etag);
-            s->n_src++;
+    const char *prev = NULL;   /* the previous key (stolen or not, still allocated) */
+    for (size_t i = 0; rc == 0 && i < all.n; i++) {
+        struct s3_object *o = &all.items[i];
+        if (prev && strcmp(prev, o->key) == 0) {
+            s->n_listed_twice++;
+            continue;
         }
-        s3_object_list_free(l);
+        prev = o->key;
+        struct scan_source *src = &s->src[s->n_src];
+        struct err ke = {0};
+        switch (scan_key_kind(o->key, cfg->s3.cold_tier.data_prefix, d, &src->ck, &ke)) {
+        case SCAN_KEY_SKIP:
+            if (s->n_skipped++ == 0)
+                snprintf(s->skipped_key, sizeof s->skipped_key, "%.*s",
+                         (int)(sizeof s->skipped_key - 1), o->key);
+            continue;
+        case SCAN_KEY_BAD:
+            if (s->n_bad_keys++ == 0)
+                s->bad_key = ke;
+            continue;
+        default:
+            break;
+        }
+        src->key = o->key;  /* steal the string */
+        o->key = NULL;
+        src->relkey = src->key + prefix_len;
+        src->size = o->size;
+        src->last_modified = o->last_modified;
+        memcpy(src->etag, o->etag, sizeof src->etag);
+        s->n_src++;
     }
+    s3_object_list_free(&all);
     if (rc != 0)
         return rc;
 
@@ -251,13 +375,6 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
     size_t kept = 0;
     for (size_t i = 0; i < s->n_src; i++) {
         struct scan_source *src = &s->src[i];
-        /* a key listed twice (overlapping pages of an S3-compatible server)
-         * is one object */
-        if (kept && strcmp(s->src[kept - 1].key, src->key) == 0) {
-            s->n_listed_twice++;
-            free(src->key);
-            continue;
-        }
         if (!selected(ctx->filter, src->ck.series_id)) {
             s->n_filtered++;
             free(src->key);

@@ -1,7 +1,8 @@
 /* scan: what one day holds and what of it is new.
  *
- * Lists the day's cold-tier objects (16 listings in parallel, one per first
- * hex digit of seriesBucket), parses every key, reads the day's index and
+ * Lists the day's cold-tier objects (one page; a bigger day by its folders:
+ * 16 listings in parallel, one per first hex digit of seriesBucket, and one
+ * per any other folder), classifies and parses every key, reads the day's index and
  * marks each source new or covered. Shared by plan, status and the pipeline,
  * so they can never disagree about what a run would do. */
 #ifndef REPART_SCAN_H
@@ -39,8 +40,12 @@ struct day_scan {
     char index_key[COLDKEY_DAY_PREFIX_MAX + 32];
     struct scan_source *src;   /* every parsed source, in merge order (coldkey_cmp) */
     size_t n_src;
-    size_t n_bad_keys;         /* keys under the day that do not parse */
+    size_t n_bad_keys;         /* .avro keys under the day that do not parse (fail the day) */
     struct err bad_key;        /* the first of them */
+    size_t n_skipped;          /* keys that are not data: folder markers, names not ending
+                                  in .avro (temp, manifest files); skipped with a warning */
+    char skipped_key[320];     /* the first of them (truncated) */
+    size_t n_listings;         /* ListObjectsV2 listings the scan made (not pages) */
     size_t n_filtered;         /* left out by timeseries_type */
     struct index index;        /* the day's index as read (empty if none) */
     int index_exists;
@@ -57,6 +62,17 @@ struct scan_ctx {
     struct pool *pool;              /* listings run here */
     const struct scan_filter *filter;  /* NULL = ALL */
 };
+
+/* What a listed key under a day is (scan_key_kind). */
+enum { SCAN_KEY_DATA = 0, SCAN_KEY_BAD, SCAN_KEY_SKIP };
+
+/* Classifies one key listed under day `d`: a key ending in '/' (a folder
+ * marker) or whose name does not end in ".avro" (any case) is not data
+ * (SCAN_KEY_SKIP); a ".avro" key is data when coldkey_parse accepts it and it
+ * belongs to `d` (SCAN_KEY_DATA, *ck filled), else SCAN_KEY_BAD with *e
+ * naming the key and what is wrong. */
+int scan_key_kind(const char *key, const char *data_prefix, const struct day *d,
+                  struct coldkey *ck, struct err *e);
 
 /* Scans one day into *out (zeroed by the function; free with scan_free,
  * also after a failure). Unparsable keys are counted, not fatal. */

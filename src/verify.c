@@ -42,7 +42,7 @@ const char *verify_kind_name(enum verify_kind k)
     static const char *const names[] = {
         "missing", "orphan", "count_mismatch", "corrupt", "unreadable", "foreign_series",
         "source_gone", "source_changed", "source_unreadable", "repaired", "legacy", "other",
-        "index_damaged",
+        "index_damaged", "bad_key",
     };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
@@ -230,6 +230,7 @@ static int survey(const struct verify_env *env, const struct scan_filter *filter
     v->pending = s->n_new;
     v->cold_bytes = s->bytes;
     v->bad_keys = s->n_bad_keys;
+    v->skipped_keys = s->n_skipped;
     v->pending_bytes = s->bytes_new;
     v->pending_series = s->series_new;
     v->index_series = real_series_lines(&s->index);
@@ -561,6 +562,16 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
     int rc = survey(env, NULL, d, v, &s, &cap);
     if (rc != 0)
         goto out;
+    /* every key of the day accounted for: what a run would fail on */
+    if (s.n_bad_keys)
+        add_finding(v, VK_BAD_KEY, VERIFY_PROBLEM, NULL,
+                    "%zu .avro key(s) under %s do not parse (a run fails the day until they "
+                    "are renamed or removed); first: %s", s.n_bad_keys, s.day_prefix,
+                    s.bad_key.msg);
+    if (s.n_skipped)
+        add_finding(v, VK_OTHER, VERIFY_WARNING, NULL,
+                    "%zu key(s) under %s that are not data (skipped); first: \"%s\"",
+                    s.n_skipped, s.day_prefix, s.skipped_key);
     /* the day file against its #file line */
     const struct index_file *dfile = index_file_find(&s.index, DAYFILE_NAME);
     const struct verify_file *dvf = find_file(v, DAYFILE_NAME);

@@ -61,7 +61,9 @@ enum verify_kind {
     VK_LEGACY,            /* info: merged_series_*.avro of the Python sample */
     VK_OTHER,             /* info: another object under the day's data prefix */
     VK_INDEX_DAMAGED,     /* the #src ranges do not tile the day file (records untracked) */
+    VK_BAD_KEY,           /* .avro keys under the day that do not parse (a run fails the day) */
 };
+#define VK_LAST VK_BAD_KEY
 
 struct verify_finding {
     enum verify_kind kind;
@@ -101,7 +103,8 @@ struct verify_day {
     int index_exists;
     size_t cold_objects;          /* parsed keys under the day in the cold tier */
     long long cold_bytes;
-    size_t bad_keys;              /* keys under the day that do not parse */
+    size_t bad_keys;              /* .avro keys under the day that do not parse */
+    size_t skipped_keys;          /* keys under the day that are not data */
     size_t pending;               /* of them, not covered by the index (a run would merge) */
     long long pending_bytes;
     size_t pending_series;        /* series the index does not name yet */
@@ -117,7 +120,7 @@ struct verify_day {
     struct verify_finding *findings;
     size_t n_findings, cap_findings;
     size_t problems, warnings;
-    size_t n_kind[VK_INDEX_DAMAGED + 1];  /* findings per kind */
+    size_t n_kind[VK_LAST + 1];  /* findings per kind */
 };
 
 struct verify_env {

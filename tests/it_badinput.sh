@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad input fails only its day, with a message naming the culprit, and
 # commits nothing of it (DESIGN §5); the other days go on:
-#  - a key under a day's prefix that is not a cold-tier file name;
+#  - a .avro key under a day's prefix that is not a cold-tier file name;
 #  - a source that is valid Avro of another schema (not resolvable);
 #  - an empty source object;
 #  - an index object in the bucket with a malformed line;
@@ -33,7 +33,7 @@ committed() { bucket_ls out "index/$(day_part "$1")/" | wc -l; }
 del() { curl -sf -X DELETE "$S3_ENDPOINT/$1" >/dev/null || fail "DELETE $1"; }
 
 printf 'not avro' >"$TEST_TMP/notes.txt"
-put_bad 2023-10-01 notes.txt "$TEST_TMP/notes.txt"
+put_bad 2023-10-01 notes.avro "$TEST_TMP/notes.txt"
 put_bad 2023-10-02 raw_weather-series_1696204800_GOOD.avro \
     "$REPART_SRC_DIR/tests/data/avro/share/test/data/weather.avro"
 : >"$TEST_TMP/empty"
@@ -42,7 +42,7 @@ put_bad 2023-10-03 raw_empty-series_1696291200_GOOD.avro "$TEST_TMP/empty"
 run_repart -c "$CFG" all "${RANGE[@]}" --report "$TEST_TMP/r1.json"
 assert_eq "$RC" 1 "exit with bad sources"
 assert_contains "$ERR" "error: 2023-10-01: " "bad key: day named"
-assert_contains "$ERR" "seriesBucket=00/notes.txt" "bad key: key named"
+assert_contains "$ERR" "seriesBucket=00/notes.avro" "bad key: key named"
 assert_contains "$ERR" "error: 2023-10-02: " "foreign schema: day named"
 assert_contains "$ERR" "raw_weather-series_1696204800_GOOD.avro" "foreign schema: object named"
 assert_contains "$ERR" "error: 2023-10-03: " "empty source: day named"
@@ -56,7 +56,7 @@ assert_eq "$(committed 2023-10-04)" 1 "the good day is committed"
 check_day out 2023-10-04 "$(src_of 2023-10-04)"
 
 # culprits removed: the rerun commits the three days
-del "cold/raw/$(day_part 2023-10-01)/seriesBucket=00/notes.txt"
+del "cold/raw/$(day_part 2023-10-01)/seriesBucket=00/notes.avro"
 del "cold/raw/$(day_part 2023-10-02)/seriesBucket=00/raw_weather-series_1696204800_GOOD.avro"
 del "cold/raw/$(day_part 2023-10-03)/seriesBucket=00/raw_empty-series_1696291200_GOOD.avro"
 run_repart -c "$CFG" all "${RANGE[@]}"

@@ -1,5 +1,6 @@
 #include "test.h"
 #include "coldkey.h"
+#include "scan.h"
 
 #define ASSOC "7020c8e2-e6db-40fa-9845-ed0dddd4c77d_95e63da7-d34e-43e1-bc6f-1b490154b07a"
 #define PLAIN "f74c2828-5317-4df3-ba16-6d41b5bcb531"
@@ -233,6 +234,41 @@ static void test_prefixes(void)
     CHECK(ok);
 }
 
+/* scan_key_kind: what a listed key under a day is (issue 12: every key
+ * accounted for). */
+static void test_key_kind(void)
+{
+    struct coldkey k;
+    struct err e;
+    struct day d = {2023, 11, 1};
+#define DP "raw/startYear=2023/startMonth=11/startDay=1/"
+    CHECK_INT(scan_key_kind(DP "seriesBucket=0a/raw_s_1700000000_GOOD.avro", "raw/", &d, &k, &e),
+              SCAN_KEY_DATA);
+    CHECK_STR(k.series_id, "s");
+    /* not data: folder markers, other names */
+    CHECK_INT(scan_key_kind(DP, "raw/", &d, &k, &e), SCAN_KEY_SKIP);
+    CHECK_INT(scan_key_kind(DP "seriesBucket=0a/", "raw/", &d, &k, &e), SCAN_KEY_SKIP);
+    CHECK_INT(scan_key_kind(DP "_manifest.json", "raw/", &d, &k, &e), SCAN_KEY_SKIP);
+    CHECK_INT(scan_key_kind(DP "seriesBucket=0a/raw_s_1_GOOD.avro.tmp", "raw/", &d, &k, &e),
+              SCAN_KEY_SKIP);
+    CHECK_INT(scan_key_kind(DP "tmp/part-0001", "raw/", &d, &k, &e), SCAN_KEY_SKIP);
+    /* .avro keys that do not parse, wherever they are */
+    CHECK_INT(scan_key_kind(DP "raw_s_1_GOOD.avro", "raw/", &d, &k, &e), SCAN_KEY_BAD);
+    CHECK(strstr(e.msg, "seriesBucket") != NULL);
+    CHECK_INT(scan_key_kind(DP "seriesBucket=A0/raw_s_1_GOOD.avro", "raw/", &d, &k, &e),
+              SCAN_KEY_BAD);
+    CHECK_INT(scan_key_kind(DP "seriesBucket=0a/agg_s_1_GOOD.avro", "raw/", &d, &k, &e),
+              SCAN_KEY_BAD);
+    CHECK_INT(scan_key_kind(DP "seriesBucket=0a/raw_s_1_GOOD.AVRO", "raw/", &d, &k, &e),
+              SCAN_KEY_BAD);
+    CHECK_INT(scan_key_kind(DP "other/x.avro", "raw/", &d, &k, &e), SCAN_KEY_BAD);
+    /* a key of another day (not under this day's prefix in a listing, but
+     * never taken for this day) */
+    CHECK_INT(scan_key_kind("raw/startYear=2023/startMonth=11/startDay=2/seriesBucket=0a/"
+                            "raw_s_1_GOOD.avro", "raw/", &d, &k, &e), SCAN_KEY_BAD);
+#undef DP
+}
+
 int main(void)
 {
     RUN(test_doc_example);
@@ -242,5 +278,6 @@ int main(void)
     RUN(test_parse_day);
     RUN(test_cmp);
     RUN(test_prefixes);
+    RUN(test_key_kind);
     return TEST_EXIT();
 }
