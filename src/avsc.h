@@ -44,6 +44,20 @@ int avsc_plan_resolution(const char *wjson, size_t wlen, avro_schema_t w,
                          struct avsc_plan *out, struct err *e);
 void avsc_plan_free(struct avsc_plan *p);
 
+/* The schema that holds every field of both `base` (the day's output schema)
+ * and `src` (a source's writer schema) with no value lost, by the Avro
+ * resolution rules: a field one side lacks is added (made ["null", T] with
+ * default null when it has no default of its own), a plain type meeting a
+ * union or a union meeting another becomes the union of their branches
+ * (base's first; "null" first where the field defaults to null), int+long
+ * widen to long and any other numeric pair to double, enums gain symbols;
+ * nested records, arrays and maps likewise. *out = NULL when `base` already
+ * holds `src` as it is; else a malloc'd compact JSON text. -1 (ERR_DATA)
+ * when no such schema exists: the message names the field (path) and the
+ * two types, or the two record names. */
+int avsc_widen(const char *base, size_t blen, const char *src, size_t slen, char **out,
+               struct err *e);
+
 /* Encodes a JSON default value (text) for schema s, appending to out; for a
  * union the value is for its first branch. Exposed for tests. */
 int avsc_encode_default_json(avro_schema_t s, const char *json, struct codec_buf *out,

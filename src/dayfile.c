@@ -155,7 +155,7 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
 
 struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
                              const struct index *committed, int rebuild,
-                             const unsigned char sync[16], struct err *e)
+                             const unsigned char sync[16], const char *rschema, struct err *e)
 {
     struct dayfile *df = calloc(1, sizeof *df);
     if (!df) {
@@ -200,7 +200,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
     memset(&mo, 0, sizeof mo);
     char *schema = NULL;
     if (rebuild) {
-        mo.schema_json = sitewise_schema_json;
+        mo.schema_json = rschema ? rschema : sitewise_schema_json;
         mo.codec = config_output_codec(cfg);
         memcpy(df->sync, sync, OCF_SYNC_SIZE);
     } else {
@@ -269,6 +269,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         }
     }
     memcpy(mo.sync, df->sync, OCF_SYNC_SIZE);
+    mo.widen = 1;
     df->m = merge_open(&mo, tee_sink, df, e);
     free(schema);
     if (!df->m)
@@ -277,6 +278,11 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
 fail:
     dayfile_free(df);
     return NULL;
+}
+
+const char *dayfile_wider_schema(const struct dayfile *df)
+{
+    return df && df->m ? merge_wider_schema(df->m) : NULL;
 }
 
 int dayfile_add(struct dayfile *df, const char *name, const void *data, size_t len,

@@ -52,11 +52,15 @@ struct dayfile;
  * as read (borrowed, only during the call). rebuild = 0: append to the
  * committed version (which must exist: index_file_find(committed,
  * DAYFILE_NAME)); its bytes are streamed into the new upload and checked
- * against the index's MD5. rebuild = 1: a new file with sync marker `sync`.
+ * against the index's MD5. rebuild = 1: a new file with sync marker `sync`
+ * and schema `schema` (NULL: RawDatum), widened by the first source when it
+ * has more. Either way no field of a source is dropped: a source that needs
+ * a wider schema than the one written fails dayfile_add with ERR_WIDER, and
+ * dayfile_wider_schema() names the schema to rebuild the day with.
  * Free with dayfile_free. */
 struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
                              const struct index *committed, int rebuild,
-                             const unsigned char sync[16], struct err *e);
+                             const unsigned char sync[16], const char *schema, struct err *e);
 
 /* Adds one source container (name for messages); *off and *len receive the
  * byte range of its records in the new version. */
@@ -77,6 +81,9 @@ struct dayfile_result {
 /* Finishes the upload and reads the object back (size, MD5, framing, sync
  * marker, record count) before anything may commit it. */
 int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e);
+
+/* After ERR_WIDER from dayfile_add: the schema to rebuild with (owned by df). */
+const char *dayfile_wider_schema(const struct dayfile *df);
 
 /* The object key (for messages). */
 const char *dayfile_key(const struct dayfile *df);

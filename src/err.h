@@ -25,6 +25,8 @@ enum {
     ERR_CONFLICT  = 6,  /* precondition failed (412) or conflicting write (409) */
     ERR_CANCELLED = 7,  /* stopped on request (signal, a sibling task failed) */
     ERR_UNCERTAIN = 8,  /* a commit whose answer was lost: it may or may not have landed */
+    ERR_WIDER     = 9,  /* a source needs a wider output schema than the one already
+                           written (merge_wider_schema): write the output again with it */
 };
 
 /* Sets the message (printf-style) and kind ERR_GENERIC. Returns -1 so that

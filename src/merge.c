@@ -27,6 +27,7 @@ struct sentry {
     int plan_ready;
     avro_value_t resolved;     /* resolved-writer value wrapping m->rvalue */
     int resolved_ready;
+    int fits;                  /* widen: 1 the output schema holds it as it is */
     uint64_t used;             /* LRU clock */
 };
 
@@ -44,6 +45,8 @@ struct merge {
     size_t out_len;
     avro_schema_t out_schema;
     int adopted;               /* output schema taken from the first source */
+    int widen;                 /* merge_options.widen */
+    char *wider;               /* ERR_WIDER: the schema to start again with */
 
     struct ocf_writer w;
     int header_written;
@@ -95,6 +98,7 @@ struct merge *merge_open(const struct merge_options *o, ocf_sink_fn sink, void *
     m->level = o->deflate_level;
     m->max_block = o->max_block ? o->max_block : CODEC_DEFAULT_MAX_BLOCK;
     m->verify = o->verify;
+    m->widen = o->widen;
     m->sink = sink;
     m->ud = ud;
     if (o->continue_at) {
@@ -152,11 +156,57 @@ void merge_free(struct merge *m)
     if (m->awriter)
         avro_writer_free(m->awriter);
     free(m->out_json);
+    free(m->wider);
     codec_buf_free(&m->pending);
     codec_buf_free(&m->dec);
     codec_buf_free(&m->comp);
     codec_buf_free(&m->aug);
     free(m);
+}
+
+const char *merge_wider_schema(const struct merge *m)
+{
+    return m->wider;
+}
+
+const char *merge_schema(const struct merge *m)
+{
+    return m->out_json;
+}
+
+/* The output schema becomes `json` (owned now): only while nothing is
+ * written. Every comparison made against the old one is forgotten. */
+static int replace_output_schema(struct merge *m, char *json, struct err *e)
+{
+    avro_schema_t sch;
+    if (avsc_parse(json, strlen(json), &sch, e) < 0) {
+        free(json);
+        return err_prefix(e, "widened output schema: ");
+    }
+    for (int i = 0; i < SCHEMA_CACHE; i++) {
+        struct sentry *s = &m->cache[i];
+        if (s->resolved_ready)
+            avro_value_decref(&s->resolved);
+        s->resolved_ready = 0;
+        avsc_plan_free(&s->plan);
+        memset(&s->plan, 0, sizeof s->plan);
+        s->plan_ready = 0;
+        s->equal = 0;
+        s->fits = 0;
+    }
+    if (m->rvalue_ready)
+        avro_value_decref(&m->rvalue);
+    m->rvalue_ready = 0;
+    if (m->rclass)
+        avro_value_iface_decref(m->rclass);
+    m->rclass = NULL;
+    if (m->out_schema)
+        avro_schema_decref(m->out_schema);
+    free(m->out_json);
+    m->out_schema = sch;
+    m->out_json = json;
+    m->out_len = strlen(json);
+    return 0;
 }
 
 uint64_t merge_header_len(const struct merge *m)
@@ -499,6 +549,31 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
         m->out_len = s->len;
         m->out_schema = avro_schema_incref(s->schema);
         m->adopted = 1;
+    }
+    if (m->widen && records > 0 && s->fits == 0) {
+        char *wider = NULL;
+        if (avsc_widen(m->out_json, m->out_len, s->json, s->len, &wider, e) < 0) {
+            m->st.sources_failed++;
+            return err_prefix(e, "%s: ", name);
+        }
+        if (!wider) {
+            s->fits = 1;
+        } else if (!m->header_written && m->st.sources == 0) {
+            /* nothing written yet: the output takes the wider schema now */
+            if (replace_output_schema(m, wider, e) < 0) {
+                m->st.sources_failed++;
+                return err_prefix(e, "%s: ", name);
+            }
+            m->adopted = 0;
+            s->fits = 1;
+        } else {
+            free(m->wider);
+            m->wider = wider;
+            m->st.sources_failed++;
+            return err_setk(e, ERR_WIDER, "%s: has fields or types the output's schema "
+                            "(written already) lacks: the output must be written again "
+                            "with a wider schema", name);
+        }
     }
     if (s->equal == 0)
         s->equal = avsc_equal(s->schema, m->out_schema) ? 1 : -1;

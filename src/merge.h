@@ -63,6 +63,15 @@ struct merge_options {
      * the ones given above. 0 = write a new file. */
     uint64_t continue_at;
     uint64_t continue_header_len;   /* that file's header length (for merge_header_len) */
+    /* No field of any source is ever dropped: a source whose schema has
+     * what the output schema lacks (a field, a union branch, a wider type:
+     * avsc_widen) widens the output schema while nothing has been written
+     * yet; after that merge_add fails with ERR_WIDER and
+     * merge_wider_schema() gives the schema to write the output again with.
+     * No schema holding both: ERR_DATA naming the field and both types.
+     * 0: sources are resolved into the output schema as it is (their extra
+     * fields dropped). */
+    int widen;
 };
 
 enum merge_mode {
@@ -115,6 +124,13 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
 /* Flushes the last block (and the header if nothing was written yet). With
  * no output schema and no source added, fails. out may be NULL. */
 int merge_finish(struct merge *m, struct merge_stats *out, struct err *e);
+
+/* After merge_add failed with ERR_WIDER: the output schema that holds the
+ * output's and that source's fields (owned by the merge), else NULL. */
+const char *merge_wider_schema(const struct merge *m);
+
+/* The output schema (NULL before one is known). */
+const char *merge_schema(const struct merge *m);
 
 /* Length of the output's header (once written, or the continued file's). */
 uint64_t merge_header_len(const struct merge *m);

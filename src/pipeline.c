@@ -542,7 +542,9 @@ static int plan_fold_changed(struct plan *p, const struct index *ix, const unsig
                     "(\"Overwritten sources\")", src->key, m);
 }
 
-static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
+/* force_rebuild: a new day file even when appending would do (the sources
+ * need a wider schema than the committed file's). */
+static int plan_day(struct day_scan *s, struct plan *p, int force_rebuild, struct err *e)
 {
     memset(p, 0, sizeof *p);
     struct index *ix = &s->index;
@@ -579,7 +581,7 @@ static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
         if (!plan_rewrites(p, x))
             rc = plan_fold_changed(p, ix, listed, &s->src[i], x->merged, e);
     }
-    p->rebuild = !df || changed || p->n_fold > 0;
+    p->rebuild = force_rebuild || !df || changed || p->n_fold > 0;
     /* the day file's sources gone from the cold tier: a rebuild keeps
      * their committed blocks (dayfile_read_committed) */
     for (size_t j = 0; rc == 0 && df && p->rebuild && j < ix->n_sources; j++) {
@@ -711,8 +713,8 @@ struct feed {
  * source's byte range) is written. *ix is the index as read; updated. */
 static int day_write(struct run *run, const struct day *d, const struct lease *lease,
                      struct index *ix, const char *index_key, const struct plan *p,
-                     const struct feed *feed, struct day_result *r, const char *dayname,
-                     struct err *e)
+                     const char *schema, const struct feed *feed, struct day_result *r,
+                     const char *dayname, char **wider, struct err *e)
 {
     const struct pipeline_env *env = run->env;
     const struct config *cfg = env->cfg;
@@ -736,7 +738,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
                           p->n_keep);
     }
-    struct dayfile *df = dayfile_open(&denv, d, ix, p->rebuild, sync, e);
+    struct dayfile *df = dayfile_open(&denv, d, ix, p->rebuild, sync, schema, e);
     long long *range = calloc(2 * (p->n + p->n_keep + 1), sizeof *range);
     int rc = df && range ? 0 : -1;
     if (df && !range)
@@ -768,6 +770,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         rc = add_kept(df, p, &committed, index_file_find(ix, DAYFILE_NAME)->header_len,
                       range + 2 * p->n, e);
     s3_buf_free(&committed);
+    if (rc != 0 && e->kind == ERR_WIDER && dayfile_wider_schema(df))
+        *wider = strdup(dayfile_wider_schema(df));
     double t1 = now_secs();
     struct dayfile_result res;
     memset(&res, 0, sizeof res);
@@ -910,6 +914,7 @@ static void merge_options_for(const struct config *cfg, const unsigned char sync
     memset(mo, 0, sizeof *mo);
     mo->schema_json = sitewise_schema_json;
     mo->codec = config_output_codec(cfg);
+    mo->widen = 1;
     memcpy(mo->sync, sync, 16);
 }
 
@@ -931,17 +936,55 @@ static void fetch_feed_put(void *ud, size_t i)
 }
 
 /* day_write with the plan's sources fetched from the cold tier on the pool. */
+/* After day_write failed with ERR_WIDER (a source has fields or types the
+ * day file's schema lacks): the day is planned again as a rebuild, to be
+ * written with the wider schema. 1: go again; 0: give up (rc stands). */
+#define WIDEN_ATTEMPTS 8
+static int widen_again(struct day_scan *s, struct plan *p, char **schema, char *wider,
+                       int attempt, struct day_result *r, const char *dayname, struct err *e)
+{
+    if (e->kind != ERR_WIDER || !wider) {
+        free(wider);
+        return 0;
+    }
+    if (attempt + 1 >= WIDEN_ATTEMPTS) {
+        free(wider);
+        err_prefix(e, "after %d wider schemas: ", attempt + 1);
+        e->kind = ERR_DATA;
+        return 0;
+    }
+    log_msg(LOG_INFO, dayname, "widened", "%s; the day file is written anew (rebuilt) with a "
+            "schema that holds every field of every source", e->msg);
+    free(*schema);
+    *schema = wider;
+    plan_free(p);
+    if (plan_day(s, p, 1, e) != 0)
+        return 0;
+    r->bytes_in = 0;
+    err_clear(e);
+    return 1;
+}
+
 static int day_write_fetched(struct run *run, const struct day *d, const struct lease *lease,
-                             struct day_scan *s, const struct plan *p, struct day_result *r,
+                             struct day_scan *s, struct plan *p, struct day_result *r,
                              const char *dayname, struct err *e)
 {
-    struct fetcher f;
-    fetcher_init(&f, run->env, &run->prog, p->srcs, p->n);
-    int rc = f.slots ? 0 : err_set(e, "out of memory");
-    struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
-    if (rc == 0)
-        rc = day_write(run, d, lease, &s->index, s->index_key, p, &feed, r, dayname, e);
-    fetcher_free(&f);
+    char *schema = NULL;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        struct fetcher f;
+        fetcher_init(&f, run->env, &run->prog, p->srcs, p->n);
+        rc = f.slots ? 0 : err_set(e, "out of memory");
+        struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
+        char *wider = NULL;
+        if (rc == 0)
+            rc = day_write(run, d, lease, &s->index, s->index_key, p, schema, &feed, r, dayname,
+                           &wider, e);
+        fetcher_free(&f);
+        if (rc == 0 || !widen_again(s, p, &schema, wider, attempt, r, dayname, e))
+            break;
+    }
+    free(schema);
     return rc;
 }
 
@@ -1014,7 +1057,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
             r->status = DAY_NOTHING_NEW;
         }
     } else if (rc == 0) {
-        rc = plan_day(&s, &p, e);
+        rc = plan_day(&s, &p, 0, e);
         if (rc == 0) {
             r->new_objects = s.n_new;
             if (s.n_new)
@@ -1081,7 +1124,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
     }
     if (rc == 0)
-        rc = plan_day(&s, &p, e);
+        rc = plan_day(&s, &p, 0, e);
     if (rc == 0 && p.n == 0 && !adopted) {
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {
@@ -1447,7 +1490,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
     }
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     if (rc == 0)
-        rc = plan_day(&s, &p, e);
+        rc = plan_day(&s, &p, 0, e);
     if (rc != 0) {
         plan_free(&p);
         scan_free(&s);
@@ -1544,29 +1587,45 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     pipeline_merged_name((const struct scan_source *const *)st.ptrs, st.n, unused, sync);
     struct merge_options mo;
     merge_options_for(cfg, sync, &mo);
-    FILE *fo = rc == 0 ? fopen(merged_path, "wb") : NULL;
-    if (rc == 0 && !fo)
-        rc = err_set(e, "cannot write %s: %s", merged_path, strerror(errno));
-    struct merge *m = fo ? merge_open(&mo, file_sink, fo, e) : NULL;
-    if (fo && !m)
-        rc = -1;
-    for (size_t i = 0; rc == 0 && i < st.n; i++) {
-        unsigned char *buf;
-        size_t len;
-        rc = staged_read(raw, &st.src[i], &buf, &len, e);
+    char *schema = NULL;   /* a wider one, when a source needs it */
+    for (int attempt = 0; rc == 0; attempt++) {
+        if (schema)
+            mo.schema_json = schema;
+        FILE *fo = fopen(merged_path, "wb");
+        if (!fo) {
+            rc = err_set(e, "cannot write %s: %s", merged_path, strerror(errno));
+            break;
+        }
+        struct merge *m = merge_open(&mo, file_sink, fo, e);
+        if (!m)
+            rc = -1;
+        for (size_t i = 0; rc == 0 && i < st.n; i++) {
+            unsigned char *buf;
+            size_t len;
+            rc = staged_read(raw, &st.src[i], &buf, &len, e);
+            if (rc == 0)
+                rc = merge_add(m, st.src[i].key, buf, len, NULL, e);
+            free(buf);
+        }
         if (rc == 0)
-            rc = merge_add(m, st.src[i].key, buf, len, NULL, e);
-        free(buf);
-    }
-    if (rc == 0)
-        rc = merge_finish(m, &ms, e);
-    merge_free(m);
-    if (fo) {
+            rc = merge_finish(m, &ms, e);
+        char *wider = rc != 0 && e->kind == ERR_WIDER && m && merge_wider_schema(m)
+            ? strdup(merge_wider_schema(m)) : NULL;
+        merge_free(m);
         int bad = ferror(fo);
         bad |= fclose(fo) != 0;
         if (bad && rc == 0)
             rc = err_set(e, "writing %s: %s", merged_path, strerror(errno));
+        if (!wider || attempt + 1 >= WIDEN_ATTEMPTS) {
+            free(wider);
+            break;
+        }
+        free(schema);
+        schema = wider;
+        err_clear(e);
+        rc = 0;
     }
+    free(schema);
     if (rc == 0) {
         char src[4200], dst[4200];
         snprintf(src, sizeof src, "%s/" STATE_FILE, raw);
@@ -1691,11 +1750,22 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         remove_dir(raw);
         remove_dir(out);
     } else if (rc == 0) {
-        rc = plan_day(&cur, &p, e);
-        struct staged_feed sf = {raw, p.srcs, NULL};
-        struct feed feed = {staged_feed_get, staged_feed_put, &sf};
-        if (rc == 0)
-            rc = day_write(run, d, &lease, &cur.index, cur.index_key, &p, &feed, r, dayname, e);
+        rc = plan_day(&cur, &p, 0, e);
+        /* a rebuild for a wider schema takes the staged sources again; the
+         * day file's other sources (not staged) are carried over from its
+         * committed bytes */
+        char *schema = NULL;
+        for (int attempt = 0; rc == 0; attempt++) {
+            struct staged_feed sf = {raw, p.srcs, NULL};
+            struct feed feed = {staged_feed_get, staged_feed_put, &sf};
+            char *wider = NULL;
+            rc = day_write(run, d, &lease, &cur.index, cur.index_key, &p, schema, &feed, r,
+                           dayname, &wider, e);
+            if (rc == 0 || !widen_again(&cur, &p, &schema, wider, attempt, r, dayname, e))
+                break;
+            rc = 0;
+        }
+        free(schema);
         if (rc == 0) {
             remove_dir(raw);
             remove_dir(out);

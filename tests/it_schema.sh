@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# No silent loss of fields (issue 12): sources of a day written by an
+# independent Avro writer (python3-avro, tests/helpers/avro_variants.py) with
+# an extra optional field, a wider union and a promoted type merge into a day
+# file whose schema holds every field of every source; every field value of
+# every record reads back identically (python3-avro, fields_check.py):
+#  - day 1: repart-gen sources committed first (append), then a source with
+#    an extra field arrives: the day file is rebuilt with the wider schema;
+#  - day 2: a new day with all the variants at once (`all`), and the same
+#    sources through download / merge / upload on day 3;
+#  - day 4: a field whose types no schema holds both (string vs long): the
+#    day fails naming the object, the field and both types;
+#  - day 5: another record name: the day fails naming both names.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_repart.sh"
+
+repart_setup cold out
+CFG="$TEST_TMP/config.yml"
+write_config "$CFG"
+V="$REPART_SRC_DIR/tests/helpers/avro_variants.py"
+FC="$REPART_SRC_DIR/tests/helpers/fields_check.py"
+G="$TEST_TMP/gen"
+gen "$G" --from 2023-12-01 --to 2023-12-01 --series 2 --records-per-file 5 --seed 3 >/dev/null
+put_tree "$G" cold
+# variant DAY BUCKET KIND SERIES: writes one source of that kind into $G
+variant() {
+    local d=$1 b=$2 kind=$3 sid=$4 t0
+    t0=$(date -u -d "$d" +%s)
+    local dir="$G/raw/$(day_part "$d")/seriesBucket=$b"
+    mkdir -p "$dir"
+    "$PY" "$V" "$kind" "$dir/raw_${sid}_${t0}_GOOD.avro" "$sid" "$t0" || fail "writing $kind"
+}
+merged() {   # merged DAY FILE: downloads the day file
+    curl -sf "$S3_ENDPOINT/out/consolidated/$(day_part "$1")/merged.avro" -o "$2" \
+        || fail "no day file for $1"
+}
+fields_ok() {   # fields_ok DAY: every field of every source of the day in its day file
+    merged "$1" "$TEST_TMP/m.avro"
+    "$PY" "$FC" "$TEST_TMP/m.avro" $(find "$G/raw/$(day_part "$1")" -name '*.avro' | sort) \
+        >"$TEST_TMP/fc.out" || fail "day $1: $(cat "$TEST_TMP/fc.out")"
+    cat "$TEST_TMP/fc.out"
+}
+
+# day 1: committed with RawDatum, then a source with an extra field arrives
+run_repart -c "$CFG" all --days 2023-12-01
+assert_eq "$RC" 0 "day 1, first run ($ERR)"
+variant 2023-12-01 0a extra extra-series
+put_tree "$G" cold
+run_repart -c "$CFG" all --days 2023-12-01
+assert_eq "$RC" 0 "day 1 with a wider source ($ERR)"
+assert_contains "$OUT$ERR" "written anew (rebuilt) with a schema that holds every field" "rebuild said"
+assert_contains "$(fields_ok 2023-12-01)" "unit" "day 1: the extra field is in the schema"
+# a rerun: nothing new
+run_repart -c "$CFG" all --days 2023-12-01
+assert_eq "$RC" 0 "day 1 rerun ($ERR)"
+assert_contains "$OUT" "Skip, no new data" "day 1 rerun finds nothing new"
+
+# days 2 (all) and 3 (stages): plain + extra + wider union + promoted type
+for d in 2023-12-02 2023-12-03; do
+    variant "$d" 00 plain plain-series
+    variant "$d" 3c union union-series
+    variant "$d" 7f promo promo-series
+    variant "$d" b1 extra extra-series
+done
+put_tree "$G" cold
+run_repart -c "$CFG" all --days 2023-12-02
+assert_eq "$RC" 0 "day 2 ($ERR)"
+names=$(fields_ok 2023-12-02)
+assert_contains "$names" "unit" "day 2: extra field"
+"$PY" - "$TEST_TMP/m.avro" <<'EOF' || fail "day 2: merged schema"
+import json, sys, avro.datafile, avro.io
+r = avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())
+s = json.loads(str(r.schema))
+t = {f["name"]: f["type"] for f in s["fields"]}
+assert s["name"] == "RawDatum", s["name"]
+assert t["doubleValue"] == ["null", "double", "string"], t["doubleValue"]
+assert t["integerValue"] == ["null", "int", "long"] or t["integerValue"] == ["null", "long"], t["integerValue"]
+assert t["unit"] == ["null", "string"], t["unit"]
+EOF
+for stage in download merge upload; do
+    run_repart -c "$CFG" "$stage" --days 2023-12-03
+    assert_eq "$RC" 0 "day 3 $stage ($ERR)"
+done
+fields_ok 2023-12-03 >/dev/null
+
+# day 4: a type no schema holds together with RawDatum's
+variant 2023-12-04 00 plain plain-series
+variant 2023-12-04 5d incompat bad-series
+# day 5: another record name
+variant 2023-12-05 00 plain plain-series
+variant 2023-12-05 6e othername other-series
+put_tree "$G" cold
+run_repart -c "$CFG" all --days 2023-12-04,2023-12-05
+assert_eq "$RC" 1 "days 4 and 5 fail"
+assert_contains "$ERR" "error: 2023-12-04: " "day 4 named"
+assert_contains "$ERR" "raw_bad-series_" "day 4: object named"
+assert_contains "$ERR" "field \"quality\": type \"string\" in the day's schema, \"long\" in this source" \
+    "day 4: field and both types"
+assert_contains "$ERR" "error: 2023-12-05: " "day 5 named"
+assert_contains "$ERR" "raw_other-series_" "day 5: object named"
+assert_contains "$ERR" "record name amazon.aws.iot.sitewise.raw.RawDatum in the day's schema, x.y.Other in this source" \
+    "day 5: both record names"
+for d in 2023-12-04 2023-12-05; do
+    assert_eq "$(bucket_ls out "index/$(day_part "$d")/" | wc -l)" 0 "nothing committed on $d"
+done
+note "it_schema: all checks passed"
