@@ -86,7 +86,7 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, struc
     const struct dayfile_env *env = df->env;
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
     if (!df->exists || df->cur.size < f->size)
-        return err_setk(e, ERR_DATA, "%s: %s, the index committed %lld bytes: run `repart verify "
+        return err_setk(e, df->exists ? ERR_NOT_COMMITTED : ERR_DATA, "%s: %s, the index committed %lld bytes: run `repart verify "
                         "--repair` for this day", df->key,
                         df->exists ? "shorter than that" : "missing", f->size);
     /* S3 copies a range only of objects over 5 MiB, and only the version
@@ -107,8 +107,9 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, struc
         return err_prefix(e, "carrying over the committed %s: ", df->key);
     }
     if (strcmp(hex, f->md5) != 0)
-        return err_setk(e, ERR_DATA, "%s: its first %lld bytes are not the committed version the "
-                        "index names (MD5 %s, index %s); another writer without locking, or a "
+        return err_setk(e, ERR_NOT_COMMITTED, "%s: its first %lld bytes are not the committed "
+                        "version the index names (MD5 %s, index %s); another writer without "
+                        "locking, or a "
                         "damaged file: run `repart verify --repair`", df->key, f->size, hex,
                         f->md5);
     return 0;
@@ -232,7 +233,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
             if (!e->msg[0])
                 err_setk(e, ERR_DATA, "%s: the header is not the %lld bytes the index says",
                          df->key, f->header_len);
-            e->kind = ERR_DATA;
+            e->kind = ERR_NOT_COMMITTED;
             err_prefix(e, "the committed day file does not match its index (run verify): ");
             goto fail;
         }

@@ -27,6 +27,9 @@ enum {
     ERR_UNCERTAIN = 8,  /* a commit whose answer was lost: it may or may not have landed */
     ERR_WIDER     = 9,  /* a source needs a wider output schema than the one already
                            written (merge_wider_schema): write the output again with it */
+    ERR_NOT_COMMITTED = 10, /* an append found the day file in the bucket is not the version
+                           the index commits (a run stopped between its PUT and its commit,
+                           or a damaged file): a rebuild does not need its bytes */
 };
 
 /* Sets the message (printf-style) and kind ERR_GENERIC. Returns -1 so that

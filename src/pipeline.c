@@ -943,6 +943,22 @@ static void fetch_feed_put(void *ud, size_t i)
 static int widen_again(struct day_scan *s, struct plan *p, char **schema, char *wider,
                        int attempt, struct day_result *r, const char *dayname, struct err *e)
 {
+    if (e->kind == ERR_NOT_COMMITTED && !p->rebuild && attempt + 1 < WIDEN_ATTEMPTS) {
+        /* An append needs the committed bytes in the bucket; they are not
+         * there when a rebuild (e.g. for a wider schema) stopped between
+         * its PUT and its commit. A rebuild takes every source from the
+         * cold tier (and the committed blocks of sources gone from it from
+         * the copy saved beside the index), so it does not need them. */
+        free(wider);
+        log_msg(LOG_WARN, dayname, "rebuild", "%s; the day file is written anew (rebuilt) from "
+                "the cold tier", e->msg);
+        plan_free(p);
+        if (plan_day(s, p, 1, e) != 0)
+            return 0;
+        r->bytes_in = 0;
+        err_clear(e);
+        return 1;
+    }
     if (e->kind != ERR_WIDER || !wider) {
         free(wider);
         return 0;

@@ -6,6 +6,8 @@
 # every record reads back identically (python3-avro, fields_check.py):
 #  - day 1: repart-gen sources committed first (append), then a source with
 #    an extra field arrives: the day file is rebuilt with the wider schema;
+#  - day 6: the same, the rebuild stopped before its commit: the next run
+#    rebuilds (an append cannot follow a version that is not committed);
 #  - day 2: a new day with all the variants at once (`all`), and the same
 #    sources through download / merge / upload on day 3;
 #  - day 4: a field whose types no schema holds both (string vs long): the
@@ -54,6 +56,26 @@ assert_contains "$(fields_ok 2023-12-01)" "unit" "day 1: the extra field is in t
 run_repart -c "$CFG" all --days 2023-12-01
 assert_eq "$RC" 0 "day 1 rerun ($ERR)"
 assert_contains "$OUT" "Skip, no new data" "day 1 rerun finds nothing new"
+
+# day 6: the rebuild for a wider schema stops between its data PUT and its
+# commit (the day file is then not the committed version, and an append
+# cannot follow it): the next run rebuilds, every value kept
+gen "$G" --from 2023-12-06 --to 2023-12-06 --series 2 --records-per-file 5 --seed 4 >/dev/null
+put_tree "$G" cold
+run_repart -c "$CFG" all --days 2023-12-06
+assert_eq "$RC" 0 "day 6, first run ($ERR)"
+variant 2023-12-06 0a extra extra-series
+put_tree "$G" cold
+rc=0; REPART_TEST_CRASH_AT=before_index "$REPART" -c "$CFG" -q all --days 2023-12-06 \
+    >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "day 6: the crash point did not stop the run"
+variant 2023-12-06 0b plain late-series     # and a late plain file meanwhile
+put_tree "$G" cold
+run_repart -c "$CFG" all --days 2023-12-06
+assert_eq "$RC" 0 "day 6 after the stopped rebuild ($ERR)"
+assert_contains "$(fields_ok 2023-12-06)" "unit" "day 6: the extra field"
+run_repart -c "$CFG" verify --days 2023-12-01,2023-12-06
+assert_eq "$RC" 0 "verify days 1 and 6 ($OUT)"
 
 # days 2 (all) and 3 (stages): plain + extra + wider union + promoted type
 for d in 2023-12-02 2023-12-03; do
