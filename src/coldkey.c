@@ -143,10 +143,24 @@ static int series_char(char c)
            c == '-' || c == '_' || c == '.';
 }
 
+const char *coldkey_ds_name(enum coldkey_ds ds)
+{
+    return ds == COLDKEY_AGG ? "agg" : "raw";
+}
+
 int coldkey_parse(const char *key, const char *data_prefix, struct coldkey *out, struct err *e)
+{
+    return coldkey_parse_ds(key, data_prefix, COLDKEY_RAW, out, e);
+}
+
+int coldkey_parse_ds(const char *key, const char *data_prefix, enum coldkey_ds ds,
+                     struct coldkey *out, struct err *e)
 {
     char q[QUOTE_MAX + 4];
     struct coldkey k;
+    const char *dsn = coldkey_ds_name(ds);
+    char head[8];
+    snprintf(head, sizeof head, "%s_", dsn);
     if (check_prefix(key, data_prefix, e) < 0)
         return -1;
     const char *p = key + strlen(data_prefix);
@@ -164,7 +178,8 @@ int coldkey_parse(const char *key, const char *data_prefix, struct coldkey *out,
     k.bucket = (unsigned)(h1 * 16 + h2);
     p += 3;
 
-    /* File name: raw_<seriesId>_<startTimestamp>_<quality>.avro */
+    /* File name: raw_<seriesId>_<startTimestamp>_<quality>.avro (agg_ for
+     * metrics, transforms and aggregates) */
     const char *name = p;
     if (strchr(name, '/'))
         return err_setk(e, ERR_DATA, "key \"%s\": extra path level after seriesBucket",
@@ -173,17 +188,17 @@ int coldkey_parse(const char *key, const char *data_prefix, struct coldkey *out,
     if (len < 5 || strcmp(name + len - 5, ".avro") != 0)
         return err_setk(e, ERR_DATA, "key \"%s\": file name does not end in \".avro\"",
                         quote(key, q));
-    if (!lit(&p, "raw_"))
-        return err_setk(e, ERR_DATA, "key \"%s\": file name does not start with \"raw_\"",
-                        quote(key, q));
+    if (!lit(&p, head))
+        return err_setk(e, ERR_DATA, "key \"%s\": file name does not start with \"%s\"",
+                        quote(key, q), head);
     const char *end = name + len - 5;               /* at ".avro" */
     const char *u2 = end;                           /* '_' before quality */
     while (u2 > p && u2[-1] != '_')
         u2--;
     if (u2 == p)
         return err_setk(e, ERR_DATA,
-                        "key \"%s\": file name is not raw_<seriesId>_<startTimestamp>_<quality>.avro",
-                        quote(key, q));
+                        "key \"%s\": file name is not %s<seriesId>_<startTimestamp>_<quality>.avro",
+                        quote(key, q), head);
     const char *qual = u2;
     u2--;                                           /* at the '_' */
     const char *u1 = u2;                            /* '_' before the timestamp */
@@ -191,8 +206,8 @@ int coldkey_parse(const char *key, const char *data_prefix, struct coldkey *out,
         u1--;
     if (u1 == p)
         return err_setk(e, ERR_DATA,
-                        "key \"%s\": file name is not raw_<seriesId>_<startTimestamp>_<quality>.avro",
-                        quote(key, q));
+                        "key \"%s\": file name is not %s<seriesId>_<startTimestamp>_<quality>.avro",
+                        quote(key, q), head);
     const char *ts = u1;
     u1--;                                           /* at the '_' */
 

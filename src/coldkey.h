@@ -3,6 +3,8 @@
  *
  *   <data_prefix>startYear=YYYY/startMonth=M/startDay=D/seriesBucket=XX/
  *       raw_<seriesId>_<startTimestamp>_<quality>.avro
+ *   (agg_<seriesId>_<startTimestamp>_<quality>.avro under <keyPrefix>/agg/:
+ *   coldkey_parse_ds)
  *
  * e.g. raw/startYear=2021/startMonth=1/startDay=2/seriesBucket=a2/
  *      raw_7020c8e2-e6db-40fa-9845-ed0dddd4c77d_95e63da7-d34e-43e1-bc6f-1b490154b07a_1609577700_GOOD.avro
@@ -53,9 +55,20 @@ struct coldkey {
     char       quality[COLDKEY_QUALITY_MAX + 1];
 };
 
+/* The datasets of the cold tier, by the file name's first word: measurements
+ * (raw_...) under <keyPrefix>/raw/, and metrics, transforms and aggregates
+ * (agg_<seriesId>_<startTimestamp>_<quality>.avro, the same rules) under
+ * <keyPrefix>/agg/. */
+enum coldkey_ds { COLDKEY_RAW = 0, COLDKEY_AGG = 1 };
+const char *coldkey_ds_name(enum coldkey_ds ds);   /* "raw", "agg" */
+
 /* Parses `key` (a cold-tier object key) that must start with `data_prefix`
  * (e.g. "raw/"). Fills *out on success. Error kind ERR_DATA. */
 int coldkey_parse(const char *key, const char *data_prefix, struct coldkey *out, struct err *e);
+
+/* The same for a dataset: the file name starts with "<ds name>_". */
+int coldkey_parse_ds(const char *key, const char *data_prefix, enum coldkey_ds ds,
+                     struct coldkey *out, struct err *e);
 
 /* Only the day partition of a key (for routing event keys to days): checks
  * "<data_prefix>startYear=YYYY/startMonth=M/startDay=D/" at the start of the

@@ -269,6 +269,34 @@ static void test_key_kind(void)
 #undef DP
 }
 
+/* The agg dataset: agg_<seriesId>_<startTimestamp>_<quality>.avro under
+ * <keyPrefix>/agg/ (issue 12), the same rules as raw_. */
+static void test_agg_keys(void)
+{
+    struct coldkey k;
+    struct err e;
+    const char *key = "keyPrefix/agg/startYear=2021/startMonth=1/startDay=2/seriesBucket=a2/"
+                      "agg_" ASSOC "_1609545600_GOOD.avro";
+    REQUIRE(coldkey_parse_ds(key, "keyPrefix/agg/", COLDKEY_AGG, &k, &e) == 0);
+    CHECK_STR(k.series_id, ASSOC);
+    CHECK_INT(k.start_ts, 1609545600);
+    CHECK_STR(k.quality, "GOOD");
+    CHECK_INT(k.bucket, 0xa2);
+    CHECK_INT(k.day.d, 2);
+    /* an agg_ key is not a raw key, nor the reverse */
+    CHECK_INT(coldkey_parse_ds(key, "keyPrefix/agg/", COLDKEY_RAW, &k, &e), -1);
+    CHECK(strstr(e.msg, "does not start with \"raw_\"") != NULL);
+    CHECK_INT(coldkey_parse(key, "keyPrefix/agg/", &k, &e), -1);
+    CHECK_INT(coldkey_parse_ds("raw/startYear=2021/startMonth=1/startDay=2/seriesBucket=00/"
+                               "raw_s_1_GOOD.avro", "raw/", COLDKEY_AGG, &k, &e), -1);
+    CHECK(strstr(e.msg, "does not start with \"agg_\"") != NULL);
+    CHECK_INT(coldkey_parse_ds("agg/startYear=2021/startMonth=1/startDay=2/seriesBucket=00/"
+                               "agg_s_1.avro", "agg/", COLDKEY_AGG, &k, &e), -1);
+    CHECK(strstr(e.msg, "agg_<seriesId>_<startTimestamp>_<quality>.avro") != NULL);
+    CHECK_STR(coldkey_ds_name(COLDKEY_AGG), "agg");
+    CHECK_STR(coldkey_ds_name(COLDKEY_RAW), "raw");
+}
+
 int main(void)
 {
     RUN(test_doc_example);
@@ -279,5 +307,6 @@ int main(void)
     RUN(test_cmp);
     RUN(test_prefixes);
     RUN(test_key_kind);
+    RUN(test_agg_keys);
     return TEST_EXIT();
 }
