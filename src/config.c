@@ -204,7 +204,8 @@ enum {
 };
 
 /* Post-checks need the lines of a few keys. */
-enum { L_NONE, L_DATE_START, L_DATE_END, L_COLD_PREFIX, L_REP_DATA, L_REP_INDEX, L_MAX };
+enum { L_NONE, L_DATE_START, L_DATE_END, L_COLD_PREFIX, L_REP_DATA, L_REP_INDEX, L_KEY_PREFIX,
+       L_AGG_PREFIX, L_REP_AGG_DATA, L_REP_AGG_INDEX, L_DATASETS, L_MAX };
 
 struct field {
     const char *key;
@@ -231,6 +232,7 @@ static const char *const ts_source_names[] = { "metadata", "api", NULL };
 static const char *const locking_names[] = { "auto", "on", "off", NULL };
 static const char *const log_names[] = { "text", "json", NULL };
 static const char *const codec_names[] = { "snappy", "deflate", "null", NULL };
+static const char *const ds_names[] = { "all", "raw", "agg", NULL };
 static const char *const sse_names[] = { "none", "AES256", "aws:kms", NULL };
 static const char *const acl_names[] = { "none", "private", "bucket-owner-full-control",
                                          "bucket-owner-read", NULL };
@@ -246,12 +248,16 @@ static const char *const class_names[] = { "none", "STANDARD", "STANDARD_IA",
 static const struct field cold_fields[] = {
     { "bucket_name", K_BUCKET, OFF(s3.cold_tier.bucket_name), SZ(s3.cold_tier.bucket_name), 0, 0, NULL, NULL, 0, 0, L_NONE },
     { "data_prefix", K_PREFIX, OFF(s3.cold_tier.data_prefix), SZ(s3.cold_tier.data_prefix), 0, 0, NULL, NULL, 0, 0, L_COLD_PREFIX },
+    { "key_prefix", K_PREFIX, OFF(s3.cold_tier.key_prefix), SZ(s3.cold_tier.key_prefix), 0, 0, NULL, NULL, 0, 0, L_KEY_PREFIX },
+    { "agg_prefix", K_PREFIX, OFF(s3.cold_tier.agg_prefix), SZ(s3.cold_tier.agg_prefix), 0, 0, NULL, NULL, 0, 0, L_AGG_PREFIX },
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
 };
 static const struct field rep_fields[] = {
     { "bucket_name", K_BUCKET, OFF(s3.repartitioned.bucket_name), SZ(s3.repartitioned.bucket_name), 0, 0, NULL, NULL, 0, 0, L_NONE },
     { "data_prefix", K_PREFIX, OFF(s3.repartitioned.data_prefix), SZ(s3.repartitioned.data_prefix), 0, 0, NULL, NULL, 0, 0, L_REP_DATA },
     { "index_prefix", K_PREFIX, OFF(s3.repartitioned.index_prefix), SZ(s3.repartitioned.index_prefix), 0, 0, NULL, NULL, 0, 0, L_REP_INDEX },
+    { "agg_data_prefix", K_PREFIX, OFF(s3.repartitioned.agg_data_prefix), SZ(s3.repartitioned.agg_data_prefix), 0, 0, NULL, NULL, 0, 0, L_REP_AGG_DATA },
+    { "agg_index_prefix", K_PREFIX, OFF(s3.repartitioned.agg_index_prefix), SZ(s3.repartitioned.agg_index_prefix), 0, 0, NULL, NULL, 0, 0, L_REP_AGG_INDEX },
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
 };
 /* The Python sample's AWS Glue packaging; nothing for repart to do with it. */
@@ -303,6 +309,7 @@ static const struct field top_fields[] = {
     { "concurrency", K_INT, OFF(concurrency), 0, 1, 1024, NULL, NULL, 0, 0, L_NONE },
     { "part_size_mb", K_INT, OFF(part_size_mb), 0, 5, 5120, NULL, NULL, 0, 0, L_NONE },
     { "output_codec", K_ENUM, OFF(output_codec), 0, 0, 0, codec_names, NULL, 0, 0, L_NONE },
+    { "datasets", K_ENUM, OFF(datasets), 0, 0, 0, ds_names, NULL, 0, 0, L_DATASETS },
     { "watch", K_MAP, 0, 0, 0, 0, NULL, watch_fields, 0, 0, L_NONE },
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0 },
 };
@@ -617,6 +624,68 @@ static int post_checks(struct ctx *x)
     if (config_upload_check(&c->s3.upload, &ue) != 0)
         return missing(x, "s3.upload", ue.msg);
 
+    /* the cold tier's datasets: from the SiteWise keyPrefix, or the sample's
+     * data_prefix (raw/) with agg/ beside it */
+    if (x->lines[L_KEY_PREFIX] && x->lines[L_COLD_PREFIX])
+        return fail(x, x->lines[L_KEY_PREFIX], "s3.cold_tier.key_prefix",
+                    "set with s3.cold_tier.data_prefix: give one of them (key_prefix is the "
+                    "level above raw/ and agg/; data_prefix is raw/ itself)");
+    if (c->s3.cold_tier.key_prefix[0]) {
+        if (strlen(c->s3.cold_tier.key_prefix) + 4 > CONFIG_PREFIX_MAX)
+            return fail(x, x->lines[L_KEY_PREFIX], "s3.cold_tier.key_prefix", "too long");
+        snprintf(c->s3.cold_tier.data_prefix, sizeof c->s3.cold_tier.data_prefix, "%sraw/", c->s3.cold_tier.key_prefix);
+        if (!x->lines[L_AGG_PREFIX])
+            snprintf(c->s3.cold_tier.agg_prefix, sizeof c->s3.cold_tier.agg_prefix, "%sagg/", c->s3.cold_tier.key_prefix);
+    } else if (!x->lines[L_AGG_PREFIX]) {
+        size_t n = strlen(c->s3.cold_tier.data_prefix);
+        if (n >= 4 && strcmp(c->s3.cold_tier.data_prefix + n - 4, "raw/") == 0 &&
+            (n == 4 || c->s3.cold_tier.data_prefix[n - 5] == '/'))
+            snprintf(c->s3.cold_tier.agg_prefix, sizeof c->s3.cold_tier.agg_prefix, "%.*sagg/", (int)(n - 4),
+                     c->s3.cold_tier.data_prefix);
+    }
+    if (c->datasets == CONFIG_DS_AGG && !c->s3.cold_tier.agg_prefix[0])
+        return fail(x, x->lines[L_DATASETS], "datasets",
+                    "agg: no prefix for it (s3.cold_tier.data_prefix \"%s\" does not end in "
+                    "raw/): set s3.cold_tier.key_prefix or s3.cold_tier.agg_prefix",
+                    c->s3.cold_tier.data_prefix);
+    if (c->s3.cold_tier.agg_prefix[0] && overlaps(c->s3.cold_tier.agg_prefix, c->s3.cold_tier.data_prefix))
+        return fail(x, x->lines[L_AGG_PREFIX] ? x->lines[L_AGG_PREFIX] : x->lines[L_COLD_PREFIX],
+                    "s3.cold_tier.agg_prefix", "\"%s\" overlaps the raw data prefix \"%s\"",
+                    c->s3.cold_tier.agg_prefix, c->s3.cold_tier.data_prefix);
+    /* the four output prefixes never overlap */
+    {
+        const struct { const char *v, *name; int line; } outs[] = {
+            { c->s3.repartitioned.data_prefix, "s3.repartitioned.data_prefix", L_REP_DATA },
+            { c->s3.repartitioned.index_prefix, "s3.repartitioned.index_prefix", L_REP_INDEX },
+            { c->s3.repartitioned.agg_data_prefix, "s3.repartitioned.agg_data_prefix",
+              L_REP_AGG_DATA },
+            { c->s3.repartitioned.agg_index_prefix, "s3.repartitioned.agg_index_prefix",
+              L_REP_AGG_INDEX },
+        };
+        int same = strcmp(c->s3.cold_tier.bucket_name, c->s3.repartitioned.bucket_name) == 0;
+        for (int i = 2; i < 4; i++) {
+            for (int j = 0; j < i; j++)
+                if (overlaps(outs[i].v, outs[j].v))
+                    return fail(x, x->lines[outs[i].line] ? x->lines[outs[i].line]
+                                                          : x->lines[outs[j].line],
+                                outs[i].name, "\"%s\" overlaps %s \"%s\"", outs[i].v,
+                                outs[j].name, outs[j].v);
+            if (same && c->s3.cold_tier.agg_prefix[0] && overlaps(outs[i].v, c->s3.cold_tier.agg_prefix))
+                return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
+                            "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[i].v,
+                            c->s3.cold_tier.agg_prefix);
+            if (same && overlaps(outs[i].v, c->s3.cold_tier.data_prefix))
+                return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
+                            "s3.cold_tier.data_prefix \"%s\" in the same bucket", outs[i].v,
+                            c->s3.cold_tier.data_prefix);
+        }
+        for (int j = 0; same && c->s3.cold_tier.agg_prefix[0] && j < 2; j++)
+            if (overlaps(outs[j].v, c->s3.cold_tier.agg_prefix))
+                return fail(x, x->lines[outs[j].line], outs[j].name, "\"%s\" overlaps "
+                            "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[j].v,
+                            c->s3.cold_tier.agg_prefix);
+    }
+
     const char *rd = c->s3.repartitioned.data_prefix, *ri = c->s3.repartitioned.index_prefix;
     if (overlaps(rd, ri))
         return fail(x, x->lines[L_REP_INDEX] ? x->lines[L_REP_INDEX] : x->lines[L_REP_DATA],
@@ -652,6 +721,8 @@ void config_defaults(struct config *c)
     strcpy(c->s3.cold_tier.data_prefix, "raw/");
     strcpy(c->s3.repartitioned.data_prefix, "consolidated/");
     strcpy(c->s3.repartitioned.index_prefix, "index/");
+    strcpy(c->s3.repartitioned.agg_data_prefix, "consolidated_agg/");
+    strcpy(c->s3.repartitioned.agg_index_prefix, "index_agg/");
     strcpy(c->work_dir, "/tmp/sitewise");
     c->concurrency = 16;
     c->part_size_mb = 16;
@@ -788,6 +859,7 @@ const char *config_ts_source_name(int v) { return name_of(ts_source_names, 2, v)
 const char *config_locking_name(int v) { return name_of(locking_names, 3, v); }
 const char *config_log_format_name(int v) { return name_of(log_names, 2, v); }
 const char *config_codec_name(int v) { return name_of(codec_names, 3, v); }
+const char *config_datasets_name(int v) { return name_of(ds_names, 3, v); }
 
 const char *config_sse_name(int v) { return v > 0 ? name_of(sse_names, 3, v) : NULL; }
 const char *config_acl_name(int v) { return v > 0 ? name_of(acl_names, 4, v) : NULL; }

@@ -68,6 +68,9 @@ enum { CONFIG_TSSRC_METADATA = 0, CONFIG_TSSRC_API = 1 };
 enum { CONFIG_LOCK_AUTO = 0, CONFIG_LOCK_ON = 1, CONFIG_LOCK_OFF = 2 };
 enum { CONFIG_LOG_TEXT = 0, CONFIG_LOG_JSON = 1 };  /* same values as log.h's LOG_FORMAT_* */
 enum { CONFIG_CODEC_SNAPPY = 0, CONFIG_CODEC_DEFLATE = 1, CONFIG_CODEC_NULL = 2 };
+/* datasets: which parts of the cold tier repart re-partitions (issue 12:
+ * only raw is processed so far; agg is configured and validated). */
+enum { CONFIG_DS_ALL = 0, CONFIG_DS_RAW = 1, CONFIG_DS_AGG = 2 };
 enum { CONFIG_SSE_NONE = 0, CONFIG_SSE_AES256 = 1, CONFIG_SSE_KMS = 2 };
 enum { CONFIG_ACL_NONE = 0 };       /* else an index into config_acl_name */
 enum { CONFIG_CLASS_NONE = 0 };     /* else an index into config_storage_class_name */
@@ -106,12 +109,20 @@ struct config {
         int  path_style;                        /* 0/1, default 0 */
         struct {
             char bucket_name[CONFIG_BUCKET_MAX + 1];  /* required */
-            char data_prefix[CONFIG_PREFIX_MAX + 1];  /* default raw/ */
+            char data_prefix[CONFIG_PREFIX_MAX + 1];  /* default raw/; key_prefix + raw/ */
+            char key_prefix[CONFIG_PREFIX_MAX + 1];   /* the SiteWise keyPrefix (the level
+                                                         above raw/ and agg/); "" = not set */
+            char agg_prefix[CONFIG_PREFIX_MAX + 1];   /* metrics, transforms, aggregates:
+                                                         key_prefix + agg/, or data_prefix
+                                                         with its last raw/ made agg/; ""
+                                                         when neither applies */
         } cold_tier;
         struct {
             char bucket_name[CONFIG_BUCKET_MAX + 1];  /* required */
             char data_prefix[CONFIG_PREFIX_MAX + 1];  /* default consolidated/ */
             char index_prefix[CONFIG_PREFIX_MAX + 1]; /* default index/ */
+            char agg_data_prefix[CONFIG_PREFIX_MAX + 1];  /* default consolidated_agg/ */
+            char agg_index_prefix[CONFIG_PREFIX_MAX + 1]; /* default index_agg/ */
         } repartitioned;
         struct config_upload upload;            /* s3.upload.*; all unset by default */
     } s3;
@@ -123,6 +134,7 @@ struct config {
     int  concurrency;                    /* 1..1024, default 16 */
     int  part_size_mb;                   /* 5..5120, default 16 */
     int  output_codec;                   /* CONFIG_CODEC_*, default snappy */
+    int  datasets;                       /* CONFIG_DS_*, default all */
 
     struct {
         int batch_messages;              /* 1..10000, default 100 */
@@ -162,6 +174,7 @@ const char *config_ts_source_name(int v);
 const char *config_locking_name(int v);
 const char *config_log_format_name(int v);
 const char *config_codec_name(int v);
+const char *config_datasets_name(int v);      /* "all", "raw", "agg" */
 
 /* Header values of s3.upload ("" / NULL when unset). */
 const char *config_sse_name(int v);            /* "AES256", "aws:kms" */

@@ -378,6 +378,67 @@ static void test_env(void)
     unsetenv("AWS_DEFAULT_REGION");
 }
 
+/* The cold tier's datasets (issue 12): the SiteWise keyPrefix, or the
+ * sample's data_prefix with agg/ beside it; the agg outputs. */
+static void test_datasets(void)
+{
+    struct config c;
+    struct err e;
+    REQUIRE(load(MIN, &c, &e) == 0);
+    CHECK_INT(c.datasets, CONFIG_DS_ALL);
+    CHECK_STR(config_datasets_name(c.datasets), "all");
+    CHECK_STR(c.s3.cold_tier.data_prefix, "raw/");
+    CHECK_STR(c.s3.cold_tier.agg_prefix, "agg/");
+    CHECK_STR(c.s3.cold_tier.key_prefix, "");
+    CHECK_STR(c.s3.repartitioned.agg_data_prefix, "consolidated_agg/");
+    CHECK_STR(c.s3.repartitioned.agg_index_prefix, "index_agg/");
+    REQUIRE(load("s3:\n  cold_tier: {bucket_name: cold-b, key_prefix: sw/exports/}\n"
+                 "  repartitioned: {bucket_name: rep-b}\ndatasets: agg\n", &c, &e) == 0);
+    CHECK_STR(c.s3.cold_tier.data_prefix, "sw/exports/raw/");
+    CHECK_STR(c.s3.cold_tier.agg_prefix, "sw/exports/agg/");
+    CHECK_INT(c.datasets, CONFIG_DS_AGG);
+    REQUIRE(load("s3:\n  cold_tier: {bucket_name: cold-b, data_prefix: sw/raw/}\n"
+                 "  repartitioned: {bucket_name: rep-b, agg_data_prefix: a/, agg_index_prefix: ai/}\n",
+                 &c, &e) == 0);
+    CHECK_STR(c.s3.cold_tier.agg_prefix, "sw/agg/");
+    CHECK_STR(c.s3.repartitioned.agg_data_prefix, "a/");
+    /* a data_prefix that is not .../raw/: no agg unless named */
+    REQUIRE(load("s3:\n  cold_tier: {bucket_name: cold-b, data_prefix: exports/}\n"
+                 "  repartitioned: {bucket_name: rep-b}\n", &c, &e) == 0);
+    CHECK_STR(c.s3.cold_tier.agg_prefix, "");
+    REQUIRE(load("s3:\n  cold_tier: {bucket_name: cold-b, data_prefix: myraw/}\n"
+                 "  repartitioned: {bucket_name: rep-b}\n", &c, &e) == 0);
+    CHECK_STR(c.s3.cold_tier.agg_prefix, "");
+    REQUIRE(load("s3:\n  cold_tier: {bucket_name: cold-b, data_prefix: exports/, agg_prefix: aggs/}\n"
+                 "  repartitioned: {bucket_name: rep-b}\ndatasets: agg\n", &c, &e) == 0);
+    CHECK_STR(c.s3.cold_tier.agg_prefix, "aggs/");
+    static const struct bad bad[] = {
+        { "s3:\n  cold_tier: {bucket_name: cold-b, data_prefix: raw/, key_prefix: sw/}\n"
+          "  repartitioned: {bucket_name: rep-b}\n",
+          "t.yml:2: s3.cold_tier.key_prefix: set with s3.cold_tier.data_prefix" },
+        { "s3:\n  cold_tier: {bucket_name: cold-b, data_prefix: exports/}\n"
+          "  repartitioned: {bucket_name: rep-b}\ndatasets: agg\n",
+          "t.yml:4: datasets: agg: no prefix for it" },
+        { MIN "datasets: both\n", "datasets: \"both\" is not one of all | raw | agg" },
+        { "s3:\n  cold_tier: {bucket_name: cold-b, agg_prefix: raw/agg/}\n"
+          "  repartitioned: {bucket_name: rep-b}\n",
+          "s3.cold_tier.agg_prefix: \"raw/agg/\" overlaps the raw data prefix" },
+        { MIN "    agg_data_prefix: consolidated/agg/\n",
+          "s3.repartitioned.agg_data_prefix: \"consolidated/agg/\" overlaps s3.repartitioned.data_prefix" },
+        { MIN "    agg_index_prefix: consolidated_agg/i/\n",
+          "s3.repartitioned.agg_index_prefix: \"consolidated_agg/i/\" overlaps s3.repartitioned.agg_data_prefix" },
+        { "s3:\n  cold_tier: {bucket_name: same}\n  repartitioned: {bucket_name: same, agg_data_prefix: agg/x/}\n",
+          "s3.repartitioned.agg_data_prefix: \"agg/x/\" overlaps s3.cold_tier.agg_prefix \"agg/\" in the same bucket" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(load(bad[i].yaml, &c, &e) != 0);
+        CHECK_INT(e.kind, ERR_USAGE);
+        if (!strstr(e.msg, bad[i].want))
+            fprintf(stderr, "  case %zu: got \"%s\"\n", i, e.msg);
+        CHECK(strstr(e.msg, bad[i].want) != NULL);
+    }
+}
+
 int main(void)
 {
     RUN(test_defaults);
@@ -389,5 +450,6 @@ int main(void)
     RUN(test_files);
     RUN(test_env);
     RUN(test_upload);
+    RUN(test_datasets);
     return TEST_EXIT();
 }
