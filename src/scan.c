@@ -10,7 +10,7 @@
 struct list_task {
     struct s3_client *s3;
     const char *bucket;
-    char prefix[COLDKEY_DAY_PREFIX_MAX + 32];
+    char prefix[COLDKEY_KEY_MAX + 1];   /* a day's folder may have any name */
     struct s3_object_list out;
     long max_pages;         /* 0 = all */
     int truncated;
@@ -230,7 +230,7 @@ static int list_big_day(const struct scan_ctx *ctx, struct day_scan *s,
     size_t n_other = 0;
     for (size_t i = 0; i < n_cps; i++) {
         const char *cp = cps[i];
-        if (strncmp(cp, s->day_prefix, plen) != 0 || strlen(cp) >= COLDKEY_DAY_PREFIX_MAX + 32) {
+        if (strncmp(cp, s->day_prefix, plen) != 0 || strlen(cp) > COLDKEY_KEY_MAX) {
             int rc = err_setk(e, ERR_DATA, "listing s3://%s/%s: the server returned the folder "
                               "\"%.200s\", not under the day", bucket, s->day_prefix, cp);
             s3_prefixes_free(cps, n_cps);

@@ -42,6 +42,7 @@ for d in 2023-11-01 2023-11-02; do
     put_obj "$p/_manifest.json" "$TEST_TMP/manifest.json"            # directly under the day
     put_obj "$p/seriesBucket=01/raw_x_1700000000_GOOD.avro.tmp" "$some_avro"   # a temp file
     put_obj "$p/tmp/part-0001" "$TEST_TMP/manifest.json"             # another folder
+    put_obj "$p/_temporary_attempt_0123456789abcdef0123456789abcdef/x" "$TEST_TMP/manifest.json"
 done
 # days 3 (one page) and 4 (many pages): .avro keys that do not parse
 for d in 2023-11-03 2023-11-04; do
@@ -66,13 +67,13 @@ plan_counts() {   # plan_counts DAY [page size]: sets COUNTS, LISTINGS
     LISTINGS=$(json_get "$TEST_TMP/plan.json" 'd["days"][0]["listings"]')
 }
 plan_counts 2023-11-01
-assert_eq "$COUNTS" "$n_data 0 5" "plan, small day, not data"
+assert_eq "$COUNTS" "$n_data 0 6" "plan, small day, not data"
 assert_eq "$LISTINGS" 1 "a small day is one listing"
-assert_contains "$ERR" "5 key(s) that are not data skipped" "plan warns about skipped keys"
+assert_contains "$ERR" "6 key(s) that are not data skipped" "plan warns about skipped keys"
 plan_counts 2023-11-02 3
-assert_eq "$COUNTS" "$n_data 0 5" "plan, big day, not data"
-# first page + the folder listing + 16 seriesBucket listings + tmp/
-assert_eq "$LISTINGS" 19 "a big day: first page, folders, 16 groups, tmp/"
+assert_eq "$COUNTS" "$n_data 0 6" "plan, big day, not data"
+# first page + the folder listing + 16 seriesBucket listings + tmp/ + _temporary.../
+assert_eq "$LISTINGS" 20 "a big day: first page, folders, 16 groups, 2 other folders"
 plan_counts 2023-11-03
 assert_eq "$COUNTS" "$n_data 4 0" "plan, small day, bad keys"
 plan_counts 2023-11-04 3
@@ -88,7 +89,7 @@ assert_eq "$r_small_rc" 1 "small days: the day with bad keys fails"
 assert_eq "$r_big_rc" 1 "big days: the day with bad keys fails"
 for pair in "2023-11-01:$r_small_err" "2023-11-02:$r_big_err"; do
     d=${pair%%:*} err=${pair#*:}
-    assert_contains "$err" "$d: 5 key(s) under raw/$(day_part "$d")/ that are not data skipped" \
+    assert_contains "$err" "$d: 6 key(s) under raw/$(day_part "$d")/ that are not data skipped" \
         "one warning for $d"
     [ "$(grep -c "skipped_keys\|not data skipped" <<<"$err")" = 1 ] || fail "more than one warning for $d: $err"
     check_day out "$d" "$(src_of "$d")"
@@ -105,7 +106,7 @@ run_repart -c "$CFG" verify --days 2023-11-01,2023-11-03
 assert_eq "$RC" 1 "verify with bad keys"
 assert_contains "$OUT" "bad_key" "verify: bad keys"
 assert_contains "$OUT" "4 .avro key(s) under raw/$(day_part 2023-11-03)/ do not parse" "verify: count"
-assert_contains "$OUT" "5 key(s) under raw/$(day_part 2023-11-01)/ that are not data" "verify: skipped"
+assert_contains "$OUT" "6 key(s) under raw/$(day_part 2023-11-01)/ that are not data" "verify: skipped"
 REPART_S3_LIST_PAGE_SIZE=3 run_repart -c "$CFG" verify --days 2023-11-04 --json
 assert_eq "$RC" 1 "verify, big day with bad keys"
 echo "$OUT" >"$TEST_TMP/v.json"
