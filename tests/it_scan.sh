@@ -14,7 +14,16 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
-repart_setup cold out
+# IT_SCAN_SERVER=s3rver (tests/it_scan_s3rver.sh): the same against s3rver,
+# another server's listing, delimiter and paging; its signed-only GETs leave
+# the day checks to `verify` there.
+if [ "${IT_SCAN_SERVER:-fauxqs}" = s3rver ]; then
+    s3_start s3rver cold out
+    COLD_BUCKET=cold
+    check_day() { :; }
+else
+    repart_setup cold out
+fi
 CFG="$TEST_TMP/config.yml"
 write_config "$CFG"
 G="$TEST_TMP/gen"
