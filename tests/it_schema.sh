@@ -8,7 +8,8 @@
 #    an extra field arrives: the day file is rebuilt with the wider schema;
 #  - day 6: the same, the rebuild stopped before its commit: the next run
 #    rebuilds (an append cannot follow a version that is not committed);
-#  - day 2: a new day with all the variants at once (`all`), and the same
+#  - day 2: a new day with all the variants at once (`all`; also a float
+#    doubleValue, promoted to double), and the same
 #    sources through download / merge / upload on day 3;
 #  - day 4: a field whose types no schema holds both (string vs long): the
 #    day fails naming the object, the field and both types;
@@ -83,6 +84,7 @@ for d in 2023-12-02 2023-12-03; do
     variant "$d" 3c union union-series
     variant "$d" 7f promo promo-series
     variant "$d" b1 extra extra-series
+    variant "$d" c4 float float-series
 done
 put_tree "$G" cold
 run_repart -c "$CFG" all --days 2023-12-02

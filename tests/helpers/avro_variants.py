@@ -3,7 +3,8 @@
 repart) whose schemas differ from RawDatum, for tests/it_schema.sh:
   avro_variants.py KIND OUT SERIES T0
 KIND: plain, extra (an added optional field "unit"), union (doubleValue
-["null","double","string"]), promo (integerValue long), incompat (quality
+["null","double","string"]), promo (integerValue long), float (doubleValue
+float), incompat (quality
 long), othername (record x.y.Other)."""
 import json, sys, avro.schema, avro.datafile, avro.io
 RAW = [
@@ -36,6 +37,9 @@ elif kind == "union": # a wider union: doubleValue also string
 elif kind == "promo": # integerValue as long
     f = [dict(x) for x in RAW]; f[6] = {"name":"integerValue","type":["null","long"],"default":None}
     write(out, schema(f), [base(sid, t0+i, integerValue=(1<<40)+i) for i in range(5)])
+elif kind == "float": # doubleValue as float (promoted to double)
+    f = [dict(x) for x in RAW]; f[4] = {"name":"doubleValue","type":["null","float"],"default":None}
+    write(out, schema(f), [base(sid, t0+i, doubleValue=0.25*i) for i in range(5)])
 elif kind == "incompat": # quality as long
     f = [dict(x) for x in RAW]; f[3] = {"name":"quality","type":"long"}
     write(out, schema(f), [dict(base(sid, t0+i), quality=i) for i in range(5)])
