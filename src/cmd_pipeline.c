@@ -11,6 +11,7 @@
 #include "pipeline.h"
 #include "report.h"
 #include "runtime.h"
+#include "scan.h"
 #include "stop.h"
 
 static double wall_secs(void)
@@ -123,6 +124,19 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
     }
     print_summary(o->cmd->name, results, n, &t, rerun_cmd);
     int exit_code = t.signal ? stop_exit_code() : failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    /* a whole range that lists nothing: a prefix one level too high is a
+     * configuration error, not "nothing new" */
+    if (exit_code == CLI_EXIT_OK && n && (mode == PIPELINE_ALL || mode == PIPELINE_DOWNLOAD)) {
+        size_t listed = 0;
+        for (size_t i = 0; i < n; i++)
+            listed += results[i].objects + results[i].bad_keys + results[i].skipped_keys;
+        struct scan_ctx sc = {cfg, rt->s3, rt->pool, &rt->filter};
+        char why[1600];
+        if (listed == 0 && scan_prefix_misplaced(&sc, why, sizeof why)) {
+            log_msg(LOG_ERROR, NULL, "prefix", "%s", why);
+            exit_code = CLI_EXIT_USAGE;
+        }
+    }
     if (o->report && report_write(o->report, rt->s3, o->cmd->name, results, n, &t, rerun_cmd, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "report", "%s", e.msg);
         if (!t.signal)

@@ -174,6 +174,12 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
                est.objects, (double)est.bytes_in / 1e6, (double)est.bytes_out / 1e6,
                est.requests, est.seconds, est.mbps);
     }
+    int misplaced = 0;
+    if (rows && days.n && !failed && tot.objects + tot.bad_keys + tot.skipped == 0) {
+        char why[1600];
+        if ((misplaced = scan_prefix_misplaced(&sc, why, sizeof why)))
+            fprintf(stderr, "repart: %s\n", why);
+    }
     for (size_t i = 0; rows && i < days.n; i++)
         if (rows[i].failed) {
             char ds[DAY_STR_MAX];
@@ -182,5 +188,5 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
     free(rows);
     runtime_close(&rt);
     day_list_free(&days);
-    return failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    return failed ? CLI_EXIT_FAILED : misplaced ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 }

@@ -389,6 +389,34 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
     return 0;
 }
 
+int scan_prefix_misplaced(const struct scan_ctx *ctx, char *msg, size_t size)
+{
+    const char *bucket = ctx->cfg->s3.cold_tier.bucket_name;
+    const char *dp = ctx->cfg->s3.cold_tier.data_prefix;
+    struct s3_object_list l = {0};
+    char **cps = NULL;
+    size_t n = 0;
+    struct err e = {0};
+    int found = 0;
+    if (s3_list_delimited(ctx->s3, bucket, dp, "/", &l, &cps, &n, &e) == 0) {
+        size_t pl = strlen(dp);
+        for (size_t i = 0; i < n && !found; i++) {
+            const char *rel = strncmp(cps[i], dp, pl) == 0 ? cps[i] + pl : "";
+            if (strcmp(rel, "raw/") == 0 || strcmp(rel, "agg/") == 0) {
+                found = 1;
+                snprintf(msg, size, "s3.cold_tier.data_prefix \"%s\" lists nothing for these "
+                         "days, and s3://%s/%s is right below it: data_prefix is the folder "
+                         "holding the startYear= partitions (set data_prefix: %sraw/, or "
+                         "key_prefix: %s for the SiteWise keyPrefix)", dp, bucket, cps[i], dp,
+                         dp);
+            }
+        }
+    }
+    s3_prefixes_free(cps, n);
+    s3_object_list_free(&l);
+    return found;
+}
+
 int scan_refresh_index(const struct scan_ctx *ctx, struct day_scan *s, struct err *e)
 {
     index_free(&s->index);

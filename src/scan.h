@@ -88,6 +88,12 @@ int scan_refresh_index(const struct scan_ctx *ctx, struct day_scan *s, struct er
  * the index was changed in memory). */
 void scan_classify(struct day_scan *s);
 
+/* For a range of days that listed nothing at all: 1 when the cold tier's
+ * data_prefix holds raw/ or agg/ right below it (the SiteWise keyPrefix was
+ * configured as data_prefix), with a message for the operator in msg; else
+ * 0 (also when the listing fails: it only explains an empty result). */
+int scan_prefix_misplaced(const struct scan_ctx *ctx, char *msg, size_t size);
+
 /* Index key of a day: <repartitioned.index_prefix><partition>timeseries.txt */
 int scan_index_key(const struct config *cfg, const struct day *d, char *buf, size_t size);
 

@@ -139,4 +139,34 @@ REPART_S3_LIST_PAGE_SIZE=3 run_repart -c "$CFG" all --days 2023-11-01,2023-11-02
 assert_eq "$RC" 0 "rerun ($ERR)"
 run_repart -c "$CFG" verify --days 2023-11-01,2023-11-02,2023-11-03,2023-11-04
 assert_eq "$RC" 0 "verify after all committed ($OUT)"
+
+# The SiteWise keyPrefix configured as data_prefix (one level too high): a
+# range that lists nothing is a configuration error naming the fix, not
+# "nothing new"; key_prefix takes raw/ below it. (Not on s3rver: its
+# delimiter listing skips keys two folders down or more, so it never shows
+# the CommonPrefix sw/raw/ that S3 does.)
+if [ "${IT_SCAN_SERVER:-fauxqs}" = s3rver ]; then
+    note "it_scan: all checks passed"
+    exit 0
+fi
+mkdir -p "$TEST_TMP/nest/sw"
+cp -r "$G/raw" "$TEST_TMP/nest/sw/"
+put_tree "$TEST_TMP/nest" cold
+sed 's#data_prefix: raw/ }#data_prefix: sw/ }#' "$CFG" >"$TEST_TMP/high.yml"
+sed 's#data_prefix: raw/ }#key_prefix: sw/ }#; s#index_prefix: index/#index_prefix: index-sw/#; s#data_prefix: consolidated/#data_prefix: consolidated-sw/#' \
+    "$CFG" >"$TEST_TMP/keyprefix.yml"
+grep -q "data_prefix: sw/" "$TEST_TMP/high.yml" || fail "config edit"
+run_repart -c "$TEST_TMP/high.yml" all --days 2023-11-01
+assert_eq "$RC" 2 "all with the keyPrefix as data_prefix ($OUT $ERR)"
+assert_contains "$ERR" "s3.cold_tier.data_prefix \"sw/\" lists nothing for these days, and s3://cold/sw/raw/ is right below it" \
+    "all names the prefix and the fix"
+run_repart -c "$TEST_TMP/high.yml" plan --days 2023-11-01
+assert_eq "$RC" 2 "plan with the keyPrefix as data_prefix"
+assert_contains "$ERR" "key_prefix: sw/" "plan names the fix"
+run_repart -c "$TEST_TMP/keyprefix.yml" all --days 2023-11-01
+assert_eq "$RC" 0 "all with key_prefix ($ERR)"
+assert_contains "$OUT$ERR" "Reviewing --> year: 2023, month: 11, day: 1: $n_data objects" "key_prefix lists the day"
+# an empty range under the right prefix is still "nothing new"
+run_repart -c "$CFG" all --days 2023-12-25
+assert_eq "$RC" 0 "an empty day under the right prefix ($ERR)"
 note "it_scan: all checks passed"
