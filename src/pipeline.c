@@ -1686,6 +1686,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         remove_dir(raw);
         remove_dir(out);
     } else if (rc == 0) {
+        abort_stale_uploads(env, d, dayname);
         rc = plan_day(&cur, &p, e);
         struct staged_feed sf = {raw, p.srcs, NULL};
         struct feed feed = {staged_feed_get, staged_feed_put, &sf};
