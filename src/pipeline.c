@@ -657,19 +657,39 @@ static int read_committed_kept(const struct pipeline_env *env, const struct dayf
     return 0;
 }
 
-/* The ETag of the folded file f as it is now, when its size is the one
- * adopted (its #file line has no ETag: adopted by an earlier build); left
- * "" otherwise (then it is not deleted: records twice, verify says so). */
-static void folded_etag(const struct pipeline_env *env, const struct day *d,
-                        const struct index_file *f, char etag[80])
+/* The ETag of each file the plan folds (etags: p->n_fold entries), which
+ * the #folded tombstone names so that exactly that version is deleted
+ * after the commit. A file adopted before ETags were kept gets it by a
+ * HEAD, when its size is still the one adopted. Called before anything is
+ * written: a tombstone without an ETag would never be deleted (its records
+ * twice for good), so a HEAD that fails (a stop, a fault) or a file that
+ * changed since its adoption fails the day instead, nothing written. */
+static int folded_etags(const struct pipeline_env *env, const struct day *d,
+                        const struct index *ix, const struct plan *p, char (*etags)[80],
+                        struct err *e)
 {
-    char key[1100];
-    struct s3_object o = {0};
-    struct err e = {0};
-    if (dayfile_data_key(env->cfg, d, f->name, key, sizeof key) == 0 &&
-        s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &e) == 0 &&
-        o.size == f->size)
-        snprintf(etag, 80, "%s", o.etag);
+    for (size_t i = 0; i < p->n_fold; i++) {
+        const struct index_file *f = index_file_find(ix, p->fold[i]);
+        if (!f)
+            return err_setk(e, ERR_DATA, "%s: folded, but not in the index", p->fold[i]);
+        if (f->etag[0]) {
+            snprintf(etags[i], 80, "%s", f->etag);
+            continue;
+        }
+        char key[1100];
+        struct s3_object o = {0};
+        if (dayfile_data_key(env->cfg, d, f->name, key, sizeof key) != 0)
+            return err_set(e, "%s: key too long", f->name);
+        if (s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, e) != 0)
+            return err_prefix(e, "reading the ETag of %s (adopted before ETags were kept), "
+                              "which this rebuild folds: ", key);
+        if (o.size != f->size || !o.etag[0])
+            return err_setk(e, ERR_CONFLICT, "%s is %lld bytes, not the %lld adopted: it "
+                            "changed since, so it is not folded; run `repart verify --repair` "
+                            "for this day", key, o.size, f->size);
+        snprintf(etags[i], 80, "%s", o.etag);
+    }
+    return 0;
 }
 
 /* Adds the plan's kept sources to the rebuild: each one's committed blocks
@@ -736,6 +756,14 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
                           p->n_keep);
     }
+    char (*fold_etag)[80] = calloc(p->n_fold + 1, sizeof *fold_etag);
+    if (!fold_etag || folded_etags(env, d, ix, p, fold_etag, e) != 0) {
+        if (!fold_etag)
+            err_set(e, "out of memory");
+        free(fold_etag);
+        s3_buf_free(&committed);
+        return -1;
+    }
     struct dayfile *df = dayfile_open(&denv, d, ix, p->rebuild, sync, e);
     long long *range = calloc(2 * (p->n + p->n_keep + 1), sizeof *range);
     int rc = df && range ? 0 : -1;
@@ -792,13 +820,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         if (p->rebuild) {
             index_forget_file(ix, DAYFILE_NAME);
             for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
-                const struct index_file *ff = index_file_find(ix, p->fold[i]);
-                char etag[80] = "";
-                if (ff && ff->etag[0])
-                    snprintf(etag, sizeof etag, "%s", ff->etag);
-                else if (ff)
-                    folded_etag(env, d, ff, etag);   /* adopted before ETags were kept */
-                if (index_add_folded(ix, p->fold[i], etag) != 0)
+                if (index_add_folded(ix, p->fold[i], fold_etag[i]) != 0)
                     rc = err_set(e, "out of memory");
                 index_forget_file(ix, p->fold[i]);
             }
@@ -825,6 +847,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             rc = put_index(env, lease, index_key, ix, e);
     }
     free(range);
+    free(fold_etag);
     if (rc != 0)
         return rc;
     crashpoint("after_index");

@@ -789,7 +789,14 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
     }
     for (size_t i = 0; i < v->n_files; i++) {
         const struct verify_file *f = &v->files[i];
-        if (f->status == VF_LEGACY && index_folded_find(&s.index, f->name))
+        const struct index_folded *fo =
+            f->status == VF_LEGACY ? index_folded_find(&s.index, f->name) : NULL;
+        if (fo && !fo->etag[0])
+            add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
+                        "%s: folded into " DAYFILE_NAME ", but the index did not record which "
+                        "version (an earlier build), so no run deletes it and queries count "
+                        "its records twice: delete it by hand", f->key);
+        else if (fo)
             add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
                         "%s: folded into " DAYFILE_NAME " by a run that stopped before deleting "
                         "it: queries count its records twice until the next `repart all` of "

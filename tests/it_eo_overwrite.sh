@@ -151,4 +151,39 @@ done
 assert_exact $D "F: after the stages"
 eo_eq "$(sample_files $D)" 0 "F: the sample's file is folded and deleted"
 
+# --- G: a sample file adopted by an earlier build (its #file line has no
+# ETag) is folded: the tombstone needs the version's ETag, read by a HEAD.
+# That HEAD fails (three 503s): old code committed the fold with a tombstone
+# naming no version, which no run ever deleted (records twice for good);
+# now the day fails before anything is written, and the next run folds it.
+D=2023-10-08
+eo_gen $D 4 10 8
+eo_arrive $D
+eo_sample $D
+eo_late $D 7 2
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "G: adoption ($ERR)"
+ix="$TEST_TMP/g.index"
+curl -sf "$(index_url $D)" | awk -F'\t' -v OFS='\t' \
+    '$1 == "#file" && $2 ~ /^merged_series_/ { $7 = "-" } { print }' >"$ix"
+grep -q $'^#file\tmerged_series_[0-9]*\.avro\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t-\t' "$ix" \
+    || check_fail "G: no adopted #file line to take the ETag from ($(cat "$ix" | grep '^#'))"
+"$PY" "$EO" put "$S3_ENDPOINT" out "index/$(day_part $D)/timeseries.txt" "$ix" >/dev/null
+eo_mkfile "$(nth_key $D 3)" 9
+fault_proxy_start --upstream "$S3_ENDPOINT" --rate 1 --faults 503 --only HEAD \
+    --only-path-regex merged_series_
+sed "s|endpoint_url: .*|endpoint_url: $FAULT_ENDPOINT|" "$CFG" >"$TEST_TMP/g.yml"
+before=$(out_ls)
+REPART_S3_MAX_RETRIES=2 run_repart -c "$TEST_TMP/g.yml" all --days $D
+fault_proxy_stop
+eo_eq "$RC" 1 "G: the day fails when the folded file's ETag cannot be read"
+eo_contains "$ERR" "reading the ETag of" "G: said"
+eo_eq "$(out_ls)" "$before" "G: nothing written"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "G: the next run ($ERR)"
+eo_eq "$(sample_files $D)" 0 "G: the folded file is deleted"
+assert_exact $D "G: folded after a failed HEAD"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "G: verify ($OUT)"
+
 eo_done it_eo_overwrite
