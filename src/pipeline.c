@@ -542,7 +542,7 @@ static int plan_fold_changed(struct plan *p, const struct index *ix, const unsig
                     "(\"Overwritten sources\")", src->key, m);
 }
 
-static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
+static int plan_day(struct day_scan *s, struct plan *p, int rebuild, struct err *e)
 {
     memset(p, 0, sizeof *p);
     struct index *ix = &s->index;
@@ -579,7 +579,7 @@ static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
         if (!plan_rewrites(p, x))
             rc = plan_fold_changed(p, ix, listed, &s->src[i], x->merged, e);
     }
-    p->rebuild = !df || changed || p->n_fold > 0;
+    p->rebuild = !df || changed || p->n_fold > 0 || rebuild;
     /* the day file's sources gone from the cold tier: a rebuild keeps
      * their committed blocks (dayfile_read_committed) */
     for (size_t j = 0; rc == 0 && df && p->rebuild && j < ix->n_sources; j++) {
@@ -606,6 +606,42 @@ static int plan_day(struct day_scan *s, struct plan *p, struct err *e)
     return rc;
 }
 
+/* Where the committed version f of the day file is saved during a rebuild
+ * that keeps records: <index prefix><partition>merged.avro.<md5>.committed. */
+static int committed_copy_key(const char *index_key, const struct index_file *f, char *out,
+                              size_t n)
+{
+    const char *base = strrchr(index_key, '/');
+    size_t dir = base ? (size_t)(base - index_key) + 1 : 0;
+    int k = snprintf(out, n, "%.*s" DAYFILE_NAME ".%s.committed", (int)dir, index_key, f->md5);
+    return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* 1 when the day file is not the committed version and that version's
+ * bytes are in the copy a rebuild saved before it stopped: appending to the
+ * day file is then impossible (its committed prefix is gone), a rebuild
+ * takes the committed blocks it keeps from the copy (read_committed_kept).
+ * Without this, a day whose change went back (an overwritten source
+ * restored) asked for `verify --repair`, which drops the records of sources
+ * gone from the cold tier. */
+static int committed_in_copy(const struct pipeline_env *env, const struct day_scan *s)
+{
+    const struct index_file *f = index_file_find(&s->index, DAYFILE_NAME);
+    char key[1200];
+    struct s3_object o = {0};
+    struct err e = {0};
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    if (!f || dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) != 0)
+        return 0;
+    if (s3_head(env->s3, bucket, key, &o, &e) == 0 && o.size == f->size &&
+        (!f->etag[0] || strcmp(o.etag, f->etag) == 0))
+        return 0;
+    if (committed_copy_key(s->index_key, f, key, sizeof key) != 0)
+        return 0;
+    memset(&o, 0, sizeof o);
+    return s3_head(env->s3, bucket, key, &o, &e) == 0 && o.size == f->size;
+}
+
 /* The committed version of the day file, for a rebuild that keeps the
  * records of sources gone from the cold tier. The bytes are also saved
  * beside the index (keep_key: <index prefix><partition>merged.avro.<md5>.committed,
@@ -620,11 +656,7 @@ static int read_committed_kept(const struct pipeline_env *env, const struct dayf
 {
     const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
-    const char *base = strrchr(index_key, '/');
-    size_t dir = base ? (size_t)(base - index_key) + 1 : 0;
-    int n = snprintf(keep_key, keep_size, "%.*s" DAYFILE_NAME ".%s.committed", (int)dir,
-                     index_key, cf->md5);
-    if (n < 0 || (size_t)n >= keep_size)
+    if (committed_copy_key(index_key, cf, keep_key, keep_size) != 0)
         return err_set(e, "index key too long");
     struct err de = {0};
     if (dayfile_read_committed(denv, d, cf, out, &de) == 0) {
@@ -1032,7 +1064,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
             r->status = DAY_NOTHING_NEW;
         }
     } else if (rc == 0) {
-        rc = plan_day(&s, &p, e);
+        rc = plan_day(&s, &p, untidy && committed_in_copy(env, &s), e);
         if (rc == 0) {
             r->new_objects = s.n_new;
             if (s.n_new)
@@ -1099,7 +1131,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
     }
     if (rc == 0)
-        rc = plan_day(&s, &p, e);
+        rc = plan_day(&s, &p, 0, e);
     if (rc == 0 && p.n == 0 && !adopted) {
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {
@@ -1465,7 +1497,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
     }
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     if (rc == 0)
-        rc = plan_day(&s, &p, e);
+        rc = plan_day(&s, &p, committed_in_copy(env, &s), e);
     if (rc != 0) {
         plan_free(&p);
         scan_free(&s);
@@ -1710,7 +1742,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         remove_dir(out);
     } else if (rc == 0) {
         abort_stale_uploads(env, d, dayname);
-        rc = plan_day(&cur, &p, e);
+        rc = plan_day(&cur, &p, committed_in_copy(env, &cur), e);
         struct staged_feed sf = {raw, p.srcs, NULL};
         struct feed feed = {staged_feed_get, staged_feed_put, &sf};
         if (rc == 0)

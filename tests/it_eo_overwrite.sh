@@ -186,4 +186,32 @@ assert_exact $D "G: folded after a failed HEAD"
 run_repart -c "$CFG" verify --days $D
 eo_eq "$RC" 0 "G: verify ($OUT)"
 
+# --- H: as at the end of C, a rebuild that keeps a deleted source's records
+# stops before its commit; then the overwritten source goes back to its
+# committed bytes, so nothing is new. Old code: every run stopped ("run
+# verify --repair"), and that repair dropped the deleted source's records
+# (review3 finding 2). Now the committed version is taken from the copy.
+D=2023-10-09
+eo_gen $D 5 10 9
+eo_arrive $D
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "H: first run ($ERR)"
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "$(nth_key $D 2)"   # the mirror keeps it
+kb=$(nth_key $D 4)
+cp "$G/$kb" "$TEST_TMP/h.orig"
+eo_mkfile "$kb" 6
+rc=0; REPART_TEST_CRASH_AT=before_index "$REPART" -c "$CFG" -q all --days $D >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || check_fail "H: the crash point did not stop the run"
+cp "$TEST_TMP/h.orig" "$G/$kb"
+"$PY" "$EO" put "$S3_ENDPOINT" cold "$kb" "$G/$kb" >/dev/null
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "H: the run after the revert ($ERR)"
+eo_contains "$OUT$ERR" "its committed bytes are taken from" "H: said"
+assert_exact $D "H: the deleted source's records kept"
+assert_one_file $D "H"
+bucket_ls out "index/$(day_part $D)/" | grep -q '\.committed ' \
+    && check_fail "H: the saved committed version is left behind"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "H: verify ($OUT)"
+
 eo_done it_eo_overwrite
