@@ -366,26 +366,29 @@ static int put_index(const struct pipeline_env *env, const struct lease *lease,
  * died before its commit). Only ever after the commit that makes them
  * unneeded, and again by any later run of the day (a run stopped, or a
  * delete failed, in between): queries count their records twice until then. */
-static void delete_superseded(const struct pipeline_env *env, const struct lease *lease,
-                              const struct day *d, const struct index *ix, int only_folded,
-                              const char *dayname)
+static int delete_superseded(const struct pipeline_env *env, const struct lease *lease,
+                             const struct day *d, const struct index *ix, int only_folded,
+                             const char *dayname)
 {
+    /* when the listing is not had, every folded file may still be there */
+    int left = (int)ix->n_folded;
     if (lease && lease_lost(lease)) {
         log_msg(LOG_WARN, dayname, "superseded", "the day's lease was lost: superseded files "
                 "left for the next run to delete");
-        return;
+        return left;
     }
     const struct config *cfg = env->cfg;
     char prefix[1100];
     if (dayfile_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
-        return;
+        return left;
     struct s3_object_list l = {0};
     struct err e = {0};
     if (s3_list(env->s3, cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
         log_msg(LOG_WARN, dayname, "superseded", "could not list merged files to clean up: %s",
                 e.msg);
-        return;
+        return left;
     }
+    left = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
         if (strchr(name, '/') || index_file_find(ix, name))
@@ -402,14 +405,17 @@ static void delete_superseded(const struct pipeline_env *env, const struct lease
             continue;
         /* only the version listed: an object written since is not ours to judge */
         if (s3_delete_if_match(env->s3, cfg->s3.repartitioned.bucket_name, l.items[i].key,
-                               l.items[i].etag, &e) == 0)
+                               l.items[i].etag, &e) == 0) {
             log_msg(LOG_INFO, dayname, "superseded_deleted",
                     "deleted %s (its records are in " DAYFILE_NAME ")", l.items[i].key);
-        else
+        } else {
             log_msg(LOG_WARN, dayname, "superseded", "could not delete %s: %s", l.items[i].key,
                     e.msg);
+            left += folded;
+        }
     }
     s3_object_list_free(&l);
+    return left;
 }
 
 /* Multipart uploads of this day's files (merged.avro, merged_<hash>.avro)
@@ -908,7 +914,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
                 "tier were carried over from the committed " DAYFILE_NAME, p->n_keep);
     if (p->rebuild)
-        delete_superseded(env, lease, d, ix, 0, dayname);
+        r->cleanup_pending = delete_superseded(env, lease, d, ix, 0, dayname) > 0;
     return 0;
 }
 
@@ -1022,7 +1028,8 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
     if (rc == 0 && s.index.n_folded)
-        delete_superseded(env, NULL, d, &s.index, 1, dayname);   /* left by a stopped run */
+        r->cleanup_pending =   /* left by a stopped run */
+            delete_superseded(env, NULL, d, &s.index, 1, dayname) > 0;
     if (rc != 0 || (s.n_new == 0 && !day_file_untidy(env, &s))) {
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;

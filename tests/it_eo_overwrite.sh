@@ -214,4 +214,28 @@ bucket_ls out "index/$(day_part $D)/" | grep -q '\.committed ' \
 run_repart -c "$CFG" verify --days $D
 eo_eq "$RC" 0 "H: verify ($OUT)"
 
+# --- I: the fold commits, but the delete of the folded file fails (500s):
+# old code said the day was done, no rerun command (review3 finding 1), and
+# a range that moved on never deleted it. Now the summary and the report name
+# the day for a rerun, which deletes it.
+D=2023-10-10
+eo_gen $D 4 10 10
+eo_arrive $D
+eo_sample $D
+eo_mkfile "$(nth_key $D 2)" 5
+fault_proxy_start --upstream "$S3_ENDPOINT" --rate 1 --faults 500 --only DELETE \
+    --only-path-regex merged_series_
+sed "s|endpoint_url: .*|endpoint_url: $FAULT_ENDPOINT|" "$CFG" >"$TEST_TMP/i.yml"
+REPART_S3_MAX_RETRIES=1 run_repart -c "$TEST_TMP/i.yml" all --days $D --report "$TEST_TMP/i.json"
+fault_proxy_stop
+eo_eq "$RC" 0 "I: the day is committed ($ERR)"
+eo_eq "$(sample_files $D)" 1 "I: the folded file is still there (the case tested)"
+eo_contains "$OUT$ERR" "is still there: queries count its records twice" "I: said"
+eo_eq "$(json_get "$TEST_TMP/i.json" 'd["days"][0].get("cleanup_pending")')" True "I: report"
+eo_contains "$(json_get "$TEST_TMP/i.json" 'd["rerun"]')" "$D" "I: the rerun command names the day"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "I: the rerun ($ERR)"
+eo_eq "$(sample_files $D)" 0 "I: the rerun deleted the folded file"
+assert_exact $D "I"
+
 eo_done it_eo_overwrite
