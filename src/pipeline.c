@@ -681,7 +681,7 @@ static int read_committed_kept(const struct pipeline_env *env, const struct dayf
     struct err ke = {0};
     if (s3_get_buffer(env->s3, bucket, keep_key, &k, NULL, &ke) != 0) {
         s3_buf_free(&k);
-        *e = de;
+        *e = ke.kind == ERR_CANCELLED ? ke : de;   /* a stop is a stop */
         return -1;
     }
     if (!dayfile_is_committed(cf, k.data, k.len)) {
