@@ -1,6 +1,4 @@
 #!/usr/bin/env bash
-# DISABLED (not registered: the name does not match tests/it_*.sh) until the
-# fix lands: on this code A, B and C fail (the duplicate persists).
 # The original sample run between repart's stage commands, or over a day
 # repart committed, merging a series repart committed too (found by review):
 # a sample file the committed index does not account for is noticed by every
