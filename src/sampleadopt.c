@@ -271,16 +271,27 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     int *where = calloc(n_cand ? n_cand : 1, sizeof *where);
     if (rc == 0 && !where)
         rc = err_set(e, "out of memory");
-    for (int round = 0; rc == 0 && round < 2; round++) {
-        for (size_t i = 0; rc == 0 && i < n_cand; i++) {
-            if (round == 1 && where[i] != -2)
+    /* The sources without a #src line first; those committed elsewhere
+     * only while some file has records left (a file of new series alone,
+     * the common case, costs no more GETs of the cold tier). */
+    for (int round = 0; rc == 0 && round < 4; round++) {
+        size_t from = round < 2 ? 0 : n_plain, to = round < 2 ? n_plain : n_cand;
+        for (size_t i = from; rc == 0 && i < to; i++) {
+            if (round % 2 == 1 && where[i] != -2)
                 continue;
+            uint64_t any_left = 0;
+            for (size_t k = 0; round >= 2 && k < n_files; k++)
+                any_left |= adopt_left(files[k].set);
+            if (round >= 2 && !any_left) {
+                where[i] = -3;
+                continue;
+            }
             struct err oe = {0};
             rc = offer(s3, cfg->s3.cold_tier.bucket_name, cand[i], i >= n_plain, files,
                        n_files, &where[i], &oe);
             if (rc != 0)
                 *e = oe;
-            else if (round == 1 && where[i] == -2)
+            else if (round % 2 == 1 && where[i] == -2)
                 rc = err_setk(e, ERR_DATA, "%s; exactly-once cannot be established for this "
                               "day automatically", oe.msg);
         }
