@@ -9,6 +9,8 @@
 #     is merged by the sample as well (old code: S twice, for good)
 #  B  the state the old code left (S in merged.avro and in the sample's new
 #     file): the next run, with nothing new, folds the sample's file
+#  D  as B, the sample's file holding a new series too, before `download`:
+#     download leaves it, upload appends the new series and folds the file
 #  C  as B, with a source the sample merged that is gone from the cold tier
 #     since: the day stops naming the file; verify --repair settles it
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +80,36 @@ assert_exact $D "B: again"
 run_repart -c "$CFG" verify --days $D
 eo_eq "$RC" 0 "B: verify ($OUT)"
 note "B ok"
+
+# --- D: as B, with a new series in the sample's file, then the stages -------
+D=2023-11-04
+S=eeeeeeee-5555-4555-8555-000000000005
+eo_gen $D 4 10 64
+eo_arrive $D
+new_series $D $S 9
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "D: first run ($ERR)"
+drop_series_line $D $S
+new_series $D ffffffff-6666-4666-8666-000000000006 6
+eo_sample $D
+eo_contains "$SAMPLE_OUT" '"sources": 2' "D: the sample merged S again and the new series"
+for st in download merge; do
+    run_repart -c "$CFG" $st --days $D
+    eo_eq "$RC" 0 "D: $st ($ERR)"
+done
+eo_eq "$(sample_files $D)" 1 "D: download leaves the sample's file"
+run_repart -c "$CFG" upload --days $D
+eo_eq "$RC" 0 "D: upload ($ERR)"
+assert_exact $D "D: after the upload"
+assert_one_file $D "D"
+eo_eq "$(sample_files $D)" 0 "D: the sample's file is folded and deleted"
+run_repart -c "$CFG" all --days $D --report "$TEST_TMP/report.json"
+eo_eq "$RC" 0 "D: a run after ($ERR)"
+eo_eq "$(new_objects)" 0 "D: nothing new after"
+assert_exact $D "D: a run after"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "D: verify ($OUT)"
+note "D ok"
 
 # --- C: as B, and the sample's file holds a source deleted since ------------
 D=2023-11-03
