@@ -61,7 +61,7 @@ static json_t *day_json(const struct verify_day *v, int failed)
     json_object_set_new(o, "problems", json_integer((json_int_t)v->problems));
     json_object_set_new(o, "warnings", json_integer((json_int_t)v->warnings));
     json_t *counts = json_object();
-    for (int k = 0; k <= VK_INDEX_DAMAGED; k++)
+    for (int k = 0; k <= VK_SAMPLE_UNACCOUNTED; k++)
         json_object_set_new(counts, verify_kind_name((enum verify_kind)k),
                             json_integer((json_int_t)v->n_kind[k]));
     json_object_set_new(o, "counts", counts);

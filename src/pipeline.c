@@ -913,8 +913,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (p->n_keep)
         log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
                 "tier were carried over from the committed " DAYFILE_NAME, p->n_keep);
-    if (p->rebuild)
-        r->cleanup_pending = delete_superseded(env, lease, d, ix, 0, dayname) > 0;
+    if (p->rebuild || ix->n_folded)
+        r->cleanup_pending = delete_superseded(env, lease, d, ix, !p->rebuild, dayname) > 0;
     return 0;
 }
 
@@ -1001,23 +1001,37 @@ static int day_write_fetched(struct run *run, const struct day *d, const struct 
     return rc;
 }
 
-/* 1 when the day file in the bucket is not the version the index commits:
- * a run stopped between its PUT and its commit left records after the
- * committed bytes (or a file no index names). With nothing new to merge,
- * those sources are covered elsewhere by now (another run, the sample's
- * adopted file), so the committed version is written again. A missing file
- * is verify's business. */
-static int day_file_untidy(const struct pipeline_env *env, const struct day_scan *s)
+/* What the day's data prefix holds that the index does not commit (one
+ * LIST): *untidy, the day file is not the version the index commits (a run
+ * stopped between its PUT and its commit left records after the committed
+ * bytes, or a file no index names; with nothing new to merge, those sources
+ * are covered elsewhere by now: another run, the sample's adopted file, so
+ * the committed version is written again; a missing file is verify's
+ * business); *unaccounted, a sample file the index does not account for
+ * (sampleadopt_unaccounted: the sample ran since the last commit). */
+static void day_out_state(const struct pipeline_env *env, const struct day_scan *s, int *untidy,
+                          int *unaccounted)
 {
-    char key[1100];
-    if (dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) != 0)
-        return 0;
-    struct s3_object o = {0};
+    *untidy = *unaccounted = 0;
+    char prefix[1100];
+    if (dayfile_data_key(env->cfg, &s->day, "", prefix, sizeof prefix) != 0)
+        return;
+    struct s3_object_list l = {0};
     struct err e = {0};
-    if (s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &e) != 0)
-        return 0;
+    if (s3_list(env->s3, env->cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
+        s3_object_list_free(&l);
+        return;
+    }
     const struct index_file *f = index_file_find(&s->index, DAYFILE_NAME);
-    return !f || o.size != f->size || (f->etag[0] && strcmp(o.etag, f->etag) != 0);
+    for (size_t i = 0; i < l.n; i++) {
+        const char *name = l.items[i].key + strlen(prefix);
+        if (strcmp(name, DAYFILE_NAME) == 0)
+            *untidy = !f || l.items[i].size != f->size ||
+                      (f->etag[0] && strcmp(l.items[i].etag, f->etag) != 0);
+        else if (sampleadopt_unaccounted(&s->index, name, l.items[i].etag))
+            *unaccounted = 1;
+    }
+    s3_object_list_free(&l);
 }
 
 static int day_all(struct run *run, const struct day *d, struct day_result *r, const char *dayname,
@@ -1030,7 +1044,10 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     if (rc == 0 && s.index.n_folded)
         r->cleanup_pending =   /* left by a stopped run */
             delete_superseded(env, NULL, d, &s.index, 1, dayname) > 0;
-    if (rc != 0 || (s.n_new == 0 && !day_file_untidy(env, &s))) {
+    int untidy = 0, unaccounted = 0;
+    if (rc == 0 && s.n_new == 0)
+        day_out_state(env, &s, &untidy, &unaccounted);
+    if (rc != 0 || (s.n_new == 0 && !untidy && !unaccounted)) {
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
@@ -1052,20 +1069,27 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     }
     if (rc == 0)
         abort_stale_uploads(env, d, dayname);
-    size_t adopted = 0;
+    struct sampleadopt_result ar = {0};
+    struct sampleadopt_opts ao = {1, NULL};
     if (rc == 0)
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
-    int untidy = rc == 0 && s.n_new == 0 && day_file_untidy(env, &s);
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
+    untidy = 0;
+    if (rc == 0 && s.n_new == 0)
+        day_out_state(env, &s, &untidy, &unaccounted);
     struct plan p = {0};
     if (rc == 0 && s.n_new == 0 && !untidy) {
         r->new_objects = 0;
-        if (adopted) {
-            /* only the sample's file to take over: the index alone commits it */
+        if (ar.adopted || ar.folded) {
+            /* only the sample's files to take over: the index alone commits it */
             rc = put_index(env, &lease, s.index_key, &s.index, e);
             if (rc == 0) {
                 r->status = DAY_DONE;
                 log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
-                        "original sample's merged file recorded, nothing new to merge", adopted);
+                        "original sample's merged file recorded, %zu sample file(s) folded, "
+                        "nothing new to merge", ar.adopted, ar.folded);
+                if (ar.folded)
+                    r->cleanup_pending =
+                        delete_superseded(env, &lease, d, &s.index, 1, dayname) > 0;
             }
         } else {
             r->status = DAY_NOTHING_NEW;
@@ -1135,7 +1159,10 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
                 j++;
         }
         scan_classify(&s);
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+        struct sampleadopt_opts ao = {1, NULL};
+        struct sampleadopt_result ar = {0};
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
+        adopted = ar.adopted + ar.folded;
     }
     if (rc == 0)
         rc = plan_day(&s, &p, 0, e);
@@ -1494,8 +1521,12 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
         rc = scan_refresh_index(&sc, &s, e);
     }
+    /* a sample file to fold is left for `upload` (nothing is merged here) */
+    struct sampleadopt_opts ao = {0, NULL};
+    struct sampleadopt_result ar = {0};
     if (rc == 0)
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
+    adopted = ar.adopted;
     if (rc == 0 && adopted) {
         rc = put_index(env, &lease, s.index_key, &s.index, e);
         if (rc == 0)
@@ -1683,28 +1714,25 @@ static void staged_feed_put(void *ud, size_t i)
 
 /* The staged sources must still be what the cold tier holds (key, size,
  * ETag): a staged copy older than an object overwritten since would
- * replace newer committed content. */
+ * replace newer committed content. *now receives the day as it is now
+ * (listing and index; free with scan_free, also after a failure). */
 static int staged_current(const struct scan_ctx *sc, const struct day_scan *staged,
-                          struct err *e)
+                          struct day_scan *now, struct err *e)
 {
-    struct day_scan now;
-    if (scan_day(sc, &staged->day, &now, e) != 0) {
-        scan_free(&now);
+    if (scan_day(sc, &staged->day, now, e) != 0)
         return -1;
-    }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < staged->n_src; i++) {
         const struct scan_source *x = &staged->src[i];
         int same = 0;
-        for (size_t j = 0; j < now.n_src && !same; j++)
-            same = strcmp(now.src[j].key, x->key) == 0 && now.src[j].size == x->size &&
-                   strcmp(now.src[j].etag, x->etag) == 0;
+        for (size_t j = 0; j < now->n_src && !same; j++)
+            same = strcmp(now->src[j].key, x->key) == 0 && now->src[j].size == x->size &&
+                   strcmp(now->src[j].etag, x->etag) == 0;
         if (!same)
             rc = err_setk(e, ERR_DATA, "%s changed in the cold tier (or is gone) since `repart "
                           "download` staged it; run `repart download` for this day again",
                           x->key);
     }
-    scan_free(&now);
     return rc;
 }
 
@@ -1720,8 +1748,9 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         return have;
     /* The staged sources, judged against the index as it is now (another
      * run may have committed since the download), by the rules `all` uses. */
-    struct day_scan cur;
+    struct day_scan cur, now;
     memset(&cur, 0, sizeof cur);
+    memset(&now, 0, sizeof now);
     cur.day = *d;
     index_init(&cur.index);
     cur.src = st.src;
@@ -1735,18 +1764,45 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     if (rc == 0)
         rc = day_lease(env, d, &lease, e);
     struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+    /* the day's listing and index, read under the lease */
     if (rc == 0)
-        rc = staged_current(&sc, &cur, e);
+        rc = staged_current(&sc, &cur, &now, e);
+    /* The sample's files, judged on the day's whole listing (the sample may
+     * have run since the download: its file may hold the staged sources,
+     * or sources merged.avro holds already); the index that results is the
+     * one the staged sources are planned against. */
+    struct sampleadopt_opts ao = {1, &cur};
+    struct sampleadopt_result ar = {0};
     if (rc == 0)
-        rc = scan_refresh_index(&sc, &cur, e);
-    /* No adoption of the sample's file here: this scan holds the staged
-     * sources only, not the day's listing; `download` committed it. */
+        rc = sampleadopt_day(env->s3, cfg, &now, dayname, &ao, &ar, e);
+    if (rc == 0) {
+        index_free(&cur.index);
+        cur.index = now.index;
+        cur.index_exists = now.index_exists;
+        index_init(&now.index);
+        scan_classify(&cur);
+    }
     struct plan p = {0};
     if (rc == 0 && cur.n_new == 0) {
-        r->status = DAY_NOTHING_NEW;
-        log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");
-        remove_dir(raw);
-        remove_dir(out);
+        if (ar.adopted || ar.folded) {
+            rc = put_index(env, &lease, cur.index_key, &cur.index, e);
+            if (rc == 0) {
+                r->status = DAY_DONE;
+                log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
+                        "original sample's merged file recorded, %zu sample file(s) folded, "
+                        "nothing new to merge", ar.adopted, ar.folded);
+                if (ar.folded)
+                    r->cleanup_pending =
+                        delete_superseded(env, &lease, d, &cur.index, 1, dayname) > 0;
+            }
+        } else {
+            r->status = DAY_NOTHING_NEW;
+            log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");
+        }
+        if (rc == 0) {
+            remove_dir(raw);
+            remove_dir(out);
+        }
     } else if (rc == 0) {
         abort_stale_uploads(env, d, dayname);
         rc = plan_day(&cur, &p, committed_in_copy(env, &cur), e);
@@ -1761,6 +1817,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     }
     plan_free(&p);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+    scan_free(&now);
     scan_free(&cur);
     staged_free(&st);
     return rc;

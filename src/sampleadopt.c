@@ -21,6 +21,8 @@ struct sample_file {
     size_t taken;
     uint64_t left;             /* records no source was found for */
     uint64_t attributed;       /* of those, records of series with an overwritten source */
+    size_t dup;                /* sources committed in another file (merged.avro) found whole here */
+    int fold;                  /* 1: folded (deleted after the commit), -1: left as it is */
 };
 
 static void md5_hex(const void *data, size_t len, char out[33])
@@ -68,9 +70,11 @@ static int cmp_size_desc(const void *a, const void *b)
 }
 
 /* Offers one source to every sample file; *where = the file that took it,
- * -1 for none, -2 when one holds part of it. */
+ * -1 for none, -2 when one holds part of it. A source committed already in
+ * another file (dup) is offered to every file, each holding all of it takes
+ * it (files[i].dup counts them), and *where is -3 unless one holds part. */
 static int offer(struct s3_client *s3, const char *bucket, const struct scan_source *src,
-                 struct sample_file *files, size_t n_files, int *where, struct err *e)
+                 int dup, struct sample_file *files, size_t n_files, int *where, struct err *e)
 {
     struct s3_buf b = {0};
     *where = -1;
@@ -93,10 +97,14 @@ static int offer(struct s3_client *s3, const char *bucket, const struct scan_sou
                 *where = -2;
                 *e = te;
             }
+        } else if (taken == 1 && dup) {
+            files[i].dup++;
         } else if (taken == 1) {
             *where = (int)i;
         }
     }
+    if (rc == 0 && dup && *where == -1)
+        *where = -3;
     s3_buf_free(&b);
     return rc;
 }
@@ -177,16 +185,37 @@ static int folded_here(const struct index *ix, const char *name, const char *eta
     return fo && (!fo->etag[0] || strcmp(fo->etag, etag) == 0);
 }
 
-int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
-                    const char *dayname, size_t *adopted, struct err *e)
+/* 1 when relkey is among the sources the caller merges (m NULL: every
+ * source of the day without a #src line is). */
+static int merged_by_caller(const struct day_scan *m, const char *relkey)
 {
-    *adopted = 0;
+    if (!m)
+        return 1;
+    for (size_t i = 0; i < m->n_src; i++)
+        if (strcmp(m->src[i].relkey, relkey) == 0)
+            return 1;
+    return 0;
+}
+
+int sampleadopt_unaccounted(const struct index *ix, const char *name, const char *etag)
+{
+    size_t nl = strlen(name);
+    return !strchr(name, '/') &&
+           strncmp(name, SAMPLE_MERGED_PREFIX, strlen(SAMPLE_MERGED_PREFIX)) == 0 && nl >= 6 &&
+           strcmp(name + nl - 5, ".avro") == 0 && !index_file_find(ix, name) &&
+           !folded_here(ix, name, etag);
+}
+
+int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
+                    const char *dayname, const struct sampleadopt_opts *o,
+                    struct sampleadopt_result *res, struct err *e)
+{
+    memset(res, 0, sizeof *res);
     struct index *ix = &s->index;
-    /* Any sample file no #file line names yet is looked at, whenever some
-     * listed source has no #src line: the sample's series lines alone do
-     * not tell (a later file of the same series may back them already). */
-    if (s->n_new == 0)
-        return 0;
+    /* Any sample file no #file line names yet (and no #folded line with its
+     * ETag) is looked at: the sample's series lines alone do not tell (a
+     * later file of the same series may back them already, or the sample
+     * merged a series repart committed meanwhile). */
     struct err ce = {0};
     if (index_check_adopted(ix, &ce) != 0)
         return err_setk(e, ERR_DATA, "index %s: %s; nothing is decided from it: run `repart "
@@ -203,11 +232,8 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     int rc = files ? 0 : err_set(e, "out of memory");
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
-        size_t nl = strlen(name);
-        if (strchr(name, '/') || strncmp(name, SAMPLE_MERGED_PREFIX,
-                                         strlen(SAMPLE_MERGED_PREFIX)) != 0 ||
-            nl < 6 || strcmp(name + nl - 5, ".avro") != 0 || nl >= sizeof files[0].name ||
-            index_file_find(ix, name) || folded_here(ix, name, l.items[i].etag))
+        if (!sampleadopt_unaccounted(ix, name, l.items[i].etag) ||
+            strlen(name) >= sizeof files[0].name)
             continue;
         struct sample_file *f = &files[n_files++];
         snprintf(f->name, sizeof f->name, "%s", name);
@@ -216,9 +242,12 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     }
     s3_object_list_free(&l);
 
-    /* the candidates: listed sources no #src line names, larger first */
+    /* the candidates: listed sources no #src line names, larger first; then
+     * (dup) those committed, as listed now, in another file (merged.avro):
+     * a sample file holding them is a second copy (the sample merged a
+     * series between repart's download and upload, or while a run went on) */
     struct scan_source **cand = NULL;
-    size_t n_cand = 0;
+    size_t n_cand = 0, n_plain = 0;
     if (rc == 0 && n_files) {
         cand = calloc(s->n_src ? s->n_src : 1, sizeof *cand);
         if (!cand)
@@ -226,24 +255,43 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         for (size_t i = 0; rc == 0 && i < s->n_src; i++)
             if (!index_source_find(ix, s->src[i].relkey))
                 cand[n_cand++] = &s->src[i];
-        if (cand)
-            qsort(cand, n_cand, sizeof *cand, cmp_size_desc);
+        n_plain = n_cand;
+        for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
+            const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+            if (x && !s->src[i].changed && !s->src[i].is_new)
+                cand[n_cand++] = &s->src[i];
+        }
+        if (cand) {
+            qsort(cand, n_plain, sizeof *cand, cmp_size_desc);
+            qsort(cand + n_plain, n_cand - n_plain, sizeof *cand, cmp_size_desc);
+        }
     }
     /* Offered in two rounds: a source whose shared records went to a
      * source not yet offered comes back partial the first time. */
     int *where = calloc(n_cand ? n_cand : 1, sizeof *where);
     if (rc == 0 && !where)
         rc = err_set(e, "out of memory");
-    for (int round = 0; rc == 0 && round < 2; round++) {
-        for (size_t i = 0; rc == 0 && i < n_cand; i++) {
-            if (round == 1 && where[i] != -2)
+    /* The sources without a #src line first; those committed elsewhere
+     * only while some file has records left (a file of new series alone,
+     * the common case, costs no more GETs of the cold tier). */
+    for (int round = 0; rc == 0 && round < 4; round++) {
+        size_t from = round < 2 ? 0 : n_plain, to = round < 2 ? n_plain : n_cand;
+        for (size_t i = from; rc == 0 && i < to; i++) {
+            if (round % 2 == 1 && where[i] != -2)
                 continue;
+            uint64_t any_left = 0;
+            for (size_t k = 0; round >= 2 && k < n_files; k++)
+                any_left |= adopt_left(files[k].set);
+            if (round >= 2 && !any_left) {
+                where[i] = -3;
+                continue;
+            }
             struct err oe = {0};
-            rc = offer(s3, cfg->s3.cold_tier.bucket_name, cand[i], files, n_files, &where[i],
-                       &oe);
+            rc = offer(s3, cfg->s3.cold_tier.bucket_name, cand[i], i >= n_plain, files,
+                       n_files, &where[i], &oe);
             if (rc != 0)
                 *e = oe;
-            else if (round == 1 && where[i] == -2)
+            else if (round % 2 == 1 && where[i] == -2)
                 rc = err_setk(e, ERR_DATA, "%s; exactly-once cannot be established for this "
                               "day automatically", oe.msg);
         }
@@ -252,9 +300,50 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
      * sample file: that source was overwritten since the sample merged it */
     for (size_t i = 0; rc == 0 && i < n_files; i++)
         if ((files[i].left = adopt_left(files[i].set)) != 0)
-            rc = attribute_left(s3, out_bucket, prefix, &files[i], cand, n_cand, where, n_files,
+            rc = attribute_left(s3, out_bucket, prefix, &files[i], cand, n_plain, where, n_files,
                                 i, e);
-    for (size_t i = 0; rc == 0 && i < n_cand; i++) {
+    /* A file holding sources committed elsewhere is folded: nothing of it
+     * is recorded but a #folded line (deleted after the commit), its other
+     * sources stay new and go into the day file with this run. Only when
+     * every record of it is accounted for, and the caller merges those
+     * other sources now; else it is left as it is for a later run, or, with
+     * records no listed source accounts for, the day stops. */
+    for (size_t fi = 0; rc == 0 && fi < n_files; fi++) {
+        struct sample_file *f = &files[fi];
+        if (!f->dup)
+            continue;
+        uint64_t left = f->left - f->attributed;
+        if (left)
+            rc = err_setk(e, ERR_DATA, "%s%s holds the records of %zu source object(s) "
+                          DAYFILE_NAME " holds already, and %llu record(s) that no object in "
+                          "the cold tier accounts for (sources deleted since): it can be "
+                          "neither folded nor kept without a second copy of those sources. "
+                          "Nothing was written; run `repart verify --repair` for this day",
+                          prefix, f->name, f->dup, (unsigned long long)left);
+        int ok = o->may_fold;
+        for (size_t i = 0; rc == 0 && ok && i < n_plain; i++)
+            if ((where[i] == (int)fi || where[i] == (int)(n_files + fi)) &&
+                !merged_by_caller(o->merging, cand[i]->relkey))
+                ok = 0;
+        f->fold = ok ? 1 : -1;
+        if (rc == 0 && ok && index_add_folded(ix, f->name, f->etag) != 0)
+            rc = err_set(e, "out of memory");
+        if (rc == 0 && ok) {
+            res->folded++;
+            log_msg(LOG_WARN, dayname, "sample_folded", "the original sample's %s holds %zu "
+                    "source object(s) that " DAYFILE_NAME " holds already (the sample ran "
+                    "while repart was merging them): folded into " DAYFILE_NAME
+                    " (its other records go in with this run) and deleted after the commit",
+                    f->name, f->dup);
+        } else if (rc == 0) {
+            log_msg(LOG_WARN, dayname, "sample_fold_later", "the original sample's %s holds "
+                    "%zu source object(s) that " DAYFILE_NAME " holds already; folded by the "
+                    "next run of the day that merges all of it", f->name, f->dup);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < n_plain; i++) {
+        if (where[i] >= 0 && files[(size_t)where[i] % n_files].fold)
+            continue;   /* folded (stays new: merged now) or left for later */
         if (where[i] >= 0 && (size_t)where[i] >= n_files) {
             /* an earlier content of it is in that file */
             struct sample_file *f = &files[where[i] - (int)n_files];
@@ -274,10 +363,12 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         if (index_add(ix, cand[i]->relkey, cand[i]->ck.series_id, cand[i]->size, cand[i]->etag,
                       f->name) != 0)
             rc = err_set(e, "out of memory");
-        (*adopted)++;
+        res->adopted++;
     }
     for (size_t i = 0; rc == 0 && i < n_files; i++) {
         struct sample_file *f = &files[i];
+        if (f->fold)
+            continue;
         if (!f->taken) {
             /* not recorded: looked at again by the next run that sees
              * unbacked series lines */

@@ -42,7 +42,7 @@ const char *verify_kind_name(enum verify_kind k)
     static const char *const names[] = {
         "missing", "orphan", "count_mismatch", "corrupt", "unreadable", "foreign_series",
         "source_gone", "source_changed", "source_unreadable", "repaired", "legacy", "other",
-        "index_damaged",
+        "index_damaged", "sample_unaccounted",
     };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
@@ -50,7 +50,8 @@ const char *verify_kind_name(enum verify_kind k)
 int verify_day_needs_rebuild(const struct verify_day *v)
 {
     return v->n_kind[VK_MISSING] || v->n_kind[VK_CORRUPT] || v->n_kind[VK_COUNT_MISMATCH] ||
-           v->n_kind[VK_FOREIGN_SERIES] || v->n_kind[VK_INDEX_DAMAGED];
+           v->n_kind[VK_FOREIGN_SERIES] || v->n_kind[VK_INDEX_DAMAGED] ||
+           v->n_kind[VK_SAMPLE_UNACCOUNTED];
 }
 
 const char *verify_sev_name(enum verify_sev s)
@@ -801,6 +802,12 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
                         "%s: folded into " DAYFILE_NAME " by a run that stopped before deleting "
                         "it: queries count its records twice until the next `repart all` of "
                         "the day deletes it", f->key);
+        else if (f->status == VF_LEGACY && !index_file_find(&s.index, f->name))
+            add_finding(v, VK_SAMPLE_UNACCOUNTED, VERIFY_WARNING, f->key,
+                        "%s: merged by the original Python sample and not accounted for by the "
+                        "index (no #file line): the next run of the day adopts it, or folds it "
+                        "when " DAYFILE_NAME " holds its sources already; `verify --repair` "
+                        "rebuilds the day", f->key);
         else if (f->status == VF_LEGACY)
             add_finding(v, VK_LEGACY, VERIFY_INFO, f->key,
                         "%s: merged by the original Python sample; not checked", f->key);

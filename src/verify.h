@@ -61,6 +61,8 @@ enum verify_kind {
     VK_LEGACY,            /* info: merged_series_*.avro of the Python sample */
     VK_OTHER,             /* info: another object under the day's data prefix */
     VK_INDEX_DAMAGED,     /* the #src ranges do not tile the day file (records untracked) */
+    VK_SAMPLE_UNACCOUNTED, /* warning: a sample file no #file / #folded line accounts for:
+                              the next run adopts or folds it; --repair rebuilds the day */
 };
 
 struct verify_finding {
@@ -117,7 +119,7 @@ struct verify_day {
     struct verify_finding *findings;
     size_t n_findings, cap_findings;
     size_t problems, warnings;
-    size_t n_kind[VK_INDEX_DAMAGED + 1];  /* findings per kind */
+    size_t n_kind[VK_SAMPLE_UNACCOUNTED + 1];  /* findings per kind */
 };
 
 struct verify_env {
