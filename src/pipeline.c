@@ -1136,6 +1136,8 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
         rc = scan_refresh_index(&sc, &s, e);
     }
+    if (rc == 0)
+        abort_stale_uploads(env, d, dayname);
     size_t adopted = 0;
     struct plan p = {0};
     if (rc == 0) {
