@@ -1028,8 +1028,9 @@ static void day_out_state(const struct pipeline_env *env, const struct day_scan 
         if (strcmp(name, DAYFILE_NAME) == 0)
             *untidy = !f || l.items[i].size != f->size ||
                       (f->etag[0] && strcmp(l.items[i].etag, f->etag) != 0);
-        else if (sampleadopt_unaccounted(&s->index, name, l.items[i].etag))
-            *unaccounted = 1;
+        else if (sampleadopt_unaccounted(&s->index, name, l.items[i].etag) ||
+                 sampleadopt_changed(&s->index, name, l.items[i].size, l.items[i].etag))
+            *unaccounted = 1;   /* sampleadopt_day adopts, folds or stops the day */
     }
     s3_object_list_free(&l);
 }
@@ -1070,7 +1071,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     if (rc == 0)
         abort_stale_uploads(env, d, dayname);
     struct sampleadopt_result ar = {0};
-    struct sampleadopt_opts ao = {1, NULL};
+    struct sampleadopt_opts ao = {1, NULL, 0};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
     untidy = 0;
@@ -1161,7 +1162,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
                 j++;
         }
         scan_classify(&s);
-        struct sampleadopt_opts ao = {1, NULL};
+        struct sampleadopt_opts ao = {1, NULL, 1};
         struct sampleadopt_result ar = {0};
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
         adopted = ar.adopted + ar.folded;
@@ -1524,7 +1525,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         rc = scan_refresh_index(&sc, &s, e);
     }
     /* a sample file to fold is left for `upload` (nothing is merged here) */
-    struct sampleadopt_opts ao = {0, NULL};
+    struct sampleadopt_opts ao = {0, NULL, 0};
     struct sampleadopt_result ar = {0};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
@@ -1773,7 +1774,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
      * have run since the download: its file may hold the staged sources,
      * or sources merged.avro holds already); the index that results is the
      * one the staged sources are planned against. */
-    struct sampleadopt_opts ao = {1, &cur};
+    struct sampleadopt_opts ao = {1, &cur, 0};
     struct sampleadopt_result ar = {0};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &now, dayname, &ao, &ar, e);

@@ -206,6 +206,15 @@ int sampleadopt_unaccounted(const struct index *ix, const char *name, const char
            !folded_here(ix, name, etag);
 }
 
+int sampleadopt_changed(const struct index *ix, const char *name, long long size,
+                        const char *etag)
+{
+    if (strncmp(name, SAMPLE_MERGED_PREFIX, strlen(SAMPLE_MERGED_PREFIX)) != 0)
+        return 0;
+    const struct index_file *f = index_file_find(ix, name);
+    return f && (f->size != size || (f->etag[0] && strcmp(f->etag, etag) != 0));
+}
+
 int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
                     const char *dayname, const struct sampleadopt_opts *o,
                     struct sampleadopt_result *res, struct err *e)
@@ -227,9 +236,33 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     struct s3_object_list l = {0};
     if (s3_list(s3, out_bucket, prefix, &l, e) != 0)
         return err_prefix(e, "listing the day's merged files: ");
-    struct sample_file *files = calloc(l.n ? l.n : 1, sizeof *files);
+    /* an adopted file rewritten since (the sample run again in the same
+     * second): the index counts records it no longer holds */
+    int rc = 0, forgot = 0;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const char *name = l.items[i].key + strlen(prefix);
+        if (!sampleadopt_changed(ix, name, l.items[i].size, l.items[i].etag))
+            continue;
+        if (o->readopt_changed) {
+            log_msg(LOG_WARN, dayname, "sample_changed", "%s changed since the index adopted "
+                    "it: adopted again from its records", l.items[i].key);
+            index_forget_file(ix, name);
+            forgot = 1;
+        } else {
+            rc = err_setk(e, ERR_DATA, "%s, the original sample's file, is not the version the "
+                          "index adopted (%lld bytes, ETag %s; the index: %lld bytes): the "
+                          "sample rewrote it, and the records the index counts there are gone. "
+                          "Nothing was written; run `repart verify --repair` for this day",
+                          l.items[i].key, l.items[i].size, l.items[i].etag,
+                          index_file_find(ix, name)->size);
+        }
+    }
+    if (forgot)
+        scan_classify(s);
+    struct sample_file *files = rc == 0 ? calloc(l.n ? l.n : 1, sizeof *files) : NULL;
     size_t n_files = 0;
-    int rc = files ? 0 : err_set(e, "out of memory");
+    if (rc == 0 && !files)
+        rc = err_set(e, "out of memory");
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
         if (!sampleadopt_unaccounted(ix, name, l.items[i].etag) ||

@@ -36,7 +36,16 @@ struct sampleadopt_opts {
                                        (download: nothing is merged now) */
     const struct day_scan *merging; /* the sources the caller merges now (upload: the
                                        staged ones); NULL: every new source of s */
+    int readopt_changed;            /* verify --repair: an adopted sample file that is no
+                                       longer the version its #file line names is adopted
+                                       again from its records; otherwise the day stops */
 };
+
+/* 1 when the sample's file `name`, listed with size and etag, is adopted
+ * (#file) as another version: the sample rewrote it (run again in the same
+ * second), so its records are not those the index counts. */
+int sampleadopt_changed(const struct index *ix, const char *name, long long size,
+                        const char *etag);
 
 struct sampleadopt_result {
     size_t adopted;                 /* sources recorded with a #src line naming a sample file */

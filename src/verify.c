@@ -15,6 +15,7 @@
 #include "lease.h"
 #include "ocf_stream.h"
 #include "pipeline.h"
+#include "sampleadopt.h"
 #include "scan.h"
 
 /* verify --repair holds a day's lease for one index read and a few deletes */
@@ -203,6 +204,8 @@ static int list_files(const struct verify_env *env, const struct day *d, struct 
         }
         if (push_file(v, cap, name, o->key, o->size, o->last_modified, st) != 0)
             rc = err_set(&v->err, "out of memory");
+        else
+            snprintf(v->files[v->n_files - 1].etag, sizeof v->files[0].etag, "%s", o->etag);
     }
     s3_object_list_free(&l);
     if (rc == 0 && v->n_files > 1)
@@ -802,6 +805,13 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
                         "%s: folded into " DAYFILE_NAME " by a run that stopped before deleting "
                         "it: queries count its records twice until the next `repart all` of "
                         "the day deletes it", f->key);
+        else if (f->status == VF_LEGACY &&
+                 sampleadopt_changed(&s.index, f->name, f->size, f->etag))
+            add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
+                        "%s: merged by the original Python sample and adopted by the index, "
+                        "but rewritten since (%lld bytes; the sample run again in the same "
+                        "second): the records the index counts there are gone; `verify "
+                        "--repair` adopts it again and rebuilds the day", f->key, f->size);
         else if (f->status == VF_LEGACY && !index_file_find(&s.index, f->name))
             add_finding(v, VK_SAMPLE_UNACCOUNTED, VERIFY_WARNING, f->key,
                         "%s: merged by the original Python sample and not accounted for by the "

@@ -91,6 +91,7 @@ struct verify_file {
     char *key;            /* full key (owned) */
     long long size;       /* -1 when missing */
     long long last_modified;
+    char etag[80];        /* as listed */
     enum verify_file_status status;
     size_t sources;       /* #src lines that name it */
     long long records;    /* read from the file; -1 when not read */

@@ -138,4 +138,34 @@ run_repart -c "$CFG" all --days $D
 eo_eq "$RC" 0 "C: a run after the repair ($ERR)"
 assert_exact $D "C: after the repair"
 note "C ok"
+
+# --- E: the sample run again in the same second rewrites the file repart ----
+# adopted (review4 finding 2): old code appended the new series and went on,
+# the records the index counted in the file gone for good (80 of 86 lost, also
+# after verify --repair). Now the day stops; verify reports it; the repair
+# adopts the file again and rebuilds what it no longer holds.
+D=2023-11-05
+eo_gen $D 4 10 65
+eo_arrive $D
+"$PY" "$EO" sample "$S3_ENDPOINT" cold out "$TEST_TMP/sample-work" 1690000777 $D >/dev/null \
+    || fail "E: the sample"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "E: adoption ($ERR)"
+new_series $D eeeeeeee-5555-4555-8555-000000000005 6
+"$PY" "$EO" sample "$S3_ENDPOINT" cold out "$TEST_TMP/sample-work" 1690000777 $D >/dev/null \
+    || fail "E: the sample again, same second"
+before=$(out_ls)
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 1 "E: the day stops ($OUT $ERR)"
+eo_contains "$ERR" "merged_series_1690000777.avro, the original sample's file, is not the version" "E: said"
+eo_eq "$(out_ls)" "$before" "E: nothing written"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 1 "E: verify reports the day"
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$CFG" verify --repair --days $D
+eo_eq "$RC" 0 "E: verify --repair ($OUT $ERR)"
+assert_exact $D "E: repaired"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "E: a run after the repair ($ERR)"
+assert_exact $D "E: after the repair"
+note "E ok"
 eo_done it_eo_sample_stages
