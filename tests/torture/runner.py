@@ -759,10 +759,18 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         until then, as designed. The explorer lets that time pass: it deletes
         the leases once no run is left (nothing else is writing then)."""
         gone = []
-        for k, _, _ in self.s3.list(self.out, "index/"):
-            if k.endswith("/.repart-lease"):
+        # A request the killed run had sent in full (another day's lease PUT)
+        # may still be applied by the server after the kill: list again until
+        # a pass, a moment after the last removal, finds none.
+        for n in range(6):
+            found = [k for k, _, _ in self.s3.list(self.out, "index/")
+                     if k.endswith("/.repart-lease")]
+            for k in found:
                 self.s3.delete(self.out, k)
-                gone.append(k)
+            gone += found
+            if not found and (gone or n >= 1):
+                break
+            time.sleep(0.3)
         if gone:
             self.say("  lease TTL passed: %d lease(s) of the killed run removed" % len(gone))
 
