@@ -113,12 +113,51 @@ static int offer(struct s3_client *s3, const char *bucket, const struct scan_sou
  * start timestamp of its key, within one period. */
 #define EXPORT_PERIOD_SECS 21600
 
+/* The export period of a source committed in the day file: its series and
+ * the start timestamp its key names. */
+struct committed_win {
+    const char *series;
+    int64_t start_ts;
+    const char *relkey;
+};
+
+/* The windows of the sources the index commits in the day file (*out:
+ * caller frees). -1 on OOM. */
+static int committed_windows(const struct index *ix, struct committed_win **out, size_t *n)
+{
+    *out = calloc(ix->n_sources ? ix->n_sources : 1, sizeof **out);
+    *n = 0;
+    if (!*out)
+        return -1;
+    for (size_t j = 0; j < ix->n_sources; j++) {
+        const struct index_source *x = &ix->sources[j];
+        if (strcmp(x->merged, DAYFILE_NAME) != 0 || !x->series)
+            continue;
+        /* ..._<start ts>_<quality>.avro */
+        const char *q = strrchr(x->relkey, '_');
+        const char *t = q;
+        while (t && t > x->relkey && t[-1] != '_')
+            t--;
+        if (!q || !t || t == q)
+            continue;
+        char *end = NULL;
+        long long ts = strtoll(t, &end, 10);
+        if (end != q)
+            continue;
+        (*out)[(*n)++] = (struct committed_win){x->series, ts, x->relkey};
+    }
+    return 0;
+}
+
 struct attribution {
     struct scan_source **cand;
     size_t n_cand;
     int *where;
     int mark;                  /* where[] value of "earlier content in this file" */
     uint64_t attributed;
+    const struct committed_win *win;
+    size_t n_win;
+    const char *hit;           /* a committed source a record no candidate took falls in */
 };
 
 static int attribute_record(void *ud, const char *series, size_t n, int64_t time)
@@ -137,6 +176,12 @@ static int attribute_record(void *ud, const char *series, size_t n, int64_t time
         }
     }
     a->attributed += (uint64_t)hit;
+    for (size_t i = 0; !hit && !a->hit && i < a->n_win; i++) {
+        const struct committed_win *w = &a->win[i];
+        if (strlen(w->series) == n && memcmp(w->series, series, n) == 0 &&
+            time >= w->start_ts && time - w->start_ts < EXPORT_PERIOD_SECS)
+            a->hit = w->relkey;
+    }
     return 0;
 }
 
@@ -149,9 +194,10 @@ static int attribute_record(void *ud, const char *series, size_t n, int64_t time
  * (sources deleted from the cold tier), and the file is then never folded. */
 static int attribute_left(struct s3_client *s3, const char *bucket, const char *prefix,
                           struct sample_file *f, struct scan_source **cand, size_t n_cand,
-                          int *where, size_t n_files, size_t fi, struct err *e)
+                          int *where, size_t n_files, size_t fi,
+                          const struct committed_win *win, size_t n_win, struct err *e)
 {
-    int any = 0;
+    int any = n_win > 0;
     for (size_t i = 0; i < n_cand && !any; i++)
         any = where[i] == -1;
     if (!any)
@@ -165,7 +211,7 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
     }
     char md5[33];
     md5_hex(b.data, b.len, md5);
-    struct attribution a = {cand, n_cand, where, (int)(n_files + fi), 0};
+    struct attribution a = {cand, n_cand, where, (int)(n_files + fi), 0, win, n_win, NULL};
     int rc = 0;
     if ((long long)b.len != f->size || strcmp(md5, f->md5) != 0)
         rc = err_setk(e, ERR_TRANSIENT, "%s changed while this run read it", key);
@@ -173,6 +219,11 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
         rc = adopt_drain_left(f->set, b.data, b.len, key, attribute_record, &a, e);
     s3_buf_free(&b);
     f->attributed = a.attributed;
+    if (rc == 0 && a.hit)
+        rc = err_setk(e, ERR_DATA, "%s holds records of %s, a source the index commits in "
+                      DAYFILE_NAME ", that are not that source's as it is now (it was "
+                      "overwritten or deleted since): queries may count them twice. Nothing "
+                      "was written; run `repart verify --repair` for this day", key, a.hit);
     return rc;
 }
 
@@ -331,10 +382,15 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     }
     /* records left in a sample file whose series has a source found in no
      * sample file: that source was overwritten since the sample merged it */
+    struct committed_win *win = NULL;
+    size_t n_win = 0;
+    if (rc == 0 && n_files && committed_windows(ix, &win, &n_win) != 0)
+        rc = err_set(e, "out of memory");
     for (size_t i = 0; rc == 0 && i < n_files; i++)
         if ((files[i].left = adopt_left(files[i].set)) != 0)
             rc = attribute_left(s3, out_bucket, prefix, &files[i], cand, n_plain, where, n_files,
-                                i, e);
+                                i, win, n_win, e);
+    free(win);
     /* A file holding sources committed elsewhere is folded: nothing of it
      * is recorded but a #folded line (deleted after the commit), its other
      * sources stay new and go into the day file with this run. Only when

@@ -168,4 +168,33 @@ run_repart -c "$CFG" all --days $D
 eo_eq "$RC" 0 "E: a run after the repair ($ERR)"
 assert_exact $D "E: after the repair"
 note "E ok"
+
+# --- F: a sample file no index line names holds a source merged.avro ------
+# commits, and that source is overwritten before the next run (review4
+# finding 1): old code left the file for good (its old records extra, every
+# run exit 0). Now the day stops naming verify --repair, which settles it.
+D=2023-11-06
+S=ffffffff-6666-4666-8666-000000000006
+eo_gen $D 4 10 66
+eo_arrive $D
+new_series $D $S 7
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "F: first run ($ERR)"
+drop_series_line $D $S
+eo_sample $D
+eo_contains "$SAMPLE_OUT" '"sources": 1' "F: the sample merged S again"
+new_series $D $S 4          # S overwritten: 4 other records
+before=$(out_ls)
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 1 "F: the day stops ($OUT $ERR)"
+eo_contains "$ERR" "merged_series_$EO_SAMPLE_TS.avro holds records of" "F: the message names the file"
+eo_contains "$ERR" "verify --repair" "F: and the remedy"
+eo_eq "$(out_ls)" "$before" "F: nothing written"
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$CFG" verify --repair --days $D
+eo_eq "$RC" 0 "F: verify --repair ($OUT $ERR)"
+assert_exact $D "F: repaired"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "F: a run after the repair ($ERR)"
+assert_exact $D "F: after the repair"
+note "F ok"
 eo_done it_eo_sample_stages
