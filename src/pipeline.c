@@ -1440,6 +1440,15 @@ static int stage_open(const struct config *cfg, const struct day *d, const char 
     if (stage_dir(cfg, "raw", d, raw, 2048) != 0 || stage_dir(cfg, "merged", d, out, 2048) != 0)
         return err_setk(e, ERR_USAGE, "work_dir too long");
     int have = staged_load(strcmp(from, "raw") == 0 ? raw : out, st, e);
+    if (have == 0 && strcmp(from, "raw") != 0) {
+        /* downloaded, not merged: say so (not "put there by hand") */
+        struct staged dl;
+        struct err de = {0};
+        if (staged_load(raw, &dl, &de) == 1)
+            have = err_setk(e, ERR_USAGE, "%s: %zu source(s) downloaded but not merged: run "
+                            "`repart merge` for this day, then `repart upload`", raw, dl.n);
+        staged_free(&dl);
+    }
     if (have == 0) {
         /* .avro files put there by hand, as the original sample's users did,
          * are not what repart fetched: it cannot know their keys and ETags */
