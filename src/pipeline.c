@@ -1001,6 +1001,25 @@ static int day_write_fetched(struct run *run, const struct day *d, const struct 
     return rc;
 }
 
+/* Nothing new to merge, only the sample's files to take over (adopted
+ * sources, folded files): the index alone commits it, then the folded files
+ * are deleted. */
+static int commit_adoption(const struct pipeline_env *env, const struct lease *lease,
+                           const struct day *d, struct day_scan *s,
+                           const struct sampleadopt_result *ar, struct day_result *r,
+                           const char *dayname, struct err *e)
+{
+    int rc = put_index(env, lease, s->index_key, &s->index, e);
+    if (rc != 0)
+        return rc;
+    r->status = DAY_DONE;
+    log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the original "
+            "sample's merged file recorded, %zu sample file(s) folded, nothing new to merge",
+            ar->adopted, ar->folded);
+    if (ar->folded)
+        r->cleanup_pending = delete_superseded(env, lease, d, &s->index, 1, dayname) > 0;
+    return 0;
+}
 /* What the day's data prefix holds that the index does not commit (one
  * LIST): *untidy, the day file is not the version the index commits (a run
  * stopped between its PUT and its commit left records after the committed
@@ -1081,17 +1100,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     if (rc == 0 && s.n_new == 0 && !untidy) {
         r->new_objects = 0;
         if (ar.adopted || ar.folded) {
-            /* only the sample's files to take over: the index alone commits it */
-            rc = put_index(env, &lease, s.index_key, &s.index, e);
-            if (rc == 0) {
-                r->status = DAY_DONE;
-                log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
-                        "original sample's merged file recorded, %zu sample file(s) folded, "
-                        "nothing new to merge", ar.adopted, ar.folded);
-                if (ar.folded)
-                    r->cleanup_pending =
-                        delete_superseded(env, &lease, d, &s.index, 1, dayname) > 0;
-            }
+            rc = commit_adoption(env, &lease, d, &s, &ar, r, dayname, e);
         } else {
             r->status = DAY_NOTHING_NEW;
         }
@@ -1797,16 +1806,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     struct plan p = {0};
     if (rc == 0 && cur.n_new == 0) {
         if (ar.adopted || ar.folded) {
-            rc = put_index(env, &lease, cur.index_key, &cur.index, e);
-            if (rc == 0) {
-                r->status = DAY_DONE;
-                log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
-                        "original sample's merged file recorded, %zu sample file(s) folded, "
-                        "nothing new to merge", ar.adopted, ar.folded);
-                if (ar.folded)
-                    r->cleanup_pending =
-                        delete_superseded(env, &lease, d, &cur.index, 1, dayname) > 0;
-            }
+            rc = commit_adoption(env, &lease, d, &cur, &ar, r, dayname, e);
         } else {
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");
