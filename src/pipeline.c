@@ -648,30 +648,27 @@ static int committed_in_copy(const struct pipeline_env *env, const struct day_sc
     return s3_head(env->s3, bucket, key, &o, &e) == 0 && o.size == f->size;
 }
 
-/* The committed version of the day file, for a rebuild that keeps the
- * records of sources gone from the cold tier. The bytes are also saved
- * beside the index (keep_key: <index prefix><partition>merged.avro.<md5>.committed,
- * never read by queries) before the rebuild replaces the day file: a run
- * that stops between that PUT and its commit leaves a day file that is no
- * longer the committed version, and the next run takes the bytes from the
- * copy. The copy is deleted after the commit. */
-static int read_committed_kept(const struct pipeline_env *env, const struct dayfile_env *denv,
-                               const struct day *d, const struct index *ix, const char *index_key,
-                               struct s3_buf *out, char *keep_key, size_t keep_size,
-                               const char *dayname, struct err *e)
+/* The committed version of the day file into *out (caller frees): the day
+ * file's first bytes when they are that version, else the copy a rebuild
+ * saved before it stopped (*from_copy 1). ERR_DATA or ERR_NOT_FOUND when
+ * neither is there. */
+static int load_committed(const struct pipeline_env *env, const struct day *d,
+                          const struct index *ix, const char *index_key, struct s3_buf *out,
+                          int *from_copy, const char *dayname, struct err *e)
 {
     const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
-    if (committed_copy_key(index_key, cf, keep_key, keep_size) != 0)
+    char keep_key[1200];
+    *from_copy = 0;
+    if (!cf)
+        return err_setk(e, ERR_DATA, "the index commits no " DAYFILE_NAME);
+    if (committed_copy_key(index_key, cf, keep_key, sizeof keep_key) != 0)
         return err_set(e, "index key too long");
+    struct dayfile_env denv = {env->cfg, env->s3, env->pool, NULL, 1, env->locking};
     struct err de = {0};
-    if (dayfile_read_committed(denv, d, cf, out, &de) == 0) {
-        struct s3_put_opts po = {0};
-        if (s3_put(env->s3, bucket, keep_key, out->data, out->len, &po, NULL, e) != 0)
-            return err_prefix(e, "saving the committed version to %s: ", keep_key);
+    if (dayfile_read_committed(&denv, d, cf, out, &de) == 0)
         return 0;
-    }
-    if (de.kind != ERR_DATA) {
+    if (de.kind != ERR_DATA && de.kind != ERR_NOT_FOUND) {
         *e = de;
         return -1;
     }
@@ -692,7 +689,48 @@ static int read_committed_kept(const struct pipeline_env *env, const struct dayf
     log_msg(LOG_INFO, dayname, "kept_copy", "%s is not the committed version (a rebuild stopped "
             "before its commit): its committed bytes are taken from %s", DAYFILE_NAME, keep_key);
     *out = k;
+    *from_copy = 1;
     return 0;
+}
+
+/* The committed version of the day file, for a rebuild that keeps the
+ * records of sources gone from the cold tier. The bytes are also saved
+ * beside the index (keep_key: <index prefix><partition>merged.avro.<md5>.committed,
+ * never read by queries) before the rebuild replaces the day file: a run
+ * that stops between that PUT and its commit leaves a day file that is no
+ * longer the committed version, and the next run takes the bytes from the
+ * copy. The copy is deleted after the commit. */
+static int read_committed_kept(const struct pipeline_env *env, const struct day *d,
+                               const struct index *ix, const char *index_key,
+                               struct s3_buf *out, char *keep_key, size_t keep_size,
+                               const char *dayname, struct err *e)
+{
+    const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
+    if (!cf || committed_copy_key(index_key, cf, keep_key, keep_size) != 0)
+        return err_set(e, "index key too long");
+    int from_copy = 0;
+    if (load_committed(env, d, ix, index_key, out, &from_copy, dayname, e) != 0)
+        return -1;
+    struct s3_put_opts po = {0};
+    if (!from_copy && s3_put(env->s3, env->cfg->s3.repartitioned.bucket_name, keep_key,
+                             out->data, out->len, &po, NULL, e) != 0)
+        return err_prefix(e, "saving the committed version to %s: ", keep_key);
+    return 0;
+}
+
+/* sampleadopt_opts.read_committed: the committed day file of a scan. */
+struct committed_reader {
+    const struct pipeline_env *env;
+    const struct day_scan *s;
+    const char *dayname;
+};
+
+static int committed_read(void *ud, struct s3_buf *out, struct err *e)
+{
+    const struct committed_reader *c = ud;
+    int from_copy = 0;
+    return load_committed(c->env, &c->s->day, &c->s->index, c->s->index_key, out, &from_copy,
+                          c->dayname, e);
 }
 
 /* The ETag of each file the plan folds (etags: p->n_fold entries), which
@@ -788,7 +826,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
      * rebuild replaces them */
     struct s3_buf committed = {0};
     char keep_key[1200] = "";
-    if (p->n_keep && read_committed_kept(env, &denv, d, ix, index_key, &committed, keep_key,
+    if (p->n_keep && read_committed_kept(env, d, ix, index_key, &committed, keep_key,
                                          sizeof keep_key, dayname, e) != 0) {
         s3_buf_free(&committed);
         return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
@@ -1014,8 +1052,9 @@ static int commit_adoption(const struct pipeline_env *env, const struct lease *l
         return rc;
     r->status = DAY_DONE;
     log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the original "
-            "sample's merged file recorded, %zu sample file(s) folded, nothing new to merge",
-            ar->adopted, ar->folded);
+            "sample's merged file recorded, %zu sample file(s) of deleted sources only "
+            "recorded, %zu folded, nothing new to merge", ar->adopted, ar->unowned_files,
+            ar->folded);
     if (ar->folded)
         r->cleanup_pending = delete_superseded(env, lease, d, &s->index, 1, dayname) > 0;
     return 0;
@@ -1090,7 +1129,8 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     if (rc == 0)
         abort_stale_uploads(env, d, dayname);
     struct sampleadopt_result ar = {0};
-    struct sampleadopt_opts ao = {1, NULL, 0};
+    struct committed_reader cr = {env, &s, dayname};
+    struct sampleadopt_opts ao = {1, NULL, 0, committed_read, &cr};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
     untidy = 0;
@@ -1099,7 +1139,7 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     struct plan p = {0};
     if (rc == 0 && s.n_new == 0 && !untidy) {
         r->new_objects = 0;
-        if (ar.adopted || ar.folded) {
+        if (ar.adopted || ar.folded || ar.unowned_files) {
             rc = commit_adoption(env, &lease, d, &s, &ar, r, dayname, e);
         } else {
             r->status = DAY_NOTHING_NEW;
@@ -1124,14 +1164,66 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     return rc;
 }
 
+/* 1 when `verify --repair` keeps the day file's index lines: some source
+ * it commits is gone from the cold tier, the index's lines of it are
+ * intact (their ranges tile it) and its committed bytes are there (the
+ * day file as committed, or the copy a stopped rebuild saved). The rebuild
+ * then carries those sources' blocks over, as a plain run's rebuild does.
+ * Otherwise their records cannot be had any more: said, and rebuilt from
+ * the cold tier alone. */
+static int repair_keeps(const struct pipeline_env *env, const struct day_scan *s,
+                        const char *dayname, struct err *e)
+{
+    const struct index *ix = &s->index;
+    const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+    size_t gone = 0;
+    for (size_t j = 0; df && j < ix->n_sources; j++) {
+        const struct index_source *x = &ix->sources[j];
+        int listed = 0;
+        for (size_t i = 0; i < s->n_src && !listed; i++)
+            listed = strcmp(s->src[i].relkey, x->relkey) == 0;
+        gone += strcmp(x->merged, DAYFILE_NAME) == 0 && !listed;
+    }
+    if (!gone)
+        return 0;
+    struct err ce = {0};
+    if (index_check_file(ix, DAYFILE_NAME, &ce) != 0) {
+        log_msg(LOG_WARN, dayname, "repair_loses", "%zu source(s) of %s are no longer in the "
+                "cold tier and the index's lines of them are damaged (%s): their records "
+                "cannot be kept", gone, DAYFILE_NAME, ce.msg);
+        return 0;
+    }
+    char key[1200];
+    struct s3_object o = {0};
+    if (dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) == 0 &&
+        s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &ce) == 0 &&
+        o.size == df->size && df->etag[0] && strcmp(o.etag, df->etag) == 0)
+        return 1;
+    struct s3_buf b = {0};
+    int from_copy = 0;
+    memset(&ce, 0, sizeof ce);
+    int rc = load_committed(env, &s->day, ix, s->index_key, &b, &from_copy, dayname, &ce);
+    s3_buf_free(&b);
+    if (rc == 0)
+        return 1;
+    if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
+        *e = ce;   /* a stop, a fault: no repair that might drop records */
+        return -1;
+    }
+    log_msg(LOG_WARN, dayname, "repair_loses", "%zu source(s) of %s are no longer in the cold "
+            "tier, and its committed version cannot be read (%s): their records cannot be "
+            "kept", gone, DAYFILE_NAME, ce.msg);
+    return 0;
+}
+
 /* `verify --repair`: the day file (and version-1 files) rebuilt from the
  * cold tier, every listed source once, whatever the index says of them; the
  * sample's own files keep their adoption, or are adopted again by their
  * records where the index lost track of them (and folded where one holds an
  * overwritten source). For a day file missing or damaged, or an
  * index that lost track of records. Records of sources deleted from the cold
- * tier are not in the cold tier to rebuild from: a repair loses them (a
- * plain run keeps them, pipeline.c plan_day). */
+ * tier are carried over from the committed day file when it and the
+ * index's lines of it are intact (repair_keeps), as a plain run does. */
 static int day_repair(struct run *run, const struct day *d, struct day_result *r,
                       const char *dayname, struct err *e)
 {
@@ -1149,6 +1241,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
     if (rc == 0)
         abort_stale_uploads(env, d, dayname);
     size_t adopted = 0;
+    int keep = 0;
     struct plan p = {0};
     if (rc == 0) {
         /* forget what the index says of repart's files (rebuilt), and of
@@ -1156,29 +1249,36 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
          * from their records); an intact adoption is kept as it is */
         struct err ae = {0};
         int sample_too = index_check_adopted(&s.index, &ae) != 0;
-        for (size_t j = 0; j < s.index.n_files;) {
+        keep = repair_keeps(env, &s, dayname, e);
+        if (keep < 0)
+            rc = err_prefix(e, "reading the committed " DAYFILE_NAME " to keep the records of "
+                            "sources no longer in the cold tier: ");
+        for (size_t j = 0; rc == 0 && j < s.index.n_files;) {
             const char *m = s.index.files[j].name;
-            if (sample_too || strcmp(m, DAYFILE_NAME) == 0 || pipeline_is_merged_name(m))
+            if (strcmp(m, DAYFILE_NAME) == 0 ? !keep : sample_too || pipeline_is_merged_name(m))
                 index_forget_file(&s.index, m);
             else
                 j++;
         }
-        for (size_t j = 0; j < s.index.n_sources;) {
+        for (size_t j = 0; rc == 0 && j < s.index.n_sources;) {
             const char *m = s.index.sources[j].merged;
-            if (sample_too || !index_file_find(&s.index, m))
+            if (!index_file_find(&s.index, m))
                 index_forget_file(&s.index, m);
             else
                 j++;
         }
+    }
+    if (rc == 0) {
         scan_classify(&s);
-        struct sampleadopt_opts ao = {1, NULL, 1};
+        struct committed_reader cr = {env, &s, dayname};
+        struct sampleadopt_opts ao = {1, NULL, 1, committed_read, &cr};
         struct sampleadopt_result ar = {0};
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
-        adopted = ar.adopted + ar.folded;
+        adopted = ar.adopted + ar.folded + ar.unowned_files;
     }
     if (rc == 0)
-        rc = plan_day(&s, &p, 0, e);
-    if (rc == 0 && p.n == 0 && !adopted) {
+        rc = plan_day(&s, &p, keep, e);
+    if (rc == 0 && p.n == 0 && p.n_keep == 0 && !adopted) {
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {
         r->new_objects = p.n;
@@ -1543,16 +1643,18 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         rc = scan_refresh_index(&sc, &s, e);
     }
     /* a sample file to fold is left for `upload` (nothing is merged here) */
-    struct sampleadopt_opts ao = {0, NULL, 0};
+    struct committed_reader cr = {env, &s, dayname};
+    struct sampleadopt_opts ao = {0, NULL, 0, committed_read, &cr};
     struct sampleadopt_result ar = {0};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
-    adopted = ar.adopted;
+    adopted = ar.adopted + ar.unowned_files;
     if (rc == 0 && adopted) {
         rc = put_index(env, &lease, s.index_key, &s.index, e);
         if (rc == 0)
             log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
-                    "original sample's merged file recorded", adopted);
+                    "original sample's merged file recorded, %zu sample file(s) of deleted "
+                    "sources only recorded", ar.adopted, ar.unowned_files);
     }
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     if (rc == 0)
@@ -1792,7 +1894,8 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
      * have run since the download: its file may hold the staged sources,
      * or sources merged.avro holds already); the index that results is the
      * one the staged sources are planned against. */
-    struct sampleadopt_opts ao = {1, &cur, 0};
+    struct committed_reader cr = {env, &now, dayname};
+    struct sampleadopt_opts ao = {1, &cur, 0, committed_read, &cr};
     struct sampleadopt_result ar = {0};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &now, dayname, &ao, &ar, e);
@@ -1805,7 +1908,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     }
     struct plan p = {0};
     if (rc == 0 && cur.n_new == 0) {
-        if (ar.adopted || ar.folded) {
+        if (ar.adopted || ar.folded || ar.unowned_files) {
             rc = commit_adoption(env, &lease, d, &cur, &ar, r, dayname, e);
         } else {
             r->status = DAY_NOTHING_NEW;

@@ -227,6 +227,89 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
     return rc;
 }
 
+/* 1 when the day file's source x is no longer as committed: deleted from
+ * the cold tier, or listed with other content (overwritten since). */
+static int stale_in_dayfile(const struct day_scan *s, const struct index_source *x)
+{
+    if (strcmp(x->merged, DAYFILE_NAME) != 0 || x->off < 0 || x->len <= 0)
+        return 0;
+    for (size_t i = 0; i < s->n_src; i++)
+        if (strcmp(s->src[i].relkey, x->relkey) == 0)
+            return s->src[i].changed;
+    return 1;
+}
+
+/* Offers the committed records of the day file's sources that are no
+ * longer as committed (deleted or overwritten since) to the sample files,
+ * as a source committed elsewhere is offered (dup): the sample merged it
+ * while repart did (it ran during a run, or between download and upload),
+ * before it changed. Its records are compared as the day file commits
+ * them, not as the cold tier holds them now. Partly found: left as it is
+ * (the day stops in attribute_left). The committed version not available
+ * (a damaged day file): nothing offered. */
+static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *s,
+                       struct sample_file *files, size_t n_files, const char *dayname,
+                       struct err *e)
+{
+    const struct index *ix = &s->index;
+    const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+    size_t n_stale = 0;
+    for (size_t j = 0; df && j < ix->n_sources; j++)
+        n_stale += (size_t)stale_in_dayfile(s, &ix->sources[j]);
+    if (!o->read_committed || !n_stale || df->header_len <= 0)
+        return 0;
+    struct s3_buf c = {0};
+    struct err ce = {0};
+    if (o->read_committed(o->committed_ud, &c, &ce) != 0) {
+        s3_buf_free(&c);
+        if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
+            *e = ce;
+            return -1;
+        }
+        log_msg(LOG_WARN, dayname, "committed_unavailable", "the committed " DAYFILE_NAME
+                " could not be read to compare the sample's files with: %s", ce.msg);
+        return 0;
+    }
+    size_t hl = (size_t)df->header_len;
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < ix->n_sources; j++) {
+        const struct index_source *x = &ix->sources[j];
+        if (!stale_in_dayfile(s, x))
+            continue;
+        if (x->off < df->header_len || x->off + x->len > (long long)c.len) {
+            rc = err_setk(e, ERR_DATA, "%s: its range %lld+%lld is not in the committed "
+                          DAYFILE_NAME, x->relkey, x->off, x->len);
+            break;
+        }
+        size_t n = hl + (size_t)x->len;
+        unsigned char *buf = malloc(n);
+        if (!buf) {
+            rc = err_set(e, "out of memory");
+            break;
+        }
+        memcpy(buf, c.data, hl);
+        memcpy(buf + hl, c.data + x->off, (size_t)x->len);
+        for (size_t i = 0; rc == 0 && i < n_files; i++) {
+            int taken = 0;
+            struct err te = {0};
+            if (!adopt_left(files[i].set))
+                continue;
+            if (adopt_take(files[i].set, buf, n, x->relkey, &taken, &te) != 0 && taken != -1) {
+                *e = te;
+                rc = -1;
+            } else if (taken == 1) {
+                files[i].dup++;
+                log_msg(LOG_INFO, dayname, "sample_holds_committed", "%s holds the records "
+                        DAYFILE_NAME " commits of %s (deleted or overwritten since)",
+                        files[i].name, x->relkey);
+            }
+        }
+        free(buf);
+    }
+    s3_buf_free(&c);
+    return rc;
+}
+
 /* 1 when this version of name was folded into the day file (#folded with
  * its ETag): a later file of the same name (the sample run again in the
  * same second) is a new one. */
@@ -380,6 +463,11 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
                               "day automatically", oe.msg);
         }
     }
+    uint64_t any_left = 0;
+    for (size_t i = 0; rc == 0 && i < n_files; i++)
+        any_left |= adopt_left(files[i].set);
+    if (rc == 0 && any_left)
+        rc = offer_stale(o, s, files, n_files, dayname, e);
     /* records left in a sample file whose series has a source found in no
      * sample file: that source was overwritten since the sample merged it */
     struct committed_win *win = NULL;
@@ -459,11 +547,16 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         if (f->fold)
             continue;
         if (!f->taken) {
-            /* not recorded: looked at again by the next run that sees
-             * unbacked series lines */
-            log_msg(LOG_WARN, dayname, "sample_not_adopted", "%s holds none of the day's "
-                    "sources that the index lacks", f->name);
-            continue;
+            /* every record of it belongs to no listed source (sources
+             * deleted from the cold tier): adopted all the same, all of
+             * them unowned. Left unaccounted, it would be looked at by
+             * every run, and a later file of one of its series would take
+             * its records for that file's earlier content (and stop the
+             * day for good). */
+            log_msg(LOG_WARN, dayname, "sample_unowned", "%s holds none of the day's sources "
+                    "(%llu record(s) of sources no longer in the cold tier): adopted as it is, "
+                    "its records stay there", f->name, f->records);
+            res->unowned_files++;
         }
         if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len, f->etag) != 0) {
             rc = err_set(e, "out of memory");
@@ -475,11 +568,12 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         struct index_file *xf = (struct index_file *)index_file_find(ix, f->name);
         xf->unowned = (long long)left;
         xf->sources = (long long)f->taken;
-        log_msg(LOG_INFO, dayname, "sample_adopted",
+        if (f->taken)
+            log_msg(LOG_INFO, dayname, "sample_adopted",
                 "the original sample's %s holds %zu source object(s) of the cold tier; "
                 "recorded in the index%s", f->name, f->taken,
                 left ? "" : " (every record accounted for)");
-        if (left)
+        if (left && f->taken)
             log_msg(LOG_WARN, dayname, "sample_records_left",
                     "%s: %llu record(s) belong to no source listed now without a #src line "
                     "(sources deleted from the cold tier, or merged by repart as well)",

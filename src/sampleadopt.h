@@ -39,6 +39,11 @@ struct sampleadopt_opts {
     int readopt_changed;            /* verify --repair: an adopted sample file that is no
                                        longer the version its #file line names is adopted
                                        again from its records; otherwise the day stops */
+    /* Reads the committed version of merged.avro (as the index names it)
+     * into *out (the caller frees it, also on failure); ERR_DATA when it
+     * is not available. NULL: not offered (see sampleadopt_day). */
+    int (*read_committed)(void *ud, struct s3_buf *out, struct err *e);
+    void *committed_ud;
 };
 
 /* 1 when the sample's file `name`, listed with size and etag, is adopted
@@ -54,6 +59,8 @@ struct sampleadopt_result {
                                        while repart merged them); their other sources stay
                                        new. The caller merges those, commits, then deletes
                                        the folded files (#folded, by ETag) */
+    size_t unowned_files;           /* sample files adopted with no source of the cold tier
+                                       in them (#file line only: sources deleted since) */
 };
 
 /* Adopts into s->index (and re-marks s->src) what the day's sample files
@@ -62,7 +69,12 @@ struct sampleadopt_result {
  * sources committed in another file is folded instead (o->may_fold, and
  * every other source of it merged by the caller), and stops the day
  * (ERR_DATA, naming the file) when some of its records belong to no listed
- * source. After adopted or folded, the caller must commit the index even
+ * source. The records the day file commits of sources no longer as
+ * committed (deleted or overwritten since) are offered too, read through
+ * o->read_committed, when a file has records left: a file holding them is
+ * a second copy of them. A file holding records of no listed source only
+ * (sources deleted from the cold tier) is adopted with all of them
+ * `unowned`. After adopted or folded, the caller must commit the index even
  * when nothing is left to merge. */
 int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
                     const char *dayname, const struct sampleadopt_opts *o,

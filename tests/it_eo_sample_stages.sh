@@ -13,6 +13,11 @@
 #     download leaves it, upload appends the new series and folds the file
 #  C  as B, with a source the sample merged that is gone from the cold tier
 #     since: the day stops naming the file; verify --repair settles it
+#  E  the sample rewrites a file repart adopted: the day stops, --repair
+#  F  a copy of a committed source overwritten since: folded
+#  G  as F, deleted since, and another committed source deleted: folded;
+#     verify --repair keeps both deleted sources' records
+#  H  a sample file of deleted sources only: adopted, a later file merged
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 . "$(dirname "$0")/lib_eo.sh"
@@ -172,7 +177,9 @@ note "E ok"
 # --- F: a sample file no index line names holds a source merged.avro ------
 # commits, and that source is overwritten before the next run (review4
 # finding 1): old code left the file for good (its old records extra, every
-# run exit 0). Now the day stops naming verify --repair, which settles it.
+# run exit 0); then the day stopped naming verify --repair. Now the file's
+# copy is compared with the records merged.avro commits of that source (its
+# old content): a second copy, so the file is folded and deleted.
 D=2023-11-06
 S=ffffffff-6666-4666-8666-000000000006
 eo_gen $D 4 10 66
@@ -184,17 +191,81 @@ drop_series_line $D $S
 eo_sample $D
 eo_contains "$SAMPLE_OUT" '"sources": 1' "F: the sample merged S again"
 new_series $D $S 4          # S overwritten: 4 other records
-before=$(out_ls)
 run_repart -c "$CFG" all --days $D
-eo_eq "$RC" 1 "F: the day stops ($OUT $ERR)"
-eo_contains "$ERR" "merged_series_$EO_SAMPLE_TS.avro holds records of" "F: the message names the file"
-eo_contains "$ERR" "verify --repair" "F: and the remedy"
-eo_eq "$(out_ls)" "$before" "F: nothing written"
-REPART_REPAIR_MIN_AGE=0 run_repart -c "$CFG" verify --repair --days $D
-eo_eq "$RC" 0 "F: verify --repair ($OUT $ERR)"
-assert_exact $D "F: repaired"
-run_repart -c "$CFG" all --days $D
-eo_eq "$RC" 0 "F: a run after the repair ($ERR)"
-assert_exact $D "F: after the repair"
+eo_eq "$RC" 0 "F: the next run ($OUT $ERR)"
+eo_contains "$OUT" "merged_series_$EO_SAMPLE_TS.avro holds the records merged.avro commits of" \
+    "F: the copy is recognised"
+assert_exact $D "F: after the next run"
+assert_one_file $D "F"
+eo_eq "$(sample_files $D)" 0 "F: the sample's file is folded and deleted"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "F: verify ($OUT)"
 note "F ok"
+
+# --- G: as F, the source deleted instead, and another committed source ------
+# deleted as well (review5 findings 1, 3): the day stopped naming verify
+# --repair, and the repair rebuilt from the cold tier alone, losing the
+# records of both (merged.avro was their only copy). Now the sample's copy is
+# folded, and a repair keeps the records of committed sources gone from the
+# cold tier, as a plain rebuild does.
+D=2023-11-07
+S=99999999-7777-4777-8777-000000000007
+eo_gen $D 4 10 67
+eo_arrive $D
+new_series $D $S 6
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "G: first run ($ERR)"
+drop_series_line $D $S
+eo_sample $D
+eo_contains "$SAMPLE_OUT" '"sources": 1' "G: the sample merged S again"
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "raw/$(day_part $D)/seriesBucket=0c/raw_${S}_$(date -u -d $D +%s)_GOOD.avro"
+# nth_gen N: the Nth file eo_gen wrote (new_series writes to seriesBucket=0c)
+nth_gen() { (cd "$G" && find "raw/$(day_part $D)" -name 'raw_*.avro' | grep -v seriesBucket=0c/ | sort | sed -n "$1p"); }
+first=$(nth_gen 1)
+[ -n "$first" ] || fail "G: no generated file"
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "$first"    # the mirror keeps both: their records stay
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "G: the next run ($OUT $ERR)"
+assert_exact $D "G: after the next run"
+eo_eq "$(sample_files $D)" 0 "G: the sample's file is folded and deleted"
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$CFG" verify --repair --days $D
+eo_eq "$RC" 0 "G: verify --repair ($OUT $ERR)"
+assert_exact $D "G: after verify --repair (the deleted sources' records kept)"
+assert_one_file $D "G"
+new_series $D aaaaaaaa-7777-4777-8777-000000000017 3
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "$(nth_gen 2)"    # a rebuild-free append keeps it too
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "G: a run after ($ERR)"
+assert_exact $D "G: a run after"
+note "G ok"
+
+# --- H: a sample file holding only sources deleted since (review5 finding --
+# 4): it was never adopted (none of its records belong to a listed source),
+# so a later file of its series, whose export period covers its records,
+# took them for its own earlier content and the day stopped for good, also
+# after verify --repair. Now the file is adopted with all its records
+# unowned, and the later file is merged.
+D=2023-11-08
+Y=bbbbbbbb-8888-4888-8888-000000000008
+eo_gen $D 2 10 68
+eo_arrive $D
+eo_sample $D
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "H: adoption ($ERR)"
+new_series $D $Y 6
+eo_sample $D
+eo_contains "$SAMPLE_OUT" '"sources": 1' "H: the sample merged Y alone"
+T=$(date -u -d $D +%s)
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "raw/$(day_part $D)/seriesBucket=0c/raw_${Y}_${T}_GOOD.avro"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "H: a run after the delete ($ERR)"
+eo_contains "$ERR" "merged_series_$EO_SAMPLE_TS.avro holds none of the day's sources" "H: said"
+eo_contains "$(curl -sf "$(index_url $D)")" "merged_series_$EO_SAMPLE_TS.avro" "H: adopted"
+eo_mkfile "raw/$(day_part $D)/seriesBucket=0c/raw_${Y}_$((T + 60))_GOOD.avro" 3
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "H: the later file of Y is merged ($OUT $ERR)"
+assert_exact $D "H: after the later file"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "H: verify ($OUT)"
+note "H ok"
 eo_done it_eo_sample_stages
