@@ -148,10 +148,12 @@ static void print_opt(FILE *f, const struct opt_help *h)
 {
     const char *t = h->text;
     /* Options without a short form line up after "-x, ". */
-    fprintf(f, "  %s%-*s", h->left[1] == '-' ? "    " : "",
-            h->left[1] == '-' ? 20 : 24, h->left);
-    if (strlen(h->left) + (h->left[1] == '-' ? 4 : 0) >= 24)
-        fprintf(f, "\n  %24s", "");
+    const char *indent = h->left[1] == '-' ? "    " : "";
+    /* at least two spaces between an option and its text, else a new line */
+    if (strlen(indent) + strlen(h->left) > 22)
+        fprintf(f, "  %s%s\n  %24s", indent, h->left, "");
+    else
+        fprintf(f, "  %s%-*s", indent, 24 - (int)strlen(indent), h->left);
     for (;;) {
         const char *nl = strchr(t, '\n');
         if (!nl) {

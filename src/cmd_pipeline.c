@@ -84,6 +84,15 @@ static void print_summary(const char *cmd, const struct day_result *r, size_t n,
             cmd, t->days, t->done, t->nothing_new, t->failed, stopped, t->new_objects,
             t->records, (double)t->bytes_in / 1e6, (double)t->bytes_out / 1e6, t->secs,
             t->secs > 0 ? (double)t->bytes_in / 1e6 / t->secs : 0.0);
+    size_t untidy = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].cleanup_pending) {
+            untidy++;
+            char ds[DAY_STR_MAX];
+            log_msg(LOG_WARN, day_format(&r[i].day, ds), "cleanup_pending", "committed, but a "
+                    "file folded into merged.avro is still there: queries count its records "
+                    "twice until the day's next run deletes it (the rerun command names it)");
+        }
     for (size_t i = 0; i < n; i++)
         if (r[i].status == DAY_FAILED) {
             char ds[DAY_STR_MAX];
@@ -93,7 +102,8 @@ static void print_summary(const char *cmd, const struct day_result *r, size_t n,
     if (rerun)
         log_msg(LOG_ERROR, NULL, "rerun", "to rerun only the %s days: %s",
                 t->stopped ? t->failed ? "failed, stopped and not started" : "stopped and not started"
-                           : "failed", rerun);
+                           : !t->failed ? "not tidied"
+                           : untidy ? "failed and not tidied" : "failed", rerun);
 }
 
 int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runtime *rt,
@@ -112,8 +122,11 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
 
     char rerun[4096];
     const char *rerun_cmd = NULL;
-    if (failed || t.stopped) {
-        struct day *fd = calloc(failed + t.stopped, sizeof *fd);
+    size_t rerun_n = 0;
+    for (size_t i = 0; i < n; i++)
+        rerun_n += report_needs_rerun(&results[i]) != 0;
+    if (rerun_n) {
+        struct day *fd = calloc(rerun_n, sizeof *fd);
         size_t k = 0;
         for (size_t i = 0; fd && i < n; i++)
             if (report_needs_rerun(&results[i]))

@@ -393,7 +393,8 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     if (rc == 0 && r.scan.records != w->records)
         rc = err_set(e, "%s holds %llu records, %llu were written", key,
                      (unsigned long long)r.scan.records, w->records);
-    if (rc != 0 && e->kind != ERR_NOT_FOUND && e->kind != ERR_TRANSIENT)
+    if (rc != 0 && e->kind != ERR_NOT_FOUND && e->kind != ERR_TRANSIENT &&
+        e->kind != ERR_CANCELLED)
         e->kind = ERR_DATA;  /* read whole, but not what was written */
     return rc;
 }
@@ -412,8 +413,8 @@ static int verify_uploaded(const struct dayfile *df, struct dayfile_result *w, s
         err_clear(e);
     }
     if (rc != 0) {
-        if (e->kind != ERR_NOT_FOUND)
-            e->kind = ERR_TRANSIENT;  /* a rerun uploads it again */
+        if (e->kind != ERR_NOT_FOUND && e->kind != ERR_CANCELLED)
+            e->kind = ERR_TRANSIENT;  /* a rerun uploads it again (a stop: stopped) */
         err_prefix(e, "re-reading the uploaded merged file: ");
     }
     return rc;

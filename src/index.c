@@ -746,8 +746,14 @@ const struct index_folded *index_folded_find(const struct index *ix, const char 
 
 int index_add_folded(struct index *ix, const char *name, const char *etag)
 {
-    if (index_folded_find(ix, name))
+    struct index_folded *had = (struct index_folded *)index_folded_find(ix, name);
+    if (had) {
+        /* a later object of that name folded too (the sample wrote the same
+         * name again): that version is the one to delete */
+        if (etag && etag[0])
+            snprintf(had->etag, sizeof had->etag, "%s", etag);
         return 0;
+    }
     if (ix->n_folded == ix->cap_folded) {
         size_t cap = ix->cap_folded ? ix->cap_folded * 2 : 4;
         struct index_folded *p = realloc(ix->folded, cap * sizeof *p);

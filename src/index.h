@@ -132,7 +132,8 @@ const struct index_file *index_file_find(const struct index *ix, const char *nam
 int index_file_set(struct index *ix, const char *name, long long size, const char *md5,
                    unsigned long long records, long long header_len, const char *etag);
 
-/* Records a folded file (once per name). -1 on OOM. */
+/* Records a folded file (once per name; a known name takes the new ETag).
+ * -1 on OOM. */
 int index_add_folded(struct index *ix, const char *name, const char *etag);
 
 /* The #folded record of name, or NULL. */

@@ -366,26 +366,29 @@ static int put_index(const struct pipeline_env *env, const struct lease *lease,
  * died before its commit). Only ever after the commit that makes them
  * unneeded, and again by any later run of the day (a run stopped, or a
  * delete failed, in between): queries count their records twice until then. */
-static void delete_superseded(const struct pipeline_env *env, const struct lease *lease,
-                              const struct day *d, const struct index *ix, int only_folded,
-                              const char *dayname)
+static int delete_superseded(const struct pipeline_env *env, const struct lease *lease,
+                             const struct day *d, const struct index *ix, int only_folded,
+                             const char *dayname)
 {
+    /* when the listing is not had, every folded file may still be there */
+    int left = (int)ix->n_folded;
     if (lease && lease_lost(lease)) {
         log_msg(LOG_WARN, dayname, "superseded", "the day's lease was lost: superseded files "
                 "left for the next run to delete");
-        return;
+        return left;
     }
     const struct config *cfg = env->cfg;
     char prefix[1100];
     if (dayfile_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
-        return;
+        return left;
     struct s3_object_list l = {0};
     struct err e = {0};
     if (s3_list(env->s3, cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
         log_msg(LOG_WARN, dayname, "superseded", "could not list merged files to clean up: %s",
                 e.msg);
-        return;
+        return left;
     }
+    left = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
         if (strchr(name, '/') || index_file_find(ix, name))
@@ -402,14 +405,17 @@ static void delete_superseded(const struct pipeline_env *env, const struct lease
             continue;
         /* only the version listed: an object written since is not ours to judge */
         if (s3_delete_if_match(env->s3, cfg->s3.repartitioned.bucket_name, l.items[i].key,
-                               l.items[i].etag, &e) == 0)
+                               l.items[i].etag, &e) == 0) {
             log_msg(LOG_INFO, dayname, "superseded_deleted",
                     "deleted %s (its records are in " DAYFILE_NAME ")", l.items[i].key);
-        else
+        } else {
             log_msg(LOG_WARN, dayname, "superseded", "could not delete %s: %s", l.items[i].key,
                     e.msg);
+            left += folded;
+        }
     }
     s3_object_list_free(&l);
+    return left;
 }
 
 /* Multipart uploads of this day's files (merged.avro, merged_<hash>.avro)
@@ -542,9 +548,10 @@ static int plan_fold_changed(struct plan *p, const struct index *ix, const unsig
                     "(\"Overwritten sources\")", src->key, m);
 }
 
-/* force_rebuild: a new day file even when appending would do (the sources
- * need a wider schema than the committed file's). */
-static int plan_day(struct day_scan *s, struct plan *p, int force_rebuild, struct err *e)
+/* rebuild: a new day file even when appending would do (the committed
+ * bytes are in the copy a stopped rebuild saved only, or the sources need
+ * a wider schema than the committed file's). */
+static int plan_day(struct day_scan *s, struct plan *p, int rebuild, struct err *e)
 {
     memset(p, 0, sizeof *p);
     struct index *ix = &s->index;
@@ -581,7 +588,7 @@ static int plan_day(struct day_scan *s, struct plan *p, int force_rebuild, struc
         if (!plan_rewrites(p, x))
             rc = plan_fold_changed(p, ix, listed, &s->src[i], x->merged, e);
     }
-    p->rebuild = force_rebuild || !df || changed || p->n_fold > 0;
+    p->rebuild = !df || changed || p->n_fold > 0 || rebuild;
     /* the day file's sources gone from the cold tier: a rebuild keeps
      * their committed blocks (dayfile_read_committed) */
     for (size_t j = 0; rc == 0 && df && p->rebuild && j < ix->n_sources; j++) {
@@ -608,34 +615,63 @@ static int plan_day(struct day_scan *s, struct plan *p, int force_rebuild, struc
     return rc;
 }
 
-/* The committed version of the day file, for a rebuild that keeps the
- * records of sources gone from the cold tier. The bytes are also saved
- * beside the index (keep_key: <index prefix><partition>merged.avro.<md5>.committed,
- * never read by queries) before the rebuild replaces the day file: a run
- * that stops between that PUT and its commit leaves a day file that is no
- * longer the committed version, and the next run takes the bytes from the
- * copy. The copy is deleted after the commit. */
-static int read_committed_kept(const struct pipeline_env *env, const struct dayfile_env *denv,
-                               const struct day *d, const struct index *ix, const char *index_key,
-                               struct s3_buf *out, char *keep_key, size_t keep_size,
-                               const char *dayname, struct err *e)
+/* Where the committed version f of the day file is saved during a rebuild
+ * that keeps records: <index prefix><partition>merged.avro.<md5>.committed. */
+static int committed_copy_key(const char *index_key, const struct index_file *f, char *out,
+                              size_t n)
+{
+    const char *base = strrchr(index_key, '/');
+    size_t dir = base ? (size_t)(base - index_key) + 1 : 0;
+    int k = snprintf(out, n, "%.*s" DAYFILE_NAME ".%s.committed", (int)dir, index_key, f->md5);
+    return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* 1 when the day file is not the committed version and that version's
+ * bytes are in the copy a rebuild saved before it stopped: appending to the
+ * day file is then impossible (its committed prefix is gone), a rebuild
+ * takes the committed blocks it keeps from the copy (read_committed_kept).
+ * Without this, a day whose change went back (an overwritten source
+ * restored) asked for `verify --repair`, which drops the records of sources
+ * gone from the cold tier. */
+static int committed_in_copy(const struct pipeline_env *env, const struct day_scan *s)
+{
+    const struct index_file *f = index_file_find(&s->index, DAYFILE_NAME);
+    char key[1200];
+    struct s3_object o = {0};
+    struct err e = {0};
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    if (!f || dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) != 0)
+        return 0;
+    if (s3_head(env->s3, bucket, key, &o, &e) == 0 && o.size == f->size &&
+        (!f->etag[0] || strcmp(o.etag, f->etag) == 0))
+        return 0;
+    if (committed_copy_key(s->index_key, f, key, sizeof key) != 0)
+        return 0;
+    memset(&o, 0, sizeof o);
+    return s3_head(env->s3, bucket, key, &o, &e) == 0 && o.size == f->size;
+}
+
+/* The committed version of the day file into *out (caller frees): the day
+ * file's first bytes when they are that version, else the copy a rebuild
+ * saved before it stopped (*from_copy 1). ERR_DATA or ERR_NOT_FOUND when
+ * neither is there. */
+static int load_committed(const struct pipeline_env *env, const struct day *d,
+                          const struct index *ix, const char *index_key, struct s3_buf *out,
+                          int *from_copy, const char *dayname, struct err *e)
 {
     const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
-    const char *base = strrchr(index_key, '/');
-    size_t dir = base ? (size_t)(base - index_key) + 1 : 0;
-    int n = snprintf(keep_key, keep_size, "%.*s" DAYFILE_NAME ".%s.committed", (int)dir,
-                     index_key, cf->md5);
-    if (n < 0 || (size_t)n >= keep_size)
+    char keep_key[1200];
+    *from_copy = 0;
+    if (!cf)
+        return err_setk(e, ERR_DATA, "the index commits no " DAYFILE_NAME);
+    if (committed_copy_key(index_key, cf, keep_key, sizeof keep_key) != 0)
         return err_set(e, "index key too long");
+    struct dayfile_env denv = {env->cfg, env->s3, env->pool, NULL, 1, env->locking};
     struct err de = {0};
-    if (dayfile_read_committed(denv, d, cf, out, &de) == 0) {
-        struct s3_put_opts po = {0};
-        if (s3_put(env->s3, bucket, keep_key, out->data, out->len, &po, NULL, e) != 0)
-            return err_prefix(e, "saving the committed version to %s: ", keep_key);
+    if (dayfile_read_committed(&denv, d, cf, out, &de) == 0)
         return 0;
-    }
-    if (de.kind != ERR_DATA) {
+    if (de.kind != ERR_DATA && de.kind != ERR_NOT_FOUND) {
         *e = de;
         return -1;
     }
@@ -645,7 +681,7 @@ static int read_committed_kept(const struct pipeline_env *env, const struct dayf
     struct err ke = {0};
     if (s3_get_buffer(env->s3, bucket, keep_key, &k, NULL, &ke) != 0) {
         s3_buf_free(&k);
-        *e = de;
+        *e = ke.kind == ERR_CANCELLED ? ke : de;   /* a stop is a stop */
         return -1;
     }
     if (!dayfile_is_committed(cf, k.data, k.len)) {
@@ -656,22 +692,83 @@ static int read_committed_kept(const struct pipeline_env *env, const struct dayf
     log_msg(LOG_INFO, dayname, "kept_copy", "%s is not the committed version (a rebuild stopped "
             "before its commit): its committed bytes are taken from %s", DAYFILE_NAME, keep_key);
     *out = k;
+    *from_copy = 1;
     return 0;
 }
 
-/* The ETag of the folded file f as it is now, when its size is the one
- * adopted (its #file line has no ETag: adopted by an earlier build); left
- * "" otherwise (then it is not deleted: records twice, verify says so). */
-static void folded_etag(const struct pipeline_env *env, const struct day *d,
-                        const struct index_file *f, char etag[80])
+/* The committed version of the day file, for a rebuild that keeps the
+ * records of sources gone from the cold tier. The bytes are also saved
+ * beside the index (keep_key: <index prefix><partition>merged.avro.<md5>.committed,
+ * never read by queries) before the rebuild replaces the day file: a run
+ * that stops between that PUT and its commit leaves a day file that is no
+ * longer the committed version, and the next run takes the bytes from the
+ * copy. The copy is deleted after the commit. */
+static int read_committed_kept(const struct pipeline_env *env, const struct day *d,
+                               const struct index *ix, const char *index_key,
+                               struct s3_buf *out, char *keep_key, size_t keep_size,
+                               const char *dayname, struct err *e)
 {
-    char key[1100];
-    struct s3_object o = {0};
-    struct err e = {0};
-    if (dayfile_data_key(env->cfg, d, f->name, key, sizeof key) == 0 &&
-        s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &e) == 0 &&
-        o.size == f->size)
-        snprintf(etag, 80, "%s", o.etag);
+    const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
+    if (!cf || committed_copy_key(index_key, cf, keep_key, keep_size) != 0)
+        return err_set(e, "index key too long");
+    int from_copy = 0;
+    if (load_committed(env, d, ix, index_key, out, &from_copy, dayname, e) != 0)
+        return -1;
+    struct s3_put_opts po = {0};
+    if (!from_copy && s3_put(env->s3, env->cfg->s3.repartitioned.bucket_name, keep_key,
+                             out->data, out->len, &po, NULL, e) != 0)
+        return err_prefix(e, "saving the committed version to %s: ", keep_key);
+    return 0;
+}
+
+/* sampleadopt_opts.read_committed: the committed day file of a scan. */
+struct committed_reader {
+    const struct pipeline_env *env;
+    const struct day_scan *s;
+    const char *dayname;
+};
+
+static int committed_read(void *ud, struct s3_buf *out, struct err *e)
+{
+    const struct committed_reader *c = ud;
+    int from_copy = 0;
+    return load_committed(c->env, &c->s->day, &c->s->index, c->s->index_key, out, &from_copy,
+                          c->dayname, e);
+}
+
+/* The ETag of each file the plan folds (etags: p->n_fold entries), which
+ * the #folded tombstone names so that exactly that version is deleted
+ * after the commit. A file adopted before ETags were kept gets it by a
+ * HEAD, when its size is still the one adopted. Called before anything is
+ * written: a tombstone without an ETag would never be deleted (its records
+ * twice for good), so a HEAD that fails (a stop, a fault) or a file that
+ * changed since its adoption fails the day instead, nothing written. */
+static int folded_etags(const struct pipeline_env *env, const struct day *d,
+                        const struct index *ix, const struct plan *p, char (*etags)[80],
+                        struct err *e)
+{
+    for (size_t i = 0; i < p->n_fold; i++) {
+        const struct index_file *f = index_file_find(ix, p->fold[i]);
+        if (!f)
+            return err_setk(e, ERR_DATA, "%s: folded, but not in the index", p->fold[i]);
+        if (f->etag[0]) {
+            snprintf(etags[i], 80, "%s", f->etag);
+            continue;
+        }
+        char key[1100];
+        struct s3_object o = {0};
+        if (dayfile_data_key(env->cfg, d, f->name, key, sizeof key) != 0)
+            return err_set(e, "%s: key too long", f->name);
+        if (s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, e) != 0)
+            return err_prefix(e, "reading the ETag of %s (adopted before ETags were kept), "
+                              "which this rebuild folds: ", key);
+        if (o.size != f->size || !o.etag[0])
+            return err_setk(e, ERR_CONFLICT, "%s is %lld bytes, not the %lld adopted: it "
+                            "changed since, so it is not folded; run `repart verify --repair` "
+                            "for this day", key, o.size, f->size);
+        snprintf(etags[i], 80, "%s", o.etag);
+    }
+    return 0;
 }
 
 /* Adds the plan's kept sources to the rebuild: each one's committed blocks
@@ -732,11 +829,19 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
      * rebuild replaces them */
     struct s3_buf committed = {0};
     char keep_key[1200] = "";
-    if (p->n_keep && read_committed_kept(env, &denv, d, ix, index_key, &committed, keep_key,
+    if (p->n_keep && read_committed_kept(env, d, ix, index_key, &committed, keep_key,
                                          sizeof keep_key, dayname, e) != 0) {
         s3_buf_free(&committed);
         return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
                           p->n_keep);
+    }
+    char (*fold_etag)[80] = calloc(p->n_fold + 1, sizeof *fold_etag);
+    if (!fold_etag || folded_etags(env, d, ix, p, fold_etag, e) != 0) {
+        if (!fold_etag)
+            err_set(e, "out of memory");
+        free(fold_etag);
+        s3_buf_free(&committed);
+        return -1;
     }
     struct dayfile *df = dayfile_open(&denv, d, ix, p->rebuild, sync, schema, e);
     long long *range = calloc(2 * (p->n + p->n_keep + 1), sizeof *range);
@@ -796,13 +901,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         if (p->rebuild) {
             index_forget_file(ix, DAYFILE_NAME);
             for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
-                const struct index_file *ff = index_file_find(ix, p->fold[i]);
-                char etag[80] = "";
-                if (ff && ff->etag[0])
-                    snprintf(etag, sizeof etag, "%s", ff->etag);
-                else if (ff)
-                    folded_etag(env, d, ff, etag);   /* adopted before ETags were kept */
-                if (index_add_folded(ix, p->fold[i], etag) != 0)
+                if (index_add_folded(ix, p->fold[i], fold_etag[i]) != 0)
                     rc = err_set(e, "out of memory");
                 index_forget_file(ix, p->fold[i]);
             }
@@ -829,6 +928,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             rc = put_index(env, lease, index_key, ix, e);
     }
     free(range);
+    free(fold_etag);
     if (rc != 0)
         return rc;
     crashpoint("after_index");
@@ -856,8 +956,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (p->n_keep)
         log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
                 "tier were carried over from the committed " DAYFILE_NAME, p->n_keep);
-    if (p->rebuild)
-        delete_superseded(env, lease, d, ix, 0, dayname);
+    if (p->rebuild || ix->n_folded)
+        r->cleanup_pending = delete_superseded(env, lease, d, ix, !p->rebuild, dayname) > 0;
     return 0;
 }
 
@@ -1004,23 +1104,58 @@ static int day_write_fetched(struct run *run, const struct day *d, const struct 
     return rc;
 }
 
-/* 1 when the day file in the bucket is not the version the index commits:
- * a run stopped between its PUT and its commit left records after the
- * committed bytes (or a file no index names). With nothing new to merge,
- * those sources are covered elsewhere by now (another run, the sample's
- * adopted file), so the committed version is written again. A missing file
- * is verify's business. */
-static int day_file_untidy(const struct pipeline_env *env, const struct day_scan *s)
+/* Nothing new to merge, only the sample's files to take over (adopted
+ * sources, folded files): the index alone commits it, then the folded files
+ * are deleted. */
+static int commit_adoption(const struct pipeline_env *env, const struct lease *lease,
+                           const struct day *d, struct day_scan *s,
+                           const struct sampleadopt_result *ar, struct day_result *r,
+                           const char *dayname, struct err *e)
 {
-    char key[1100];
-    if (dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) != 0)
-        return 0;
-    struct s3_object o = {0};
+    int rc = put_index(env, lease, s->index_key, &s->index, e);
+    if (rc != 0)
+        return rc;
+    r->status = DAY_DONE;
+    log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the original "
+            "sample's merged file recorded, %zu sample file(s) of deleted sources only "
+            "recorded, %zu folded, nothing new to merge", ar->adopted, ar->unowned_files,
+            ar->folded);
+    if (ar->folded)
+        r->cleanup_pending = delete_superseded(env, lease, d, &s->index, 1, dayname) > 0;
+    return 0;
+}
+/* What the day's data prefix holds that the index does not commit (one
+ * LIST): *untidy, the day file is not the version the index commits (a run
+ * stopped between its PUT and its commit left records after the committed
+ * bytes, or a file no index names; with nothing new to merge, those sources
+ * are covered elsewhere by now: another run, the sample's adopted file, so
+ * the committed version is written again; a missing file is verify's
+ * business); *unaccounted, a sample file the index does not account for
+ * (sampleadopt_unaccounted: the sample ran since the last commit). */
+static void day_out_state(const struct pipeline_env *env, const struct day_scan *s, int *untidy,
+                          int *unaccounted)
+{
+    *untidy = *unaccounted = 0;
+    char prefix[1100];
+    if (dayfile_data_key(env->cfg, &s->day, "", prefix, sizeof prefix) != 0)
+        return;
+    struct s3_object_list l = {0};
     struct err e = {0};
-    if (s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &e) != 0)
-        return 0;
+    if (s3_list(env->s3, env->cfg->s3.repartitioned.bucket_name, prefix, &l, &e) != 0) {
+        s3_object_list_free(&l);
+        return;
+    }
     const struct index_file *f = index_file_find(&s->index, DAYFILE_NAME);
-    return !f || o.size != f->size || (f->etag[0] && strcmp(o.etag, f->etag) != 0);
+    for (size_t i = 0; i < l.n; i++) {
+        const char *name = l.items[i].key + strlen(prefix);
+        if (strcmp(name, DAYFILE_NAME) == 0)
+            *untidy = !f || l.items[i].size != f->size ||
+                      (f->etag[0] && strcmp(l.items[i].etag, f->etag) != 0);
+        else if (sampleadopt_unaccounted(&s->index, name, l.items[i].etag) ||
+                 sampleadopt_changed(&s->index, name, l.items[i].size, l.items[i].etag))
+            *unaccounted = 1;   /* sampleadopt_day adopts, folds or stops the day */
+    }
+    s3_object_list_free(&l);
 }
 
 static int day_all(struct run *run, const struct day *d, struct day_result *r, const char *dayname,
@@ -1031,8 +1166,12 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
     if (rc == 0 && s.index.n_folded)
-        delete_superseded(env, NULL, d, &s.index, 1, dayname);   /* left by a stopped run */
-    if (rc != 0 || (s.n_new == 0 && !day_file_untidy(env, &s))) {
+        r->cleanup_pending =   /* left by a stopped run */
+            delete_superseded(env, NULL, d, &s.index, 1, dayname) > 0;
+    int untidy = 0, unaccounted = 0;
+    if (rc == 0 && s.n_new == 0)
+        day_out_state(env, &s, &untidy, &unaccounted);
+    if (rc != 0 || (s.n_new == 0 && !untidy && !unaccounted)) {
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
@@ -1054,26 +1193,24 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     }
     if (rc == 0)
         abort_stale_uploads(env, d, dayname);
-    size_t adopted = 0;
+    struct sampleadopt_result ar = {0};
+    struct committed_reader cr = {env, &s, dayname};
+    struct sampleadopt_opts ao = {1, NULL, 0, committed_read, &cr};
     if (rc == 0)
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
-    int untidy = rc == 0 && s.n_new == 0 && day_file_untidy(env, &s);
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
+    untidy = 0;
+    if (rc == 0 && s.n_new == 0)
+        day_out_state(env, &s, &untidy, &unaccounted);
     struct plan p = {0};
     if (rc == 0 && s.n_new == 0 && !untidy) {
         r->new_objects = 0;
-        if (adopted) {
-            /* only the sample's file to take over: the index alone commits it */
-            rc = put_index(env, &lease, s.index_key, &s.index, e);
-            if (rc == 0) {
-                r->status = DAY_DONE;
-                log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
-                        "original sample's merged file recorded, nothing new to merge", adopted);
-            }
+        if (ar.adopted || ar.folded || ar.unowned_files) {
+            rc = commit_adoption(env, &lease, d, &s, &ar, r, dayname, e);
         } else {
             r->status = DAY_NOTHING_NEW;
         }
     } else if (rc == 0) {
-        rc = plan_day(&s, &p, 0, e);
+        rc = plan_day(&s, &p, untidy && committed_in_copy(env, &s), e);
         if (rc == 0) {
             r->new_objects = s.n_new;
             if (s.n_new)
@@ -1092,14 +1229,66 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     return rc;
 }
 
+/* 1 when `verify --repair` keeps the day file's index lines: some source
+ * it commits is gone from the cold tier, the index's lines of it are
+ * intact (their ranges tile it) and its committed bytes are there (the
+ * day file as committed, or the copy a stopped rebuild saved). The rebuild
+ * then carries those sources' blocks over, as a plain run's rebuild does.
+ * Otherwise their records cannot be had any more: said, and rebuilt from
+ * the cold tier alone. */
+static int repair_keeps(const struct pipeline_env *env, const struct day_scan *s,
+                        const char *dayname, struct err *e)
+{
+    const struct index *ix = &s->index;
+    const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+    size_t gone = 0;
+    for (size_t j = 0; df && j < ix->n_sources; j++) {
+        const struct index_source *x = &ix->sources[j];
+        int listed = 0;
+        for (size_t i = 0; i < s->n_src && !listed; i++)
+            listed = strcmp(s->src[i].relkey, x->relkey) == 0;
+        gone += strcmp(x->merged, DAYFILE_NAME) == 0 && !listed;
+    }
+    if (!gone)
+        return 0;
+    struct err ce = {0};
+    if (index_check_file(ix, DAYFILE_NAME, &ce) != 0) {
+        log_msg(LOG_WARN, dayname, "repair_loses", "%zu source(s) of %s are no longer in the "
+                "cold tier and the index's lines of them are damaged (%s): their records "
+                "cannot be kept", gone, DAYFILE_NAME, ce.msg);
+        return 0;
+    }
+    char key[1200];
+    struct s3_object o = {0};
+    if (dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) == 0 &&
+        s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &ce) == 0 &&
+        o.size == df->size && df->etag[0] && strcmp(o.etag, df->etag) == 0)
+        return 1;
+    struct s3_buf b = {0};
+    int from_copy = 0;
+    memset(&ce, 0, sizeof ce);
+    int rc = load_committed(env, &s->day, ix, s->index_key, &b, &from_copy, dayname, &ce);
+    s3_buf_free(&b);
+    if (rc == 0)
+        return 1;
+    if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
+        *e = ce;   /* a stop, a fault: no repair that might drop records */
+        return -1;
+    }
+    log_msg(LOG_WARN, dayname, "repair_loses", "%zu source(s) of %s are no longer in the cold "
+            "tier, and its committed version cannot be read (%s): their records cannot be "
+            "kept", gone, DAYFILE_NAME, ce.msg);
+    return 0;
+}
+
 /* `verify --repair`: the day file (and version-1 files) rebuilt from the
  * cold tier, every listed source once, whatever the index says of them; the
  * sample's own files keep their adoption, or are adopted again by their
  * records where the index lost track of them (and folded where one holds an
  * overwritten source). For a day file missing or damaged, or an
  * index that lost track of records. Records of sources deleted from the cold
- * tier are not in the cold tier to rebuild from: a repair loses them (a
- * plain run keeps them, pipeline.c plan_day). */
+ * tier are carried over from the committed day file when it and the
+ * index's lines of it are intact (repair_keeps), as a plain run does. */
 static int day_repair(struct run *run, const struct day *d, struct day_result *r,
                       const char *dayname, struct err *e)
 {
@@ -1114,7 +1303,10 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
         rc = scan_refresh_index(&sc, &s, e);
     }
+    if (rc == 0)
+        abort_stale_uploads(env, d, dayname);
     size_t adopted = 0;
+    int keep = 0;
     struct plan p = {0};
     if (rc == 0) {
         /* forget what the index says of repart's files (rebuilt), and of
@@ -1122,26 +1314,36 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
          * from their records); an intact adoption is kept as it is */
         struct err ae = {0};
         int sample_too = index_check_adopted(&s.index, &ae) != 0;
-        for (size_t j = 0; j < s.index.n_files;) {
+        keep = repair_keeps(env, &s, dayname, e);
+        if (keep < 0)
+            rc = err_prefix(e, "reading the committed " DAYFILE_NAME " to keep the records of "
+                            "sources no longer in the cold tier: ");
+        for (size_t j = 0; rc == 0 && j < s.index.n_files;) {
             const char *m = s.index.files[j].name;
-            if (sample_too || strcmp(m, DAYFILE_NAME) == 0 || pipeline_is_merged_name(m))
+            if (strcmp(m, DAYFILE_NAME) == 0 ? !keep : sample_too || pipeline_is_merged_name(m))
                 index_forget_file(&s.index, m);
             else
                 j++;
         }
-        for (size_t j = 0; j < s.index.n_sources;) {
+        for (size_t j = 0; rc == 0 && j < s.index.n_sources;) {
             const char *m = s.index.sources[j].merged;
-            if (sample_too || !index_file_find(&s.index, m))
+            if (!index_file_find(&s.index, m))
                 index_forget_file(&s.index, m);
             else
                 j++;
         }
+    }
+    if (rc == 0) {
         scan_classify(&s);
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+        struct committed_reader cr = {env, &s, dayname};
+        struct sampleadopt_opts ao = {1, NULL, 1, committed_read, &cr};
+        struct sampleadopt_result ar = {0};
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
+        adopted = ar.adopted + ar.folded + ar.unowned_files;
     }
     if (rc == 0)
-        rc = plan_day(&s, &p, 0, e);
-    if (rc == 0 && p.n == 0 && !adopted) {
+        rc = plan_day(&s, &p, keep, e);
+    if (rc == 0 && p.n == 0 && p.n_keep == 0 && !adopted) {
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {
         r->new_objects = p.n;
@@ -1412,6 +1614,15 @@ static int stage_open(const struct config *cfg, const struct day *d, const char 
     if (stage_dir(cfg, "raw", d, raw, 2048) != 0 || stage_dir(cfg, "merged", d, out, 2048) != 0)
         return err_setk(e, ERR_USAGE, "work_dir too long");
     int have = staged_load(strcmp(from, "raw") == 0 ? raw : out, st, e);
+    if (have == 0 && strcmp(from, "raw") != 0) {
+        /* downloaded, not merged: say so (not "put there by hand") */
+        struct staged dl;
+        struct err de = {0};
+        if (staged_load(raw, &dl, &de) == 1)
+            have = err_setk(e, ERR_USAGE, "%s: %zu source(s) downloaded but not merged: run "
+                            "`repart merge` for this day, then `repart upload`", raw, dl.n);
+        staged_free(&dl);
+    }
     if (have == 0) {
         /* .avro files put there by hand, as the original sample's users did,
          * are not what repart fetched: it cannot know their keys and ETags */
@@ -1496,17 +1707,23 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
         rc = scan_refresh_index(&sc, &s, e);
     }
+    /* a sample file to fold is left for `upload` (nothing is merged here) */
+    struct committed_reader cr = {env, &s, dayname};
+    struct sampleadopt_opts ao = {0, NULL, 0, committed_read, &cr};
+    struct sampleadopt_result ar = {0};
     if (rc == 0)
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &adopted, e);
+        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
+    adopted = ar.adopted + ar.unowned_files;
     if (rc == 0 && adopted) {
         rc = put_index(env, &lease, s.index_key, &s.index, e);
         if (rc == 0)
             log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
-                    "original sample's merged file recorded", adopted);
+                    "original sample's merged file recorded, %zu sample file(s) of deleted "
+                    "sources only recorded", ar.adopted, ar.unowned_files);
     }
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     if (rc == 0)
-        rc = plan_day(&s, &p, 0, e);
+        rc = plan_day(&s, &p, committed_in_copy(env, &s), e);
     if (rc != 0) {
         plan_free(&p);
         scan_free(&s);
@@ -1701,28 +1918,25 @@ static void staged_feed_put(void *ud, size_t i)
 
 /* The staged sources must still be what the cold tier holds (key, size,
  * ETag): a staged copy older than an object overwritten since would
- * replace newer committed content. */
+ * replace newer committed content. *now receives the day as it is now
+ * (listing and index; free with scan_free, also after a failure). */
 static int staged_current(const struct scan_ctx *sc, const struct day_scan *staged,
-                          struct err *e)
+                          struct day_scan *now, struct err *e)
 {
-    struct day_scan now;
-    if (scan_day(sc, &staged->day, &now, e) != 0) {
-        scan_free(&now);
+    if (scan_day(sc, &staged->day, now, e) != 0)
         return -1;
-    }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < staged->n_src; i++) {
         const struct scan_source *x = &staged->src[i];
         int same = 0;
-        for (size_t j = 0; j < now.n_src && !same; j++)
-            same = strcmp(now.src[j].key, x->key) == 0 && now.src[j].size == x->size &&
-                   strcmp(now.src[j].etag, x->etag) == 0;
+        for (size_t j = 0; j < now->n_src && !same; j++)
+            same = strcmp(now->src[j].key, x->key) == 0 && now->src[j].size == x->size &&
+                   strcmp(now->src[j].etag, x->etag) == 0;
         if (!same)
             rc = err_setk(e, ERR_DATA, "%s changed in the cold tier (or is gone) since `repart "
                           "download` staged it; run `repart download` for this day again",
                           x->key);
     }
-    scan_free(&now);
     return rc;
 }
 
@@ -1738,8 +1952,9 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
         return have;
     /* The staged sources, judged against the index as it is now (another
      * run may have committed since the download), by the rules `all` uses. */
-    struct day_scan cur;
+    struct day_scan cur, now;
     memset(&cur, 0, sizeof cur);
+    memset(&now, 0, sizeof now);
     cur.day = *d;
     index_init(&cur.index);
     cur.src = st.src;
@@ -1753,20 +1968,40 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     if (rc == 0)
         rc = day_lease(env, d, &lease, e);
     struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+    /* the day's listing and index, read under the lease */
     if (rc == 0)
-        rc = staged_current(&sc, &cur, e);
+        rc = staged_current(&sc, &cur, &now, e);
+    /* The sample's files, judged on the day's whole listing (the sample may
+     * have run since the download: its file may hold the staged sources,
+     * or sources merged.avro holds already); the index that results is the
+     * one the staged sources are planned against. */
+    struct committed_reader cr = {env, &now, dayname};
+    struct sampleadopt_opts ao = {1, &cur, 0, committed_read, &cr};
+    struct sampleadopt_result ar = {0};
     if (rc == 0)
-        rc = scan_refresh_index(&sc, &cur, e);
-    /* No adoption of the sample's file here: this scan holds the staged
-     * sources only, not the day's listing; `download` committed it. */
+        rc = sampleadopt_day(env->s3, cfg, &now, dayname, &ao, &ar, e);
+    if (rc == 0) {
+        index_free(&cur.index);
+        cur.index = now.index;
+        cur.index_exists = now.index_exists;
+        index_init(&now.index);
+        scan_classify(&cur);
+    }
     struct plan p = {0};
     if (rc == 0 && cur.n_new == 0) {
-        r->status = DAY_NOTHING_NEW;
-        log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");
-        remove_dir(raw);
-        remove_dir(out);
+        if (ar.adopted || ar.folded || ar.unowned_files) {
+            rc = commit_adoption(env, &lease, d, &cur, &ar, r, dayname, e);
+        } else {
+            r->status = DAY_NOTHING_NEW;
+            log_msg(LOG_INFO, dayname, "skip", "the staged sources were committed meanwhile");
+        }
+        if (rc == 0) {
+            remove_dir(raw);
+            remove_dir(out);
+        }
     } else if (rc == 0) {
-        rc = plan_day(&cur, &p, 0, e);
+        abort_stale_uploads(env, d, dayname);
+        rc = plan_day(&cur, &p, committed_in_copy(env, &cur), e);
         /* a rebuild for a wider schema takes the staged sources again; the
          * day file's other sources (not staged) are carried over from its
          * committed bytes */
@@ -1789,6 +2024,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     }
     plan_free(&p);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+    scan_free(&now);
     scan_free(&cur);
     staged_free(&st);
     return rc;

@@ -61,6 +61,10 @@ struct day_result {
     struct err err;            /* when DAY_FAILED or DAY_STOPPED in flight */
     int commit_uncertain;      /* DAY_FAILED: the index PUT was sent and its answer lost
                                   (err.kind ERR_UNCERTAIN): the day may be committed */
+    int cleanup_pending;       /* committed (or nothing new), but a file folded into the day
+                                  file is still there (its listing or delete was cut short:
+                                  a stop, a fault): queries count its records twice until
+                                  the day's next run deletes it; in the rerun command */
 };
 
 struct pipeline_env {

@@ -44,7 +44,7 @@ void report_totals(const struct day_result *r, size_t n, double secs, struct rep
 
 int report_needs_rerun(const struct day_result *r)
 {
-    return r->status == DAY_FAILED || r->status == DAY_STOPPED;
+    return r->status == DAY_FAILED || r->status == DAY_STOPPED || r->cleanup_pending;
 }
 
 static json_t *str_or_null(const char *s)
@@ -77,6 +77,8 @@ int report_write(const char *path, struct s3_client *s3, const char *command,
             json_object_set_new(d, "merged_key", str_or_null(r[i].merged_key));
         if (r[i].status == DAY_FAILED || (r[i].status == DAY_STOPPED && r[i].err.msg[0]))
             json_object_set_new(d, "error", str_or_null(r[i].err.msg));
+        if (r[i].cleanup_pending)
+            json_object_set_new(d, "cleanup_pending", json_true());
         if (r[i].status == DAY_FAILED)
             json_object_set_new(d, "commit", json_string(r[i].commit_uncertain ? "uncertain"
                                                                                : "none"));

@@ -454,8 +454,19 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
         vl--;
     struct resp *r = x->rs;
     if (nl == 11 && strncasecmp(p, "retry-after", 11) == 0) {
-        long long secs;   /* delta-seconds; an HTTP-date is ignored */
-        if (parse_ll(v, vl, &secs) == 0 && secs >= 0)
+        long long secs = -1;   /* delta-seconds, or an HTTP-date (RFC 9110) */
+        if (parse_ll(v, vl, &secs) != 0)
+            secs = -1;
+        if (secs < 0 && vl > 0 && vl < 64) {
+            char date[64];
+            memcpy(date, v, vl);
+            date[vl] = '\0';
+            time_t at = curl_getdate(date, NULL);
+            secs = at < 0 ? -1 : (long long)at - (long long)time(NULL);
+            if (at >= 0 && secs < 0)
+                secs = 0;   /* a date already past: retry now */
+        }
+        if (secs >= 0)
             r->retry_after_ms = secs > 3600 ? 3600000L : (long)secs * 1000L;
     } else if (nl == 4 && strncasecmp(p, "etag", 4) == 0) {
         if (s3_etag_copy(r->etag, v, vl) != 0)

@@ -21,6 +21,8 @@ struct sample_file {
     size_t taken;
     uint64_t left;             /* records no source was found for */
     uint64_t attributed;       /* of those, records of series with an overwritten source */
+    size_t dup;                /* sources committed in another file (merged.avro) found whole here */
+    int fold;                  /* 1: folded (deleted after the commit), -1: left as it is */
 };
 
 static void md5_hex(const void *data, size_t len, char out[33])
@@ -68,9 +70,11 @@ static int cmp_size_desc(const void *a, const void *b)
 }
 
 /* Offers one source to every sample file; *where = the file that took it,
- * -1 for none, -2 when one holds part of it. */
+ * -1 for none, -2 when one holds part of it. A source committed already in
+ * another file (dup) is offered to every file, each holding all of it takes
+ * it (files[i].dup counts them), and *where is -3 unless one holds part. */
 static int offer(struct s3_client *s3, const char *bucket, const struct scan_source *src,
-                 struct sample_file *files, size_t n_files, int *where, struct err *e)
+                 int dup, struct sample_file *files, size_t n_files, int *where, struct err *e)
 {
     struct s3_buf b = {0};
     *where = -1;
@@ -93,10 +97,14 @@ static int offer(struct s3_client *s3, const char *bucket, const struct scan_sou
                 *where = -2;
                 *e = te;
             }
+        } else if (taken == 1 && dup) {
+            files[i].dup++;
         } else if (taken == 1) {
             *where = (int)i;
         }
     }
+    if (rc == 0 && dup && *where == -1)
+        *where = -3;
     s3_buf_free(&b);
     return rc;
 }
@@ -105,12 +113,51 @@ static int offer(struct s3_client *s3, const char *bucket, const struct scan_sou
  * start timestamp of its key, within one period. */
 #define EXPORT_PERIOD_SECS 21600
 
+/* The export period of a source committed in the day file: its series and
+ * the start timestamp its key names. */
+struct committed_win {
+    const char *series;
+    int64_t start_ts;
+    const char *relkey;
+};
+
+/* The windows of the sources the index commits in the day file (*out:
+ * caller frees). -1 on OOM. */
+static int committed_windows(const struct index *ix, struct committed_win **out, size_t *n)
+{
+    *out = calloc(ix->n_sources ? ix->n_sources : 1, sizeof **out);
+    *n = 0;
+    if (!*out)
+        return -1;
+    for (size_t j = 0; j < ix->n_sources; j++) {
+        const struct index_source *x = &ix->sources[j];
+        if (strcmp(x->merged, DAYFILE_NAME) != 0 || !x->series)
+            continue;
+        /* ..._<start ts>_<quality>.avro */
+        const char *q = strrchr(x->relkey, '_');
+        const char *t = q;
+        while (t && t > x->relkey && t[-1] != '_')
+            t--;
+        if (!q || !t || t == q)
+            continue;
+        char *end = NULL;
+        long long ts = strtoll(t, &end, 10);
+        if (end != q)
+            continue;
+        (*out)[(*n)++] = (struct committed_win){x->series, ts, x->relkey};
+    }
+    return 0;
+}
+
 struct attribution {
     struct scan_source **cand;
     size_t n_cand;
     int *where;
     int mark;                  /* where[] value of "earlier content in this file" */
     uint64_t attributed;
+    const struct committed_win *win;
+    size_t n_win;
+    const char *hit;           /* a committed source a record no candidate took falls in */
 };
 
 static int attribute_record(void *ud, const char *series, size_t n, int64_t time)
@@ -129,6 +176,12 @@ static int attribute_record(void *ud, const char *series, size_t n, int64_t time
         }
     }
     a->attributed += (uint64_t)hit;
+    for (size_t i = 0; !hit && !a->hit && i < a->n_win; i++) {
+        const struct committed_win *w = &a->win[i];
+        if (strlen(w->series) == n && memcmp(w->series, series, n) == 0 &&
+            time >= w->start_ts && time - w->start_ts < EXPORT_PERIOD_SECS)
+            a->hit = w->relkey;
+    }
     return 0;
 }
 
@@ -141,9 +194,10 @@ static int attribute_record(void *ud, const char *series, size_t n, int64_t time
  * (sources deleted from the cold tier), and the file is then never folded. */
 static int attribute_left(struct s3_client *s3, const char *bucket, const char *prefix,
                           struct sample_file *f, struct scan_source **cand, size_t n_cand,
-                          int *where, size_t n_files, size_t fi, struct err *e)
+                          int *where, size_t n_files, size_t fi,
+                          const struct committed_win *win, size_t n_win, struct err *e)
 {
-    int any = 0;
+    int any = n_win > 0;
     for (size_t i = 0; i < n_cand && !any; i++)
         any = where[i] == -1;
     if (!any)
@@ -157,7 +211,7 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
     }
     char md5[33];
     md5_hex(b.data, b.len, md5);
-    struct attribution a = {cand, n_cand, where, (int)(n_files + fi), 0};
+    struct attribution a = {cand, n_cand, where, (int)(n_files + fi), 0, win, n_win, NULL};
     int rc = 0;
     if ((long long)b.len != f->size || strcmp(md5, f->md5) != 0)
         rc = err_setk(e, ERR_TRANSIENT, "%s changed while this run read it", key);
@@ -165,6 +219,94 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
         rc = adopt_drain_left(f->set, b.data, b.len, key, attribute_record, &a, e);
     s3_buf_free(&b);
     f->attributed = a.attributed;
+    if (rc == 0 && a.hit)
+        rc = err_setk(e, ERR_DATA, "%s holds records of %s, a source the index commits in "
+                      DAYFILE_NAME ", that are not that source's as it is now (it was "
+                      "overwritten or deleted since): queries may count them twice. Nothing "
+                      "was written; run `repart verify --repair` for this day", key, a.hit);
+    return rc;
+}
+
+/* 1 when the day file's source x is no longer as committed: deleted from
+ * the cold tier, or listed with other content (overwritten since). */
+static int stale_in_dayfile(const struct day_scan *s, const struct index_source *x)
+{
+    if (strcmp(x->merged, DAYFILE_NAME) != 0 || x->off < 0 || x->len <= 0)
+        return 0;
+    for (size_t i = 0; i < s->n_src; i++)
+        if (strcmp(s->src[i].relkey, x->relkey) == 0)
+            return s->src[i].changed;
+    return 1;
+}
+
+/* Offers the committed records of the day file's sources that are no
+ * longer as committed (deleted or overwritten since) to the sample files,
+ * as a source committed elsewhere is offered (dup): the sample merged it
+ * while repart did (it ran during a run, or between download and upload),
+ * before it changed. Its records are compared as the day file commits
+ * them, not as the cold tier holds them now. Partly found: left as it is
+ * (the day stops in attribute_left). The committed version not available
+ * (a damaged day file): nothing offered. */
+static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *s,
+                       struct sample_file *files, size_t n_files, const char *dayname,
+                       struct err *e)
+{
+    const struct index *ix = &s->index;
+    const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+    size_t n_stale = 0;
+    for (size_t j = 0; df && j < ix->n_sources; j++)
+        n_stale += (size_t)stale_in_dayfile(s, &ix->sources[j]);
+    if (!o->read_committed || !n_stale || df->header_len <= 0)
+        return 0;
+    struct s3_buf c = {0};
+    struct err ce = {0};
+    if (o->read_committed(o->committed_ud, &c, &ce) != 0) {
+        s3_buf_free(&c);
+        if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
+            *e = ce;
+            return -1;
+        }
+        log_msg(LOG_WARN, dayname, "committed_unavailable", "the committed " DAYFILE_NAME
+                " could not be read to compare the sample's files with: %s", ce.msg);
+        return 0;
+    }
+    size_t hl = (size_t)df->header_len;
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < ix->n_sources; j++) {
+        const struct index_source *x = &ix->sources[j];
+        if (!stale_in_dayfile(s, x))
+            continue;
+        if (x->off < df->header_len || x->off + x->len > (long long)c.len) {
+            rc = err_setk(e, ERR_DATA, "%s: its range %lld+%lld is not in the committed "
+                          DAYFILE_NAME, x->relkey, x->off, x->len);
+            break;
+        }
+        size_t n = hl + (size_t)x->len;
+        unsigned char *buf = malloc(n);
+        if (!buf) {
+            rc = err_set(e, "out of memory");
+            break;
+        }
+        memcpy(buf, c.data, hl);
+        memcpy(buf + hl, c.data + x->off, (size_t)x->len);
+        for (size_t i = 0; rc == 0 && i < n_files; i++) {
+            int taken = 0;
+            struct err te = {0};
+            if (!adopt_left(files[i].set))
+                continue;
+            if (adopt_take(files[i].set, buf, n, x->relkey, &taken, &te) != 0 && taken != -1) {
+                *e = te;
+                rc = -1;
+            } else if (taken == 1) {
+                files[i].dup++;
+                log_msg(LOG_INFO, dayname, "sample_holds_committed", "%s holds the records "
+                        DAYFILE_NAME " commits of %s (deleted or overwritten since)",
+                        files[i].name, x->relkey);
+            }
+        }
+        free(buf);
+    }
+    s3_buf_free(&c);
     return rc;
 }
 
@@ -177,16 +319,46 @@ static int folded_here(const struct index *ix, const char *name, const char *eta
     return fo && (!fo->etag[0] || strcmp(fo->etag, etag) == 0);
 }
 
-int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
-                    const char *dayname, size_t *adopted, struct err *e)
+/* 1 when relkey is among the sources the caller merges (m NULL: every
+ * source of the day without a #src line is). */
+static int merged_by_caller(const struct day_scan *m, const char *relkey)
 {
-    *adopted = 0;
-    struct index *ix = &s->index;
-    /* Any sample file no #file line names yet is looked at, whenever some
-     * listed source has no #src line: the sample's series lines alone do
-     * not tell (a later file of the same series may back them already). */
-    if (s->n_new == 0)
+    if (!m)
+        return 1;
+    for (size_t i = 0; i < m->n_src; i++)
+        if (strcmp(m->src[i].relkey, relkey) == 0)
+            return 1;
+    return 0;
+}
+
+int sampleadopt_unaccounted(const struct index *ix, const char *name, const char *etag)
+{
+    size_t nl = strlen(name);
+    return !strchr(name, '/') &&
+           strncmp(name, SAMPLE_MERGED_PREFIX, strlen(SAMPLE_MERGED_PREFIX)) == 0 && nl >= 6 &&
+           strcmp(name + nl - 5, ".avro") == 0 && !index_file_find(ix, name) &&
+           !folded_here(ix, name, etag);
+}
+
+int sampleadopt_changed(const struct index *ix, const char *name, long long size,
+                        const char *etag)
+{
+    if (strncmp(name, SAMPLE_MERGED_PREFIX, strlen(SAMPLE_MERGED_PREFIX)) != 0)
         return 0;
+    const struct index_file *f = index_file_find(ix, name);
+    return f && (f->size != size || (f->etag[0] && strcmp(f->etag, etag) != 0));
+}
+
+int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
+                    const char *dayname, const struct sampleadopt_opts *o,
+                    struct sampleadopt_result *res, struct err *e)
+{
+    memset(res, 0, sizeof *res);
+    struct index *ix = &s->index;
+    /* Any sample file no #file line names yet (and no #folded line with its
+     * ETag) is looked at: the sample's series lines alone do not tell (a
+     * later file of the same series may back them already, or the sample
+     * merged a series repart committed meanwhile). */
     struct err ce = {0};
     if (index_check_adopted(ix, &ce) != 0)
         return err_setk(e, ERR_DATA, "index %s: %s; nothing is decided from it: run `repart "
@@ -198,16 +370,37 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     struct s3_object_list l = {0};
     if (s3_list(s3, out_bucket, prefix, &l, e) != 0)
         return err_prefix(e, "listing the day's merged files: ");
-    struct sample_file *files = calloc(l.n ? l.n : 1, sizeof *files);
-    size_t n_files = 0;
-    int rc = files ? 0 : err_set(e, "out of memory");
+    /* an adopted file rewritten since (the sample run again in the same
+     * second): the index counts records it no longer holds */
+    int rc = 0, forgot = 0;
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
-        size_t nl = strlen(name);
-        if (strchr(name, '/') || strncmp(name, SAMPLE_MERGED_PREFIX,
-                                         strlen(SAMPLE_MERGED_PREFIX)) != 0 ||
-            nl < 6 || strcmp(name + nl - 5, ".avro") != 0 || nl >= sizeof files[0].name ||
-            index_file_find(ix, name) || folded_here(ix, name, l.items[i].etag))
+        if (!sampleadopt_changed(ix, name, l.items[i].size, l.items[i].etag))
+            continue;
+        if (o->readopt_changed) {
+            log_msg(LOG_WARN, dayname, "sample_changed", "%s changed since the index adopted "
+                    "it: adopted again from its records", l.items[i].key);
+            index_forget_file(ix, name);
+            forgot = 1;
+        } else {
+            rc = err_setk(e, ERR_DATA, "%s, the original sample's file, is not the version the "
+                          "index adopted (%lld bytes, ETag %s; the index: %lld bytes): the "
+                          "sample rewrote it, and the records the index counts there are gone. "
+                          "Nothing was written; run `repart verify --repair` for this day",
+                          l.items[i].key, l.items[i].size, l.items[i].etag,
+                          index_file_find(ix, name)->size);
+        }
+    }
+    if (forgot)
+        scan_classify(s);
+    struct sample_file *files = rc == 0 ? calloc(l.n ? l.n : 1, sizeof *files) : NULL;
+    size_t n_files = 0;
+    if (rc == 0 && !files)
+        rc = err_set(e, "out of memory");
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const char *name = l.items[i].key + strlen(prefix);
+        if (!sampleadopt_unaccounted(ix, name, l.items[i].etag) ||
+            strlen(name) >= sizeof files[0].name)
             continue;
         struct sample_file *f = &files[n_files++];
         snprintf(f->name, sizeof f->name, "%s", name);
@@ -216,9 +409,12 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     }
     s3_object_list_free(&l);
 
-    /* the candidates: listed sources no #src line names, larger first */
+    /* the candidates: listed sources no #src line names, larger first; then
+     * (dup) those committed, as listed now, in another file (merged.avro):
+     * a sample file holding them is a second copy (the sample merged a
+     * series between repart's download and upload, or while a run went on) */
     struct scan_source **cand = NULL;
-    size_t n_cand = 0;
+    size_t n_cand = 0, n_plain = 0;
     if (rc == 0 && n_files) {
         cand = calloc(s->n_src ? s->n_src : 1, sizeof *cand);
         if (!cand)
@@ -226,35 +422,105 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         for (size_t i = 0; rc == 0 && i < s->n_src; i++)
             if (!index_source_find(ix, s->src[i].relkey))
                 cand[n_cand++] = &s->src[i];
-        if (cand)
-            qsort(cand, n_cand, sizeof *cand, cmp_size_desc);
+        n_plain = n_cand;
+        for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
+            const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+            if (x && !s->src[i].changed && !s->src[i].is_new)
+                cand[n_cand++] = &s->src[i];
+        }
+        if (cand) {
+            qsort(cand, n_plain, sizeof *cand, cmp_size_desc);
+            qsort(cand + n_plain, n_cand - n_plain, sizeof *cand, cmp_size_desc);
+        }
     }
     /* Offered in two rounds: a source whose shared records went to a
      * source not yet offered comes back partial the first time. */
     int *where = calloc(n_cand ? n_cand : 1, sizeof *where);
     if (rc == 0 && !where)
         rc = err_set(e, "out of memory");
-    for (int round = 0; rc == 0 && round < 2; round++) {
-        for (size_t i = 0; rc == 0 && i < n_cand; i++) {
-            if (round == 1 && where[i] != -2)
+    /* The sources without a #src line first; those committed elsewhere
+     * only while some file has records left (a file of new series alone,
+     * the common case, costs no more GETs of the cold tier). */
+    for (int round = 0; rc == 0 && round < 4; round++) {
+        size_t from = round < 2 ? 0 : n_plain, to = round < 2 ? n_plain : n_cand;
+        for (size_t i = from; rc == 0 && i < to; i++) {
+            if (round % 2 == 1 && where[i] != -2)
                 continue;
+            uint64_t any_left = 0;
+            for (size_t k = 0; round >= 2 && k < n_files; k++)
+                any_left |= adopt_left(files[k].set);
+            if (round >= 2 && !any_left) {
+                where[i] = -3;
+                continue;
+            }
             struct err oe = {0};
-            rc = offer(s3, cfg->s3.cold_tier.bucket_name, cand[i], files, n_files, &where[i],
-                       &oe);
+            rc = offer(s3, cfg->s3.cold_tier.bucket_name, cand[i], i >= n_plain, files,
+                       n_files, &where[i], &oe);
             if (rc != 0)
                 *e = oe;
-            else if (round == 1 && where[i] == -2)
+            else if (round % 2 == 1 && where[i] == -2)
                 rc = err_setk(e, ERR_DATA, "%s; exactly-once cannot be established for this "
                               "day automatically", oe.msg);
         }
     }
+    uint64_t any_left = 0;
+    for (size_t i = 0; rc == 0 && i < n_files; i++)
+        any_left |= adopt_left(files[i].set);
+    if (rc == 0 && any_left)
+        rc = offer_stale(o, s, files, n_files, dayname, e);
     /* records left in a sample file whose series has a source found in no
      * sample file: that source was overwritten since the sample merged it */
+    struct committed_win *win = NULL;
+    size_t n_win = 0;
+    if (rc == 0 && n_files && committed_windows(ix, &win, &n_win) != 0)
+        rc = err_set(e, "out of memory");
     for (size_t i = 0; rc == 0 && i < n_files; i++)
         if ((files[i].left = adopt_left(files[i].set)) != 0)
-            rc = attribute_left(s3, out_bucket, prefix, &files[i], cand, n_cand, where, n_files,
-                                i, e);
-    for (size_t i = 0; rc == 0 && i < n_cand; i++) {
+            rc = attribute_left(s3, out_bucket, prefix, &files[i], cand, n_plain, where, n_files,
+                                i, win, n_win, e);
+    free(win);
+    /* A file holding sources committed elsewhere is folded: nothing of it
+     * is recorded but a #folded line (deleted after the commit), its other
+     * sources stay new and go into the day file with this run. Only when
+     * every record of it is accounted for, and the caller merges those
+     * other sources now; else it is left as it is for a later run, or, with
+     * records no listed source accounts for, the day stops. */
+    for (size_t fi = 0; rc == 0 && fi < n_files; fi++) {
+        struct sample_file *f = &files[fi];
+        if (!f->dup)
+            continue;
+        uint64_t left = f->left - f->attributed;
+        if (left)
+            rc = err_setk(e, ERR_DATA, "%s%s holds the records of %zu source object(s) "
+                          DAYFILE_NAME " holds already, and %llu record(s) that no object in "
+                          "the cold tier accounts for (sources deleted since): it can be "
+                          "neither folded nor kept without a second copy of those sources. "
+                          "Nothing was written; run `repart verify --repair` for this day",
+                          prefix, f->name, f->dup, (unsigned long long)left);
+        int ok = o->may_fold;
+        for (size_t i = 0; rc == 0 && ok && i < n_plain; i++)
+            if ((where[i] == (int)fi || where[i] == (int)(n_files + fi)) &&
+                !merged_by_caller(o->merging, cand[i]->relkey))
+                ok = 0;
+        f->fold = ok ? 1 : -1;
+        if (rc == 0 && ok && index_add_folded(ix, f->name, f->etag) != 0)
+            rc = err_set(e, "out of memory");
+        if (rc == 0 && ok) {
+            res->folded++;
+            log_msg(LOG_WARN, dayname, "sample_folded", "the original sample's %s holds %zu "
+                    "source object(s) that " DAYFILE_NAME " holds already (the sample ran "
+                    "while repart was merging them): folded into " DAYFILE_NAME
+                    " (its other records go in with this run) and deleted after the commit",
+                    f->name, f->dup);
+        } else if (rc == 0) {
+            log_msg(LOG_WARN, dayname, "sample_fold_later", "the original sample's %s holds "
+                    "%zu source object(s) that " DAYFILE_NAME " holds already; folded by the "
+                    "next run of the day that merges all of it", f->name, f->dup);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < n_plain; i++) {
+        if (where[i] >= 0 && files[(size_t)where[i] % n_files].fold)
+            continue;   /* folded (stays new: merged now) or left for later */
         if (where[i] >= 0 && (size_t)where[i] >= n_files) {
             /* an earlier content of it is in that file */
             struct sample_file *f = &files[where[i] - (int)n_files];
@@ -274,16 +540,23 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         if (index_add(ix, cand[i]->relkey, cand[i]->ck.series_id, cand[i]->size, cand[i]->etag,
                       f->name) != 0)
             rc = err_set(e, "out of memory");
-        (*adopted)++;
+        res->adopted++;
     }
     for (size_t i = 0; rc == 0 && i < n_files; i++) {
         struct sample_file *f = &files[i];
-        if (!f->taken) {
-            /* not recorded: looked at again by the next run that sees
-             * unbacked series lines */
-            log_msg(LOG_WARN, dayname, "sample_not_adopted", "%s holds none of the day's "
-                    "sources that the index lacks", f->name);
+        if (f->fold)
             continue;
+        if (!f->taken) {
+            /* every record of it belongs to no listed source (sources
+             * deleted from the cold tier): adopted all the same, all of
+             * them unowned. Left unaccounted, it would be looked at by
+             * every run, and a later file of one of its series would take
+             * its records for that file's earlier content (and stop the
+             * day for good). */
+            log_msg(LOG_WARN, dayname, "sample_unowned", "%s holds none of the day's sources "
+                    "(%llu record(s) of sources no longer in the cold tier): adopted as it is, "
+                    "its records stay there", f->name, f->records);
+            res->unowned_files++;
         }
         if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len, f->etag) != 0) {
             rc = err_set(e, "out of memory");
@@ -295,11 +568,12 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         struct index_file *xf = (struct index_file *)index_file_find(ix, f->name);
         xf->unowned = (long long)left;
         xf->sources = (long long)f->taken;
-        log_msg(LOG_INFO, dayname, "sample_adopted",
+        if (f->taken)
+            log_msg(LOG_INFO, dayname, "sample_adopted",
                 "the original sample's %s holds %zu source object(s) of the cold tier; "
                 "recorded in the index%s", f->name, f->taken,
                 left ? "" : " (every record accounted for)");
-        if (left)
+        if (left && f->taken)
             log_msg(LOG_WARN, dayname, "sample_records_left",
                     "%s: %llu record(s) belong to no source listed now without a #src line "
                     "(sources deleted from the cold tier, or merged by repart as well)",

@@ -31,8 +31,16 @@ void testhook_point(const char *point)
     if (at && strcmp(at, point) == 0)
         raise(SIGKILL);
     const char *pause = arg_for("REPART_TEST_PAUSE_AT", point);
-    if (pause)
+    if (pause) {
+        /* "<ms>[:<file>]": the file is created when the pause starts */
+        const char *file = strchr(pause, ':');
+        if (file && file[1]) {
+            int fd = open(file + 1, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+            if (fd >= 0)
+                close(fd);
+        }
         sleep_ms(atol(pause));
+    }
     const char *ready = arg_for("REPART_TEST_READY_AT", point);
     if (ready && *ready) {
         int fd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);

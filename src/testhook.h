@@ -2,7 +2,8 @@
  * driven by the environment (unset in production: each point is a getenv).
  *
  *   REPART_TEST_CRASH_AT=<point>          SIGKILL there, as a crash would
- *   REPART_TEST_PAUSE_AT=<point>:<ms>     hold there for ms (two writers overlap)
+ *   REPART_TEST_PAUSE_AT=<point>:<ms>[:<file>]  hold there for ms (two writers overlap);
+ *                                       file, if given, is created as the hold starts
  *   REPART_TEST_READY_AT=<point>:<file>   create <file> there, then hold until a
  *                                         graceful stop is asked (stop.h; at most
  *                                         120 s), so a test sends its signal at a

@@ -15,6 +15,7 @@
 #include "lease.h"
 #include "ocf_stream.h"
 #include "pipeline.h"
+#include "sampleadopt.h"
 #include "scan.h"
 
 /* verify --repair holds a day's lease for one index read and a few deletes */
@@ -42,7 +43,7 @@ const char *verify_kind_name(enum verify_kind k)
     static const char *const names[] = {
         "missing", "orphan", "count_mismatch", "corrupt", "unreadable", "foreign_series",
         "source_gone", "source_changed", "source_unreadable", "repaired", "legacy", "other",
-        "index_damaged", "bad_key",
+        "index_damaged", "sample_unaccounted", "bad_key",
     };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
@@ -50,7 +51,8 @@ const char *verify_kind_name(enum verify_kind k)
 int verify_day_needs_rebuild(const struct verify_day *v)
 {
     return v->n_kind[VK_MISSING] || v->n_kind[VK_CORRUPT] || v->n_kind[VK_COUNT_MISMATCH] ||
-           v->n_kind[VK_FOREIGN_SERIES] || v->n_kind[VK_INDEX_DAMAGED];
+           v->n_kind[VK_FOREIGN_SERIES] || v->n_kind[VK_INDEX_DAMAGED] ||
+           v->n_kind[VK_SAMPLE_UNACCOUNTED];
 }
 
 const char *verify_sev_name(enum verify_sev s)
@@ -202,6 +204,8 @@ static int list_files(const struct verify_env *env, const struct day *d, struct 
         }
         if (push_file(v, cap, name, o->key, o->size, o->last_modified, st) != 0)
             rc = err_set(&v->err, "out of memory");
+        else
+            snprintf(v->files[v->n_files - 1].etag, sizeof v->files[0].etag, "%s", o->etag);
     }
     s3_object_list_free(&l);
     if (rc == 0 && v->n_files > 1)
@@ -800,11 +804,31 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
     }
     for (size_t i = 0; i < v->n_files; i++) {
         const struct verify_file *f = &v->files[i];
-        if (f->status == VF_LEGACY && index_folded_find(&s.index, f->name))
+        const struct index_folded *fo =
+            f->status == VF_LEGACY ? index_folded_find(&s.index, f->name) : NULL;
+        if (fo && !fo->etag[0])
+            add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
+                        "%s: folded into " DAYFILE_NAME ", but the index did not record which "
+                        "version (an earlier build), so no run deletes it and queries count "
+                        "its records twice: delete it by hand", f->key);
+        else if (fo)
             add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
                         "%s: folded into " DAYFILE_NAME " by a run that stopped before deleting "
                         "it: queries count its records twice until the next `repart all` of "
                         "the day deletes it", f->key);
+        else if (f->status == VF_LEGACY &&
+                 sampleadopt_changed(&s.index, f->name, f->size, f->etag))
+            add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
+                        "%s: merged by the original Python sample and adopted by the index, "
+                        "but rewritten since (%lld bytes; the sample run again in the same "
+                        "second): the records the index counts there are gone; `verify "
+                        "--repair` adopts it again and rebuilds the day", f->key, f->size);
+        else if (f->status == VF_LEGACY && !index_file_find(&s.index, f->name))
+            add_finding(v, VK_SAMPLE_UNACCOUNTED, VERIFY_WARNING, f->key,
+                        "%s: merged by the original Python sample and not accounted for by the "
+                        "index (no #file line): the next run of the day adopts it, or folds it "
+                        "when " DAYFILE_NAME " holds its sources already; `verify --repair` "
+                        "rebuilds the day", f->key);
         else if (f->status == VF_LEGACY)
             add_finding(v, VK_LEGACY, VERIFY_INFO, f->key,
                         "%s: merged by the original Python sample; not checked", f->key);

@@ -61,6 +61,8 @@ enum verify_kind {
     VK_LEGACY,            /* info: merged_series_*.avro of the Python sample */
     VK_OTHER,             /* info: another object under the day's data prefix */
     VK_INDEX_DAMAGED,     /* the #src ranges do not tile the day file (records untracked) */
+    VK_SAMPLE_UNACCOUNTED, /* warning: a sample file no #file / #folded line accounts for:
+                              the next run adopts or folds it; --repair rebuilds the day */
     VK_BAD_KEY,           /* .avro keys under the day that do not parse (a run fails the day) */
 };
 #define VK_LAST VK_BAD_KEY
@@ -91,6 +93,7 @@ struct verify_file {
     char *key;            /* full key (owned) */
     long long size;       /* -1 when missing */
     long long last_modified;
+    char etag[80];        /* as listed */
     enum verify_file_status status;
     size_t sources;       /* #src lines that name it */
     long long records;    /* read from the file; -1 when not read */

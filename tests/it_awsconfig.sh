@@ -294,6 +294,15 @@ assert_contains "$OUT$ERR" "SlowDown"
 [ $(( (t1 - t0) / 1000000 )) -ge 950 ] || fail "Retry-After: 1 not waited ($(( (t1 - t0) / 1000000 )) ms)"
 run_repart -c "$TEST_TMP/r.yml" plan --days 2024-01-01
 assert_eq "$(cat "$TEST_TMP/out" "$TEST_TMP/err" | grep -c 'retrying' || true)" 0 "no retry lines without -v"
+# Retry-After as an HTTP-date (RFC 9110) eight seconds ahead: the wait is the
+# time left until then, not the 1 ms backoff base
+proxy_start slowdate --slowdown 1 --retry-after "$(date -u -d '+8 sec' '+%a, %d %b %Y %H:%M:%S GMT')"
+cfg "$TEST_TMP/rd.yml" "$PX_URL"
+REPART_S3_RETRY_BASE_MS=1 run_repart -c "$TEST_TMP/rd.yml" -v plan --days 2024-01-01
+assert_eq "$RC" 0 "plan after a SlowDown with a Retry-After date ($ERR)"
+waited=$(cat "$TEST_TMP/out" "$TEST_TMP/err" | sed -n 's/.*retrying in \([0-9]*\) ms.*/\1/p' | head -1)
+[ -n "$waited" ] && [ "$waited" -ge 1000 ] && [ "$waited" -le 8000 ] \
+    || fail "Retry-After date: waited '${waited}' ms, expected 1000..8000"
 proxy_start slow2 --slowdown 100
 cfg "$TEST_TMP/r2.yml" "$PX_URL"
 AWS_MAX_ATTEMPTS=2 REPART_S3_RETRY_BASE_MS=1 run_repart -c "$TEST_TMP/r2.yml" plan --days 2024-01-01

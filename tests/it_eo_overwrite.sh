@@ -151,4 +151,91 @@ done
 assert_exact $D "F: after the stages"
 eo_eq "$(sample_files $D)" 0 "F: the sample's file is folded and deleted"
 
+# --- G: a sample file adopted by an earlier build (its #file line has no
+# ETag) is folded: the tombstone needs the version's ETag, read by a HEAD.
+# That HEAD fails (three 503s): old code committed the fold with a tombstone
+# naming no version, which no run ever deleted (records twice for good);
+# now the day fails before anything is written, and the next run folds it.
+D=2023-10-08
+eo_gen $D 4 10 8
+eo_arrive $D
+eo_sample $D
+eo_late $D 7 2
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "G: adoption ($ERR)"
+ix="$TEST_TMP/g.index"
+curl -sf "$(index_url $D)" | awk -F'\t' -v OFS='\t' \
+    '$1 == "#file" && $2 ~ /^merged_series_/ { $7 = "-" } { print }' >"$ix"
+grep -q $'^#file\tmerged_series_[0-9]*\.avro\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t-\t' "$ix" \
+    || check_fail "G: no adopted #file line to take the ETag from ($(cat "$ix" | grep '^#'))"
+"$PY" "$EO" put "$S3_ENDPOINT" out "index/$(day_part $D)/timeseries.txt" "$ix" >/dev/null
+eo_mkfile "$(nth_key $D 3)" 9
+fault_proxy_start --upstream "$S3_ENDPOINT" --rate 1 --faults 503 --only HEAD \
+    --only-path-regex merged_series_
+sed "s|endpoint_url: .*|endpoint_url: $FAULT_ENDPOINT|" "$CFG" >"$TEST_TMP/g.yml"
+before=$(out_ls)
+REPART_S3_MAX_RETRIES=2 run_repart -c "$TEST_TMP/g.yml" all --days $D
+fault_proxy_stop
+eo_eq "$RC" 1 "G: the day fails when the folded file's ETag cannot be read"
+eo_contains "$ERR" "reading the ETag of" "G: said"
+eo_eq "$(out_ls)" "$before" "G: nothing written"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "G: the next run ($ERR)"
+eo_eq "$(sample_files $D)" 0 "G: the folded file is deleted"
+assert_exact $D "G: folded after a failed HEAD"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "G: verify ($OUT)"
+
+# --- H: as at the end of C, a rebuild that keeps a deleted source's records
+# stops before its commit; then the overwritten source goes back to its
+# committed bytes, so nothing is new. Old code: every run stopped ("run
+# verify --repair"), and that repair dropped the deleted source's records
+# (review3 finding 2). Now the committed version is taken from the copy.
+D=2023-10-09
+eo_gen $D 5 10 9
+eo_arrive $D
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "H: first run ($ERR)"
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "$(nth_key $D 2)"   # the mirror keeps it
+kb=$(nth_key $D 4)
+cp "$G/$kb" "$TEST_TMP/h.orig"
+eo_mkfile "$kb" 6
+rc=0; REPART_TEST_CRASH_AT=before_index "$REPART" -c "$CFG" -q all --days $D >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || check_fail "H: the crash point did not stop the run"
+cp "$TEST_TMP/h.orig" "$G/$kb"
+"$PY" "$EO" put "$S3_ENDPOINT" cold "$kb" "$G/$kb" >/dev/null
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "H: the run after the revert ($ERR)"
+eo_contains "$OUT$ERR" "its committed bytes are taken from" "H: said"
+assert_exact $D "H: the deleted source's records kept"
+assert_one_file $D "H"
+bucket_ls out "index/$(day_part $D)/" | grep -q '\.committed ' \
+    && check_fail "H: the saved committed version is left behind"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "H: verify ($OUT)"
+
+# --- I: the fold commits, but the delete of the folded file fails (500s):
+# old code said the day was done, no rerun command (review3 finding 1), and
+# a range that moved on never deleted it. Now the summary and the report name
+# the day for a rerun, which deletes it.
+D=2023-10-10
+eo_gen $D 4 10 10
+eo_arrive $D
+eo_sample $D
+eo_mkfile "$(nth_key $D 2)" 5
+fault_proxy_start --upstream "$S3_ENDPOINT" --rate 1 --faults 500 --only DELETE \
+    --only-path-regex merged_series_
+sed "s|endpoint_url: .*|endpoint_url: $FAULT_ENDPOINT|" "$CFG" >"$TEST_TMP/i.yml"
+REPART_S3_MAX_RETRIES=1 run_repart -c "$TEST_TMP/i.yml" all --days $D --report "$TEST_TMP/i.json"
+fault_proxy_stop
+eo_eq "$RC" 0 "I: the day is committed ($ERR)"
+eo_eq "$(sample_files $D)" 1 "I: the folded file is still there (the case tested)"
+eo_contains "$OUT$ERR" "is still there: queries count its records twice" "I: said"
+eo_eq "$(json_get "$TEST_TMP/i.json" 'd["days"][0].get("cleanup_pending")')" True "I: report"
+eo_contains "$(json_get "$TEST_TMP/i.json" 'd["rerun"]')" "$D" "I: the rerun command names the day"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "I: the rerun ($ERR)"
+eo_eq "$(sample_files $D)" 0 "I: the rerun deleted the folded file"
+assert_exact $D "I"
+
 eo_done it_eo_overwrite

@@ -5,7 +5,10 @@
 #     completes commands and a command's options;
 #  2. CPack builds a .deb whose Depends name the package of every library the
 #     binary links; unpacked (dpkg -x), its repart runs --version and a
-#     `plan` against the local S3 server.
+#     `plan` against the local S3 server;
+#  3. dpkg -i installs it into a root of its own with this machine's package
+#     database (Depends checked), it runs, dpkg -r removes it; without a
+#     package it depends on, dpkg -i refuses.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
@@ -64,4 +67,38 @@ write_config "$TEST_TMP/c.yml"
 REPART="$ROOT/usr/bin/repart" run_repart -c "$TEST_TMP/c.yml" plan --days 2023-12-01
 assert_eq "$RC" 0 "plan from the .deb ($ERR)"
 assert_contains "$OUT" "2023-12-01" "plan names the day"
+
+# 3. dpkg -i, into a root of its own (the test machine's packages are not
+# touched) whose package database is a copy of this machine's: dpkg checks
+# the Depends against what is installed, installs, the binary runs, and
+# dpkg -r removes every file. Without one of the Depends, dpkg refuses.
+dpkg_root() {  # dpkg_root DIR [STATUS-FILE]: an empty root with a package database
+    mkdir -p "$1/var/lib/dpkg/info" "$1/var/lib/dpkg/updates" "$1/var/lib/dpkg/triggers"
+    cp "${2:-/var/lib/dpkg/status}" "$1/var/lib/dpkg/status"
+    touch "$1/var/lib/dpkg/available"
+}
+DR="$TEST_TMP/dpkgroot"
+dpkg_root "$DR"
+dpkg --root="$DR" --force-not-root --log=/dev/null -i "$DEB" >"$TEST_TMP/dpkg.log" 2>&1 \
+    || { tail -20 "$TEST_TMP/dpkg.log" >&2; fail "dpkg -i of the .deb"; }
+assert_contains "$(dpkg --root="$DR" -s repart 2>/dev/null)" "Status: install ok installed" "dpkg status"
+assert_contains "$("$DR/usr/bin/repart" --version)" "repart " "--version of the installed package"
+dpkg --root="$DR" --force-not-root --log=/dev/null -r repart >>"$TEST_TMP/dpkg.log" 2>&1 \
+    || fail "dpkg -r repart"
+[ ! -e "$DR/usr/bin/repart" ] || fail "dpkg -r left usr/bin/repart"
+first=$(printf '%s\n' "$depends" | sed 's/,.*//; s/ .*//')
+"$PY" - "$first" /var/lib/dpkg/status "$TEST_TMP/status.less" <<'PYEOF'
+import sys
+pkg, src, dst = sys.argv[1:]
+stanzas = open(src, encoding="utf-8", errors="surrogateescape").read().split("\n\n")
+keep = [s for s in stanzas if not any(l == "Package: " + pkg for l in s.splitlines())]
+assert len(keep) < len(stanzas), "no stanza for " + pkg
+open(dst, "w", encoding="utf-8", errors="surrogateescape").write("\n\n".join(keep))
+PYEOF
+DR2="$TEST_TMP/dpkgroot2"
+dpkg_root "$DR2" "$TEST_TMP/status.less"
+if dpkg --root="$DR2" --force-not-root --log=/dev/null -i "$DEB" >"$TEST_TMP/dpkg2.log" 2>&1; then
+    fail "dpkg -i went ahead without $first installed"
+fi
+assert_contains "$(cat "$TEST_TMP/dpkg2.log")" "$first" "dpkg names the missing dependency"
 note "it_install: all checks passed"

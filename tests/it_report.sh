@@ -83,4 +83,22 @@ sed -i "s|endpoint_url: .*|endpoint_url: $S3_ENDPOINT|" "$CFG"
 run_repart -c "$CFG" all --days 2023-10-03
 assert_eq "$RC" 0 "the rerun settles it"
 check_day out 2023-10-03 "$TEST_TMP/g3/raw/$(day_part 2023-10-03)"
+
+# 5. verify's report has its own schema (docs/verify-report.schema.json):
+# an ok day and one with a problem (an orphan file), --json and --report
+VSCHEMA="$REPART_SRC_DIR/docs/verify-report.schema.json"
+vschema_ok() { "$PY" "$REPART_SRC_DIR/tests/helpers/schema_check.py" "$VSCHEMA" "$1" >&2 || fail "$2: verify report does not match its schema"; }
+run_repart -c "$CFG" verify --days 2023-10-03 --json
+assert_eq "$RC" 0 "verify of a good day ($ERR)"
+printf '%s\n' "$OUT" >"$TEST_TMP/v1.json"
+vschema_ok "$TEST_TMP/v1.json" "verify --json"
+assert_eq "$(json_get "$TEST_TMP/v1.json" 'd["days"][0]["status"]')" ok "verify: status"
+"$PY" "$REPART_SRC_DIR/tests/helpers/eo_tool.py" put "$S3_ENDPOINT" out \
+    "consolidated/$(day_part 2023-10-03)/merged_0123456789abcdef0123456789abcdef.avro" "$TEST_TMP/v1.json" \
+    >/dev/null || fail "placing an orphan"
+run_repart -c "$CFG" verify --days 2023-10-03 --report "$TEST_TMP/v2.json"
+assert_eq "$RC" 1 "verify of a day with an orphan"
+vschema_ok "$TEST_TMP/v2.json" "verify --report"
+assert_eq "$(json_get "$TEST_TMP/v2.json" 'd["days"][0]["status"]')" problems "verify: status with a problem"
+assert_eq "$(json_get "$TEST_TMP/v2.json" 'd["days"][0]["counts"]["orphan"]')" 1 "verify: the orphan counted"
 note "it_report: all checks passed"

@@ -14,7 +14,8 @@
 #     held by the proxy) ends the process at once, without the report;
 #  4. the upload that run left open is aborted by the next run of its day
 #     (ListMultipartUploads: answered by the conditional-write proxy, which
-#     tracks the uploads made through it and reports them two hours old).
+#     tracks the uploads made through it and reports them two hours old);
+#  5. the same for the `upload` stage, and (6) `verify --repair`.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
@@ -142,4 +143,32 @@ assert_eq "$(proxy_log_count "$LOG1" --method DELETE --query-regex "^uploadId=$l
 assert_eq "$(uploads_open)" "" "uploads open after the next run"
 run_repart -c "$CFG" verify --days 2023-07-07
 assert_eq "$RC" 0 "verify of the day ($OUT)"
+
+# 5. the stage commands too: `upload` aborts an upload a killed run left open
+# for its day (created here through the tracking proxy, reported 2 h old)
+gen "$TEST_TMP/st" --from 2023-07-08 --to 2023-07-08 --series 5 --records-per-file 30 --seed 9 >/dev/null
+put_tree "$TEST_TMP/st" cold
+curl -sf -X POST "$COND_ENDPOINT/out/consolidated/$(day_part 2023-07-08)/merged.avro?uploads=" \
+    >/dev/null || fail "CreateMultipartUpload through the proxy"
+left=$(uploads_open)
+[ -n "$left" ] || fail "no upload open before the stages (the case is not the one tested)"
+for stage in download merge upload; do
+    run_repart -c "$CFG" "$stage" --days 2023-07-08
+    assert_eq "$RC" 0 "$stage of 2023-07-08 ($ERR)"
+done
+assert_contains "$OUT$ERR" "never completed" "upload names the stale upload's abort"
+assert_eq "$(uploads_open)" "" "uploads open after the upload stage"
+check_day out 2023-07-08 "$TEST_TMP/st/raw/$(day_part 2023-07-08)"
+
+# 6. and `verify --repair` of a day it rebuilds (its merged.avro deleted)
+curl -sf -X POST "$COND_ENDPOINT/out/consolidated/$(day_part 2023-07-08)/merged.avro?uploads=" \
+    >/dev/null || fail "CreateMultipartUpload through the proxy"
+[ -n "$(uploads_open)" ] || fail "no upload open before the repair (the case is not the one tested)"
+"$PY" "$REPART_SRC_DIR/tests/helpers/eo_tool.py" delete "$S3_ENDPOINT" out \
+    "consolidated/$(day_part 2023-07-08)/merged.avro" || fail "deleting merged.avro"
+run_repart -c "$CFG" verify --repair --days 2023-07-08
+assert_eq "$RC" 0 "verify --repair of 2023-07-08 ($OUT $ERR)"
+assert_contains "$OUT$ERR" "never completed" "the repair names the stale upload's abort"
+assert_eq "$(uploads_open)" "" "uploads open after the repair"
+check_day out 2023-07-08 "$TEST_TMP/st/raw/$(day_part 2023-07-08)"
 note "it_signals: all checks passed"

@@ -59,6 +59,10 @@ cp "$G/$P1/$two" "$G/$P1/$lname"
 put_tree "$TEST_TMP/late" cold
 run_repart -c "$TEST_TMP/c2.yml" download --days 2023-05-01
 assert_eq "$RC" 0 "download of the late file ($ERR)"
+# upload before merge: named as such (it said the files were put by hand)
+run_repart -c "$TEST_TMP/c2.yml" upload --days 2023-05-01
+assert_eq "$RC" 1 "upload before merge"
+assert_contains "$ERR" "downloaded but not merged: run \`repart merge\`" "upload before merge named"
 run_repart -c "$TEST_TMP/c2.yml" merge --days 2023-05-01
 assert_eq "$RC" 0 "merge of the late file ($ERR)"
 # the late object is overwritten in place (other records), then `all` commits it

@@ -159,6 +159,9 @@ pid_alive() {
 proxy_stop() {
     local pid="$1" i
     pid_alive "$pid" || return 0
+    # Only one of our helpers: a proxy that ended already may have left its
+    # pid to another process (pid_max is small; the suite starts thousands)
+    grep -qa "tests/helpers/" "/proc/$pid/cmdline" 2>/dev/null || return 0
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
         pid_alive "$pid" || return 0
@@ -259,11 +262,19 @@ cond_log_count() { proxy_log_count "$COND_LOG" "$@"; }
 # await DESC SECS CMD...: polls CMD every 50 ms until it succeeds (a ready
 # file, a proxy log line); fails the test after SECS seconds.
 await() {
-    local desc=$1 secs=$2 i
+    local desc=$1 secs=$2
     shift 2
+    poll "$secs" "$@" || fail "waited ${secs}s for: $desc"
+}
+
+# poll SECS CMD...: 0 as soon as CMD succeeds (tried every 50 ms), 1 after
+# SECS seconds (await and lib_eo's wait_for say what failed).
+poll() {
+    local secs=$1 i
+    shift
     for ((i = 0; i < secs * 20; i++)); do
         if "$@"; then return 0; fi
         sleep 0.05
     done
-    fail "waited ${secs}s for: $desc"
+    return 1
 }

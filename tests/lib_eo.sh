@@ -169,14 +169,10 @@ assert_exact() {
 
 out_ls() { bucket_ls out; }
 
-wait_for() {
-    local desc=$1 secs=$2 i
+wait_for() {   # as await (lib.sh), but a failure is counted, not fatal
+    local desc=$1 secs=$2
     shift 2
-    for ((i = 0; i < secs * 20; i++)); do
-        if "$@"; then return 0; fi
-        sleep 0.05
-    done
-    check_fail "waited ${secs}s for: $desc"
+    poll "$secs" "$@" || check_fail "waited ${secs}s for: $desc"
 }
 
 index_url() { echo "$S3_ENDPOINT/out/index/$(day_part "$1")/timeseries.txt"; }

@@ -212,6 +212,14 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
                 " ".join(p.argv), rc, p.secs, " (timed out, killed)" if p.timed_out else "")).encode())
         self.say("  %s -> exit %s (%.2f s)%s" % (" ".join(p.args), rc, p.secs,
                                                    " TIMEOUT" if p.timed_out else ""))
+        if rc not in (0, None) and not p.timed_out:
+            try:
+                with open(p.err_path, errors="replace") as f:
+                    errs = [ln.rstrip() for ln in f if ln.startswith("error: ")]
+                if errs:
+                    self.say("    %s" % errs[0][:400])
+            except OSError:
+                pass
         if p.timed_out:
             self.violation("clean-exit", "%s did not finish within %.0f s (killed)"
                            % (" ".join(p.args), RUN_TIMEOUT), force=True)
@@ -674,13 +682,59 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         self.say("  sample: %s" % ", ".join("%s %s" % (d, s["status"]) for d, s in sorted(res.items())))
         info.commit_days |= set(self.days)
 
+    def sample_during(self, e, info):
+        """The sample runs while repart does (its users' cron beside
+        repart's): new files arrive, then either an `all` holds before its
+        index commit (REPART_TEST_PAUSE_AT, with a file that says the hold
+        started) while the sample merges the same new sources, or the
+        sample runs between `download` and `merge`/`upload`. The day then
+        holds the sample's copy of sources repart commits: the design
+        promises one copy again after repart's next run of the day (folded),
+        and, for the stages, at once (upload judges the sample's files)."""
+        self.arrivals(e.get("arrive", []))
+        if e["during"] == "stages":
+            rcs = [self.run(["download"] + self.range_args())]
+            self.say("  the sample between download and merge")
+            try:
+                self.sample_call(self.days)
+            except Exception as x:  # noqa: BLE001 - the sample's own failure is not repart's
+                self.sample_failures += 1
+                self.say("  sample failed: %s" % x)
+            for stage in ("merge", "upload"):
+                rcs.append(self.run([stage] + self.range_args()))
+            if all(rc == 0 for rc in rcs):
+                info.commit_days |= set(self.days)
+                info.exact_days |= set(self.days)
+            return
+        flag = os.path.join(self.dir, "paused-%d" % self.step)
+        with self.watching():
+            p = self.start(["all"] + self.range_args(), tag="all-paused",
+                           extra_env={"REPART_TEST_PAUSE_AT": "before_index:2500:%s" % flag})
+            deadline = time.time() + RUN_TIMEOUT
+            while not os.path.exists(flag) and p.running() and time.time() < deadline:
+                time.sleep(0.02)
+            self.say("  the sample %s" % ("while `all` holds before its index commit"
+                                          if os.path.exists(flag) else "after `all` (no hold)"))
+            try:
+                self.sample_call(self.days)
+            except Exception as x:  # noqa: BLE001 - the sample's own failure is not repart's
+                self.sample_failures += 1
+                self.say("  sample failed: %s" % x)
+            self.finish(p)
+        info.commit_days |= set(self.days)
+
     def ev_sample_concurrent(self, e, info):
         """The sample runs in a thread; at a stage of one of its days (its
         hook: after the listing, the downloads or the merge) files arrive,
-        while the concurrent reader reads."""
+        while the concurrent reader reads. With `during`: sample_during."""
         if not self.env.sample:
             raise Skip("no tests/torture/sample.py")
         self.sample_reads_bom()
+        if e.get("during"):
+            if self.any_stopped:
+                self.sample_tail |= self.tail_days()
+            info.sample = True
+            return self.sample_during(e, info)
         if self.any_stopped:
             self.sample_tail |= self.tail_days()
         info.sample = True
@@ -759,10 +813,18 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         until then, as designed. The explorer lets that time pass: it deletes
         the leases once no run is left (nothing else is writing then)."""
         gone = []
-        for k, _, _ in self.s3.list(self.out, "index/"):
-            if k.endswith("/.repart-lease"):
+        # A request the killed run had sent in full (another day's lease PUT)
+        # may still be applied by the server after the kill: list again until
+        # a pass, a moment after the last removal, finds none.
+        for n in range(6):
+            found = [k for k, _, _ in self.s3.list(self.out, "index/")
+                     if k.endswith("/.repart-lease")]
+            for k in found:
                 self.s3.delete(self.out, k)
-                gone.append(k)
+            gone += found
+            if not found and (gone or n >= 1):
+                break
+            time.sleep(0.3)
         if gone:
             self.say("  lease TTL passed: %d lease(s) of the killed run removed" % len(gone))
 

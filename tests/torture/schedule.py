@@ -212,6 +212,13 @@ class Drawer:
         elif k == "sample-concurrent":
             e.update(arrive=self._arrivals(1, 3), pick=r.random(),
                      at=r.choice(["listed", "downloaded", "merged"]))
+            # half of them run the sample during a repart run instead: while
+            # an `all` holds before its index commit, or between `download`
+            # and `upload`. Drawn from a generator of the event's own, so
+            # the main draw (and every older seed's schedule) stays as it was
+            sub = random.Random(self.seed * 7919 + e["id"])
+            if sub.random() < 0.5:
+                e["during"] = sub.choice(["all", "stages"])
         elif k in ("kill9", "sigterm"):
             e.update(cmd=r.choice(["all", "all", "all", "watch"]),
                      slow_ms=r.choice([10, 25, 40]), delay=round(r.uniform(0.01, 0.8), 3),
