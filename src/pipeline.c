@@ -134,6 +134,25 @@ static int stop_error(const struct pipeline_env *env, const char *when, struct e
 
 /* ---------------------------------------------------------------- fetching */
 
+/* The GET's answer must carry the ETag the listing gave (src->etag: what
+ * the index records and what the MD5 check below trusts). A listing is
+ * covered by no checksum: one damaged digit that leaves the ETag "not an
+ * MD5" (e.g. 'f' -> 'g') made s3_etag_check return -1, which passed any
+ * body, so a damaged body of that source was merged and committed (torture
+ * seed 89173). A mismatch is the listing's (damaged, or the object changed
+ * since): fetching again cannot help, the day fails and a rerun lists
+ * again. Returns 1 for that case. */
+static int etag_differs(const struct scan_source *src, const struct s3_get_info *info,
+                        struct err *e)
+{
+    if (!src->etag[0] || !info->etag[0] || strcmp(src->etag, info->etag) == 0)
+        return 0;
+    err_setk(e, ERR_TRANSIENT, "%s: the GET answered ETag %s, the listing said %s (changed "
+             "since the listing, or a damaged listing); a rerun lists the day again",
+             src->key, info->etag, src->etag);
+    return 1;
+}
+
 /* MD5 of a single-part object is its ETag (unless SSE-KMS/SSE-C); multipart
  * ETags ("...-N") say nothing about the bytes. */
 static int check_md5(const struct scan_source *src, const struct s3_buf *b,
@@ -195,6 +214,10 @@ static void fetch_run(void *arg)
             rc = s3_get_buffer(f->s3, f->bucket, s->src->key, &s->buf, &info, &e);
             if (rc != 0)
                 break;
+            if (etag_differs(s->src, &info, &e)) {
+                rc = -1;
+                break;
+            }
             if ((long long)s->buf.len != s->src->size)
                 rc = err_setk(&e, ERR_TRANSIENT, "%s: got %zu bytes, the listing said %lld",
                               s->src->key, s->buf.len, s->src->size);
@@ -1177,12 +1200,11 @@ static int repair_keeps(const struct pipeline_env *env, const struct day_scan *s
     const struct index *ix = &s->index;
     const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
     size_t gone = 0;
-    for (size_t j = 0; df && j < ix->n_sources; j++) {
-        const struct index_source *x = &ix->sources[j];
-        int listed = 0;
-        for (size_t i = 0; i < s->n_src && !listed; i++)
-            listed = strcmp(s->src[i].relkey, x->relkey) == 0;
-        gone += strcmp(x->merged, DAYFILE_NAME) == 0 && !listed;
+    for (size_t j = 0; df && j < ix->n_sources; j++)
+        gone += strcmp(ix->sources[j].merged, DAYFILE_NAME) == 0;
+    for (size_t i = 0; gone && i < s->n_src; i++) {
+        const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+        gone -= x && strcmp(x->merged, DAYFILE_NAME) == 0;
     }
     if (!gone)
         return 0;

@@ -227,16 +227,27 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
     return rc;
 }
 
-/* 1 when the day file's source x is no longer as committed: deleted from
- * the cold tier, or listed with other content (overwritten since). */
-static int stale_in_dayfile(const struct day_scan *s, const struct index_source *x)
+/* stale[j] = 1 when the day file's source j of the index is no longer as
+ * committed: deleted from the cold tier, or listed with other content
+ * (overwritten since). Returns how many; -1 when out of memory. */
+static long stale_in_dayfile(const struct day_scan *s, unsigned char **stale)
 {
-    if (strcmp(x->merged, DAYFILE_NAME) != 0 || x->off < 0 || x->len <= 0)
-        return 0;
-    for (size_t i = 0; i < s->n_src; i++)
-        if (strcmp(s->src[i].relkey, x->relkey) == 0)
-            return s->src[i].changed;
-    return 1;
+    const struct index *ix = &s->index;
+    unsigned char *st = calloc(ix->n_sources ? ix->n_sources : 1, 1);
+    if (!(*stale = st))
+        return -1;
+    for (size_t j = 0; j < ix->n_sources; j++)
+        st[j] = strcmp(ix->sources[j].merged, DAYFILE_NAME) == 0 && ix->sources[j].off >= 0 &&
+                ix->sources[j].len > 0;
+    for (size_t i = 0; i < s->n_src; i++) {
+        const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+        if (x && !s->src[i].changed)
+            st[x - ix->sources] = 0;
+    }
+    long n = 0;
+    for (size_t j = 0; j < ix->n_sources; j++)
+        n += st[j];
+    return n;
 }
 
 /* Offers the committed records of the day file's sources that are no
@@ -253,15 +264,19 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
 {
     const struct index *ix = &s->index;
     const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
-    size_t n_stale = 0;
-    for (size_t j = 0; df && j < ix->n_sources; j++)
-        n_stale += (size_t)stale_in_dayfile(s, &ix->sources[j]);
-    if (!o->read_committed || !n_stale || df->header_len <= 0)
+    if (!o->read_committed || !df || df->header_len <= 0)
         return 0;
+    unsigned char *stale = NULL;
+    long n_stale = stale_in_dayfile(s, &stale);
+    if (n_stale <= 0) {
+        free(stale);
+        return n_stale < 0 ? err_set(e, "out of memory") : 0;
+    }
     struct s3_buf c = {0};
     struct err ce = {0};
     if (o->read_committed(o->committed_ud, &c, &ce) != 0) {
         s3_buf_free(&c);
+        free(stale);
         if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
             *e = ce;
             return -1;
@@ -274,7 +289,7 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
     int rc = 0;
     for (size_t j = 0; rc == 0 && j < ix->n_sources; j++) {
         const struct index_source *x = &ix->sources[j];
-        if (!stale_in_dayfile(s, x))
+        if (!stale[j])
             continue;
         if (x->off < df->header_len || x->off + x->len > (long long)c.len) {
             rc = err_setk(e, ERR_DATA, "%s: its range %lld+%lld is not in the committed "
@@ -307,6 +322,7 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
         free(buf);
     }
     s3_buf_free(&c);
+    free(stale);
     return rc;
 }
 
