@@ -42,6 +42,8 @@ struct day_scan {
     size_t n_bad_keys;         /* keys under the day that do not parse */
     struct err bad_key;        /* the first of them */
     size_t n_filtered;         /* left out by timeseries_type */
+    struct scan_source *filtered;  /* those sources (not merged by this run; the sample's
+                                      files may hold them: sampleadopt offers them) */
     struct index index;        /* the day's index as read (empty if none) */
     int index_exists;
     size_t n_new;              /* sources to merge (changed ones included) */
