@@ -152,8 +152,13 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
                            (unsigned long long)res.records);
                 verify_day_free(&v);
                 failed = verify_day(&env, &days.v[i], &v) != 0;
-            } else if (res.status == DAY_FAILED && !o->json) {
-                printf("%-10s rebuild failed: %s\n", ds, res.err.msg);
+            } else if (res.status == DAY_FAILED) {
+                /* the day is not repaired: it counts as failed (exit 1,
+                 * in the rerun command), whatever the verify found */
+                if (!o->json)
+                    printf("%-10s rebuild failed: %s\n", ds, res.err.msg);
+                fprintf(stderr, "error: %s: the repair failed: %s\n", ds, res.err.msg);
+                failed = 1;
             }
         }
         t.days++;

@@ -134,6 +134,25 @@ static int stop_error(const struct pipeline_env *env, const char *when, struct e
 
 /* ---------------------------------------------------------------- fetching */
 
+/* The GET's answer must carry the ETag the listing gave (src->etag: what
+ * the index records and what the MD5 check below trusts). A listing is
+ * covered by no checksum: one damaged digit that leaves the ETag "not an
+ * MD5" (e.g. 'f' -> 'g') made s3_etag_check return -1, which passed any
+ * body, so a damaged body of that source was merged and committed (torture
+ * seed 89173). A mismatch is the listing's (damaged, or the object changed
+ * since): fetching again cannot help, the day fails and a rerun lists
+ * again. Returns 1 for that case. */
+static int etag_differs(const struct scan_source *src, const struct s3_get_info *info,
+                        struct err *e)
+{
+    if (!src->etag[0] || !info->etag[0] || strcmp(src->etag, info->etag) == 0)
+        return 0;
+    err_setk(e, ERR_TRANSIENT, "%s: the GET answered ETag %s, the listing said %s (changed "
+             "since the listing, or a damaged listing); a rerun lists the day again",
+             src->key, info->etag, src->etag);
+    return 1;
+}
+
 /* MD5 of a single-part object is its ETag (unless SSE-KMS/SSE-C); multipart
  * ETags ("...-N") say nothing about the bytes. */
 static int check_md5(const struct scan_source *src, const struct s3_buf *b,
@@ -195,6 +214,10 @@ static void fetch_run(void *arg)
             rc = s3_get_buffer(f->s3, f->bucket, s->src->key, &s->buf, &info, &e);
             if (rc != 0)
                 break;
+            if (etag_differs(s->src, &info, &e)) {
+                rc = -1;
+                break;
+            }
             if ((long long)s->buf.len != s->src->size)
                 rc = err_setk(&e, ERR_TRANSIENT, "%s: got %zu bytes, the listing said %lld",
                               s->src->key, s->buf.len, s->src->size);
@@ -721,19 +744,78 @@ static int read_committed_kept(const struct pipeline_env *env, const struct day 
     return 0;
 }
 
+/* Before a rebuild that keeps nothing replaces the committed day file: its
+ * committed version is saved beside the index all the same (keep_key; ""
+ * when there is none to save), by a server-side copy. A run stopped after
+ * the rebuild's PUT and before its commit leaves a day file that is no
+ * longer the committed version; a source deleted from the cold tier after
+ * that would otherwise have its records nowhere but in the uncommitted
+ * file (and the next run, or `verify --repair`, could not keep them). */
+static int save_committed_copy(const struct pipeline_env *env, const struct day *d,
+                               const struct index *ix, const char *index_key, char *keep_key,
+                               size_t keep_size, const char *dayname, struct err *e)
+{
+    const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    char key[1200];
+    keep_key[0] = '\0';
+    if (!cf || cf->size <= 0 || dayfile_data_key(env->cfg, d, DAYFILE_NAME, key, sizeof key) != 0)
+        return 0;
+    struct s3_object o = {0};
+    struct err ce = {0};
+    if (cf->size >= UPLOAD_COPY_MIN && cf->etag[0] &&
+        s3_head(env->s3, bucket, key, &o, &ce) == 0 && o.size == cf->size &&
+        strcmp(o.etag, cf->etag) == 0) {
+        /* the server copies it (UploadPartCopy, only while it is that version) */
+        if (committed_copy_key(index_key, cf, keep_key, keep_size) != 0)
+            return err_set(e, "index key too long");
+        struct s3_put_opts po = {0};
+        struct upload *u = upload_open(env->s3, env->pool, bucket, keep_key,
+                                       (size_t)(env->cfg->part_size_mb > 0 ? env->cfg->part_size_mb : 16) << 20,
+                                       1, &po, e);
+        int rc = u ? upload_copy(u, bucket, key, 0, cf->size - 1, cf->etag, e) : -1;
+        if (rc == 0)
+            rc = upload_finish(u, NULL, NULL, e);
+        upload_free(u);
+        if (rc != 0)
+            return err_prefix(e, "saving the committed version to %s: ", keep_key);
+        return 0;
+    }
+    if (ce.kind == ERR_CANCELLED || ce.kind == ERR_TRANSIENT) {
+        *e = ce;
+        return -1;
+    }
+    /* small, or not the committed version (then the copy a stopped rebuild
+     * saved, if any, stays): read, checked, and sent */
+    struct s3_buf b = {0};
+    memset(&ce, 0, sizeof ce);
+    int rc = read_committed_kept(env, d, ix, index_key, &b, keep_key, keep_size, dayname, &ce);
+    s3_buf_free(&b);
+    if (rc == 0)
+        return 0;
+    if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
+        *e = ce;
+        return -1;
+    }
+    log_msg(LOG_DEBUG, dayname, "kept_copy", "no committed %s to save: %s", DAYFILE_NAME, ce.msg);
+    keep_key[0] = '\0';
+    return 0;
+}
+
 /* sampleadopt_opts.read_committed: the committed day file of a scan. */
 struct committed_reader {
     const struct pipeline_env *env;
     const struct day_scan *s;
     const char *dayname;
+    const struct index *ix;     /* the index that names it; NULL: s->index */
 };
 
 static int committed_read(void *ud, struct s3_buf *out, struct err *e)
 {
     const struct committed_reader *c = ud;
     int from_copy = 0;
-    return load_committed(c->env, &c->s->day, &c->s->index, c->s->index_key, out, &from_copy,
-                          c->dayname, e);
+    return load_committed(c->env, &c->s->day, c->ix ? c->ix : &c->s->index, c->s->index_key,
+                          out, &from_copy, c->dayname, e);
 }
 
 /* The ETag of each file the plan folds (etags: p->n_fold entries), which
@@ -825,22 +907,29 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (old && !p->rebuild)
         kept_records = old->records;
     double t0 = now_secs();
-    /* the committed bytes of sources gone from the cold tier, before the
-     * rebuild replaces them */
-    struct s3_buf committed = {0};
-    char keep_key[1200] = "";
-    if (p->n_keep && read_committed_kept(env, d, ix, index_key, &committed, keep_key,
-                                         sizeof keep_key, dayname, e) != 0) {
-        s3_buf_free(&committed);
-        return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
-                          p->n_keep);
-    }
+    /* the ETags of the files to fold, before anything is written */
     char (*fold_etag)[80] = calloc(p->n_fold + 1, sizeof *fold_etag);
     if (!fold_etag || folded_etags(env, d, ix, p, fold_etag, e) != 0) {
         if (!fold_etag)
             err_set(e, "out of memory");
         free(fold_etag);
+        return -1;
+    }
+    /* the committed bytes of sources gone from the cold tier, before the
+     * rebuild replaces them (and the committed version saved beside the
+     * index before any rebuild replaces it) */
+    struct s3_buf committed = {0};
+    char keep_key[1200] = "";
+    if (p->n_keep && read_committed_kept(env, d, ix, index_key, &committed, keep_key,
+                                         sizeof keep_key, dayname, e) != 0) {
         s3_buf_free(&committed);
+        free(fold_etag);
+        return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
+                          p->n_keep);
+    }
+    if (!p->n_keep && p->rebuild &&
+        save_committed_copy(env, d, ix, index_key, keep_key, sizeof keep_key, dayname, e) != 0) {
+        free(fold_etag);
         return -1;
     }
     struct dayfile *df = dayfile_open(&denv, d, ix, p->rebuild, sync, schema, e);
@@ -1072,6 +1161,16 @@ static int widen_again(struct day_scan *s, struct plan *p, char **schema, char *
     log_msg(LOG_INFO, dayname, "widened", "%s; the day file is written anew (rebuilt) with a "
             "schema that holds every field of every source", e->msg);
     free(*schema);
+    if (!p->rebuild) {
+        /* An append's output schema is the committed header's, read by a
+         * ranged GET that no checksum covers: a damaged read (one byte:
+         * "stringValue" as "stringWalue") would otherwise become a field of
+         * the day for good. The rebuild takes its schema from what it
+         * merges (sources checked against their MD5, kept blocks against
+         * the index's) and widens again from there if it must. */
+        free(wider);
+        wider = NULL;
+    }
     *schema = wider;
     plan_free(p);
     if (plan_day(s, p, 1, e) != 0)
@@ -1194,8 +1293,8 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
     if (rc == 0)
         abort_stale_uploads(env, d, dayname);
     struct sampleadopt_result ar = {0};
-    struct committed_reader cr = {env, &s, dayname};
-    struct sampleadopt_opts ao = {1, NULL, 0, committed_read, &cr};
+    struct committed_reader cr = {env, &s, dayname, NULL};
+    struct sampleadopt_opts ao = {1, NULL, 0, committed_read, &cr, NULL, 0, 0, NULL};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
     untidy = 0;
@@ -1242,12 +1341,11 @@ static int repair_keeps(const struct pipeline_env *env, const struct day_scan *s
     const struct index *ix = &s->index;
     const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
     size_t gone = 0;
-    for (size_t j = 0; df && j < ix->n_sources; j++) {
-        const struct index_source *x = &ix->sources[j];
-        int listed = 0;
-        for (size_t i = 0; i < s->n_src && !listed; i++)
-            listed = strcmp(s->src[i].relkey, x->relkey) == 0;
-        gone += strcmp(x->merged, DAYFILE_NAME) == 0 && !listed;
+    for (size_t j = 0; df && j < ix->n_sources; j++)
+        gone += strcmp(ix->sources[j].merged, DAYFILE_NAME) == 0;
+    for (size_t i = 0; gone && i < s->n_src; i++) {
+        const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+        gone -= x && strcmp(x->merged, DAYFILE_NAME) == 0;
     }
     if (!gone)
         return 0;
@@ -1281,14 +1379,57 @@ static int repair_keeps(const struct pipeline_env *env, const struct day_scan *s
     return 0;
 }
 
+/* The sources of the committed day file gone from the cold tier (copies of
+ * their index lines, *out: caller frees with repair_gone_free), for a
+ * repair that keeps them (repair_keeps). -1 when out of memory. */
+static int repair_gone(const struct day_scan *s, struct index_source **out, size_t *n)
+{
+    const struct index *ix = &s->index;
+    unsigned char *listed = calloc(ix->n_sources ? ix->n_sources : 1, 1);
+    *out = calloc(ix->n_sources ? ix->n_sources : 1, sizeof **out);
+    *n = 0;
+    int rc = listed && *out ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
+        const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+        if (x)
+            listed[x - ix->sources] = 1;
+    }
+    for (size_t j = 0; rc == 0 && j < ix->n_sources; j++) {
+        const struct index_source *x = &ix->sources[j];
+        if (listed[j] || strcmp(x->merged, DAYFILE_NAME) != 0)
+            continue;
+        struct index_source *k = &(*out)[(*n)++];
+        *k = *x;
+        k->relkey = strdup(x->relkey);
+        k->series = strdup(x->series);
+        k->merged = strdup(x->merged);
+        if (!k->relkey || !k->series || !k->merged)
+            rc = -1;
+    }
+    free(listed);
+    return rc;
+}
+
+static void repair_gone_free(struct index_source *g, size_t n)
+{
+    for (size_t i = 0; g && i < n; i++) {
+        free(g[i].relkey);
+        free(g[i].series);
+        free(g[i].merged);
+    }
+    free(g);
+}
+
 /* `verify --repair`: the day file (and version-1 files) rebuilt from the
  * cold tier, every listed source once, whatever the index says of them; the
  * sample's own files keep their adoption, or are adopted again by their
  * records where the index lost track of them (and folded where one holds an
- * overwritten source). For a day file missing or damaged, or an
- * index that lost track of records. Records of sources deleted from the cold
- * tier are carried over from the committed day file when it and the
- * index's lines of it are intact (repair_keeps), as a plain run does. */
+ * overwritten source). For a day file missing or damaged, or an index that
+ * lost track of records, or a sample file no plain run can settle. The
+ * records of the day file's sources deleted from the cold tier are carried
+ * over from its committed version when it and the index's lines of it are
+ * intact (repair_keeps), as a plain rebuild does, unless a sample file
+ * holds them whole: they stay there (counted as its `unowned`). */
 static int day_repair(struct run *run, const struct day *d, struct day_result *r,
                       const char *dayname, struct err *e)
 {
@@ -1306,43 +1447,83 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
     if (rc == 0)
         abort_stale_uploads(env, d, dayname);
     size_t adopted = 0;
-    int keep = 0;
     struct plan p = {0};
+    /* what is kept of the committed day file: its #file line (so that the
+     * rebuild reads the committed bytes) and its sources gone from the
+     * cold tier */
+    struct index_file keep_file = {0};
+    char keep_name[] = DAYFILE_NAME;
+    struct index_source *gone = NULL;
+    size_t n_gone = 0;
+    unsigned char *held = NULL;
+    struct index committed;
+    index_init(&committed);
+    if (rc == 0) {
+        int keep = repair_keeps(env, &s, dayname, e);
+        if (keep < 0)
+            rc = err_prefix(e, "reading the committed " DAYFILE_NAME " to keep the records of "
+                            "sources no longer in the cold tier: ");
+        if (keep > 0) {
+            keep_file = *index_file_find(&s.index, DAYFILE_NAME);
+            keep_file.name = keep_name;
+            size_t len = 0;
+            char *txt = index_format(&s.index, &len);
+            if (!txt || index_parse(txt, len, &committed, e) != 0 ||
+                repair_gone(&s, &gone, &n_gone) != 0 ||
+                !(held = calloc(n_gone ? n_gone : 1, 1)))
+                rc = err_set(e, "out of memory");
+            free(txt);
+        }
+    }
     if (rc == 0) {
         /* forget what the index says of repart's files (rebuilt), and of
          * the sample's when the index lost track of them (adopted again
          * from their records); an intact adoption is kept as it is */
         struct err ae = {0};
         int sample_too = index_check_adopted(&s.index, &ae) != 0;
-        keep = repair_keeps(env, &s, dayname, e);
-        if (keep < 0)
-            rc = err_prefix(e, "reading the committed " DAYFILE_NAME " to keep the records of "
-                            "sources no longer in the cold tier: ");
-        for (size_t j = 0; rc == 0 && j < s.index.n_files;) {
+        for (size_t j = 0; j < s.index.n_files;) {
             const char *m = s.index.files[j].name;
-            if (strcmp(m, DAYFILE_NAME) == 0 ? !keep : sample_too || pipeline_is_merged_name(m))
+            if (sample_too || strcmp(m, DAYFILE_NAME) == 0 || pipeline_is_merged_name(m))
                 index_forget_file(&s.index, m);
             else
                 j++;
         }
-        for (size_t j = 0; rc == 0 && j < s.index.n_sources;) {
+        for (size_t j = 0; j < s.index.n_sources;) {
             const char *m = s.index.sources[j].merged;
             if (!index_file_find(&s.index, m))
                 index_forget_file(&s.index, m);
             else
                 j++;
         }
-    }
-    if (rc == 0) {
         scan_classify(&s);
-        struct committed_reader cr = {env, &s, dayname};
-        struct sampleadopt_opts ao = {1, NULL, 1, committed_read, &cr};
+        struct committed_reader cr = {env, &s, dayname, &committed};
+        struct sampleadopt_opts ao = {1, NULL, 1, committed_read, &cr,
+                                      gone, n_gone, keep_file.header_len, held};
         struct sampleadopt_result ar = {0};
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
         adopted = ar.adopted + ar.folded + ar.unowned_files;
     }
     if (rc == 0)
-        rc = plan_day(&s, &p, keep, e);
+        rc = plan_day(&s, &p, 1, e);
+    /* the gone sources no sample file holds: carried over from the
+     * committed bytes, which the rebuild reads by the #file line */
+    if (rc == 0 && n_gone) {
+        /* plan_day kept nothing (the index names no day file now) */
+        free(p.keep);
+        p.n_keep = 0;
+        if (!(p.keep = calloc(n_gone, sizeof *p.keep)))
+            rc = err_set(e, "out of memory");
+    }
+    for (size_t j = 0; rc == 0 && j < n_gone; j++) {
+        if (held[j])
+            continue;
+        p.keep[p.n_keep++] = gone[j];
+        memset(&gone[j], 0, sizeof gone[j]);   /* the plan owns its strings now */
+    }
+    if (rc == 0 && p.n_keep &&
+        index_file_set(&s.index, DAYFILE_NAME, keep_file.size, keep_file.md5, keep_file.records,
+                       keep_file.header_len, keep_file.etag) != 0)
+        rc = err_set(e, "out of memory");
     if (rc == 0 && p.n == 0 && p.n_keep == 0 && !adopted) {
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {
@@ -1350,6 +1531,9 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         rc = day_write_fetched(run, d, &lease, &s, &p, r, dayname, e);
     }
     plan_free(&p);
+    repair_gone_free(gone, n_gone);
+    free(held);
+    index_free(&committed);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     scan_free(&s);
     return rc;
@@ -1708,8 +1892,8 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         rc = scan_refresh_index(&sc, &s, e);
     }
     /* a sample file to fold is left for `upload` (nothing is merged here) */
-    struct committed_reader cr = {env, &s, dayname};
-    struct sampleadopt_opts ao = {0, NULL, 0, committed_read, &cr};
+    struct committed_reader cr = {env, &s, dayname, NULL};
+    struct sampleadopt_opts ao = {0, NULL, 0, committed_read, &cr, NULL, 0, 0, NULL};
     struct sampleadopt_result ar = {0};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
@@ -1975,8 +2159,8 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
      * have run since the download: its file may hold the staged sources,
      * or sources merged.avro holds already); the index that results is the
      * one the staged sources are planned against. */
-    struct committed_reader cr = {env, &now, dayname};
-    struct sampleadopt_opts ao = {1, &cur, 0, committed_read, &cr};
+    struct committed_reader cr = {env, &now, dayname, NULL};
+    struct sampleadopt_opts ao = {1, &cur, 0, committed_read, &cr, NULL, 0, 0, NULL};
     struct sampleadopt_result ar = {0};
     if (rc == 0)
         rc = sampleadopt_day(env->s3, cfg, &now, dayname, &ao, &ar, e);

@@ -22,6 +22,7 @@ struct sample_file {
     uint64_t left;             /* records no source was found for */
     uint64_t attributed;       /* of those, records of series with an overwritten source */
     size_t dup;                /* sources committed in another file (merged.avro) found whole here */
+    uint64_t held;             /* records of gone sources this file keeps (verify --repair) */
     int fold;                  /* 1: folded (deleted after the commit), -1: left as it is */
 };
 
@@ -227,16 +228,43 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
     return rc;
 }
 
-/* 1 when the day file's source x is no longer as committed: deleted from
- * the cold tier, or listed with other content (overwritten since). */
-static int stale_in_dayfile(const struct day_scan *s, const struct index_source *x)
+/* stale[j] = 1 when the day file's source j of the index is no longer as
+ * committed: deleted from the cold tier, or listed with other content
+ * (overwritten since). Returns how many; -1 when out of memory. */
+static long stale_in_dayfile(const struct day_scan *s, unsigned char **stale)
 {
-    if (strcmp(x->merged, DAYFILE_NAME) != 0 || x->off < 0 || x->len <= 0)
-        return 0;
-    for (size_t i = 0; i < s->n_src; i++)
-        if (strcmp(s->src[i].relkey, x->relkey) == 0)
-            return s->src[i].changed;
-    return 1;
+    const struct index *ix = &s->index;
+    unsigned char *st = calloc(ix->n_sources ? ix->n_sources : 1, 1);
+    if (!(*stale = st))
+        return -1;
+    for (size_t j = 0; j < ix->n_sources; j++)
+        st[j] = strcmp(ix->sources[j].merged, DAYFILE_NAME) == 0 && ix->sources[j].off >= 0 &&
+                ix->sources[j].len > 0;
+    for (size_t i = 0; i < s->n_src; i++) {
+        const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+        if (x && !s->src[i].changed)
+            st[x - ix->sources] = 0;
+    }
+    long n = 0;
+    for (size_t j = 0; j < ix->n_sources; j++)
+        n += st[j];
+    return n;
+}
+
+/* Records in the container data[0..len) (-1: it does not parse). */
+static long long container_records(const unsigned char *data, size_t len, const char *name)
+{
+    struct ocf_reader r;
+    struct err e = {0};
+    if (ocf_reader_open(&r, name, data, len, &e) != 0)
+        return -1;
+    struct ocf_block blk;
+    long long n = 0;
+    int more;
+    while ((more = ocf_reader_next(&r, &blk, &e)) == 1)
+        n += (long long)blk.count;
+    ocf_reader_close(&r);
+    return more < 0 ? -1 : n;
 }
 
 /* Offers the committed records of the day file's sources that are no
@@ -246,22 +274,42 @@ static int stale_in_dayfile(const struct day_scan *s, const struct index_source 
  * before it changed. Its records are compared as the day file commits
  * them, not as the cold tier holds them now. Partly found: left as it is
  * (the day stops in attribute_left). The committed version not available
- * (a damaged day file): nothing offered. */
+ * (a damaged day file): nothing offered. With o->gone (verify --repair),
+ * those sources are offered instead, and a file holding one keeps it
+ * (o->gone_held, files[].held). */
 static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *s,
                        struct sample_file *files, size_t n_files, const char *dayname,
                        struct err *e)
 {
     const struct index *ix = &s->index;
-    const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
-    size_t n_stale = 0;
-    for (size_t j = 0; df && j < ix->n_sources; j++)
-        n_stale += (size_t)stale_in_dayfile(s, &ix->sources[j]);
-    if (!o->read_committed || !n_stale || df->header_len <= 0)
+    const struct index_source *list = o->gone;
+    size_t n_list = o->n_gone;
+    long long header_len = o->gone_header_len;
+    unsigned char *stale = NULL;
+    if (!o->read_committed)
         return 0;
+    if (!list) {
+        const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+        if (!df || df->header_len <= 0)
+            return 0;
+        long n_stale = stale_in_dayfile(s, &stale);
+        if (n_stale <= 0) {
+            free(stale);
+            return n_stale < 0 ? err_set(e, "out of memory") : 0;
+        }
+        list = ix->sources;
+        n_list = ix->n_sources;
+        header_len = df->header_len;
+    }
+    if (!n_list || header_len <= 0) {
+        free(stale);
+        return 0;
+    }
     struct s3_buf c = {0};
     struct err ce = {0};
     if (o->read_committed(o->committed_ud, &c, &ce) != 0) {
         s3_buf_free(&c);
+        free(stale);
         if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
             *e = ce;
             return -1;
@@ -270,13 +318,13 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
                 " could not be read to compare the sample's files with: %s", ce.msg);
         return 0;
     }
-    size_t hl = (size_t)df->header_len;
+    size_t hl = (size_t)header_len;
     int rc = 0;
-    for (size_t j = 0; rc == 0 && j < ix->n_sources; j++) {
-        const struct index_source *x = &ix->sources[j];
-        if (!stale_in_dayfile(s, x))
+    for (size_t j = 0; rc == 0 && j < n_list; j++) {
+        const struct index_source *x = &list[j];
+        if (stale && !stale[j])
             continue;
-        if (x->off < df->header_len || x->off + x->len > (long long)c.len) {
+        if (x->off < header_len || x->len <= 0 || x->off + x->len > (long long)c.len) {
             rc = err_setk(e, ERR_DATA, "%s: its range %lld+%lld is not in the committed "
                           DAYFILE_NAME, x->relkey, x->off, x->len);
             break;
@@ -297,6 +345,14 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
             if (adopt_take(files[i].set, buf, n, x->relkey, &taken, &te) != 0 && taken != -1) {
                 *e = te;
                 rc = -1;
+            } else if (taken == 1 && o->gone) {
+                long long k = container_records(buf, n, x->relkey);
+                files[i].held += k > 0 ? (uint64_t)k : 0;
+                o->gone_held[j] = 1;
+                log_msg(LOG_INFO, dayname, "sample_holds_gone", "%s holds the records of %s, "
+                        "which is no longer in the cold tier: they stay there, not in "
+                        DAYFILE_NAME, files[i].name, x->relkey);
+                break;
             } else if (taken == 1) {
                 files[i].dup++;
                 log_msg(LOG_INFO, dayname, "sample_holds_committed", "%s holds the records "
@@ -307,6 +363,7 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
         free(buf);
     }
     s3_buf_free(&c);
+    free(stale);
     return rc;
 }
 
@@ -317,6 +374,12 @@ static int folded_here(const struct index *ix, const char *name, const char *eta
 {
     const struct index_folded *fo = index_folded_find(ix, name);
     return fo && (!fo->etag[0] || strcmp(fo->etag, etag) == 0);
+}
+
+/* 1 when src is one this run's timeseries_type leaves out. */
+static int is_filtered(const struct day_scan *s, const struct scan_source *src)
+{
+    return s->n_filtered && src >= s->filtered && src < s->filtered + s->n_filtered;
 }
 
 /* 1 when relkey is among the sources the caller merges (m NULL: every
@@ -416,12 +479,18 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     struct scan_source **cand = NULL;
     size_t n_cand = 0, n_plain = 0;
     if (rc == 0 && n_files) {
-        cand = calloc(s->n_src ? s->n_src : 1, sizeof *cand);
+        cand = calloc(s->n_src + s->n_filtered + 1, sizeof *cand);
         if (!cand)
             rc = err_set(e, "out of memory");
         for (size_t i = 0; rc == 0 && i < s->n_src; i++)
             if (!index_source_find(ix, s->src[i].relkey))
                 cand[n_cand++] = &s->src[i];
+        /* and those this run's timeseries_type leaves out: the sample may
+         * have merged them (its own filter, or repart's was another);
+         * adopted, they are covered for a run that selects them */
+        for (size_t i = 0; rc == 0 && i < s->n_filtered; i++)
+            if (!index_source_find(ix, s->filtered[i].relkey))
+                cand[n_cand++] = &s->filtered[i];
         n_plain = n_cand;
         for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
             const struct index_source *x = index_source_find(ix, s->src[i].relkey);
@@ -497,6 +566,14 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
                           "neither folded nor kept without a second copy of those sources. "
                           "Nothing was written; run `repart verify --repair` for this day",
                           prefix, f->name, f->dup, (unsigned long long)left);
+        for (size_t i = 0; rc == 0 && i < n_plain; i++)
+            if ((where[i] == (int)fi || where[i] == (int)(n_files + fi)) &&
+                is_filtered(s, cand[i]))
+                rc = err_setk(e, ERR_DATA, "%s%s holds the records of %zu source object(s) "
+                              DAYFILE_NAME " holds already, and of %s, whose series this run's "
+                              "timeseries_type leaves out: it can be folded only by a run that "
+                              "merges that series. Nothing was written; run this day once with "
+                              "timeseries_type ALL", prefix, f->name, f->dup, cand[i]->key);
         int ok = o->may_fold;
         for (size_t i = 0; rc == 0 && ok && i < n_plain; i++)
             if ((where[i] == (int)fi || where[i] == (int)(n_files + fi)) &&
@@ -562,7 +639,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
             rc = err_set(e, "out of memory");
             break;
         }
-        uint64_t left = f->left - f->attributed;
+        uint64_t left = f->left - f->attributed + f->held;
         /* 0: the file holds exactly its sources' records and may be folded
          * into the day file when one of them is overwritten (pipeline.c) */
         struct index_file *xf = (struct index_file *)index_file_find(ix, f->name);

@@ -44,6 +44,17 @@ struct sampleadopt_opts {
      * is not available. NULL: not offered (see sampleadopt_day). */
     int (*read_committed)(void *ud, struct s3_buf *out, struct err *e);
     void *committed_ud;
+    /* verify --repair (which forgets what the index says of merged.avro):
+     * merged.avro's sources gone from the cold tier, as the committed index
+     * names them (n_gone entries, their ranges in the committed version,
+     * whose header is gone_header_len bytes). Offered instead of the stale
+     * sources above: a sample file that holds one whole keeps it there
+     * (gone_held[j] = 1, its records counted as the file's `unowned`); the
+     * caller's rebuild carries the others over. */
+    const struct index_source *gone;
+    size_t n_gone;
+    long long gone_header_len;
+    unsigned char *gone_held;
 };
 
 /* 1 when the sample's file `name`, listed with size and etag, is adopted

@@ -373,17 +373,25 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
     if (s->n_src > 1)
         qsort(s->src, s->n_src, sizeof *s->src, cmp_source);
     size_t kept = 0;
+    /* (keys listed twice were dropped above) */
+    if (s->n_src && !(s->filtered = calloc(s->n_src, sizeof *s->filtered))) {
+        for (size_t i = 0; i < s->n_src; i++)
+            free(s->src[i].key);
+        s->n_src = 0;
+        return err_set(e, "out of memory");
+    }
     for (size_t i = 0; i < s->n_src; i++) {
         struct scan_source *src = &s->src[i];
         if (!selected(ctx->filter, src->ck.series_id)) {
-            s->n_filtered++;
-            free(src->key);
+            s->filtered[s->n_filtered++] = *src;
             continue;
         }
         s->bytes += src->size;
         s->src[kept++] = *src;
     }
     s->n_src = kept;
+    if (rc != 0)
+        return rc;
     s->series = (size_t)count_distinct_series(s->src, s->n_src, 0);
     scan_classify(s);
     return 0;
@@ -435,6 +443,9 @@ void scan_free(struct day_scan *s)
     for (size_t i = 0; i < s->n_src; i++)
         free(s->src[i].key);
     free(s->src);
+    for (size_t i = 0; i < s->n_filtered; i++)
+        free(s->filtered[i].key);
+    free(s->filtered);
     index_free(&s->index);
     memset(s, 0, sizeof *s);
 }

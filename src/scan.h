@@ -47,6 +47,8 @@ struct day_scan {
     char skipped_key[320];     /* the first of them (truncated) */
     size_t n_listings;         /* ListObjectsV2 listings the scan made (not pages) */
     size_t n_filtered;         /* left out by timeseries_type */
+    struct scan_source *filtered;  /* those sources (not merged by this run; the sample's
+                                      files may hold them: sampleadopt offers them) */
     struct index index;        /* the day's index as read (empty if none) */
     int index_exists;
     size_t n_new;              /* sources to merge (changed ones included) */

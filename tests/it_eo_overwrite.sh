@@ -238,4 +238,26 @@ eo_eq "$RC" 0 "I: the rerun ($ERR)"
 eo_eq "$(sample_files $D)" 0 "I: the rerun deleted the folded file"
 assert_exact $D "I"
 
+# --- J: a rebuild with nothing to keep (a source overwritten) is killed ------
+# before its commit; then a committed source is deleted from the cold tier
+# (review8 finding 2). Old code saved the committed version only for a
+# rebuild that keeps records: the deleted source's records were then only
+# in the uncommitted day file, every run stopped, and verify --repair lost
+# them. Now every rebuild saves the committed version first.
+D=2023-10-12
+eo_gen $D 4 10 12
+eo_arrive $D
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "J: first run ($ERR)"
+eo_mkfile "$(nth_key $D 2)" 6           # overwritten: a rebuild, nothing gone
+rc=0; REPART_TEST_CRASH_AT=before_index "$REPART" -c "$CFG" -q all --days $D >/dev/null 2>&1 || rc=$?
+eo_eq "$rc" 137 "J: the rebuild killed before its commit"
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "$(nth_key $D 5)"   # the mirror keeps it: its records stay
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "J: the next run ($ERR)"
+assert_exact $D "J: the deleted source's records kept"
+assert_one_file $D "J"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "J: verify ($OUT)"
+
 eo_done it_eo_overwrite

@@ -18,6 +18,8 @@
 #  G  as F, deleted since, and another committed source deleted: folded;
 #     verify --repair keeps both deleted sources' records
 #  H  a sample file of deleted sources only: adopted, a later file merged
+#  I  the stop of C with a committed source deleted too: --repair settles it
+#  J  timeseries_type switched on a day the sample merged: no second copy
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 . "$(dirname "$0")/lib_eo.sh"
@@ -268,4 +270,64 @@ assert_exact $D "H: after the later file"
 run_repart -c "$CFG" verify --days $D
 eo_eq "$RC" 0 "H: verify ($OUT)"
 note "H ok"
+# --- I: a sample file that holds a copy of a committed source and records --
+# of a source deleted since (never merged by repart) stops the day; verify
+# --repair adopts the file. With another committed source of merged.avro
+# deleted as well (review8 finding 1), the repair kept merged.avro's lines
+# and stopped the same way ("rebuild failed", exit 0, the day blocked for
+# good, S twice). Now it adopts the file and keeps the deleted source's
+# records from the committed merged.avro.
+D=2023-11-09
+S=abababab-9999-4999-8999-000000000009
+Y=cdcdcdcd-9999-4999-8999-000000000019
+eo_gen $D 4 10 69
+eo_arrive $D
+new_series $D $S 5
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "I: first run ($ERR)"
+drop_series_line $D $S
+new_series $D $Y 4
+eo_sample $D
+eo_contains "$SAMPLE_OUT" '"sources": 2' "I: the sample merged S and Y"
+T=$(date -u -d $D +%s)
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "raw/$(day_part $D)/seriesBucket=0c/raw_${Y}_${T}_GOOD.avro"
+nth_gen() { (cd "$G" && find "raw/$(day_part $D)" -name 'raw_*.avro' | grep -v seriesBucket=0c/ | sort | sed -n "$1p"); }
+"$PY" "$EO" delete "$S3_ENDPOINT" cold "$(nth_gen 1)"    # committed in merged.avro: its records stay
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 1 "I: the day stops ($OUT $ERR)"
+eo_contains "$ERR" "verify --repair" "I: the remedy named"
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$CFG" verify --repair --days $D
+eo_eq "$RC" 0 "I: verify --repair ($OUT $ERR)"
+assert_exact $D "I: repaired (S once, Y and the deleted committed source kept)"
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "I: a run after the repair ($ERR)"
+assert_exact $D "I: after the repair"
+note "I ok"
+
+# --- J: timeseries_type switched on a day the sample merged too (review8 --
+# finding 3): repart ASSOCIATED, the sample merges the rest, repart
+# ASSOCIATED again. Old code took the sample's file for one of sources
+# deleted from the cold tier (they were only left out by the filter) and
+# adopted it as such; the DISASSOCIATED run then merged them a second time.
+# Now the sources the filter leaves out are offered to the sample's files
+# too: adopted there, covered for every later run.
+D=2023-11-10
+gen "$TEST_TMP/gen-j" --from $D --to $D --series 6 --records-per-file 5 --seed 70 --asset-metadata >/dev/null
+put_tree "$TEST_TMP/gen-j" cold
+cp -r "$TEST_TMP/gen-j/raw/." "$G/raw/"
+for ty in ASSOCIATED DISASSOCIATED ALL; do
+    { echo "timeseries_type: $ty"; cat "$CFG"; } >"$TEST_TMP/j-$ty.yml"
+done
+run_repart -c "$TEST_TMP/j-ASSOCIATED.yml" all --days $D
+eo_eq "$RC" 0 "J: ASSOCIATED ($ERR)"
+eo_sample $D
+run_repart -c "$TEST_TMP/j-ASSOCIATED.yml" all --days $D
+eo_eq "$RC" 0 "J: ASSOCIATED after the sample ($ERR)"
+run_repart -c "$TEST_TMP/j-DISASSOCIATED.yml" all --days $D
+eo_eq "$RC" 0 "J: DISASSOCIATED ($ERR)"
+assert_exact $D "J: after DISASSOCIATED"
+run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
+eo_eq "$RC" 0 "J: ALL ($ERR)"
+assert_exact $D "J: after ALL"
+note "J ok"
 eo_done it_eo_sample_stages

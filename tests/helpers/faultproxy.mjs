@@ -73,6 +73,9 @@ const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [opti
   --max-per-path N        inject at most N faults into requests for one path
                           (default: no limit), so that a retrying client wins
   --errors-after-forward  500/503: forward first, then answer with the error
+  --garble-list-etag B    ListObjectsV2 of bucket B: the first <ETag> of every
+                          answer gets its first hex digit replaced by 'g' (no
+                          longer an MD5; not drawn, logged as fault "garble-etag")
   --list-overlap N        ListObjectsV2: pages of N keys (N >= 2), each page after
                           the first starting with the previous page's last key
 `;
@@ -97,6 +100,7 @@ const opts = parseArgs(process.argv.slice(2), {
   "--max-per-path": { key: "maxPerPath", type: "int", def: -1 },
   "--errors-after-forward": { key: "errorsAfterForward", type: "flag", def: false },
   "--list-overlap": { key: "listOverlap", type: "int", def: 0 },
+  "--garble-list-etag": { key: "garbleListEtag", type: "str" },
 }, USAGE);
 
 if (!opts.upstream) die(`--upstream is required\n${USAGE}`);
@@ -415,9 +419,17 @@ function listAnswer(req, res, seq, fault) {
     let out = body;
     const enc = upRes.headers["content-encoding"];
     if (upRes.statusCode === 200 && (!enc || enc === "identity")) {
-      try { out = listRewriteAnswer(req.listCtx, body); } catch (e) { say(`list-overlap: ${e}`); }
+      if (req.listCtx) {
+        try { out = listRewriteAnswer(req.listCtx, body); } catch (e) { say(`list-overlap: ${e}`); }
+      }
+      if (req.garble) {
+        out = Buffer.from(out.toString("utf8").replace(/<ETag>((?:&quot;|&#34;|")?)[0-9a-f]/,
+                                                       "<ETag>$1g"), "utf8");
+      }
     }
-    if (fault !== "slow") logLine(req, seq, fault || "list-overlap", upRes.statusCode);
+    if (fault !== "slow") {
+      logLine(req, seq, fault || (req.listCtx ? "list-overlap" : "garble-etag"), upRes.statusCode);
+    }
     res.writeHead(upRes.statusCode, upRes.statusMessage,
       [...responseHeaders(upRes, { dropLength: true }), "Content-Length", String(out.length)]);
     res.end(out);
@@ -425,7 +437,7 @@ function listAnswer(req, res, seq, fault) {
 }
 
 function plain(req, res, seq, fault) {
-  if (req.listCtx) {
+  if (req.listCtx || req.garble) {
     listAnswer(req, res, seq, fault);
     return;
   }
@@ -441,6 +453,8 @@ const server = makeServer((req, res) => {
   if (opts.listOverlap > 0 && isListRequest(req)) {
     try { listRewrite(req); } catch (e) { say(`list-overlap: ${e}`); }
   }
+  if (opts.garbleListEtag && isListRequest(req) &&
+      splitUrl(req.url).path.split("/")[1] === opts.garbleListEtag) req.garble = true;
   switch (fault) {
     case "500":
     case "503":
