@@ -329,5 +329,16 @@ assert_exact $D "J: after DISASSOCIATED"
 run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
 eo_eq "$RC" 0 "J: ALL ($ERR)"
 assert_exact $D "J: after ALL"
+# a repair under ASSOCIATED while a sample file holds a copy of a
+# disassociated source merged.avro commits (review10 finding 3: old code
+# kept it in merged.avro and adopted it into the sample's file: twice)
+drop_all_series() { curl -sf "$(index_url "$1")" | grep '^#' >"$TEST_TMP/ix.txt"
+    "$PY" "$EO" put "$S3_ENDPOINT" out "index/$(day_part "$1")/timeseries.txt" "$TEST_TMP/ix.txt" >/dev/null; }
+drop_all_series $D                      # the sample then merges every series again
+eo_sample $D
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$TEST_TMP/j-ASSOCIATED.yml" verify --repair --days $D
+assert_exact $D "J: after a repair under ASSOCIATED"
+run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
+assert_exact $D "J: ALL after that repair"
 note "J ok"
 eo_done it_eo_sample_stages
