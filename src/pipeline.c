@@ -1309,7 +1309,10 @@ static int day_all(struct run *run, const struct day *d, struct day_result *r, c
             r->status = DAY_NOTHING_NEW;
         }
     } else if (rc == 0) {
-        rc = plan_day(&s, &p, untidy && committed_in_copy(env, &s), e);
+        /* the day file not the committed version (a rebuild stopped
+         * before its commit): appending is impossible, a rebuild takes
+         * the committed bytes from the saved copy; also with new sources */
+        rc = plan_day(&s, &p, committed_in_copy(env, &s), e);
         if (rc == 0) {
             r->new_objects = s.n_new;
             if (s.n_new)
@@ -1515,7 +1518,9 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
             rc = err_set(e, "out of memory");
     }
     for (size_t j = 0; rc == 0 && j < n_gone; j++) {
-        if (held[j])
+        /* held by a sample file, or adopted into one (a source this run's
+         * timeseries_type leaves out is offered to them as a source) */
+        if (held[j] || index_source_find(&s.index, gone[j].relkey))
             continue;
         p.keep[p.n_keep++] = gone[j];
         memset(&gone[j], 0, sizeof gone[j]);   /* the plan owns its strings now */

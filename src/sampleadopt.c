@@ -345,6 +345,16 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
             if (adopt_take(files[i].set, buf, n, x->relkey, &taken, &te) != 0 && taken != -1) {
                 *e = te;
                 rc = -1;
+            } else if (taken == -1 && o->gone) {
+                /* part of it there: keeping it in the day file doubles
+                 * those records, leaving it to the sample's file loses
+                 * the rest */
+                rc = err_setk(e, ERR_DATA, "%s holds part of the records " DAYFILE_NAME
+                              " commits of %s, which is no longer in the cold tier (the sample "
+                              "merged another content of it): which copy to keep cannot be "
+                              "told. Nothing was written; keep one by hand (restore the "
+                              "object, or delete the sample's file), then run `repart verify "
+                              "--repair` for this day", files[i].name, x->relkey);
             } else if (taken == 1 && o->gone) {
                 long long k = container_records(buf, n, x->relkey);
                 files[i].held += k > 0 ? (uint64_t)k : 0;
@@ -479,7 +489,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
     struct scan_source **cand = NULL;
     size_t n_cand = 0, n_plain = 0;
     if (rc == 0 && n_files) {
-        cand = calloc(s->n_src + s->n_filtered + 1, sizeof *cand);
+        cand = calloc(s->n_src + 2 * s->n_filtered + 1, sizeof *cand);
         if (!cand)
             rc = err_set(e, "out of memory");
         for (size_t i = 0; rc == 0 && i < s->n_src; i++)
@@ -496,6 +506,11 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
             const struct index_source *x = index_source_find(ix, s->src[i].relkey);
             if (x && !s->src[i].changed && !s->src[i].is_new)
                 cand[n_cand++] = &s->src[i];
+        }
+        for (size_t i = 0; rc == 0 && i < s->n_filtered; i++) {
+            const struct scan_source *f = &s->filtered[i];
+            if (index_source_state(ix, f->relkey, f->size, f->etag) == INDEX_SRC_SAME)
+                cand[n_cand++] = &s->filtered[i];
         }
         if (cand) {
             qsort(cand, n_plain, sizeof *cand, cmp_size_desc);

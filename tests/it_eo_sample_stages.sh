@@ -29,6 +29,9 @@ sample_files() { bucket_ls out "consolidated/$(day_part "$1")/" | grep -c '/merg
 new_objects() { json_get "$TEST_TMP/report.json" "d['totals']['new_objects']"; }
 # new_series DAY NAME N: a file of a new series NAME (N records) arrives
 new_series() { eo_mkfile "raw/$(day_part "$1")/seriesBucket=0c/raw_$2_$(date -u -d "$1" +%s)_GOOD.avro" "$3"; }
+# nth_gen N: the Nth file of day $D that eo_gen wrote (new_series writes to
+# seriesBucket=0c)
+nth_gen() { (cd "$G" && find "raw/$(day_part "$D")" -name 'raw_*.avro' | grep -v seriesBucket=0c/ | sort | sed -n "$1p"); }
 # drop_series_line DAY NAME: the index loses NAME's series line (the sample
 # then takes the series as new), #src lines kept
 drop_series_line() {
@@ -221,8 +224,6 @@ drop_series_line $D $S
 eo_sample $D
 eo_contains "$SAMPLE_OUT" '"sources": 1' "G: the sample merged S again"
 "$PY" "$EO" delete "$S3_ENDPOINT" cold "raw/$(day_part $D)/seriesBucket=0c/raw_${S}_$(date -u -d $D +%s)_GOOD.avro"
-# nth_gen N: the Nth file eo_gen wrote (new_series writes to seriesBucket=0c)
-nth_gen() { (cd "$G" && find "raw/$(day_part $D)" -name 'raw_*.avro' | grep -v seriesBucket=0c/ | sort | sed -n "$1p"); }
 first=$(nth_gen 1)
 [ -n "$first" ] || fail "G: no generated file"
 "$PY" "$EO" delete "$S3_ENDPOINT" cold "$first"    # the mirror keeps both: their records stay
@@ -291,7 +292,6 @@ eo_sample $D
 eo_contains "$SAMPLE_OUT" '"sources": 2' "I: the sample merged S and Y"
 T=$(date -u -d $D +%s)
 "$PY" "$EO" delete "$S3_ENDPOINT" cold "raw/$(day_part $D)/seriesBucket=0c/raw_${Y}_${T}_GOOD.avro"
-nth_gen() { (cd "$G" && find "raw/$(day_part $D)" -name 'raw_*.avro' | grep -v seriesBucket=0c/ | sort | sed -n "$1p"); }
 "$PY" "$EO" delete "$S3_ENDPOINT" cold "$(nth_gen 1)"    # committed in merged.avro: its records stay
 run_repart -c "$CFG" all --days $D
 eo_eq "$RC" 1 "I: the day stops ($OUT $ERR)"
@@ -329,5 +329,16 @@ assert_exact $D "J: after DISASSOCIATED"
 run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
 eo_eq "$RC" 0 "J: ALL ($ERR)"
 assert_exact $D "J: after ALL"
+# a repair under ASSOCIATED while a sample file holds a copy of a
+# disassociated source merged.avro commits (review10 finding 3: old code
+# kept it in merged.avro and adopted it into the sample's file: twice)
+drop_all_series() { curl -sf "$(index_url "$1")" | grep '^#' >"$TEST_TMP/ix.txt"
+    "$PY" "$EO" put "$S3_ENDPOINT" out "index/$(day_part "$1")/timeseries.txt" "$TEST_TMP/ix.txt" >/dev/null; }
+drop_all_series $D                      # the sample then merges every series again
+eo_sample $D
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$TEST_TMP/j-ASSOCIATED.yml" verify --repair --days $D
+assert_exact $D "J: after a repair under ASSOCIATED"
+run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
+assert_exact $D "J: ALL after that repair"
 note "J ok"
 eo_done it_eo_sample_stages
