@@ -1172,9 +1172,14 @@ static int widen_again(struct day_scan *s, struct plan *p, char **schema, char *
         wider = NULL;
     }
     *schema = wider;
-    plan_free(p);
-    if (plan_day(s, p, 1, e) != 0)
-        return 0;
+    if (!p->rebuild) {
+        /* an append becomes a rebuild: planned again */
+        plan_free(p);
+        if (plan_day(s, p, 1, e) != 0)
+            return 0;
+    }
+    /* a rebuild keeps its plan (its keep list may be the caller's own:
+     * `verify --repair` plans against an index that names no day file) */
     r->bytes_in = 0;
     err_clear(e);
     return 1;
@@ -1395,6 +1400,15 @@ static int repair_gone(const struct day_scan *s, struct index_source **out, size
     for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
         const struct index_source *x = index_source_find(ix, s->src[i].relkey);
         if (x)
+            listed[x - ix->sources] = 1;
+    }
+    /* a source this run's timeseries_type leaves out is kept as committed
+     * while it is unchanged; overwritten, its old records leave the day as
+     * a listed one's do (its new content waits for a run that selects it) */
+    for (size_t i = 0; rc == 0 && i < s->n_filtered; i++) {
+        const struct scan_source *f = &s->filtered[i];
+        const struct index_source *x = index_source_find(ix, f->relkey);
+        if (x && index_source_state(ix, f->relkey, f->size, f->etag) != INDEX_SRC_SAME)
             listed[x - ix->sources] = 1;
     }
     for (size_t j = 0; rc == 0 && j < ix->n_sources; j++) {

@@ -340,5 +340,19 @@ REPART_REPAIR_MIN_AGE=0 run_repart -c "$TEST_TMP/j-ASSOCIATED.yml" verify --repa
 assert_exact $D "J: after a repair under ASSOCIATED"
 run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
 assert_exact $D "J: ALL after that repair"
+# the same with a disassociated source overwritten after the sample copied
+# it (review12 finding 2: the repair took it for deleted and left its old
+# records in the sample's file for good)
+NJ=efefefef-1010-4010-8010-000000000010  # in no asset's metadata: disassociated
+new_series $D $NJ 6
+run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
+eo_eq "$RC" 0 "J: ALL with a new disassociated series ($ERR)"
+drop_all_series $D
+eo_sample $D
+new_series $D $NJ 5                     # overwritten
+REPART_REPAIR_MIN_AGE=0 run_repart -c "$TEST_TMP/j-ASSOCIATED.yml" verify --repair --days $D
+run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
+eo_eq "$RC" 0 "J: ALL after the repair ($ERR)"
+assert_exact $D "J: the overwritten disassociated source once, its new content"
 note "J ok"
 eo_done it_eo_sample_stages
