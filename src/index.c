@@ -375,8 +375,11 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
                 return err_set(e, "out of memory");
         } else if (strncmp(line, INDEX_COMPAT, strlen(INDEX_COMPAT)) == 0) {
             const char *id = line + strlen(INDEX_COMPAT);
-            /* a short id: the part of a series id before its first '_' */
-            if (!*id || has_blank(id, strlen(id)) || strchr(id, '_'))
+            /* a short id: the part of a series id before its first '_'; one
+             * that starts with a byte order mark would come back without it
+             * from its series line (fuzz_index) */
+            if (!*id || has_blank(id, strlen(id)) || strchr(id, '_') ||
+                strncmp(id, "\xEF\xBB\xBF", 3) == 0)
                 return err_setk(e, ERR_DATA, "line %zu: bad #compat line", lineno);
             if (push_str(&out->compat, &out->n_compat, &out->cap_compat, id, strlen(id)) != 0)
                 return err_set(e, "out of memory");
