@@ -16,7 +16,8 @@ write_config "$CFG" "locking: off"
 
 # 1. a terminal: held halfway through the first day's merge
 SOCK="$TEST_TMP/tmux.sock"
-on_exit "tmux -S '$SOCK' kill-server 2>/dev/null"
+SOCK2="$TEST_TMP/tmux2.sock"
+on_exit "tmux -S '$SOCK' kill-server 2>/dev/null; tmux -S '$SOCK2' kill-server 2>/dev/null"
 READY="$TEST_TMP/ready"
 tmux -S "$SOCK" new-session -d -x 160 -y 40 \
     "REPART_TEST_READY_AT=mid_merge:$READY '$REPART' -c '$CFG' all --days 2023-11-01; echo \$? >'$TEST_TMP/rc'; sleep 600"
@@ -42,7 +43,11 @@ assert_contains "$OUT" "2 day(s): 2 done" "summary line"
 gen "$G" --from 2023-11-03 --to 2023-11-03 --series 20 --records-per-file 40 --seed 42 >/dev/null
 put_tree "$G" cold
 rm -f "$READY" "$TEST_TMP/rc"
+# A server of its own: kill-server returns before the old server has gone, and
+# a new session on its socket can reach the dying server ("server exited
+# unexpectedly", seen in CI).
 tmux -S "$SOCK" kill-server 2>/dev/null || true
+SOCK="$SOCK2"
 tmux -S "$SOCK" new-session -d -x 160 -y 40 \
     "REPART_TEST_READY_AT=mid_merge:$READY '$REPART' -q -c '$CFG' all --days 2023-11-03; echo \$? >'$TEST_TMP/rc'; sleep 600"
 await "the quiet run halfway through its merge" 60 test -e "$READY"
