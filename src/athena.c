@@ -321,7 +321,7 @@ int athena_partition_of(const char *rest, struct day *d)
     if (sscanf(rest, "startYear=%4d/startMonth=%2d/startDay=%2d/%n", &y, &m, &dd, &used) != 3 ||
         used == 0)
         return 0;
-    struct day day = {y, m, dd};
+    struct day day = {y, m, dd, 0};
     if (!day_valid(&day))
         return 0;
     char part[DAY_PARTITION_MAX];

@@ -130,6 +130,9 @@ static const struct opt_help global_opt_help[] = {
                            "(default $AWS_PROFILE, else \"default\")" },
     { 0, "--region REGION", "AWS region (default: s3.region in the config, else\n"
                             "$AWS_REGION, $AWS_DEFAULT_REGION, the profile's region)" },
+    { 0, "--dataset D", "raw, agg or all: the cold-tier datasets to process\n"
+                        "(default: datasets in the config, all = both where\n"
+                        "present)" },
     { 0, "--sse MODE", "server-side encryption of what repart writes: AES256,\n"
                        "aws:kms or none (config: s3.upload.sse)" },
     { 0, "--sse-kms-key-id ID", "the KMS key of aws:kms (s3.upload.kms_key_id)" },
@@ -272,7 +275,7 @@ void cli_command_help(FILE *f, const struct cli_command *c)
             fprintf(f, "\nWithout --from/--to or --days: the config's date_range.\n");
     }
     fprintf(f, "\nGlobal options: -c FILE, -v, -q, --log-format FMT, --profile NAME,\n"
-               "--region REGION, --sse MODE, ... (see `repart --help`).\n");
+               "--region REGION, --dataset D, --sse MODE, ... (see `repart --help`).\n");
 }
 
 /* ------------------------------------------------------------- parsing -- */
@@ -280,7 +283,7 @@ void cli_command_help(FILE *f, const struct cli_command *c)
 enum {
     OPT_FROM = 256, OPT_TO, OPT_DAYS, OPT_SHARD, OPT_JSON, OPT_REPORT, OPT_QUEUE, OPT_ONCE,
     OPT_DEEP, OPT_REPAIR, OPT_LOG_FORMAT, OPT_VERSION, OPT_TABLE, OPT_DATABASE, OPT_PARTITIONS,
-    OPT_NO_PROJECTION, OPT_OBJECT, OPT_PROFILE, OPT_REGION,
+    OPT_NO_PROJECTION, OPT_OBJECT, OPT_PROFILE, OPT_REGION, OPT_DATASET,
     OPT_UPLOAD_FIRST, /* the s3.upload flags, in cli_upload_keys order */
     OPT_SSE = OPT_UPLOAD_FIRST, OPT_KMS_KEY, OPT_BUCKET_KEY, OPT_STORAGE_CLASS, OPT_ACL,
     OPT_EXPECTED_OWNER, OPT_TAGS,
@@ -299,6 +302,7 @@ static const struct option long_opts[] = {
     { "version", no_argument, NULL, OPT_VERSION },
     { "profile", required_argument, NULL, OPT_PROFILE },
     { "region", required_argument, NULL, OPT_REGION },
+    { "dataset", required_argument, NULL, OPT_DATASET },
     { "sse", required_argument, NULL, OPT_SSE },
     { "sse-kms-key-id", required_argument, NULL, OPT_KMS_KEY },
     { "bucket-key", no_argument, NULL, OPT_BUCKET_KEY },
@@ -482,6 +486,16 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
                             "us-east-1)", arg);
         o->region = arg;
         return 0;
+    case OPT_DATASET:
+        if (strcmp(arg, "all") == 0)
+            o->dataset = CONFIG_DS_ALL;
+        else if (strcmp(arg, "raw") == 0)
+            o->dataset = CONFIG_DS_RAW;
+        else if (strcmp(arg, "agg") == 0)
+            o->dataset = CONFIG_DS_AGG;
+        else
+            return err_setk(e, ERR_USAGE, "--dataset \"%.40s\": must be raw, agg or all", arg);
+        return 0;
     case OPT_LOG_FORMAT:
         if (strcmp(arg, "text") == 0)
             o->log_format = CONFIG_LOG_TEXT;
@@ -592,6 +606,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct err *e)
     int seen[3] = { 0, 0, 0 };
     memset(o, 0, sizeof *o);
     o->log_format = -1;
+    o->dataset = -1;
     o->config_path = CLI_DEFAULT_CONFIG;
     o->config_from = CLI_CONFIG_DEFAULT;
     const char *env = getenv("REPART_CONFIG");

@@ -43,6 +43,8 @@ struct cli_opts {
     int version;                /* --version */
     const char *profile;        /* --profile NAME (NULL: AWS_PROFILE / "default") */
     const char *region;         /* --region REGION (checked; NULL when not given) */
+    int dataset;                /* --dataset: CONFIG_DS_*, or -1 when not given (main
+                                   then keeps the config's datasets) */
     const char *upload[7];      /* --sse, --sse-kms-key-id, --bucket-key, --storage-class,
                                    --acl, --expected-bucket-owner, --tags: the value for
                                    s3.upload's cli_upload_keys[i], NULL when not given */

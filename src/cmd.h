@@ -35,6 +35,16 @@ int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day
  * --report file when o->report is set.
  * *n_failed gets the failed days. Returns the exit status: CLI_EXIT_OK, or
  * CLI_EXIT_FAILED (a day failed or the report could not be written). */
+/* The datasets a run over ranges of days processes, into ds[2] (raw before
+ * agg): those the config selects, without agg when datasets is "all" and
+ * nothing is under the agg prefix (rt may be NULL: no such check). */
+int cmd_datasets(const struct config *cfg, struct runtime *rt, int ds[2]);
+
+/* The keys events count: the cold-tier bucket, and the prefixes of the
+ * datasets the config selects. */
+struct event_filter;
+void cmd_event_filter(const struct config *cfg, struct event_filter *f);
+
 int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runtime *rt,
                  enum pipeline_mode mode, const struct day *days, size_t n,
                  struct day_result *results, size_t *n_failed);

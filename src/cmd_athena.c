@@ -29,7 +29,7 @@ static int days_present(const struct config *cfg, struct runtime *rt, struct day
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         const char *k = l.items[i].key;
         size_t kl = strlen(k);
-        struct day d;
+        struct day d = {0};
         if (strncmp(k, prefix, plen) != 0 || kl < 5 || strcmp(k + kl - 5, ".avro") != 0 ||
             !athena_partition_of(k + plen, &d))
             continue;

@@ -97,7 +97,7 @@ static int object_day(const char *arg, const struct event_filter *f, struct day_
         .size = -1,
         .created = 1,
     };
-    struct day d;
+    struct day d = {0};
     char why[ERR_MSG_MAX];
     if (!event_record_day(&r, f, &d, why, sizeof why)) {
         log_msg(LOG_INFO, NULL, "skip", "--object: %s", why);
@@ -129,10 +129,25 @@ static int write_empty_report(const struct cli_opts *o, const struct config *cfg
     return CLI_EXIT_OK;
 }
 
+void cmd_event_filter(const struct config *cfg, struct event_filter *f)
+{
+    int ds[2], n = config_dataset_list(cfg, ds);
+    f->bucket = cfg->s3.cold_tier.bucket_name;
+    f->data_prefix = NULL;
+    f->agg_prefix = NULL;
+    for (int i = 0; i < n; i++) {
+        if (ds[i] == 0)
+            f->data_prefix = cfg->s3.cold_tier.data_prefix;
+        else
+            f->agg_prefix = cfg->s3.cold_tier.agg_prefix;
+    }
+}
+
 int cmd_event(const struct cli_opts *o, const struct config *cfg)
 {
     struct err e = {0};
-    struct event_filter f = {cfg->s3.cold_tier.bucket_name, cfg->s3.cold_tier.data_prefix};
+    struct event_filter f;
+    cmd_event_filter(cfg, &f);
     struct event_batch b;
     memset(&b, 0, sizeof b);
     int exit_code;

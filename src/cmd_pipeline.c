@@ -23,27 +23,31 @@ static double wall_secs(void)
 
 static int cmp_day(const void *a, const void *b)
 {
-    return day_cmp(a, b);
+    return day_item_cmp(a, b);
 }
 
-/* Days staged under <work_dir>/<stage>/ (folders named YYYY-M-D). */
-static int staged_days(const struct config *cfg, const char *stage, struct day_list *out,
+/* Days of dataset `ds` staged under <work_dir>/<stage>/ (folders named
+ * YYYY-M-D; agg's under <work_dir>/agg/), appended to *out. */
+static int staged_days(const struct config *cfg, int ds, const char *stage, struct day_list *out,
                        struct err *e)
 {
-    memset(out, 0, sizeof *out);
+    struct config view;
+    if (config_dataset_view(cfg, ds, &view, e) != 0)
+        return -1;
     char path[2048];
-    snprintf(path, sizeof path, "%s/%s", cfg->work_dir, stage);
+    snprintf(path, sizeof path, "%s/%s", view.work_dir, stage);
     DIR *d = opendir(path);
     if (!d)
         return 0;  /* nothing staged */
-    size_t cap = 0;
+    size_t cap = out->n;
     struct dirent *de;
     while ((de = readdir(d))) {
-        struct day day;
+        struct day day = {0};
         char check[DAY_FOLDER_MAX], tail;
         if (sscanf(de->d_name, "%d-%d-%d%c", &day.y, &day.m, &day.d, &tail) != 3 ||
             !day_valid(&day) || strcmp(day_folder(&day, check), de->d_name) != 0)
             continue;
+        day.ds = ds;
         if (out->n == cap) {
             cap = cap ? cap * 2 : 16;
             struct day *v = realloc(out->v, cap * sizeof *v);
@@ -56,9 +60,48 @@ static int staged_days(const struct config *cfg, const char *stage, struct day_l
         out->v[out->n++] = day;
     }
     closedir(d);
-    if (out->n)
-        qsort(out->v, out->n, sizeof *out->v, cmp_day);
     return 0;
+}
+
+/* Every (day, dataset) pair of days x ds[0..nds), in work order. */
+static int day_items(const struct day_list *days, const int *ds, int nds, struct day_list *out,
+                     struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (!days->n || !nds)
+        return 0;
+    out->v = calloc(days->n * (size_t)nds, sizeof *out->v);
+    if (!out->v)
+        return err_set(e, "out of memory");
+    for (size_t i = 0; i < days->n; i++)
+        for (int k = 0; k < nds; k++) {
+            out->v[out->n] = days->v[i];
+            out->v[out->n++].ds = ds[k];
+        }
+    return 0;
+}
+
+int cmd_datasets(const struct config *cfg, struct runtime *rt, int ds[2])
+{
+    int n = config_dataset_list(cfg, ds);
+    /* "all" means both where both exist: agg is left out, with one line,
+     * when nothing is under its prefix (a cold tier without aggregates) */
+    if (cfg->datasets == CONFIG_DS_ALL && n == 2 && rt && rt->s3) {
+        struct s3_object_list l = {0};
+        struct err e = {0};
+        int truncated = 0;
+        int rc = s3_list_pages(rt->s3, cfg->s3.cold_tier.bucket_name,
+                               cfg->s3.cold_tier.agg_prefix, 1, &l, &truncated, &e);
+        size_t found = l.n;
+        s3_object_list_free(&l);
+        if (rc == 0 && found == 0) {
+            log_msg(LOG_DEBUG, NULL, "dataset_absent", "agg: nothing under s3://%s/%s: only "
+                    "raw is processed", cfg->s3.cold_tier.bucket_name,
+                    cfg->s3.cold_tier.agg_prefix);
+            n = 1;
+        }
+    }
+    return n;
 }
 
 static void print_summary(const char *cmd, const struct day_result *r, size_t n,
@@ -88,15 +131,17 @@ static void print_summary(const char *cmd, const struct day_result *r, size_t n,
     for (size_t i = 0; i < n; i++)
         if (r[i].cleanup_pending) {
             untidy++;
-            char ds[DAY_STR_MAX];
-            log_msg(LOG_WARN, day_format(&r[i].day, ds), "cleanup_pending", "committed, but a "
+            char ds[DAY_STR_MAX], dn[DAY_STR_MAX + 8];
+            snprintf(dn, sizeof dn, "%s%s", r[i].day.ds == 1 ? "agg:" : "", day_format(&r[i].day, ds));
+            log_msg(LOG_WARN, dn, "cleanup_pending", "committed, but a "
                     "file folded into merged.avro is still there: queries count its records "
                     "twice until the day's next run deletes it (the rerun command names it)");
         }
     for (size_t i = 0; i < n; i++)
         if (r[i].status == DAY_FAILED) {
-            char ds[DAY_STR_MAX];
-            log_msg(LOG_ERROR, day_format(&r[i].day, ds), "day_failed", "%s%s", r[i].err.msg,
+            char ds[DAY_STR_MAX], dn[DAY_STR_MAX + 8];
+            snprintf(dn, sizeof dn, "%s%s", r[i].day.ds == 1 ? "agg:" : "", day_format(&r[i].day, ds));
+            log_msg(LOG_ERROR, dn, "day_failed", "%s%s", r[i].err.msg,
                     r[i].commit_uncertain ? " (commit uncertain: a rerun settles it)" : "");
         }
     if (rerun)
@@ -126,13 +171,25 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
     for (size_t i = 0; i < n; i++)
         rerun_n += report_needs_rerun(&results[i]) != 0;
     if (rerun_n) {
+        /* the calendar days once each; --dataset when only one dataset needs it
+         * in a run that had both */
         struct day *fd = calloc(rerun_n, sizeof *fd);
         size_t k = 0;
+        int need[2] = {0, 0}, had[2] = {0, 0};
+        for (size_t i = 0; i < n; i++)
+            had[days[i].ds == 1] = 1;
         for (size_t i = 0; fd && i < n; i++)
-            if (report_needs_rerun(&results[i]))
-                fd[k++] = results[i].day;
+            if (report_needs_rerun(&results[i])) {
+                need[results[i].day.ds == 1] = 1;
+                if (!k || day_cmp(&fd[k - 1], &results[i].day) != 0)
+                    fd[k++] = results[i].day;
+            }
         if (fd)
             rerun_cmd = cli_rerun_command(o, fd, k, rerun, sizeof rerun);
+        if (rerun_cmd && (need[0] != need[1]) && (had[0] && had[1] ? 1 : need[1])) {
+            size_t l = strlen(rerun);
+            snprintf(rerun + l, sizeof rerun - l, " --dataset %s", need[1] ? "agg" : "raw");
+        }
         free(fd);
     }
     print_summary(o->cmd->name, results, n, &t, rerun_cmd);
@@ -161,14 +218,11 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
 static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pipeline_mode mode)
 {
     struct err e = {0};
-    struct day_list days = {0};
-    int rc;
+    struct day_list days = {0}, given = {0};
+    int rc = 0;
+    int staged = (mode == PIPELINE_MERGE || mode == PIPELINE_UPLOAD) && !cli_days_given(o);
     stop_install();   /* SIGTERM/SIGINT: graceful stop (stop.h) */
-    if ((mode == PIPELINE_MERGE || mode == PIPELINE_UPLOAD) && !cli_days_given(o))
-        rc = staged_days(cfg, mode == PIPELINE_MERGE ? "raw" : "merged", &days, &e);
-    else
-        rc = cli_days(o, cfg, &days, &e);
-    if (rc != 0) {
+    if (!staged && cli_days(o, cfg, &given, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "usage", "%s", e.msg);
         return CLI_EXIT_USAGE;
     }
@@ -177,6 +231,24 @@ static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pi
     int flags = mode == PIPELINE_MERGE ? 0 : RUNTIME_S3 | RUNTIME_WRITES;
     if (runtime_open(&rt, cfg, flags, &e) != 0) {
         log_msg(LOG_ERROR, NULL, "setup", "%s", e.msg);
+        runtime_close(&rt);
+        day_list_free(&given);
+        return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+    int ds[2], nds = config_dataset_list(cfg, ds);
+    if (staged) {
+        for (int k = 0; rc == 0 && k < nds; k++)
+            rc = staged_days(cfg, ds[k], mode == PIPELINE_MERGE ? "raw" : "merged", &days, &e);
+        if (rc == 0 && days.n)
+            qsort(days.v, days.n, sizeof *days.v, cmp_day);
+    } else {
+        if (flags & RUNTIME_S3)
+            nds = cmd_datasets(cfg, &rt, ds);
+        rc = day_items(&given, ds, nds, &days, &e);
+    }
+    day_list_free(&given);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, NULL, "usage", "%s", e.msg);
         runtime_close(&rt);
         day_list_free(&days);
         return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;

@@ -100,7 +100,8 @@ int cmd_watch(const struct cli_opts *o, const struct config *cfg)
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGINT, &sa, &old_int);
 
-    struct event_filter f = {cfg->s3.cold_tier.bucket_name, cfg->s3.cold_tier.data_prefix};
+    struct event_filter f;
+    cmd_event_filter(cfg, &f);
     struct process_ctx px = {o, cfg, &rt};
     struct watch_params p = {
         .batch_messages = cfg->watch.batch_messages,

@@ -65,7 +65,7 @@ static int parse_partition(const char **p, const char *key, struct day *out, str
 {
     char q[QUOTE_MAX + 4];
     const char *s = *p;
-    struct day d;
+    struct day d = {0};
     int padded = 0;
 
     if (!lit(&s, "startYear="))
@@ -254,6 +254,7 @@ int coldkey_parse_ds(const char *key, const char *data_prefix, enum coldkey_ds d
     memcpy(k.quality, qual, qlen);
     k.quality[qlen] = '\0';
     k.start_ts = t;
+    k.day.ds = (int)ds;
     *out = k;
     return 0;
 }

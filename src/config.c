@@ -1,4 +1,5 @@
 #include "config.h"
+#include "sitewise_schema.h"
 #include "awscfg.h"
 
 #include <ctype.h>
@@ -507,7 +508,7 @@ static int set_date(struct ctx *x, const char *path, const struct field *f,
         return -1;
     if (is_null(v))
         return 0;
-    struct day d;
+    struct day d = {0};
     if (day_parse(v->str, &d, &de) < 0)
         return FAIL(v, "%s", de.msg);
     *(struct day *)((char *)x->c + f->off) = d;
@@ -860,6 +861,48 @@ const char *config_locking_name(int v) { return name_of(locking_names, 3, v); }
 const char *config_log_format_name(int v) { return name_of(log_names, 2, v); }
 const char *config_codec_name(int v) { return name_of(codec_names, 3, v); }
 const char *config_datasets_name(int v) { return name_of(ds_names, 3, v); }
+
+int config_dataset_view(const struct config *c, int ds, struct config *out, struct err *e)
+{
+    if (out != c)
+        *out = *c;
+    out->dataset = ds;
+    if (ds == 0)
+        return 0;
+    if (!c->s3.cold_tier.agg_prefix[0])
+        return err_setk(e, ERR_USAGE, "%s: the agg dataset has no prefix (s3.cold_tier.data_prefix "
+                        "\"%s\" does not end in raw/): set s3.cold_tier.key_prefix or "
+                        "s3.cold_tier.agg_prefix", c->path, c->s3.cold_tier.data_prefix);
+    memcpy(out->s3.cold_tier.data_prefix, c->s3.cold_tier.agg_prefix, sizeof out->s3.cold_tier.data_prefix);
+    memcpy(out->s3.repartitioned.data_prefix, c->s3.repartitioned.agg_data_prefix,
+           sizeof out->s3.repartitioned.data_prefix);
+    memcpy(out->s3.repartitioned.index_prefix, c->s3.repartitioned.agg_index_prefix,
+           sizeof out->s3.repartitioned.index_prefix);
+    int n = snprintf(out->work_dir, sizeof out->work_dir, "%s/agg", c->work_dir);
+    if (n < 0 || (size_t)n >= sizeof out->work_dir)
+        return err_setk(e, ERR_USAGE, "%s: work_dir too long", c->path);
+    return 0;
+}
+
+int config_dataset_list(const struct config *c, int out[2])
+{
+    int n = 0;
+    if (c->datasets != CONFIG_DS_AGG)
+        out[n++] = 0;
+    if (c->datasets != CONFIG_DS_RAW && c->s3.cold_tier.agg_prefix[0])
+        out[n++] = 1;
+    return n;
+}
+
+const char *config_base_schema(const struct config *c)
+{
+    return c->dataset == 0 ? sitewise_schema_json : NULL;
+}
+
+const char *config_dataset_name(int ds)
+{
+    return ds == 1 ? "agg" : "raw";
+}
 
 const char *config_sse_name(int v) { return v > 0 ? name_of(sse_names, 3, v) : NULL; }
 const char *config_acl_name(int v) { return v > 0 ? name_of(acl_names, 4, v) : NULL; }

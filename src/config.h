@@ -135,6 +135,9 @@ struct config {
     int  part_size_mb;                   /* 5..5120, default 16 */
     int  output_codec;                   /* CONFIG_CODEC_*, default snappy */
     int  datasets;                       /* CONFIG_DS_*, default all */
+    int  dataset;                        /* the dataset this config describes: 0 = raw (the
+                                            file as loaded), 1 = agg (a view made by
+                                            config_dataset_view); coldkey.h's values */
 
     struct {
         int batch_messages;              /* 1..10000, default 100 */
@@ -191,6 +194,26 @@ int config_upload_check(const struct config_upload *u, struct err *e);
  * "expected_bucket_owner" or "tags"), then config_upload_check. */
 int config_upload_set(struct config_upload *u, const char *key, const char *value,
                       struct err *e);
+
+/* The config as one dataset sees it (ds: 0 = raw, 1 = agg, as coldkey.h's
+ * enum coldkey_ds): for agg, s3.cold_tier.data_prefix is agg_prefix, the
+ * repartitioned data and index prefixes are the agg ones, and work_dir is
+ * <work_dir>/agg (its stage folders apart from raw's). Every module that
+ * reads those prefixes then serves the dataset unchanged. ERR_USAGE when agg
+ * has no prefix or the paths do not fit. `out` holds no pointers into `c`. */
+int config_dataset_view(const struct config *c, int ds, struct config *out, struct err *e);
+
+/* The datasets `c->datasets` selects, in order (raw before agg), into
+ * out[2]; agg only when it has a prefix. Returns how many. */
+int config_dataset_list(const struct config *c, int out[2]);
+
+/* The schema a dataset's day file starts from: the SiteWise RawDatum schema
+ * for raw; NULL for agg (the first source's schema, widened as the others
+ * need: its record name comes from the files, never assumed). Static. */
+const char *config_base_schema(const struct config *c);
+
+/* "raw" / "agg", for messages. */
+const char *config_dataset_name(int ds);
 
 /* The codec that `output_codec` names. */
 enum codec_id config_output_codec(const struct config *c);

@@ -42,7 +42,7 @@ static int digits(const char *s, int n, int *out)
 
 int day_parse(const char *s, struct day *out, struct err *e)
 {
-    struct day d;
+    struct day d = {0};
     if (!s)
         return err_setk(e, ERR_USAGE, "missing date (expected YYYY-MM-DD)");
     /* Quote at most a bounded prefix of the input in messages. */
@@ -101,6 +101,12 @@ int day_cmp(const struct day *a, const struct day *b)
     return 0;
 }
 
+int day_item_cmp(const struct day *a, const struct day *b)
+{
+    int c = day_cmp(a, b);
+    return c ? c : a->ds < b->ds ? -1 : a->ds > b->ds;
+}
+
 /* Civil-date <-> day-count conversions after H. Hinnant's public-domain
  * algorithms (eras of 400 years, March-based years). */
 long day_to_epoch_days(const struct day *d)
@@ -122,7 +128,7 @@ struct day day_from_epoch_days(long n)
     long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     long mp = (5 * doy + 2) / 153;
-    struct day r;
+    struct day r = {0};
     r.d = (int)(doy - (153 * mp + 2) / 5 + 1);
     r.m = (int)(mp < 10 ? mp + 3 : mp - 9);
     r.y = (int)(yoe + era * 400 + (r.m <= 2));

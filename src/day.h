@@ -16,6 +16,9 @@
 
 struct day {
     int y, m, d;
+    int ds;     /* as a work item: the cold-tier dataset the day belongs to
+                   (coldkey.h's enum coldkey_ds: 0 = raw, 1 = agg). The
+                   calendar functions ignore it; day_item_cmp orders by it. */
 };
 
 #define DAY_YEAR_MIN 1970
@@ -49,8 +52,11 @@ char *day_format(const struct day *d, char buf[DAY_STR_MAX]);
 char *day_folder(const struct day *d, char buf[DAY_FOLDER_MAX]);
 char *day_partition(const struct day *d, char buf[DAY_PARTITION_MAX]);
 
-/* <0, 0, >0 as a is before, equal to, after b. */
+/* <0, 0, >0 as a is before, equal to, after b (the calendar day only). */
 int day_cmp(const struct day *a, const struct day *b);
+
+/* day_cmp, then the dataset: the order (and identity) of work items. */
+int day_item_cmp(const struct day *a, const struct day *b);
 
 /* Days since 1970-01-01 and back. day_from_epoch_days does not check the
  * year range (day_valid does). */

@@ -10,7 +10,6 @@
 #include "merge.h"
 #include "ocf.h"
 #include "ocf_scan.h"
-#include "sitewise_schema.h"
 
 #define REREAD_ATTEMPTS 4
 
@@ -201,7 +200,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
     memset(&mo, 0, sizeof mo);
     char *schema = NULL;
     if (rebuild) {
-        mo.schema_json = rschema ? rschema : sitewise_schema_json;
+        mo.schema_json = rschema ? rschema : config_base_schema(cfg);
         mo.codec = config_output_codec(cfg);
         memcpy(df->sync, sync, OCF_SYNC_SIZE);
     } else {

@@ -555,13 +555,25 @@ int event_record_day(const struct event_record *r, const struct event_filter *f,
         return 0;
     }
     const char *prefix = f->data_prefix ? f->data_prefix : "";
-    size_t plen = strlen(prefix);
-    if (!r->key || strncmp(r->key, prefix, plen) != 0) {
+    int ds = 0;
+    if (f->agg_prefix && f->agg_prefix[0] && r->key &&
+        strncmp(r->key, f->agg_prefix, strlen(f->agg_prefix)) == 0) {
+        prefix = f->agg_prefix;
+        ds = 1;
+    } else if (f->agg_prefix && f->agg_prefix[0] && !prefix[0]) {
+        prefix = NULL;   /* raw not selected */
+    }
+    size_t plen = prefix ? strlen(prefix) : 0;
+    if (!r->key || !prefix || strncmp(r->key, prefix, plen) != 0) {
         if (r->key && strncmp(r->key, "asset_metadata/", 15) == 0)
             snprintf(why, why_size, "s3://%s/%s: asset metadata, not data of a day", qb, qk);
-        else
+        else if (f->agg_prefix && f->agg_prefix[0] && prefix) {
+            char qa[QUOTE_MAX + 4];
+            snprintf(why, why_size, "s3://%s/%s: outside the data prefixes \"%s\" and \"%s\"",
+                     qb, qk, quote(prefix, qx), quote(f->agg_prefix, qa));
+        } else
             snprintf(why, why_size, "s3://%s/%s: outside the data prefix \"%s\"", qb, qk,
-                     quote(prefix, qx));
+                     quote(prefix ? prefix : f->agg_prefix, qx));
         return 0;
     }
     /* The day part is "startYear=Y/startMonth=M/startDay=D/": up to the third
@@ -590,6 +602,7 @@ int event_record_day(const struct event_record *r, const struct event_filter *f,
         snprintf(why, why_size, "s3://%s/%s: not under a day partition: %s", qb, qk, ce.msg);
         return 0;
     }
+    day->ds = ds;
     return 1;
 }
 
@@ -600,7 +613,7 @@ static size_t day_lower_bound(const struct day_list *l, const struct day *d)
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (day_cmp(&l->v[mid], d) < 0)
+        if (day_item_cmp(&l->v[mid], d) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -611,7 +624,7 @@ static size_t day_lower_bound(const struct day_list *l, const struct day *d)
 int event_day_list_add(struct day_list *l, const struct day *d)
 {
     size_t i = day_lower_bound(l, d);
-    if (i < l->n && day_cmp(&l->v[i], d) == 0)
+    if (i < l->n && day_item_cmp(&l->v[i], d) == 0)
         return 0;
     struct day *nv = realloc(l->v, (l->n + 1) * sizeof *nv);
     if (!nv)
@@ -632,7 +645,7 @@ static int day_union(const struct day_list *a, const struct day_list *b, struct 
         return -1;
     size_t i = 0, j = 0;
     while (i < a->n || j < b->n) {
-        int c = i == a->n ? 1 : j == b->n ? -1 : day_cmp(&a->v[i], &b->v[j]);
+        int c = i == a->n ? 1 : j == b->n ? -1 : day_item_cmp(&a->v[i], &b->v[j]);
         if (c <= 0) {
             out->v[out->n++] = a->v[i++];
             if (c == 0)
@@ -672,7 +685,7 @@ int event_batch_add(struct event_batch *b, const char *json, size_t len, const c
             goto oom;
     }
     for (size_t i = 0; i < doc.n; i++) {
-        struct day d;
+        struct day d = {0};
         char why[ERR_MSG_MAX];
         if (event_record_day(&doc.v[i], f, &d, why, sizeof why)) {
             if (event_day_list_add(&dd.days, &d) < 0)

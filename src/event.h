@@ -72,10 +72,14 @@ void event_doc_free(struct event_doc *d);
 /* Which events count: the cold tier's bucket and data prefix (from config). */
 struct event_filter {
     const char *bucket;       /* cold_tier.bucket_name */
-    const char *data_prefix;  /* cold_tier.data_prefix, e.g. "raw/" */
+    const char *data_prefix;  /* cold_tier.data_prefix, e.g. "raw/"; NULL or "" with
+                                 agg_prefix set: raw is not selected */
+    const char *agg_prefix;   /* cold_tier.agg_prefix when agg is selected, else NULL:
+                                 a key under it names a day of the agg dataset */
 };
 
-/* Maps a record to the day it adds data to: 1 with *day set, or 0 with the
+/* Maps a record to the day it adds data to: 1 with *day set (day->ds: the
+ * dataset whose prefix holds the key), or 0 with the
  * reason in why[why_size] (e.g. `s3://b/raw/x: ObjectRemoved:Delete is not a
  * new object`). Keys in reasons are quoted printable and bounded. */
 int event_record_day(const struct event_record *r, const struct event_filter *f,

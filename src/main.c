@@ -59,6 +59,16 @@ int main(int argc, char **argv)
         cli_opts_free(&o);
         return CLI_EXIT_USAGE;
     }
+    if (o.dataset >= 0) {
+        cfg.datasets = o.dataset;
+        if (o.dataset == CONFIG_DS_AGG && !cfg.s3.cold_tier.agg_prefix[0]) {
+            fprintf(stderr, "repart: --dataset agg: %s has no agg prefix (s3.cold_tier.data_prefix "
+                    "\"%s\" does not end in raw/): set s3.cold_tier.key_prefix or "
+                    "s3.cold_tier.agg_prefix\n", cfg.path, cfg.s3.cold_tier.data_prefix);
+            cli_opts_free(&o);
+            return CLI_EXIT_USAGE;
+        }
+    }
     /* a --report that cannot be written is refused before any work */
     if (o.report && report_check_path(o.report, &e) < 0) {
         fprintf(stderr, "repart: %s\n", e.msg);

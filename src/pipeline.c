@@ -23,7 +23,6 @@
 #include "ocf_scan.h"
 #include "progress.h"
 #include "sampleadopt.h"
-#include "sitewise_schema.h"
 #include "stop.h"
 #include "testhook.h"
 #include "upload.h"
@@ -38,6 +37,10 @@
 struct run {
     struct upload_budget budget;   /* part buffers of all days in flight */
     const struct pipeline_env *env;
+    struct pipeline_env ds_env[2]; /* env with the config of each dataset (day.ds) */
+    struct config ds_cfg[2];
+    int ds_bad[2];                 /* the dataset's config view failed: ds_err says why */
+    struct err ds_err[2];
     enum pipeline_mode mode;
     const struct day *days;
     size_t n_days;
@@ -45,6 +48,12 @@ struct run {
     atomic_size_t next_day;
     struct progress prog;
 };
+
+/* The env of the dataset a day (work item) belongs to. */
+static const struct pipeline_env *run_env(const struct run *run, const struct day *d)
+{
+    return &run->ds_env[d->ds == 1];
+}
 
 static double now_secs(void)
 {
@@ -895,7 +904,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
                      const char *schema, const struct feed *feed, struct day_result *r,
                      const char *dayname, char **wider, struct err *e)
 {
-    const struct pipeline_env *env = run->env;
+    const struct pipeline_env *env = run_env(run, d);
     const struct config *cfg = env->cfg;
     char unused[64];
     unsigned char sync[16];
@@ -1081,7 +1090,8 @@ static void report_scan(const struct day_scan *s, const char *dayname, struct da
 static int scan_for_run(struct run *run, const struct day *d, struct day_scan *s,
                         struct day_result *r, const char *dayname, struct err *e)
 {
-    struct scan_ctx sc = {run->env->cfg, run->env->s3, run->env->pool, run->env->filter};
+    const struct pipeline_env *env = run_env(run, d);
+    struct scan_ctx sc = {env->cfg, env->s3, env->pool, env->filter};
     double t = now_secs();
     int rc = scan_day(&sc, d, s, e);
     r->secs_list = now_secs() - t;
@@ -1101,7 +1111,7 @@ static void merge_options_for(const struct config *cfg, const unsigned char sync
                               struct merge_options *mo)
 {
     memset(mo, 0, sizeof *mo);
-    mo->schema_json = sitewise_schema_json;
+    mo->schema_json = config_base_schema(cfg);
     mo->codec = config_output_codec(cfg);
     mo->widen = 1;
     memcpy(mo->sync, sync, 16);
@@ -1193,7 +1203,7 @@ static int day_write_fetched(struct run *run, const struct day *d, const struct 
     int rc;
     for (int attempt = 0;; attempt++) {
         struct fetcher f;
-        fetcher_init(&f, run->env, &run->prog, p->srcs, p->n);
+        fetcher_init(&f, run_env(run, d), &run->prog, p->srcs, p->n);
         rc = f.slots ? 0 : err_set(e, "out of memory");
         struct feed feed = {fetch_feed_get, fetch_feed_put, &f};
         char *wider = NULL;
@@ -1265,7 +1275,7 @@ static void day_out_state(const struct pipeline_env *env, const struct day_scan 
 static int day_all(struct run *run, const struct day *d, struct day_result *r, const char *dayname,
                    struct err *e)
 {
-    const struct pipeline_env *env = run->env;
+    const struct pipeline_env *env = run_env(run, d);
     const struct config *cfg = env->cfg;
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
@@ -1450,7 +1460,7 @@ static void repair_gone_free(struct index_source *g, size_t n)
 static int day_repair(struct run *run, const struct day *d, struct day_result *r,
                       const char *dayname, struct err *e)
 {
-    const struct pipeline_env *env = run->env;
+    const struct pipeline_env *env = run_env(run, d);
     const struct config *cfg = env->cfg;
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
@@ -1879,7 +1889,7 @@ static int staged_read(const char *dir, const struct scan_source *src, unsigned 
 static int day_download(struct run *run, const struct day *d, struct day_result *r,
                         const char *dayname, struct err *e)
 {
-    const struct pipeline_env *env = run->env;
+    const struct pipeline_env *env = run_env(run, d);
     const struct config *cfg = env->cfg;
     char dir[2048], merged_dir[2048];
     if (stage_dir(cfg, "raw", d, dir, sizeof dir) != 0)
@@ -2006,7 +2016,7 @@ static int file_sink(void *ud, const void *p, size_t n)
 static int day_merge(struct run *run, const struct day *d, struct day_result *r,
                      const char *dayname, struct err *e)
 {
-    const struct config *cfg = run->env->cfg;
+    const struct config *cfg = run_env(run, d)->cfg;
     char raw[2048], out[2048];
     struct staged st;
     int have = stage_open(cfg, d, "raw", raw, out, &st, r, e);
@@ -2146,7 +2156,7 @@ static int staged_current(const struct scan_ctx *sc, const struct day_scan *stag
 static int day_upload(struct run *run, const struct day *d, struct day_result *r,
                       const char *dayname, struct err *e)
 {
-    const struct pipeline_env *env = run->env;
+    const struct pipeline_env *env = run_env(run, d);
     const struct config *cfg = env->cfg;
     char raw[2048], out[2048];
     struct staged st;
@@ -2250,6 +2260,11 @@ static void *day_thread(void *arg)
             r->status = DAY_STOPPED;   /* not started */
             continue;
         }
+        if (run->ds_bad[d->ds == 1]) {
+            r->status = DAY_FAILED;
+            r->err = run->ds_err[d->ds == 1];
+            continue;
+        }
         if (run->env->s3 && s3_client_unreachable(run->env->s3)) {
             /* not tried: each would only wait for its retries to run out */
             r->status = DAY_STOPPED;
@@ -2257,8 +2272,9 @@ static void *day_thread(void *arg)
                      "(see the first failed day)");
             continue;
         }
-        char dayname[DAY_STR_MAX];
-        day_format(d, dayname);
+        /* log lines name an agg day "agg:2023-01-05"; raw days keep their plain name */
+        char dayname[DAY_STR_MAX + 8], dn[DAY_STR_MAX];
+        snprintf(dayname, sizeof dayname, "%s%s", d->ds == 1 ? "agg:" : "", day_format(d, dn));
         double t0 = now_secs();
         struct err e = {0};
         int rc;
@@ -2303,6 +2319,12 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
     run.days = days;
     run.n_days = n_days;
     run.results = results;
+    for (int k = 0; k < 2; k++) {
+        run.ds_env[k] = *env;
+        run.ds_env[k].cfg = &run.ds_cfg[k];
+        /* no agg prefix: an agg day fails with the reason */
+        run.ds_bad[k] = config_dataset_view(env->cfg, k, &run.ds_cfg[k], &run.ds_err[k]) != 0;
+    }
     progress_init(&run.prog, (long)n_days, now_secs());
     upload_budget_init(&run.budget, part_budget(env->cfg));
     int threads = env->days_in_flight > 0 ? env->days_in_flight : 4;

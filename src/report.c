@@ -60,8 +60,9 @@ int report_write(const char *path, struct s3_client *s3, const char *command,
     json_t *days = json_array();
     for (size_t i = 0; i < n; i++) {
         char ds[DAY_STR_MAX];
-        json_t *d = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:f, s:f}}",
+        json_t *d = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f, s:f, s:f}}",
                               "day", day_format(&r[i].day, ds),
+                              "dataset", r[i].day.ds == 1 ? "agg" : "raw",
                               "status", report_status_name(r[i].status),
                               "objects", (json_int_t)r[i].objects,
                               "new_objects", (json_int_t)r[i].new_objects,

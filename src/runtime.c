@@ -29,12 +29,6 @@ int runtime_open(struct runtime *rt, const struct config *cfg, int flags, struct
 {
     memset(rt, 0, sizeof *rt);
     rt->cfg = cfg;
-    /* the agg dataset is configured and its keys parsed (coldkey_parse_ds),
-     * not yet re-partitioned: say so rather than do raw instead */
-    if (cfg->datasets == CONFIG_DS_AGG)
-        return err_setk(e, ERR_USAGE, "%s: datasets: agg: this version re-partitions raw only "
-                        "(agg/ is configured and validated, not processed yet); use raw or all",
-                        cfg->path);
     rt->creds = creds_provider_new();
     if (!rt->creds)
         return err_set(e, "out of memory");

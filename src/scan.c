@@ -173,7 +173,7 @@ int scan_key_kind(const char *key, const char *data_prefix, const struct day *d,
     if (nl < 5 || strcasecmp(name + nl - 5, ".avro") != 0)
         return SCAN_KEY_SKIP;                  /* not data: temp, manifest, notes, ... */
     struct err ke = {0};
-    if (coldkey_parse(key, data_prefix, ck, &ke) != 0) {
+    if (coldkey_parse_ds(key, data_prefix, d->ds == 1 ? COLDKEY_AGG : COLDKEY_RAW, ck, &ke) != 0) {
         *e = ke;
         return SCAN_KEY_BAD;
     }

@@ -99,7 +99,7 @@ static const struct day_result *find_result(const struct day_result *r, size_t n
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = day_cmp(&r[mid].day, d);
+        int c = day_item_cmp(&r[mid].day, d);
         if (c == 0)
             return &r[mid];
         if (c < 0)

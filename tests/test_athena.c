@@ -205,7 +205,7 @@ static void test_years(void)
     athena_years(&c, NULL, NULL, 2024, &f, &t);
     CHECK_INT(f, ATHENA_FIRST_YEAR);
     CHECK_INT(t, 2025);
-    struct day from = {2019, 3, 1}, to = {2031, 1, 1};
+    struct day from = {2019, 3, 1, 0}, to = {2031, 1, 1, 0};
     athena_years(&c, &from, &to, 2024, &f, &t);
     CHECK_INT(f, 2019);
     CHECK_INT(t, 2031);
@@ -284,7 +284,7 @@ static void test_partitions(void)
     /* 1200 distinct days given twice, shuffled: 3 statements of 500, 500, 200 */
     size_t n = 2400;
     struct day *days = malloc(n * sizeof *days);
-    struct day first = {2020, 1, 1};
+    struct day first = {2020, 1, 1, 0};
     for (size_t i = 0; i < 1200; i++)   /* 7 is prime to 1200: a permutation */
         days[(i * 7) % 1200] = day_from_epoch_days(day_to_epoch_days(&first) + (long)i);
     for (size_t i = 0; i < 1200; i++)

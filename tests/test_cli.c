@@ -93,8 +93,8 @@ static void test_defaults_env_config(void)
     CHECK(cli_days(&o, &cfg, &l, &e) == -1);
     CHECK(strstr(e.msg, "--from") && strstr(e.msg, "--days") && strstr(e.msg, "c.yml"));
     cfg.has_date_range = 1;
-    cfg.date_start = (struct day){ 2023, 12, 30 };
-    cfg.date_end = (struct day){ 2024, 1, 2 };
+    cfg.date_start = (struct day){2023, 12, 30, 0};
+    cfg.date_end = (struct day){2024, 1, 2, 0};
     REQUIRE(cli_days(&o, &cfg, &l, &e) == 0);
     CHECK_INT(l.n, 4);
     day_list_free(&l);
@@ -283,7 +283,7 @@ static void test_rerun_command(void)
 {
     struct cli_opts o;
     struct err e;
-    struct day days[2] = { { 2023, 1, 5 }, { 2023, 1, 7 } };
+    struct day days[2] = { {2023, 1, 5, 0}, {2023, 1, 7, 0} };
     char buf[256];
     unsetenv("REPART_CONFIG");
     char *a[] = { "repart", "-c", "/etc/rep art's.yml", "all", "--from", "2023-01-01", "--to", "2023-01-09" };

@@ -205,7 +205,7 @@ static void test_prefixes(void)
 {
     char buf[COLDKEY_BUCKET_PREFIX_MAX];
     struct err e;
-    struct day d = { 2023, 1, 5 };
+    struct day d = {2023, 1, 5, 0};
     CHECK_INT(coldkey_day_prefix(buf, sizeof buf, "raw/", &d, &e), 43);
     CHECK_STR(buf, "raw/startYear=2023/startMonth=1/startDay=5/");
     CHECK(coldkey_bucket_prefix(buf, sizeof buf, "a/raw/", &d, 0x0a, &e) > 0);
@@ -215,7 +215,7 @@ static void test_prefixes(void)
     CHECK(coldkey_bucket_prefix(buf, sizeof buf, "raw/", &d, 256, &e) == -1);
     char small[20];
     CHECK(coldkey_day_prefix(small, sizeof small, "raw/", &d, &e) == -1);
-    struct day bad = { 2023, 2, 30 };
+    struct day bad = {2023, 2, 30, 0};
     CHECK(coldkey_day_prefix(buf, sizeof buf, "raw/", &bad, &e) == -1);
 
     /* Every one of the 256 bucket prefixes, plus a file name, parses back to
@@ -240,7 +240,7 @@ static void test_key_kind(void)
 {
     struct coldkey k;
     struct err e;
-    struct day d = {2023, 11, 1};
+    struct day d = {2023, 11, 1, 0};
 #define DP "raw/startYear=2023/startMonth=11/startDay=1/"
     CHECK_INT(scan_key_kind(DP "seriesBucket=0a/raw_s_1700000000_GOOD.avro", "raw/", &d, &k, &e),
               SCAN_KEY_DATA);

@@ -3,7 +3,7 @@
 
 static struct day D(int y, int m, int d)
 {
-    struct day r = { y, m, d };
+    struct day r = {y, m, d, 0};
     return r;
 }
 
@@ -34,7 +34,7 @@ static void test_parse_bad(void)
         "2023-0a-01", "2023-01-0-", "2023--01-01", "20230105", "2023-06-31",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        struct day d = { -1, -1, -1 };
+        struct day d = {-1, -1, -1, 0};
         struct err e;
         err_clear(&e);
         int rc = day_parse(bad[i], &d, &e);
@@ -143,11 +143,11 @@ static void test_epoch(void)
 
 static void test_valid(void)
 {
-    CHECK(day_valid(&(struct day){ 2024, 2, 29 }));
-    CHECK(!day_valid(&(struct day){ 2023, 2, 29 }));
-    CHECK(!day_valid(&(struct day){ 2023, 0, 1 }));
-    CHECK(!day_valid(&(struct day){ 1969, 12, 31 }));
-    CHECK(!day_valid(&(struct day){ 10000, 1, 1 }));
+    CHECK(day_valid(&(struct day){2024, 2, 29, 0}));
+    CHECK(!day_valid(&(struct day){2023, 2, 29, 0}));
+    CHECK(!day_valid(&(struct day){2023, 0, 1, 0}));
+    CHECK(!day_valid(&(struct day){1969, 12, 31, 0}));
+    CHECK(!day_valid(&(struct day){10000, 1, 1, 0}));
     CHECK(!day_valid(NULL));
     CHECK_INT(day_month_days(2023, 2), 28);
     CHECK_INT(day_month_days(2024, 2), 29);

@@ -7,7 +7,7 @@
 #include "event.h"
 #include "test.h"
 
-static const struct event_filter COLD = {"sitewise-cold", "raw/"};
+static const struct event_filter COLD = {"sitewise-cold", "raw/", NULL};
 
 static char *slurp(const char *name, size_t *len)
 {
@@ -136,13 +136,31 @@ static void test_s3_put(void)
     CHECK(d.y == 2023 && d.m == 1 && d.d == 5);
 
     /* another bucket or prefix in the filter: skipped with the reason */
-    struct event_filter other = {"other-cold", "raw/"};
+    struct event_filter other = {"other-cold", "raw/", NULL};
     CHECK_INT(event_record_day(r, &other, &d, why, sizeof why), 0);
     CHECK(strstr(why, "s3://sitewise-cold/raw/startYear=2023/") != NULL);
     CHECK(strstr(why, "not the cold tier bucket \"other-cold\"") != NULL);
-    struct event_filter pre = {"sitewise-cold", "data/raw/"};
+    struct event_filter pre = {"sitewise-cold", "data/raw/", NULL};
     CHECK_INT(event_record_day(r, &pre, &d, why, sizeof why), 0);
     CHECK(strstr(why, "outside the data prefix \"data/raw/\"") != NULL);
+
+    /* both datasets: a raw key is a raw day; an agg key an agg day */
+    struct event_filter both = {"sitewise-cold", "raw/", "agg/"};
+    CHECK_INT(event_record_day(r, &both, &d, why, sizeof why), 1);
+    CHECK(d.y == 2023 && d.m == 1 && d.d == 5 && d.ds == 0);
+    struct event_record ra = *r;
+    ra.key = "agg/startYear=2023/startMonth=1/startDay=7/seriesBucket=0a/agg_x_1673049600_GOOD.avro";
+    CHECK_INT(event_record_day(&ra, &both, &d, why, sizeof why), 1);
+    CHECK(d.y == 2023 && d.m == 1 && d.d == 7 && d.ds == 1);
+    /* agg alone: a raw key is outside it; raw alone: an agg key is */
+    struct event_filter agg_only = {"sitewise-cold", NULL, "agg/"};
+    CHECK_INT(event_record_day(r, &agg_only, &d, why, sizeof why), 0);
+    CHECK(strstr(why, "outside the data prefix \"agg/\"") != NULL);
+    CHECK_INT(event_record_day(&ra, &COLD, &d, why, sizeof why), 0);
+    CHECK(strstr(why, "outside the data prefix \"raw/\"") != NULL);
+    ra.key = "other/x.avro";
+    CHECK_INT(event_record_day(&ra, &both, &d, why, sizeof why), 0);
+    CHECK(strstr(why, "outside the data prefixes \"raw/\" and \"agg/\"") != NULL);
     event_doc_free(&doc);
 }
 
@@ -212,7 +230,7 @@ static void test_prefix_with_space(void)
         "\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":"
         "\"my+data%2Bx/startYear%3D2024/startMonth%3D2/startDay%3D29/seriesBucket%3D00/raw_s_1_GOOD.avro\","
         "\"size\":7}}}]}";
-    struct event_filter f = {"b", "my data+x/"};
+    struct event_filter f = {"b", "my data+x/", NULL};
     struct event_batch b = {0};
     struct event_doc_days dd;
     struct err e;

@@ -6,7 +6,7 @@
 #include "test.h"
 #include "watch.h"
 
-static const struct event_filter F = {"cold", "raw/"};
+static const struct event_filter F = {"cold", "raw/", NULL};
 
 #define KEY(d) "raw/startYear%3D2023/startMonth%3D1/startDay%3D" #d "/seriesBucket%3D0a/raw_s_1_GOOD.avro"
 #define REC(b, k) "{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\"," \
@@ -139,7 +139,7 @@ static void test_days_text(void)
 {
     struct day d[10];
     for (int i = 0; i < 10; i++)
-        d[i] = (struct day){2023, 1, i + 1};
+        d[i] = (struct day){2023, 1, i + 1, 0};
     char buf[256];
     CHECK_STR(watch_days_text(d, 0, buf, sizeof buf), "");
     CHECK_STR(watch_days_text(d, 2, buf, sizeof buf), "2023-01-01, 2023-01-02");

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *json = (const char *)data;
     struct err e;
     struct event_doc doc;
-    struct event_filter f = {"sitewise-cold", "raw/"};
+    struct event_filter f = {"sitewise-cold", "raw/", "agg/"};
 
     if (event_parse(json, size, "fuzz", &doc, &e) == 0) {
         for (size_t i = 0; i < doc.n; i++) {
