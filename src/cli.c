@@ -744,6 +744,8 @@ int cli_days(const struct cli_opts *o, const struct config *cfg, struct day_list
     }
     if (o->have_shard)
         day_list_shard(out, o->shard_index, o->shard_count);
+    for (size_t i = 0; cfg && i < out->n; i++)
+        out->v[i].ds = cfg->dataset;   /* the days of the dataset this config view serves */
     return 0;
 }
 

@@ -40,6 +40,11 @@ int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day
  * nothing is under the agg prefix (rt may be NULL: no such check). */
 int cmd_datasets(const struct config *cfg, struct runtime *rt, int ds[2]);
 
+/* Runs fn (plan, status, verify, athena) once per dataset cmd_datasets
+ * selects, with that dataset's config view; a header line names each
+ * dataset in text output when there are two. Returns the worst exit code. */
+int cmd_each_dataset(const struct cli_opts *o, const struct config *cfg, cli_run_fn fn);
+
 /* The keys events count: the cold-tier bucket, and the prefixes of the
  * datasets the config selects. */
 struct event_filter;

@@ -291,6 +291,39 @@ int cmd_all(const struct cli_opts *o, const struct config *cfg)
     return run_stage(o, cfg, PIPELINE_ALL);
 }
 
+int cmd_each_dataset(const struct cli_opts *o, const struct config *cfg, cli_run_fn fn)
+{
+    int ds[2], nds = config_dataset_list(cfg, ds);
+    if (nds == 2 && cfg->datasets == CONFIG_DS_ALL) {
+        struct runtime rt;
+        struct err e = {0};
+        if (runtime_open(&rt, cfg, 0, &e) == 0)
+            nds = cmd_datasets(cfg, &rt, ds);
+        runtime_close(&rt);
+    }
+    int worst = CLI_EXIT_OK;
+    for (int k = 0; k < nds; k++) {
+        struct config view;
+        struct err e = {0};
+        if (config_dataset_view(cfg, ds[k], &view, &e) != 0) {
+            fprintf(stderr, "repart: %s\n", e.msg);
+            return CLI_EXIT_USAGE;
+        }
+        if (nds > 1 && !o->json && !(o->cmd && strcmp(o->cmd->name, "athena") == 0)) {
+            printf("%s== dataset %s (s3://%s/%s) ==\n", k ? "\n" : "",
+                   config_dataset_name(ds[k]), view.s3.cold_tier.bucket_name,
+                   view.s3.cold_tier.data_prefix);
+            fflush(stdout);
+        }
+        int rc = fn(o, &view);
+        if (rc == CLI_EXIT_USAGE)
+            return rc;
+        if (rc > worst)
+            worst = rc;
+    }
+    return worst;
+}
+
 int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day_list *days,
                   struct runtime *rt, int runtime_flags)
 {

@@ -866,9 +866,12 @@ int config_dataset_view(const struct config *c, int ds, struct config *out, stru
 {
     if (out != c)
         *out = *c;
-    out->dataset = ds;
-    if (ds == 0)
+    if (c->dataset == ds)
         return 0;
+    if (c->dataset != 0)   /* a view's own prefixes replaced raw's */
+        return err_setk(e, ERR_USAGE, "%s: the %s dataset cannot be derived from the %s view",
+                        c->path, config_dataset_name(ds), config_dataset_name(c->dataset));
+    out->dataset = ds;
     if (!c->s3.cold_tier.agg_prefix[0])
         return err_setk(e, ERR_USAGE, "%s: the agg dataset has no prefix (s3.cold_tier.data_prefix "
                         "\"%s\" does not end in raw/): set s3.cold_tier.key_prefix or "

@@ -141,6 +141,7 @@ struct gen_state {
     struct codec_buf comp;
     struct membuf file;
     char key[COLDKEY_KEY_MAX + 1];
+    char agg_prefix[COLDKEY_PREFIX_MAX + 1];   /* with o->agg */
 };
 
 static int flush_block(struct gen_state *g, struct ocf_writer *w, int64_t *count, struct err *e)
@@ -265,6 +266,108 @@ static int gen_file(struct gen_state *g, const struct day *d, long epoch_day, un
     return 0;
 }
 
+const char gen_agg_schema_json[] =
+    "{\"type\":\"record\",\"name\":\"AggregatedDatum\",\"namespace\":\"amazon.aws.iot.sitewise.agg\","
+    "\"fields\":["
+    "{\"name\":\"seriesId\",\"type\":\"string\"},"
+    "{\"name\":\"timeInSeconds\",\"type\":\"long\"},"
+    "{\"name\":\"offsetInNanos\",\"type\":\"long\"},"
+    "{\"name\":\"quality\",\"type\":\"string\"},"
+    "{\"name\":\"resolution\",\"type\":\"string\"},"
+    "{\"name\":\"count\",\"type\":[\"null\",\"double\"],\"default\":null},"
+    "{\"name\":\"average\",\"type\":[\"null\",\"double\"],\"default\":null},"
+    "{\"name\":\"min\",\"type\":[\"null\",\"double\"],\"default\":null},"
+    "{\"name\":\"max\",\"type\":[\"null\",\"double\"],\"default\":null},"
+    "{\"name\":\"sum\",\"type\":[\"null\",\"double\"],\"default\":null},"
+    "{\"name\":\"recordVersion\",\"type\":[\"null\",\"long\"],\"default\":null}]}";
+
+static size_t put_opt_double(unsigned char *p, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    p[0] = 2;   /* union branch 1: double */
+    for (int k = 0; k < 8; k++)
+        p[1 + k] = (unsigned char)(u >> (8 * k));
+    return 9;
+}
+
+/* One six-hour agg file of series i: records_per_file records, resolutions
+ * 1m, 15m, 1h, 1d in turn, each at the next window of its resolution inside
+ * the six hours (1d windows start at the file's start). */
+static int gen_agg_file(struct gen_state *g, const struct day *d, long epoch_day, unsigned i,
+                        int quarter, const char *series_id, struct err *e)
+{
+    const struct gen_options *o = g->o;
+    char prefix[COLDKEY_DAY_PREFIX_MAX];
+    if (coldkey_day_prefix(prefix, sizeof prefix, g->agg_prefix, d, e) < 0)
+        return -1;
+    int64_t start = (int64_t)epoch_day * 86400 + (int64_t)quarter * SIX_HOURS;
+    int kl = snprintf(g->key, sizeof g->key, "%sseriesBucket=%02x/agg_%s_%lld_GOOD.avro", prefix,
+                      gen_series_bucket(series_id), series_id, (long long)start);
+    if (kl < 0 || (size_t)kl >= sizeof g->key)
+        return err_setk(e, ERR_USAGE, "generated key too long");
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char seedkey[COLDKEY_KEY_MAX + 32];
+    int sl = snprintf(seedkey, sizeof seedkey, "%llu/%s", (unsigned long long)o->seed, g->key);
+    if (!EVP_Digest(seedkey, (size_t)sl, md, &mdlen, EVP_sha256(), NULL))
+        return err_set(e, "sha256 failed");
+    g->file.b.len = 0;
+    g->file.e = e;
+    struct ocf_writer w;
+    if (ocf_writer_open(&w, gen_agg_schema_json, strlen(gen_agg_schema_json), o->codec, md,
+                        mem_sink, &g->file, e) < 0)
+        return -1;
+    static const char *const res[] = {"1m", "15m", "1h", "1d"};
+    static const int64_t width[] = {60, 900, 3600, 86400};
+    uint64_t rs = mix3(o->seed, ((uint64_t)i << 32) | 0xa9, (uint64_t)start);
+    size_t sid_len = strlen(series_id);
+    int64_t count = 0;
+    size_t target = o->block_target ? o->block_target : 64000;
+    for (unsigned j = 0; j < o->records_per_file; j++) {
+        if (codec_buf_reserve(&g->block, sid_len + 120, e) < 0)
+            return -1;
+        unsigned char *p = g->block.data + g->block.len;
+        size_t n = 0;
+        uint64_t r = splitmix(&rs);
+        unsigned k = j % 4, slot = j / 4;
+        int64_t t = start + (k == 3 ? 0 : (int64_t)slot * width[k] % SIX_HOURS);
+        n += put_str(p + n, series_id, sid_len);
+        n += put_long(p + n, t);
+        n += put_long(p + n, 0);
+        n += put_str(p + n, "GOOD", 4);
+        n += put_str(p + n, res[k], strlen(res[k]));
+        double cnt = (double)(1 + r % 600), lo = (double)(r >> 20 & 0xffff) / 100.0;
+        double hi = lo + (double)(r >> 40 & 0xfff) / 100.0, avg = (lo + hi) / 2;
+        if (kind_of(i) == V_DOUBLE || kind_of(i) == V_INT) {
+            n += put_opt_double(p + n, cnt);
+            n += put_opt_double(p + n, avg);
+            n += put_opt_double(p + n, lo);
+            n += put_opt_double(p + n, hi);
+            n += put_opt_double(p + n, avg * cnt);
+        } else {
+            /* non-numeric properties: only the count aggregate */
+            n += put_opt_double(p + n, cnt);
+            for (int z = 0; z < 4; z++)
+                p[n++] = 0;
+        }
+        p[n++] = 0;   /* recordVersion: null */
+        g->block.len += n;
+        count++;
+        if (g->block.len >= target && flush_block(g, &w, &count, e) < 0)
+            return -1;
+    }
+    if (flush_block(g, &w, &count, e) < 0)
+        return -1;
+    if (g->sink->put(g->sink->ud, g->key, g->file.b.data, g->file.b.len, e) < 0)
+        return err_prefix(e, "%s: ", g->key);
+    g->sum->files++;
+    g->sum->agg_files++;
+    g->sum->records += o->records_per_file;
+    g->sum->bytes += g->file.b.len;
+    return 0;
+}
+
 static int put_metadata(struct gen_state *g, unsigned asset, struct codec_buf *lines,
                         struct err *e)
 {
@@ -347,6 +450,14 @@ int gen_run(const struct gen_options *o, const struct gen_sink *sink, struct gen
     if (!o->data_prefix)
         return err_setk(e, ERR_USAGE, "no data prefix");
     struct gen_state g = {.o = o, .sink = sink, .sum = sum};
+    if (o->agg) {
+        size_t n = strlen(o->data_prefix);
+        if (n < 4 || strcmp(o->data_prefix + n - 4, "raw/") != 0 ||
+            (n > 4 && o->data_prefix[n - 5] != '/') || n >= sizeof g.agg_prefix)
+            return err_setk(e, ERR_USAGE, "--agg: the data prefix \"%s\" does not end in raw/ "
+                            "(agg/ is written beside it)", o->data_prefix);
+        snprintf(g.agg_prefix, sizeof g.agg_prefix, "%.*sagg/", (int)(n - 4), o->data_prefix);
+    }
     int rc = -1;
     char sid[96];
     long first = day_to_epoch_days(&o->from), last = day_to_epoch_days(&o->to);
@@ -355,7 +466,8 @@ int gen_run(const struct gen_options *o, const struct gen_sink *sink, struct gen
         for (unsigned i = 0; i < o->series; i++) {
             gen_series_id(o->seed, i, sid, sizeof sid);
             for (int q = 0; q < 4; q++)
-                if (gen_file(&g, &d, dn, i, q, sid, e) < 0)
+                if (gen_file(&g, &d, dn, i, q, sid, e) < 0 ||
+                    (o->agg && gen_agg_file(&g, &d, dn, i, q, sid, e) < 0))
                     goto done;
         }
         sum->days++;

@@ -16,6 +16,16 @@
  * "assetPropertyDataType","assetPropertyAlias","timeSeriesId",
  * "timeSeriesBucket",...}, timeSeriesId = "<assetId>_<assetPropertyId>").
  *
+ * With `agg`, also four six-hour files per day and series of metrics,
+ * transforms and aggregates,
+ *   <keyPrefix>agg/startYear=.../seriesBucket=XX/agg_<seriesId>_<start>_GOOD.avro
+ * holding `records_per_file` records of the resolutions 1m, 15m, 1h and 1d
+ * in turn, each in the generator's reading of the user guide's field list
+ * (gen_agg_schema_json): seriesId, timeInSeconds, offsetInNanos, quality,
+ * resolution, count, average, min, max, sum (["null","double"]: the API's
+ * aggregates are optional doubles), recordVersion ["null","long"]. repart
+ * assumes none of it: an agg day's schema is taken from its files.
+ *
  * Everything derives from the seed: the same options give byte-identical
  * files (the sync marker of each file is derived from the seed and its key).
  * Records are encoded directly (no Avro C), so thousands of files take
@@ -39,6 +49,8 @@ struct gen_options {
     enum codec_id codec;          /* SiteWise writes snappy */
     const char *data_prefix;      /* e.g. "" or "raw/" (must end with '/' if not empty) */
     int asset_metadata;           /* also write asset_metadata/ files */
+    int agg;                      /* also write the agg dataset beside raw/ (data_prefix
+                                     must end in raw/: x/raw/ -> x/agg/), see below */
     size_t block_target;          /* uncompressed bytes per block; 0 = 64000 (Java's default) */
 };
 
@@ -49,8 +61,12 @@ struct gen_sink {
     void *ud;
 };
 
+/* The schema of the agg files this generator writes (see above). */
+extern const char gen_agg_schema_json[];
+
 struct gen_summary {
-    uint64_t files;               /* .avro files */
+    uint64_t files;               /* .avro files (raw and agg) */
+    uint64_t agg_files;           /* of which agg */
     uint64_t records;
     uint64_t bytes;               /* bytes of .avro files */
     uint64_t days;

@@ -49,7 +49,10 @@ int index_series_of(const char *relkey, char *out, size_t cap)
     const char *base = strrchr(relkey, '/');
     base = base ? base + 1 : relkey;
     size_t n = strlen(base);
-    if (n < 4 + 5 || strncmp(base, "raw_", 4) != 0 || strcmp(base + n - 5, ".avro") != 0)
+    /* raw_ in a raw day's index, agg_ in an agg day's (the index of each
+     * dataset only ever names keys its scan listed) */
+    if (n < 4 + 5 || (strncmp(base, "raw_", 4) != 0 && strncmp(base, "agg_", 4) != 0) ||
+        strcmp(base + n - 5, ".avro") != 0)
         return -1;
     const char *start = base + 4, *end = base + n - 5;
     /* drop the last two '_'-separated fields (start timestamp, quality) */
@@ -253,7 +256,7 @@ static int parse_src_line(struct index *ix, char *body, size_t lineno, struct er
                         lineno);
     char series[INDEX_MAX_LINE];
     if (index_series_of(f[0], series, sizeof series) != 0)
-        return err_setk(e, ERR_DATA, "line %zu: source key '%s' is not raw_<series>_<ts>_<quality>.avro",
+        return err_setk(e, ERR_DATA, "line %zu: source key '%s' is not raw_|agg_<series>_<ts>_<quality>.avro",
                         lineno, f[0]);
     char *end;
     long long size = strtoll(f[1], &end, 10);

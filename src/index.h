@@ -166,7 +166,8 @@ int index_add_range(struct index *ix, const char *relkey, const char *series_id,
                     const char *etag, const char *merged, long long off, long long len);
 void index_sort(struct index *ix);
 
-/* The series id of a source relkey ("seriesBucket=XX/raw_<id>_<ts>_<q>.avro"
+/* The series id of a source relkey ("seriesBucket=XX/raw_<id>_<ts>_<q>.avro",
+ * agg_ the same,
  * or a bare basename): writes it into out (size cap). Returns -1 if the name
  * does not have that shape. */
 int index_series_of(const char *relkey, char *out, size_t cap);

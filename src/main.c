@@ -8,6 +8,7 @@
 #include "awscfg.h"
 #include "cli.h"
 #include "config.h"
+#include "cmd.h"
 #include "config_source.h"
 #include "log.h"
 #include "report.h"
@@ -89,7 +90,13 @@ int main(int argc, char **argv)
     log_setup(stdout, stderr, o.log_format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
               o.quiet ? LOG_WARN : o.verbose ? LOG_DEBUG : LOG_INFO, !o.quiet);
 
-    int rc = o.cmd->run(&o, &cfg);
+    /* the read-only commands over ranges of days run once per dataset; the
+     * pipeline commands, event and watch take (day, dataset) work items */
+    const char *per_ds[] = {"plan", "status", "verify", "athena", NULL};
+    int each = 0;
+    for (int i = 0; per_ds[i]; i++)
+        each |= strcmp(o.cmd->name, per_ds[i]) == 0;
+    int rc = each ? cmd_each_dataset(&o, &cfg, o.cmd->run) : o.cmd->run(&o, &cfg);
     cli_opts_free(&o);
     return rc;
 }

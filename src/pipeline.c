@@ -2322,8 +2322,12 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
     for (int k = 0; k < 2; k++) {
         run.ds_env[k] = *env;
         run.ds_env[k].cfg = &run.ds_cfg[k];
+        int used = 0;
+        for (size_t i = 0; i < n_days && !used; i++)
+            used = (days[i].ds == 1) == k;
         /* no agg prefix: an agg day fails with the reason */
-        run.ds_bad[k] = config_dataset_view(env->cfg, k, &run.ds_cfg[k], &run.ds_err[k]) != 0;
+        if (used)
+            run.ds_bad[k] = config_dataset_view(env->cfg, k, &run.ds_cfg[k], &run.ds_err[k]) != 0;
     }
     progress_init(&run.prog, (long)n_days, now_secs());
     upload_budget_init(&run.budget, part_budget(env->cfg));

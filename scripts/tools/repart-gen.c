@@ -5,7 +5,7 @@
  *   repart-gen (--out DIR | --bucket NAME [--endpoint URL] [--path-style])
  *              --from YYYY-MM-DD [--to YYYY-MM-DD] [--series N]
  *              [--records-per-file K] [--seed S] [--codec snappy|deflate|null]
- *              [--data-prefix raw/] [--asset-metadata] [--block-size BYTES]
+ *              [--data-prefix raw/] [--asset-metadata] [--agg] [--block-size BYTES]
  *
  * Exit: 0 ok, 1 write error, 2 usage. */
 #include <getopt.h>
@@ -113,7 +113,8 @@ static int usage(const char *msg)
             "usage: repart-gen (--out DIR | --bucket NAME [--endpoint URL] [--path-style])\n"
             "                  --from YYYY-MM-DD [--to YYYY-MM-DD] [--series N]\n"
             "                  [--records-per-file K] [--seed S] [--codec snappy|deflate|null]\n"
-            "                  [--data-prefix raw/] [--asset-metadata] [--block-size BYTES]\n");
+            "                  [--data-prefix raw/] [--asset-metadata] [--agg] [--block-size BYTES]\n"
+            "  --agg: also the agg dataset (metrics, transforms, aggregates) beside raw/\n");
     return 2;
 }
 
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
         {"codec", required_argument, NULL, 'c'},
         {"data-prefix", required_argument, NULL, 'p'},
         {"asset-metadata", no_argument, NULL, 'a'},
+        {"agg", no_argument, NULL, 'g'},
         {"block-size", required_argument, NULL, 'b'},
         {"bucket", required_argument, NULL, 'B'},
         {"endpoint", required_argument, NULL, 'E'},
@@ -181,6 +183,7 @@ int main(int argc, char **argv)
             break;
         case 'p': o.data_prefix = optarg; break;
         case 'a': o.asset_metadata = 1; break;
+        case 'g': o.agg = 1; break;
         case 'b':
             if (parse_uint(optarg, 1u << 30, &v) < 0 || v == 0)
                 return usage("--block-size: bytes, 1..1073741824");
@@ -249,10 +252,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "repart-gen: %s\n", e.msg);
         return e.kind == ERR_USAGE ? 2 : 1;
     }
-    printf("{\"days\":%llu,\"series\":%llu,\"files\":%llu,\"records\":%llu,\"bytes\":%llu,"
+    printf("{\"days\":%llu,\"series\":%llu,\"agg_files\":%llu,\"files\":%llu,\"records\":%llu,\"bytes\":%llu,"
            "\"metadata_files\":%llu,\"metadata_bytes\":%llu,\"codec\":\"%s\",\"seed\":%llu}\n",
            (unsigned long long)s.days, (unsigned long long)s.series,
-           (unsigned long long)s.files, (unsigned long long)s.records,
+           (unsigned long long)s.agg_files, (unsigned long long)s.files,
+           (unsigned long long)s.records,
            (unsigned long long)s.bytes, (unsigned long long)s.metadata_files,
            (unsigned long long)s.metadata_bytes, codec_name(o.codec),
            (unsigned long long)o.seed);

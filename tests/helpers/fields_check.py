@@ -21,8 +21,17 @@ def read(path):
     return sch, recs
 
 
+def num(v):
+    # a promoted value (long -> double) equals its source when it is the same
+    # number: an integral double below 2**53 compares as the int it holds; a
+    # long that the double could not hold exactly stays different
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+        return int(v)
+    return v
+
+
 def canon(rec, names):
-    return json.dumps([[n, rec.get(n)] for n in names], sort_keys=True, default=repr)
+    return json.dumps([[n, num(rec.get(n))] for n in names], sort_keys=True, default=repr)
 
 
 msch, mrecs = read(sys.argv[1])
