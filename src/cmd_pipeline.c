@@ -94,7 +94,13 @@ int cmd_datasets(const struct config *cfg, struct runtime *rt, int ds[2])
                                cfg->s3.cold_tier.agg_prefix, 1, &l, &truncated, &e);
         size_t found = l.n;
         s3_object_list_free(&l);
-        if (rc == 0 && found == 0) {
+        if (rc != 0) {
+            /* e.g. a role that may list raw/ only: say so, go on with raw */
+            log_msg(LOG_WARN, NULL, "dataset_unknown", "agg: cannot list s3://%s/%s (%s): only "
+                    "raw is processed (--dataset agg processes it regardless)",
+                    cfg->s3.cold_tier.bucket_name, cfg->s3.cold_tier.agg_prefix, e.msg);
+            n = 1;
+        } else if (found == 0) {
             log_msg(LOG_DEBUG, NULL, "dataset_absent", "agg: nothing under s3://%s/%s: only "
                     "raw is processed", cfg->s3.cold_tier.bucket_name,
                     cfg->s3.cold_tier.agg_prefix);
@@ -193,7 +199,9 @@ int cmd_run_days(const struct cli_opts *o, const struct config *cfg, struct runt
         free(fd);
     }
     print_summary(o->cmd->name, results, n, &t, rerun_cmd);
-    int exit_code = t.signal ? stop_exit_code() : failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    /* days not started without a signal: the endpoint cannot be reached */
+    int exit_code = t.signal ? stop_exit_code()
+                  : failed || t.stopped ? CLI_EXIT_FAILED : CLI_EXIT_OK;
     /* a whole range that lists nothing: a prefix one level too high is a
      * configuration error, not "nothing new" */
     if (exit_code == CLI_EXIT_OK && n && (mode == PIPELINE_ALL || mode == PIPELINE_DOWNLOAD)) {
