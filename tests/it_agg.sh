@@ -85,4 +85,82 @@ run_repart -c "$CFG" verify --deep --from 2023-11-01 --to 2023-11-02
 assert_eq "$RC" 0 "verify --deep ($OUT $ERR)"
 assert_contains "$OUT" "== dataset agg" "verify covers agg"
 
+# 4. stages on day 3, agg only: download / merge / upload stage under
+# <work_dir>/agg/ and commit; raw day 3 is left alone
+run_repart -c "$CFG" --dataset agg download --days 2023-11-03
+assert_eq "$RC" 0 "download agg ($ERR)"
+[ -d "$TEST_TMP/work/agg/raw/2023-11-3" ] || fail "agg staged under work_dir/agg: $(find "$TEST_TMP/work" -maxdepth 3)"
+[ ! -e "$TEST_TMP/work/raw/2023-11-3" ] || fail "raw day 3 staged by --dataset agg"
+run_repart -c "$CFG" merge
+assert_eq "$RC" 0 "merge (every staged day) ($ERR)"
+run_repart -c "$CFG" upload
+assert_eq "$RC" 0 "upload ($ERR)"
+assert_contains "$OUT" "1 day(s): 1 done" "the staged agg day uploaded"
+fields_ok agg 2023-11-03 >/dev/null
+curl -sf -o /dev/null "$S3_ENDPOINT/out/consolidated/$(day_part 2023-11-03)/merged.avro" \
+    && fail "raw day 3 written by --dataset agg stages"
+
+# 5. late agg files: an event for an agg key runs only that agg day; a
+# source with a new field rebuilds the committed agg day with a wider schema
+aggsrc 2023-11-03 3e stddev py-late
+put_tree "$G" cold
+LATE="agg/$(day_part 2023-11-03)/seriesBucket=3e/agg_py-late_$(date -u -d 2023-11-03 +%s)_GOOD.avro"
+run_repart -c "$CFG" event --object "s3://cold/$LATE"
+assert_eq "$RC" 0 "event for an agg key ($ERR)"
+assert_contains "$OUT" "1 day(s): 1 done" "one agg day"
+assert_contains "$OUT" "agg:2023-11-03" "the agg day named"
+assert_contains "$(fields_ok agg 2023-11-03)" "standardDeviation" "the late source's field in the day file"
+# raw day 3 was not touched by the agg event; `all` now merges it
+run_repart -c "$CFG" all --days 2023-11-03
+assert_eq "$RC" 0 "all on day 3 ($ERR)"
+assert_contains "$OUT" "2 day(s): 1 done, 1 with nothing new" "raw day 3 done, agg day 3 nothing new"
+fields_ok raw 2023-11-03 >/dev/null
+
+# 6. an agg source no schema holds beside the others (resolution long): its
+# agg day fails naming the object and the field; raw is unaffected
+gen "$G" --from 2023-11-04 --to 2023-11-04 --series 3 --records-per-file 5 --seed 13 --agg >/dev/null
+aggsrc 2023-11-04 4f incompat py-bad
+put_tree "$G" cold
+run_repart -c "$CFG" all --days 2023-11-04
+assert_eq "$RC" 1 "an incompatible agg source fails its day"
+assert_contains "$ERR" "agg:2023-11-04" "the agg day named"
+assert_contains "$ERR" "agg_py-bad_" "the object named"
+assert_contains "$ERR" "resolution" "the field named"
+assert_contains "$ERR" "--dataset agg" "the rerun command names the dataset"
+assert_contains "$OUT" "2 day(s): 1 done, 0 with nothing new, 1 failed" "raw day 4 committed"
+fields_ok raw 2023-11-04 >/dev/null
+
+# 7. an .avro key under an agg day that does not parse fails that agg day, named
+rm -f "$G/agg/$(day_part 2023-11-04)/seriesBucket=4f/"agg_py-bad_*
+mkdir -p "$TEST_TMP/bad/agg/$(day_part 2023-11-05)/seriesBucket=zz"
+cp "$TEST_TMP/a1.avro" "$TEST_TMP/bad/agg/$(day_part 2023-11-05)/seriesBucket=zz/agg_x_1_GOOD.avro"
+put_tree "$TEST_TMP/bad" cold
+run_repart -c "$CFG" --dataset agg all --days 2023-11-05
+assert_eq "$RC" 1 "a bad agg key fails its day"
+assert_contains "$ERR" "seriesBucket=zz/agg_x_1_GOOD.avro" "the bad key named"
+
+# 8. --dataset raw leaves agg alone; plan covers both datasets by default
+gen "$G" --from 2023-11-06 --to 2023-11-06 --series 2 --records-per-file 3 --seed 14 --agg >/dev/null
+put_tree "$G" cold
+run_repart -c "$CFG" plan --days 2023-11-06
+assert_eq "$RC" 0 "plan ($ERR)"
+assert_contains "$OUT" "== dataset raw (s3://cold/raw/) ==" "plan: raw"
+assert_contains "$OUT" "== dataset agg (s3://cold/agg/) ==" "plan: agg"
+run_repart -c "$CFG" --dataset raw all --days 2023-11-06
+assert_eq "$RC" 0 "--dataset raw ($ERR)"
+assert_contains "$OUT" "1 day(s): 1 done" "raw only"
+curl -sf -o /dev/null "$S3_ENDPOINT/out/consolidated_agg/$(day_part 2023-11-06)/merged.avro" \
+    && fail "agg day written by --dataset raw"
+run_repart -c "$CFG" --dataset bogus plan
+assert_eq "$RC" 2 "--dataset bogus"
+assert_contains "$ERR" "must be raw, agg or all" "--dataset values named"
+# the config alone: datasets: raw
+write_config "$TEST_TMP/raw.yml" "datasets: raw"
+run_repart -c "$TEST_TMP/raw.yml" all --days 2023-11-06
+assert_contains "$OUT" "1 day(s): 0 done, 1 with nothing new" "datasets: raw in the config"
+
+# 9. every day of both datasets checks out
+run_repart -c "$CFG" verify --deep --from 2023-11-01 --to 2023-11-03
+assert_eq "$RC" 0 "final verify --deep ($OUT $ERR)"
+
 note "it_agg: all checks passed"
