@@ -43,7 +43,7 @@ const char *verify_kind_name(enum verify_kind k)
     static const char *const names[] = {
         "missing", "orphan", "count_mismatch", "corrupt", "unreadable", "foreign_series",
         "source_gone", "source_changed", "source_unreadable", "repaired", "legacy", "other",
-        "index_damaged", "sample_unaccounted", "bad_key",
+        "index_damaged", "sample_unaccounted", "bad_key", "value_mismatch",
     };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
@@ -51,6 +51,7 @@ const char *verify_kind_name(enum verify_kind k)
 int verify_day_needs_rebuild(const struct verify_day *v)
 {
     return v->n_kind[VK_MISSING] || v->n_kind[VK_CORRUPT] || v->n_kind[VK_COUNT_MISMATCH] ||
+           v->n_kind[VK_VALUE_MISMATCH] ||
            v->n_kind[VK_FOREIGN_SERIES] || v->n_kind[VK_INDEX_DAMAGED] ||
            v->n_kind[VK_SAMPLE_UNACCOUNTED];
 }
@@ -64,7 +65,7 @@ const char *verify_file_status_name(enum verify_file_status s)
 {
     static const char *const names[] = {
         "ok", "unchecked", "missing", "orphan", "repaired", "count_mismatch", "corrupt",
-        "unreadable", "foreign_series", "legacy", "other",
+        "unreadable", "foreign_series", "legacy", "other", "value_mismatch",
     };
     return (unsigned)s < sizeof names / sizeof *names ? names[s] : "?";
 }
@@ -301,6 +302,8 @@ struct read_task {
     struct codec_buf raw;
     avro_reader_t reader;
     uint64_t foreign;          /* records whose series is not one of `series` */
+    uint64_t vsum, vxor;       /* deep: the multiset of record values (value_hash), as the
+                                  sum and xor of each record's hash */
     char foreign_example[160];
     uint64_t foreign_offset;   /* block of the first */
 };
@@ -308,6 +311,189 @@ struct read_task {
 static int str_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ---- record values, independent of the schema they are written in ----
+ * Each record hashes to 64 bits over its non-null fields by name (a field a
+ * narrower source lacks and the day file holds as null hashes the same),
+ * union branches unwrapped, numbers by value (an int promoted to long, or an
+ * integral value promoted to double, hashes as the same number; a long that
+ * a double could not hold exactly does not). A day file's records, as a
+ * multiset (sum and xor of the hashes), equal its sources' exactly when
+ * every field value of every record was kept. */
+struct vhash {
+    uint64_t h;
+};
+
+static void vh_bytes(struct vhash *v, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        v->h ^= b[i];
+        v->h *= 0x100000001b3ULL;   /* FNV-1a */
+    }
+}
+
+static void vh_tag_len(struct vhash *v, char tag, uint64_t n)
+{
+    vh_bytes(v, &tag, 1);
+    vh_bytes(v, &n, sizeof n);
+}
+
+static int vh_null(avro_value_t *x)
+{
+    avro_value_t br;
+    if (avro_value_get_type(x) == AVRO_UNION) {
+        if (avro_value_get_current_branch(x, &br) != 0)
+            return 0;
+        return vh_null(&br);
+    }
+    return avro_value_get_type(x) == AVRO_NULL;
+}
+
+static void vh_number(struct vhash *v, double d)
+{
+    if (d == d && d >= -9.2e18 && d <= 9.2e18 && (double)(int64_t)d == d) {
+        int64_t i = (int64_t)d;
+        vh_tag_len(v, 'I', (uint64_t)i);
+    } else {
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        vh_tag_len(v, 'D', u);
+    }
+}
+
+static int vh_value(struct vhash *v, avro_value_t *x, int depth)
+{
+    if (depth > 64)
+        return -1;
+    switch (avro_value_get_type(x)) {
+    case AVRO_NULL:
+        vh_tag_len(v, 'N', 0);
+        return 0;
+    case AVRO_BOOLEAN: {
+        int b = 0;
+        avro_value_get_boolean(x, &b);
+        vh_tag_len(v, 'B', (uint64_t)(b != 0));
+        return 0;
+    }
+    case AVRO_INT32: {
+        int32_t i = 0;
+        avro_value_get_int(x, &i);
+        vh_tag_len(v, 'I', (uint64_t)(int64_t)i);
+        return 0;
+    }
+    case AVRO_INT64: {
+        int64_t i = 0;
+        avro_value_get_long(x, &i);
+        vh_tag_len(v, 'I', (uint64_t)i);
+        return 0;
+    }
+    case AVRO_FLOAT: {
+        float f = 0;
+        avro_value_get_float(x, &f);
+        vh_number(v, (double)f);
+        return 0;
+    }
+    case AVRO_DOUBLE: {
+        double d = 0;
+        avro_value_get_double(x, &d);
+        vh_number(v, d);
+        return 0;
+    }
+    case AVRO_STRING: {
+        const char *p = NULL;
+        size_t n = 0;
+        avro_value_get_string(x, &p, &n);
+        n = n ? n - 1 : 0;   /* Avro C counts the NUL */
+        vh_tag_len(v, 'S', n);
+        vh_bytes(v, p, n);
+        return 0;
+    }
+    case AVRO_BYTES: {
+        const void *p = NULL;
+        size_t n = 0;
+        avro_value_get_bytes(x, &p, &n);
+        vh_tag_len(v, 'Y', n);
+        vh_bytes(v, p, n);
+        return 0;
+    }
+    case AVRO_FIXED: {
+        const void *p = NULL;
+        size_t n = 0;
+        avro_value_get_fixed(x, &p, &n);
+        vh_tag_len(v, 'Y', n);
+        vh_bytes(v, p, n);
+        return 0;
+    }
+    case AVRO_ENUM: {
+        int i = 0;
+        avro_value_get_enum(x, &i);
+        const char *sym = avro_schema_enum_get(avro_value_get_schema(x), i);
+        size_t n = sym ? strlen(sym) : 0;
+        vh_tag_len(v, 'E', n);
+        vh_bytes(v, sym, n);
+        return 0;
+    }
+    case AVRO_UNION: {
+        avro_value_t br;
+        if (avro_value_get_current_branch(x, &br) != 0)
+            return -1;
+        return vh_value(v, &br, depth + 1);
+    }
+    case AVRO_RECORD: {
+        size_t n = 0;
+        avro_value_get_size(x, &n);
+        vh_tag_len(v, 'R', 0);
+        for (size_t i = 0; i < n; i++) {
+            avro_value_t f;
+            const char *name = NULL;
+            if (avro_value_get_by_index(x, i, &f, &name) != 0 || !name)
+                return -1;
+            if (vh_null(&f))
+                continue;   /* absent and null are the same value */
+            vh_tag_len(v, 'F', strlen(name));
+            vh_bytes(v, name, strlen(name));
+            if (vh_value(v, &f, depth + 1) != 0)
+                return -1;
+        }
+        vh_tag_len(v, 'r', 0);
+        return 0;
+    }
+    case AVRO_ARRAY:
+    case AVRO_MAP: {
+        size_t n = 0;
+        int map = avro_value_get_type(x) == AVRO_MAP;
+        avro_value_get_size(x, &n);
+        vh_tag_len(v, map ? 'M' : 'A', n);
+        for (size_t i = 0; i < n; i++) {
+            avro_value_t el;
+            const char *key = NULL;
+            if (avro_value_get_by_index(x, i, &el, map ? &key : NULL) != 0)
+                return -1;
+            if (map && key)
+                vh_bytes(v, key, strlen(key) + 1);
+            if (vh_value(v, &el, depth + 1) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* The hash of one record (value_hash above); 0 when it cannot be walked. */
+static uint64_t record_hash(avro_value_t *rec)
+{
+    struct vhash v = {0xcbf29ce484222325ULL};
+    if (vh_value(&v, rec, 0) != 0)
+        return 0;
+    /* splitmix finaliser: sums of hashes stay well spread */
+    uint64_t z = v.h + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
 }
 
 static int deep_header(void *ud, const char *schema_json, size_t len, enum codec_id codec,
@@ -367,6 +553,9 @@ static int deep_block(void *ud, const struct ocf_stream_block *b, struct err *e)
             avro_value_get_string(&field, &sid, &sl) != 0 || !sid)
             return err_setk(e, ERR_DATA, "%s: block at offset %llu: record %lld does not decode",
                             t->key, (unsigned long long)b->offset, (long long)i);
+        uint64_t h = record_hash(&t->value);
+        t->vsum += h;
+        t->vxor ^= h;
         if (!t->n_series || !bsearch(&sid, t->series, t->n_series, sizeof *t->series, str_cmp)) {
             if (t->foreign++ == 0) {
                 snprintf(t->foreign_example, sizeof t->foreign_example, "%s", sid);
@@ -661,7 +850,9 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
             if (!c || strcmp(c->etag, refs[i].ix->etag) != 0 || c->size != refs[i].ix->size)
                 continue;   /* gone or changed: reported below */
             struct read_task *st = &tasks[n_tasks++];
-            *st = (struct read_task){.s3 = env->s3, .bucket = cold_bucket, .key = c->key, .wg = &wg};
+            /* deep: each source's record values too (value_hash) */
+            *st = (struct read_task){.s3 = env->s3, .bucket = cold_bucket, .key = c->key, .wg = &wg,
+                                     .deep = env->deep};
             refs[i].task = st;
             waitgroup_add(&wg, 1);
             if (pool_submit(env->pool, read_run, st) != 0)
@@ -697,6 +888,7 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
         const char *gone_ex = NULL, *changed_ex = NULL;
         struct err unread_ex = {0};
         long long expected = 0;
+        uint64_t want_sum = 0, want_xor = 0;
         for (size_t i = first; i < end; i++) {
             if (!refs[i].cold) {
                 if (!gone++)
@@ -710,6 +902,8 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
                         unread_ex = refs[i].task->err;
                 } else {
                     expected += (long long)refs[i].task->records;
+                    want_sum += refs[i].task->vsum;
+                    want_xor ^= refs[i].task->vxor;
                     v->sources_read++;
                 }
             }
@@ -760,6 +954,14 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
             add_finding(v, VK_COUNT_MISMATCH, VERIFY_PROBLEM, f->key,
                         "%s: holds %llu records, its %zu sources hold %lld", f->key,
                         (unsigned long long)t->records, n, expected);
+        } else if (known && env->deep && !unowned &&
+                   (t->vsum != want_sum || t->vxor != want_xor)) {
+            /* (an adopted file with unowned records has values no source
+             * accounts for: counts only) */
+            f->status = VF_VALUE_MISMATCH;
+            add_finding(v, VK_VALUE_MISMATCH, VERIFY_PROBLEM, f->key,
+                        "%s: holds as many records as its %zu sources (%lld), but not their "
+                        "field values (a value changed or dropped)", f->key, n, expected);
         } else {
             f->status = known ? VF_OK : VF_UNCHECKED;
         }

@@ -64,8 +64,9 @@ enum verify_kind {
     VK_SAMPLE_UNACCOUNTED, /* warning: a sample file no #file / #folded line accounts for:
                               the next run adopts or folds it; --repair rebuilds the day */
     VK_BAD_KEY,           /* .avro keys under the day that do not parse (a run fails the day) */
+    VK_VALUE_MISMATCH,    /* deep: as many records as its sources, but other field values */
 };
-#define VK_LAST VK_BAD_KEY
+#define VK_LAST VK_VALUE_MISMATCH
 
 struct verify_finding {
     enum verify_kind kind;
@@ -86,6 +87,7 @@ enum verify_file_status {
     VF_FOREIGN_SERIES,
     VF_LEGACY,
     VF_OTHER,
+    VF_VALUE_MISMATCH,    /* deep: the records' field values are not its sources' */
 };
 
 struct verify_file {

@@ -163,4 +163,39 @@ assert_contains "$OUT" "1 day(s): 0 done, 1 with nothing new" "datasets: raw in 
 run_repart -c "$CFG" verify --deep --from 2023-11-01 --to 2023-11-03
 assert_eq "$RC" 0 "final verify --deep ($OUT $ERR)"
 
+# 10. verify --deep compares field values, not only counts: a day file (null
+# codec, so bytes can be changed in place) with one double changed and the
+# same number of records is a value_mismatch
+cat >"$TEST_TMP/null.yml" <<YAML
+s3:
+  region: us-east-1
+  endpoint_url: $S3_ENDPOINT
+  path_style: true
+  cold_tier: { bucket_name: cold, data_prefix: raw/ }
+  repartitioned: { bucket_name: out, data_prefix: c2/, index_prefix: i2/, agg_data_prefix: c2_agg/, agg_index_prefix: i2_agg/ }
+work_dir: $TEST_TMP/work2
+output_codec: null
+YAML
+run_repart -c "$TEST_TMP/null.yml" --dataset agg all --days 2023-11-02
+assert_eq "$RC" 0 "agg day 2 with the null codec ($ERR)"
+run_repart -c "$TEST_TMP/null.yml" --dataset agg verify --deep --days 2023-11-02
+assert_eq "$RC" 0 "verify --deep before the change ($OUT $ERR)"
+K="c2_agg/$(day_part 2023-11-02)/merged.avro"
+curl -sf "$S3_ENDPOINT/out/$K" -o "$TEST_TMP/n.avro" || fail "no null-codec day file"
+# average 1.25 (a python source's record) becomes 1.5: same size, same records
+"$PY" - "$TEST_TMP/n.avro" <<'PY' || fail "no 1.25 in the day file"
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.find(struct.pack("<d", 1.25))
+if i < 0: sys.exit(1)
+b[i:i + 8] = struct.pack("<d", 1.5)
+open(sys.argv[1], "wb").write(b)
+PY
+"$REPART_BUILD_DIR/s3-tool" --endpoint "$S3_ENDPOINT" --path-style put out "$K" "$TEST_TMP/n.avro" >/dev/null || fail "put back"
+run_repart -c "$TEST_TMP/null.yml" --dataset agg verify --deep --json --days 2023-11-02
+assert_eq "$RC" 1 "verify --deep finds the changed value"
+assert_contains "$OUT" '"value_mismatch"' "the kind"
+assert_contains "$OUT" "but not their field values" "the message"
+assert_eq "$("$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print(sum(x["counts"].get("count_mismatch",0) for x in d["days"]))' <<<"$OUT")" 0 "the counts agree"
+
 note "it_agg: all checks passed"
