@@ -15,16 +15,22 @@
 void athena_years(const struct config *cfg, const struct day *from, const struct day *to,
                   int this_year, int *year_from, int *year_to)
 {
-    if (from && to) {
-        *year_from = from->y;
-        *year_to = to->y;
-    } else if (cfg && cfg->has_date_range) {
-        *year_from = cfg->date_start.y;
-        *year_to = (cfg->date_end.y > this_year ? cfg->date_end.y : this_year) + 1;
-    } else {
-        *year_from = ATHENA_FIRST_YEAR < this_year ? ATHENA_FIRST_YEAR : this_year;
-        *year_to = this_year + 1;
+    /* from the first year anything may hold to a far horizon: never frozen
+     * to the range of the run that printed it */
+    int first = ATHENA_FIRST_YEAR < this_year ? ATHENA_FIRST_YEAR : this_year;
+    int last = ATHENA_LAST_YEAR > this_year + 1 ? ATHENA_LAST_YEAR : this_year + 1;
+    if (from && from->y < first)
+        first = from->y;
+    if (to && to->y > last)
+        last = to->y;
+    if (cfg && cfg->has_date_range) {
+        if (cfg->date_start.y < first)
+            first = cfg->date_start.y;
+        if (cfg->date_end.y > last)
+            last = cfg->date_end.y;
     }
+    *year_from = first;
+    *year_to = last;
 }
 
 int athena_check_name(const char *what, const char *name, struct err *e)
@@ -236,6 +242,8 @@ char *athena_create_table(const struct config *cfg, const struct athena_opts *o,
     const char *bucket = cfg->s3.repartitioned.bucket_name;
     const char *prefix = cfg->s3.repartitioned.data_prefix;
     struct sb b = {0};
+    if (o->create_database)
+        sb_printf(&b, "CREATE DATABASE IF NOT EXISTS `%s`;\n\n", db);
     sb_printf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s`.`%s` (\n", db, table);
     for (size_t i = 0; i < n; i++)
         sb_printf(&b, "  `%s` %s%s\n", cols[i].name, cols[i].type, i + 1 < n ? "," : "");

@@ -35,6 +35,10 @@
 /* First year of the projection when nothing says otherwise (SiteWise's cold
  * tier exists since 2021). */
 #define ATHENA_FIRST_YEAR 2021
+/* Last projected year: far enough that the table never needs printing
+ * again as days arrive (unfiltered queries enumerate the whole range:
+ * filter on startyear). */
+#define ATHENA_LAST_YEAR 2099
 /* Partitions per ALTER TABLE statement (Athena limits the query length). */
 #define ATHENA_PARTITIONS_PER_STATEMENT 500
 
@@ -42,13 +46,14 @@ struct athena_opts {
     const char *database;       /* NULL: ATHENA_DEFAULT_DATABASE */
     const char *table;          /* NULL: ATHENA_DEFAULT_TABLE */
     int projection;             /* 1: partition projection properties */
+    int create_database;        /* 1: CREATE DATABASE IF NOT EXISTS before the table */
     int year_from, year_to;     /* projection.startyear.range */
     const char *schema_json;    /* NULL: the SiteWise RawDatum schema */
 };
 
-/* Projection years: from/to given (--from/--to) -> their years; else the
- * config's date_range from its first year to the later of its last year and
- * this_year, plus one; else ATHENA_FIRST_YEAR .. this_year + 1. */
+/* Projection years: ATHENA_FIRST_YEAR (or this_year, if earlier) to
+ * ATHENA_LAST_YEAR (at least this_year + 1), widened to the years of from/to
+ * (--from/--to) and of the config's date_range where they lie outside. */
 void athena_years(const struct config *cfg, const struct day *from, const struct day *to,
                   int this_year, int *year_from, int *year_to);
 

@@ -65,9 +65,12 @@ const struct cli_command cli_commands[] = {
     { "athena", cmd_athena, RANGE | CLI_OPT_ATHENA, "",
       "print CREATE EXTERNAL TABLE DDL for the output layout",
       "Prints Athena DDL (an Avro table with partition projection on startYear,\n"
-      "startMonth and startDay) for the repartitioned data prefix of the config.\n"
-      "The projected years are those of --from/--to, else of the config's\n"
-      "date_range up to next year. With --partitions, prints instead ALTER TABLE\n"
+      "startMonth and startDay) per dataset: <table> for raw, <table>_agg for agg.\n"
+      "Columns and avro.schema.literal come from the committed day files' headers\n"
+      "(widened into one schema; raw falls back to RawDatum when none can be\n"
+      "read). The projected years run from 2021 (or the earliest year of\n"
+      "--from/--to or date_range) to 2099, so the table keeps working as new days\n"
+      "arrive; filter on startyear. With --partitions, prints instead ALTER TABLE\n"
       "... ADD IF NOT EXISTS PARTITION statements for the days that have merged\n"
       "files in the bucket (all, or those of --from/--to or --days), for a table\n"
       "created with --no-projection." },
@@ -115,6 +118,7 @@ static const struct opt_help cmd_opt_help[] = {
     { CLI_OPT_ATHENA, "--database NAME", "database name (default \"default\"; a-z 0-9 _)" },
     { CLI_OPT_ATHENA, "--partitions", "print ALTER TABLE ADD PARTITION for the days present" },
     { CLI_OPT_ATHENA, "--no-projection", "CREATE TABLE without partition projection" },
+    { CLI_OPT_ATHENA, "--create-database", "also CREATE DATABASE IF NOT EXISTS first" },
 };
 
 static const struct opt_help global_opt_help[] = {
@@ -254,7 +258,8 @@ void cli_command_help(FILE *f, const struct cli_command *c)
     if (c->opts & CLI_OPT_REPORT)
         fprintf(f, " [--report FILE]");
     if (c->opts & CLI_OPT_ATHENA)
-        fprintf(f, " [--table NAME] [--database NAME] [--partitions | --no-projection]");
+        fprintf(f, " [--table NAME] [--database NAME] [--create-database] [--partitions | "
+                   "--no-projection]");
     if (c->opts & CLI_OPT_OBJECT)
         fprintf(f, " [--object s3://BUCKET/KEY]...");
     if (c->args && *c->args)
@@ -283,7 +288,7 @@ void cli_command_help(FILE *f, const struct cli_command *c)
 enum {
     OPT_FROM = 256, OPT_TO, OPT_DAYS, OPT_SHARD, OPT_JSON, OPT_REPORT, OPT_QUEUE, OPT_ONCE,
     OPT_DEEP, OPT_REPAIR, OPT_LOG_FORMAT, OPT_VERSION, OPT_TABLE, OPT_DATABASE, OPT_PARTITIONS,
-    OPT_NO_PROJECTION, OPT_OBJECT, OPT_PROFILE, OPT_REGION, OPT_DATASET,
+    OPT_NO_PROJECTION, OPT_OBJECT, OPT_PROFILE, OPT_REGION, OPT_DATASET, OPT_CREATE_DB,
     OPT_UPLOAD_FIRST, /* the s3.upload flags, in cli_upload_keys order */
     OPT_SSE = OPT_UPLOAD_FIRST, OPT_KMS_KEY, OPT_BUCKET_KEY, OPT_STORAGE_CLASS, OPT_ACL,
     OPT_EXPECTED_OWNER, OPT_TAGS,
@@ -324,6 +329,7 @@ static const struct option long_opts[] = {
     { "database", required_argument, NULL, OPT_DATABASE },
     { "partitions", no_argument, NULL, OPT_PARTITIONS },
     { "no-projection", no_argument, NULL, OPT_NO_PROJECTION },
+    { "create-database", no_argument, NULL, OPT_CREATE_DB },
     { "object", required_argument, NULL, OPT_OBJECT },
     { NULL, 0, NULL, 0 },
 };
@@ -350,6 +356,7 @@ static unsigned opt_bit(int val)
     case OPT_DEEP: return CLI_OPT_DEEP;
     case OPT_REPAIR: return CLI_OPT_REPAIR;
     case OPT_TABLE: case OPT_DATABASE: case OPT_PARTITIONS: case OPT_NO_PROJECTION:
+    case OPT_CREATE_DB:
         return CLI_OPT_ATHENA;
     case OPT_OBJECT: return CLI_OPT_OBJECT;
     default: return 0;
@@ -565,6 +572,9 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
         return 0;
     case OPT_NO_PROJECTION:
         o->no_projection = 1;
+        return 0;
+    case OPT_CREATE_DB:
+        o->create_database = 1;
         return 0;
     case OPT_OBJECT: {
         const char *b = arg + 5, *slash = strncmp(arg, "s3://", 5) == 0 ? strchr(b, '/') : NULL;

@@ -75,6 +75,7 @@ struct cli_opts {
     const char *database;       /* --database NAME (athena) */
     int partitions;             /* --partitions (athena) */
     int no_projection;          /* --no-projection (athena) */
+    int create_database;        /* --create-database (athena) */
 };
 
 typedef int (*cli_run_fn)(const struct cli_opts *o, const struct config *cfg);

@@ -6,7 +6,12 @@
 #include <time.h>
 
 #include "athena.h"
+#include "avsc.h"
 #include "cmd.h"
+#include "dayfile.h"
+#include "log.h"
+#include "ocf.h"
+#include "pool.h"
 #include "runtime.h"
 
 static int cmp_day(const void *a, const void *b)
@@ -108,13 +113,137 @@ static int partitions(const struct cli_opts *o, const struct config *cfg,
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
+/* One day file's header read (the first 64 KiB, else 1 MiB). */
+struct header_task {
+    struct s3_client *s3;
+    const char *bucket, *key;
+    struct waitgroup *wg;
+    char *schema;             /* malloc'd writer schema, or NULL with err */
+    struct err err;
+};
+
+static void header_run(void *arg)
+{
+    struct header_task *t = arg;
+    for (long long span = 64 << 10; !t->schema && span <= (1 << 20); span *= 16) {
+        struct s3_buf b = {0};
+        struct ocf_reader r;
+        err_clear(&t->err);
+        if (s3_get_buffer_range(t->s3, t->bucket, t->key, 0, span - 1, &b, NULL, &t->err) == 0 &&
+            ocf_reader_open(&r, t->key, b.data, b.len, &t->err) == 0) {
+            t->schema = strndup(r.schema_json, r.schema_len);
+            ocf_reader_close(&r);
+            if (!t->schema)
+                err_set(&t->err, "out of memory");
+        }
+        int more = !t->schema && b.len == (size_t)span && t->err.kind == ERR_DATA;
+        s3_buf_free(&b);
+        if (!more)
+            break;
+    }
+    waitgroup_done(t->wg);
+}
+
+/* The dataset's schema as committed: every day file's header, widened into
+ * one schema that holds them all (a day rebuilt with an added field adds
+ * its column). *out = NULL when no day file exists yet. */
+static int committed_schema(const struct config *cfg, struct runtime *rt, char **out,
+                            size_t *n_files, struct err *e)
+{
+    *out = NULL;
+    *n_files = 0;
+    const char *bucket = cfg->s3.repartitioned.bucket_name;
+    const char *prefix = cfg->s3.repartitioned.data_prefix;
+    struct s3_object_list l = {0};
+    if (s3_list(rt->s3, bucket, prefix, &l, e) != 0)
+        return err_prefix(e, "listing s3://%s/%s: ", bucket, prefix);
+    struct header_task *t = calloc(l.n ? l.n : 1, sizeof *t);
+    if (!t) {
+        s3_object_list_free(&l);
+        return err_set(e, "out of memory");
+    }
+    struct waitgroup wg;
+    waitgroup_init(&wg);
+    size_t n = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const char *k = l.items[i].key, *slash = strrchr(k, '/');
+        if (strcmp(slash ? slash + 1 : k, DAYFILE_NAME) != 0)
+            continue;
+        t[n] = (struct header_task){.s3 = rt->s3, .bucket = bucket, .key = k, .wg = &wg};
+        waitgroup_add(&wg, 1);
+        if (pool_submit(rt->pool, header_run, &t[n]) != 0)
+            header_run(&t[n]);
+        n++;
+    }
+    waitgroup_wait(&wg);
+    waitgroup_destroy(&wg);
+    int rc = 0;
+    char *acc = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && !t[i].schema) {
+            *e = t[i].err;
+            rc = err_prefix(e, "reading the header of s3://%s/%s: ", bucket, t[i].key);
+        }
+        if (rc == 0 && !acc) {
+            acc = t[i].schema;
+            t[i].schema = NULL;
+        } else if (rc == 0) {
+            char *w = NULL;
+            if (avsc_widen(acc, strlen(acc), t[i].schema, strlen(t[i].schema), &w, e) != 0) {
+                rc = err_prefix(e, "s3://%s/%s: its schema and another day's: ", bucket, t[i].key);
+            } else if (w) {
+                free(acc);
+                acc = w;
+            }
+        }
+        free(t[i].schema);
+    }
+    free(t);
+    s3_object_list_free(&l);
+    if (rc != 0) {
+        free(acc);
+        return rc;
+    }
+    *out = acc;
+    *n_files = n;
+    return 0;
+}
+
 int cmd_athena(const struct cli_opts *o, const struct config *cfg)
 {
+    /* the agg table is <table>_agg (both are printed by default) */
+    char agg_table[ATHENA_NAME_MAX + 8];
+    snprintf(agg_table, sizeof agg_table, "%s_agg", o->table ? o->table : ATHENA_DEFAULT_TABLE);
     struct athena_opts ao = {
-        .database = o->database, .table = o->table, .projection = !o->no_projection,
+        .database = o->database, .table = cfg->dataset == 1 ? agg_table : o->table,
+        .projection = !o->no_projection, .create_database = o->create_database,
     };
     if (o->partitions)
         return partitions(o, cfg, &ao);
+    /* columns from the day files' headers; raw falls back to RawDatum when
+     * they cannot be read, agg has no schema of its own to fall back to */
+    struct err e = {0};
+    char *schema = NULL;
+    size_t n_files = 0;
+    struct runtime rt;
+    int rrc = runtime_open(&rt, cfg, 0, &e);
+    if (rrc == 0)
+        rrc = committed_schema(cfg, &rt, &schema, &n_files, &e);
+    runtime_close(&rt);
+    if (rrc != 0 && cfg->dataset == 1) {
+        fprintf(stderr, "repart: the agg table's columns come from its day files: %s\n", e.msg);
+        return CLI_EXIT_FAILED;
+    }
+    if (rrc != 0)
+        log_msg(LOG_WARN, NULL, "athena_schema", "the committed schema cannot be read (%s): the "
+                "table describes RawDatum", e.msg);
+    if (rrc == 0 && !schema && cfg->dataset == 1) {
+        fprintf(stderr, "repart: no agg day file under s3://%s/%s yet: the agg table's columns "
+                "come from its files (run `repart all` first)\n", cfg->s3.repartitioned.bucket_name,
+                cfg->s3.repartitioned.data_prefix);
+        return CLI_EXIT_FAILED;
+    }
+    ao.schema_json = schema;
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -127,8 +256,9 @@ int cmd_athena(const struct cli_opts *o, const struct config *cfg)
         to = &o->days.v[o->days.n - 1];
     }
     athena_years(cfg, from, to, tm.tm_year + 1900, &ao.year_from, &ao.year_to);
-    struct err e = {0};
+    err_clear(&e);
     char *sql = athena_create_table(cfg, &ao, &e);
+    free(schema);
     if (!sql) {
         fprintf(stderr, "repart: %s\n", e.msg);
         return e.kind == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;

@@ -85,6 +85,41 @@ run_repart -c "$CFG" verify --deep --from 2023-11-01 --to 2023-11-02
 assert_eq "$RC" 0 "verify --deep ($OUT $ERR)"
 assert_contains "$OUT" "== dataset agg" "verify covers agg"
 
+# athena: a table per dataset; the agg table's columns and schema literal
+# are those of its day files (widened over days: day 2 added
+# standardDeviation), its location and projection the agg prefix
+run_repart -c "$CFG" athena --create-database --database sw
+assert_eq "$RC" 0 "athena ($ERR)"
+printf '%s\n' "$OUT" >"$TEST_TMP/ddl.sql"
+assert_contains "$OUT" 'CREATE DATABASE IF NOT EXISTS `sw`;' "create database"
+assert_contains "$OUT" 'CREATE EXTERNAL TABLE IF NOT EXISTS `sw`.`sitewise_consolidated` (' "raw table"
+assert_contains "$OUT" 'CREATE EXTERNAL TABLE IF NOT EXISTS `sw`.`sitewise_consolidated_agg` (' "agg table"
+"$PY" - "$TEST_TMP/ddl.sql" "$TEST_TMP/a1.avro" "$TEST_TMP/a2.avro" <<'PY' || fail "agg DDL: $(cat "$TEST_TMP/ddl.py.out")"
+import json, re, sys, avro.schema, avro.datafile, avro.io
+ddl = open(sys.argv[1]).read()
+agg = ddl[ddl.index("`sitewise_consolidated_agg`"):]
+out = open(sys.argv[1].replace(".sql", ".py.out"), "w")
+def need(cond, what):
+    if not cond:
+        out.write(what + "\n"); out.close(); sys.exit(1)
+need("LOCATION 's3://out/consolidated_agg/'" in agg, "agg location")
+need("'storage.location.template'='s3://out/consolidated_agg/startYear=${startyear}/" in agg, "agg projection template")
+need("'projection.startyear.range'='2021,2099'" in agg, "projection years")
+lit = re.search(r"TBLPROPERTIES \(\n  'avro.schema.literal'='(.*)'", agg).group(1)
+s = avro.schema.parse(lit)   # an independent parser accepts the literal
+need(s.fullname == "amazon.aws.iot.sitewise.agg.AggregatedDatum", "record name %s" % s.fullname)
+names = [f.name for f in s.fields]
+want = set()
+for p in sys.argv[2:]:
+    r = avro.datafile.DataFileReader(open(p, "rb"), avro.io.DatumReader())
+    want |= {f["name"] for f in json.loads(str(r.schema))["fields"]}
+need(set(names) == want, "columns %s, day files %s" % (names, sorted(want)))
+cols = re.findall(r"^  `(\w+)` (\w+)", agg.split("PARTITIONED BY")[0], re.M)
+need([c for c, _ in cols] == [n.lower() for n in names] or [c for c, _ in cols] == names, "columns %s" % cols)
+need(dict(cols).get("resolution") == "string", "resolution column %s" % cols)
+need(dict(cols).get("count") == "double", "count column %s" % cols)
+PY
+
 # 4. stages on day 3, agg only: download / merge / upload stage under
 # <work_dir>/agg/ and commit; raw day 3 is left alone
 run_repart -c "$CFG" --dataset agg download --days 2023-11-03

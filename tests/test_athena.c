@@ -89,8 +89,8 @@ static void test_create_table(void)
     REQUIRE(load_cfg(&c, "date_range: { date_start: \"2022-11-05\", date_end: \"2023-02-01\" }\n") == 0);
     struct athena_opts o = {.database = "iot", .table = "sitewise_daily", .projection = 1};
     athena_years(&c, NULL, NULL, 2025, &o.year_from, &o.year_to);
-    CHECK_INT(o.year_from, 2022);
-    CHECK_INT(o.year_to, 2026);   /* the later of 2023 and 2025, plus one */
+    CHECK_INT(o.year_from, ATHENA_FIRST_YEAR);   /* date_range starts later: the default */
+    CHECK_INT(o.year_to, ATHENA_LAST_YEAR);      /* never frozen to the range */
     struct err e = {0};
     char *ddl = athena_create_table(&c, &o, &e);
     REQUIRE(ddl);
@@ -156,7 +156,7 @@ static void test_create_table(void)
     CHECK_STR(v, "true");
     free(v);
     static const char *const ranges[][3] = {
-        {"startyear", "integer", "2022,2026"},
+        {"startyear", "integer", "2021,2099"},
         {"startmonth", "integer", "1,12"},
         {"startday", "integer", "1,31"},
     };
@@ -204,15 +204,24 @@ static void test_years(void)
     int f, t;
     athena_years(&c, NULL, NULL, 2024, &f, &t);
     CHECK_INT(f, ATHENA_FIRST_YEAR);
-    CHECK_INT(t, 2025);
+    CHECK_INT(t, ATHENA_LAST_YEAR);
+    /* --from/--to widen the range, never narrow it */
     struct day from = {2019, 3, 1, 0}, to = {2031, 1, 1, 0};
     athena_years(&c, &from, &to, 2024, &f, &t);
     CHECK_INT(f, 2019);
-    CHECK_INT(t, 2031);
-    REQUIRE(load_cfg(&c, "date_range: { date_start: \"2023-01-01\", date_end: \"2030-12-31\" }\n") == 0);
+    CHECK_INT(t, ATHENA_LAST_YEAR);
+    struct day f2 = {2023, 3, 1, 0}, t2 = {2023, 4, 1, 0};
+    athena_years(&c, &f2, &t2, 2024, &f, &t);
+    CHECK_INT(f, ATHENA_FIRST_YEAR);
+    CHECK_INT(t, ATHENA_LAST_YEAR);
+    REQUIRE(load_cfg(&c, "date_range: { date_start: \"2019-01-01\", date_end: \"2130-12-31\" }\n") == 0);
     athena_years(&c, NULL, NULL, 2024, &f, &t);
-    CHECK_INT(f, 2023);
-    CHECK_INT(t, 2031);
+    CHECK_INT(f, 2019);
+    CHECK_INT(t, 2130);
+    /* a clock past the horizon still projects next year */
+    athena_years(NULL, NULL, NULL, 2200, &f, &t);
+    CHECK_INT(f, ATHENA_FIRST_YEAR);
+    CHECK_INT(t, 2201);
 }
 
 static void test_names(void)
