@@ -317,7 +317,10 @@ int cmd_each_dataset(const struct cli_opts *o, const struct config *cfg, cli_run
             fprintf(stderr, "repart: %s\n", e.msg);
             return CLI_EXIT_USAGE;
         }
-        if (nds > 1 && !o->json && !(o->cmd && strcmp(o->cmd->name, "athena") == 0)) {
+        if (k && o->cmd && strcmp(o->cmd->name, "athena") == 0) {
+            printf("\n");   /* between the two tables' statements */
+            fflush(stdout);
+        } else if (nds > 1 && !o->json && !(o->cmd && strcmp(o->cmd->name, "athena") == 0)) {
             printf("%s== dataset %s (s3://%s/%s) ==\n", k ? "\n" : "",
                    config_dataset_name(ds[k]), view.s3.cold_tier.bucket_name,
                    view.s3.cold_tier.data_prefix);

@@ -77,7 +77,7 @@ def partition(day):
 
 
 def series_of(name):
-    base = name[len("raw_"):-len(".avro")]
+    base = name[len("raw_"):-len(".avro")]   # raw_ or agg_: both 4 characters
     return base.rsplit("_", 2)[0]
 
 
@@ -87,7 +87,7 @@ def check_day(endpoint, bucket, data_prefix, index_prefix, day, src_dir):
     n_src = 0
     for root, _, files in os.walk(src_dir):
         for f in files:
-            if f.startswith("raw_") and f.endswith(".avro"):
+            if f.startswith(("raw_", "agg_")) and f.endswith(".avro"):
                 with open(os.path.join(root, f), "rb") as fh:
                     expected.update(records(fh.read()))
                 series.add(series_of(f))
