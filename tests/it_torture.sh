@@ -10,6 +10,8 @@
 #      check (the concurrent reader with the background runs).
 #   2. crashes: kill -9 at random instants, SIGTERM, the crash points and
 #      crashed stages, with arrivals, runs and faults; every check.
+#   3. the agg dataset (issue 12): every arrival an agg_ file under agg/,
+#      repart with datasets: agg, crashes and faults; every check.
 # Exit 0 of the explorer and the expected number of schedules, else the
 # explorer's findings are kept in $REPART_BUILD_DIR/torture-failed/.
 . "$(dirname "$0")/lib.sh"
@@ -27,11 +29,15 @@ K1=export,late,overwrite,new-series,new-property,dup-name,all,stages,event,watch
 K2=export,late,overwrite,new-series,all,stages,event,watch,crashpoint,kill9,sigterm,stage-crash,faults,lost-write,verify-repair,sample
 C=final-exact,no-dup,no-loss,readable,concurrent-reader,one-file,verify-agrees,clean-exit,stage-ok
 
-run_part() {  # name seed schedules kinds checks
+N3="${TORTURE_SCHEDULES_3:-3}"
+K3=export,late,overwrite,new-series,new-property,all,stages,event,watch,two-writers,crashpoint,kill9,faults,lost-write,verify-repair,index-bom-crlf
+
+run_part() {  # name seed schedules kinds checks [more explorer options]
     local name=$1 seed=$2 n=$3 kinds=$4 checks=$5 rc=0
+    shift 5
     local out="$TEST_TMP/$name"
     "$TORTURE" --repart "$REPART" --seed "$seed" --schedules "$n" --kinds "$kinds" --checks "$checks" \
-        --no-shrink --out "$out" >"$TEST_TMP/$name.log" 2>&1 || rc=$?
+        --no-shrink --out "$out" "$@" >"$TEST_TMP/$name.log" 2>&1 || rc=$?
     cat "$TEST_TMP/$name.log"
     if [ "$rc" -ne 0 ]; then
         local keep="$REPART_BUILD_DIR/torture-failed/$name"
@@ -49,4 +55,6 @@ run_part no-crash 7000 "$N1" "$K1" "$C"
 note "[${SECONDS}s] no-crash: $N1 schedules, no violation"
 run_part crash 7100 "$N2" "$K2" "$C"
 note "[${SECONDS}s] crash: $N2 schedules, no violation"
+run_part agg 7200 "$N3" "$K3" "$C" --dataset agg
+note "[${SECONDS}s] agg: $N3 schedules, no violation"
 echo "it_torture: ok"

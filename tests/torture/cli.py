@@ -34,6 +34,8 @@ def parse(argv):
     g.add_argument("--minutes", type=float, help="run schedules for this long")
     g.add_argument("--replay", metavar="FILE", help="run exactly this schedule.json (or shrunk.json)")
     ap.add_argument("--kinds", help="event kinds to draw (default: all)")
+    ap.add_argument("--dataset", choices=["raw", "agg", "mixed"], default="raw",
+                    help="the cold-tier dataset the arrivals go to (mixed: agg for odd seeds)")
     ap.add_argument("--checks", help="checks to apply (default: all)")
     ap.add_argument("--weights", help="kind=weight,... overriding the default weights")
     ap.add_argument("--events", type=int, help="events per schedule (default: 6..20, drawn)")
@@ -243,7 +245,7 @@ class Explorer:
                 if deadline and time.monotonic() >= deadline:
                     break
                 sched = schedule.draw(a.seed + i, kinds, a.weight_map, locking=a.locking, n_events=a.events,
-                                       backfill=a.backfill, series=a.series_range)
+                                       backfill=a.backfill, series=a.series_range, dataset=a.dataset)
                 self.one(sched)
                 i += 1
             status = "violations" if self.summary["violations"] else "ok"

@@ -48,13 +48,29 @@ def series_bucket(series_id):
 
 
 def cold_key(prefix, day, bucket, series_id, ts, quality="GOOD"):
-    return "%s%sseriesBucket=%s/raw_%s_%d_%s.avro" % (prefix, partition(day), bucket, series_id,
-                                                        ts, quality)
+    """raw_<series>_<ts>_<q>.avro under raw/, agg_... under agg/ (the agg
+    dataset of issue 12)."""
+    head = "agg_" if prefix.endswith("agg/") else "raw_"
+    return "%s%sseriesBucket=%s/%s%s_%d_%s.avro" % (prefix, partition(day), bucket, head, series_id,
+                                                      ts, quality)
 
 
 def series_of_key(key):
     base = key.rsplit("/", 1)[-1]
-    return base[len("raw_"):-len(".avro")].rsplit("_", 2)[0]
+    return base[len("raw_"):-len(".avro")].rsplit("_", 2)[0]   # raw_ or agg_
+
+
+class Layout:
+    """Where one dataset lives: the cold prefix, repart's output and index
+    prefixes, the stage root under work_dir."""
+
+    def __init__(self, dataset="raw"):
+        agg = dataset == "agg"
+        self.dataset = dataset
+        self.cold = "agg/" if agg else "raw/"
+        self.data = "consolidated_agg/" if agg else "consolidated/"
+        self.index = "index_agg/" if agg else "index/"
+        self.stage = "agg" if agg else ""
 
 
 class Obj:

@@ -101,7 +101,9 @@ class ScheduleRun:
         self.logs = os.path.join(self.dir, "logs")
         os.makedirs(self.logs, exist_ok=True)
         self.model = model.Model()
-        self.reader = Reader(self.s3, self.out, "consolidated/")
+        self.lay = model.Layout(self.setting.get("dataset", "raw"))
+        self.stage = os.path.join(self.work, self.lay.stage) if self.lay.stage else self.work
+        self.reader = Reader(self.s3, self.out, self.lay.data)
         self.committed = {d: {} for d in self.days}   # day -> rec -> (key, version)
         self.violations = []
         self.trace = []
@@ -175,8 +177,9 @@ concurrency: %d
 part_size_mb: 5
 locking: %s
 watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_timeout: 5 }
+datasets: %s
 """ % (endpoint, self.cold, self.out, self.days[0], self.days[-1], self.work,
-                s.get("concurrency", 4), locking))
+                s.get("concurrency", 4), locking, self.lay.dataset))
         return path
 
     def proc_env(self, extra=None):
@@ -585,13 +588,13 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         out = set()
         for d in self.days:
             part = model.partition(d)
-            data, _ = self.s3.get(self.out, "index/%stimeseries.txt" % part)
+            data, _ = self.s3.get(self.out, self.lay.index + "%stimeseries.txt" % part)
             size = None
             for line in (data or b"").decode("utf-8", "replace").splitlines():
                 f = line.rstrip("\r").split("\t")
                 if f[0] == "#file" and len(f) > 1 and f[1] == "merged.avro":
                     size = int(f[2])
-            obj, _ = self.s3.get(self.out, "consolidated/%smerged.avro" % part)
+            obj, _ = self.s3.get(self.out, self.lay.data + "%smerged.avro" % part)
             if obj is not None and len(obj) != size:
                 out.add(d)
         return out
@@ -603,7 +606,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         its records twice until the next run of the day deletes it
         (docs/design.md, consistency model); not counted as a finding then,
         and the final run must leave none (final-exact)."""
-        data, _ = self.s3.get(self.out, "index/%stimeseries.txt" % model.partition(snap.day))
+        data, _ = self.s3.get(self.out, self.lay.index + "%stimeseries.txt" % model.partition(snap.day))
         names = set()
         for line in (data or b"").decode("utf-8", "replace").splitlines():
             f = line.rstrip("\r").split("\t")
@@ -626,7 +629,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         final-exact after the last run still requires one copy."""
         if not self.any_stopped:
             return False   # only a run that did not finish leaves a fold uncommitted
-        data, _ = self.s3.get(self.out, "index/%stimeseries.txt" % model.partition(snap.day))
+        data, _ = self.s3.get(self.out, self.lay.index + "%stimeseries.txt" % model.partition(snap.day))
         committed, adopted = None, set()
         for line in (data or b"").decode("utf-8", "replace").splitlines():
             f = line.lstrip("\ufeff").rstrip("\r").split("\t")
@@ -669,7 +672,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         run of the day is checked for exactness all the same (exact_days)."""
         if not self.sample_during_ran:
             return False
-        data, _ = self.s3.get(self.out, "index/%stimeseries.txt" % model.partition(snap.day))
+        data, _ = self.s3.get(self.out, self.lay.index + "%stimeseries.txt" % model.partition(snap.day))
         accounted = set()
         for line in (data or b"").decode("utf-8", "replace").splitlines():
             f = line.lstrip("\ufeff").rstrip("\r").split("\t")
@@ -692,7 +695,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         by hand stays that way until repart's next commit of the day. The
         sample is not run then."""
         for d in self.days:
-            data, _ = self.s3.get(self.out, "index/%stimeseries.txt" % model.partition(d))
+            data, _ = self.s3.get(self.out, self.lay.index + "%stimeseries.txt" % model.partition(d))
             if data and data.startswith(b"\xef\xbb\xbf"):
                 raise Skip("the index of %s starts with a BOM, which the sample misreads" % d)
 
@@ -852,7 +855,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         # may still be applied by the server after the kill: list again until
         # a pass, a moment after the last removal, finds none.
         for n in range(6):
-            found = [k for k, _, _ in self.s3.list(self.out, "index/")
+            found = [k for k, _, _ in self.s3.list(self.out, self.lay.index)
                      if k.endswith("/.repart-lease")]
             for k in found:
                 self.s3.delete(self.out, k)
@@ -902,7 +905,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
 
     def ev_index_corrupt(self, e, info):
         args = ["--rate", str(e["rate"]), "--seed", str(e["pseed"]), "--faults", "corrupt",
-                "--only", "GET", "--only-path-regex", "^/%s/index/" % self.out,
+                "--only", "GET", "--only-path-regex", "^/%s/%s" % (self.out, self.lay.index),
                 "--max-per-path", str(e["max_per_path"]), "--skip", str(e.get("skip", 0))]
         self.ev_faulted(e, info, args)
 
@@ -914,7 +917,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
     def index_days(self):
         out = []
         for d in self.days:
-            key = "index/%stimeseries.txt" % model.partition(d)
+            key = self.lay.index + "%stimeseries.txt" % model.partition(d)
             data, _ = self.s3.get(self.out, key)
             if data is not None:
                 out.append((d, key, data))
@@ -959,7 +962,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
             names = sorted({lines[i].split("\t")[-1].strip() for i in src})
             name = names[rng.randrange(len(names))]
             drop = {i for i in src if lines[i].split("\t")[-1].strip() == name}
-            okey = "consolidated/%s%s" % (model.partition(day), name)
+            okey = self.lay.data + "%s%s" % (model.partition(day), name)
             odata, oetag = self.s3.get(self.out, okey)
             if odata is not None:
                 recs, _ = self.reader._records(okey, oetag, odata)
@@ -973,7 +976,7 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         self.say("  %s: removed %d of %d #src line(s) of %s" % (mode, len(drop), len(src), key))
 
     def staged_days(self):
-        base = os.path.join(self.work, "raw")
+        base = os.path.join(self.stage, "raw")
         out = []
         if os.path.isdir(base):
             for d in sorted(os.listdir(base)):
@@ -1015,9 +1018,9 @@ watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_tim
         if not days:
             raise Skip("no sources yet")
         day = days[int(e["pick"] * len(days)) % len(days)]
-        p = os.path.join(self.work, "raw", model.folder(day))
+        p = os.path.join(self.stage, "raw", model.folder(day))
         shutil.rmtree(p, ignore_errors=True)
-        shutil.rmtree(os.path.join(self.work, "merged", model.folder(day)), ignore_errors=True)
+        shutil.rmtree(os.path.join(self.stage, "merged", model.folder(day)), ignore_errors=True)
         os.makedirs(p)
         recs, n = [], 0
         with self.model.lock:

@@ -285,8 +285,16 @@ class Drawer:
         return events
 
 
-def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False, series=(5, 60)):
-    dr = Drawer(seed, kinds, weights, series=series)
+def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False, series=(5, 60),
+         dataset="raw"):
+    """dataset: raw, agg (every arrival an agg_ file under agg/, repart run
+    with datasets: agg; the original sample only ever did raw, so its kinds
+    are left out), or mixed (agg for odd seeds)."""
+    if dataset == "mixed":
+        dataset = "agg" if seed % 2 else "raw"
+    if dataset == "agg":
+        kinds = [k for k in kinds if k not in SAMPLE]
+    dr = Drawer(seed, kinds, weights, data_prefix=model.Layout(dataset).cold, series=series)
     r = dr.rng
     setting = {
         "days": dr.days,
@@ -294,6 +302,8 @@ def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False,
         "locking": locking or r.choice(["auto", "auto", "on", "off"]),
         "concurrency": r.choice([2, 4, 8]),
     }
+    if dataset != "raw":
+        setting["dataset"] = dataset
     events = dr.draw(n_events, backfill)
     return {"version": 1, "seed": seed, "setting": setting, "events": events}
 
