@@ -407,6 +407,11 @@ static int set_string(struct ctx *x, const char *path, const struct field *f,
             return FAIL(v, "must end with '/' (got \"%s\")", q(s, n, qb));
         if (strstr(s, "//"))
             return FAIL(v, "must not contain \"//\" (got \"%s\")", q(s, n, qb));
+        /* a day's or bucket's folder: every range would list nothing */
+        if (strstr(s, "startYear=") || strstr(s, "startMonth=") || strstr(s, "startDay=") ||
+            strstr(s, "seriesBucket="))
+            return FAIL(v, "\"%s\" names a partition folder: give the prefix above the "
+                        "startYear= partitions (e.g. raw/)", q(s, n, qb));
         break;
     case K_REGION:
         if (!awscfg_region_ok(s))

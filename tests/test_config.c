@@ -167,6 +167,9 @@ static void test_errors_name_the_key(void)
         { "s3:\n  cold_tier:\n    bucket_name: cold-b\n    data_prefix: /raw/\n", "t.yml:4: s3.cold_tier.data_prefix: must not start with '/'" },
         { "s3:\n  cold_tier:\n    bucket_name: cold-b\n    data_prefix: ''\n", "s3.cold_tier.data_prefix: must not be empty" },
         { "s3:\n  cold_tier:\n    bucket_name: cold-b\n    data_prefix: a//raw/\n", "s3.cold_tier.data_prefix: must not contain \"//\"" },
+        /* one level too low: a partition folder */
+        { "s3:\n  cold_tier:\n    bucket_name: cold-b\n    data_prefix: raw/startYear=2023/\n", "t.yml:4: s3.cold_tier.data_prefix: \"raw/startYear=2023/\" names a partition folder" },
+        { "s3:\n  cold_tier:\n    bucket_name: cold-b\n    agg_prefix: x/agg/startYear=2023/startMonth=1/\n", "s3.cold_tier.agg_prefix: \"x/agg/startYear=2023/startMonth=1/\" names a partition folder" },
         { "s3:\n  repartitioned:\n    data_prefix: out\n", "s3.repartitioned.data_prefix: must end with '/'" },
         { "s3:\n  repartitioned:\n    index_prefix: /idx/\n", "s3.repartitioned.index_prefix: must not start with '/'" },
         { MIN "    data_prefix: index/\n", "s3.repartitioned.index_prefix: \"index/\" overlaps s3.repartitioned.data_prefix" },
