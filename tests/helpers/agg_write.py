@@ -4,8 +4,9 @@ an Avro writer independent of repart, for tests/it_agg.sh:
   agg_write.py KIND OUT SERIES T0
 KIND: plain (the field list of the user guide as repart-gen writes it),
 stddev (no "sum"; an added optional "standardDeviation"), countlong
-(count as ["null","long"], which a day of double counts widens to
-["null","long","double"]: every value kept), incompat (resolution as long),
+(count as ["null","long"], values below 2^53: a day of double counts
+promotes them exactly), countbig (the same with 2^53 + 1: a double cannot
+hold it), incompat (resolution as long),
 othername (record x.y.Other)."""
 import json, sys, avro.schema, avro.datafile, avro.io
 
@@ -43,7 +44,7 @@ kind, out, sid, t0 = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 f = [dict(x) for x in AGG]
 if kind == "stddev":
     f = [x for x in f if x["name"] != "sum"] + [opt("standardDeviation")]
-elif kind == "countlong":
+elif kind in ("countlong", "countbig"):
     f[5] = opt("count", "long")
 elif kind == "incompat":
     f[4] = {"name": "resolution", "type": "long"}
@@ -51,6 +52,9 @@ recs = [rec(sid, t0 + 60 * i, i, f) for i in range(6)]
 if kind == "countlong":
     for i, r in enumerate(recs):
         r["count"] = (1 << 40) + i
+if kind == "countbig":
+    for i, r in enumerate(recs):
+        r["count"] = (1 << 53) + 1 + 2 * i
 if kind == "incompat":
     for i, r in enumerate(recs):
         r["resolution"] = 60
