@@ -10,7 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
-repart_setup cold out
+s3_start fauxqs --queues qa cold out
+COLD_BUCKET=cold
 CFG="$TEST_TMP/config.yml"
 write_config "$CFG"
 G="$TEST_TMP/gen"
@@ -244,5 +245,21 @@ assert_eq "$RC" 0 "agg day 7 ($ERR)"
 run_repart -c "$CFG" --dataset agg verify --deep --json --days 2023-11-07
 assert_eq "$RC" 1 "verify --deep reports the rounded long"
 assert_contains "$OUT" '"value_mismatch"' "value_mismatch for the rounded long"
+
+# 12. watch: one message names an agg key, another a raw key of the same
+# day: both datasets' days are processed, each once
+gen "$G" --from 2023-11-08 --to 2023-11-08 --series 2 --records-per-file 3 --seed 16 --agg >/dev/null
+put_tree "$G" cold
+MK="$REPART_SRC_DIR/tests/helpers/make_event.py"
+QA="$S3_ENDPOINT/000000000000/qa"
+AK=$(cd "$G" && find "agg/$(day_part 2023-11-08)" -name '*.avro' | sort | head -1)
+RK=$(cd "$G" && find "raw/$(day_part 2023-11-08)" -name '*.avro' | sort | head -1)
+"$REPART_BUILD_DIR/sqs-tool" "$QA" send "$("$PY" "$MK" s3 "cold:$AK")" >/dev/null
+"$REPART_BUILD_DIR/sqs-tool" "$QA" send "$("$PY" "$MK" eventbridge "cold:$RK")" >/dev/null
+run_repart -c "$CFG" watch --queue "$QA" --once
+assert_eq "$RC" 0 "watch --once ($ERR)"
+assert_contains "$OUT" "2 day(s): 2 done" "the raw and the agg day of one batch"
+fields_ok agg 2023-11-08 >/dev/null
+fields_ok raw 2023-11-08 >/dev/null
 
 note "it_agg: all checks passed"
