@@ -240,9 +240,9 @@ datasets: %s
     # the operator would, only where the schedule made it necessary; the
     # command is then run again and that exit counts. A stop anywhere else
     # stays a violation.
-    ASK_REPAIR = re.compile(r"^error: (\d{4}-\d{2}-\d{2}): .*run `repart verify --repair` for this day",
+    ASK_REPAIR = re.compile(r"^error: (?:agg:)?(\d{4}-\d{2}-\d{2}): .*run `repart verify --repair` for this day",
                             re.M)
-    ASK_DOWNLOAD = re.compile(r"^error: (\d{4}-\d{2}-\d{2}): .*since `repart download` staged it; "
+    ASK_DOWNLOAD = re.compile(r"^error: (?:agg:)?(\d{4}-\d{2}-\d{2}): .*since `repart download` staged it; "
                               r"run `repart download`", re.M)
 
     def operator(self, p, args, kw):
