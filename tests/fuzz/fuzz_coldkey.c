@@ -40,6 +40,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (e.kind != ERR_DATA || strlen(e.msg) == 0) {
         abort();
     }
+    /* the agg dataset's spelling: agg_ under agg/, never a raw key */
+    if (coldkey_parse_ds(key, "agg/", COLDKEY_AGG, &k, &e) == 0) {
+        char re[COLDKEY_KEY_MAX + 64];
+        int n = coldkey_bucket_prefix(re, sizeof re, "agg/", &k.day, k.bucket, &e);
+        if (n < 0 || k.day.ds != COLDKEY_AGG)
+            abort();
+        snprintf(re + n, sizeof re - (size_t)n, "agg_%s_%" PRId64 "_%s.avro", k.series_id,
+                 k.start_ts, k.quality);
+        if (strcmp(re, key) != 0)
+            abort();
+    } else if (e.kind != ERR_DATA || strlen(e.msg) == 0) {
+        abort();
+    }
     struct day d;
     (void)coldkey_parse_day(key, "raw/", &d, &e);
     free(key);
