@@ -11,7 +11,9 @@
 #   2. crashes: kill -9 at random instants, SIGTERM, the crash points and
 #      crashed stages, with arrivals, runs and faults; every check.
 #   3. the agg dataset (issue 12): every arrival an agg_ file under agg/,
-#      repart with datasets: agg, crashes and faults; every check.
+#      repart with datasets: agg, crashes and faults; every check; then
+#      both datasets at once (each raw arrival with an agg twin, repart with
+#      datasets: all; the twins checked exactly after the final run).
 # Exit 0 of the explorer and the expected number of schedules, else the
 # explorer's findings are kept in $REPART_BUILD_DIR/torture-failed/.
 . "$(dirname "$0")/lib.sh"
@@ -56,5 +58,6 @@ note "[${SECONDS}s] no-crash: $N1 schedules, no violation"
 run_part crash 7100 "$N2" "$K2" "$C"
 note "[${SECONDS}s] crash: $N2 schedules, no violation"
 run_part agg 7200 "$N3" "$K3" "$C" --dataset agg
-note "[${SECONDS}s] agg: $N3 schedules, no violation"
+run_part both 7300 "$N3" "$K3" "$C" --dataset both
+note "[${SECONDS}s] agg and both: $N3 schedules each, no violation"
 echo "it_torture: ok"

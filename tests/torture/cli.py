@@ -34,8 +34,9 @@ def parse(argv):
     g.add_argument("--minutes", type=float, help="run schedules for this long")
     g.add_argument("--replay", metavar="FILE", help="run exactly this schedule.json (or shrunk.json)")
     ap.add_argument("--kinds", help="event kinds to draw (default: all)")
-    ap.add_argument("--dataset", choices=["raw", "agg", "mixed"], default="raw",
-                    help="the cold-tier dataset the arrivals go to (mixed: agg for odd seeds)")
+    ap.add_argument("--dataset", choices=["raw", "agg", "both", "mixed"], default="raw",
+                    help="the cold-tier dataset the arrivals go to (both: raw arrivals with agg "
+                         "twins, repart on both datasets; mixed: raw, agg, both by seed)")
     ap.add_argument("--checks", help="checks to apply (default: all)")
     ap.add_argument("--weights", help="kind=weight,... overriding the default weights")
     ap.add_argument("--events", type=int, help="events per schedule (default: 6..20, drawn)")

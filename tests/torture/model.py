@@ -67,10 +67,20 @@ class Layout:
     def __init__(self, dataset="raw"):
         agg = dataset == "agg"
         self.dataset = dataset
+        # both: a raw schedule whose every arrival has an agg twin (other
+        # records, under agg/), repart run with datasets: all
+        self.twin = dataset == "both"
         self.cold = "agg/" if agg else "raw/"
         self.data = "consolidated_agg/" if agg else "consolidated/"
         self.index = "index_agg/" if agg else "index/"
         self.stage = "agg" if agg else ""
+        self.config_datasets = "all" if self.twin else dataset
+
+
+def twin_key(key):
+    """The agg twin of a raw cold-tier key: agg/..., agg_<series>_..."""
+    head, _, base = key.rpartition("/")
+    return head.replace("raw/", "agg/", 1) + "/agg_" + base[len("raw_"):]
 
 
 class Obj:

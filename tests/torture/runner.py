@@ -104,6 +104,9 @@ class ScheduleRun:
         self.lay = model.Layout(self.setting.get("dataset", "raw"))
         self.stage = os.path.join(self.work, self.lay.stage) if self.lay.stage else self.work
         self.reader = Reader(self.s3, self.out, self.lay.data)
+        # dataset both: the agg twins of the arrivals, checked after the final run
+        self.twin_model = model.Model() if self.lay.twin else None
+        self.twin_reader = Reader(self.s3, self.out, "consolidated_agg/") if self.lay.twin else None
         self.committed = {d: {} for d in self.days}   # day -> rec -> (key, version)
         self.violations = []
         self.trace = []
@@ -179,7 +182,7 @@ locking: %s
 watch: { batch_messages: 100, quiet_seconds: 0, batch_seconds: 1, visibility_timeout: 5 }
 datasets: %s
 """ % (endpoint, self.cold, self.out, self.days[0], self.days[-1], self.work,
-                s.get("concurrency", 4), locking, self.lay.dataset))
+                s.get("concurrency", 4), locking, self.lay.config_datasets))
         return path
 
     def proc_env(self, extra=None):
@@ -298,6 +301,11 @@ datasets: %s
         data, recs = self.model.make_file(key, series_id, ts, n, uid)
         self.s3.put(self.cold, key, data)
         self.model.put(key, data, recs)
+        if self.twin_model is not None:
+            tk = model.twin_key(key)
+            data, recs = self.twin_model.make_file(tk, series_id, ts, n, uid + 50000000)
+            self.s3.put(self.cold, tk, data)
+            self.twin_model.put(tk, data, recs)
 
     def arrival(self, e):
         k = e["kind"]
@@ -854,8 +862,9 @@ datasets: %s
         # A request the killed run had sent in full (another day's lease PUT)
         # may still be applied by the server after the kill: list again until
         # a pass, a moment after the last removal, finds none.
+        prefixes = [self.lay.index] + (["index_agg/"] if self.lay.twin else [])
         for n in range(6):
-            found = [k for k, _, _ in self.s3.list(self.out, self.lay.index)
+            found = [k for p in prefixes for k, _, _ in self.s3.list(self.out, p)
                      if k.endswith("/.repart-lease")]
             for k in found:
                 self.s3.delete(self.out, k)
@@ -1100,6 +1109,26 @@ datasets: %s
                                    % (day, len(rf), ", ".join(k.rsplit("/", 1)[-1] for k in rf),
                                       "; plus %d of the sample" % len(snap.sample_files())
                                       if snap.sample_files() else ""))
+        if self.twin_model is not None:
+            # the agg twins: exactly their current records in the agg
+            # partition, one repart file, nothing of raw (and the raw
+            # checks above saw nothing of agg)
+            for day in self.days:
+                snap = self.twin_reader.snapshot(day)
+                src = self.twin_model.day_counter(day)
+                missing, extra = src - snap.counter, snap.counter - src
+                rf = snap.repart_files()
+                bad = missing or extra or snap.bad or (src and len(rf) != 1) or len(rf) > 1
+                problems["agg:" + day] = bool(bad)
+                if bad:
+                    ex = ["missing %s" % avrofiles.rec_text(r) for r in list(missing)[:2]]
+                    ex += ["extra %s in %s" % (avrofiles.rec_text(r),
+                                               ", ".join(self.twin_reader.files_holding(snap, r)))
+                           for r in list(extra)[:2]]
+                    self.violation("final-exact", "agg day %s: %d record(s) missing, %d extra, %d "
+                                   "repart file(s), %d unreadable (the twins hold %d)"
+                                   % (day, sum(missing.values()), sum(extra.values()), len(rf),
+                                      len(snap.bad), sum(src.values())), ex)
         if "verify-agrees" in self.checks:
             p = self.start(["verify", "--deep", "--json"] + self.range_args(), tag="final-verify")
             vrc = self.finish(p)
@@ -1107,9 +1136,19 @@ datasets: %s
             try:
                 with open(p.out_path) as f:
                     txt = f.read()
-                doc = json.loads(txt[:txt.rfind("}") + 1])
-                for d in doc.get("days", []):
-                    vdays[d["day"]] = d.get("status")
+                # one document per dataset, one after the other
+                dec, pos, docs = json.JSONDecoder(), 0, []
+                txt = txt[:txt.rfind("}") + 1]
+                while pos < len(txt):
+                    while pos < len(txt) and txt[pos].isspace():
+                        pos += 1
+                    if pos >= len(txt):
+                        break
+                    doc, pos = dec.raw_decode(txt, pos)
+                    docs.append(doc)
+                for i, doc in enumerate(docs):
+                    for d in doc.get("days", []):
+                        vdays[("agg:" if i else "") + d["day"]] = d.get("status")
             except (ValueError, KeyError, OSError):
                 pass
             bad_days = sorted(d for d, b in problems.items() if b)
@@ -1118,7 +1157,7 @@ datasets: %s
             elif (vrc == 0) != (not bad_days):
                 detail = ", ".join("%s: verify %s, reader %s" % (d, vdays.get(d, "?"),
                                                                  "problem" if problems[d] else "ok")
-                                   for d in self.days if (vdays.get(d) == "ok") == problems[d])
+                                   for d in sorted(problems) if (vdays.get(d) == "ok") == problems[d])
                 self.violation("verify-agrees", "verify --deep exited %d, the reader found %s (%s)"
                                % (vrc, "problems on %s" % ", ".join(bad_days) if bad_days else "none",
                                   detail))

@@ -289,9 +289,11 @@ def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False,
          dataset="raw"):
     """dataset: raw, agg (every arrival an agg_ file under agg/, repart run
     with datasets: agg; the original sample only ever did raw, so its kinds
-    are left out), or mixed (agg for odd seeds)."""
+    are left out), both (a raw schedule whose arrivals each have an agg twin;
+    repart runs both datasets at once), or mixed (raw, agg and both in turn
+    by seed)."""
     if dataset == "mixed":
-        dataset = "agg" if seed % 2 else "raw"
+        dataset = ("raw", "agg", "both")[seed % 3]
     if dataset == "agg":
         kinds = [k for k in kinds if k not in SAMPLE]
     dr = Drawer(seed, kinds, weights, data_prefix=model.Layout(dataset).cold, series=series)
