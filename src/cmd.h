@@ -37,8 +37,11 @@ int cmd_open_days(const struct cli_opts *o, const struct config *cfg, struct day
  * CLI_EXIT_FAILED (a day failed or the report could not be written). */
 /* The datasets a run over ranges of days processes, into ds[2] (raw before
  * agg): those the config selects, without agg when datasets is "all" and
- * nothing is under the agg prefix (rt may be NULL: no such check). */
-int cmd_datasets(const struct config *cfg, struct runtime *rt, int ds[2]);
+ * nothing is under the agg prefix nor committed under the agg index prefix
+ * (rt may be NULL: no such check). When that cannot be listed, agg is left
+ * out with a warning, except for read_only commands (verify, status, plan,
+ * athena), which check it rather than pass without it. */
+int cmd_datasets(const struct config *cfg, struct runtime *rt, int read_only, int ds[2]);
 
 /* Runs fn (plan, status, verify, athena) once per dataset cmd_datasets
  * selects, with that dataset's config view; a header line names each

@@ -81,29 +81,47 @@ static int day_items(const struct day_list *days, const int *ds, int nds, struct
     return 0;
 }
 
-int cmd_datasets(const struct config *cfg, struct runtime *rt, int ds[2])
+/* 1 when anything is listed under bucket/prefix, 0 when nothing, -1 (e set)
+ * when the listing fails. One page at most. */
+static int prefix_has_keys(struct runtime *rt, const char *bucket, const char *prefix,
+                           struct err *e)
+{
+    struct s3_object_list l = {0};
+    int truncated = 0;
+    int rc = s3_list_pages(rt->s3, bucket, prefix, 1, &l, &truncated, e);
+    size_t found = l.n;
+    s3_object_list_free(&l);
+    return rc != 0 ? -1 : found > 0;
+}
+
+int cmd_datasets(const struct config *cfg, struct runtime *rt, int read_only, int ds[2])
 {
     int n = config_dataset_list(cfg, ds);
     /* "all" means both where both exist: agg is left out, with one line,
-     * when nothing is under its prefix (a cold tier without aggregates) */
+     * when nothing is under its prefix (a cold tier without aggregates) and
+     * nothing of it was committed (what verify, status and athena read) */
     if (cfg->datasets == CONFIG_DS_ALL && n == 2 && rt && rt->s3) {
-        struct s3_object_list l = {0};
         struct err e = {0};
-        int truncated = 0;
-        int rc = s3_list_pages(rt->s3, cfg->s3.cold_tier.bucket_name,
-                               cfg->s3.cold_tier.agg_prefix, 1, &l, &truncated, &e);
-        size_t found = l.n;
-        s3_object_list_free(&l);
-        if (rc != 0) {
+        int has = prefix_has_keys(rt, cfg->s3.cold_tier.bucket_name, cfg->s3.cold_tier.agg_prefix,
+                                  &e);
+        if (has == 0)
+            has = prefix_has_keys(rt, cfg->s3.repartitioned.bucket_name,
+                                  cfg->s3.repartitioned.agg_index_prefix, &e);
+        if (has < 0 && read_only) {
+            /* a check must not pass by leaving out what it cannot see */
+            log_msg(LOG_WARN, NULL, "dataset_unknown", "agg: cannot tell whether it exists (%s): "
+                    "checked as well (--dataset raw leaves it out)", e.msg);
+        } else if (has < 0) {
             /* e.g. a role that may list raw/ only: say so, go on with raw */
             log_msg(LOG_WARN, NULL, "dataset_unknown", "agg: cannot list s3://%s/%s (%s): only "
                     "raw is processed (--dataset agg processes it regardless)",
                     cfg->s3.cold_tier.bucket_name, cfg->s3.cold_tier.agg_prefix, e.msg);
             n = 1;
-        } else if (found == 0) {
-            log_msg(LOG_DEBUG, NULL, "dataset_absent", "agg: nothing under s3://%s/%s: only "
-                    "raw is processed", cfg->s3.cold_tier.bucket_name,
-                    cfg->s3.cold_tier.agg_prefix);
+        } else if (has == 0) {
+            log_msg(LOG_DEBUG, NULL, "dataset_absent", "agg: nothing under s3://%s/%s and "
+                    "nothing committed under s3://%s/%s: only raw", cfg->s3.cold_tier.bucket_name,
+                    cfg->s3.cold_tier.agg_prefix, cfg->s3.repartitioned.bucket_name,
+                    cfg->s3.repartitioned.agg_index_prefix);
             n = 1;
         }
     }
@@ -251,7 +269,7 @@ static int run_stage(const struct cli_opts *o, const struct config *cfg, enum pi
             qsort(days.v, days.n, sizeof *days.v, cmp_day);
     } else {
         if (flags & RUNTIME_S3)
-            nds = cmd_datasets(cfg, &rt, ds);
+            nds = cmd_datasets(cfg, &rt, 0, ds);
         rc = day_items(&given, ds, nds, &days, &e);
     }
     day_list_free(&given);
@@ -305,8 +323,11 @@ int cmd_each_dataset(const struct cli_opts *o, const struct config *cfg, cli_run
     if (nds == 2 && cfg->datasets == CONFIG_DS_ALL) {
         struct runtime rt;
         struct err e = {0};
+        /* verify, status and plan check agg when its presence cannot be
+         * told; athena prints what it can (agg's table needs its files) */
+        int check = !(o->cmd && strcmp(o->cmd->name, "athena") == 0);
         if (runtime_open(&rt, cfg, 0, &e) == 0)
-            nds = cmd_datasets(cfg, &rt, ds);
+            nds = cmd_datasets(cfg, &rt, check, ds);
         runtime_close(&rt);
     }
     int worst = CLI_EXIT_OK;

@@ -270,6 +270,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
     }
     memcpy(mo.sync, df->sync, OCF_SYNC_SIZE);
     mo.widen = 1;
+    mo.sitewise = 1;
     df->m = merge_open(&mo, tee_sink, df, e);
     free(schema);
     if (!df->m)

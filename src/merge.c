@@ -46,6 +46,7 @@ struct merge {
     avro_schema_t out_schema;
     int adopted;               /* output schema taken from the first source */
     int widen;                 /* merge_options.widen */
+    int sitewise;              /* merge_options.sitewise */
     char *wider;               /* ERR_WIDER: the schema to start again with */
 
     struct ocf_writer w;
@@ -99,6 +100,7 @@ struct merge *merge_open(const struct merge_options *o, ocf_sink_fn sink, void *
     m->max_block = o->max_block ? o->max_block : CODEC_DEFAULT_MAX_BLOCK;
     m->verify = o->verify;
     m->widen = o->widen;
+    m->sitewise = o->sitewise;
     m->sink = sink;
     m->ud = ud;
     if (o->continue_at) {
@@ -483,6 +485,40 @@ static int run_pass(struct merge *m, const char *name, const void *data, size_t 
     return rc;
 }
 
+/* NULL when `s` holds SiteWise records (merge_options.sitewise), else why not. */
+static const char *sitewise_shape(avro_schema_t s)
+{
+    if (!s || !is_avro_record(s))
+        return "not a record";
+    /* the index first: Avro C reads past a missing field's slot */
+    int i = avro_schema_record_field_get_index(s, "seriesId");
+    if (i < 0)
+        return "no field seriesId";
+    if (!is_avro_string(avro_schema_record_field_get_by_index(s, i)))
+        return "seriesId is not a string";
+    i = avro_schema_record_field_get_index(s, "timeInSeconds");
+    if (i < 0)
+        return "no field timeInSeconds";
+    avro_schema_t t = avro_schema_record_field_get_by_index(s, i);
+    if (!is_avro_int64(t) && !is_avro_int32(t))
+        return "timeInSeconds is not a long";
+    return NULL;
+}
+
+static int sitewise_check_json(const char *json, const char *name, struct err *e)
+{
+    avro_schema_t sch;
+    if (avsc_parse(json, strlen(json), &sch, e) < 0)
+        return err_prefix(e, "%s: ", name);
+    const char *why = sitewise_shape(sch);
+    avro_schema_decref(sch);
+    if (why)
+        return err_setk(e, ERR_DATA, "%s: the day file's schema would not hold SiteWise records "
+                        "(%s): every record needs a string seriesId and a long timeInSeconds",
+                        name, why);
+    return 0;
+}
+
 static void unadopt(struct merge *m)
 {
     /* only while no source has been merged with it */
@@ -542,6 +578,12 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
 
     if (!m->out_schema) {
         /* the first source defines the output schema */
+        const char *why = m->sitewise ? sitewise_shape(s->schema) : NULL;
+        if (why) {
+            m->st.sources_failed++;
+            return err_setk(e, ERR_DATA, "%s: not SiteWise records (%s): every record needs a "
+                            "string seriesId and a long timeInSeconds", name, why);
+        }
         if (!(m->out_json = strdup(s->json))) {
             m->st.sources_failed++;
             return err_set(e, "out of memory");
@@ -555,6 +597,11 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
         if (avsc_widen(m->out_json, m->out_len, s->json, s->len, &wider, e) < 0) {
             m->st.sources_failed++;
             return err_prefix(e, "%s: ", name);
+        }
+        if (wider && m->sitewise && sitewise_check_json(wider, name, e) < 0) {
+            free(wider);
+            m->st.sources_failed++;
+            return -1;
         }
         if (!wider) {
             s->fits = 1;

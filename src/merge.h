@@ -72,6 +72,12 @@ struct merge_options {
      * 0: sources are resolved into the output schema as it is (their extra
      * fields dropped). */
     int widen;
+    /* The output must stay a SiteWise record: a record with a string
+     * seriesId and a long (or int) timeInSeconds, whatever the first source
+     * or a widening makes it (an agg day has no schema of its own to start
+     * from). A source that would make it anything else fails with ERR_DATA
+     * naming it. */
+    int sitewise;
 };
 
 enum merge_mode {

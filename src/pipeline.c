@@ -1114,6 +1114,7 @@ static void merge_options_for(const struct config *cfg, const unsigned char sync
     mo->schema_json = config_base_schema(cfg);
     mo->codec = config_output_codec(cfg);
     mo->widen = 1;
+    mo->sitewise = 1;
     memcpy(mo->sync, sync, 16);
 }
 

@@ -314,8 +314,9 @@ static int str_cmp(const void *a, const void *b)
 }
 
 /* ---- record values, independent of the schema they are written in ----
- * Each record hashes to 64 bits over its non-null fields by name (a field a
- * narrower source lacks and the day file holds as null hashes the same),
+ * Each record hashes to 64 bits over its non-null fields by name, in any
+ * order (a field a narrower source lacks and the day file holds as null
+ * hashes the same; fields listed in another order too),
  * union branches unwrapped, numbers by value (an int promoted to long, or an
  * integral value promoted to double, hashes as the same number; a long that
  * a double could not hold exactly does not). A day file's records, as a
@@ -351,9 +352,19 @@ static int vh_null(avro_value_t *x)
     return avro_value_get_type(x) == AVRO_NULL;
 }
 
+/* splitmix finaliser: sums of hashes stay well spread */
+static uint64_t vh_mix(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 static void vh_number(struct vhash *v, double d)
 {
-    if (d == d && d >= -9.2e18 && d <= 9.2e18 && (double)(int64_t)d == d) {
+    /* every double that is an int64 value hashes as that integer */
+    if (d == d && d >= -0x1p63 && d < 0x1p63 && (double)(int64_t)d == d) {
         int64_t i = (int64_t)d;
         vh_tag_len(v, 'I', (uint64_t)i);
     } else {
@@ -442,9 +453,12 @@ static int vh_value(struct vhash *v, avro_value_t *x, int depth)
         return vh_value(v, &br, depth + 1);
     }
     case AVRO_RECORD: {
+        /* fields by name, in any order: each non-null field hashed on its
+         * own, the hashes summed (a source may list its fields in another
+         * order than the day file) */
         size_t n = 0;
         avro_value_get_size(x, &n);
-        vh_tag_len(v, 'R', 0);
+        uint64_t sum = 0;
         for (size_t i = 0; i < n; i++) {
             avro_value_t f;
             const char *name = NULL;
@@ -452,12 +466,14 @@ static int vh_value(struct vhash *v, avro_value_t *x, int depth)
                 return -1;
             if (vh_null(&f))
                 continue;   /* absent and null are the same value */
-            vh_tag_len(v, 'F', strlen(name));
-            vh_bytes(v, name, strlen(name));
-            if (vh_value(v, &f, depth + 1) != 0)
+            struct vhash fv = {0xcbf29ce484222325ULL};
+            vh_tag_len(&fv, 'F', strlen(name));
+            vh_bytes(&fv, name, strlen(name));
+            if (vh_value(&fv, &f, depth + 1) != 0)
                 return -1;
+            sum += vh_mix(fv.h);
         }
-        vh_tag_len(v, 'r', 0);
+        vh_tag_len(v, 'R', sum);
         return 0;
     }
     case AVRO_ARRAY:
@@ -489,11 +505,7 @@ static uint64_t record_hash(avro_value_t *rec)
     struct vhash v = {0xcbf29ce484222325ULL};
     if (vh_value(&v, rec, 0) != 0)
         return 0;
-    /* splitmix finaliser: sums of hashes stay well spread */
-    uint64_t z = v.h + 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return vh_mix(v.h);
 }
 
 static int deep_header(void *ud, const char *schema_json, size_t len, enum codec_id codec,
@@ -512,7 +524,9 @@ static int deep_header(void *ud, const char *schema_json, size_t len, enum codec
         return rc;
     if (!is_avro_record(t->schema))
         return err_setk(e, ERR_DATA, "%s: header: schema is not a record", t->key);
-    avro_schema_t f = avro_schema_record_field_get(t->schema, "seriesId");
+    /* (Avro C reads past a missing field's slot: ask for the index first) */
+    avro_schema_t f = avro_schema_record_field_get_index(t->schema, "seriesId") >= 0
+                          ? avro_schema_record_field_get(t->schema, "seriesId") : NULL;
     if (!f || !is_avro_string(f))
         return err_setk(e, ERR_DATA, "%s: header: schema has no string field seriesId", t->key);
     t->series_field = avro_schema_record_field_get_index(t->schema, "seriesId");

@@ -262,4 +262,50 @@ assert_contains "$OUT" "2 day(s): 2 done" "the raw and the agg day of one batch"
 fields_ok agg 2023-11-08 >/dev/null
 fields_ok raw 2023-11-08 >/dev/null
 
+# 13. (review 15) verify --deep on correct days: a source listing its fields
+# in another order, longs at the ends of the int64 range promoted exactly
+gen "$G" --from 2023-11-09 --to 2023-11-09 --series 2 --records-per-file 3 --seed 17 --agg >/dev/null
+aggsrc 2023-11-09 6b fieldorder py-order
+aggsrc 2023-11-09 6c bigexact py-bigexact
+put_tree "$G" cold
+run_repart -c "$CFG" --dataset agg all --days 2023-11-09
+assert_eq "$RC" 0 "agg day 9 ($ERR)"
+fields_ok agg 2023-11-09 >/dev/null
+run_repart -c "$CFG" --dataset agg verify --deep --days 2023-11-09
+assert_eq "$RC" 0 "verify --deep: fields in another order, int64 extremes ($OUT $ERR)"
+
+# 14. (review 15) agg sources that are not SiteWise records (the schema
+# "string"; a record without seriesId) fail their day, named, with nothing
+# committed; verify does not crash on them
+for kind in notrecord noseries; do
+    d=2023-11-1$([ $kind = notrecord ] && echo 0 || echo 1)
+    aggsrc $d 7d $kind py-$kind
+    put_tree "$G" cold
+    run_repart -c "$CFG" --dataset agg all --days $d
+    assert_eq "$RC" 1 "$kind: the day fails"
+    assert_contains "$ERR" "agg_py-${kind}_" "$kind: the object named"
+    assert_contains "$ERR" "not SiteWise records" "$kind: why"
+    curl -sf -o /dev/null "$S3_ENDPOINT/out/consolidated_agg/$(day_part $d)/merged.avro" \
+        && fail "$kind: a day file was committed"
+    run_repart -c "$CFG" --dataset agg verify --deep --days $d
+    [ "$RC" -le 1 ] || fail "$kind: verify --deep exited $RC ($ERR)"
+done
+
+# 15. (review 15) datasets: all, the agg sources expired from the cold tier
+# and an agg day file deleted: verify still checks agg (its index is there)
+# and reports the missing file
+"$REPART_BUILD_DIR/s3-tool" --endpoint "$S3_ENDPOINT" --path-style list cold agg/ | cut -f1 \
+    >"$TEST_TMP/exp.keys"
+[ -s "$TEST_TMP/exp.keys" ] || fail "no agg keys to expire"
+while read -r k; do
+    "$REPART_BUILD_DIR/s3-tool" --endpoint "$S3_ENDPOINT" --path-style delete cold "$k" >/dev/null
+done <"$TEST_TMP/exp.keys"
+assert_eq "$("$REPART_BUILD_DIR/s3-tool" --endpoint "$S3_ENDPOINT" --path-style list cold agg/)" "" "agg expired"
+"$REPART_BUILD_DIR/s3-tool" --endpoint "$S3_ENDPOINT" --path-style delete out \
+    "consolidated_agg/$(day_part 2023-11-01)/merged.avro" >/dev/null
+run_repart -c "$CFG" verify --days 2023-11-01
+assert_eq "$RC" 1 "verify with an agg day file gone"
+assert_contains "$OUT" "== dataset agg" "agg verified"
+assert_contains "$OUT$ERR" "missing" "the missing agg day file reported"
+
 note "it_agg: all checks passed"

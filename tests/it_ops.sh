@@ -264,7 +264,7 @@ run_repart -c "$CFG" athena --table sitewise_test --database ops
 assert_eq "$RC" 0 "athena ($ERR)"
 assert_contains "$OUT" "CREATE EXTERNAL TABLE IF NOT EXISTS \`ops\`.\`sitewise_test\`"
 assert_contains "$OUT" "LOCATION 's3://out/consolidated/'"
-assert_contains "$OUT" "'projection.startyear.range'='2023,"
+assert_contains "$OUT" "'projection.startyear.range'='2021,2099'"
 assert_contains "$OUT" "'storage.location.template'='s3://out/consolidated/startYear=\${startyear}/startMonth=\${startmonth}/startDay=\${startday}/'"
 run_repart -c "$CFG" athena --table 'bad;name'
 assert_eq "$RC" 2 "odd table name refused"

@@ -6,7 +6,10 @@ KIND: plain (the field list of the user guide as repart-gen writes it),
 stddev (no "sum"; an added optional "standardDeviation"), countlong
 (count as ["null","long"], values below 2^53: a day of double counts
 promotes them exactly), countbig (the same with 2^53 + 1: a double cannot
-hold it), incompat (resolution as long),
+hold it),
+bigexact (count long 2^63 - 1024 and -2^63: exact as doubles), fieldorder
+(count and average in the other order), noseries (a record without
+seriesId), notrecord (the schema "string"), incompat (resolution as long),
 othername (record x.y.Other)."""
 import json, sys, avro.schema, avro.datafile, avro.io
 
@@ -48,10 +51,30 @@ elif kind in ("countlong", "countbig"):
     f[5] = opt("count", "long")
 elif kind == "incompat":
     f[4] = {"name": "resolution", "type": "long"}
+elif kind == "bigexact":
+    f[5] = opt("count", "long")
+elif kind == "fieldorder":
+    f[5], f[6] = f[6], f[5]
+elif kind == "noseries":
+    f = f[1:]
+elif kind == "notrecord":
+    s = avro.schema.parse('"string"')
+    with open(out, "wb") as fh:
+        w = avro.datafile.DataFileWriter(fh, avro.io.DatumWriter(), s, codec="snappy")
+        for i in range(3):
+            w.append("%s-%d" % (sid, i))
+        w.close()
+    sys.exit(0)
 recs = [rec(sid, t0 + 60 * i, i, f) for i in range(6)]
 if kind == "countlong":
     for i, r in enumerate(recs):
         r["count"] = (1 << 40) + i
+if kind == "bigexact":
+    for i, r in enumerate(recs):
+        r["count"] = (1 << 63) - 1024 if i % 2 else -(1 << 63)
+if kind == "noseries":
+    for r in recs:
+        del r["seriesId"]
 if kind == "countbig":
     for i, r in enumerate(recs):
         r["count"] = (1 << 53) + 1 + 2 * i

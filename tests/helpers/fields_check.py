@@ -23,9 +23,9 @@ def read(path):
 
 def num(v):
     # a promoted value (long -> double) equals its source when it is the same
-    # number: an integral double below 2**53 compares as the int it holds; a
-    # long that the double could not hold exactly stays different
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+    # number: an integral double in the int64 range compares as the int it
+    # holds exactly; a long that the double rounded stays different
+    if isinstance(v, float) and v.is_integer() and -2 ** 63 <= v < 2 ** 63:
         return int(v)
     return v
 
