@@ -1273,6 +1273,37 @@ static void day_out_state(const struct pipeline_env *env, const struct day_scan 
     s3_object_list_free(&l);
 }
 
+/* A day with nothing new whose listing shows a sample file the index does
+ * not account for: under the lease, on the index as it is then, the sample's
+ * files are adopted (or folded) and the index committed, as `all` does with
+ * nothing new. r->status is DAY_DONE when something was committed. */
+static int settle_unaccounted(const struct pipeline_env *env, const struct day *d,
+                              struct day_scan *s, struct day_result *r, const char *dayname,
+                              struct err *e)
+{
+    const struct config *cfg = env->cfg;
+    struct lease lease;
+    int rc = stopping(env) ? stop_error(env, "before its lease was taken", e)
+                           : day_lease(env, d, &lease, e);
+    if (rc != 0)
+        return rc;
+    if (lease.held) {
+        struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
+        rc = scan_refresh_index(&sc, s, e);
+    }
+    /* new sources on the index as it is now (another writer's): left to the
+     * staged path, which adopts against it and plans them */
+    struct sampleadopt_result ar = {0};
+    struct committed_reader cr = {env, s, dayname, NULL};
+    struct sampleadopt_opts ao = {1, NULL, 0, committed_read, &cr, NULL, 0, 0, NULL};
+    if (rc == 0 && s->n_new == 0)
+        rc = sampleadopt_day(env->s3, cfg, s, dayname, &ao, &ar, e);
+    if (rc == 0 && s->n_new == 0 && (ar.adopted || ar.folded || ar.unowned_files))
+        rc = commit_adoption(env, &lease, d, s, &ar, r, dayname, e);
+    lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
+    return rc;
+}
+
 static int day_all(struct run *run, const struct day *d, struct day_result *r, const char *dayname,
                    struct err *e)
 {
@@ -1897,6 +1928,24 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         return err_setk(e, ERR_USAGE, "work_dir too long");
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
+    if (rc == 0 && s.n_new == 0) {
+        /* nothing to stage, but a sample file the index does not account for
+         * (the sample ran since the last commit): settled here as `all`
+         * settles it with nothing new (adopted, or folded where merged.avro
+         * holds its sources), since `merge` and `upload` get no staged day */
+        int untidy = 0, unaccounted = 0;
+        day_out_state(env, &s, &untidy, &unaccounted);
+        if (unaccounted) {
+            rc = settle_unaccounted(env, d, &s, r, dayname, e);
+            if (rc == 0 && r->status == DAY_DONE) {
+                remove_dir(dir);
+                if (stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
+                    remove_dir(merged_dir);
+                scan_free(&s);
+                return 0;
+            }
+        }
+    }
     if (rc != 0 || s.n_new == 0) {
         if (rc == 0) {
             r->status = DAY_NOTHING_NEW;

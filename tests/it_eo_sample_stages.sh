@@ -9,6 +9,9 @@
 #     is merged by the sample as well (old code: S twice, for good)
 #  B  the state the old code left (S in merged.avro and in the sample's new
 #     file): the next run, with nothing new, folds the sample's file
+#  B2 as B, then the stage commands instead of `all` (explorer seed 122085:
+#     `download` with nothing new left the copy, `merge`/`upload` had no
+#     staged day: records twice after a stages cycle): download folds it
 #  D  as B, the sample's file holding a new series too, before `download`:
 #     download leaves it, upload appends the new series and folds the file
 #  C  as B, with a source the sample merged that is gone from the cold tier
@@ -90,6 +93,30 @@ assert_exact $D "B: again"
 run_repart -c "$CFG" verify --days $D
 eo_eq "$RC" 0 "B: verify ($OUT)"
 note "B ok"
+
+# --- B2: as B, settled by the stage commands ----------------------------------
+D=2023-11-12
+S=bbbbbbbb-2222-4222-8222-000000000012
+eo_gen $D 4 10 72
+eo_arrive $D
+new_series $D $S 9
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "B2: first run ($ERR)"
+drop_series_line $D $S
+eo_sample $D
+eo_eq "$(sample_files $D)" 1 "B2: the sample's file"
+run_repart -c "$CFG" download --days $D
+eo_eq "$RC" 0 "B2: download with nothing new ($ERR)"
+run_repart -c "$CFG" merge --days $D
+eo_eq "$RC" 0 "B2: merge ($ERR)"
+run_repart -c "$CFG" upload --days $D
+eo_eq "$RC" 0 "B2: upload ($ERR)"
+assert_exact $D "B2: the sample's copy folded by the stages"
+assert_one_file $D "B2"
+eo_eq "$(sample_files $D)" 0 "B2: the sample's file deleted"
+run_repart -c "$CFG" verify --days $D
+eo_eq "$RC" 0 "B2: verify ($OUT)"
+note "B2 ok"
 
 # --- D: as B, with a new series in the sample's file, then the stages -------
 D=2023-11-04
