@@ -183,6 +183,26 @@ static json_t *widen_union(struct wctx *c, json_t *a, json_t *b, const char *ns,
     }
     if (!ab)
         c->changed = 1;   /* a plain type became a union */
+    /* Numeric branches in ascending order (int, long, float, double), each
+     * in the slot one of them had: a writer's value goes to the first
+     * branch that takes it, promotion included (Avro C as the spec), so a
+     * long before a float keeps a long a long (after it, the float branch
+     * would round it). */
+    size_t slot[16], n_num = 0;
+    for (size_t i = 0; i < json_array_size(out) && n_num < 16; i++)
+        if (numeric_rank(kind_of(unwrap(json_array_get(out, i)))))
+            slot[n_num++] = i;
+    for (size_t i = 1; i < n_num; i++)
+        for (size_t j = i; j > 0; j--) {
+            json_t *x = json_array_get(out, slot[j - 1]), *y = json_array_get(out, slot[j]);
+            if (numeric_rank(kind_of(unwrap(x))) <= numeric_rank(kind_of(unwrap(y))))
+                break;
+            json_incref(x);
+            json_incref(y);
+            json_array_set_new(out, slot[j - 1], y);
+            json_array_set_new(out, slot[j], x);
+            c->changed = 1;
+        }
     return out;
 }
 
@@ -351,6 +371,22 @@ static json_t *widen(struct wctx *c, json_t *a, json_t *b, const char *ns, const
                 if (!have) {
                     json_array_append(syms, s);
                     c->changed = 1;
+                }
+            }
+            /* Avro C resolves an enum by the symbol's position, not its
+             * name: the source's symbols must be where it has them */
+            json_array_foreach(json_object_get(ub, "symbols"), i, s) {
+                if (!json_equal(json_array_get(syms, i), s)) {
+                    char *sa = json_dumps(syms, JSON_COMPACT), *sb = json_dumps(
+                        json_object_get(ub, "symbols"), JSON_COMPACT);
+                    err_setk(c->e, ERR_DATA, "field \"%s\": enum %s has the symbols %.200s in "
+                             "this source, %.200s in the day's schema: another order, whose "
+                             "values would change in the merge", path, fa, sb ? sb : "?",
+                             sa ? sa : "?");
+                    free(sa);
+                    free(sb);
+                    json_decref(out);
+                    return NULL;
                 }
             }
             return out;

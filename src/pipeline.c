@@ -1097,6 +1097,7 @@ static int scan_for_run(struct run *run, const struct day *d, struct day_scan *s
     r->secs_list = now_secs() - t;
     if (rc != 0)
         return -1;
+    crashpoint("after_scan");
     report_scan(s, dayname, r);
     if (s->n_bad_keys) {
         /* DESIGN §5: a key that does not parse fails its day */
@@ -1928,6 +1929,9 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         return err_setk(e, ERR_USAGE, "work_dir too long");
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
+    if (rc == 0 && s.index.n_folded)
+        r->cleanup_pending =   /* folded files a stopped run left, as `all` deletes them */
+            delete_superseded(env, NULL, d, &s.index, 1, dayname) > 0;
     if (rc == 0 && s.n_new == 0) {
         /* nothing to stage, but a sample file the index does not account for
          * (the sample ran since the last commit): settled here as `all`

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "adopt.h"
 #include "dayfile.h"
@@ -422,6 +423,49 @@ int sampleadopt_changed(const struct index *ix, const char *name, long long size
     return f && (f->size != size || (f->etag[0] && strcmp(f->etag, etag) != 0));
 }
 
+static int cmp_src_key(const void *a, const void *b)
+{
+    return strcmp((*(const struct scan_source *const *)a)->key,
+                  (*(const struct scan_source *const *)b)->key);
+}
+
+/* 1 when the day's cold-tier prefix now lists a key that s's scan did not,
+ * or with another ETag (overwritten since), or the listing fails (then
+ * nothing can be ruled out). */
+static int cold_grew(struct s3_client *s3, const struct config *cfg, const struct day_scan *s,
+                     const char *dayname)
+{
+    struct s3_object_list l = {0};
+    struct err e = {0};
+    if (s3_list(s3, cfg->s3.cold_tier.bucket_name, s->day_prefix, &l, &e) != 0) {
+        log_msg(LOG_INFO, dayname, "sample_later", "listing %s again: %s", s->day_prefix, e.msg);
+        s3_object_list_free(&l);
+        return 1;
+    }
+    size_t n = s->n_src + s->n_filtered;
+    const struct scan_source **srcs = calloc(n ? n : 1, sizeof *srcs);
+    int grew = srcs == NULL;
+    for (size_t i = 0; srcs && i < s->n_src; i++)
+        srcs[i] = &s->src[i];
+    for (size_t i = 0; srcs && i < s->n_filtered; i++)
+        srcs[s->n_src + i] = &s->filtered[i];
+    if (srcs)
+        qsort(srcs, n, sizeof *srcs, cmp_src_key);
+    for (size_t i = 0; srcs && !grew && i < l.n; i++) {
+        const char *k = l.items[i].key;
+        size_t kl = strlen(k);
+        if (kl < 5 || strcasecmp(k + kl - 5, ".avro") != 0)
+            continue;   /* not data (scan_key_kind) */
+        struct scan_source probe = {.key = (char *)k};
+        const struct scan_source *pp = &probe;
+        const struct scan_source **hit = bsearch(&pp, srcs, n, sizeof *srcs, cmp_src_key);
+        grew = !hit || strcmp((*hit)->etag, l.items[i].etag) != 0;
+    }
+    free(srcs);
+    s3_object_list_free(&l);
+    return grew;
+}
+
 int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
                     const char *dayname, const struct sampleadopt_opts *o,
                     struct sampleadopt_result *res, struct err *e)
@@ -634,10 +678,27 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
             rc = err_set(e, "out of memory");
         res->adopted++;
     }
+    /* A file none of whose records a listed source holds is taken for one
+     * of deleted sources only, which is sound only if the sample did not
+     * write it after this run's listing of the cold tier, from a source that
+     * arrived since (it would then be adopted as `unowned` and the new
+     * source merged again: twice). The sample lists before it writes, so a
+     * cold listing taken now, after the listing that found the file, holds
+     * every source of it that still exists: when that listing shows a key
+     * the scan did not, such files are left for the next run. */
+    int fresh_ok = 1;
+    for (size_t i = 0; rc == 0 && fresh_ok && i < n_files; i++)
+        if (!files[i].fold && !files[i].taken)
+            fresh_ok = !cold_grew(s3, cfg, s, dayname);
     for (size_t i = 0; rc == 0 && i < n_files; i++) {
         struct sample_file *f = &files[i];
         if (f->fold)
             continue;
+        if (!f->taken && !fresh_ok) {
+            log_msg(LOG_INFO, dayname, "sample_later", "%s holds none of the sources this run "
+                    "listed, and sources arrived since: left for the next run", f->name);
+            continue;
+        }
         if (!f->taken) {
             /* every record of it belongs to no listed source (sources
              * deleted from the cold tier): adopted all the same, all of

@@ -9,7 +9,8 @@
  *                                         120 s), so a test sends its signal at a
  *                                         known moment instead of after a sleep
  *
- * Points: mid_merge (half of a day's sources merged), before_index (data
+ * Points: after_scan (the day's cold tier listed and its index read),
+ * mid_merge (half of a day's sources merged), before_index (data
  * uploaded, index not written), after_index (committed, orphans not yet
  * cleaned), after_lease (the day's lease just taken), mpu_created (a
  * multipart upload of a day file was just created, no part sent yet). */

@@ -5,6 +5,7 @@
 #include <avro.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,7 +365,8 @@ static uint64_t vh_mix(uint64_t z)
 static void vh_number(struct vhash *v, double d)
 {
     /* every double that is an int64 value hashes as that integer */
-    if (d == d && d >= -0x1p63 && d < 0x1p63 && (double)(int64_t)d == d) {
+    if (d == d && d >= -0x1p63 && d < 0x1p63 && (double)(int64_t)d == d &&
+        !(d == 0 && signbit(d))) {   /* -0.0 is a value of its own */
         int64_t i = (int64_t)d;
         vh_tag_len(v, 'I', (uint64_t)i);
     } else {

@@ -23,6 +23,11 @@
 #  H  a sample file of deleted sources only: adopted, a later file merged
 #  I  the stop of C with a committed source deleted too: --repair settles it
 #  J  timeseries_type switched on a day the sample merged: no second copy
+#  K  (review 16) a new source arrives and the sample merges it while a run
+#     with nothing new is between its cold listing and its look at the
+#     sample's files: the file, holding no source the run listed, is left
+#     for the next run (old code: adopted as `unowned`, the source merged
+#     again by the next run: twice, and verify said ok)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 . "$(dirname "$0")/lib_eo.sh"
@@ -382,4 +387,30 @@ run_repart -c "$TEST_TMP/j-ALL.yml" all --days $D
 eo_eq "$RC" 0 "J: ALL after the repair ($ERR)"
 assert_exact $D "J: the overwritten disassociated source once, its new content"
 note "J ok"
+# --- K: the sample's file written after the run listed the cold tier --------
+D=2023-11-20
+eo_gen $D 4 10 91
+eo_arrive $D
+run_repart -c "$CFG" all --days $D
+eo_eq "$RC" 0 "K: first run ($ERR)"
+for cmd in download all; do
+    N=cccccccc-3333-4333-8333-00000000002$([ $cmd = download ] && echo 1 || echo 2)
+    rm -f "$TEST_TMP/held"
+    before=$(sample_files $D)
+    REPART_TEST_PAUSE_AT=after_scan:8000:"$TEST_TMP/held" "$REPART" -c "$CFG" $cmd --days $D \
+        >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" &
+    bg=$!
+    wait_for "K: the $cmd run past its listing" 60 test -e "$TEST_TMP/held"
+    new_series $D $N 7
+    eo_sample $D
+    eo_eq "$(sample_files $D)" $((before + 1)) "K $cmd: the sample merged the new series"
+    rc=0; wait "$bg" || rc=$?
+    eo_eq "$rc" 0 "K $cmd: the held run ($(cat "$TEST_TMP/bg.err"))"
+    run_repart -c "$CFG" all --days $D
+    eo_eq "$RC" 0 "K $cmd: the next run ($ERR)"
+    assert_exact $D "K $cmd: the new series once"
+    run_repart -c "$CFG" all --days $D
+    assert_exact $D "K $cmd: again"
+done
+note "K ok"
 eo_done it_eo_sample_stages

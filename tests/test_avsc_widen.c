@@ -73,10 +73,17 @@ static void test_widened(void)
               REC(FD("x", "[\"null\",\"int\",\"long\"]", "null")));
     /* a plain type meeting a union with null: null first for the default */
     CHECK_STR(w(REC(FD("x", "[\"null\",\"string\"]", "null")), REC(F("x", "\"string\"")), &e), "");
-    /* enum symbols */
+    /* enum symbols: added after the day's own, where the source has them
+     * (Avro C resolves an enum by position) */
     CHECK_STR(w(REC(F("q", "{\"type\":\"enum\",\"name\":\"Q\",\"symbols\":[\"GOOD\",\"BAD\"]}")),
-                REC(F("q", "{\"type\":\"enum\",\"name\":\"Q\",\"symbols\":[\"GOOD\",\"UNCERTAIN\"]}")), &e),
+                REC(F("q", "{\"type\":\"enum\",\"name\":\"Q\",\"symbols\":[\"GOOD\",\"BAD\",\"UNCERTAIN\"]}")), &e),
               REC(F("q", "{\"type\":\"enum\",\"name\":\"Q\",\"symbols\":[\"GOOD\",\"BAD\",\"UNCERTAIN\"]}")));
+    /* numeric branches of a union in ascending order: a long before a float
+     * (after it, the float branch would take and round the long values) */
+    CHECK_STR(w(REC(FD("v", "[\"null\",\"float\"]", "null")), REC(FD("v", "[\"null\",\"long\"]", "null")), &e),
+              REC(FD("v", "[\"null\",\"long\",\"float\"]", "null")));
+    CHECK_STR(w(REC(FD("v", "[\"null\",\"double\",\"string\"]", "null")),
+                REC(FD("v", "[\"null\",\"int\"]", "null")), &e), "");   /* int->double is exact */
     /* nested records, arrays and maps */
     CHECK_STR(w(REC(F("a", "{\"type\":\"array\",\"items\":\"int\"}")),
                 REC(F("a", "{\"type\":\"array\",\"items\":\"long\"}")), &e),
@@ -89,6 +96,11 @@ static void test_widened(void)
 static void test_incompatible(void)
 {
     struct err e;
+    /* enum symbols in another order: values would change (review 16) */
+    CHECK(w(REC(F("q", "{\"type\":\"enum\",\"name\":\"Q\",\"symbols\":[\"GOOD\",\"BAD\"]}")),
+            REC(F("q", "{\"type\":\"enum\",\"name\":\"Q\",\"symbols\":[\"GOOD\",\"UNCERTAIN\"]}")), &e) == NULL);
+    CHECK_INT(e.kind, ERR_DATA);
+    CHECK(strstr(e.msg, "field \"q\": enum n.Q has the symbols [\"GOOD\",\"UNCERTAIN\"] in this source") != NULL);
     CHECK(w(REC(F("quality", "\"string\"")), REC(F("quality", "\"long\"")), &e) == NULL);
     CHECK_INT(e.kind, ERR_DATA);
     CHECK(strstr(e.msg, "field \"quality\": type \"string\" in the day's schema, \"long\" in this source") != NULL);
