@@ -87,8 +87,7 @@ struct sampleadopt_result {
  * (sources deleted from the cold tier) is adopted with all of them
  * `unowned`, provided a listing of the cold tier taken now shows no source
  * the scan did not (else the sample may have written it from one that
- * arrived since: it is left for the next run);
- * `unowned`. After adopted or folded, the caller must commit the index even
+ * arrived since: it is left for the next run). After adopted or folded, the caller must commit the index even
  * when nothing is left to merge. */
 int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
                     const char *dayname, const struct sampleadopt_opts *o,
