@@ -607,6 +607,36 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
             rc = attribute_left(s3, out_bucket, prefix, &files[i], cand, n_plain, where, n_files,
                                 i, win, n_win, e);
     free(win);
+    /* Records of a file that no listed source accounts for are taken for
+     * those of sources deleted from the cold tier. That is sound only if
+     * the sample did not write the file from a source that arrived after
+     * this run's listing (adopted as `unowned`, the new source would be
+     * merged again: twice). The sample lists before it writes, so a cold
+     * listing taken now, after the listing that found the file, holds every
+     * source of it that still exists; when it shows a key the scan did not
+     * (or another ETag), nothing is decided from such a file now: one that
+     * holds no listed source is left for the next run, and one that does
+     * stops the day (its listed sources cannot be adopted without the
+     * rest), nothing written, for a rerun to settle. */
+    int fresh_ok = 1, unowned_left = 0;
+    for (size_t i = 0; rc == 0 && i < n_files; i++)
+        unowned_left |= files[i].left > files[i].attributed;
+    if (rc == 0 && unowned_left)
+        fresh_ok = !cold_grew(s3, cfg, s, dayname);
+    for (size_t fi = 0; rc == 0 && !fresh_ok && fi < n_files; fi++) {
+        struct sample_file *f = &files[fi];
+        if (f->left <= f->attributed)
+            continue;
+        int holds = f->dup > 0;
+        for (size_t i = 0; !holds && i < n_plain; i++)
+            holds = where[i] == (int)fi || where[i] == (int)(n_files + fi);
+        if (holds)
+            rc = err_setk(e, ERR_TRANSIENT, "%s%s holds %llu record(s) of no source this run "
+                          "listed, and sources arrived in the cold tier since: the sample may "
+                          "have merged them after this run listed the day. Nothing was "
+                          "written; a rerun settles it", prefix, f->name,
+                          (unsigned long long)(f->left - f->attributed));
+    }
     /* A file holding sources committed elsewhere is folded: nothing of it
      * is recorded but a #folded line (deleted after the commit), its other
      * sources stay new and go into the day file with this run. Only when
@@ -678,23 +708,11 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
             rc = err_set(e, "out of memory");
         res->adopted++;
     }
-    /* A file none of whose records a listed source holds is taken for one
-     * of deleted sources only, which is sound only if the sample did not
-     * write it after this run's listing of the cold tier, from a source that
-     * arrived since (it would then be adopted as `unowned` and the new
-     * source merged again: twice). The sample lists before it writes, so a
-     * cold listing taken now, after the listing that found the file, holds
-     * every source of it that still exists: when that listing shows a key
-     * the scan did not, such files are left for the next run. */
-    int fresh_ok = 1;
-    for (size_t i = 0; rc == 0 && fresh_ok && i < n_files; i++)
-        if (!files[i].fold && !files[i].taken)
-            fresh_ok = !cold_grew(s3, cfg, s, dayname);
     for (size_t i = 0; rc == 0 && i < n_files; i++) {
         struct sample_file *f = &files[i];
         if (f->fold)
             continue;
-        if (!f->taken && !fresh_ok) {
+        if (!f->taken && !fresh_ok && f->left > f->attributed) {
             log_msg(LOG_INFO, dayname, "sample_later", "%s holds none of the sources this run "
                     "listed, and sources arrived since: left for the next run", f->name);
             continue;

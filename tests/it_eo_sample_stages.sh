@@ -28,6 +28,10 @@
 #     sample's files: the file, holding no source the run listed, is left
 #     for the next run (old code: adopted as `unowned`, the source merged
 #     again by the next run: twice, and verify said ok)
+#  K2 (review 17) as K, the sample's file also holding a new source the held
+#     run listed: the held run stops the day, nothing written; the next run
+#     adopts the file whole (old code: the unlisted source's records counted
+#     as the file's `unowned`, merged again: twice)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 . "$(dirname "$0")/lib_eo.sh"
@@ -413,4 +417,27 @@ for cmd in download all; do
     assert_exact $D "K $cmd: again"
 done
 note "K ok"
+
+# --- K2: as K, the file also holding a source the held run listed -----------
+for cmd in all download; do
+    X=dddddddd-4444-4444-8444-00000000003$([ $cmd = all ] && echo 1 || echo 3)
+    N=dddddddd-4444-4444-8444-00000000003$([ $cmd = all ] && echo 2 || echo 4)
+    new_series $D $X 5
+    rm -f "$TEST_TMP/held"
+    REPART_TEST_PAUSE_AT=after_scan:8000:"$TEST_TMP/held" "$REPART" -c "$CFG" $cmd --days $D \
+        >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" &
+    bg=$!
+    wait_for "K2: the $cmd run past its listing" 60 test -e "$TEST_TMP/held"
+    new_series $D $N 7
+    eo_sample $D
+    rc=0; wait "$bg" || rc=$?
+    eo_eq "$rc" 1 "K2 $cmd: the held run stops the day"
+    eo_contains "$(cat "$TEST_TMP/bg.err")" "a rerun settles it" "K2 $cmd: why"
+    run_repart -c "$CFG" all --days $D
+    eo_eq "$RC" 0 "K2 $cmd: the next run ($ERR)"
+    assert_exact $D "K2 $cmd: both new series once"
+    run_repart -c "$CFG" all --days $D
+    assert_exact $D "K2 $cmd: again"
+done
+note "K2 ok"
 eo_done it_eo_sample_stages
