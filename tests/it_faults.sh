@@ -87,7 +87,10 @@ run_repart -c "$TEST_TMP/f2auto.yml" all "${RANGE[@]}"
 [ "$RC" -ne 0 ] || fail "locking auto against a failing server exited 0"
 assert_contains "$ERR" "honours conditional writes" "probe failure named"
 [ "$(grep -c '^error: 2023-05-0' <<<"$ERR" || true)" -eq 0 ] || fail "days were tried after the probe failed"
-assert_eq "$(bucket_ls fail1 | wc -l)" 0 "objects after the probe failed"
+# (the probe's own object may stay when its PUT landed, its answer was lost
+# and the delete failed too: every request fails here; it holds no data and
+# a later probe never reads it)
+assert_eq "$(bucket_ls fail1 | grep -vc '/\.repart-probe-[0-9a-f]* ' || true)" 0 "objects after the probe failed"
 fault_proxy_stop
 
 # every write fails, reads pass: the days are merged, nothing is committed

@@ -28,7 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct day d;
             char why[512];
             int got = event_record_day(r, &f, &d, why, sizeof why);
-            if (got == 1 && (!day_valid(&d) || strncmp(r->key, "raw/", 4) != 0))
+            /* a day of the dataset whose prefix holds the key */
+            if (got == 1 && (!day_valid(&d) ||
+                             strncmp(r->key, d.ds == 1 ? "agg/" : "raw/", 4) != 0))
                 abort();
             if (got == 0 && why[0] == '\0')
                 abort();
@@ -54,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             b.n_docs != 2)
             abort();
         for (size_t i = 1; i < b.days.n; i++)
-            if (day_cmp(&b.days.v[i - 1], &b.days.v[i]) >= 0)
+            if (day_item_cmp(&b.days.v[i - 1], &b.days.v[i]) >= 0)
                 abort();
     } else if (b.n_docs != 0 || b.days.n != 0 || dd.days.n != 0) {
         abort();
