@@ -148,10 +148,9 @@ static void header_run(void *arg)
  * one schema that holds them all (a day rebuilt with an added field adds
  * its column). *out = NULL when no day file exists yet. */
 static int committed_schema(const struct config *cfg, struct runtime *rt, char **out,
-                            size_t *n_files, struct err *e)
+                            struct err *e)
 {
     *out = NULL;
-    *n_files = 0;
     const char *bucket = cfg->s3.repartitioned.bucket_name;
     const char *prefix = cfg->s3.repartitioned.data_prefix;
     struct s3_object_list l = {0};
@@ -205,7 +204,6 @@ static int committed_schema(const struct config *cfg, struct runtime *rt, char *
         return rc;
     }
     *out = acc;
-    *n_files = n;
     return 0;
 }
 
@@ -224,11 +222,10 @@ int cmd_athena(const struct cli_opts *o, const struct config *cfg)
      * they cannot be read, agg has no schema of its own to fall back to */
     struct err e = {0};
     char *schema = NULL;
-    size_t n_files = 0;
     struct runtime rt;
     int rrc = runtime_open(&rt, cfg, 0, &e);
     if (rrc == 0)
-        rrc = committed_schema(cfg, &rt, &schema, &n_files, &e);
+        rrc = committed_schema(cfg, &rt, &schema, &e);
     runtime_close(&rt);
     if (rrc != 0 && cfg->dataset == 1) {
         fprintf(stderr, "repart: the agg table's columns come from its day files: %s\n", e.msg);

@@ -155,16 +155,16 @@ static void print_summary(const char *cmd, const struct day_result *r, size_t n,
     for (size_t i = 0; i < n; i++)
         if (r[i].cleanup_pending) {
             untidy++;
-            char ds[DAY_STR_MAX], dn[DAY_STR_MAX + 8];
-            snprintf(dn, sizeof dn, "%s%s", r[i].day.ds == 1 ? "agg:" : "", day_format(&r[i].day, ds));
+            char dn[DAY_ITEM_MAX];
+            day_item_format(&r[i].day, dn);
             log_msg(LOG_WARN, dn, "cleanup_pending", "committed, but a "
                     "file folded into merged.avro is still there: queries count its records "
                     "twice until the day's next run deletes it (the rerun command names it)");
         }
     for (size_t i = 0; i < n; i++)
         if (r[i].status == DAY_FAILED) {
-            char ds[DAY_STR_MAX], dn[DAY_STR_MAX + 8];
-            snprintf(dn, sizeof dn, "%s%s", r[i].day.ds == 1 ? "agg:" : "", day_format(&r[i].day, ds));
+            char dn[DAY_ITEM_MAX];
+            day_item_format(&r[i].day, dn);
             log_msg(LOG_ERROR, dn, "day_failed", "%s%s", r[i].err.msg,
                     r[i].commit_uncertain ? " (commit uncertain: a rerun settles it)" : "");
         }

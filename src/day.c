@@ -76,6 +76,13 @@ char *day_format(const struct day *d, char buf[DAY_STR_MAX])
     return buf;
 }
 
+char *day_item_format(const struct day *d, char buf[DAY_ITEM_MAX])
+{
+    char ds[DAY_STR_MAX];
+    snprintf(buf, DAY_ITEM_MAX, "%s%s", d->ds == 1 ? "agg:" : "", day_format(d, ds));
+    return buf;
+}
+
 char *day_folder(const struct day *d, char buf[DAY_FOLDER_MAX])
 {
     snprintf(buf, DAY_FOLDER_MAX, "%d-%d-%d", clampi(d->y, 0, 9999), clampi(d->m, 0, 99),

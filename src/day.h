@@ -52,6 +52,11 @@ char *day_format(const struct day *d, char buf[DAY_STR_MAX]);
 char *day_folder(const struct day *d, char buf[DAY_FOLDER_MAX]);
 char *day_partition(const struct day *d, char buf[DAY_PARTITION_MAX]);
 
+/* A work item's name in log lines: "2023-01-05" for raw, "agg:2023-01-05"
+ * for agg. Returns buf. */
+#define DAY_ITEM_MAX (DAY_STR_MAX + 4)
+char *day_item_format(const struct day *d, char buf[DAY_ITEM_MAX]);
+
 /* <0, 0, >0 as a is before, equal to, after b (the calendar day only). */
 int day_cmp(const struct day *a, const struct day *b);
 

@@ -163,16 +163,27 @@ static int flush_block(struct gen_state *g, struct ocf_writer *w, int64_t *count
     return 0;
 }
 
-static int gen_file(struct gen_state *g, const struct day *d, long epoch_day, unsigned i,
-                    int quarter, const char *series_id, struct err *e)
+static size_t put_opt_double(unsigned char *p, double v)
 {
-    const struct gen_options *o = g->o;
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    p[0] = 2;   /* union branch 1: double */
+    for (int k = 0; k < 8; k++)
+        p[1 + k] = (unsigned char)(u >> (8 * k));
+    return 9;
+}
+
+/* Starts the file <prefix><day>/seriesBucket=XX/<head>_<series>_<start>_GOOD.avro
+ * (its key in g->key) with `schema`, in memory. */
+static int file_open(struct gen_state *g, const char *data_prefix, const char *head,
+                     const struct day *d, int64_t start, const char *series_id,
+                     const char *schema, struct ocf_writer *w, struct err *e)
+{
     char prefix[COLDKEY_DAY_PREFIX_MAX];
-    if (coldkey_day_prefix(prefix, sizeof prefix, o->data_prefix, d, e) < 0)
+    if (coldkey_day_prefix(prefix, sizeof prefix, data_prefix, d, e) < 0)
         return -1;
-    int64_t start = (int64_t)epoch_day * 86400 + (int64_t)quarter * SIX_HOURS;
-    int kl = snprintf(g->key, sizeof g->key, "%sseriesBucket=%02x/raw_%s_%lld_GOOD.avro", prefix,
-                      gen_series_bucket(series_id), series_id, (long long)start);
+    int kl = snprintf(g->key, sizeof g->key, "%sseriesBucket=%02x/%s_%s_%lld_GOOD.avro", prefix,
+                      gen_series_bucket(series_id), head, series_id, (long long)start);
     if (kl < 0 || (size_t)kl >= sizeof g->key)
         return err_setk(e, ERR_USAGE, "generated key too long");
 
@@ -180,15 +191,34 @@ static int gen_file(struct gen_state *g, const struct day *d, long epoch_day, un
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char seedkey[COLDKEY_KEY_MAX + 32];
-    int sl = snprintf(seedkey, sizeof seedkey, "%llu/%s", (unsigned long long)o->seed, g->key);
+    int sl = snprintf(seedkey, sizeof seedkey, "%llu/%s", (unsigned long long)g->o->seed, g->key);
     if (!EVP_Digest(seedkey, (size_t)sl, md, &mdlen, EVP_sha256(), NULL))
         return err_set(e, "sha256 failed");
-
     g->file.b.len = 0;
     g->file.e = e;
+    return ocf_writer_open(w, schema, strlen(schema), g->o->codec, md, mem_sink, &g->file, e);
+}
+
+/* Ends the file file_open started and hands it to the sink. */
+static int file_close(struct gen_state *g, struct ocf_writer *w, int64_t *count, struct err *e)
+{
+    if (flush_block(g, w, count, e) < 0)
+        return -1;
+    if (g->sink->put(g->sink->ud, g->key, g->file.b.data, g->file.b.len, e) < 0)
+        return err_prefix(e, "%s: ", g->key);
+    g->sum->files++;
+    g->sum->records += g->o->records_per_file;
+    g->sum->bytes += g->file.b.len;
+    return 0;
+}
+
+static int gen_file(struct gen_state *g, const struct day *d, long epoch_day, unsigned i,
+                    int quarter, const char *series_id, struct err *e)
+{
+    const struct gen_options *o = g->o;
+    int64_t start = (int64_t)epoch_day * 86400 + (int64_t)quarter * SIX_HOURS;
     struct ocf_writer w;
-    if (ocf_writer_open(&w, sitewise_schema_json, strlen(sitewise_schema_json), o->codec, md,
-                        mem_sink, &g->file, e) < 0)
+    if (file_open(g, o->data_prefix, "raw", d, start, series_id, sitewise_schema_json, &w, e) < 0)
         return -1;
 
     uint64_t rs = mix3(o->seed, ((uint64_t)i << 32) | 0x7e, (uint64_t)start);
@@ -212,12 +242,7 @@ static int gen_file(struct gen_state *g, const struct day *d, long epoch_day, un
         /* doubleValue, stringValue, integerValue, booleanValue, jsonValue */
         if (kind == V_DOUBLE) {
             level += ((double)(int64_t)(r >> 40 & 0xffff) - 32767.5) / 32768.0;
-            double v = level;
-            uint64_t u;
-            memcpy(&u, &v, 8);
-            p[n++] = 2;
-            for (int k = 0; k < 8; k++)
-                p[n++] = (unsigned char)(u >> (8 * k));
+            n += put_opt_double(p + n, level);
         } else {
             p[n++] = 0;
         }
@@ -256,14 +281,7 @@ static int gen_file(struct gen_state *g, const struct day *d, long epoch_day, un
         if (g->block.len >= target && flush_block(g, &w, &count, e) < 0)
             return -1;
     }
-    if (flush_block(g, &w, &count, e) < 0)
-        return -1;
-    if (g->sink->put(g->sink->ud, g->key, g->file.b.data, g->file.b.len, e) < 0)
-        return err_prefix(e, "%s: ", g->key);
-    g->sum->files++;
-    g->sum->records += o->records_per_file;
-    g->sum->bytes += g->file.b.len;
-    return 0;
+    return file_close(g, &w, &count, e);
 }
 
 const char gen_agg_schema_json[] =
@@ -281,16 +299,6 @@ const char gen_agg_schema_json[] =
     "{\"name\":\"sum\",\"type\":[\"null\",\"double\"],\"default\":null},"
     "{\"name\":\"recordVersion\",\"type\":[\"null\",\"long\"],\"default\":null}]}";
 
-static size_t put_opt_double(unsigned char *p, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    p[0] = 2;   /* union branch 1: double */
-    for (int k = 0; k < 8; k++)
-        p[1 + k] = (unsigned char)(u >> (8 * k));
-    return 9;
-}
-
 /* One six-hour agg file of series i: records_per_file records, resolutions
  * 1m, 15m, 1h, 1d in turn, each at the next window of its resolution inside
  * the six hours (1d windows start at the file's start). */
@@ -298,25 +306,9 @@ static int gen_agg_file(struct gen_state *g, const struct day *d, long epoch_day
                         int quarter, const char *series_id, struct err *e)
 {
     const struct gen_options *o = g->o;
-    char prefix[COLDKEY_DAY_PREFIX_MAX];
-    if (coldkey_day_prefix(prefix, sizeof prefix, g->agg_prefix, d, e) < 0)
-        return -1;
     int64_t start = (int64_t)epoch_day * 86400 + (int64_t)quarter * SIX_HOURS;
-    int kl = snprintf(g->key, sizeof g->key, "%sseriesBucket=%02x/agg_%s_%lld_GOOD.avro", prefix,
-                      gen_series_bucket(series_id), series_id, (long long)start);
-    if (kl < 0 || (size_t)kl >= sizeof g->key)
-        return err_setk(e, ERR_USAGE, "generated key too long");
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    char seedkey[COLDKEY_KEY_MAX + 32];
-    int sl = snprintf(seedkey, sizeof seedkey, "%llu/%s", (unsigned long long)o->seed, g->key);
-    if (!EVP_Digest(seedkey, (size_t)sl, md, &mdlen, EVP_sha256(), NULL))
-        return err_set(e, "sha256 failed");
-    g->file.b.len = 0;
-    g->file.e = e;
     struct ocf_writer w;
-    if (ocf_writer_open(&w, gen_agg_schema_json, strlen(gen_agg_schema_json), o->codec, md,
-                        mem_sink, &g->file, e) < 0)
+    if (file_open(g, g->agg_prefix, "agg", d, start, series_id, gen_agg_schema_json, &w, e) < 0)
         return -1;
     static const char *const res[] = {"1m", "15m", "1h", "1d"};
     static const int64_t width[] = {60, 900, 3600, 86400};
@@ -357,14 +349,9 @@ static int gen_agg_file(struct gen_state *g, const struct day *d, long epoch_day
         if (g->block.len >= target && flush_block(g, &w, &count, e) < 0)
             return -1;
     }
-    if (flush_block(g, &w, &count, e) < 0)
+    if (file_close(g, &w, &count, e) < 0)
         return -1;
-    if (g->sink->put(g->sink->ud, g->key, g->file.b.data, g->file.b.len, e) < 0)
-        return err_prefix(e, "%s: ", g->key);
-    g->sum->files++;
     g->sum->agg_files++;
-    g->sum->records += o->records_per_file;
-    g->sum->bytes += g->file.b.len;
     return 0;
 }
 

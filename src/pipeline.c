@@ -2327,8 +2327,8 @@ static void *day_thread(void *arg)
             continue;
         }
         /* log lines name an agg day "agg:2023-01-05"; raw days keep their plain name */
-        char dayname[DAY_STR_MAX + 8], dn[DAY_STR_MAX];
-        snprintf(dayname, sizeof dayname, "%s%s", d->ds == 1 ? "agg:" : "", day_format(d, dn));
+        char dayname[DAY_ITEM_MAX];
+        day_item_format(d, dayname);
         double t0 = now_secs();
         struct err e = {0};
         int rc;

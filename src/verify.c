@@ -423,18 +423,14 @@ static int vh_value(struct vhash *v, avro_value_t *x, int depth)
         vh_bytes(v, p, n);
         return 0;
     }
-    case AVRO_BYTES: {
+    case AVRO_BYTES:
+    case AVRO_FIXED: {   /* the same bytes, whichever type holds them */
         const void *p = NULL;
         size_t n = 0;
-        avro_value_get_bytes(x, &p, &n);
-        vh_tag_len(v, 'Y', n);
-        vh_bytes(v, p, n);
-        return 0;
-    }
-    case AVRO_FIXED: {
-        const void *p = NULL;
-        size_t n = 0;
-        avro_value_get_fixed(x, &p, &n);
+        if (avro_value_get_type(x) == AVRO_BYTES)
+            avro_value_get_bytes(x, &p, &n);
+        else
+            avro_value_get_fixed(x, &p, &n);
         vh_tag_len(v, 'Y', n);
         vh_bytes(v, p, n);
         return 0;

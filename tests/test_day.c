@@ -67,6 +67,13 @@ static void test_format(void)
     CHECK_STR(day_format(&d, b), "2023-12-31");
     CHECK_STR(day_folder(&d, f), "2023-12-31");
     CHECK_STR(day_partition(&d, p), "startYear=2023/startMonth=12/startDay=31/");
+    /* a work item's name: agg days say so, raw days keep their plain name */
+    char it[DAY_ITEM_MAX];
+    CHECK_STR(day_item_format(&d, it), "2023-12-31");
+    d.ds = 1;
+    CHECK_STR(day_item_format(&d, it), "agg:2023-12-31");
+    CHECK_STR(day_format(&d, b), "2023-12-31");
+    d.ds = 0;
     /* Round trip through the parser. */
     struct day r;
     struct err e;
