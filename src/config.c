@@ -231,6 +231,7 @@ struct ctx {
 static const char *const ts_type_names[] = { "ALL", "ASSOCIATED", "DISASSOCIATED", NULL };
 static const char *const ts_source_names[] = { "metadata", "api", NULL };
 static const char *const locking_names[] = { "auto", "on", "off", NULL };
+static const char *const read_back_names[] = { "auto", "always", NULL };
 static const char *const log_names[] = { "text", "json", NULL };
 static const char *const codec_names[] = { "snappy", "deflate", "null", NULL };
 static const char *const ds_names[] = { "all", "raw", "agg", NULL };
@@ -303,6 +304,7 @@ static const struct field top_fields[] = {
     { "timeseries_type", K_ENUM, OFF(timeseries_type), 0, 0, 0, ts_type_names, NULL, 0, 0, L_NONE },
     { "timeseries_source", K_ENUM, OFF(timeseries_source), 0, 0, 0, ts_source_names, NULL, 0, 0, L_NONE },
     { "locking", K_ENUM, OFF(locking), 0, 0, 0, locking_names, NULL, 0, 0, L_NONE },
+    { "read_back", K_ENUM, OFF(read_back), 0, 0, 0, read_back_names, NULL, 0, 0, L_NONE },
     { "log_format", K_ENUM, OFF(log_format), 0, 0, 0, log_names, NULL, 1, OFF(log_format_set), L_NONE },
     { "s3", K_MAP, 0, 0, 0, 0, NULL, s3_fields, 0, 0, L_NONE },
     { "date_range", K_MAP, 0, 0, 0, 0, NULL, date_fields, 0, 0, L_NONE },

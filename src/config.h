@@ -3,6 +3,7 @@
  *   timeseries_type: ALL            # ALL | ASSOCIATED | DISASSOCIATED
  *   timeseries_source: metadata     # metadata | api   (repart; where the associated list comes from)
  *   locking: auto                   # auto | on | off  (repart)
+ *   read_back: auto                 # auto | always    (repart; see dayfile.h)
  *   log_format: text                # text | json      (repart; --log-format overrides)
  *   s3:
  *     region: eu-west-1              # optional: see config_resolve_region
@@ -66,6 +67,7 @@
 enum { CONFIG_TS_ALL = 0, CONFIG_TS_ASSOCIATED = 1, CONFIG_TS_DISASSOCIATED = 2 };
 enum { CONFIG_TSSRC_METADATA = 0, CONFIG_TSSRC_API = 1 };
 enum { CONFIG_LOCK_AUTO = 0, CONFIG_LOCK_ON = 1, CONFIG_LOCK_OFF = 2 };
+enum { CONFIG_READ_BACK_AUTO = 0, CONFIG_READ_BACK_ALWAYS = 1 };
 enum { CONFIG_LOG_TEXT = 0, CONFIG_LOG_JSON = 1 };  /* same values as log.h's LOG_FORMAT_* */
 enum { CONFIG_CODEC_SNAPPY = 0, CONFIG_CODEC_DEFLATE = 1, CONFIG_CODEC_NULL = 2 };
 /* datasets: which parts of the cold tier repart re-partitions (issue 12:
@@ -94,6 +96,7 @@ struct config {
     int timeseries_type;            /* CONFIG_TS_*       default ALL */
     int timeseries_source;          /* CONFIG_TSSRC_*    default metadata */
     int locking;                    /* CONFIG_LOCK_*     default auto */
+    int read_back;                  /* CONFIG_READ_BACK_* default auto */
     int log_format;                 /* CONFIG_LOG_*      default text */
     int log_format_set;             /* 1 when the file sets log_format */
 

@@ -1,9 +1,11 @@
 #include "dayfile.h"
 
+#include <ctype.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "codec.h"
 #include "log.h"
@@ -18,7 +20,11 @@ struct dayfile {
     char key[1100];
     struct upload *up;
     struct merge *m;
-    EVP_MD_CTX *md;             /* of the bytes this run produces (after `kept`) */
+    EVP_MD_CTX *md;             /* of the bytes this process sends: [sent_from, end) */
+    long long sent_from;        /* 0, or `kept` when the server copied the committed bytes */
+    struct ocf_scan scan;       /* framing of what is sent (after the header read when copied) */
+    int scan_failed;
+    struct err scan_err;
     long long kept;             /* committed bytes carried over */
     char kept_md5[33];          /* theirs, as the index says */
     long long header_len;       /* append: the header the added blocks are for, */
@@ -45,11 +51,19 @@ const char *dayfile_key(const struct dayfile *df)
     return df->key;
 }
 
+/* Every byte this process sends goes through here: hashed, its framing
+ * scanned, then uploaded. */
+static int send_bytes(struct dayfile *df, const void *data, size_t len)
+{
+    EVP_DigestUpdate(df->md, data, len);
+    if (!df->scan_failed && ocf_scan_feed(&df->scan, data, len, &df->scan_err) != 0)
+        df->scan_failed = 1;
+    return upload_sink(df->up, data, len);
+}
+
 static int tee_sink(void *ud, const void *data, size_t len)
 {
-    struct dayfile *df = ud;
-    EVP_DigestUpdate(df->md, data, len);
-    return upload_sink(df->up, data, len);
+    return send_bytes(ud, data, len);
 }
 
 static void md5_hex(EVP_MD_CTX *md, char out[33])
@@ -67,13 +81,20 @@ static void md5_hex(EVP_MD_CTX *md, char out[33])
 struct carry {
     struct dayfile *df;
     EVP_MD_CTX *md;
+    EVP_MD_CTX *header;         /* of its first header_len bytes */
+    long long at;
 };
 
 static int carry_sink(void *ud, const void *data, size_t len)
 {
     struct carry *c = ud;
     EVP_DigestUpdate(c->md, data, len);
-    return upload_sink(c->df->up, data, len);
+    if (c->at < c->df->header_len) {
+        long long left = c->df->header_len - c->at;
+        EVP_DigestUpdate(c->header, data, left < (long long)len ? (size_t)left : len);
+    }
+    c->at += (long long)len;
+    return send_bytes(c->df, data, len);
 }
 
 /* Small committed versions are carried over through this process (and
@@ -91,16 +112,24 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, struc
     /* S3 copies a range only of objects over 5 MiB, and only the version
      * the index names is copied unseen (its ETag); anything else (an
      * uncommitted tail after it) is read and checked first */
-    if (f->size > UPLOAD_COPY_MIN && f->etag[0] && strcmp(df->cur.etag, f->etag) == 0)
+    if (f->size > UPLOAD_COPY_MIN && f->etag[0] && strcmp(df->cur.etag, f->etag) == 0) {
+        df->sent_from = f->size;
         return upload_copy(df->up, bucket, df->key, 0, f->size - 1, f->etag, e);
-    struct carry c = {df, EVP_MD_CTX_new()};
-    int rc = c.md && EVP_DigestInit_ex(c.md, EVP_md5(), NULL) ? 0 : err_set(e, "out of memory");
+    }
+    struct carry c = {df, EVP_MD_CTX_new(), EVP_MD_CTX_new(), 0};
+    int rc = c.md && c.header && EVP_DigestInit_ex(c.md, EVP_md5(), NULL) &&
+                     EVP_DigestInit_ex(c.header, EVP_md5(), NULL)
+                 ? 0
+                 : err_set(e, "out of memory");
     if (rc == 0)
         rc = s3_get(env->s3, bucket, df->key, 0, f->size - 1, carry_sink, &c, NULL, e);
-    char hex[33] = "";
+    char hex[33] = "", header[33] = "";
     if (c.md)
         md5_hex(c.md, hex);
+    if (c.header)
+        md5_hex(c.header, header);
     EVP_MD_CTX_free(c.md);
+    EVP_MD_CTX_free(c.header);
     if (rc != 0) {
         upload_failed(df->up, e);
         return err_prefix(e, "carrying over the committed %s: ", df->key);
@@ -111,6 +140,12 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, struc
                         "locking, or a "
                         "damaged file: run `repart verify --repair`", df->key, f->size, hex,
                         f->md5);
+    /* the header read apart (whose schema, codec and sync marker the new
+     * blocks follow) must be the one just carried over */
+    if (strcmp(header, df->header_md5) != 0)
+        return err_setk(e, ERR_TRANSIENT, "%s: the committed header (MD5 %s) is not the header "
+                        "this run read (MD5 %s): a damaged transfer", df->key, header,
+                        df->header_md5);
     return 0;
 }
 
@@ -168,6 +203,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         err_set(e, "merged key too long");
         goto fail;
     }
+    ocf_scan_init(&df->scan, df->key);
     if (!(df->md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(df->md, EVP_md5(), NULL)) {
         err_set(e, "out of memory");
         goto fail;
@@ -250,8 +286,8 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         mo.codec = r.codec;
         memcpy(df->sync, r.sync, OCF_SYNC_SIZE);
         ocf_reader_close(&r);
-        s3_buf_free(&hb);
         if (!schema) {
+            s3_buf_free(&hb);
             err_set(e, "out of memory");
             goto fail;
         }
@@ -264,9 +300,15 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         snprintf(df->kept_md5, sizeof df->kept_md5, "%s", f->md5);
         /* the committed bytes go first */
         if (carry_committed(df, f, e) != 0) {
+            s3_buf_free(&hb);
             free(schema);
             goto fail;
         }
+        /* copied by the server: the scan takes the header as read, then
+         * the blocks this run adds (blocks are self-delimiting) */
+        if (df->sent_from > 0 && ocf_scan_feed(&df->scan, hb.data, hb.len, &df->scan_err) != 0)
+            df->scan_failed = 1;
+        s3_buf_free(&hb);
     }
     memcpy(mo.sync, df->sync, OCF_SYNC_SIZE);
     mo.widen = 1;
@@ -304,9 +346,10 @@ int dayfile_add(struct dayfile *df, const char *name, const void *data, size_t l
 struct reread {
     struct ocf_scan scan;
     EVP_MD_CTX *md;             /* whole object */
-    EVP_MD_CTX *part[2];        /* [0, kept) and [kept, end) */
+    EVP_MD_CTX *part[2];        /* [0, kept) and [sent_from, end) */
     EVP_MD_CTX *header;         /* [0, header_len) */
     long long kept;
+    long long sent_from;
     long long header_len;
     long long bytes;
     int bad;
@@ -317,15 +360,17 @@ static int reread_sink(void *ud, const void *buf, size_t len)
 {
     struct reread *r = ud;
     const unsigned char *p = buf;
-    size_t head = 0;
+    size_t head = 0, skip = 0;
     if (r->bytes < r->kept)
         head = (size_t)(r->kept - r->bytes) < len ? (size_t)(r->kept - r->bytes) : len;
+    if (r->bytes < r->sent_from)
+        skip = (size_t)(r->sent_from - r->bytes) < len ? (size_t)(r->sent_from - r->bytes) : len;
     EVP_DigestUpdate(r->part[0], p, head);
     if (r->bytes < r->header_len) {
         long long left = r->header_len - r->bytes;
         EVP_DigestUpdate(r->header, p, left < (long long)len ? (size_t)left : len);
     }
-    EVP_DigestUpdate(r->part[1], p + head, len - head);
+    EVP_DigestUpdate(r->part[1], p + skip, len - skip);
     r->bytes += (long long)len;
     EVP_DigestUpdate(r->md, buf, len);
     if (ocf_scan_feed(&r->scan, buf, len, &r->err) != 0) {
@@ -335,8 +380,8 @@ static int reread_sink(void *ud, const void *buf, size_t len)
     return 0;
 }
 
-/* w->md5 holds the MD5 of the bytes after `kept` on the way in, of the
- * whole object on the way out. */
+/* w->md5 holds the MD5 of the bytes sent (after `sent_from`) on the way in,
+ * of the whole object on the way out. */
 static int reread_once(const struct dayfile *df, struct dayfile_result *w, struct err *e)
 {
     const struct dayfile_env *env = df->env;
@@ -346,6 +391,7 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     memset(&r, 0, sizeof r);
     ocf_scan_init(&r.scan, key);
     r.kept = df->kept;
+    r.sent_from = df->sent_from;
     r.header_len = df->header_len;
     r.md = EVP_MD_CTX_new();
     r.part[0] = EVP_MD_CTX_new();
@@ -385,7 +431,7 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
                      df->header_md5);
     if (rc == 0 && strcmp(tail, w->md5) != 0)
         rc = err_set(e, "%s: MD5 of the %lld bytes read differs from that of the bytes written",
-                     key, r.bytes - df->kept);
+                     key, r.bytes - df->sent_from);
     if (rc == 0)
         memcpy(w->md5, hex, sizeof hex);
     if (rc == 0 && memcmp(r.scan.sync, sync, 16) != 0)
@@ -420,11 +466,96 @@ static int verify_uploaded(const struct dayfile *df, struct dayfile_result *w, s
     return rc;
 }
 
+/* MD5s of the version just written (`etag`) that no byte of went through
+ * this process: of its header and of the whole object. The server computes
+ * them: it copies both ranges into a multipart upload on the same key that is
+ * then aborted (UploadPartCopy answers the MD5 of the bytes it copied), so
+ * nothing is written and nothing is downloaded. 0, or -1 when the server
+ * would not (the caller reads the object back instead). */
+static int server_md5s(const struct dayfile *df, const char *etag, long long size,
+                       char header[33], char whole[33], struct err *e)
+{
+    const struct dayfile_env *env = df->env;
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    char *id = NULL;
+    char got[2][80] = {"", ""};
+    if (size > UPLOAD_COPY_MAX)
+        return err_set(e, "%lld bytes are more than one part copies", size);
+    int rc = s3_mpu_create(env->s3, bucket, df->key, NULL, &id, e);
+    for (int i = 0; rc == 0 && i < 2; i++)
+        rc = s3_mpu_upload_part_copy(env->s3, bucket, df->key, id, i + 1, bucket, df->key, 0,
+                                     (i ? size : df->header_len) - 1, etag, got[i], e);
+    if (id) {
+        struct err ignored = {0};
+        s3_mpu_abort(env->s3, bucket, df->key, id, &ignored);
+        free(id);
+    }
+    if (rc != 0)
+        return -1;
+    if (!s3_etag_is_md5(got[0]) || !s3_etag_is_md5(got[1]))
+        return err_set(e, "the copies' ETags are not MD5s");
+    for (int i = 0; i < 33; i++) {
+        header[i] = (char)tolower((unsigned char)got[0][i]);
+        whole[i] = (char)tolower((unsigned char)got[1][i]);
+    }
+    return 0;
+}
+
+/* A version whose committed prefix the server copied: proven when the copy's
+ * ETag is the index's MD5 of the committed bytes (which also shows that
+ * this server's copy ETags are MD5s), the stored header is the one this run
+ * read and encoded its blocks for, and the server gives the whole object's
+ * MD5 for the index. 1 proven, 0 not (read it back), -1 the object is not
+ * what this run meant to write. */
+static int prove_copied(const struct dayfile *df, struct dayfile_result *w, const char **why,
+                        struct err *e)
+{
+    const char *prefix = upload_part_etag(df->up, 0);
+    if (!prefix || df->kept > UPLOAD_COPY_PART_MAX || strcasecmp(prefix, df->kept_md5) != 0) {
+        *why = "the server's copy ETag is not the MD5 the index records";
+        return 0;
+    }
+    char header[33], whole[33];
+    struct err se = {0};
+    if (server_md5s(df, w->etag, w->size, header, whole, &se) != 0) {
+        log_msg(LOG_DEBUG, NULL, "upload", "%s: no MD5s from the server: %s", df->key, se.msg);
+        *why = "the server gave no MD5 of it";
+        return 0;
+    }
+    if (strcmp(header, df->header_md5) != 0) {
+        err_setk(e, ERR_TRANSIENT, "%s: its header (%lld bytes, MD5 %s) is not the header this "
+                 "run read and added blocks for (MD5 %s)", df->key, df->header_len, header,
+                 df->header_md5);
+        return -1;
+    }
+    memcpy(w->md5, whole, sizeof whole);
+    return 1;
+}
+
+/* The framing of what this process sent (every block under the sync marker
+ * of the header it follows) and its record count, before the object is
+ * completed: a file the merge got wrong is never written. */
+static int check_produced(struct dayfile *df, unsigned long long records, struct err *e)
+{
+    if (df->scan_failed || ocf_scan_end(&df->scan, &df->scan_err) != 0) {
+        *e = df->scan_err;
+        e->kind = ERR_TRANSIENT;
+        return err_prefix(e, "the merged file as produced: ");
+    }
+    unsigned long long scanned = df->scan.records + (df->sent_from ? df->kept_records : 0);
+    if (memcmp(df->scan.sync, df->sync, OCF_SYNC_SIZE) != 0 || scanned != records)
+        return err_setk(e, ERR_TRANSIENT, "%s: the file as produced holds %llu records under "
+                        "its sync marker, %llu were written", df->key, scanned, records);
+    return 0;
+}
+
 int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
     struct merge_stats ms = {0};
     int rc = merge_finish(df->m, &ms, e);
+    if (rc == 0)
+        rc = check_produced(df, df->kept_records + ms.records_out, e);
     if (rc != 0)
         upload_failed(df->up, e);
     long long bytes = 0;
@@ -445,6 +576,24 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
         return err_set(e, "%s: %lld bytes uploaded, %llu produced", df->key, bytes,
                        (unsigned long long)ms.bytes_out);
     out->bytes_sent = bytes - upload_copied(df->up);
+    /* Every byte went through this process and the server's ETag is the
+     * one these bytes give (upload_proven): the object is what was produced
+     * and scanned, and its MD5 is known. Otherwise it is read back. */
+    const char *why = "the server's ETag is not one its bytes give";
+    if (df->env->cfg->read_back == CONFIG_READ_BACK_ALWAYS)
+        why = "read_back: always";
+    else if (upload_proven(df->up)) {
+        int pr = df->sent_from ? prove_copied(df, out, &why, e) : 1;
+        if (pr < 0)
+            return -1;
+        if (pr > 0) {
+            log_msg(LOG_DEBUG, NULL, "upload", "%s: ETag %s is that of the %lld bytes %s; no "
+                    "read-back", df->key, out->etag, bytes,
+                    df->sent_from ? "copied and sent" : "produced");
+            return 0;
+        }
+    }
+    log_msg(LOG_DEBUG, NULL, "upload", "%s: reading it back (%s)", df->key, why);
     return verify_uploaded(df, out, e);
 }
 

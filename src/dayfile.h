@@ -78,8 +78,19 @@ struct dayfile_result {
     uint64_t sources_copied, sources_reencoded;
 };
 
-/* Finishes the upload and reads the object back (size, MD5, framing, sync
- * marker, record count) before anything may commit it. */
+/* Finishes the upload and makes sure, before anything may commit it, that
+ * the object holds exactly the bytes meant, correctly framed, with the
+ * records written. What this process sends is scanned as it goes (framing,
+ * sync marker, record count) and checked before the object is completed.
+ * Without a second transfer, the object is then proven by its ETag (every
+ * part sent with Content-MD5 and its ETag checked, the whole object's ETag
+ * the one those parts give). A committed prefix the server copied is proven
+ * by the copy's ETag (the MD5 the index records), and the server gives the
+ * MD5s of the stored header and of the whole new version (a copy into a
+ * multipart upload that is aborted). Where any of that is missing (SSE-KMS
+ * or SSE-C ETags, servers that compute ETags their own way, a version over
+ * 5 GiB after a copy) or `read_back: always` is set, the object is read back
+ * whole instead and checked the same way; -v says which. */
 int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e);
 
 /* After ERR_WIDER from dayfile_add: the schema to rebuild with (owned by df). */

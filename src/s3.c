@@ -307,6 +307,7 @@ struct req {
     size_t body_len;
     const char *content_type;
     int md5;                   /* send Content-MD5 */
+    unsigned char *md5_out;    /* with md5: receives the body's 16-byte MD5 (NULL: not wanted) */
     int writes;                /* PutObject / CreateMultipartUpload: the write options */
     const char *copy_bucket;   /* UploadPartCopy: the source bucket */
     struct hdr extra[3];
@@ -1070,6 +1071,8 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
                 return err_set(e, "%s: MD5 failed", what);
             }
             base64(md, 16, pp.md5_b64);
+            if (rq->md5_out)
+                memcpy(rq->md5_out, md, 16);
         }
     } else {
         strcpy(pp.sha256, EMPTY_SHA256);
@@ -1517,9 +1520,16 @@ static void md5_hex(const void *data, size_t len, char out[33])
     out[32] = '\0';
 }
 
-/* The ETag S3 gives a multipart object: MD5 of the parts' binary MD5s,
- * "-N". Empty when a part ETag is not a plain MD5 (e.g. SSE-KMS). */
-static void multipart_etag(const struct s3_part *parts, size_t n, char out[80])
+int s3_etag_is_md5(const char *etag)
+{
+    size_t i = 0;
+    for (; etag[i]; i++)
+        if (hexnib(etag[i]) < 0)
+            return 0;
+    return i == 32;
+}
+
+void s3_multipart_etag(const struct s3_part *parts, size_t n, char out[80])
 {
     out[0] = '\0';
     unsigned char *cat = malloc(n * 16 + 1);
@@ -1696,11 +1706,26 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
                      .stageable = 1};
     struct resp rs;
     memset(&rs, 0, sizeof rs);
+    unsigned char md[16];
+    rq.md5_out = md;
     int rc = perform(c, &rq, &rs, NULL, e);
     if (rc == 0) {
+        char hex[33];
+        static const char hx[] = "0123456789abcdef";
+        for (int i = 0; i < 16; i++) {
+            hex[2 * i] = hx[md[i] >> 4];
+            hex[2 * i + 1] = hx[md[i] & 15];
+        }
+        hex[32] = '\0';
         if (!rs.etag[0])
             rc = err_setk(e, ERR_DATA, "UploadPart %d s3://%s/%s: no ETag in the response",
                           part_number, bucket, key);
+        /* an ETag that is an MD5 must be that of the bytes sent: the
+         * object's ETag is checked against these (s3_multipart_etag) */
+        else if (!rs.etag_not_md5 && s3_etag_is_md5(rs.etag) && strcasecmp(rs.etag, hex) != 0)
+            rc = err_setk(e, ERR_TRANSIENT, "UploadPart %d s3://%s/%s: the server's ETag %s is "
+                          "not the MD5 %s of the part sent", part_number, bucket, key, rs.etag,
+                          hex);
         else if (etag_out)
             memcpy(etag_out, rs.etag, 80);
     }
@@ -1825,7 +1850,7 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
             /* NoSuchUpload: an earlier attempt may have completed it and
              * lost the answer. The object's ETag tells. */
             char want[80];
-            multipart_etag(parts, n_parts, want);
+            s3_multipart_etag(parts, n_parts, want);
             if (already_written(c, bucket, key, want)) {
                 err_clear(e);
                 if (etag_out)

@@ -206,6 +206,12 @@ struct s3_part {
     int number;
     char etag[80];
 };
+/* 1 if etag (unquoted) is 32 hex digits: an MD5, as S3 gives objects
+ * written in one PUT without SSE-KMS or SSE-C. */
+int s3_etag_is_md5(const char *etag);
+/* The ETag S3 gives a multipart object: MD5 of the parts' binary MD5s, "-N".
+ * Empty when a part ETag is not a plain MD5 (e.g. SSE-KMS). */
+void s3_multipart_etag(const struct s3_part *parts, size_t n, char out[80]);
 int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
                   const struct s3_put_opts *opts, char **upload_id_out, struct err *e);
 int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,

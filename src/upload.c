@@ -2,8 +2,11 @@
 
 #include "testhook.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 struct upload {
@@ -24,6 +27,7 @@ struct upload {
     struct s3_part *parts;   /* parts[i] is part number i + 1 */
     size_t n_parts, cap_parts;
     int completed;
+    int proven;              /* the object's ETag is the one its bytes give (upload_proven) */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -208,7 +212,7 @@ int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, l
         return -1;
     /* parts of at most 4 GiB (S3: 5 GiB), all of equal size, so none is
      * under the 5 MiB minimum */
-    long long max = 4LL << 30;
+    long long max = UPLOAD_COPY_PART_MAX;
     long long n = (len + max - 1) / max, at = first;
     for (long long i = 0; i < n; i++) {
         long long size = len / n + (i < len % n ? 1 : 0);
@@ -228,6 +232,16 @@ int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, l
 long long upload_copied(const struct upload *u)
 {
     return u->copied;
+}
+
+int upload_proven(const struct upload *u)
+{
+    return u->completed && u->proven;
+}
+
+const char *upload_part_etag(const struct upload *u, size_t i)
+{
+    return i < u->n_parts ? u->parts[i].etag : NULL;
 }
 
 int upload_write(struct upload *u, const void *data, size_t len, struct err *e)
@@ -291,9 +305,16 @@ int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, str
             *e = u->err;
         return -1;
     }
+    char etag[80] = "", want[80] = "";
     if (!u->upload_id) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int ml = 0;
+        if (EVP_Digest(u->cur ? u->cur : (unsigned char *)"", u->cur_len, md, &ml, EVP_md5(),
+                       NULL) && ml == 16)
+            for (int i = 0; i < 16; i++)
+                snprintf(want + 2 * i, 3, "%02x", md[i]);
         int rc = s3_put(u->s3, u->bucket, u->key, u->cur ? u->cur : (unsigned char *)"",
-                        u->cur_len, u->opts, etag_out, e);
+                        u->cur_len, u->opts, etag, e);
         buffer_give(u, u->cur);
         u->cur = NULL;
         if (rc != 0)
@@ -310,10 +331,14 @@ int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, str
             return -1;
         }
         if (s3_mpu_complete(u->s3, u->bucket, u->key, u->upload_id, u->parts, u->n_parts,
-                            u->opts, etag_out, e) != 0)
+                            u->opts, etag, e) != 0)
             return -1;
+        s3_multipart_etag(u->parts, u->n_parts, want);
     }
     u->completed = 1;
+    u->proven = want[0] && strcasecmp(etag, want) == 0;
+    if (etag_out)
+        memcpy(etag_out, etag, 80);
     if (bytes_out)
         *bytes_out = u->total;
     return 0;

@@ -8,8 +8,11 @@
 #     the big day aborted (no object); writes applied upstream whose answers
 #     are lost: no index, and a clean rerun gives the clean run's bucket;
 #  3. truncated source GETs are resumed, corrupt ones (right length, a byte
-#     flipped: only the MD5 tells) fetched again, corrupt re-reads of the
-#     merged file read again: never merged, results equal the clean run;
+#     flipped: only the MD5 tells) fetched again: never merged, results
+#     equal the clean run; with `read_back: always` corrupt re-reads of the
+#     merged files are read again; by default new day files are never read
+#     back (their ETags prove them), nor is an append whose committed prefix
+#     the server copied (the server gives the MD5s);
 #     a corrupt read of the merged file's header on an append: the read-back
 #     fails the day (nothing committed), the rerun appends the late file;
 #  4. through a pass-through proxy: a rerun with nothing new GETs no source
@@ -19,7 +22,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
-repart_setup cold clean out fail1 fail2 fail3 trunc corrupt reread counted garbled
+repart_setup cold clean out fail1 fail2 fail3 trunc corrupt reread noread counted garbled
 G="$TEST_TMP/gen"
 gen "$G" --from 2023-05-01 --to 2023-05-04 --series 20 --records-per-file 50 --seed 3 >/dev/null
 # one day whose merged file (> 5 MiB) goes up in two parts
@@ -166,15 +169,49 @@ assert_contains "$ERR" "differs from its ETag" "refetch warning"
 note "corrupt source GETs: $n_corrupt of $(fault_log_count --method GET --path-regex '^/cold/raw/')"
 fault_proxy_stop
 
-# corrupt re-reads of the merged files: read again, then committed
+# with `read_back: always`, corrupt re-reads of the merged files are read
+# again, then committed
 fault_proxy_start --rate 1 --max-faults 3 --faults corrupt --only GET --only-path-regex '^/reread/consolidated/'
-run_repart -c "$(cfg f8 reread "$FAULT_ENDPOINT")" all "${RANGE[@]}"
+cfg f8 reread "$FAULT_ENDPOINT" >/dev/null
+echo "read_back: always" >>"$TEST_TMP/f8.yml"
+run_repart -c "$TEST_TMP/f8.yml" all "${RANGE[@]}"
 assert_eq "$RC" 0 "run with corrupt re-reads ($ERR)"
 same_as_clean reread "corrupt re-reads"
 assert_eq "$(fault_log_count --fault corrupt)" 3 "corrupt re-reads"
 assert_eq "$(fault_log_count --method GET --path-regex '^/reread/consolidated/')" 8 "re-reads (5 + 3 again)"
 assert_contains "$ERR" "MD5 of the" "re-read warning"
 fault_proxy_stop
+
+# by default new day files are not read back: each object's ETag is the one
+# its bytes give (one PUT: their MD5; multipart: the MD5 of the parts' MD5s,
+# each part's checked against the bytes sent)
+fault_proxy_start --rate 0
+run_repart -c "$(cfg f11 noread "$FAULT_ENDPOINT")" -v all "${RANGE[@]}"
+assert_eq "$RC" 0 "run through the counting proxy ($ERR)"
+same_as_clean noread "counted run"
+assert_eq "$(fault_log_count --method GET --path-regex '^/noread/consolidated/')" 0 "read-backs of new day files"
+assert_eq "$(grep -c 'bytes produced; no read-back' <<<"$OUT$ERR")" 5 "day files proven by their ETags"
+fault_proxy_stop
+# an append whose committed prefix the server copies (2023-05-05, > 5 MiB):
+# the copy's ETag is the index's MD5 of the committed bytes, and the server
+# gives the MD5s of the stored header and of the new version: no read-back
+late_src=$(find "$G/raw/$(day_part 2023-05-05)" -name '*.avro' | sort | sed -n 1p)
+late_rel=${late_src#"$G/"}
+late_rel="${late_rel%_*_GOOD.avro}_1683280000_GOOD.avro"
+rm -rf "$TEST_TMP/late"
+mkdir -p "$TEST_TMP/late/$(dirname "$late_rel")"
+cp "$late_src" "$TEST_TMP/late/$late_rel"
+put_tree "$TEST_TMP/late" cold
+cp "$late_src" "$G/$late_rel"
+fault_proxy_start --rate 0
+run_repart -c "$(cfg f11 noread "$FAULT_ENDPOINT")" -v all --days 2023-05-05
+assert_eq "$RC" 0 "append by server-side copy ($ERR)"
+assert_contains "$OUT$ERR" "bytes copied and sent; no read-back" "the append proven without a read-back"
+assert_eq "$(fault_log_count --method GET --path-regex '^/noread/consolidated/')" 1 "GETs of the day file (its header)"
+fault_proxy_stop
+check_day noread 2023-05-05 "$G/raw/$(day_part 2023-05-05)"
+run_repart -c "$(cfg f12 noread "$S3_ENDPOINT")" verify --deep --days 2023-05-05
+assert_eq "$RC" 0 "verify --deep after the append ($ERR$OUT)"
 
 # a corrupt index GET (a late file makes the day read its index)
 late_src=$(find "$G/raw/$(day_part 2023-05-02)" -name '*.avro' | sort | sed -n 1p)
@@ -242,7 +279,7 @@ assert_eq "$(fields "$TEST_TMP/day4.avro")" "$(fields "$late_src")" "the day fil
 fault_proxy_start --rate 0
 run_repart -c "$(cfg f9 counted "$FAULT_ENDPOINT")" all "${RANGE[@]}"
 assert_eq "$RC" 0 "first counted run ($ERR)"
-assert_eq "$(fault_log_count --method GET --path-regex '^/cold/raw/')" "$((n_src + 2))" "source GETs of the first run (+ 2 late files)"
+assert_eq "$(fault_log_count --method GET --path-regex '^/cold/raw/')" "$((n_src + 3))" "source GETs of the first run (+ 3 late files)"
 fault_proxy_stop
 fault_proxy_start --rate 0
 run_repart -c "$(cfg f9 counted "$FAULT_ENDPOINT")" all "${RANGE[@]}"

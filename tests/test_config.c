@@ -20,6 +20,7 @@ static void test_defaults(void)
     CHECK_INT(c.timeseries_type, CONFIG_TS_ALL);
     CHECK_INT(c.timeseries_source, CONFIG_TSSRC_METADATA);
     CHECK_INT(c.locking, CONFIG_LOCK_AUTO);
+    CHECK_INT(c.read_back, CONFIG_READ_BACK_AUTO);
     CHECK_INT(c.log_format, CONFIG_LOG_TEXT);
     CHECK_INT(c.log_format_set, 0);
     CHECK_STR(c.s3.region, "us-east-1");
@@ -49,6 +50,7 @@ static void test_full(void)
         "timeseries_type: 'DISASSOCIATED'\n"
         "timeseries_source: api\n"
         "locking: \"off\"\n"
+        "read_back: always\n"
         "log_format: JSON\n"
         "s3:\n"
         "  region: eu-west-3\n"
@@ -70,6 +72,7 @@ static void test_full(void)
     CHECK_INT(c.timeseries_type, CONFIG_TS_DISASSOCIATED);
     CHECK_INT(c.timeseries_source, CONFIG_TSSRC_API);
     CHECK_INT(c.locking, CONFIG_LOCK_OFF);
+    CHECK_INT(c.read_back, CONFIG_READ_BACK_ALWAYS);
     CHECK_INT(c.log_format, CONFIG_LOG_JSON);
     CHECK_INT(c.log_format_set, 1);
     CHECK_STR(c.s3.region, "eu-west-3");
@@ -190,6 +193,7 @@ static void test_errors_name_the_key(void)
         { MIN "timeseries_type: SOME\n", "t.yml:6: timeseries_type: \"SOME\" is not one of ALL | ASSOCIATED | DISASSOCIATED" },
         { MIN "timeseries_source: sitewise\n", "timeseries_source: \"sitewise\" is not one of metadata | api" },
         { MIN "locking: maybe\n", "locking: \"maybe\" is not one of auto | on | off" },
+        { MIN "read_back: never\n", "read_back: \"never\" is not one of auto | always" },
         { MIN "log_format: xml\n", "log_format: \"xml\" is not one of text | json" },
         { MIN "output_codec: zstandard\n", "output_codec: \"zstandard\" is not one of snappy | deflate | null" },
         /* numbers and booleans */
