@@ -1,5 +1,7 @@
 /* s3_etag_check: single-part ETags are the MD5 of the bytes, unless the
  * object is SSE-KMS/SSE-C encrypted; multipart ETags say nothing. */
+#include <stdio.h>
+
 #include "s3.h"
 #include "test.h"
 
@@ -21,8 +23,32 @@ static void test_etag_check(void)
     CHECK_INT(s3_etag_check("5d41402abc4b2a76b9719d911017c59z", &plain, "hello", 5), -1);
 }
 
+/* The ETag S3 gives a multipart object (expected values computed with
+ * Python's hashlib: md5(md5(b"hello").digest() + md5(b"world").digest())). */
+static void test_multipart_etag(void)
+{
+    struct s3_part p[2] = {{1, "5d41402abc4b2a76b9719d911017c592"},
+                           {2, "7D793037A0760186574B0282F2F435E7"}};
+    char out[80];
+    s3_multipart_etag(p, 2, out);
+    CHECK_STR(out, "065947336a2f2a95ba8899f3675c3be6-2");
+    s3_multipart_etag(p, 1, out);
+    CHECK_STR(out, "62109206880d38a4010a98e11243924a-1");
+    /* a part whose ETag is not an MD5 (SSE-KMS): nothing to compare with */
+    snprintf(p[1].etag, sizeof p[1].etag, "%s", "7d793037a0760186574b0282f2f435e7-3");
+    s3_multipart_etag(p, 2, out);
+    CHECK_STR(out, "");
+    CHECK_INT(s3_etag_is_md5("5d41402abc4b2a76b9719d911017c592"), 1);
+    CHECK_INT(s3_etag_is_md5("5D41402ABC4B2A76B9719D911017C592"), 1);
+    CHECK_INT(s3_etag_is_md5("5d41402abc4b2a76b9719d911017c59"), 0);
+    CHECK_INT(s3_etag_is_md5("5d41402abc4b2a76b9719d911017c592-1"), 0);
+    CHECK_INT(s3_etag_is_md5("5d41402abc4b2a76b9719d911017c59g"), 0);
+    CHECK_INT(s3_etag_is_md5(""), 0);
+}
+
 int main(void)
 {
     RUN(test_etag_check);
+    RUN(test_multipart_etag);
     return TEST_EXIT();
 }
