@@ -97,7 +97,9 @@ static int section_value(const char *text, size_t len, const char *profile, cons
                          char *out, size_t n)
 {
     char sec[AWSCFG_PROFILE_MAX + 16];
-    snprintf(sec, sizeof sec, "profile %s", profile);
+    if (strlen(profile) > AWSCFG_PROFILE_MAX)
+        return 0;  /* no such section can be named */
+    snprintf(sec, sizeof sec, "profile %.*s", AWSCFG_PROFILE_MAX, profile);
     int r = creds_ini_find(text, len, sec, key, out, n);
     if (r == 0 && strcmp(profile, "default") == 0)
         r = creds_ini_find(text, len, "default", key, out, n);
