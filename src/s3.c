@@ -307,7 +307,8 @@ struct req {
     size_t body_len;
     const char *content_type;
     int md5;                   /* send Content-MD5 */
-    unsigned char *md5_out;    /* with md5: receives the body's 16-byte MD5 (NULL: not wanted) */
+    const unsigned char *md5_in;  /* with md5: the body's MD5 as the caller has it (NULL: computed) */
+    unsigned char *md5_out;    /* with md5: receives the 16-byte MD5 sent (NULL: not wanted) */
     int writes;                /* PutObject / CreateMultipartUpload: the write options */
     const char *copy_bucket;   /* UploadPartCopy: the source bucket */
     struct hdr extra[3];
@@ -1066,7 +1067,10 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
         if (rq->md5) {
             unsigned char md[EVP_MAX_MD_SIZE];
             unsigned int ml = 0;
-            if (!EVP_Digest(rq->body, rq->body_len, md, &ml, EVP_md5(), NULL) || ml != 16) {
+            if (rq->md5_in) {
+                memcpy(md, rq->md5_in, 16);
+            } else if (!EVP_Digest(rq->body, rq->body_len, md, &ml, EVP_md5(), NULL) ||
+                       ml != 16) {
                 s3_target_free(&pp.tgt);
                 return err_set(e, "%s: MD5 failed", what);
             }
@@ -1504,20 +1508,25 @@ static int hexnib(char ch)
     return -1;
 }
 
-static void md5_hex(const void *data, size_t len, char out[33])
+static void hex16(const unsigned char md[16], char out[33])
 {
     static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hx[md[i] >> 4];
+        out[2 * i + 1] = hx[md[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+static void md5_hex(const void *data, size_t len, char out[33])
+{
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int ml = 0;
     if (!EVP_Digest(data, len, md, &ml, EVP_md5(), NULL) || ml != 16) {
         out[0] = '\0';
         return;
     }
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[32] = '\0';
+    hex16(md, out);
 }
 
 int s3_etag_is_md5(const char *etag)
@@ -1586,13 +1595,16 @@ int s3_put(struct s3_client *c, const char *bucket, const char *key, const void 
                      .content_type = opts && opts->content_type ? opts->content_type : NULL,
                      .body_cap = ERRBODY_MAX, .range_first = -1, .range_last = -1};
     put_conditions(&rq, opts, ifmatch, sizeof ifmatch);
+    unsigned char sent[16] = {0};
+    rq.md5_in = opts ? opts->content_md5 : NULL;
+    rq.md5_out = sent;
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     int rc = perform(c, &rq, &rs, NULL, e);
     if (rc != 0 && e && e->kind == ERR_CONFLICT && opts && (opts->if_none_match || opts->if_match)) {
         /* A retried PUT whose first attempt landed: the object is ours. */
         char md5[33];
-        md5_hex(data ? data : "", len, md5);
+        hex16(sent, md5);
         if (already_written(c, bucket, key, md5)) {
             rc = 0;
             err_clear(e);
@@ -1683,7 +1695,7 @@ static char *upload_query(const char *upload_id, int part_number)
 
 int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
                        const char *upload_id, int part_number, const void *data, size_t len,
-                       char etag_out[80], struct err *e)
+                       const unsigned char *md5, char etag_out[80], struct err *e)
 {
     if (key_check("UploadPart", bucket, key, e) != 0)
         return -1;
@@ -1707,16 +1719,12 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     unsigned char md[16];
+    rq.md5_in = md5;
     rq.md5_out = md;
     int rc = perform(c, &rq, &rs, NULL, e);
     if (rc == 0) {
         char hex[33];
-        static const char hx[] = "0123456789abcdef";
-        for (int i = 0; i < 16; i++) {
-            hex[2 * i] = hx[md[i] >> 4];
-            hex[2 * i + 1] = hx[md[i] & 15];
-        }
-        hex[32] = '\0';
+        hex16(md, hex);
         if (!rs.etag[0])
             rc = err_setk(e, ERR_DATA, "UploadPart %d s3://%s/%s: no ETag in the response",
                           part_number, bucket, key);

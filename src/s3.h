@@ -180,6 +180,10 @@ struct s3_put_opts {
     const char *content_type;   /* default application/octet-stream */
     const char *if_none_match;  /* "*" */
     const char *if_match;       /* an ETag */
+    const unsigned char *content_md5;  /* s3_put: the body's MD5 (16 bytes) as the caller
+                                          computed it from the bytes it meant to send, sent as
+                                          Content-MD5 so that the server refuses a body that
+                                          differs; NULL: computed from the body */
 };
 
 /* PUT with Content-MD5. etag_out (may be NULL) receives the new ETag.
@@ -214,9 +218,12 @@ int s3_etag_is_md5(const char *etag);
 void s3_multipart_etag(const struct s3_part *parts, size_t n, char out[80]);
 int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
                   const struct s3_put_opts *opts, char **upload_id_out, struct err *e);
+/* md5 (16 bytes, may be NULL: computed from data): as for s3_put_opts'
+ * content_md5. The answer's ETag, when it is an MD5, must be that MD5. */
 int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
                        const char *upload_id, int part_number,
-                       const void *data, size_t len, char etag_out[80], struct err *e);
+                       const void *data, size_t len, const unsigned char *md5,
+                       char etag_out[80], struct err *e);
 /* UploadPartCopy: part `part_number` is bytes first..last (inclusive) of
  * src_bucket/src_key, copied by the server, only if that object's ETag is
  * still `if_match` (NULL: any). S3 requires every part but the last to be at

@@ -20,6 +20,9 @@ struct upload {
 
     unsigned char *cur;      /* part being filled (NULL until its first byte) */
     size_t cur_len;
+    EVP_MD_CTX *cur_md;      /* MD5 of the bytes written into it, taken from the caller's
+                                bytes, not the buffer: it goes as Content-MD5, so the server
+                                refuses a part whose buffer is not what was written */
     long long total;
     long long copied;        /* of total: bytes the server copied (upload_copy) */
 
@@ -41,6 +44,7 @@ struct part_task {
     int number;
     unsigned char *data;
     size_t len;
+    unsigned char md5[16];
 };
 
 void upload_budget_init(struct upload_budget *b, size_t bytes)
@@ -108,7 +112,7 @@ static void part_run(void *arg)
     skip = u->failed;  /* no point sending more once one part failed */
     pthread_mutex_unlock(&u->mu);
     int rc = skip ? -1 : s3_mpu_upload_part(u->s3, u->bucket, u->key, u->upload_id, t->number,
-                                            t->data, t->len, etag, &e);
+                                            t->data, t->len, t->md5, etag, &e);
     buffer_give(u, t->data);
     pthread_mutex_lock(&u->mu);
     if (rc == 0) {
@@ -141,7 +145,9 @@ struct upload *upload_open(struct s3_client *s3, struct pool *pool, const char *
     u->key = strdup(key);
     pthread_mutex_init(&u->mu, NULL);
     pthread_cond_init(&u->cv, NULL);
-    if (!u->bucket || !u->key || part_size == 0) {
+    u->cur_md = EVP_MD_CTX_new();
+    if (!u->bucket || !u->key || part_size == 0 || !u->cur_md ||
+        !EVP_DigestInit_ex(u->cur_md, EVP_md5(), NULL)) {
         upload_free(u);
         err_set(e, "out of memory");
         return NULL;
@@ -166,6 +172,16 @@ static int add_part(struct upload *u, struct err *e)
     return 0;
 }
 
+/* The MD5 of the part being filled, taken; the next part starts a new one. */
+static int part_md5(struct upload *u, unsigned char out[16], struct err *e)
+{
+    unsigned int n = 0;
+    if (!EVP_DigestFinal_ex(u->cur_md, out, &n) || n != 16 ||
+        !EVP_DigestInit_ex(u->cur_md, EVP_md5(), NULL))
+        return err_set(e, "MD5 failed");
+    return 0;
+}
+
 /* Hands the filled buffer to the pool as the next part. */
 static int send_part(struct upload *u, struct err *e)
 {
@@ -174,6 +190,9 @@ static int send_part(struct upload *u, struct err *e)
             return -1;
         testhook_point("mpu_created");
     }
+    unsigned char md[16];
+    if (part_md5(u, md, e) != 0)
+        return -1;
     pthread_mutex_lock(&u->mu);
     while (u->inflight >= u->max_inflight && !u->failed)
         pthread_cond_wait(&u->cv, &u->mu);
@@ -189,7 +208,8 @@ static int send_part(struct upload *u, struct err *e)
         pthread_mutex_unlock(&u->mu);
         return t ? -1 : err_set(e, "out of memory");
     }
-    *t = (struct part_task){u, (int)u->n_parts, u->cur, u->cur_len};
+    *t = (struct part_task){u, (int)u->n_parts, u->cur, u->cur_len, {0}};
+    memcpy(t->md5, md, sizeof md);
     u->inflight++;
     pthread_mutex_unlock(&u->mu);
     u->cur = NULL;  /* the next part takes its buffer when its first byte comes */
@@ -256,6 +276,7 @@ int upload_write(struct upload *u, const void *data, size_t len, struct err *e)
         if (n > len)
             n = len;
         memcpy(u->cur + u->cur_len, p, n);
+        EVP_DigestUpdate(u->cur_md, p, n);
         u->cur_len += n;
         u->total += (long long)n;
         p += n;
@@ -307,14 +328,15 @@ int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, str
     }
     char etag[80] = "", want[80] = "";
     if (!u->upload_id) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int ml = 0;
-        if (EVP_Digest(u->cur ? u->cur : (unsigned char *)"", u->cur_len, md, &ml, EVP_md5(),
-                       NULL) && ml == 16)
-            for (int i = 0; i < 16; i++)
-                snprintf(want + 2 * i, 3, "%02x", md[i]);
+        unsigned char md[16];
+        if (part_md5(u, md, e) != 0)
+            return -1;
+        for (int i = 0; i < 16; i++)
+            snprintf(want + 2 * i, 3, "%02x", md[i]);
+        struct s3_put_opts o = u->opts ? *u->opts : (struct s3_put_opts){0};
+        o.content_md5 = md;
         int rc = s3_put(u->s3, u->bucket, u->key, u->cur ? u->cur : (unsigned char *)"",
-                        u->cur_len, u->opts, etag, e);
+                        u->cur_len, &o, etag, e);
         buffer_give(u, u->cur);
         u->cur = NULL;
         if (rc != 0)
@@ -355,6 +377,7 @@ void upload_free(struct upload *u)
     }
     pthread_mutex_destroy(&u->mu);
     pthread_cond_destroy(&u->cv);
+    EVP_MD_CTX_free(u->cur_md);
     free(u->upload_id);
     free(u->parts);
     buffer_give(u, u->cur);

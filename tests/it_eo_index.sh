@@ -221,4 +221,27 @@ eo_eq "$(new_objects)" 2 "empty sources: new objects (2)"
 run_all $D "empty sources: again"
 eo_eq "$(new_objects)" 0 "empty sources: nothing new"
 note "sources without records ok"
+
+# --- the #file MD5 edited (or committed wrong) -------------------------------
+# verify reads the committed day file whole: its bytes must have the MD5 the
+# index records for them. Old code: every record decoded and counted, so
+# verify (and --deep) said ok (review 19: an MD5 committed wrong stayed
+# unseen until the next append failed on it).
+D=2023-04-10
+three_runs $D 50
+get_index $D >"$TEST_TMP/index.good"
+good=$(awk -F'\t' '$1 == "#file" && $2 == "merged.avro" {print $4}' "$TEST_TMP/index.good")
+[ ${#good} = 32 ] || fail "md5: no #file line for merged.avro"
+bad=$(printf '%s' "$good" | tr '0-9a-f' '1-9a-f0')
+sed "s/$good/$bad/" "$TEST_TMP/index.good" >"$TEST_TMP/index.edit"
+put_index $D "$TEST_TMP/index.edit"
+for deep in "" --deep; do
+    run_repart -c "$CFG" verify $deep --days $D
+    eo_eq "$RC" 1 "md5: verify $deep of a #file MD5 that is not the file's ($OUT $ERR)"
+    eo_contains "$OUT$ERR" "MD5 of its committed bytes is $good, the index names $bad" "md5: verify $deep names both MD5s"
+done
+put_index $D "$TEST_TMP/index.good"
+run_repart -c "$CFG" verify --deep --days $D
+eo_eq "$RC" 0 "md5: verify --deep of the committed index ($OUT $ERR)"
+note "#file MD5 checked by verify ok"
 eo_done it_eo_index

@@ -296,7 +296,7 @@ int main(int argc, char **argv)
                     size_t off = k * (size_t)part_size;
                     size_t n = len - off < (size_t)part_size ? len - off : (size_t)part_size;
                     parts[k].number = (int)k + 1;
-                    if (s3_mpu_upload_part(c, args[0], args[1], uid, (int)k + 1, data + off, n,
+                    if (s3_mpu_upload_part(c, args[0], args[1], uid, (int)k + 1, data + off, n, NULL,
                                            parts[k].etag, &e) != 0)
                         rc = fail(&e);
                 }
