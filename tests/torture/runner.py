@@ -354,7 +354,7 @@ datasets: %s
         dups = [(r, c) for r, c in snap.counter.items() if c > 1 and c > src.get(r, 0)]
         if dups and (day in self.sample_tail or self.folded_present(snap)):
             dups = []   # see tail_days, folded_present
-        if dups and self.fold_uncommitted(snap, dups):
+        if dups and self.fold_uncommitted(snap, dups, live=concurrent):
             dups = []   # see fold_uncommitted
         if dups and self.sample_copy_unaccounted(snap, dups):
             dups = []   # see sample_copy_unaccounted
@@ -622,7 +622,7 @@ datasets: %s
                 names.add(f[1])
         return any(k.rsplit("/", 1)[-1] in names for k, _, _ in snap.files)
 
-    def fold_uncommitted(self, snap, dups):
+    def fold_uncommitted(self, snap, dups, live=False):
         """A run that folds an adopted sample file into merged.avro writes the
         rebuilt merged.avro (holding the sample file's records) first, commits
         the index, and only then deletes the sample file. Stopped between the
@@ -634,8 +634,10 @@ datasets: %s
         and each duplicated record is held exactly by merged.avro and files
         the committed index lists as adopted (#file), or sample files when
         repart never committed the day (the crashed run was adopting them);
-        final-exact after the last run still requires one copy."""
-        if not self.any_stopped:
+        final-exact after the last run still requires one copy. A concurrent
+        snapshot (live) may fall into the window of a run still going (seed
+        126141: a watch run folding the sample's file it had just adopted)."""
+        if not self.any_stopped and not live:
             return False   # only a run that did not finish leaves a fold uncommitted
         data, _ = self.s3.get(self.out, self.lay.index + "%stimeseries.txt" % model.partition(snap.day))
         committed, adopted = None, set()
