@@ -1,11 +1,9 @@
 #include "dayfile.h"
 
-#include <ctype.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "codec.h"
 #include "log.h"
@@ -466,78 +464,6 @@ static int verify_uploaded(const struct dayfile *df, struct dayfile_result *w, s
     return rc;
 }
 
-/* MD5s of the version just written (`etag`) that no byte of went through
- * this process: of its header and of the whole object. The server computes
- * them: it copies the ranges into a multipart upload on the same key that is
- * then aborted (UploadPartCopy answers the MD5 of the bytes it copied), so
- * nothing is written and nothing is downloaded. The whole object is copied
- * twice and both answers must agree: that MD5 goes into the index unchecked
- * by anything else, and an answer damaged on its way would otherwise commit
- * an MD5 that is not the object's (review 19). 0, or -1 when the server would
- * not (the caller reads the object back instead). */
-static int server_md5s(const struct dayfile *df, const char *etag, long long size,
-                       char header[33], char whole[33], struct err *e)
-{
-    const struct dayfile_env *env = df->env;
-    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
-    char *id = NULL;
-    char got[3][80] = {"", "", ""};
-    if (size > UPLOAD_COPY_MAX)
-        return err_set(e, "%lld bytes are more than one part copies", size);
-    int rc = s3_mpu_create(env->s3, bucket, df->key, NULL, &id, e);
-    for (int i = 0; rc == 0 && i < 3; i++)
-        rc = s3_mpu_upload_part_copy(env->s3, bucket, df->key, id, i + 1, bucket, df->key, 0,
-                                     (i ? size : df->header_len) - 1, etag, got[i], e);
-    if (id) {
-        struct err ignored = {0};
-        s3_mpu_abort(env->s3, bucket, df->key, id, &ignored);
-        free(id);
-    }
-    if (rc != 0)
-        return -1;
-    if (!s3_etag_is_md5(got[0]) || !s3_etag_is_md5(got[1]))
-        return err_set(e, "the copies' ETags are not MD5s");
-    if (strcasecmp(got[1], got[2]) != 0)
-        return err_set(e, "two copies of the object gave two MD5s (%s, %s)", got[1], got[2]);
-    for (int i = 0; i < 33; i++) {
-        header[i] = (char)tolower((unsigned char)got[0][i]);
-        whole[i] = (char)tolower((unsigned char)got[1][i]);
-    }
-    return 0;
-}
-
-/* A version whose committed prefix the server copied: proven when the copy's
- * ETag is the index's MD5 of the committed bytes (which also shows that
- * this server's copy ETags are MD5s), the stored header is the one this run
- * read and encoded its blocks for, and the server gives the whole object's
- * MD5 for the index. 1 proven, 0 not (read it back: *why says why). */
-static int prove_copied(const struct dayfile *df, struct dayfile_result *w, const char **why)
-{
-    const char *prefix = upload_part_etag(df->up, 0);
-    if (!prefix || df->kept > UPLOAD_COPY_PART_MAX || strcasecmp(prefix, df->kept_md5) != 0) {
-        *why = "the server's copy ETag is not the MD5 the index records";
-        return 0;
-    }
-    char header[33], whole[33];
-    struct err se = {0};
-    if (server_md5s(df, w->etag, w->size, header, whole, &se) != 0) {
-        log_msg(LOG_DEBUG, NULL, "upload", "%s: no MD5s from the server: %s", df->key, se.msg);
-        *why = "the server gave no MD5 of it";
-        return 0;
-    }
-    /* the read-back decides (it fails the day if the stored header is
-     * another: the blocks added were encoded for the one read) */
-    if (strcmp(header, df->header_md5) != 0) {
-        log_msg(LOG_WARN, NULL, "upload", "%s: the server's MD5 of its header (%lld bytes) is "
-                "%s, the header this run read and added blocks for has %s", df->key,
-                df->header_len, header, df->header_md5);
-        *why = "the stored header may not be the one read";
-        return 0;
-    }
-    memcpy(w->md5, whole, sizeof whole);
-    return 1;
-}
-
 /* The framing of what this process sent (every block under the sync marker
  * of the header it follows) and its record count, before the object is
  * completed: a file the merge got wrong is never written. */
@@ -584,17 +510,20 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
     out->bytes_sent = bytes - upload_copied(df->up);
     /* Every byte went through this process and the server's ETag is the
      * one these bytes give (upload_proven): the object is what was produced
-     * and scanned, and its MD5 is known. Otherwise it is read back. */
-    const char *why = "the server's ETag is not one its bytes give";
-    if (df->env->cfg->read_back == CONFIG_READ_BACK_ALWAYS)
+     * and scanned, and its MD5 is known. A prefix the server copied has no
+     * byte here: the new version's MD5, which the index must record, can
+     * only be had by reading it (the server's own MD5s of it were tried and
+     * dropped: an answer damaged on its way, or a copy of another version on
+     * a server that ignores x-amz-copy-source-if-match, put an MD5 into the
+     * index that was not the object's; reviews 19 and 20). */
+    const char *why = df->sent_from ? "its committed prefix was copied by the server"
+                                    : "the server's ETag is not one its bytes give";
+    if (df->env->cfg->read_back == CONFIG_READ_BACK_ALWAYS) {
         why = "read_back: always";
-    else if (upload_proven(df->up)) {
-        if (!df->sent_from || prove_copied(df, out, &why)) {
-            log_msg(LOG_DEBUG, NULL, "upload", "%s: ETag %s is that of the %lld bytes %s; no "
-                    "read-back", df->key, out->etag, bytes,
-                    df->sent_from ? "copied and sent" : "produced");
-            return 0;
-        }
+    } else if (!df->sent_from && upload_proven(df->up)) {
+        log_msg(LOG_DEBUG, NULL, "upload", "%s: ETag %s is that of the %lld bytes produced; no "
+                "read-back", df->key, out->etag, bytes);
+        return 0;
     }
     log_msg(LOG_DEBUG, NULL, "upload", "%s: reading it back (%s)", df->key, why);
     return verify_uploaded(df, out, e);

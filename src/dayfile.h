@@ -82,15 +82,14 @@ struct dayfile_result {
  * the object holds exactly the bytes meant, correctly framed, with the
  * records written. What this process sends is scanned as it goes (framing,
  * sync marker, record count) and checked before the object is completed.
- * Without a second transfer, the object is then proven by its ETag (every
- * part sent with Content-MD5 and its ETag checked, the whole object's ETag
- * the one those parts give). A committed prefix the server copied is proven
- * by the copy's ETag (the MD5 the index records), and the server gives the
- * MD5s of the stored header and of the whole new version (a copy into a
- * multipart upload that is aborted). Where any of that is missing (SSE-KMS
- * or SSE-C ETags, servers that compute ETags their own way, a version over
- * 5 GiB after a copy) or `read_back: always` is set, the object is read back
- * whole instead and checked the same way; -v says which. */
+ * When every byte of the object went through this process (a new or rebuilt
+ * file, or an append whose committed bytes were carried over), it is proven
+ * by its ETag without a second transfer: every part went with the
+ * Content-MD5 of the bytes written into it and its ETag was checked, and the
+ * object's ETag is the one those parts give. Otherwise (a committed prefix
+ * the server copied; SSE-KMS or SSE-C ETags, servers that compute ETags
+ * their own way) or with `read_back: always`, the object is read back whole
+ * and checked the same way; -v says which. */
 int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e);
 
 /* After ERR_WIDER from dayfile_add: the schema to rebuild with (owned by df). */

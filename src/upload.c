@@ -232,7 +232,7 @@ int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, l
         return -1;
     /* parts of at most 4 GiB (S3: 5 GiB), all of equal size, so none is
      * under the 5 MiB minimum */
-    long long max = UPLOAD_COPY_PART_MAX;
+    long long max = 4LL << 30;
     long long n = (len + max - 1) / max, at = first;
     for (long long i = 0; i < n; i++) {
         long long size = len / n + (i < len % n ? 1 : 0);
@@ -259,10 +259,6 @@ int upload_proven(const struct upload *u)
     return u->completed && u->proven;
 }
 
-const char *upload_part_etag(const struct upload *u, size_t i)
-{
-    return i < u->n_parts ? u->parts[i].etag : NULL;
-}
 
 int upload_write(struct upload *u, const void *data, size_t len, struct err *e)
 {

@@ -46,11 +46,7 @@ void upload_set_budget(struct upload *u, struct upload_budget *b);
  * Call before any write; at least UPLOAD_COPY_MIN bytes (S3's minimum size
  * of a part that is not the last). */
 #define UPLOAD_COPY_MIN (5LL << 20)
-/* Copied parts are at most this long (S3 takes 5 GiB): a prefix up to this
- * size is one part, whose ETag is the MD5 of all of it. */
-#define UPLOAD_COPY_PART_MAX (4LL << 30)
-/* The most one UploadPartCopy copies (S3's limit). */
-#define UPLOAD_COPY_MAX (5LL << 30)
+
 int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, long long first,
                 long long last, const char *if_match, struct err *e);
 
@@ -77,10 +73,6 @@ long long upload_copied(const struct upload *u);
  * servers that compute them their own way): the caller must read the object
  * back to know. */
 int upload_proven(const struct upload *u);
-
-/* The ETag the server gave part i (0-based; a copied part's is the MD5 of
- * the bytes it copied); NULL past the last part. */
-const char *upload_part_etag(const struct upload *u, size_t i);
 
 /* Sends what is left and commits the object. etag_out may be NULL. */
 int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, struct err *e);
