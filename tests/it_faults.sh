@@ -42,6 +42,20 @@ cfg() {
     echo "$TEST_TMP/$1.yml"
 }
 # same_as_clean BUCKET what: the bucket's keys, sizes and ETags are the clean run's
+# add_late DAY TS [SRC]: a late export of DAY, a copy of SRC (default: the
+# day's first source) under start timestamp TS, put into the cold tier and
+# into $G (late_src and late_rel name it)
+add_late() {
+    late_src=${3:-$(find "$G/raw/$(day_part "$1")" -name '*.avro' | sort | sed -n 1p)}
+    late_rel=${late_src#"$G/"}
+    late_rel="${late_rel%_*_GOOD.avro}_$2_GOOD.avro"
+    rm -rf "$TEST_TMP/late"
+    mkdir -p "$TEST_TMP/late/$(dirname "$late_rel")"
+    cp "$late_src" "$TEST_TMP/late/$late_rel"
+    put_tree "$TEST_TMP/late" cold
+    cp "$late_src" "$G/$late_rel"
+}
+
 same_as_clean() {
     bucket_ls "$1" >"$TEST_TMP/ls-$1"
     diff "$TEST_TMP/ls-clean" "$TEST_TMP/ls-$1" >&2 || fail "$2: bucket $1 differs from the clean run"
@@ -195,14 +209,7 @@ fault_proxy_stop
 # an append whose committed prefix the server copies (2023-05-05, > 5 MiB):
 # no byte of that prefix went through repart, so the new version is read back
 # (its MD5 goes into the index); corrupt re-reads are read again
-late_src=$(find "$G/raw/$(day_part 2023-05-05)" -name '*.avro' | sort | sed -n 1p)
-late_rel=${late_src#"$G/"}
-late_rel="${late_rel%_*_GOOD.avro}_1683280000_GOOD.avro"
-rm -rf "$TEST_TMP/late"
-mkdir -p "$TEST_TMP/late/$(dirname "$late_rel")"
-cp "$late_src" "$TEST_TMP/late/$late_rel"
-put_tree "$TEST_TMP/late" cold
-cp "$late_src" "$G/$late_rel"
+add_late 2023-05-05 1683280000
 fault_proxy_start --rate 1 --skip 1 --max-faults 3 --faults corrupt --only GET --only-path-regex '^/noread/consolidated/'
 run_repart -c "$(cfg f11 noread "$FAULT_ENDPOINT")" -v all --days 2023-05-05
 assert_eq "$RC" 0 "append by server-side copy, corrupt re-reads ($ERR)"
@@ -222,13 +229,7 @@ run_repart -c "$(cfg f12 noread "$S3_ENDPOINT")" verify --deep --days 2023-05-05
 assert_eq "$RC" 0 "verify --deep after the append ($ERR$OUT)"
 
 # a corrupt index GET (a late file makes the day read its index)
-late_src=$(find "$G/raw/$(day_part 2023-05-02)" -name '*.avro' | sort | sed -n 1p)
-late_rel=${late_src#"$G/"}
-late_rel="${late_rel%_*_GOOD.avro}_1683100000_GOOD.avro"
-mkdir -p "$TEST_TMP/late/$(dirname "$late_rel")"
-cp "$late_src" "$TEST_TMP/late/$late_rel"
-put_tree "$TEST_TMP/late" cold
-cp "$late_src" "$G/$late_rel"
+add_late 2023-05-02 1683100000
 fault_proxy_start --rate 1 --max-faults 1 --faults corrupt --only GET --only-path-regex '^/corrupt/index/'
 run_repart -c "$(cfg f7 corrupt "$FAULT_ENDPOINT")" all "${RANGE[@]}"
 assert_eq "$RC" 0 "run with a corrupt index GET ($ERR)"
@@ -254,13 +255,7 @@ for f in sorted(sys.argv[1:]):
             print(f)
             break' $(find "$G/raw/$(day_part 2023-05-04)" -name '*.avro'))
 [ -n "$late_src" ] || fail "no source of 2023-05-04 holds string values"
-late_rel=${late_src#"$G/"}
-late_rel="${late_rel%_*_GOOD.avro}_1683190000_GOOD.avro"
-rm -rf "$TEST_TMP/late"
-mkdir -p "$TEST_TMP/late/$(dirname "$late_rel")"
-cp "$late_src" "$TEST_TMP/late/$late_rel"
-put_tree "$TEST_TMP/late" cold
-cp "$late_src" "$G/$late_rel"
+add_late 2023-05-04 1683190000 "$late_src"
 committed=$(bucket_ls corrupt "index/$(day_part 2023-05-04)/")
 fault_proxy_start --rate 1 --max-faults 1 --faults corrupt --only GET --only-path-regex '^/corrupt/consolidated/'
 run_repart -c "$(cfg f7 corrupt "$FAULT_ENDPOINT")" all --days 2023-05-04
@@ -298,14 +293,7 @@ assert_eq "$(fault_log_count --method POST)" 0 "POSTs of a rerun with nothing ne
 assert_eq "$(fault_log_count --method DELETE)" 0 "DELETEs of a rerun with nothing new"
 note "rerun with nothing new: $(fault_log_count) requests ($(fault_log_count --method GET) GET)"
 fault_proxy_stop
-late_src=$(find "$G/raw/$(day_part 2023-05-03)" -name '*.avro' | sort | sed -n 1p)
-late_rel=${late_src#"$G/"}
-late_rel="${late_rel%_*_GOOD.avro}_1683200000_GOOD.avro"
-rm -rf "$TEST_TMP/late"
-mkdir -p "$TEST_TMP/late/$(dirname "$late_rel")"
-cp "$late_src" "$TEST_TMP/late/$late_rel"
-put_tree "$TEST_TMP/late" cold
-cp "$late_src" "$G/$late_rel"
+add_late 2023-05-03 1683200000
 fault_proxy_start --rate 0
 run_repart -c "$(cfg f9 counted "$FAULT_ENDPOINT")" all "${RANGE[@]}"
 assert_eq "$RC" 0 "late-file run ($ERR)"
