@@ -228,6 +228,18 @@ b[i:i + 8] = struct.pack("<d", 1.5)
 open(sys.argv[1], "wb").write(b)
 PY
 "$REPART_BUILD_DIR/s3-tool" --endpoint "$S3_ENDPOINT" --path-style put out "$K" "$TEST_TMP/n.avro" >/dev/null || fail "put back"
+# the bytes are no longer the committed version: the #file MD5 says so
+run_repart -c "$TEST_TMP/null.yml" --dataset agg verify --days 2023-11-02
+assert_eq "$RC" 1 "verify finds the changed bytes"
+assert_contains "$OUT$ERR" "MD5 of its committed bytes is" "the MD5 finding"
+# the index made to name these bytes (as if the merge had written the wrong
+# value): only the comparison of values tells
+IK="i2_agg/$(day_part 2023-11-02)/timeseries.txt"
+curl -sf "$S3_ENDPOINT/out/$IK" -o "$TEST_TMP/n.idx" || fail "no agg index"
+old_md5=$(awk -F'\t' '$1 == "#file" && $2 == "merged.avro" {print $4}' "$TEST_TMP/n.idx")
+[ ${#old_md5} = 32 ] || fail "no #file MD5 in the agg index"
+sed -i "s/$old_md5/$(md5sum <"$TEST_TMP/n.avro" | cut -c1-32)/" "$TEST_TMP/n.idx"
+"$REPART_BUILD_DIR/s3-tool" --endpoint "$S3_ENDPOINT" --path-style put out "$IK" "$TEST_TMP/n.idx" >/dev/null || fail "put the index back"
 run_repart -c "$TEST_TMP/null.yml" --dataset agg verify --deep --json --days 2023-11-02
 assert_eq "$RC" 1 "verify --deep finds the changed value"
 assert_contains "$OUT" '"value_mismatch"' "the kind"
