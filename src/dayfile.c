@@ -18,8 +18,8 @@ struct dayfile {
     char key[1100];
     struct upload *up;
     struct merge *m;
-    EVP_MD_CTX *md;             /* of the bytes this process sends: [sent_from, end) */
-    long long sent_from;        /* 0, or `kept` when the server copied the committed bytes */
+    EVP_MD_CTX *md;             /* of the bytes this process sends: those after the ones
+                                   the server copied (upload_copied: 0, or `kept`) */
     struct ocf_scan scan;       /* framing of what is sent (after the header read when copied) */
     int scan_failed;
     struct err scan_err;
@@ -49,19 +49,15 @@ const char *dayfile_key(const struct dayfile *df)
     return df->key;
 }
 
-/* Every byte this process sends goes through here: hashed, its framing
- * scanned, then uploaded. */
-static int send_bytes(struct dayfile *df, const void *data, size_t len)
+/* Every byte this process sends goes through here (the merge's sink, and
+ * the carried committed bytes): hashed, its framing scanned, then uploaded. */
+static int send_bytes(void *ud, const void *data, size_t len)
 {
+    struct dayfile *df = ud;
     EVP_DigestUpdate(df->md, data, len);
     if (!df->scan_failed && ocf_scan_feed(&df->scan, data, len, &df->scan_err) != 0)
         df->scan_failed = 1;
     return upload_sink(df->up, data, len);
-}
-
-static int tee_sink(void *ud, const void *data, size_t len)
-{
-    return send_bytes(ud, data, len);
 }
 
 static void md5_hex(EVP_MD_CTX *md, char out[33])
@@ -110,10 +106,8 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, struc
     /* S3 copies a range only of objects over 5 MiB, and only the version
      * the index names is copied unseen (its ETag); anything else (an
      * uncommitted tail after it) is read and checked first */
-    if (f->size > UPLOAD_COPY_MIN && f->etag[0] && strcmp(df->cur.etag, f->etag) == 0) {
-        df->sent_from = f->size;
+    if (f->size > UPLOAD_COPY_MIN && f->etag[0] && strcmp(df->cur.etag, f->etag) == 0)
         return upload_copy(df->up, bucket, df->key, 0, f->size - 1, f->etag, e);
-    }
     struct carry c = {df, EVP_MD_CTX_new(), EVP_MD_CTX_new(), 0};
     int rc = c.md && c.header && EVP_DigestInit_ex(c.md, EVP_md5(), NULL) &&
                      EVP_DigestInit_ex(c.header, EVP_md5(), NULL)
@@ -304,14 +298,14 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         }
         /* copied by the server: the scan takes the header as read, then
          * the blocks this run adds (blocks are self-delimiting) */
-        if (df->sent_from > 0 && ocf_scan_feed(&df->scan, hb.data, hb.len, &df->scan_err) != 0)
+        if (upload_copied(df->up) > 0 && ocf_scan_feed(&df->scan, hb.data, hb.len, &df->scan_err) != 0)
             df->scan_failed = 1;
         s3_buf_free(&hb);
     }
     memcpy(mo.sync, df->sync, OCF_SYNC_SIZE);
     mo.widen = 1;
     mo.sitewise = 1;
-    df->m = merge_open(&mo, tee_sink, df, e);
+    df->m = merge_open(&mo, send_bytes, df, e);
     free(schema);
     if (!df->m)
         goto fail;
@@ -389,7 +383,7 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     memset(&r, 0, sizeof r);
     ocf_scan_init(&r.scan, key);
     r.kept = df->kept;
-    r.sent_from = df->sent_from;
+    r.sent_from = upload_copied(df->up);
     r.header_len = df->header_len;
     r.md = EVP_MD_CTX_new();
     r.part[0] = EVP_MD_CTX_new();
@@ -429,7 +423,7 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
                      df->header_md5);
     if (rc == 0 && strcmp(tail, w->md5) != 0)
         rc = err_set(e, "%s: MD5 of the %lld bytes read differs from that of the bytes written",
-                     key, r.bytes - df->sent_from);
+                     key, r.bytes - r.sent_from);
     if (rc == 0)
         memcpy(w->md5, hex, sizeof hex);
     if (rc == 0 && memcmp(r.scan.sync, sync, 16) != 0)
@@ -474,7 +468,8 @@ static int check_produced(struct dayfile *df, unsigned long long records, struct
         e->kind = ERR_TRANSIENT;
         return err_prefix(e, "the merged file as produced: ");
     }
-    unsigned long long scanned = df->scan.records + (df->sent_from ? df->kept_records : 0);
+    unsigned long long scanned =
+        df->scan.records + (upload_copied(df->up) ? df->kept_records : 0);
     if (memcmp(df->scan.sync, df->sync, OCF_SYNC_SIZE) != 0 || scanned != records)
         return err_setk(e, ERR_TRANSIENT, "%s: the file as produced holds %llu records under "
                         "its sync marker, %llu were written", df->key, scanned, records);
@@ -507,7 +502,8 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
     if ((uint64_t)bytes != ms.bytes_out)
         return err_set(e, "%s: %lld bytes uploaded, %llu produced", df->key, bytes,
                        (unsigned long long)ms.bytes_out);
-    out->bytes_sent = bytes - upload_copied(df->up);
+    long long copied = upload_copied(df->up);
+    out->bytes_sent = bytes - copied;
     /* Every byte went through this process and the server's ETag is the
      * one these bytes give (upload_proven): the object is what was produced
      * and scanned, and its MD5 is known. A prefix the server copied has no
@@ -516,11 +512,11 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
      * dropped: an answer damaged on its way, or a copy of another version on
      * a server that ignores x-amz-copy-source-if-match, put an MD5 into the
      * index that was not the object's; reviews 19 and 20). */
-    const char *why = df->sent_from ? "its committed prefix was copied by the server"
-                                    : "the server's ETag is not one its bytes give";
+    const char *why = copied ? "its committed prefix was copied by the server"
+                      : "the server's ETag is not one its bytes give";
     if (df->env->cfg->read_back == CONFIG_READ_BACK_ALWAYS) {
         why = "read_back: always";
-    } else if (!df->sent_from && upload_proven(df->up)) {
+    } else if (!copied && upload_proven(df->up)) {
         log_msg(LOG_DEBUG, NULL, "upload", "%s: ETag %s is that of the %lld bytes produced; no "
                 "read-back", df->key, out->etag, bytes);
         return 0;

@@ -259,7 +259,6 @@ int upload_proven(const struct upload *u)
     return u->completed && u->proven;
 }
 
-
 int upload_write(struct upload *u, const void *data, size_t len, struct err *e)
 {
     const unsigned char *p = data;

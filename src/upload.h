@@ -46,7 +46,6 @@ void upload_set_budget(struct upload *u, struct upload_budget *b);
  * Call before any write; at least UPLOAD_COPY_MIN bytes (S3's minimum size
  * of a part that is not the last). */
 #define UPLOAD_COPY_MIN (5LL << 20)
-
 int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, long long first,
                 long long last, const char *if_match, struct err *e);
 
