@@ -389,13 +389,15 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     r.part[0] = EVP_MD_CTX_new();
     r.part[1] = EVP_MD_CTX_new();
     r.header = EVP_MD_CTX_new();
+    struct s3_get_info info;
+    memset(&info, 0, sizeof info);
     int ok = r.md && r.part[0] && r.part[1] && r.header;
     for (int i = 0; ok && i < 3; i++)
         ok = EVP_DigestInit_ex(i == 2 ? r.md : r.part[i], EVP_md5(), NULL);
     if (ok)
         ok = EVP_DigestInit_ex(r.header, EVP_md5(), NULL);
     int rc = ok ? s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1,
-                         reread_sink, &r, NULL, e)
+                         reread_sink, &r, &info, e)
                 : err_set(e, "out of memory");
     char hex[33] = "", head[33] = "", tail[33] = "", header[33] = "";
     if (ok) {
@@ -431,6 +433,16 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     if (rc == 0 && r.scan.records != w->records)
         rc = err_set(e, "%s holds %llu records, %llu were written", key,
                      (unsigned long long)r.scan.records, w->records);
+    /* the index records the ETag of the version just read and checked, not
+     * the one the write's answer gave: a read-back runs when that answer's
+     * ETag proved nothing, and it may have been damaged on its way (review
+     * 21: a flipped digit was committed, switching off the server-side copy
+     * of this version until a later run rewrote the day) */
+    if (rc == 0 && info.etag[0] && strcmp(info.etag, w->etag) != 0) {
+        log_msg(LOG_WARN, NULL, "reread", "%s: its ETag is %s, the upload's answer said %s: "
+                "the index records %s", key, info.etag, w->etag, info.etag);
+        memcpy(w->etag, info.etag, sizeof w->etag);
+    }
     if (rc != 0 && e->kind != ERR_NOT_FOUND && e->kind != ERR_TRANSIENT &&
         e->kind != ERR_CANCELLED)
         e->kind = ERR_DATA;  /* read whole, but not what was written */
