@@ -7,6 +7,7 @@
 
 #include "codec.h"
 #include "log.h"
+#include "md5.h"
 #include "merge.h"
 #include "ocf.h"
 #include "ocf_scan.h"
@@ -19,14 +20,20 @@ struct dayfile {
     struct upload *up;
     struct merge *m;
     EVP_MD_CTX *md;             /* of the bytes this process sends: those after the ones
-                                   the server copied (upload_copied: 0, or `kept`) */
+                                   the server copied (upload_copied: 0, or a segment end) */
+    EVP_MD_CTX *hmd;            /* of the header, while it is being sent (from offset 0) */
+    char sent_header_md5[MD5_HEX_LEN];
+    long long sent;
     struct ocf_scan scan;       /* framing of what is sent (after the header read when copied) */
     int scan_failed;
     struct err scan_err;
     long long kept;             /* committed bytes carried over */
-    char kept_md5[33];          /* theirs, as the index says */
+    struct md5chain kept_chain; /* theirs, as the index says */
+    int copied_segs;            /* segments of it the server copied, each checked by its
+                                   copy's ETag; -1: copied whole, unchecked (read back) */
+    unsigned long long carried_records;  /* in the committed blocks sent again */
     long long header_len;       /* append: the header the added blocks are for, */
-    char header_md5[33];        /* as read (a ranged GET no checksum covers) */
+    char header_md5[MD5_HEX_LEN];  /* as read (a ranged GET no checksum covers) */
     int exists;                 /* the object as HEAD saw it when the run began */
     struct s3_object cur;
     struct s3_put_opts put;     /* conditions of the write (borrowed by the upload) */
@@ -50,40 +57,44 @@ const char *dayfile_key(const struct dayfile *df)
 }
 
 /* Every byte this process sends goes through here (the merge's sink, and
- * the carried committed bytes): hashed, its framing scanned, then uploaded. */
+ * the carried committed bytes): hashed, its framing scanned, then uploaded.
+ * Sent from offset 0, the header's own MD5 is taken too (the index records
+ * it, so that an append can check the header it reads apart). */
 static int send_bytes(void *ud, const void *data, size_t len)
 {
     struct dayfile *df = ud;
     EVP_DigestUpdate(df->md, data, len);
+    int had_header = df->scan.have_sync;
     if (!df->scan_failed && ocf_scan_feed(&df->scan, data, len, &df->scan_err) != 0)
         df->scan_failed = 1;
+    if (df->hmd && !had_header) {
+        size_t n = len;
+        if (df->scan.have_sync)
+            n = (size_t)((long long)df->scan.header_len - df->sent);
+        EVP_DigestUpdate(df->hmd, data, n);
+        if (df->scan.have_sync)
+            md5_final_hex(df->hmd, df->sent_header_md5);
+    }
+    df->sent += (long long)len;
     return upload_sink(df->up, data, len);
 }
 
-static void md5_hex(EVP_MD_CTX *md, char out[33])
-{
-    unsigned char buf[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(md, buf, &n);
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", buf[i]);
-}
-
-/* The committed version's bytes, streamed from the object into the new
- * upload; their MD5 must be the index's (a version written after the
- * commit and never committed is longer: only its committed prefix is read). */
+/* The committed version's bytes from the start of segment `from`, streamed
+ * from the object into the new upload; they must be the index's (a version
+ * written after the commit and never committed is longer: only its
+ * committed prefix is read). */
 struct carry {
     struct dayfile *df;
-    EVP_MD_CTX *md;
-    EVP_MD_CTX *header;         /* of its first header_len bytes */
+    struct md5chain_check check;
+    EVP_MD_CTX *header;         /* of its first header_len bytes (from 0) */
     long long at;
 };
 
 static int carry_sink(void *ud, const void *data, size_t len)
 {
     struct carry *c = ud;
-    EVP_DigestUpdate(c->md, data, len);
-    if (c->at < c->df->header_len) {
+    md5chain_check_feed(&c->check, data, len);
+    if (c->header && c->at < c->df->header_len) {
         long long left = c->df->header_len - c->at;
         EVP_DigestUpdate(c->header, data, left < (long long)len ? (size_t)left : len);
     }
@@ -91,71 +102,100 @@ static int carry_sink(void *ud, const void *data, size_t len)
     return send_bytes(c->df, data, len);
 }
 
-/* Small committed versions are carried over through this process (and
- * checked against the index's MD5 right away); from S3's minimum part size
- * on, the server copies them (UploadPartCopy, only from the version HEAD
- * saw) and the read-back checks them. */
-static int carry_committed(struct dayfile *df, const struct index_file *f, struct err *e)
+static int carry_from(struct dayfile *df, const struct index_file *f, int from, struct err *e)
 {
     const struct dayfile_env *env = df->env;
-    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
-    if (!df->exists || df->cur.size < f->size)
-        return err_setk(e, df->exists ? ERR_NOT_COMMITTED : ERR_DATA, "%s: %s, the index committed %lld bytes: run `repart verify "
-                        "--repair` for this day", df->key,
-                        df->exists ? "shorter than that" : "missing", f->size);
-    /* S3 copies a range only of objects over 5 MiB, and only the version
-     * the index names is copied unseen (its ETag); anything else (an
-     * uncommitted tail after it) is read and checked first */
-    if (f->size > UPLOAD_COPY_MIN && f->etag[0] && strcmp(df->cur.etag, f->etag) == 0)
-        return upload_copy(df->up, bucket, df->key, 0, f->size - 1, f->etag, e);
-    struct carry c = {df, EVP_MD_CTX_new(), EVP_MD_CTX_new(), 0};
-    int rc = c.md && c.header && EVP_DigestInit_ex(c.md, EVP_md5(), NULL) &&
-                     EVP_DigestInit_ex(c.header, EVP_md5(), NULL)
+    const struct md5chain *kc = &df->kept_chain;
+    long long first = md5chain_seg_start(kc, from);
+    if (from >= kc->n)
+        return 0;       /* all copied */
+    struct carry c = {df, {0}, NULL, first};
+    int rc = md5chain_check_init(&c.check, kc, from) == 0 &&
+                     (first > 0 || (c.header = md5_new()) != NULL)
                  ? 0
                  : err_set(e, "out of memory");
     if (rc == 0)
-        rc = s3_get(env->s3, bucket, df->key, 0, f->size - 1, carry_sink, &c, NULL, e);
-    char hex[33] = "", header[33] = "";
-    if (c.md)
-        md5_hex(c.md, hex);
-    if (c.header)
-        md5_hex(c.header, header);
-    EVP_MD_CTX_free(c.md);
+        rc = s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, df->key, first,
+                    f->size - 1, carry_sink, &c, NULL, e);
+    char header[MD5_HEX_LEN] = "";
+    md5_final_hex(c.header, header);
     EVP_MD_CTX_free(c.header);
     if (rc != 0) {
+        md5chain_check_free(&c.check);
         upload_failed(df->up, e);
         return err_prefix(e, "carrying over the committed %s: ", df->key);
     }
-    if (strcmp(hex, f->md5) != 0)
-        return err_setk(e, ERR_NOT_COMMITTED, "%s: its first %lld bytes are not the committed "
-                        "version the index names (MD5 %s, index %s); another writer without "
-                        "locking, or a "
-                        "damaged file: run `repart verify --repair`", df->key, f->size, hex,
-                        f->md5);
+    if (md5chain_check_end(&c.check, df->key, e) != 0) {
+        e->kind = ERR_NOT_COMMITTED;
+        return err_prefix(e, "not the committed version the index names (another writer "
+                          "without locking, or a damaged file: run `repart verify --repair`): ");
+    }
+    df->carried_records = df->scan.records;
     /* the header read apart (whose schema, codec and sync marker the new
      * blocks follow) must be the one just carried over */
-    if (strcmp(header, df->header_md5) != 0)
+    if (first == 0 && strcmp(header, df->header_md5) != 0)
         return err_setk(e, ERR_TRANSIENT, "%s: the committed header (MD5 %s) is not the header "
                         "this run read (MD5 %s): a damaged transfer", df->key, header,
                         df->header_md5);
     return 0;
 }
 
-static void buf_md5_hex(const void *data, size_t len, char out[33])
+/* The committed bytes go first. The server copies each committed segment
+ * (md5.h) of at least S3's minimum part size, only from the version the
+ * index names (its ETag), and the copy's ETag must be the segment's MD5 the
+ * index records: every copied byte is checked without reading it. From the
+ * first smaller segment on (an earlier append's short tail) the bytes are
+ * read, checked and sent again, and become one segment with the new blocks.
+ * An index that records no header MD5 (written before chains) or a chain at
+ * its longest has the whole version copied unchecked: the new version is
+ * read back (dayfile_finish), and its chain starts again as one MD5. */
+static int carry_committed(struct dayfile *df, const struct index_file *f, const struct s3_buf *hb,
+                           struct err *e)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    out[0] = '\0';
-    if (EVP_Digest(data, len, md, &n, EVP_md5(), NULL))
-        for (unsigned i = 0; i < 16 && i < n; i++)
-            snprintf(out + 2 * i, 3, "%02x", md[i]);
+    const char *bucket = df->env->cfg->s3.repartitioned.bucket_name;
+    const struct md5chain *kc = &df->kept_chain;
+    if (!df->exists || df->cur.size < f->size)
+        return err_setk(e, df->exists ? ERR_NOT_COMMITTED : ERR_DATA, "%s: %s, the index committed %lld bytes: run `repart verify "
+                        "--repair` for this day", df->key,
+                        df->exists ? "shorter than that" : "missing", f->size);
+    int copyable = f->size > UPLOAD_COPY_MIN && f->etag[0] && strcmp(df->cur.etag, f->etag) == 0;
+    /* every range one part: none over S3's part maximum, none under its
+     * minimum but the last (which is carried) */
+    int chained = kc->header[0] && kc->n < MD5CHAIN_SEGS_MAX;
+    for (int i = 0; chained && i < kc->n; i++) {
+        long long len = kc->seg[i].end - md5chain_seg_start(kc, i);
+        chained = len <= UPLOAD_COPY_PART_MAX && (len >= UPLOAD_COPY_MIN || i + 1 == kc->n);
+    }
+    if (copyable && !chained) {
+        df->copied_segs = -1;
+        if (upload_copy(df->up, bucket, df->key, 0, f->size - 1, f->etag, NULL, e) != 0)
+            return -1;
+    } else if (copyable) {
+        /* the header read is the committed one (read_header) */
+        int i = 0;
+        for (; i < kc->n; i++) {
+            long long first = md5chain_seg_start(kc, i);
+            if (kc->seg[i].end - first < UPLOAD_COPY_MIN)
+                break;
+            if (upload_copy(df->up, bucket, df->key, first, kc->seg[i].end - 1, f->etag,
+                            kc->seg[i].md5, e) != 0)
+                return err_prefix(e, "copying the committed %s: ", df->key);
+        }
+        df->copied_segs = i;
+    }
+    /* copied by the server: the scan takes the header as read, then the
+     * blocks sent (blocks are self-delimiting) */
+    if (upload_copied(df->up) > 0 &&
+        ocf_scan_feed(&df->scan, hb->data, hb->len, &df->scan_err) != 0)
+        df->scan_failed = 1;
+    if (df->copied_segs < 0)
+        return 0;
+    return carry_from(df, f, df->copied_segs, e);
 }
 
 int dayfile_is_committed(const struct index_file *f, const void *data, size_t len)
 {
-    char hex[33];
-    buf_md5_hex(data, len, hex);
-    return (long long)len == f->size && strcmp(hex, f->md5) == 0;
+    return md5chain_matches(f->md5, f->size, data, len);
 }
 
 int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
@@ -170,14 +210,45 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
     if (s3_get_buffer_range(env->s3, env->cfg->s3.repartitioned.bucket_name, key,
                                            0, f->size - 1, out, NULL, e) != 0)
         return err_prefix(e, "reading the committed %s: ", key);
-    char hex[33] = "";
-    buf_md5_hex(out->data + had, out->len - had, hex);
-    if ((long long)(out->len - had) != f->size || strcmp(hex, f->md5) != 0)
-        return err_setk(e, ERR_DATA, "%s: its first %lld bytes are not the committed version "
-                        "the index names (%zu bytes, MD5 %s; index %s); another writer without "
-                        "locking, or a damaged file: run `repart verify --repair`", key, f->size,
-                        out->len - had, hex, f->md5);
+    struct md5chain c;
+    struct md5chain_check k;
+    if (md5chain_parse(f->md5, f->size, &c, e) != 0 || md5chain_check_init(&k, &c, 0) != 0)
+        return err_prefix(e, "%s: ", key);
+    md5chain_check_feed(&k, out->data + had, out->len - had);
+    if (md5chain_check_end(&k, key, e) != 0)
+        return err_prefix(e, "not the committed version the index names (another writer "
+                          "without locking, or a damaged file: run `repart verify --repair`): ");
     return 0;
+}
+
+/* The committed header (the schema, codec and sync marker of the blocks to
+ * add), by a ranged GET that no checksum covers: checked against the index's
+ * header MD5 when it records one (else against the bytes carried over, or
+ * by the read-back), and read again when damaged on its way. */
+static int read_header(struct dayfile *df, const struct index_file *f, struct s3_buf *hb,
+                       struct err *e)
+{
+    const char *want = df->kept_chain.header;
+    for (int attempt = 1;; attempt++) {
+        hb->len = 0;
+        if (s3_get_buffer_range(df->env->s3, df->env->cfg->s3.repartitioned.bucket_name,
+                                df->key, 0, f->header_len - 1, hb, NULL, e) != 0)
+            return err_prefix(e, "reading the header of %s: ", df->key);
+        md5_hex(hb->data, hb->len, df->header_md5);
+        if (!want[0] || strcmp(df->header_md5, want) == 0)
+            return 0;
+        /* not the committed version at all (a run stopped after its PUT):
+         * reading it again will not help */
+        int other = !df->exists || strcmp(df->cur.etag, f->etag) != 0;
+        if (other || attempt == REREAD_ATTEMPTS)
+            return err_setk(e, other ? ERR_NOT_COMMITTED : ERR_TRANSIENT, "%s: its header (MD5 "
+                            "%s) is not the committed header the index names (MD5 %s)%s",
+                            df->key, df->header_md5, want,
+                            other ? "" : ", read again and again: a damaged transfer");
+        log_msg(LOG_WARN, NULL, "append", "%s: its header read (MD5 %s) is not the committed "
+                "header the index names (MD5 %s): reading it again (attempt %d of %d)",
+                df->key, df->header_md5, want, attempt, REREAD_ATTEMPTS);
+    }
 }
 
 struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
@@ -196,7 +267,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         goto fail;
     }
     ocf_scan_init(&df->scan, df->key);
-    if (!(df->md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(df->md, EVP_md5(), NULL)) {
+    if (!(df->md = md5_new()) || !(df->hmd = md5_new())) {
         err_set(e, "out of memory");
         goto fail;
     }
@@ -245,9 +316,8 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
                      f->header_len);
             goto fail;
         }
-        if (s3_get_buffer_range(env->s3, cfg->s3.repartitioned.bucket_name, df->key, 0,
-                                f->header_len - 1, &hb, NULL, e) != 0) {
-            err_prefix(e, "reading the header of %s: ", df->key);
+        if (md5chain_parse(f->md5, f->size, &df->kept_chain, e) != 0 ||
+            read_header(df, f, &hb, e) != 0) {
             s3_buf_free(&hb);
             goto fail;
         }
@@ -264,17 +334,8 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
             err_prefix(e, "the committed day file does not match its index (run verify): ");
             goto fail;
         }
-        /* nothing checks these bytes now: the read-back proves that the
-         * object's header is this one (that the blocks added are encoded
-         * for the schema it names) */
-        unsigned char hmd[EVP_MAX_MD_SIZE];
-        unsigned int hn = 0;
-        if (!EVP_Digest(hb.data, hb.len, hmd, &hn, EVP_md5(), NULL) || hn != 16)
-            hn = 0;
-        for (unsigned i = 0; i < hn; i++)
-            snprintf(df->header_md5 + 2 * i, 3, "%02x", hmd[i]);
         df->header_len = f->header_len;
-        schema = hn ? strndup(r.schema_json, r.schema_len) : NULL;
+        schema = strndup(r.schema_json, r.schema_len);
         mo.codec = r.codec;
         memcpy(df->sync, r.sync, OCF_SYNC_SIZE);
         ocf_reader_close(&r);
@@ -288,19 +349,12 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         mo.continue_header_len = (uint64_t)f->header_len;
         df->kept = f->size;
         df->kept_records = f->records;
-
-        snprintf(df->kept_md5, sizeof df->kept_md5, "%s", f->md5);
-        /* the committed bytes go first */
-        if (carry_committed(df, f, e) != 0) {
-            s3_buf_free(&hb);
+        int rc = carry_committed(df, f, &hb, e);
+        s3_buf_free(&hb);
+        if (rc != 0) {
             free(schema);
             goto fail;
         }
-        /* copied by the server: the scan takes the header as read, then
-         * the blocks this run adds (blocks are self-delimiting) */
-        if (upload_copied(df->up) > 0 && ocf_scan_feed(&df->scan, hb.data, hb.len, &df->scan_err) != 0)
-            df->scan_failed = 1;
-        s3_buf_free(&hb);
     }
     memcpy(mo.sync, df->sync, OCF_SYNC_SIZE);
     mo.widen = 1;
@@ -338,9 +392,10 @@ int dayfile_add(struct dayfile *df, const char *name, const void *data, size_t l
 struct reread {
     struct ocf_scan scan;
     EVP_MD_CTX *md;             /* whole object */
-    EVP_MD_CTX *part[2];        /* [0, kept) and [sent_from, end) */
+    struct md5chain_check kept; /* [0, kept) against the committed chain */
+    EVP_MD_CTX *sent;           /* [sent_from, end) */
     EVP_MD_CTX *header;         /* [0, header_len) */
-    long long kept;
+    long long kept_len;
     long long sent_from;
     long long header_len;
     long long bytes;
@@ -352,17 +407,16 @@ static int reread_sink(void *ud, const void *buf, size_t len)
 {
     struct reread *r = ud;
     const unsigned char *p = buf;
-    size_t head = 0, skip = 0;
-    if (r->bytes < r->kept)
-        head = (size_t)(r->kept - r->bytes) < len ? (size_t)(r->kept - r->bytes) : len;
+    size_t skip = 0;
     if (r->bytes < r->sent_from)
         skip = (size_t)(r->sent_from - r->bytes) < len ? (size_t)(r->sent_from - r->bytes) : len;
-    EVP_DigestUpdate(r->part[0], p, head);
+    if (r->kept_len)
+        md5chain_check_feed(&r->kept, p, len);
     if (r->bytes < r->header_len) {
         long long left = r->header_len - r->bytes;
         EVP_DigestUpdate(r->header, p, left < (long long)len ? (size_t)left : len);
     }
-    EVP_DigestUpdate(r->part[1], p + skip, len - skip);
+    EVP_DigestUpdate(r->sent, p + skip, len - skip);
     r->bytes += (long long)len;
     EVP_DigestUpdate(r->md, buf, len);
     if (ocf_scan_feed(&r->scan, buf, len, &r->err) != 0) {
@@ -373,7 +427,8 @@ static int reread_sink(void *ud, const void *buf, size_t len)
 }
 
 /* w->md5 holds the MD5 of the bytes sent (after `sent_from`) on the way in,
- * of the whole object on the way out. */
+ * the new version's chain (one MD5 of the whole object, and its header's) on
+ * the way out. */
 static int reread_once(const struct dayfile *df, struct dayfile_result *w, struct err *e)
 {
     const struct dayfile_env *env = df->env;
@@ -382,33 +437,25 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     struct reread r;
     memset(&r, 0, sizeof r);
     ocf_scan_init(&r.scan, key);
-    r.kept = df->kept;
+    r.kept_len = df->kept;
     r.sent_from = upload_copied(df->up);
-    r.header_len = df->header_len;
-    r.md = EVP_MD_CTX_new();
-    r.part[0] = EVP_MD_CTX_new();
-    r.part[1] = EVP_MD_CTX_new();
-    r.header = EVP_MD_CTX_new();
+    r.header_len = w->header_len;
+    r.md = md5_new();
+    r.sent = md5_new();
+    r.header = md5_new();
     struct s3_get_info info;
     memset(&info, 0, sizeof info);
-    int ok = r.md && r.part[0] && r.part[1] && r.header;
-    for (int i = 0; ok && i < 3; i++)
-        ok = EVP_DigestInit_ex(i == 2 ? r.md : r.part[i], EVP_md5(), NULL);
-    if (ok)
-        ok = EVP_DigestInit_ex(r.header, EVP_md5(), NULL);
+    int ok = r.md && r.sent && r.header &&
+             (!r.kept_len || md5chain_check_init(&r.kept, &df->kept_chain, 0) == 0);
     int rc = ok ? s3_get(env->s3, env->cfg->s3.repartitioned.bucket_name, key, -1, -1,
                          reread_sink, &r, &info, e)
                 : err_set(e, "out of memory");
-    char hex[33] = "", head[33] = "", tail[33] = "", header[33] = "";
-    if (ok) {
-        md5_hex(r.md, hex);
-        md5_hex(r.part[0], head);
-        md5_hex(r.part[1], tail);
-        md5_hex(r.header, header);
-    }
+    char hex[MD5_HEX_LEN] = "", tail[MD5_HEX_LEN] = "", header[MD5_HEX_LEN] = "";
+    md5_final_hex(r.md, hex);
+    md5_final_hex(r.sent, tail);
+    md5_final_hex(r.header, header);
     EVP_MD_CTX_free(r.md);
-    EVP_MD_CTX_free(r.part[0]);
-    EVP_MD_CTX_free(r.part[1]);
+    EVP_MD_CTX_free(r.sent);
     EVP_MD_CTX_free(r.header);
     if (rc != 0 && r.bad)
         *e = r.err;
@@ -416,9 +463,10 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
         rc = -1;
     if (rc == 0 && r.bytes != w->size)
         rc = err_set(e, "%s has %lld bytes, %lld were written", key, r.bytes, w->size);
-    if (rc == 0 && df->kept && strcmp(head, df->kept_md5) != 0)
-        rc = err_set(e, "%s: its first %lld bytes are not the committed version the index "
-                     "names (MD5 %s, index %s)", key, df->kept, head, df->kept_md5);
+    if (r.kept_len && rc == 0)
+        rc = md5chain_check_end(&r.kept, key, e);
+    else if (r.kept_len)
+        md5chain_check_free(&r.kept);
     if (rc == 0 && df->header_len && strcmp(header, df->header_md5) != 0)
         rc = err_set(e, "%s: its header (%lld bytes, MD5 %s) is not the header this run read "
                      "and added blocks for (MD5 %s)", key, df->header_len, header,
@@ -426,13 +474,13 @@ static int reread_once(const struct dayfile *df, struct dayfile_result *w, struc
     if (rc == 0 && strcmp(tail, w->md5) != 0)
         rc = err_set(e, "%s: MD5 of the %lld bytes read differs from that of the bytes written",
                      key, r.bytes - r.sent_from);
-    if (rc == 0)
-        memcpy(w->md5, hex, sizeof hex);
     if (rc == 0 && memcmp(r.scan.sync, sync, 16) != 0)
         rc = err_set(e, "%s: not the sync marker this run wrote", key);
     if (rc == 0 && r.scan.records != w->records)
         rc = err_set(e, "%s holds %llu records, %llu were written", key,
                      (unsigned long long)r.scan.records, w->records);
+    if (rc == 0 && snprintf(w->md5, sizeof w->md5, "%s/%s", hex, header) >= (int)sizeof w->md5)
+        rc = err_set(e, "MD5 chain too long");
     /* the index records the ETag of the version just read and checked, not
      * the one the write's answer gave: a read-back runs when that answer's
      * ETag proved nothing, and it may have been damaged on its way (review
@@ -472,7 +520,8 @@ static int verify_uploaded(const struct dayfile *df, struct dayfile_result *w, s
 
 /* The framing of what this process sent (every block under the sync marker
  * of the header it follows) and its record count, before the object is
- * completed: a file the merge got wrong is never written. */
+ * completed: a file the merge got wrong is never written. Committed blocks
+ * sent again after copied ones are counted by the scan, not by the index. */
 static int check_produced(struct dayfile *df, unsigned long long records, struct err *e)
 {
     if (df->scan_failed || ocf_scan_end(&df->scan, &df->scan_err) != 0) {
@@ -480,12 +529,44 @@ static int check_produced(struct dayfile *df, unsigned long long records, struct
         e->kind = ERR_TRANSIENT;
         return err_prefix(e, "the merged file as produced: ");
     }
-    unsigned long long scanned =
-        df->scan.records + (upload_copied(df->up) ? df->kept_records : 0);
-    if (memcmp(df->scan.sync, df->sync, OCF_SYNC_SIZE) != 0 || scanned != records)
+    unsigned long long want = records;
+    if (upload_copied(df->up))
+        want = records - df->kept_records + df->carried_records;
+    if (memcmp(df->scan.sync, df->sync, OCF_SYNC_SIZE) != 0 || df->scan.records != want)
         return err_setk(e, ERR_TRANSIENT, "%s: the file as produced holds %llu records under "
-                        "its sync marker, %llu were written", df->key, scanned, records);
+                        "its sync marker, %llu were written", df->key,
+                        df->scan.records + records - want, records);
     return 0;
+}
+
+/* The new version's MD5 chain when every byte of it is known without
+ * reading it: sent by this process (from offset 0: one MD5 and the header's),
+ * or committed segments the server copied, each checked by its copy's ETag,
+ * followed by what this process sent as one new segment. 0 and *out filled,
+ * or -1 (a prefix copied unchecked: only a read-back knows). */
+static int known_chain(const struct dayfile *df, long long size, const char *sent_md5,
+                       long long header_len, char *out, size_t n)
+{
+    long long copied = upload_copied(df->up);
+    struct md5chain c;
+    memset(&c, 0, sizeof c);
+    if (!copied) {
+        if (!df->scan.have_sync || (long long)df->scan.header_len != header_len)
+            return -1;
+        memcpy(c.header, df->sent_header_md5, MD5_HEX_LEN);
+    } else if (df->copied_segs > 0) {
+        c.n = df->copied_segs;
+        memcpy(c.seg, df->kept_chain.seg, (size_t)c.n * sizeof c.seg[0]);
+        memcpy(c.header, df->kept_chain.header, MD5_HEX_LEN);
+    } else {
+        return -1;
+    }
+    if (size > copied) {
+        c.seg[c.n].end = size;
+        memcpy(c.seg[c.n].md5, sent_md5, MD5_HEX_LEN);
+        c.n++;
+    }
+    return c.header[0] && md5chain_format(&c, out, n) == 0 ? 0 : -1;
 }
 
 int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e)
@@ -503,9 +584,7 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
     if (rc != 0)
         return -1;
     out->size = bytes;
-    md5_hex(df->md, out->md5);
-    EVP_MD_CTX_free(df->md);
-    df->md = NULL;
+    md5_final_hex(df->md, out->md5);
     out->records = df->kept_records + ms.records_out;
     out->header_len = (long long)merge_header_len(df->m);
     out->bytes_new = bytes - df->kept;
@@ -516,21 +595,24 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
                        (unsigned long long)ms.bytes_out);
     long long copied = upload_copied(df->up);
     out->bytes_sent = bytes - copied;
-    /* Every byte went through this process and the server's ETag is the
-     * one these bytes give (upload_proven): the object is what was produced
-     * and scanned, and its MD5 is known. A prefix the server copied has no
-     * byte here: the new version's MD5, which the index must record, can
-     * only be had by reading it (the server's own MD5s of it were tried and
-     * dropped: an answer damaged on its way, or a copy of another version on
-     * a server that ignores x-amz-copy-source-if-match, put an MD5 into the
-     * index that was not the object's; reviews 19 and 20). */
-    const char *why = copied ? "its committed prefix was copied by the server"
-                      : "the server's ETag is not one its bytes give";
+    /* The server's ETag is the one the parts give (upload_proven), every
+     * part sent went with the Content-MD5 of the bytes produced and scanned,
+     * and every copied part's ETag was the MD5 the index records for the
+     * committed range it copied: the object is what was produced, and its
+     * chain is known. Otherwise (a prefix copied unchecked, an ETag that is
+     * not an MD5) only reading it tells. */
+    char chain[MD5CHAIN_TEXT_MAX];
+    const char *why = "the server's ETag is not one its bytes give";
     if (df->env->cfg->read_back == CONFIG_READ_BACK_ALWAYS) {
         why = "read_back: always";
-    } else if (!copied && upload_proven(df->up)) {
-        log_msg(LOG_DEBUG, NULL, "upload", "%s: ETag %s is that of the %lld bytes produced; no "
-                "read-back", df->key, out->etag, bytes);
+    } else if (known_chain(df, bytes, out->md5, out->header_len, chain, sizeof chain) != 0) {
+        why = "its committed prefix was copied unchecked (an index without a header MD5, or "
+              "a chain at its longest)";
+    } else if (upload_proven(df->up)) {
+        log_msg(LOG_DEBUG, NULL, "upload", "%s: ETag %s is that of the %lld bytes produced%s; "
+                "no read-back", df->key, out->etag, bytes,
+                copied ? " and the committed ranges copied" : "");
+        memcpy(out->md5, chain, sizeof chain);
         return 0;
     }
     log_msg(LOG_DEBUG, NULL, "upload", "%s: reading it back (%s)", df->key, why);
@@ -544,5 +626,6 @@ void dayfile_free(struct dayfile *df)
     merge_free(df->m);
     upload_free(df->up);
     EVP_MD_CTX_free(df->md);
+    EVP_MD_CTX_free(df->hmd);
     free(df);
 }

@@ -31,6 +31,7 @@
 #include "day.h"
 #include "err.h"
 #include "index.h"
+#include "md5.h"
 #include "pool.h"
 #include "s3.h"
 #include "upload.h"
@@ -69,7 +70,7 @@ int dayfile_add(struct dayfile *df, const char *name, const void *data, size_t l
 
 struct dayfile_result {
     long long size;             /* of the new version */
-    char md5[33];
+    char md5[MD5CHAIN_TEXT_MAX];  /* its MD5 chain (md5.h), as the index records it */
     unsigned long long records;
     long long header_len;
     long long bytes_new;        /* bytes this run produced (size minus the kept prefix) */

@@ -1,4 +1,5 @@
 #include "index.h"
+#include "md5.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -306,12 +307,9 @@ static int parse_file_line(struct index *ix, char *body, size_t lineno, struct e
         if (*num[i] == '\0' || *end || v[i] < 0)
             return err_setk(e, ERR_DATA, "line %zu: bad number '%s'", lineno, num[i]);
     }
-    size_t ml = strlen(f[2]);
-    int hex = ml == 32;
-    for (size_t i = 0; hex && i < ml; i++)
-        hex = (f[2][i] >= '0' && f[2][i] <= '9') || (f[2][i] >= 'a' && f[2][i] <= 'f');
-    if (!hex)
-        return err_setk(e, ERR_DATA, "line %zu: bad MD5 '%s'", lineno, f[2]);
+    struct md5chain chain;
+    if (strlen(f[2]) >= sizeof ix->files[0].md5 || md5chain_parse(f[2], v[0], &chain, e) != 0)
+        return err_setk(e, ERR_DATA, "line %zu: bad MD5 '%.80s'", lineno, f[2]);
     if (!f[0][0] || strchr(f[0], '/') || has_ctl(f[0], strlen(f[0]), 1))
         return err_setk(e, ERR_DATA, "line %zu: bad file name", lineno);
     if (index_file_find(ix, f[0]))
@@ -469,7 +467,7 @@ char *index_format(const struct index *ix, size_t *len_out)
             sb_str(&b, ix->compat[i]);
             sb_str(&b, "\n");
         }
-        char num[128];
+        char num[128 + MD5CHAIN_TEXT_MAX];
         for (size_t i = 0; i < ix->n_files; i++) {
             const struct index_file *f = &ix->files[i];
             sb_str(&b, INDEX_FILE);

@@ -15,7 +15,9 @@
  *
  * A #file line is the committed version of one data file of the day (its
  * name under the day's data partition, size, MD5 of its bytes as hex, record
- * count and the length of its Avro header). A #src line says that the
+ * count and the length of its Avro header). The MD5 field of a day file that
+ * grew by server-side copies is a chain of ranges with the header's MD5
+ * (md5.h); one plain MD5 is a chain of one range. A #src line says that the
  * source object relkey, with exactly this size and ETag, has its records in
  * `file`, as the blocks at bytes [offset, offset + length). Version 1 (still
  * read) had no #file lines and no offset/length; its sources read back with
@@ -39,6 +41,7 @@
 
 #include <stddef.h>
 #include "err.h"
+#include "md5.h"
 
 /* The ETag of a #src line (size 0) for a source whose earlier content, not
  * known any more, is in its file: a sample file that merged the source
@@ -57,7 +60,8 @@ struct index_source {
 struct index_file {
     char *name;         /* owned: object name under the day's data partition */
     long long size;
-    char md5[33];       /* lower hex of the MD5 of its committed bytes */
+    char md5[MD5CHAIN_TEXT_MAX];  /* MD5 of its committed bytes, lower hex, as a chain of
+                                     ranges (md5.h): one plain MD5 when written whole */
     unsigned long long records;
     long long header_len;
     char etag[80];      /* the object's ETag as S3 gave it for this version ("" unknown) */

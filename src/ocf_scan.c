@@ -107,6 +107,7 @@ int ocf_scan_feed(struct ocf_scan *s, const void *data, size_t len, struct err *
             } else if (st == ST_HDR_SYNC) {
                 memcpy(s->sync, s->fix, OCF_SYNC_SIZE);
                 s->have_sync = 1;
+                s->header_len = s->offset + i;
                 s->state = ST_BLK_COUNT;
             } else {
                 if (memcmp(s->fix, s->sync, OCF_SYNC_SIZE) != 0) {

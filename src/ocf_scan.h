@@ -34,6 +34,7 @@ struct ocf_scan {
     /* results */
     unsigned char sync[OCF_SYNC_SIZE];  /* the header's, once read */
     int have_sync;
+    uint64_t header_len;       /* bytes of the header, once its sync marker is read */
     uint64_t records, blocks;
 };
 

@@ -648,13 +648,16 @@ static int plan_day(struct day_scan *s, struct plan *p, int rebuild, struct err 
 }
 
 /* Where the committed version f of the day file is saved during a rebuild
- * that keeps records: <index prefix><partition>merged.avro.<md5>.committed. */
+ * that keeps records: <index prefix><partition>merged.avro.<id>.committed, where
+ * id is its MD5 (or, for an MD5 chain, the chain's: md5chain_id). */
 static int committed_copy_key(const char *index_key, const struct index_file *f, char *out,
                               size_t n)
 {
     const char *base = strrchr(index_key, '/');
     size_t dir = base ? (size_t)(base - index_key) + 1 : 0;
-    int k = snprintf(out, n, "%.*s" DAYFILE_NAME ".%s.committed", (int)dir, index_key, f->md5);
+    char id[MD5_HEX_LEN];
+    md5chain_id(f->md5, id);
+    int k = snprintf(out, n, "%.*s" DAYFILE_NAME ".%s.committed", (int)dir, index_key, id);
     return k < 0 || (size_t)k >= n ? -1 : 0;
 }
 
@@ -782,7 +785,7 @@ static int save_committed_copy(const struct pipeline_env *env, const struct day 
         struct upload *u = upload_open(env->s3, env->pool, bucket, keep_key,
                                        (size_t)(env->cfg->part_size_mb > 0 ? env->cfg->part_size_mb : 16) << 20,
                                        1, &po, e);
-        int rc = u ? upload_copy(u, bucket, key, 0, cf->size - 1, cf->etag, e) : -1;
+        int rc = u ? upload_copy(u, bucket, key, 0, cf->size - 1, cf->etag, NULL, e) : -1;
         if (rc == 0)
             rc = upload_finish(u, NULL, NULL, e);
         upload_free(u);

@@ -27,15 +27,6 @@ struct sample_file {
     int fold;                  /* 1: folded (deleted after the commit), -1: left as it is */
 };
 
-static void md5_hex(const void *data, size_t len, char out[33])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_md5(), NULL);
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* Reads one sample file: its set of records and what its #file line says. */
 static int sample_open(struct s3_client *s3, const char *bucket, const char *key,
                        struct sample_file *f, struct err *e)

@@ -221,27 +221,36 @@ static int send_part(struct upload *u, struct err *e)
 }
 
 int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, long long first,
-                long long last, const char *if_match, struct err *e)
+                long long last, const char *if_match, const char *want_md5, struct err *e)
 {
     long long len = last - first + 1;
-    if (u->total || u->cur || u->n_parts || len < UPLOAD_COPY_MIN)
-        return err_setk(e, ERR_USAGE, "upload_copy: only first, and at least %lld bytes",
-                        UPLOAD_COPY_MIN);
+    /* parts of at most 4 GiB (S3: 5 GiB), all of equal size, so none is
+     * under the 5 MiB minimum; a checked range is one part (its ETag is the
+     * range's MD5) */
+    long long max = UPLOAD_COPY_PART_MAX;
+    if (u->total != u->copied || u->cur || len < UPLOAD_COPY_MIN || (want_md5 && len > max))
+        return err_setk(e, ERR_USAGE, "upload_copy: before any write, at least %lld bytes "
+                        "(checked: at most %lld)", UPLOAD_COPY_MIN, max);
     if (!u->upload_id &&
         s3_mpu_create(u->s3, u->bucket, u->key, u->opts, &u->upload_id, e) != 0)
         return -1;
-    /* parts of at most 4 GiB (S3: 5 GiB), all of equal size, so none is
-     * under the 5 MiB minimum */
-    long long max = 4LL << 30;
     long long n = (len + max - 1) / max, at = first;
     for (long long i = 0; i < n; i++) {
         long long size = len / n + (i < len % n ? 1 : 0);
         if (add_part(u, e) != 0)
             return -1;
+        char *etag = u->parts[u->n_parts - 1].etag;
         if (s3_mpu_upload_part_copy(u->s3, u->bucket, u->key, u->upload_id, (int)u->n_parts,
                                     src_bucket, src_key, at, at + size - 1, if_match,
-                                    u->parts[u->n_parts - 1].etag, e) != 0)
+                                    etag, e) != 0)
             return -1;
+        /* the copy's ETag is the MD5 of the bytes copied: against what the
+         * caller knows they are, it checks every one of them */
+        if (want_md5 && (!s3_etag_is_md5(etag) || strcasecmp(etag, want_md5) != 0))
+            return err_setk(e, ERR_TRANSIENT, "UploadPartCopy of bytes %lld to %lld of s3://%s/%s: "
+                            "ETag %s, not the MD5 %s those bytes have (a damaged answer, or "
+                            "another version copied)", at, at + size - 1, src_bucket, src_key,
+                            etag, want_md5);
         at += size;
     }
     u->total += len;

@@ -41,13 +41,17 @@ struct upload *upload_open(struct s3_client *s3, struct pool *pool, const char *
 void upload_set_budget(struct upload *u, struct upload_budget *b);
 
 /* Makes bytes first..last of src_bucket/src_key (whose ETag must still be
- * if_match, NULL: any) the start of the object, copied by the server
+ * if_match, NULL: any) the next part of the object, copied by the server
  * (UploadPartCopy) instead of sent: the object becomes a multipart upload.
- * Call before any write; at least UPLOAD_COPY_MIN bytes (S3's minimum size
- * of a part that is not the last). */
+ * Call before any write (copies may follow each other); at least
+ * UPLOAD_COPY_MIN bytes (S3's minimum size of a part that is not the last).
+ * want_md5 (lower hex, NULL: none): the MD5 the caller knows those bytes
+ * have; the range is then one part (at most UPLOAD_COPY_PART_MAX bytes) whose
+ * ETag must be it, else ERR_TRANSIENT. */
 #define UPLOAD_COPY_MIN (5LL << 20)
+#define UPLOAD_COPY_PART_MAX (4LL << 30)
 int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, long long first,
-                long long last, const char *if_match, struct err *e);
+                long long last, const char *if_match, const char *want_md5, struct err *e);
 
 /* Appends bytes. May block while max_inflight parts are being sent. */
 int upload_write(struct upload *u, const void *data, size_t len, struct err *e);
@@ -68,7 +72,7 @@ long long upload_copied(const struct upload *u);
  * MD5 of its body (which went with Content-MD5); a multipart object's must be
  * the MD5 of its parts' MD5s, "-N", where every sent part's ETag was checked
  * against the MD5 of the bytes sent and a copied part's is the server's MD5
- * of the range copied. 0 when the server gives other ETags (SSE-KMS, SSE-C,
+ * of the range copied (which only upload_copy's want_md5 checks). 0 when the server gives other ETags (SSE-KMS, SSE-C,
  * servers that compute them their own way): the caller must read the object
  * back to know. */
 int upload_proven(const struct upload *u);

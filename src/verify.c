@@ -282,8 +282,11 @@ struct read_task {
     const char *bucket;
     const char *key;
     long long last;            /* > 0: read bytes 0..last only (a day file's committed part) */
-    const char *md5_want;      /* the MD5 the index records for the bytes read; NULL: none */
-    EVP_MD_CTX *md;            /* with md5_want */
+    const struct index_file *want;  /* the #file line of the bytes read (its MD5 chain);
+                                       NULL: none */
+    struct md5chain chain;     /* with want */
+    struct md5chain_check check;
+    int checking;
     struct waitgroup *wg;
     int deep;
     /* deep: the series the file may hold (sorted, borrowed) */
@@ -586,26 +589,20 @@ static int feed(void *ud, const void *buf, size_t len)
     struct ocf_stream *s = ((void **)ud)[0];
     struct err *e = ((void **)ud)[1];
     struct read_task *t = ((void **)ud)[2];
-    if (t->md)
-        EVP_DigestUpdate(t->md, buf, len);
+    if (t->checking)
+        md5chain_check_feed(&t->check, buf, len);
     return ocf_stream_feed(s, buf, len, e) == 0 ? 0 : -1;
 }
 
-/* The bytes read are the ones the index names (its MD5): a file whose
- * records all decode may still not be the committed version. */
+/* The bytes read are the ones the index names (its MD5 chain): a file
+ * whose records all decode may still not be the committed version. */
 static int check_md5(struct read_task *t)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    char hex[33] = "";
-    if (EVP_DigestFinal_ex(t->md, md, &n) && n == 16)
-        for (unsigned i = 0; i < 16; i++)
-            snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (strcmp(hex, t->md5_want) == 0)
+    t->checking = 0;
+    if (md5chain_check_end(&t->check, t->key, &t->err) == 0)
         return 0;
     t->data_error = 1;
-    return err_setk(&t->err, ERR_DATA, "%s: MD5 of its committed bytes is %s, the index names "
-                    "%s (not the version the index committed)", t->key, hex, t->md5_want);
+    return err_prefix(&t->err, "not the version the index committed: ");
 }
 
 static void read_run(void *arg)
@@ -618,11 +615,12 @@ static void read_run(void *arg)
     }
     struct ocf_stream *s = ocf_stream_new(t->key, t->deep, 0, &cbs);
     struct err se = {0};
-    if (t->md5_want && (!(t->md = EVP_MD_CTX_new()) ||
-                        !EVP_DigestInit_ex(t->md, EVP_md5(), NULL))) {
+    if (t->want && (md5chain_parse(t->want->md5, t->want->size, &t->chain, NULL) != 0 ||
+                    md5chain_check_init(&t->check, &t->chain, 0) != 0)) {
         ocf_stream_free(s);
         s = NULL;
     }
+    t->checking = s && t->want;
     if (!s) {
         t->rc = err_set(&t->err, "%s: out of memory", t->key);
     } else {
@@ -636,7 +634,7 @@ static void read_run(void *arg)
         } else if (t->rc == 0 && ocf_stream_finish(s, &t->err) != 0) {
             t->rc = -1;
             t->data_error = 1;
-        } else if (t->rc == 0 && t->md && check_md5(t) != 0) {
+        } else if (t->rc == 0 && t->checking && check_md5(t) != 0) {
             t->rc = -1;
         }
         if (t->data_error && t->err.kind != ERR_DATA)
@@ -653,8 +651,9 @@ static void read_run(void *arg)
     if (t->schema)
         avro_schema_decref(t->schema);
     datum_free(t->prog);
-    EVP_MD_CTX_free(t->md);
-    t->md = NULL;
+    if (t->checking)
+        md5chain_check_free(&t->check);
+    t->checking = 0;
     codec_buf_free(&t->raw);
     t->reader = NULL;
     t->have_value = 0;
@@ -888,7 +887,7 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
         /* files the index records whole (#file): their bytes are checked too */
         const struct index_file *xf = index_file_find(&s.index, name);
         if (xf && (t->last > 0 ? t->last + 1 : f->size) == xf->size)
-            t->md5_want = xf->md5;
+            t->want = xf;
         ftask[f - v->files] = t;
         waitgroup_add(&wg, 1);
         if (pool_submit(env->pool, read_run, t) != 0)

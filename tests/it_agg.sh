@@ -237,8 +237,8 @@ assert_contains "$OUT$ERR" "MD5 of its committed bytes is" "the MD5 finding"
 IK="i2_agg/$(day_part 2023-11-02)/timeseries.txt"
 curl -sf "$S3_ENDPOINT/out/$IK" -o "$TEST_TMP/n.idx" || fail "no agg index"
 old_md5=$(awk -F'\t' '$1 == "#file" && $2 == "merged.avro" {print $4}' "$TEST_TMP/n.idx")
-[ ${#old_md5} = 32 ] || fail "no #file MD5 in the agg index"
-sed -i "s/$old_md5/$(md5sum <"$TEST_TMP/n.avro" | cut -c1-32)/" "$TEST_TMP/n.idx"
+[ ${#old_md5} -ge 32 ] || fail "no #file MD5 in the agg index"
+sed -i "s|$old_md5|$(md5sum <"$TEST_TMP/n.avro" | cut -c1-32)|" "$TEST_TMP/n.idx"
 "$REPART_BUILD_DIR/s3-tool" --endpoint "$S3_ENDPOINT" --path-style put out "$IK" "$TEST_TMP/n.idx" >/dev/null || fail "put the index back"
 run_repart -c "$TEST_TMP/null.yml" --dataset agg verify --deep --json --days 2023-11-02
 assert_eq "$RC" 1 "verify --deep finds the changed value"

@@ -1,5 +1,6 @@
 """Cold-tier Avro files written and read with python3-avro (never repart's
 code): the RawDatum schema of docs/design.md section 1, codec snappy."""
+import base64
 import io
 import json
 
@@ -56,9 +57,11 @@ def read(data):
         return [rec_key(x) for x in r]
 
 
-def make_records(series_id, start_ts, n, uid, rng):
+def make_records(series_id, start_ts, n, uid, rng, pad=0):
     """n records of one file, unique across the whole schedule: uid (the
-    event's id and the file's number in it) goes into offsetInNanos."""
+    event's id and the file's number in it) goes into offsetInNanos. pad > 0:
+    every value a string of about pad random (incompressible) characters, so
+    that day files pass S3's 5 MiB part minimum and appends copy ranges."""
     out = []
     for i in range(n):
         r = {f: None for f in FIELDS}
@@ -77,5 +80,9 @@ def make_records(series_id, start_ts, n, uid, rng):
             r["booleanValue"] = rng.random() < 0.5
         if rng.random() < 0.2:
             r["recordVersion"] = rng.randrange(1, 5)
+        if pad:
+            for f in ("doubleValue", "integerValue", "booleanValue"):
+                r[f] = None
+            r["stringValue"] = base64.b64encode(rng.randbytes(pad * 3 // 4)).decode()
         out.append(r)
     return out

@@ -37,6 +37,10 @@ def parse(argv):
     ap.add_argument("--dataset", choices=["raw", "agg", "both", "mixed"], default="raw",
                     help="the cold-tier dataset the arrivals go to (both: raw arrivals with agg "
                          "twins, repart on both datasets; mixed: raw, agg, both by seed)")
+    ap.add_argument("--pad", type=int, default=0, metavar="CHARS",
+                    help="every record value a random string of about CHARS characters (e.g. "
+                         "40000), so that day files pass 5 MiB and appends have the server "
+                         "copy committed ranges (default 0: small values)")
     ap.add_argument("--checks", help="checks to apply (default: all)")
     ap.add_argument("--weights", help="kind=weight,... overriding the default weights")
     ap.add_argument("--events", type=int, help="events per schedule (default: 6..20, drawn)")
@@ -246,7 +250,8 @@ class Explorer:
                 if deadline and time.monotonic() >= deadline:
                     break
                 sched = schedule.draw(a.seed + i, kinds, a.weight_map, locking=a.locking, n_events=a.events,
-                                       backfill=a.backfill, series=a.series_range, dataset=a.dataset)
+                                       backfill=a.backfill, series=a.series_range, dataset=a.dataset,
+                                       pad=a.pad)
                 self.one(sched)
                 i += 1
             status = "violations" if self.summary["violations"] else "ok"

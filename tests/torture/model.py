@@ -100,10 +100,11 @@ class Model:
         self.where = {}                   # record -> (key, version) of its current source
         self.arrivals = []                # keys in arrival order (repeats allowed)
         self.version = 0
+        self.pad = 0                      # the schedule's setting "pad" (avrofiles.make_records)
 
     def make_file(self, key, series_id, ts, n, uid):
         rng = random.Random("rec:%d" % uid)
-        recs = avrofiles.make_records(series_id, ts, n, uid, rng)
+        recs = avrofiles.make_records(series_id, ts, n, uid, rng, self.pad)
         return avrofiles.write(recs), [avrofiles.rec_key(r) for r in recs]
 
     def put(self, key, data, records):

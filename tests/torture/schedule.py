@@ -286,7 +286,7 @@ class Drawer:
 
 
 def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False, series=(5, 60),
-         dataset="raw"):
+         dataset="raw", pad=0):
     """dataset: raw, agg (every arrival an agg_ file under agg/, repart run
     with datasets: agg; the original sample only ever did raw, so its kinds
     are left out), both (a raw schedule whose arrivals each have an agg twin;
@@ -306,6 +306,8 @@ def draw(seed, kinds, weights=None, locking=None, n_events=None, backfill=False,
     }
     if dataset != "raw":
         setting["dataset"] = dataset
+    if pad:
+        setting["pad"] = pad
     events = dr.draw(n_events, backfill)
     return {"version": 1, "seed": seed, "setting": setting, "events": events}
 
