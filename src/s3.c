@@ -16,6 +16,7 @@
 
 #include "awscfg.h"
 #include "log.h"
+#include "md5.h"
 #include "retry.h"
 #include "s3_url.h"
 #include "s3_xml.h"
@@ -1400,13 +1401,10 @@ int s3_etag_check(const char *etag, const struct s3_get_info *info, const void *
     if ((info && info->etag_not_md5) || strlen(etag) != 32 ||
         strspn(etag, "0123456789abcdefABCDEF") != 32)
         return -1;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!EVP_Digest(data, len, md, &n, EVP_md5(), NULL) || n != 16)
+    char hex[MD5_HEX_LEN];
+    md5_hex(data, len, hex);
+    if (!hex[0])
         return -1;
-    char hex[33];
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return strcasecmp(hex, etag) == 0;
 }
 
@@ -1508,27 +1506,6 @@ static int hexnib(char ch)
     return -1;
 }
 
-static void hex16(const unsigned char md[16], char out[33])
-{
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[32] = '\0';
-}
-
-static void md5_hex(const void *data, size_t len, char out[33])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int ml = 0;
-    if (!EVP_Digest(data, len, md, &ml, EVP_md5(), NULL) || ml != 16) {
-        out[0] = '\0';
-        return;
-    }
-    hex16(md, out);
-}
-
 int s3_etag_is_md5(const char *etag)
 {
     size_t i = 0;
@@ -1604,7 +1581,7 @@ int s3_put(struct s3_client *c, const char *bucket, const char *key, const void 
     if (rc != 0 && e && e->kind == ERR_CONFLICT && opts && (opts->if_none_match || opts->if_match)) {
         /* A retried PUT whose first attempt landed: the object is ours. */
         char md5[33];
-        hex16(sent, md5);
+        md5_hex_bytes(sent, 16, md5);
         if (already_written(c, bucket, key, md5)) {
             rc = 0;
             err_clear(e);
@@ -1724,7 +1701,7 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
     int rc = perform(c, &rq, &rs, NULL, e);
     if (rc == 0) {
         char hex[33];
-        hex16(md, hex);
+        md5_hex_bytes(md, 16, hex);
         if (!rs.etag[0])
             rc = err_setk(e, ERR_DATA, "UploadPart %d s3://%s/%s: no ETag in the response",
                           part_number, bucket, key);

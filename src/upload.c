@@ -1,5 +1,6 @@
 #include "upload.h"
 
+#include "md5.h"
 #include "testhook.h"
 
 #include <openssl/evp.h>
@@ -335,8 +336,7 @@ int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, str
         unsigned char md[16];
         if (part_md5(u, md, e) != 0)
             return -1;
-        for (int i = 0; i < 16; i++)
-            snprintf(want + 2 * i, 3, "%02x", md[i]);
+        md5_hex_bytes(md, 16, want);
         struct s3_put_opts o = u->opts ? *u->opts : (struct s3_put_opts){0};
         o.content_md5 = md;
         int rc = s3_put(u->s3, u->bucket, u->key, u->cur ? u->cur : (unsigned char *)"",
