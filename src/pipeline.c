@@ -731,6 +731,12 @@ static int load_committed(const struct pipeline_env *env, const struct day *d,
     return 0;
 }
 
+/* Part size of the saved copy of the committed day file. */
+static size_t keep_part_size(const struct pipeline_env *env)
+{
+    return (size_t)(env->cfg->part_size_mb > 0 ? env->cfg->part_size_mb : 16) << 20;
+}
+
 /* The committed version of the day file, for a rebuild that keeps the
  * records of sources gone from the cold tier. The bytes are also saved
  * beside the index (keep_key: <index prefix><partition>merged.avro.<md5>.committed,
@@ -749,9 +755,19 @@ static int read_committed_kept(const struct pipeline_env *env, const struct day 
     int from_copy = 0;
     if (load_committed(env, d, ix, index_key, out, &from_copy, dayname, e) != 0)
         return -1;
+    if (from_copy)
+        return 0;
+    /* in parts, as the day file was written: one PUT of a large file is
+     * refused by servers that bound a request's body (fauxqs: 11 MiB;
+     * torture --pad) */
     struct s3_put_opts po = {0};
-    if (!from_copy && s3_put(env->s3, env->cfg->s3.repartitioned.bucket_name, keep_key,
-                             out->data, out->len, &po, NULL, e) != 0)
+    struct upload *u = upload_open(env->s3, env->pool, env->cfg->s3.repartitioned.bucket_name,
+                                   keep_key, keep_part_size(env), 1, &po, e);
+    int rc = u ? upload_write(u, out->data, out->len, e) : -1;
+    if (rc == 0)
+        rc = upload_finish(u, NULL, NULL, e);
+    upload_free(u);
+    if (rc != 0)
         return err_prefix(e, "saving the committed version to %s: ", keep_key);
     return 0;
 }
@@ -782,8 +798,7 @@ static int save_committed_copy(const struct pipeline_env *env, const struct day 
         if (committed_copy_key(index_key, cf, keep_key, keep_size) != 0)
             return err_set(e, "index key too long");
         struct s3_put_opts po = {0};
-        struct upload *u = upload_open(env->s3, env->pool, bucket, keep_key,
-                                       (size_t)(env->cfg->part_size_mb > 0 ? env->cfg->part_size_mb : 16) << 20,
+        struct upload *u = upload_open(env->s3, env->pool, bucket, keep_key, keep_part_size(env),
                                        1, &po, e);
         int rc = u ? upload_copy(u, bucket, key, 0, cf->size - 1, cf->etag, NULL, e) : -1;
         if (rc == 0)
