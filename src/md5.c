@@ -83,7 +83,7 @@ int md5chain_parse(const char *text, long long size, struct md5chain *out, struc
         p++;
         long long end = 0;
         int digits = 0;
-        for (; p < stop && *p >= '0' && *p <= '9' && digits < 19; p++, digits++)
+        for (; p < stop && *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
             end = end * 10 + (*p - '0');
         if (!digits || p == stop || *p != '+' || (digits > 1 && p[-digits] == '0'))
             return err_setk(e, ERR_DATA, "bad MD5 segment end in '%.80s'", text);

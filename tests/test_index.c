@@ -251,6 +251,35 @@ static void test_v2(void)
     index_free(&ix);
 }
 
+/* A day file's MD5 chain (md5.h) in its #file line: read, written and read
+ * again unchanged; one that does not fit the file's size is refused. */
+static void test_md5_chain(void)
+{
+    struct err e = {0};
+    struct index ix;
+    index_init(&ix);
+    const char *chain = "0123456789abcdef0123456789abcdef@6000000+"
+                        "fedcba9876543210fedcba9876543210/00112233445566778899aabbccddeeff";
+    char doc[600];
+    snprintf(doc, sizeof doc, "#repart-index v2\n#file\tmerged.avro\t9000000\t%s\t7\t100\t\"e1\"\n",
+             chain);
+    REQUIRE(index_parse(doc, strlen(doc), &ix, &e) == 0);
+    CHECK_STR(index_file_find(&ix, "merged.avro")->md5, chain);
+    size_t len = 0;
+    char *out = index_format(&ix, &len);
+    REQUIRE(out);
+    CHECK(strstr(out, chain) != NULL);
+    free(out);
+    index_free(&ix);
+    /* the first range ends past the file */
+    snprintf(doc, sizeof doc, "#repart-index v2\n#file\tmerged.avro\t5000000\t%s\t7\t100\n", chain);
+    index_init(&ix);
+    CHECK_INT(index_parse(doc, strlen(doc), &ix, &e), -1);
+    CHECK_INT(e.kind, ERR_DATA);
+    CHECK(strstr(e.msg, "line 2") != NULL);
+    index_free(&ix);
+}
+
 /* A sample file's #file line with what adoption found of it (7th field):
  * read, written and read again; absent means not known. */
 static void test_unowned(void)
@@ -298,6 +327,7 @@ int main(void)
 {
     RUN(test_unowned);
     RUN(test_v2);
+    RUN(test_md5_chain);
     RUN(test_compat_lines);
     RUN(test_series_of);
     RUN(test_python_index);
