@@ -554,7 +554,7 @@ static int known_chain(const struct dayfile *df, long long size, const char *sen
         if (!df->scan.have_sync || (long long)df->scan.header_len != header_len)
             return -1;
         memcpy(c.header, df->sent_header_md5, MD5_HEX_LEN);
-    } else if (df->copied_segs > 0) {
+    } else if (df->copied_segs > 0 && upload_copies_checked(df->up)) {
         c.n = df->copied_segs;
         memcpy(c.seg, df->kept_chain.seg, (size_t)c.n * sizeof c.seg[0]);
         memcpy(c.header, df->kept_chain.header, MD5_HEX_LEN);
@@ -606,8 +606,8 @@ int dayfile_finish(struct dayfile *df, struct dayfile_result *out, struct err *e
     if (df->env->cfg->read_back == CONFIG_READ_BACK_ALWAYS) {
         why = "read_back: always";
     } else if (known_chain(df, bytes, out->md5, out->header_len, chain, sizeof chain) != 0) {
-        why = "its committed prefix was copied unchecked (an index without a header MD5, or "
-              "a chain at its longest)";
+        why = "its committed prefix was copied unchecked (an index without a header MD5, a "
+              "chain at its longest, or copies whose ETags are not MD5s)";
     } else if (upload_proven(df->up)) {
         log_msg(LOG_DEBUG, NULL, "upload", "%s: ETag %s is that of the %lld bytes produced%s; "
                 "no read-back", df->key, out->etag, bytes,

@@ -26,6 +26,7 @@ struct upload {
                                 refuses a part whose buffer is not what was written */
     long long total;
     long long copied;        /* of total: bytes the server copied (upload_copy) */
+    int copy_unchecked;      /* a copied part's ETag was not checked against an MD5 */
 
     char *upload_id;         /* NULL until the first part leaves */
     struct s3_part *parts;   /* parts[i] is part number i + 1 */
@@ -246,8 +247,11 @@ int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, l
                                     etag, e) != 0)
             return -1;
         /* the copy's ETag is the MD5 of the bytes copied: against what the
-         * caller knows they are, it checks every one of them */
-        if (want_md5 && (!s3_etag_is_md5(etag) || strcasecmp(etag, want_md5) != 0))
+         * caller knows they are, it checks every one of them (an ETag that
+         * is no MD5, SSE-KMS or SSE-C, checks nothing: upload_copies_checked) */
+        if (!want_md5 || !s3_etag_is_md5(etag))
+            u->copy_unchecked = 1;
+        else if (strcasecmp(etag, want_md5) != 0)
             return err_setk(e, ERR_TRANSIENT, "UploadPartCopy of bytes %lld to %lld of s3://%s/%s: "
                             "ETag %s, not the MD5 %s those bytes have (a damaged answer, or "
                             "another version copied)", at, at + size - 1, src_bucket, src_key,
@@ -262,6 +266,11 @@ int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, l
 long long upload_copied(const struct upload *u)
 {
     return u->copied;
+}
+
+int upload_copies_checked(const struct upload *u)
+{
+    return !u->copy_unchecked;
 }
 
 int upload_proven(const struct upload *u)

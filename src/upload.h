@@ -47,7 +47,7 @@ void upload_set_budget(struct upload *u, struct upload_budget *b);
  * UPLOAD_COPY_MIN bytes (S3's minimum size of a part that is not the last).
  * want_md5 (lower hex, NULL: none): the MD5 the caller knows those bytes
  * have; the range is then one part (at most UPLOAD_COPY_PART_MAX bytes) whose
- * ETag must be it, else ERR_TRANSIENT. */
+ * ETag, when it is an MD5, must be it, else ERR_TRANSIENT. */
 #define UPLOAD_COPY_MIN (5LL << 20)
 #define UPLOAD_COPY_PART_MAX (4LL << 30)
 int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, long long first,
@@ -66,6 +66,10 @@ int upload_failed(struct upload *u, struct err *out);
 
 /* Bytes of the object that upload_copy had the server copy. */
 long long upload_copied(const struct upload *u);
+
+/* 1 when every part upload_copy made had its ETag checked against the
+ * caller's MD5 (0 once one had no want_md5, or an ETag that is no MD5). */
+int upload_copies_checked(const struct upload *u);
 
 /* After upload_finish: 1 when the object's ETag shows that it holds exactly
  * the bytes written and copied, in order. A single PUT's ETag must be the

@@ -53,7 +53,9 @@
 import {
   parseArgs, die, parseUpstream, boundLifetime, listenLoopback, makeRequestLog, splitUrl,
   sendS3Error, upstreamRequest, responseHeaders, passThrough, makeServer, makeAgent,
+  forwardHeaders,
 } from "./proxycommon.mjs";
+import http from "node:http";
 
 const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [options]
   --dir DIR               write DIR/port, DIR/pid and DIR/log.jsonl
@@ -76,6 +78,12 @@ const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [opti
   --garble-list-etag B    ListObjectsV2 of bucket B: the first <ETag> of every
                           answer gets its first hex digit replaced by 'g' (no
                           longer an MD5; not drawn, logged as fault "garble-etag")
+  --copy-etag-not-md5     UploadPartCopy (PUT with x-amz-copy-source): the
+                          answer's <ETag> gets "-1" appended (no longer an
+                          MD5, as with SSE-KMS; not drawn, logged as fault
+                          "garble-etag"); a CompleteMultipartUpload naming
+                          such an ETag has it taken off again on its way up,
+                          so that the server finds its part
   --list-overlap N        ListObjectsV2: pages of N keys (N >= 2), each page after
                           the first starting with the previous page's last key
 `;
@@ -101,6 +109,7 @@ const opts = parseArgs(process.argv.slice(2), {
   "--errors-after-forward": { key: "errorsAfterForward", type: "flag", def: false },
   "--list-overlap": { key: "listOverlap", type: "int", def: 0 },
   "--garble-list-etag": { key: "garbleListEtag", type: "str" },
+  "--copy-etag-not-md5": { key: "copyEtagNotMd5", type: "flag", def: false },
 }, USAGE);
 
 if (!opts.upstream) die(`--upstream is required\n${USAGE}`);
@@ -426,6 +435,10 @@ function listAnswer(req, res, seq, fault) {
         out = Buffer.from(out.toString("utf8").replace(/<ETag>((?:&quot;|&#34;|")?)[0-9a-f]/,
                                                        "<ETag>$1g"), "utf8");
       }
+      if (req.garbleCopy) {
+        out = Buffer.from(out.toString("utf8").replace(
+          /<ETag>((?:&quot;|&#34;|")?)([0-9a-fA-F]+)/, "<ETag>$1$2-1"), "utf8");
+      }
     }
     if (fault !== "slow") {
       logLine(req, seq, fault || (req.listCtx ? "list-overlap" : "garble-etag"), upRes.statusCode);
@@ -436,8 +449,35 @@ function listAnswer(req, res, seq, fault) {
   });
 }
 
+// --copy-etag-not-md5: the Complete request's body with the "-1" this proxy
+// appended to copy ETags taken off (the server knows its parts' own ETags).
+function completeUnGarbled(req, res, seq, fault) {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.from(Buffer.concat(chunks).toString("utf8").replace(
+      /-1((?:&quot;|&#34;|")?)<\/ETag>/g, "$1</ETag>"), "utf8");
+    const headers = forwardHeaders(req);
+    for (let i = 0; i < headers.length; i += 2)
+      if (headers[i].toLowerCase() === "content-length") headers[i + 1] = String(body.length);
+    const up = http.request({ host: upstream.host, port: upstream.port, method: req.method,
+                              path: req.url, headers, agent, setHost: false });
+    up.on("response", (upRes) => {
+      if (fault !== "slow") logLine(req, seq, fault, upRes.statusCode);
+      res.writeHead(upRes.statusCode, upRes.statusMessage, responseHeaders(upRes));
+      upRes.pipe(res);
+    });
+    up.on("error", () => { if (!res.headersSent) sendS3Error(req, res, "BadGateway"); else res.destroy(); });
+    up.end(body);
+  });
+}
+
 function plain(req, res, seq, fault) {
-  if (req.listCtx || req.garble) {
+  if (opts.copyEtagNotMd5 && req.method === "POST" && /(^|&)uploadId=/.test(splitUrl(req.url).query)) {
+    completeUnGarbled(req, res, seq, fault);
+    return;
+  }
+  if (req.listCtx || req.garble || req.garbleCopy) {
     listAnswer(req, res, seq, fault);
     return;
   }
@@ -455,6 +495,8 @@ const server = makeServer((req, res) => {
   }
   if (opts.garbleListEtag && isListRequest(req) &&
       splitUrl(req.url).path.split("/")[1] === opts.garbleListEtag) req.garble = true;
+  if (opts.copyEtagNotMd5 && req.method === "PUT" && req.headers["x-amz-copy-source"])
+    req.garbleCopy = true;
   switch (fault) {
     case "500":
     case "503":
