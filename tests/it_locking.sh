@@ -22,12 +22,14 @@ sed -i "s|endpoint_url: .*|endpoint_url: $COND_ENDPOINT|" "$CFG"
 P1=$(day_part 2023-09-01)
 P2=$(day_part 2023-09-02)
 
-# 1. Two concurrent writers of 2023-09-01: A holds the day for 2 s before its commit.
+# 1. Two concurrent writers of 2023-09-01: A holds the day before its commit
+#    (it creates a.held as the hold starts; B runs then, and is done long
+#    before A's hold of 6 s ends).
 RC_A=0
-REPART_TEST_PAUSE_AT=before_index:2000 "$REPART" -c "$CFG" all --days 2023-09-01 \
+REPART_TEST_PAUSE_AT=before_index:6000:"$TEST_TMP/a.held" "$REPART" -c "$CFG" all --days 2023-09-01 \
     >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
 pid_a=$!
-sleep 0.7
+await "writer A holding 2023-09-01 before its commit" 60 test -e "$TEST_TMP/a.held"
 run_repart -c "$CFG" all --days 2023-09-01
 wait "$pid_a" || RC_A=$?
 assert_eq "$RC_A" 0 "writer A ($(cat "$TEST_TMP/a.err"))"
@@ -48,10 +50,11 @@ CFG_OFF="$TEST_TMP/off.yml"
 write_config "$CFG_OFF" "locking: off"
 sed -i "s|endpoint_url: .*|endpoint_url: $COND_ENDPOINT|" "$CFG_OFF"
 RC_A=0
-REPART_TEST_PAUSE_AT=before_index:2500 "$REPART" -c "$CFG" all --days 2023-09-02 \
+rm -f "$TEST_TMP/a.held"
+REPART_TEST_PAUSE_AT=before_index:6000:"$TEST_TMP/a.held" "$REPART" -c "$CFG" all --days 2023-09-02 \
     >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
 pid_a=$!
-sleep 0.7
+await "writer A holding 2023-09-02 before its commit" 60 test -e "$TEST_TMP/a.held"
 # a late file arrives after A's scan: B's commit differs from A's
 late_dir="$TEST_TMP/late2/raw/$P2/seriesBucket=01"
 mkdir -p "$late_dir"

@@ -8,9 +8,11 @@
 # (and the servers also exit by themselves once this shell is gone).
 set -Eeuo pipefail
 # Name the command that stopped a test under set -e (on the original
-# stderr, even when the failing command's stderr went to a file).
+# stderr, even when the failing command's stderr went to a file). Bash runs
+# the ERR trap whether errexit is on or not: where a test turned it off (set
+# +e, to take a status itself) nothing stopped, so nothing is printed.
 exec {_LIB_STDERR}>&2
-trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" exited $?" >&$_LIB_STDERR' ERR
+trap '_lib_rc=$?; [[ $- != *e* ]] || echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" exited $_lib_rc" >&$_LIB_STDERR' ERR
 
 REPART_SRC_DIR="${REPART_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 REPART_BUILD_DIR="${REPART_BUILD_DIR:-$REPART_SRC_DIR/build}"
