@@ -55,7 +55,7 @@ static void md_fetch(struct md_task *t)
         return;
     }
     struct s3_buf b = {0};
-    if (s3_get_buffer(job->s3, job->bucket, t->key, &b, NULL, &t->err) < 0) {
+    if (s3_get_buffer(job->s3, job->bucket, t->key, ASSOC_OBJECT_MAX, &b, NULL, &t->err) < 0) {
         if (t->err.kind == ERR_NOT_FOUND) {
             t->rc = 1;   /* deleted since the listing (asset deleted): nothing to take */
         } else {

@@ -48,6 +48,10 @@
  * before it was overwritten. Never equal to a listed object's. */
 #define INDEX_ETAG_EARLIER "-"
 
+/* The largest index object read (a day of about a million sources): a
+ * bigger one is not a repart index, and is not read into memory. */
+#define INDEX_OBJECT_MAX (512LL << 20)
+
 struct index_source {
     char *relkey;       /* owned */
     char *series;       /* owned: series id parsed from relkey */

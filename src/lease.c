@@ -79,7 +79,7 @@ static int lease_read(struct s3_client *s3, const char *bucket, const char *key,
     memset(d, 0, sizeof *d);
     struct s3_buf b = {0};
     struct s3_get_info info = {0};
-    if (s3_get_buffer_verified(s3, bucket, key, &b, &info, e) != 0) {
+    if (s3_get_buffer_verified(s3, bucket, key, LEASE_DOC_MAX, &b, &info, e) != 0) {
         s3_buf_free(&b);
         return -1;
     }

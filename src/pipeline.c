@@ -220,7 +220,8 @@ static void fetch_run(void *arg)
          * times, before the day fails. */
         for (int attempt = 1;; attempt++) {
             struct s3_get_info info;
-            rc = s3_get_buffer(f->s3, f->bucket, s->src->key, &s->buf, &info, &e);
+            rc = s3_get_buffer(f->s3, f->bucket, s->src->key, s->src->size > 0 ? s->src->size : 1,
+                               &s->buf, &info, &e);
             if (rc != 0)
                 break;
             if (etag_differs(s->src, &info, &e)) {
@@ -714,7 +715,7 @@ static int load_committed(const struct pipeline_env *env, const struct day *d,
     s3_buf_free(out);
     struct s3_buf k = {0};
     struct err ke = {0};
-    if (s3_get_buffer(env->s3, bucket, keep_key, &k, NULL, &ke) != 0) {
+    if (s3_get_buffer(env->s3, bucket, keep_key, cf->size > 0 ? cf->size : 1, &k, NULL, &ke) != 0) {
         s3_buf_free(&k);
         *e = ke.kind == ERR_CANCELLED ? ke : de;   /* a stop is a stop */
         return -1;

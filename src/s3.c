@@ -315,6 +315,8 @@ struct req {
     struct hdr extra[3];
     int n_extra;
     size_t body_cap;           /* max body kept in resp.body (non-streamed) */
+    long long max_body;        /* streamed GET: the most bytes the whole body may have (0: the
+                                  range's) */
     /* GET streaming (write != NULL) */
     s3_write_fn write;
     void *ud;
@@ -364,7 +366,7 @@ struct xfer {
     long long range_start;  /* first byte asked for when sent_range */
     long long *delivered;   /* bytes handed to rq->write over all attempts */
     const char *resume_etag;/* ETag of the first answer, when resuming */
-    int user_abort, overflow, stalled, oom, etag_changed, cancelled;
+    int user_abort, overflow, too_long, stalled, oom, etag_changed, cancelled;
     int first_write;
     curl_off_t last_dl, last_ul;
     struct timespec last_progress;
@@ -547,6 +549,10 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
         }
         if (x->limit >= 0 && (long long)dn > x->limit)
             dn = (size_t)x->limit;
+        if (x->rq->max_body > 0 && (long long)dn > x->rq->max_body - *x->delivered) {
+            x->too_long = 1;
+            return 0;
+        }
         if (dn > 0) {
             if (x->rq->write(x->rq->ud, d, dn) != 0) {
                 x->user_abort = 1;
@@ -962,6 +968,9 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         return err_set(e, "%s: out of memory", what);
     if (x.overflow)
         return err_setk(e, ERR_DATA, "%s: response body exceeds %zu bytes", what, rq->body_cap);
+    if (x.too_long)
+        return err_setk(e, ERR_TRANSIENT, "%s: body longer than the %lld bytes expected (changed "
+                        "since it was listed?)", what, rq->max_body);
     if (x.stalled) {
         *retryable = 1;
         return err_setk(e, ERR_TRANSIENT, "%s: no progress for %ld ms", what, c->timeout_ms);
@@ -1367,9 +1376,20 @@ static int list_impl(struct s3_client *c, const char *bucket, const char *prefix
     return rc;
 }
 
+static int get_capped(struct s3_client *c, const char *bucket, const char *key,
+                      long long range_first, long long range_last, long long max,
+                      s3_write_fn write, void *ud, struct s3_get_info *info, struct err *e);
+
 int s3_get(struct s3_client *c, const char *bucket, const char *key, long long range_first,
            long long range_last, s3_write_fn write, void *ud, struct s3_get_info *info,
            struct err *e)
+{
+    return get_capped(c, bucket, key, range_first, range_last, 0, write, ud, info, e);
+}
+
+static int get_capped(struct s3_client *c, const char *bucket, const char *key,
+                      long long range_first, long long range_last, long long max,
+                      s3_write_fn write, void *ud, struct s3_get_info *info, struct err *e)
 {
     if (key_check("GetObject", bucket, key, e) != 0)
         return -1;
@@ -1387,7 +1407,7 @@ int s3_get(struct s3_client *c, const char *bucket, const char *key, long long r
     }
     struct req rq = {.op = "GetObject", .stat = ST_GET, .method = "GET", .bucket = bucket,
                      .key = key, .write = write, .ud = ud, .range_first = range_first,
-                     .range_last = range_last, .body_cap = ERRBODY_MAX};
+                     .range_last = range_last, .body_cap = ERRBODY_MAX, .max_body = max};
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     int rc = perform(c, &rq, &rs, info, e);
@@ -1413,18 +1433,12 @@ static int buf_sink(void *ud, const void *p, size_t n)
     return buf_append(ud, p, n);
 }
 
-int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, struct s3_buf *out,
-                  struct s3_get_info *info, struct err *e)
-{
-    return s3_get_buffer_range(c, bucket, key, -1, -1, out, info, e);
-}
-
-int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key,
-                        long long first, long long last, struct s3_buf *out,
-                        struct s3_get_info *info, struct err *e)
+static int get_buffer(struct s3_client *c, const char *bucket, const char *key, long long first,
+                      long long last, long long max, struct s3_buf *out,
+                      struct s3_get_info *info, struct err *e)
 {
     size_t before = out->len;
-    int rc = s3_get(c, bucket, key, first, last, buf_sink, out, info, e);
+    int rc = get_capped(c, bucket, key, first, last, max, buf_sink, out, info, e);
     if (rc != 0) {
         out->len = before;
         /* our own sink only stops when memory runs out; a stop stays a stop */
@@ -1434,15 +1448,32 @@ int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key
     return rc;
 }
 
+int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, long long max,
+                  struct s3_buf *out, struct s3_get_info *info, struct err *e)
+{
+    if (max <= 0)
+        return err_setk(e, ERR_USAGE, "GetObject s3://%s/%s: no bound on the body", bucket, key);
+    return get_buffer(c, bucket, key, -1, -1, max, out, info, e);
+}
+
+int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key,
+                        long long first, long long last, struct s3_buf *out,
+                        struct s3_get_info *info, struct err *e)
+{
+    /* the range bounds the body (the transfer keeps only its bytes) */
+    return get_buffer(c, bucket, key, first, last, 0, out, info, e);
+}
+
 int s3_get_buffer_verified(struct s3_client *c, const char *bucket, const char *key,
-                           struct s3_buf *out, struct s3_get_info *info, struct err *e)
+                           long long max, struct s3_buf *out, struct s3_get_info *info,
+                           struct err *e)
 {
     struct s3_get_info own;
     if (!info)
         info = &own;
     size_t before = out->len;
     for (int attempt = 1;; attempt++) {
-        if (s3_get_buffer(c, bucket, key, out, info, e) != 0)
+        if (s3_get_buffer(c, bucket, key, max, out, info, e) != 0)
             return -1;
         const void *body = out->data ? (const void *)(out->data + before) : "";
         if (s3_etag_check(info->etag, info, body, out->len - before) != 0)

@@ -149,8 +149,12 @@ struct s3_buf {
 };
 void s3_buf_free(struct s3_buf *b);
 
-/* GET the whole object into *out (appended; caller frees with s3_buf_free). */
-int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key,
+/* GET the whole object into *out (appended; caller frees with s3_buf_free).
+ * max (> 0): the most bytes it may have (its listed size, or what the
+ * reader accepts): a longer body stops at the first byte past it, nothing
+ * more is kept, ERR_TRANSIENT (the object changed since it was listed, or
+ * the server misbehaves). Untrusted sizes are never unbounded. */
+int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, long long max,
                   struct s3_buf *out, struct s3_get_info *info, struct err *e);
 /* The same for bytes first..last (inclusive) of the object. */
 int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key,
@@ -168,7 +172,8 @@ int s3_etag_check(const char *etag, const struct s3_get_info *info, const void *
  * (s3_etag_check); a mismatch is read again, 4 times in all, then fails with
  * ERR_TRANSIENT. For small objects whose damage would go unnoticed (indexes). */
 int s3_get_buffer_verified(struct s3_client *c, const char *bucket, const char *key,
-                           struct s3_buf *out, struct s3_get_info *info, struct err *e);
+                           long long max, struct s3_buf *out, struct s3_get_info *info,
+                           struct err *e);
 
 /* HEAD. 404 is ERR_NOT_FOUND. Fills size and etag (out->key is left NULL). */
 int s3_head(struct s3_client *c, const char *bucket, const char *key,

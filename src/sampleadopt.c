@@ -29,10 +29,10 @@ struct sample_file {
 
 /* Reads one sample file: its set of records and what its #file line says. */
 static int sample_open(struct s3_client *s3, const char *bucket, const char *key,
-                       struct sample_file *f, struct err *e)
+                       long long listed, struct sample_file *f, struct err *e)
 {
     struct s3_buf b = {0};
-    if (s3_get_buffer_verified(s3, bucket, key, &b, NULL, e) != 0) {
+    if (s3_get_buffer_verified(s3, bucket, key, listed > 0 ? listed : 1, &b, NULL, e) != 0) {
         s3_buf_free(&b);
         return err_prefix(e, "reading the sample's %s: ", key);
     }
@@ -71,7 +71,8 @@ static int offer(struct s3_client *s3, const char *bucket, const struct scan_sou
 {
     struct s3_buf b = {0};
     *where = -1;
-    if (s3_get_buffer_verified(s3, bucket, src->key, &b, NULL, e) != 0) {
+    if (s3_get_buffer_verified(s3, bucket, src->key, src->size > 0 ? src->size : 1, &b, NULL,
+                               e) != 0) {
         s3_buf_free(&b);
         return -1;
     }
@@ -198,7 +199,7 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
     char key[1400];
     snprintf(key, sizeof key, "%s%s", prefix, f->name);
     struct s3_buf b = {0};
-    if (s3_get_buffer_verified(s3, bucket, key, &b, NULL, e) != 0) {
+    if (s3_get_buffer_verified(s3, bucket, key, f->size > 0 ? f->size : 1, &b, NULL, e) != 0) {
         s3_buf_free(&b);
         return err_prefix(e, "reading the sample's %s again: ", key);
     }
@@ -513,7 +514,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         struct sample_file *f = &files[n_files++];
         snprintf(f->name, sizeof f->name, "%s", name);
         snprintf(f->etag, sizeof f->etag, "%s", l.items[i].etag);
-        rc = sample_open(s3, out_bucket, l.items[i].key, f, e);
+        rc = sample_open(s3, out_bucket, l.items[i].key, l.items[i].size, f, e);
     }
     s3_object_list_free(&l);
 

@@ -95,7 +95,7 @@ static int read_index(const struct scan_ctx *ctx, struct day_scan *s, struct err
         struct s3_buf b = {0};
         /* checked against its ETag: a damaged index would make merged
          * sources look new */
-        rc = s3_get_buffer_verified(ctx->s3, bucket, s->index_key, &b, NULL, e);
+        rc = s3_get_buffer_verified(ctx->s3, bucket, s->index_key, INDEX_OBJECT_MAX, &b, NULL, e);
         if (rc == 0) {
             rc = index_parse((const char *)b.data, b.len, &s->index, e);
             if (rc != 0)

@@ -726,7 +726,8 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
     if (rc == 0) {
         struct s3_buf b = {0};
         /* checked against its ETag: this read decides what is deleted */
-        rc = s3_get_buffer_verified(env->s3, bucket, s->index_key, &b, NULL, &e);
+        rc = s3_get_buffer_verified(env->s3, bucket, s->index_key, INDEX_OBJECT_MAX, &b, NULL,
+                                    &e);
         if (rc == 0)
             rc = index_parse((const char *)b.data, b.len, &fresh, &e);
         else if (e.kind == ERR_NOT_FOUND)

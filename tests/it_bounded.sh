@@ -9,6 +9,9 @@
 #  3. an endpoint that refuses connections fails the run fast: the days in
 #     flight fail, the others are not started (named in the rerun command),
 #     instead of each retrying in turn.
+#  4. a source that grew after the listing: its GET stops at the first byte
+#     past the listed size (a body is never read unbounded), the day fails
+#     before its index, the rerun merges the new content.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
@@ -60,4 +63,23 @@ assert_eq "$(json_get "$TEST_TMP/r.json" 'd["totals"]["stopped"] + d["totals"]["
 assert_contains "$(json_get "$TEST_TMP/r.json" 'd["rerun"]')" "2023-01-01,2023-01-02" "rerun names the days"
 assert_contains "$OUT" "not started (the S3 endpoint cannot be reached)" "summary"
 note "refused connections: $tried day(s) tried, the run ended after $took s"
+
+# 4. a source overwritten by a bigger one between the listing and its GET
+#    (the run holds after its listing and creates held)
+W="$TEST_TMP/grown.yml"
+write_config "$W" "locking: off"
+src=$(cd "$G" && find raw -name '*.avro' | sort | sed -n 1p)
+big=$(find "$G" -name '*.avro' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+rm -f "$TEST_TMP/held"
+REPART_TEST_PAUSE_AT=after_scan:8000:"$TEST_TMP/held" "$REPART" -c "$W" all --days 2023-08-01 \
+    >"$TEST_TMP/grown.out" 2>"$TEST_TMP/grown.err" &
+held_pid=$!
+await "the run past its listing" 60 test -e "$TEST_TMP/held"
+mkdir -p "$TEST_TMP/grow/$(dirname "$src")"
+cat "$big" "$big" >"$TEST_TMP/grow/$src"      # longer than listed (not valid Avro: never read)
+put_tree "$TEST_TMP/grow" cold
+rc=0; wait "$held_pid" || rc=$?
+assert_eq "$rc" 1 "exit when a source grew after the listing"
+assert_contains "$(cat "$TEST_TMP/grown.err")" "body longer than the" "the GET stopped at the listed size"
+assert_contains "$(cat "$TEST_TMP/grown.err")" "nothing of this day was committed"
 note "it_bounded: all checks passed"
