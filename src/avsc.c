@@ -5,16 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro_call.h"
 #include "ocf.h"
 
 int avsc_parse(const char *json, size_t len, avro_schema_t *out, struct err *e)
 {
     *out = NULL;
-    if (avro_schema_from_json_length(json, len, out) != 0) {
-        /* avro_strerror() is one global buffer: read it right away */
-        const char *m = avro_strerror();
+    char m[AVRO_CALL_MSG_MAX];
+    if (avro_call_schema_from_json(json, len, out, m) != 0) {
         *out = NULL;
-        return err_setk(e, ERR_DATA, "invalid schema: %s", m && *m ? m : "parse error");
+        return err_setk(e, ERR_DATA, "invalid schema: %s", *m ? m : "parse error");
     }
     return 0;
 }
@@ -540,10 +540,10 @@ int avsc_plan_resolution(const char *wjson, size_t wlen, avro_schema_t w,
     }
     if (!out->prog)
         goto done;
-    out->resolver = avro_resolved_writer_new(out->wplus, r);
+    char m[AVRO_CALL_MSG_MAX];
+    out->resolver = avro_call_resolved_writer(out->wplus, r, m);
     if (!out->resolver) {
-        const char *m = avro_strerror();
-        err_setk(e, ERR_DATA, "cannot resolve schemas: %s", m && *m ? m : "incompatible");
+        err_setk(e, ERR_DATA, "cannot resolve schemas: %s", *m ? m : "incompatible");
         goto done;
     }
     rc = 0;

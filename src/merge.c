@@ -1,6 +1,8 @@
 #include "merge.h"
 
 #include <avro.h>
+
+#include "avro_call.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -304,24 +306,19 @@ static int prepare_resolution(struct merge *m, struct sentry *s, struct err *e)
             return -1;
         s->plan_ready = 1;
     }
+    char msg[AVRO_CALL_MSG_MAX];
     if (!m->rclass) {
-        if (!(m->rclass = avro_generic_class_from_schema(m->out_schema))) {
-            const char *msg = avro_strerror();
+        if (!(m->rclass = avro_call_generic_class(m->out_schema, msg)))
             return err_set(e, "output schema: %s", msg);
-        }
     }
     if (!m->rvalue_ready) {
-        if (avro_generic_value_new(m->rclass, &m->rvalue) != 0) {
-            const char *msg = avro_strerror();
+        if (avro_call_generic_value_new(m->rclass, &m->rvalue, msg) != 0)
             return err_set(e, "output schema: %s", msg);
-        }
         m->rvalue_ready = 1;
     }
     if (!s->resolved_ready) {
-        if (avro_resolved_writer_new_value(s->plan.resolver, &s->resolved) != 0) {
-            const char *msg = avro_strerror();
+        if (avro_call_resolved_writer_value(s->plan.resolver, &s->resolved, msg) != 0)
             return err_set(e, "schema resolution: %s", msg);
-        }
         avro_resolved_writer_set_dest(&s->resolved, &m->rvalue);
         s->resolved_ready = 1;
     }
@@ -367,10 +364,10 @@ static int resolve_block(struct merge *m, struct sentry *s, const unsigned char 
     avro_reader_memory_set_source(m->areader, (const char *)p, (int64_t)n);
     for (int64_t i = 0; i < count; i++) {
         avro_value_reset(&m->rvalue);
-        if (avro_value_read(m->areader, &s->resolved) != 0) {
-            const char *msg = avro_strerror();
-            return err_setk(e, ERR_DATA, "record %lld: Avro C: %s", (long long)i, msg);
-        }
+        /* per record: no lock, so not Avro C's message (avro_call.h) */
+        if (avro_value_read(m->areader, &s->resolved) != 0)
+            return err_setk(e, ERR_DATA, "record %lld of the block does not decode under its "
+                            "schema (Avro C)", (long long)i);
         if (!dst)
             continue;
         for (;;) {
@@ -383,10 +380,9 @@ static int resolve_block(struct merge *m, struct sentry *s, const unsigned char 
                 dst->len += (size_t)avro_writer_tell(m->awriter);
                 break;
             }
-            if (rc != ENOSPC) {
-                const char *msg = avro_strerror();
-                return err_set(e, "record %lld: Avro C cannot encode it: %s", (long long)i, msg);
-            }
+            if (rc != ENOSPC)
+                return err_set(e, "record %lld of the block: Avro C cannot encode it under the "
+                               "output schema (error %d)", (long long)i, rc);
             if (codec_buf_reserve(dst, dst->cap * 2 - dst->len, e) < 0)
                 return -1;
         }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro_call.h"
 #include "codec.h"
 #include "datum.h"
 #include "index.h"
@@ -23,10 +24,6 @@
 /* verify --repair holds a day's lease for one index read and a few deletes */
 #define VERIFY_LEASE_TTL_SECS 300
 #define LEGACY_PREFIX "merged_series_"
-
-/* Avro C's error text is one global buffer and Debian's build is not the
- * thread-safe one: schema parsing and error reads go through this lock. */
-static pthread_mutex_t avro_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int verify_is_merged_name(const char *name)
 {
@@ -517,15 +514,11 @@ static int deep_header(void *ud, const char *schema_json, size_t len, enum codec
 {
     struct read_task *t = ud;
     t->codec = codec;
-    pthread_mutex_lock(&avro_mu);
-    int rc = 0;
-    if (avro_schema_from_json_length(schema_json, len, &t->schema) != 0) {
-        rc = err_setk(e, ERR_DATA, "%s: header: schema does not parse: %s", t->key, avro_strerror());
+    char msg[AVRO_CALL_MSG_MAX];
+    if (avro_call_schema_from_json(schema_json, len, &t->schema, msg) != 0) {
         t->schema = NULL;
+        return err_setk(e, ERR_DATA, "%s: header: schema does not parse: %s", t->key, msg);
     }
-    pthread_mutex_unlock(&avro_mu);
-    if (rc != 0)
-        return rc;
     if (!is_avro_record(t->schema))
         return err_setk(e, ERR_DATA, "%s: header: schema is not a record", t->key);
     /* (Avro C reads past a missing field's slot: ask for the index first) */
@@ -537,9 +530,9 @@ static int deep_header(void *ud, const char *schema_json, size_t len, enum codec
     t->prog = datum_compile(t->schema, NULL, 0, e);
     if (!t->prog)
         return err_prefix(e, "%s: header: ", t->key);
-    t->iface = avro_generic_class_from_schema(t->schema);
-    if (!t->iface || avro_generic_value_new(t->iface, &t->value) != 0)
-        return err_set(e, "%s: out of memory", t->key);
+    t->iface = avro_call_generic_class(t->schema, msg);
+    if (!t->iface || avro_call_generic_value_new(t->iface, &t->value, msg) != 0)
+        return err_set(e, "%s: header: %s", t->key, *msg ? msg : "out of memory");
     t->have_value = 1;
     t->reader = avro_reader_memory("", 0);
     if (!t->reader)
