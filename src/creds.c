@@ -1,6 +1,7 @@
 #include "creds.h"
 #include "awscfg.h"
 #include "creds_sts.h"
+#include "datetime.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -230,73 +231,24 @@ int creds_ini_has_section(const char *text, size_t len, const char *section)
 
 /* ---- time ------------------------------------------------------------- */
 
-static long long days_from_civil(long long y, unsigned m, unsigned d)
+/* An STS answer into out (creds_sts, below this module, has its own result
+ * type); the copy in between is wiped. */
+static int sts_parse(const char *xml, size_t len, struct creds *out, struct creds_sts_error *se,
+                     struct err *e)
 {
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
-}
-
-static int digits(const char **s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*s)[i]))
-            return -1;
-        v = v * 10 + ((*s)[i] - '0');
+    struct creds_sts_result r;
+    _Static_assert(sizeof r.access_key == sizeof out->access_key &&
+                   sizeof r.secret_key == sizeof out->secret_key &&
+                   sizeof r.session_token == sizeof out->session_token, "same sizes");
+    int rc = creds_sts_parse(xml, len, &r, se, e);
+    if (rc == 0) {
+        memcpy(out->access_key, r.access_key, sizeof r.access_key);
+        memcpy(out->secret_key, r.secret_key, sizeof r.secret_key);
+        memcpy(out->session_token, r.session_token, sizeof r.session_token);
+        out->expires_at = r.expires_at;
     }
-    *s += n;
-    *out = v;
-    return 0;
-}
-
-int creds_parse_iso8601(const char *s, long long *out)
-{
-    int Y, M, D, h, m, sec;
-    if (!s || digits(&s, 4, &Y) || *s++ != '-' || digits(&s, 2, &M) || *s++ != '-' ||
-        digits(&s, 2, &D))
-        return -1;
-    if (*s != 'T' && *s != 't' && *s != ' ')
-        return -1;
-    s++;
-    if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &m) || *s++ != ':' ||
-        digits(&s, 2, &sec))
-        return -1;
-    if (*s == '.' || *s == ',') {
-        s++;
-        if (!isdigit((unsigned char)*s))
-            return -1;
-        while (isdigit((unsigned char)*s))
-            s++;
-    }
-    long long off = 0;
-    if (*s == 'Z' || *s == 'z') {
-        s++;
-    } else if (*s == '+' || *s == '-') {
-        int sign = *s++ == '-' ? -1 : 1, oh, om = 0;
-        if (digits(&s, 2, &oh))
-            return -1;
-        if (*s == ':')
-            s++;
-        if (*s && digits(&s, 2, &om))
-            return -1;
-        if (oh > 23 || om > 59)
-            return -1;
-        off = sign * (oh * 3600LL + om * 60LL);
-    } else {
-        return -1;
-    }
-    if (*s)
-        return -1;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60)
-        return -1;
-    *out = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400LL + h * 3600LL + m * 60LL +
-           sec - off;
-    return 0;
+    OPENSSL_cleanse(&r, sizeof r);
+    return rc;
 }
 
 /* ---- environment ------------------------------------------------------ */
@@ -863,7 +815,7 @@ int creds_parse_json(const char *body, size_t len, const char *what, struct cred
     out->expires_at = 0;
     if (exp && !json_is_null(exp)) {
         if (!json_is_string(exp) ||
-            creds_parse_iso8601(json_string_value(exp), &out->expires_at) != 0) {
+            datetime_parse_iso8601(json_string_value(exp), &out->expires_at) != 0) {
             err_set(e, "credentials: %s: Expiration is not an ISO 8601 time", what);
             goto out;
         }
@@ -1290,7 +1242,7 @@ static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
             retry = 1;
         } else if (status == 200) {
             struct err pe = {.kind = 0};
-            int pr = creds_sts_parse(b.p, b.len, out, &se, &pe);
+            int pr = sts_parse(b.p, b.len, out, &se, &pe);
             if (pr == 0) {
                 snprintf(out->source, sizeof out->source, "web-identity");
                 rc = 1;
@@ -1301,7 +1253,7 @@ static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
         } else {
             struct creds dummy;
             struct err pe = {.kind = 0};
-            if (creds_sts_parse(b.p, b.len, &dummy, &se, &pe) != 1)
+            if (sts_parse(b.p, b.len, &dummy, &se, &pe) != 1)
                 memset(&se, 0, sizeof se);
             /* STS's own Message on a 4xx says why (AccessDenied, InvalidIdentityToken);
              * a 5xx body may come from anything in between, so it is not quoted, and
@@ -1409,7 +1361,7 @@ static int from_process(const struct role_cfg *rc, struct creds *out, struct err
         err_setk(e, ERR_USAGE, "credentials: %s: a credential value is too long", what);
     else if (exp && !json_is_null(exp) &&
              (!json_is_string(exp) ||
-              creds_parse_iso8601(json_string_value(exp), &out->expires_at) != 0))
+              datetime_parse_iso8601(json_string_value(exp), &out->expires_at) != 0))
         err_setk(e, ERR_USAGE, "credentials: %s: Expiration is not an ISO 8601 time", what);
     else {
         if (!exp || json_is_null(exp))
@@ -1481,7 +1433,7 @@ static int from_sso(struct creds_provider *p, const struct role_cfg *rc, struct 
     size_t el = strlen(expbuf);
     if (el > 3 && strcmp(expbuf + el - 3, "UTC") == 0)
         snprintf(expbuf + el - 3, sizeof expbuf - (el - 3), "Z");
-    if (creds_parse_iso8601(expbuf, &exp_at) != 0) {
+    if (datetime_parse_iso8601(expbuf, &exp_at) != 0) {
         err_setk(e, ERR_USAGE, "%s: the cached SSO token's expiresAt is not a time; run `%s`",
                  pf, login);
         goto out;
@@ -1770,7 +1722,7 @@ static int role_assume(struct creds_provider *p, const struct role_cfg *rc, stru
             retry = 1;
         } else if (status == 200) {
             struct err pe = {.kind = 0};
-            int pr = creds_sts_parse(b.p, b.len, out, &se, &pe);
+            int pr = sts_parse(b.p, b.len, out, &se, &pe);
             if (pr == 0) {
                 snprintf(out->source, sizeof out->source, "assume-role:%.50s", rc->profile);
                 rc_out = 0;
@@ -1780,7 +1732,7 @@ static int role_assume(struct creds_provider *p, const struct role_cfg *rc, stru
         } else {
             struct creds dummy;
             struct err pe = {.kind = 0};
-            if (creds_sts_parse(b.p, b.len, &dummy, &se, &pe) != 1)
+            if (sts_parse(b.p, b.len, &dummy, &se, &pe) != 1)
                 memset(&se, 0, sizeof se);
             if (status >= 500)
                 se.message[0] = '\0';

@@ -62,11 +62,6 @@ int creds_ini_find(const char *text, size_t len, const char *section, const char
 /* 1 when `section` appears as a section header in the text, else 0. */
 int creds_ini_has_section(const char *text, size_t len, const char *section);
 
-/* Parses an ISO 8601 UTC time as the credential endpoints send it
- * ("2024-05-01T12:34:56Z", optional fraction, "Z" or "+HH:MM"/"-HH:MM").
- * Returns 0 and sets *out (unix seconds), or -1. */
-int creds_parse_iso8601(const char *s, long long *out);
-
 /* Parses a container/IMDS credentials response {"AccessKeyId",
  * "SecretAccessKey", "Token", "Expiration"[, "Code"]} into *out (wiped when
  * it fails after reading the JSON). `what` names the source in messages,

@@ -7,10 +7,12 @@
 #include <expat.h>
 #include <openssl/crypto.h>
 
+#include "datetime.h"
+
 #define STS_MAX_DEPTH 8
 #define STS_NAME_MAX  48
-/* The longest leaf we keep: a session token (struct creds holds 4096). */
-#define STS_TEXT_MAX  (sizeof ((struct creds *)0)->session_token)
+/* The longest leaf we keep: a session token (the result holds 4096). */
+#define STS_TEXT_MAX  (sizeof ((struct creds_sts_result *)0)->session_token)
 
 enum { F_AK, F_SK, F_TOK, F_EXP, F_CODE, F_MSG, F_N };
 
@@ -25,7 +27,7 @@ struct sts {
     char why[96];
     int root;                  /* 1 result document, 2 error document */
     int seen[F_N];
-    struct creds *out;
+    struct creds_sts_result *out;
     struct creds_sts_error *se;
 };
 
@@ -145,7 +147,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
                 }
                 memcpy(t, a, n);
                 t[n] = '\0';
-                if (creds_parse_iso8601(t, &s->out->expires_at) != 0)
+                if (datetime_parse_iso8601(t, &s->out->expires_at) != 0)
                     sts_fail(s, "Expiration is not an ISO 8601 time");
                 break;
             }
@@ -190,8 +192,8 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *s
     sts_fail(ud, "a DTD is not allowed");
 }
 
-int creds_sts_parse(const char *xml, size_t len, struct creds *out, struct creds_sts_error *se,
-                    struct err *e)
+int creds_sts_parse(const char *xml, size_t len, struct creds_sts_result *out,
+                    struct creds_sts_error *se, struct err *e)
 {
     memset(out, 0, sizeof *out);
     memset(se, 0, sizeof *se);

@@ -6,8 +6,16 @@
 
 #include <stddef.h>
 
-#include "creds.h"
 #include "err.h"
+
+/* The credentials of an STS answer (creds.c copies them into its own
+ * struct creds: this module stays below it). Secrets: wipe after use. */
+struct creds_sts_result {
+    char access_key[256];
+    char secret_key[256];
+    char session_token[4096];
+    long long expires_at;      /* unix seconds */
+};
 
 /* Largest STS answer we accept (the real one is about 1.5 KiB). */
 #define CREDS_STS_MAX_XML (64 * 1024)
@@ -25,8 +33,8 @@ struct creds_sts_error {
  * -1: anything else (not XML, a DTD, missing or oversized fields, more than
  *     CREDS_STS_MAX_XML bytes); e says what, never quoting the document.
  * *out is wiped unless the result is 0. Never reads past len. */
-int creds_sts_parse(const char *xml, size_t len, struct creds *out, struct creds_sts_error *se,
-                    struct err *e);
+int creds_sts_parse(const char *xml, size_t len, struct creds_sts_result *out,
+                    struct creds_sts_error *se, struct err *e);
 
 /* Appends the application/x-www-form-urlencoded form of s[0..len) to out
  * (unreserved A-Z a-z 0-9 - . _ ~ kept, everything else %XX). Returns the

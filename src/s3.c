@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "awscfg.h"
+#include "datetime.h"
 #include "log.h"
 #include "md5.h"
 #include "retry.h"
@@ -386,39 +387,6 @@ static int parse_ll(const char *s, size_t n, long long *out)
     return 0;
 }
 
-/* "Sun, 06 Nov 1994 08:49:37 GMT" -> unix seconds, or -1 */
-static long long parse_http_date(const char *s, size_t n)
-{
-    static const char *mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char buf[64];
-    if (n >= sizeof buf)
-        return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    const char *comma = strchr(buf, ',');
-    if (!comma)
-        return -1;
-    int d, Y, h, mi, se;
-    char m[4];
-    if (sscanf(comma + 1, " %2d %3s %4d %2d:%2d:%2d", &d, m, &Y, &h, &mi, &se) != 6)
-        return -1;
-    int mo = -1;
-    for (int i = 0; i < 12; i++)
-        if (strcmp(m, mon[i]) == 0)
-            mo = i;
-    if (mo < 0 || d < 1 || d > 31 || Y < 1970 || h > 23 || mi > 59 || se > 60)
-        return -1;
-    struct tm tm = {0};
-    tm.tm_year = Y - 1900;
-    tm.tm_mon = mo;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    return (long long)timegm(&tm);
-}
-
 static void copy_token(char *dst, size_t dsz, const char *s, size_t n)
 {
     size_t j = 0;
@@ -462,13 +430,10 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
         long long secs = -1;   /* delta-seconds, or an HTTP-date (RFC 9110) */
         if (parse_ll(v, vl, &secs) != 0)
             secs = -1;
-        if (secs < 0 && vl > 0 && vl < 64) {
-            char date[64];
-            memcpy(date, v, vl);
-            date[vl] = '\0';
-            time_t at = curl_getdate(date, NULL);
-            secs = at < 0 ? -1 : (long long)at - (long long)time(NULL);
-            if (at >= 0 && secs < 0)
+        long long at;
+        if (secs < 0 && datetime_parse_http(v, vl, &at) == 0) {
+            secs = at - (long long)time(NULL);
+            if (secs < 0)
                 secs = 0;   /* a date already past: retry now */
         }
         if (secs >= 0)
@@ -501,7 +466,8 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
             }
         }
     } else if (nl == 13 && strncasecmp(p, "last-modified", 13) == 0) {
-        r->last_modified = parse_http_date(v, vl);
+        if (datetime_parse_http(v, vl, &r->last_modified) != 0)
+            r->last_modified = -1;
     } else if (nl == 19 && strncasecmp(p, "x-amz-bucket-region", 19) == 0) {
         copy_token(r->bucket_region, sizeof r->bucket_region, v, vl);
     } else if (nl == 16 && strncasecmp(p, "x-amz-request-id", 16) == 0) {

@@ -11,6 +11,8 @@
 
 #include <expat.h>
 
+#include "datetime.h"
+
 /* ---- a tiny path-tracking expat driver ---------------------------------- */
 
 #define XP_MAX_DEPTH 16
@@ -208,56 +210,6 @@ char *s3_url_decode(const char *s, size_t len, size_t *out_len)
     if (out_len)
         *out_len = j;
     return o;
-}
-
-static int parse_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-long long s3_parse_iso8601(const char *s)
-{
-    /* YYYY-MM-DDTHH:MM:SS[.fff][Z] */
-    int Y, M, D, h, m, sec;
-    if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
-        s[13] != ':' || s[16] != ':')
-        return -1;
-    if (parse_digits(s, 4, &Y) || parse_digits(s + 5, 2, &M) || parse_digits(s + 8, 2, &D) ||
-        parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &m) ||
-        parse_digits(s + 17, 2, &sec))
-        return -1;
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (*p == 'Z')
-        p++;
-    if (*p != '\0')
-        return -1;
-    if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-        return -1;
-    struct tm tm = {0};
-    tm.tm_year = Y - 1900;
-    tm.tm_mon = M - 1;
-    tm.tm_mday = D;
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    return (long long)t;
 }
 
 int s3_etag_copy(char out[80], const char *etag, size_t len)
@@ -507,7 +459,7 @@ static void list_end(struct xp *x, const char *t, size_t n, void *ud)
             if (!t || s3_etag_copy(c->cur.etag, t, n) != 0)
                 xp_fail(x, "an ETag longer than 79 bytes");
         } else if (strcmp(nm, "LastModified") == 0) {
-            if (!t || (c->cur.last_modified = s3_parse_iso8601(t)) < 0)
+            if (!t || datetime_parse_iso8601(t, &c->cur.last_modified) != 0)
                 xp_fail(x, "a LastModified that is not an ISO 8601 time");
         }
         return;
@@ -883,7 +835,8 @@ static void uploads_end(struct xp *x, const char *t, size_t n, void *ud)
         if (t && n < sizeof buf) {
             memcpy(buf, t, n);
             buf[n] = '\0';
-            c->cur.initiated = s3_parse_iso8601(buf);
+            if (datetime_parse_iso8601(buf, &c->cur.initiated) != 0)
+                c->cur.initiated = -1;
         }
     } else if (xp_at(x, 2, R, "Upload")) {
         if (!c->cur.key || !c->cur.upload_id) {

@@ -74,10 +74,6 @@ char *s3_xml_build_complete(const struct s3_part *parts, size_t n, size_t *len_o
  * input has a bad escape, decodes to a NUL byte, or on OOM. */
 char *s3_url_decode(const char *s, size_t len, size_t *out_len);
 
-/* "2009-10-12T17:50:30.000Z" (fraction and Z optional) -> unix seconds, or
- * -1 when it does not parse. */
-long long s3_parse_iso8601(const char *s);
-
 /* Copies an ETag without surrounding quotes into out (80 bytes). Returns -1
  * when it is longer than 79 bytes. */
 int s3_etag_copy(char out[80], const char *etag, size_t len);

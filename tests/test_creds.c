@@ -322,31 +322,6 @@ static void test_container_token_file_errors(void)
     CHECK(strstr(e.msg, "tokPart") == NULL);
 }
 
-static void test_iso8601(void)
-{
-    long long t = 0;
-    CHECK_INT(creds_parse_iso8601("2015-08-30T12:36:00Z", &t), 0);
-    CHECK_INT(t, 1440938160LL);
-    CHECK_INT(creds_parse_iso8601("1970-01-01T00:00:00Z", &t), 0);
-    CHECK_INT(t, 0);
-    CHECK_INT(creds_parse_iso8601("2024-02-29T23:59:59.123456Z", &t), 0);
-    CHECK_INT(t, 1709251199LL);
-    CHECK_INT(creds_parse_iso8601("2015-08-30T14:36:00+02:00", &t), 0);
-    CHECK_INT(t, 1440938160LL);
-    CHECK_INT(creds_parse_iso8601("2015-08-30T07:06:00-0530", &t), 0);
-    CHECK_INT(t, 1440938160LL);
-    static const char *bad[] = {"", "2015-08-30", "2015-08-30T12:36:00", "2015-13-01T00:00:00Z",
-                                "2015-08-32T00:00:00Z", "2015-08-30T24:00:00Z",
-                                "2015-08-30T12:36:00Zjunk", "2015-08-30T12:36:00.Z",
-                                "20150830T123600Z", "2015-08-30T12:36:00+2"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (creds_parse_iso8601(bad[i], &t) != -1) {
-            fprintf(stderr, "iso8601 accepted \"%s\"\n", bad[i]);
-            test_failures++;
-        }
-    CHECK_INT(creds_parse_iso8601(NULL, &t), -1);
-}
-
 static void test_ini_parser(void)
 {
     char v[64];
@@ -538,7 +513,6 @@ int main(void)
     RUN(test_nothing_found);
     RUN(test_container_url);
     RUN(test_container_token_file_errors);
-    RUN(test_iso8601);
     RUN(test_ini_parser);
     RUN(test_ini_fuzz);
     RUN(test_static_provider);

@@ -8,7 +8,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct creds c;
+    struct creds_sts_result c;
     struct creds_sts_error se;
     struct err e = {.kind = 0};
     int rc = creds_sts_parse((const char *)data, size, &c, &se, &e);
