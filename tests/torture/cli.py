@@ -41,6 +41,11 @@ def parse(argv):
                     help="every record value a random string of about CHARS characters (e.g. "
                          "40000), so that day files pass 5 MiB and appends have the server "
                          "copy committed ranges (default 0: small values)")
+    ap.add_argument("--repart-flag", action="append", default=[], metavar="FLAG",
+                    help="a global option given to every repart command (repeatable; e.g. -vv)")
+    ap.add_argument("--count-lines", action="append", default=[], metavar="TEXT",
+                    help="count the repart output lines holding TEXT (repeatable; in "
+                         "summary.json line_counts, e.g. to show a code path was taken)")
     ap.add_argument("--checks", help="checks to apply (default: all)")
     ap.add_argument("--weights", help="kind=weight,... overriding the default weights")
     ap.add_argument("--events", type=int, help="events per schedule (default: 6..20, drawn)")
@@ -94,7 +99,7 @@ class Explorer:
         self.env = None
         self.summary = {"schedules": 0, "events": collections.Counter(), "violations": collections.Counter(),
                         "violating_seeds": [], "repart_runs": 0, "seconds": 0.0, "skipped_kinds": {},
-                        "sample_failures": 0}
+                        "sample_failures": 0, "line_counts": {}}
 
     def log(self, m):
         print(m, flush=True)
@@ -118,7 +123,8 @@ class Explorer:
         wd = os.path.join(self.env.tmp, "seed-%s-%d" % (sched["seed"], self.env.n + 1))
         os.makedirs(wd, exist_ok=True)
         sr = runner.ScheduleRun(self.env, sched, self.a.check_list, wd, verbose=self.a.verbose and keep is not None,
-                                log=self.log)
+                                log=self.log, repart_flags=self.a.repart_flag,
+                                count_lines=self.a.count_lines)
         try:
             sr.execute(stop=stop)
             if keep is not None and sr.violations:
@@ -159,6 +165,8 @@ class Explorer:
         self.summary["schedules"] += 1
         self.summary["repart_runs"] += len(sr.runs)
         self.summary["sample_failures"] += sr.sample_failures
+        for t, n in sr.line_counts.items():
+            self.summary["line_counts"][t] = self.summary["line_counts"].get(t, 0) + n
         for k, v in sr.counts.items():
             self.summary["events"][k] += v
         n_ev = len(sched["events"])
@@ -217,6 +225,8 @@ class Explorer:
         self.log("summary: %d schedule(s) in %.0f s (%s/min), %d repart runs; events: %s" % (
             s["schedules"], s["seconds"], s["schedules_per_minute"], s["repart_runs"],
             ", ".join("%s %d" % kv for kv in s["events"].items())))
+        for t, n in s["line_counts"].items():
+            self.log("output lines holding %r: %d" % (t, n))
         self.log("violations: %s" % (", ".join("%s %d" % kv for kv in s["violations"].items()) or "none"))
         if s["violating_seeds"]:
             self.log("violating seeds: %s" % ", ".join(str(x["seed"]) for x in s["violating_seeds"]))

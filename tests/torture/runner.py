@@ -88,8 +88,11 @@ class StepInfo:
 
 
 class ScheduleRun:
-    def __init__(self, env, sched, checks, workdir, verbose=False, log=print):
+    def __init__(self, env, sched, checks, workdir, verbose=False, log=print, repart_flags=(),
+                 count_lines=()):
         self.env = env
+        self.repart_flags = list(repart_flags)     # before every command (e.g. -vv)
+        self.line_counts = {t: 0 for t in count_lines}  # text -> output lines holding it
         self.s3 = env.s3
         self.sched = sched
         self.setting = sched["setting"]
@@ -210,7 +213,7 @@ datasets: %s
         cfg = self.config(endpoint, locking)
         n = len(self.runs) + 1
         name = "%03d-step%s-%s" % (n, self.step, safe_name(tag or args[0]))
-        argv = [self.env.repart, "-c", cfg] + list(args)
+        argv = [self.env.repart] + self.repart_flags + ["-c", cfg] + list(args)
         p = Proc(argv, os.path.join(self.logs, name + ".out"), os.path.join(self.logs, name + ".err"),
                  env=self.proc_env(extra_env))
         p.name = name
@@ -220,6 +223,14 @@ datasets: %s
 
     def finish(self, p, timeout=RUN_TIMEOUT):
         rc = p.wait(timeout)
+        for path in (p.out_path, p.err_path) if self.line_counts else ():
+            try:
+                with open(path, errors="replace") as f:
+                    for ln in f:
+                        for t in self.line_counts:
+                            self.line_counts[t] += t in ln
+            except OSError:
+                pass
         if rc != 0:
             self.any_stopped = True   # a run that did not finish: it may have left a tail
         with open(p.out_path, "ab") as f:
