@@ -26,6 +26,8 @@ assert_eq "$RC" 0 "--version exit"
 assert_contains "$OUT" "built with: avro-c 1.11" "--version: Avro C"
 assert_contains "$OUT" "libcurl" "--version: libcurl"
 assert_contains "$OUT" "running with: libcurl/" "--version: runtime libraries"
+# the integration tests run a build with the test hooks, and it says so
+assert_contains "$OUT" "test hooks: on" "--version: a test build"
 
 # Global help lists every command and global option.
 run --help

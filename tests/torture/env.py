@@ -65,6 +65,15 @@ class Env:
         self.repart = os.path.abspath(repart)
         if not (os.path.isfile(self.repart) and os.access(self.repart, os.X_OK)):
             raise InfraError("no repart binary at %s" % self.repart)
+        # crash points, held runs: the schedules need a build with the test hooks
+        try:
+            ver = subprocess.run([self.repart, "--version"], capture_output=True, text=True,
+                                 timeout=30).stdout
+        except (OSError, subprocess.SubprocessError) as e:
+            raise InfraError("%s --version: %s" % (self.repart, e))
+        if "test hooks: on" not in ver:
+            raise InfraError("%s has no test hooks: build it with -DREPART_TEST_HOOKS=ON "
+                             "(scripts/test does)" % self.repart)
         self.node = os.path.join(os.environ.get("REPART_LOCAL_DIR", os.path.join(REPO, ".local")),
                                  "node_modules", ".bin", "node")
         if not os.access(self.node, os.X_OK):
