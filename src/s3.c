@@ -1893,18 +1893,6 @@ int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
     return rc;
 }
 
-void s3_upload_list_free(struct s3_upload_list *l)
-{
-    for (size_t i = 0; l && i < l->n; i++) {
-        free(l->items[i].key);
-        free(l->items[i].upload_id);
-    }
-    if (l) {
-        free(l->items);
-        memset(l, 0, sizeof *l);
-    }
-}
-
 int s3_list_uploads(struct s3_client *c, const char *bucket, const char *prefix,
                     struct s3_upload_list *out, struct err *e)
 {

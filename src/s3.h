@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include "err.h"
+#include "s3_types.h"
 #include "creds.h"
 
 /* Errors: messages read "OPERATION s3://BUCKET/KEY: HTTP STATUS CODE: S3
@@ -88,17 +89,6 @@ void s3_client_stats(struct s3_client *c, struct s3_stats *out);
  * work through many days stop starting new ones. */
 int s3_client_unreachable(struct s3_client *c);
 
-struct s3_object {
-    char *key;              /* decoded key (owned by the list) */
-    long long size;
-    char etag[80];          /* without quotes */
-    long long last_modified;/* unix seconds */
-};
-
-struct s3_object_list {
-    struct s3_object *items;
-    size_t n, cap;
-};
 
 /* ListObjectsV2 of every key under `prefix`, following continuation tokens;
  * appends to *out (which may already hold items). Keys are URL-decoded only
@@ -120,7 +110,6 @@ int  s3_list_delimited(struct s3_client *c, const char *bucket, const char *pref
                        const char *delimiter, struct s3_object_list *out, char ***prefixes,
                        size_t *n_prefixes, struct err *e);
 void s3_prefixes_free(char **prefixes, size_t n);
-void s3_object_list_free(struct s3_object_list *l);
 
 /* Receives body bytes of a GET; return 0 to go on, non-zero to abort (the
  * GET then fails with ERR_CANCELLED). */
@@ -209,12 +198,7 @@ int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct e
 int s3_delete_if_match(struct s3_client *c, const char *bucket, const char *key,
                        const char *etag, struct err *e);
 
-/* Multipart upload. Part numbers start at 1; every part but the last must
- * be >= 5 MiB on AWS. */
-struct s3_part {
-    int number;
-    char etag[80];
-};
+/* Multipart upload (struct s3_part: s3_types.h). */
 /* 1 if etag (unquoted) is 32 hex digits: an MD5, as S3 gives objects
  * written in one PUT without SSE-KMS or SSE-C. */
 int s3_etag_is_md5(const char *etag);
@@ -246,17 +230,6 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
 int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
                  const char *upload_id, struct err *e);
 
-/* Multipart uploads in progress (ListMultipartUploads). */
-struct s3_upload {
-    char *key;               /* owned by the list */
-    char *upload_id;         /* owned by the list */
-    long long initiated;     /* unix seconds, -1 when not given */
-};
-struct s3_upload_list {
-    struct s3_upload *items;
-    size_t n, cap;
-};
-void s3_upload_list_free(struct s3_upload_list *l);
 
 /* ListMultipartUploads of the keys under `prefix`, following its markers
  * (at most 100 pages); appends to *out. A server without the operation

@@ -262,17 +262,6 @@ static int parse_nonneg(const char *s, size_t len, long long *out)
 
 /* ---- object lists -------------------------------------------------------- */
 
-void s3_object_list_free(struct s3_object_list *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i].key);
-    free(l->items);
-    l->items = NULL;
-    l->n = l->cap = 0;
-}
-
 static int list_push(struct s3_object_list *l, const struct s3_object *o)
 {
     if (l->n == l->cap) {

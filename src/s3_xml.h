@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include "err.h"
-#include "s3.h"
+#include "s3_types.h"
 
 /* Largest XML response body accepted (a ListObjectsV2 page of 1000
  * url-encoded 1024-byte keys is about 3.5 MB). */
