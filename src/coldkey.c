@@ -1,7 +1,10 @@
 #include "coldkey.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "hex.h"
 
 /* Keys come from listings and events: quote them printable and bounded so a
  * hostile key cannot garble or flood a log line. */
@@ -49,15 +52,6 @@ static int unpadded(const char **p, int maxdig, int *padded)
     *padded = n > 1 && s[0] == '0';
     *p = s + n + 1;
     return v;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 /* Parses the partition after the data prefix; *p is left after "startDay=D/". */
@@ -170,7 +164,9 @@ int coldkey_parse_ds(const char *key, const char *data_prefix, enum coldkey_ds d
     if (!lit(&p, "seriesBucket="))
         return err_setk(e, ERR_DATA, "key \"%s\": expected \"seriesBucket=\" after startDay",
                         quote(key, q));
-    int h1 = hexval(p[0]), h2 = h1 < 0 ? -1 : hexval(p[1]);
+    /* lower case only: the bucket is written so */
+    int h1 = isupper((unsigned char)p[0]) ? -1 : hex_digit((unsigned char)p[0]);
+    int h2 = h1 < 0 || isupper((unsigned char)p[1]) ? -1 : hex_digit((unsigned char)p[1]);
     if (h1 < 0 || h2 < 0 || p[2] != '/')
         return err_setk(e, ERR_DATA,
                         "key \"%s\": seriesBucket is not two lower-case hex digits",

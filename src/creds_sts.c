@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "datetime.h"
+#include "hex.h"
 
 #define STS_MAX_DEPTH 8
 #define STS_NAME_MAX  48
@@ -243,7 +244,6 @@ int creds_sts_parse(const char *xml, size_t len, struct creds_sts_result *out,
 
 size_t creds_form_append(char *out, size_t cap, size_t used, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -255,8 +255,8 @@ size_t creds_form_append(char *out, size_t cap, size_t used, const char *s, size
             out[used++] = (char)c;
         } else {
             out[used++] = '%';
-            out[used++] = hex[c >> 4];
-            out[used++] = hex[c & 15];
+            out[used++] = HEX_UPPER[c >> 4];
+            out[used++] = HEX_UPPER[c & 15];
         }
     }
     if (used >= cap)

@@ -1,4 +1,5 @@
 #include "event.h"
+#include "hex.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -30,56 +31,6 @@ static const char *quote(const char *s, char out[QUOTE_MAX + 4])
 }
 
 /* ---- URL decoding ---- */
-
-static int hexv(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-char *event_url_decode(const char *s, size_t len, size_t *out_len, long *bad_at)
-{
-    char *out = malloc(len + 1);
-    if (!out) {
-        if (bad_at)
-            *bad_at = -1;
-        return NULL;
-    }
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '+') {
-            out[o++] = ' ';
-        } else if (c == '%') {
-            int hi = i + 1 < len ? hexv((unsigned char)s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexv((unsigned char)s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                free(out);
-                if (bad_at)
-                    *bad_at = (long)i;
-                return NULL;
-            }
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '\0') {
-            free(out);
-            if (bad_at)
-                *bad_at = (long)i;
-            return NULL;
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
-    if (out_len)
-        *out_len = o;
-    return out;
-}
 
 /* ---- parsing ---- */
 
@@ -291,7 +242,7 @@ static int parse_s3_record(struct ctx *c, json_t *rec, const char *path)
     size_t klen = strlen(key);  /* no NUL inside: we do not set JSON_ALLOW_NUL */
     long bad = 0;
     size_t dlen = 0;
-    char *dec = event_url_decode(key, klen, &dlen, &bad);
+    char *dec = pct_decode(key, klen, PCT_PLUS_SPACE, &dlen, &bad);
     if (!dec) {
         if (bad < 0)
             return oom(c);

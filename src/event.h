@@ -85,14 +85,6 @@ struct event_filter {
 int event_record_day(const struct event_record *r, const struct event_filter *f,
                      struct day *day, char *why, size_t why_size);
 
-/* Keeps the full URL-decoding rules testable: form-URL-decodes s[0..len)
- * ('+' -> ' ', %XX -> byte; hex digits in either case) into a malloc'd,
- * NUL-terminated string (caller frees) with its length in *out_len (may be
- * NULL). Returns NULL for an invalid escape, an escaped NUL, or no memory;
- * *bad_at (may be NULL) then gets the byte offset of the bad escape, or -1 for
- * no memory. */
-char *event_url_decode(const char *s, size_t len, size_t *out_len, long *bad_at);
-
 /* Days touched by many documents (watch gathers a batch of SQS messages;
  * `repart event` reads one or more files). Zero-initialise before use. */
 struct event_batch {

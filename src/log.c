@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 static struct {
     FILE *out, *err;
     enum log_format fmt;
@@ -91,7 +93,6 @@ static size_t utf8_len(const unsigned char *p)
 
 char *log_escape(const char *in, char *out, size_t size)
 {
-    static const char hx[] = "0123456789abcdef";
     size_t o = 0;
     if (!size)
         return out;
@@ -104,8 +105,8 @@ char *log_escape(const char *in, char *out, size_t size)
                 break;
             out[o++] = '\\';
             out[o++] = 'x';
-            out[o++] = hx[*p >> 4];
-            out[o++] = hx[*p & 15];
+            out[o++] = HEX_LOWER[*p >> 4];
+            out[o++] = HEX_LOWER[*p & 15];
             p++;
         } else {
             if (o + n >= size)

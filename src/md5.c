@@ -4,15 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void md5_hex_bytes(const unsigned char *in, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[in[i] >> 4];
-        out[2 * i + 1] = hx[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
+#include "hex.h"
 
 void md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN])
 {
@@ -20,7 +12,7 @@ void md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN])
     unsigned int n = 0;
     out[0] = '\0';
     if (EVP_Digest(data, len, md, &n, EVP_md5(), NULL) && n == 16)
-        md5_hex_bytes(md, 16, out);
+        hex_encode(md, 16, out);
 }
 
 void md5_final_hex(EVP_MD_CTX *md, char out[MD5_HEX_LEN])
@@ -29,7 +21,7 @@ void md5_final_hex(EVP_MD_CTX *md, char out[MD5_HEX_LEN])
     unsigned int n = 0;
     out[0] = '\0';
     if (md && EVP_DigestFinal_ex(md, buf, &n) && n == 16)
-        md5_hex_bytes(buf, 16, out);
+        hex_encode(buf, 16, out);
 }
 
 EVP_MD_CTX *md5_new(void)

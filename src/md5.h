@@ -28,9 +28,6 @@
 #define MD5CHAIN_SEGS_MAX 32        /* an append past this collapses the chain (read-back) */
 #define MD5CHAIN_TEXT_MAX (MD5CHAIN_SEGS_MAX * 54 + 40)
 
-/* Lower hex of n bytes into out (2n + 1 chars). */
-void md5_hex_bytes(const unsigned char *in, size_t n, char *out);
-
 /* MD5 of data as lower hex. */
 void md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN]);
 

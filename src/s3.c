@@ -16,6 +16,7 @@
 
 #include "awscfg.h"
 #include "datetime.h"
+#include "hex.h"
 #include "log.h"
 #include "md5.h"
 #include "retry.h"
@@ -1492,22 +1493,11 @@ static void put_conditions(struct req *rq, const struct s3_put_opts *opts, char 
     }
 }
 
-static int hexnib(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int s3_etag_is_md5(const char *etag)
 {
     size_t i = 0;
     for (; etag[i]; i++)
-        if (hexnib(etag[i]) < 0)
+        if (hex_digit(etag[i]) < 0)
             return 0;
     return i == 32;
 }
@@ -1524,7 +1514,7 @@ void s3_multipart_etag(const struct s3_part *parts, size_t n, char out[80])
             return;
         }
         for (int j = 0; j < 16; j++) {
-            int h = hexnib(parts[i].etag[2 * j]), l = hexnib(parts[i].etag[2 * j + 1]);
+            int h = hex_digit(parts[i].etag[2 * j]), l = hex_digit(parts[i].etag[2 * j + 1]);
             if (h < 0 || l < 0) {
                 free(cat);
                 return;
@@ -1578,7 +1568,7 @@ int s3_put(struct s3_client *c, const char *bucket, const char *key, const void 
     if (rc != 0 && e && e->kind == ERR_CONFLICT && opts && (opts->if_none_match || opts->if_match)) {
         /* A retried PUT whose first attempt landed: the object is ours. */
         char md5[33];
-        md5_hex_bytes(sent, 16, md5);
+        hex_encode(sent, 16, md5);
         if (already_written(c, bucket, key, md5)) {
             rc = 0;
             err_clear(e);
@@ -1698,7 +1688,7 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
     int rc = perform(c, &rq, &rs, NULL, e);
     if (rc == 0) {
         char hex[33];
-        md5_hex_bytes(md, 16, hex);
+        hex_encode(md, 16, hex);
         if (!rs.etag[0])
             rc = err_setk(e, ERR_DATA, "UploadPart %d s3://%s/%s: no ETag in the response",
                           part_number, bucket, key);

@@ -12,6 +12,7 @@
 #include <expat.h>
 
 #include "datetime.h"
+#include "hex.h"
 
 /* ---- a tiny path-tracking expat driver ---------------------------------- */
 
@@ -164,53 +165,6 @@ static int xp_run(struct xp *x, const char *xml, size_t len, char *why, size_t w
 }
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-char *s3_url_decode(const char *s, size_t len, size_t *out_len)
-{
-    char *o = malloc(len + 1);
-    if (!o)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '%') {
-            int h, l;
-            if (len - i < 3) {
-                free(o);
-                return NULL;
-            }
-            if ((h = hexval((unsigned char)s[i + 1])) < 0 ||
-                (l = hexval((unsigned char)s[i + 2])) < 0) {
-                free(o);
-                return NULL;
-            }
-            c = (unsigned char)(h * 16 + l);
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (c == '\0') {
-            free(o);
-            return NULL;
-        }
-        o[j++] = (char)c;
-    }
-    o[j] = '\0';
-    if (out_len)
-        *out_len = j;
-    return o;
-}
 
 int s3_etag_copy(char out[80], const char *etag, size_t len)
 {
@@ -493,7 +447,7 @@ static int fix_key(char **key, int encoded, const char **why)
     size_t n = strlen(*key);
     if (encoded) {
         size_t dn;
-        char *d = s3_url_decode(*key, n, &dn);
+        char *d = pct_decode(*key, n, PCT_PLUS_SPACE, &dn, NULL);
         if (!d) {
             *why = "a url-encoded key with a bad escape or a NUL byte";
             return -1;
@@ -544,7 +498,8 @@ int s3_xml_parse_list(const char *xml, size_t len, struct s3_object_list *out,
                 rc = -1;
         for (size_t i = 0; i < page->n_prefixes && rc == 0; i++) {
             if (page->encoding_url) {
-                char *d = s3_url_decode(page->prefixes[i], strlen(page->prefixes[i]), NULL);
+                char *d = pct_decode(page->prefixes[i], strlen(page->prefixes[i]), PCT_PLUS_SPACE, NULL,
+                                     NULL);
                 if (!d) {
                     kwhy = "a url-encoded prefix with a bad escape";
                     rc = -1;

@@ -69,11 +69,6 @@ int s3_xml_parse_etag_result(const char *xml, size_t len, const char *root, char
  * frees; *len_out gets its length). NULL on OOM or an invalid part. */
 char *s3_xml_build_complete(const struct s3_part *parts, size_t n, size_t *len_out);
 
-/* Percent-decoding as S3 applies it with encoding-type=url ('+' is a space).
- * Returns a malloc'd NUL-terminated string (caller frees), or NULL when the
- * input has a bad escape, decodes to a NUL byte, or on OOM. */
-char *s3_url_decode(const char *s, size_t len, size_t *out_len);
-
 /* Copies an ETag without surrounding quotes into out (80 bytes). Returns -1
  * when it is longer than 79 bytes. */
 int s3_etag_copy(char out[80], const char *etag, size_t len);

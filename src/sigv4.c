@@ -1,4 +1,5 @@
 #include "sigv4.h"
+#include "hex.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -77,18 +78,6 @@ static char *sb_take(struct sbuf *b)
 
 /* ---- hashing ---------------------------------------------------------- */
 
-static const char HEX_LOWER[] = "0123456789abcdef";
-static const char HEX_UPPER[] = "0123456789ABCDEF";
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = HEX_LOWER[in[i] >> 4];
-        out[2 * i + 1] = HEX_LOWER[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 void sigv4_sha256_hex(const void *buf, size_t len, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -137,17 +126,6 @@ static int is_unreserved(unsigned char c)
            c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void sb_encode(struct sbuf *b, const char *s, size_t len, int keep_slash)
 {
     for (size_t i = 0; i < len; i++) {
@@ -168,30 +146,6 @@ char *sigv4_uri_encode(const char *s, size_t len, int keep_slash)
     return sb_take(&b);
 }
 
-/* Percent-decodes s[0..len) into a new buffer; a '%' not followed by two hex
- * digits is kept literally. '+' stays '+' (SigV4 does not use form encoding;
- * our clients send spaces as %20). */
-static char *pct_decode(const char *s, size_t len, size_t *outlen)
-{
-    char *o = malloc(len + 1);
-    if (!o)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < len; i++) {
-        int h, l;
-        if (s[i] == '%' && i + 2 < len && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (l = hexval((unsigned char)s[i + 2])) >= 0) {
-            o[j++] = (char)(h * 16 + l);
-            i += 2;
-        } else {
-            o[j++] = s[i];
-        }
-    }
-    o[j] = '\0';
-    *outlen = j;
-    return o;
-}
-
 /* ---- canonical URI ---------------------------------------------------- */
 
 /* S3 style: the path is already encoded once and is used as given. Bytes that
@@ -207,8 +161,8 @@ static void canon_path_s3(struct sbuf *b, const char *p)
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c == '%' && i + 2 < n && hexval((unsigned char)p[i + 1]) >= 0 &&
-            hexval((unsigned char)p[i + 2]) >= 0) {
+        if (c == '%' && i + 2 < n && hex_digit((unsigned char)p[i + 1]) >= 0 &&
+            hex_digit((unsigned char)p[i + 2]) >= 0) {
             char t[3] = {'%', (char)toupper((unsigned char)p[i + 1]),
                          (char)toupper((unsigned char)p[i + 2])};
             sb_addn(b, t, 3);
@@ -297,7 +251,7 @@ static int qparam_cmp(const void *a, const void *b)
 static char *reencode(const char *s, size_t len)
 {
     size_t dl;
-    char *d = pct_decode(s, len, &dl);
+    char *d = pct_decode(s, len, PCT_LENIENT, &dl, NULL);
     if (!d)
         return NULL;
     char *r = sigv4_uri_encode(d, dl, 0);

@@ -1,4 +1,5 @@
 #include "upload.h"
+#include "hex.h"
 
 #include "md5.h"
 #include "testhook.h"
@@ -345,7 +346,7 @@ int upload_finish(struct upload *u, char etag_out[80], long long *bytes_out, str
         unsigned char md[16];
         if (part_md5(u, md, e) != 0)
             return -1;
-        md5_hex_bytes(md, 16, want);
+        hex_encode(md, 16, want);
         struct s3_put_opts o = u->opts ? *u->opts : (struct s3_put_opts){0};
         o.content_md5 = md;
         int rc = s3_put(u->s3, u->bucket, u->key, u->cur ? u->cur : (unsigned char *)"",

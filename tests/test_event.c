@@ -73,43 +73,6 @@ static int parse_file(const char *file, struct event_doc *doc, struct err *e)
     return rc;
 }
 
-static void test_url_decode(void)
-{
-    size_t n;
-    long bad;
-    char *s = event_url_decode("a+b%2Bc%3d%3D%2f+", 17, &n, &bad);
-    REQUIRE(s);
-    CHECK_STR(s, "a b+c==/ ");
-    CHECK_INT(n, 9);
-    free(s);
-
-    s = event_url_decode("%C3%A9t%C3%A9", 13, &n, NULL);   /* UTF-8 "été" */
-    REQUIRE(s);
-    CHECK_STR(s, "\xc3\xa9t\xc3\xa9");
-    free(s);
-
-    s = event_url_decode("", 0, &n, NULL);
-    REQUIRE(s);
-    CHECK_INT(n, 0);
-    free(s);
-
-    const struct { const char *in; long at; } badv[] = {
-        {"abc%", 3}, {"abc%4", 3}, {"%G0", 0}, {"x%0g", 1}, {"ok%00nul", 2}, {"%%41", 0},
-    };
-    for (size_t i = 0; i < sizeof badv / sizeof badv[0]; i++) {
-        bad = 99;
-        s = event_url_decode(badv[i].in, strlen(badv[i].in), &n, &bad);
-        CHECK(s == NULL);
-        free(s);
-        CHECK_INT(bad, badv[i].at);
-    }
-    /* the length bounds the input: bytes after it are not read */
-    s = event_url_decode("ab%41", 2, &n, NULL);
-    REQUIRE(s);
-    CHECK_STR(s, "ab");
-    free(s);
-}
-
 static void test_s3_put(void)
 {
     struct event_doc doc;
@@ -564,7 +527,6 @@ static void test_unsupported_source(void)
 
 int main(void)
 {
-    RUN(test_url_decode);
     RUN(test_s3_put);
     RUN(test_s3_mixed);
     RUN(test_prefix_with_space);

@@ -406,17 +406,6 @@ static void test_build_complete(void)
 
 static void test_helpers(void)
 {
-    size_t n;
-    char *d = s3_url_decode(S("%E2%82%ac+x%2b"), &n);
-    CHECK_STR(d, "\xE2\x82\xAC x+");
-    CHECK_INT(n, 6);
-    free(d);
-    CHECK(s3_url_decode(S("%"), &n) == NULL);
-    CHECK(s3_url_decode(S("ab%4"), &n) == NULL);
-    CHECK(s3_url_decode(S("%zz"), &n) == NULL);
-    d = s3_url_decode(S(""), &n);
-    CHECK_STR(d, "");
-    free(d);
 
     char et[80];
     CHECK_INT(s3_etag_copy(et, S("\"abc-2\"")), 0);

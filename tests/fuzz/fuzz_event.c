@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "hex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the decoder on the raw bytes (bounded by size, not by a NUL) */
     size_t n;
     long bad;
-    char *s = event_url_decode(json, size, &n, &bad);
+    char *s = pct_decode(json, size, PCT_PLUS_SPACE, &n, &bad);
     if (s) {
         if (n > size || strlen(s) != n)
             abort();
