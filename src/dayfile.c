@@ -161,7 +161,9 @@ static int carry_committed(struct dayfile *df, const struct index_file *f, const
     int copyable = f->size > UPLOAD_COPY_MIN && f->etag[0] && strcmp(df->cur.etag, f->etag) == 0;
     /* every range one part: none over S3's part maximum, none under its
      * minimum but the last (which is carried) */
-    int chained = kc->header[0] && kc->n < MD5CHAIN_SEGS_MAX;
+    /* a KMS-encrypted copy's ETag is no MD5: nothing to check the ranges by */
+    int chained = kc->header[0] && kc->n < MD5CHAIN_SEGS_MAX &&
+                  df->env->cfg->s3.upload.sse != CONFIG_SSE_KMS;
     for (int i = 0; chained && i < kc->n; i++) {
         long long len = kc->seg[i].end - md5chain_seg_start(kc, i);
         chained = len <= UPLOAD_COPY_PART_MAX && (len >= UPLOAD_COPY_MIN || i + 1 == kc->n);

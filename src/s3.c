@@ -1709,7 +1709,8 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
 int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char *key,
                             const char *upload_id, int part_number, const char *src_bucket,
                             const char *src_key, long long first, long long last,
-                            const char *if_match, char etag_out[80], struct err *e)
+                            const char *if_match, char etag_out[80], int *etag_not_md5,
+                            struct err *e)
 {
     if (key_check("UploadPartCopy", bucket, key, e) != 0 ||
         key_check("UploadPartCopy", src_bucket, src_key, e) != 0)
@@ -1759,6 +1760,8 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
         if (pr == 0) {
             if (etag_out)
                 memcpy(etag_out, etag, 80);
+            if (etag_not_md5)
+                *etag_not_md5 = rs.etag_not_md5;
             break;
         }
         if (pr < 0) {

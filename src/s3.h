@@ -216,11 +216,15 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
 /* UploadPartCopy: part `part_number` is bytes first..last (inclusive) of
  * src_bucket/src_key, copied by the server, only if that object's ETag is
  * still `if_match` (NULL: any). S3 requires every part but the last to be at
- * least 5 MiB. ERR_CONFLICT when the source changed. */
+ * least 5 MiB. ERR_CONFLICT when the source changed. *etag_not_md5 (may be
+ * NULL) is set to 1 when the answer says the part is SSE-KMS or SSE-C
+ * encrypted: its ETag, 32 hex digits all the same, is not the MD5 of the
+ * bytes copied. */
 int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char *key,
                             const char *upload_id, int part_number, const char *src_bucket,
                             const char *src_key, long long first, long long last,
-                            const char *if_match, char etag_out[80], struct err *e);
+                            const char *if_match, char etag_out[80], int *etag_not_md5,
+                            struct err *e);
 /* `parts` in ascending part number. NoSuchUpload when the object now has
  * the ETag these parts give (a retried Complete whose first attempt landed)
  * is success. S3's "200 with an <Error> body" is retried. */

@@ -243,14 +243,17 @@ int upload_copy(struct upload *u, const char *src_bucket, const char *src_key, l
         if (add_part(u, e) != 0)
             return -1;
         char *etag = u->parts[u->n_parts - 1].etag;
+        int not_md5 = 0;
         if (s3_mpu_upload_part_copy(u->s3, u->bucket, u->key, u->upload_id, (int)u->n_parts,
                                     src_bucket, src_key, at, at + size - 1, if_match,
-                                    etag, e) != 0)
+                                    etag, &not_md5, e) != 0)
             return -1;
         /* the copy's ETag is the MD5 of the bytes copied: against what the
-         * caller knows they are, it checks every one of them (an ETag that
-         * is no MD5, SSE-KMS or SSE-C, checks nothing: upload_copies_checked) */
-        if (!want_md5 || !s3_etag_is_md5(etag))
+         * caller knows they are, it checks every one of them. An SSE-KMS or
+         * SSE-C part's ETag (32 hex digits all the same; the answer says so)
+         * or one that is no MD5 checks nothing: upload_copies_checked
+         * (review 22: KMS appends failed on every run) */
+        if (!want_md5 || not_md5 || !s3_etag_is_md5(etag))
             u->copy_unchecked = 1;
         else if (strcasecmp(etag, want_md5) != 0)
             return err_setk(e, ERR_TRANSIENT, "UploadPartCopy of bytes %lld to %lld of s3://%s/%s: "

@@ -55,6 +55,7 @@ import {
   sendS3Error, upstreamRequest, responseHeaders, passThrough, makeServer, makeAgent,
   forwardHeaders,
 } from "./proxycommon.mjs";
+import crypto from "node:crypto";
 import http from "node:http";
 
 const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [options]
@@ -84,6 +85,10 @@ const USAGE = `usage: node faultproxy.mjs --upstream http://127.0.0.1:PORT [opti
                           "garble-etag"); a CompleteMultipartUpload naming
                           such an ETag has it taken off again on its way up,
                           so that the server finds its part
+  --copy-etag-kms         UploadPartCopy: as SSE-KMS answers, the <ETag> is
+                          replaced by other 32 hex digits (not the MD5 of the
+                          bytes) and x-amz-server-side-encryption: aws:kms is
+                          added; Complete gets the server's ETags back
   --list-overlap N        ListObjectsV2: pages of N keys (N >= 2), each page after
                           the first starting with the previous page's last key
 `;
@@ -110,6 +115,7 @@ const opts = parseArgs(process.argv.slice(2), {
   "--list-overlap": { key: "listOverlap", type: "int", def: 0 },
   "--garble-list-etag": { key: "garbleListEtag", type: "str" },
   "--copy-etag-not-md5": { key: "copyEtagNotMd5", type: "flag", def: false },
+  "--copy-etag-kms": { key: "copyEtagKms", type: "flag", def: false },
 }, USAGE);
 
 if (!opts.upstream) die(`--upstream is required\n${USAGE}`);
@@ -435,19 +441,31 @@ function listAnswer(req, res, seq, fault) {
         out = Buffer.from(out.toString("utf8").replace(/<ETag>((?:&quot;|&#34;|")?)[0-9a-f]/,
                                                        "<ETag>$1g"), "utf8");
       }
-      if (req.garbleCopy) {
+      if (req.garbleCopy && !opts.copyEtagKms) {
         out = Buffer.from(out.toString("utf8").replace(
           /<ETag>((?:&quot;|&#34;|")?)([0-9a-fA-F]+)/, "<ETag>$1$2-1"), "utf8");
+      }
+      if (req.garbleCopy && opts.copyEtagKms) {
+        out = Buffer.from(out.toString("utf8").replace(
+          /<ETag>((?:&quot;|&#34;|")?)([0-9a-fA-F]{32})/, (m, q, e) => {
+            const fake = crypto.createHash("md5").update("kms:" + e).digest("hex");
+            kmsEtags.set(fake, e);
+            return `<ETag>${q}${fake}`;
+          }), "utf8");
       }
     }
     if (fault !== "slow") {
       logLine(req, seq, fault || (req.listCtx ? "list-overlap" : "garble-etag"), upRes.statusCode);
     }
+    const kms = req.garbleCopy && opts.copyEtagKms ? ["x-amz-server-side-encryption", "aws:kms"] : [];
     res.writeHead(upRes.statusCode, upRes.statusMessage,
-      [...responseHeaders(upRes, { dropLength: true }), "Content-Length", String(out.length)]);
+      [...responseHeaders(upRes, { dropLength: true }), ...kms, "Content-Length", String(out.length)]);
     res.end(out);
   });
 }
+
+// --copy-etag-kms: the server's ETag of each copy answer rewritten, by fake
+const kmsEtags = new Map();
 
 // --copy-etag-not-md5: the Complete request's body with the "-1" this proxy
 // appended to copy ETags taken off (the server knows its parts' own ETags).
@@ -455,8 +473,10 @@ function completeUnGarbled(req, res, seq, fault) {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
-    const body = Buffer.from(Buffer.concat(chunks).toString("utf8").replace(
-      /-1((?:&quot;|&#34;|")?)<\/ETag>/g, "$1</ETag>"), "utf8");
+    const body = Buffer.from(Buffer.concat(chunks).toString("utf8")
+      .replace(/-1((?:&quot;|&#34;|")?)<\/ETag>/g, "$1</ETag>")
+      .replace(/<ETag>((?:&quot;|&#34;|")?)([0-9a-f]{32})/g,
+               (m, q, e) => `<ETag>${q}${kmsEtags.get(e) || e}`), "utf8");
     const headers = forwardHeaders(req);
     for (let i = 0; i < headers.length; i += 2)
       if (headers[i].toLowerCase() === "content-length") headers[i + 1] = String(body.length);
@@ -473,7 +493,8 @@ function completeUnGarbled(req, res, seq, fault) {
 }
 
 function plain(req, res, seq, fault) {
-  if (opts.copyEtagNotMd5 && req.method === "POST" && /(^|&)uploadId=/.test(splitUrl(req.url).query)) {
+  if ((opts.copyEtagNotMd5 || opts.copyEtagKms) && req.method === "POST" &&
+      /(^|&)uploadId=/.test(splitUrl(req.url).query)) {
     completeUnGarbled(req, res, seq, fault);
     return;
   }
@@ -495,7 +516,8 @@ const server = makeServer((req, res) => {
   }
   if (opts.garbleListEtag && isListRequest(req) &&
       splitUrl(req.url).path.split("/")[1] === opts.garbleListEtag) req.garble = true;
-  if (opts.copyEtagNotMd5 && req.method === "PUT" && req.headers["x-amz-copy-source"])
+  if ((opts.copyEtagNotMd5 || opts.copyEtagKms) && req.method === "PUT" &&
+      req.headers["x-amz-copy-source"])
     req.garbleCopy = true;
   switch (fault) {
     case "500":
