@@ -2,6 +2,7 @@
 #include "awscfg.h"
 #include "creds_sts.h"
 #include "datetime.h"
+#include "hex.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -1399,8 +1400,7 @@ static int from_sso(struct creds_provider *p, const struct role_cfg *rc, struct 
     if (!EVP_Digest(key, strlen(key), md, &ml, EVP_sha1(), NULL) || ml != 20)
         return err_set(e, "%s: SHA-1 failed", pf);
     char hex[41];
-    for (int i = 0; i < 20; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    hex_encode(md, 20, hex);
     const char *home = getenv("HOME");
     char path[1200];
     if (!home || !*home)

@@ -16,4 +16,8 @@ int datetime_parse_iso8601(const char *s, long long *out);
  * RFC 9110 still accepts) of n bytes -> unix seconds; -1 if it is none. */
 int datetime_parse_http(const char *s, size_t n, long long *out);
 
+/* The monotonic clock, for durations: seconds, and milliseconds. */
+double datetime_mono_secs(void);
+long long datetime_mono_ms(void);
+
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "hex.h"
 
 static char owner_id[160];
 static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
@@ -143,8 +144,7 @@ int lease_acquire(struct s3_client *s3, const char *bucket, const char *key, int
     unsigned char r[16];
     if (RAND_bytes(r, sizeof r) != 1)
         return err_set(e, "no random bytes for the lease token");
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(out->token + 2 * i, 3, "%02x", r[i]);
+    hex_encode(r, sizeof r, out->token);
     long long now = (long long)time(NULL);
     out->acquired = now;
     size_t len = 0;

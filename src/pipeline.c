@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "dayfile.h"
+#include "datetime.h"
+#include "hex.h"
 #include "index.h"
 #include "lease.h"
 #include "log.h"
@@ -54,15 +56,6 @@ static const struct pipeline_env *run_env(const struct run *run, const struct da
 {
     return &run->ds_env[d->ds == 1];
 }
-
-static double now_secs(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-
 
 /* Part buffers: 24 MiB for the whole run (at least two parts), shared by the
  * days in flight (upload_budget), and per upload at most that minus the part
@@ -104,8 +97,7 @@ void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char 
     EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
     char hex[33];
-    for (int i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    hex_encode(md, 16, hex);
     snprintf(name, 64, MERGED_PREFIX "%s.avro", hex);
     /* the sync marker: the other half of the digest */
     memcpy(sync, md + 16, 16);
@@ -934,7 +926,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     const struct index_file *old = index_file_find(ix, DAYFILE_NAME);
     if (old && !p->rebuild)
         kept_records = old->records;
-    double t0 = now_secs();
+    double t0 = datetime_mono_secs();
     /* the ETags of the files to fold, before anything is written */
     char (*fold_etag)[80] = calloc(p->n_fold + 1, sizeof *fold_etag);
     if (!fold_etag || folded_etags(env, d, ix, p, fold_etag, e) != 0) {
@@ -975,9 +967,9 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             rc = stop_error(env, "while merging the day", e);
             break;
         }
-        double tw = now_secs();
+        double tw = datetime_mono_secs();
         rc = feed->get(feed->ud, i, &data, &len, e);
-        t_wait += now_secs() - tw;
+        t_wait += datetime_mono_secs() - tw;
         if (rc != 0)
             break;
         r->bytes_in += len;
@@ -994,7 +986,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     s3_buf_free(&committed);
     if (rc != 0 && e->kind == ERR_WIDER && dayfile_wider_schema(df))
         *wider = strdup(dayfile_wider_schema(df));
-    double t1 = now_secs();
+    double t1 = datetime_mono_secs();
     struct dayfile_result res;
     memset(&res, 0, sizeof res);
     /* readers see the day file before the index commits it: not without the lease */
@@ -1008,7 +1000,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     dayfile_free(df);
     r->secs_download = t_wait;
     r->secs_merge = t1 - t0 - t_wait;
-    r->secs_upload = now_secs() - t1;
+    r->secs_upload = datetime_mono_secs() - t1;
     r->records = res.records - (p->rebuild ? 0 : kept_records);
     r->bytes_out = (uint64_t)(res.bytes_sent > 0 ? res.bytes_sent : 0);
     r->sources_copied = res.sources_copied;
@@ -1111,9 +1103,9 @@ static int scan_for_run(struct run *run, const struct day *d, struct day_scan *s
 {
     const struct pipeline_env *env = run_env(run, d);
     struct scan_ctx sc = {env->cfg, env->s3, env->pool, env->filter};
-    double t = now_secs();
+    double t = datetime_mono_secs();
     int rc = scan_day(&sc, d, s, e);
-    r->secs_list = now_secs() - t;
+    r->secs_list = datetime_mono_secs() - t;
     if (rc != 0)
         return -1;
     crashpoint("after_scan");
@@ -2021,7 +2013,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
     if (stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
         remove_dir(merged_dir);
     rc = mkdir_p(dir, e);
-    double t0 = now_secs();
+    double t0 = datetime_mono_secs();
     struct fetcher f;
     fetcher_init(&f, env, &run->prog, p.srcs, p.n);
     if (!f.slots)
@@ -2063,7 +2055,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         free(txt);
         json_decref(state);
     }
-    r->secs_download = now_secs() - t0;
+    r->secs_download = datetime_mono_secs() - t0;
     r->new_objects = p.n;
     if (rc == 0) {
         r->status = DAY_DONE;
@@ -2097,7 +2089,7 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
         return have;
     remove_dir(out);
     int rc = mkdir_p(out, e);
-    double t0 = now_secs();
+    double t0 = datetime_mono_secs();
     char merged_path[4200];
     snprintf(merged_path, sizeof merged_path, "%s/" DAYFILE_NAME, out);
     struct merge_stats ms = {0};
@@ -2161,7 +2153,7 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     r->bytes_out = ms.bytes_out;
     r->sources_copied = ms.sources_copied;
     r->sources_reencoded = ms.sources_recoded + ms.sources_resolved;
-    r->secs_merge = now_secs() - t0;
+    r->secs_merge = datetime_mono_secs() - t0;
     if (rc == 0) {
         r->status = DAY_DONE;
         log_msg(LOG_INFO, dayname, "merged",
@@ -2348,7 +2340,7 @@ static void *day_thread(void *arg)
         /* log lines name an agg day "agg:2023-01-05"; raw days keep their plain name */
         char dayname[DAY_ITEM_MAX];
         day_item_format(d, dayname);
-        double t0 = now_secs();
+        double t0 = datetime_mono_secs();
         struct err e = {0};
         int rc;
         switch (run->mode) {
@@ -2358,7 +2350,7 @@ static void *day_thread(void *arg)
         case PIPELINE_REPAIR: rc = day_repair(run, d, r, dayname, &e); break;
         default: rc = day_all(run, d, r, dayname, &e); break;
         }
-        r->secs_total = now_secs() - t0;
+        r->secs_total = datetime_mono_secs() - t0;
         struct log_field secs = LOG_NUM("seconds", r->secs_total);
         if (rc != 0 && e.kind == ERR_CANCELLED && stopping(run->env)) {
             r->status = DAY_STOPPED;
@@ -2402,7 +2394,7 @@ size_t pipeline_run(const struct pipeline_env *env, enum pipeline_mode mode,
         if (used)
             run.ds_bad[k] = config_dataset_view(env->cfg, k, &run.ds_cfg[k], &run.ds_err[k]) != 0;
     }
-    progress_init(&run.prog, (long)n_days, now_secs());
+    progress_init(&run.prog, (long)n_days, datetime_mono_secs());
     upload_budget_init(&run.budget, part_budget(env->cfg));
     int threads = env->days_in_flight > 0 ? env->days_in_flight : 4;
     if ((size_t)threads > n_days)

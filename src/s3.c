@@ -967,13 +967,6 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     return 0;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The endpoint of a bucket: the client's, or the one of the region S3 said
  * the bucket is in. */
 static void bucket_endpoint(struct s3_client *c, const char *bucket, struct s3_endpoint *ep)
@@ -1089,7 +1082,7 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
             break;
         }
         if (c->adaptive) {
-            long long hold = atomic_load(&c->throttle_until) - now_ms();
+            long long hold = atomic_load(&c->throttle_until) - datetime_mono_ms();
             if (hold > 0)
                 retry_wait(c, rq, (long)hold);
         }
@@ -1167,7 +1160,7 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
                         strstr(ae.msg, "SlowDown") || strstr(ae.msg, "Throttl");
         if (c->adaptive && throttled) {
             /* adaptive: every request of this client holds back, not only this one */
-            long long until = now_ms() + wait;
+            long long until = datetime_mono_ms() + wait;
             long long cur = atomic_load(&c->throttle_until);
             while (cur < until && !atomic_compare_exchange_weak(&c->throttle_until, &cur, until))
                 ;

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <time.h>
 
 #include "awscfg.h"
+#include "hex.h"
+#include "md5.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -487,7 +490,7 @@ static int attempt(struct sqs_client *c, const char *action, const char *body, s
     struct sigv4_result sr;
     memset(&sr, 0, sizeof sr);
     if (sigv4_sign(&rq, &key, &sr, e) < 0) {
-        explicit_bzero(&cr, sizeof cr);
+        OPENSSL_cleanse(&cr, sizeof cr);
         return err_prefix(e, "sqs %s %s: signing: ", action, c->queue_q);
     }
 
@@ -513,17 +516,17 @@ static int attempt(struct sqs_client *c, const char *action, const char *body, s
     ADD("Authorization: %s", sr.authorization);
     ADD("Expect:");
 #undef ADD
-    explicit_bzero(line, sizeof line);
+    OPENSSL_cleanse(line, sizeof line);
     sigv4_result_free(&sr);
     /* keep only what redaction needs (the access key id and token are sent in
        the clear; the secret key never leaves this process) */
     char akid[sizeof cr.access_key];
     memcpy(akid, cr.access_key, sizeof akid);
     int has_token = cr.session_token[0] != 0;
-    explicit_bzero(cr.secret_key, sizeof cr.secret_key);
+    OPENSSL_cleanse(cr.secret_key, sizeof cr.secret_key);
     if (!ok) {
         curl_slist_free_all(hl);
-        explicit_bzero(&cr, sizeof cr);
+        OPENSSL_cleanse(&cr, sizeof cr);
         return err_set(e, "sqs %s %s: out of memory", action, c->queue_q);
     }
 
@@ -557,8 +560,8 @@ static int attempt(struct sqs_client *c, const char *action, const char *body, s
     curl_slist_free_all(hl);
 
     int r = attempt_result(c, rc, errbuf, b, akid, has_token ? cr.session_token : NULL, out);
-    explicit_bzero(&cr, sizeof cr);
-    explicit_bzero(akid, sizeof akid);
+    OPENSSL_cleanse(&cr, sizeof cr);
+    OPENSSL_cleanse(akid, sizeof akid);
     return r;
 }
 
@@ -674,18 +677,6 @@ static int call(struct sqs_client *c, const char *action, json_t *req, int wait_
 }
 
 /* ---- response helpers ---- */
-
-static void md5_hex(const void *data, size_t len, char out[33])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16) {
-        out[0] = '\0';
-        return;
-    }
-    for (unsigned i = 0; i < 16; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-}
 
 static const char *jstr(json_t *o, const char *k)
 {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "datetime.h"
 
 /* ------------------------------------------------------------- batch -- */
 
@@ -154,19 +155,12 @@ char *watch_days_text(const struct day *days, size_t n, char *buf, size_t size)
     return buf;
 }
 
-static double now_secs(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Sleeps up to `secs`, returning early when *stop is raised. */
 static void nap(double secs, const volatile sig_atomic_t *stop)
 {
-    double end = now_secs() + secs;
+    double end = datetime_mono_secs() + secs;
     while (!(stop && *stop)) {
-        double left = end - now_secs();
+        double left = end - datetime_mono_secs();
         if (left <= 0)
             break;
         struct timespec ts = {0, (long)((left < 0.2 ? left : 0.2) * 1e9)};
@@ -376,7 +370,7 @@ static int gather(const struct watch_params *p, const struct watch_clients *c, s
         if (held == 0) {
             wait = p->once ? (p->quiet_seconds > 0 ? p->quiet_seconds : 1) : 20;
         } else {
-            double rest = t_first + p->batch_seconds - now_secs();
+            double rest = t_first + p->batch_seconds - datetime_mono_secs();
             if (rest <= 0)
                 break;
             wait = p->quiet_seconds < rest ? p->quiet_seconds : (int)rest;
@@ -455,7 +449,7 @@ static int gather(const struct watch_params *p, const struct watch_clients *c, s
                         short_id(w->id), w->days.n, day_format(&w->days.v[0], d0));
             }
             if (t_first == 0)
-                t_first = now_secs();
+                t_first = datetime_mono_secs();
         }
         sqs_messages_free(&ms);
         if (fresh == 0) {
