@@ -9,6 +9,7 @@
 #include "avsc.h"
 #include "cmd.h"
 #include "dayfile.h"
+#include "layout.h"
 #include "log.h"
 #include "ocf.h"
 #include "pool.h"
@@ -166,7 +167,7 @@ static int committed_schema(const struct config *cfg, struct runtime *rt, char *
     size_t n = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *k = l.items[i].key, *slash = strrchr(k, '/');
-        if (strcmp(slash ? slash + 1 : k, DAYFILE_NAME) != 0)
+        if (strcmp(slash ? slash + 1 : k, LAYOUT_DAYFILE) != 0)
             continue;
         t[n] = (struct header_task){.s3 = rt->s3, .bucket = bucket, .key = k, .wg = &wg};
         waitgroup_add(&wg, 1);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "layout.h"
 #include "log.h"
 #include "pipeline.h"
 #include "report.h"
@@ -35,7 +36,8 @@ static int staged_days(const struct config *cfg, int ds, const char *stage, stru
     if (config_dataset_view(cfg, ds, &view, e) != 0)
         return -1;
     char path[2048];
-    snprintf(path, sizeof path, "%s/%s", view.work_dir, stage);
+    if (layout_stage_dir(&view, stage, NULL, path, sizeof path) != 0)
+        return err_setk(e, ERR_USAGE, "work_dir too long");
     DIR *d = opendir(path);
     if (!d)
         return 0;  /* nothing staged */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "layout.h"
 #include "log.h"
 #include "md5.h"
 #include "merge.h"
@@ -41,15 +42,6 @@ struct dayfile {
     unsigned char sync[OCF_SYNC_SIZE];
     struct err sink_err;
 };
-
-int dayfile_data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
-                     size_t size)
-{
-    char part[DAY_PARTITION_MAX];
-    int n = snprintf(buf, size, "%s%s%s", cfg->s3.repartitioned.data_prefix,
-                     day_partition(d, part), name);
-    return n < 0 || (size_t)n >= size ? -1 : 0;
-}
 
 const char *dayfile_key(const struct dayfile *df)
 {
@@ -204,7 +196,7 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
                            const struct index_file *f, struct s3_buf *out, struct err *e)
 {
     char key[1100];
-    if (dayfile_data_key(env->cfg, d, DAYFILE_NAME, key, sizeof key) != 0)
+    if (layout_data_key(env->cfg, d, LAYOUT_DAYFILE, key, sizeof key) != 0)
         return err_set(e, "data key too long");
     size_t had = out->len;
     if (f->size <= 0)
@@ -264,7 +256,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
     }
     df->env = env;
     const struct config *cfg = env->cfg;
-    if (dayfile_data_key(cfg, d, DAYFILE_NAME, df->key, sizeof df->key) != 0) {
+    if (layout_data_key(cfg, d, LAYOUT_DAYFILE, df->key, sizeof df->key) != 0) {
         err_set(e, "merged key too long");
         goto fail;
     }
@@ -305,7 +297,7 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         mo.codec = config_output_codec(cfg);
         memcpy(df->sync, sync, OCF_SYNC_SIZE);
     } else {
-        const struct index_file *f = index_file_find(committed, DAYFILE_NAME);
+        const struct index_file *f = index_file_find(committed, LAYOUT_DAYFILE);
         if (!f) {
             err_set(e, "%s: the index names no committed version to append to", df->key);
             goto fail;

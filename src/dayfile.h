@@ -1,7 +1,7 @@
 /* dayfile: the day's one merged file and how a run writes its next version.
  *
  * Every day has one repart file, `<data_prefix><partition>merged.avro`
- * (DAYFILE_NAME). Its committed version is the one the index's #file line
+ * (LAYOUT_DAYFILE). Its committed version is the one the index's #file line
  * describes (size, MD5, records, header length); every source in it has a
  * #src line with its byte range (index.h). A run writes the next version to
  * the same key, one of two ways:
@@ -31,12 +31,11 @@
 #include "day.h"
 #include "err.h"
 #include "index.h"
+#include "layout.h"
 #include "md5.h"
 #include "pool.h"
 #include "s3.h"
 #include "upload.h"
-
-#define DAYFILE_NAME "merged.avro"
 
 struct dayfile_env {
     const struct config *cfg;
@@ -52,7 +51,7 @@ struct dayfile;
 /* Starts the next version of day d's file. `committed` is the day's index
  * as read (borrowed, only during the call). rebuild = 0: append to the
  * committed version (which must exist: index_file_find(committed,
- * DAYFILE_NAME)); its bytes are streamed into the new upload and checked
+ * LAYOUT_DAYFILE)); its bytes are streamed into the new upload and checked
  * against the index's MD5. rebuild = 1: a new file with sync marker `sync`
  * and schema `schema` (NULL: RawDatum), widened by the first source when it
  * has more. Either way no field of a source is dropped: a source that needs
@@ -113,8 +112,5 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
 /* 1 when data[0..len) are the committed version f describes (size, MD5). */
 int dayfile_is_committed(const struct index_file *f, const void *data, size_t len);
 
-/* Data key of `name` under day d: <data_prefix><partition><name>. -1 if too long. */
-int dayfile_data_key(const struct config *cfg, const struct day *d, const char *name, char *buf,
-                     size_t size);
 
 #endif

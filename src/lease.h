@@ -40,7 +40,6 @@
 #include "err.h"
 #include "s3.h"
 
-#define LEASE_NAME ".repart-lease"
 #define LEASE_TTL_MIN 3          /* renewals every ttl/3: at least every second */
 #define LEASE_TTL_MAX 86400
 #define LEASE_DOC_MAX (64 * 1024)  /* a lease object is a line of JSON: more is not one */

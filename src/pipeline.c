@@ -19,6 +19,7 @@
 #include "datetime.h"
 #include "hex.h"
 #include "index.h"
+#include "layout.h"
 #include "lease.h"
 #include "log.h"
 #include "merge.h"
@@ -29,8 +30,6 @@
 #include "testhook.h"
 #include "upload.h"
 
-#define STATE_FILE "repart-day.json"
-#define MERGED_PREFIX "merged_"
 #define FETCH_ATTEMPTS 4     /* GETs of a source whose bytes do not match its listing */
 #define MAX_SOURCE_BYTES (512u * 1024 * 1024)  /* a cold-tier file is ~10-500 KB */
 #define LEASE_TTL_SECS 1800      /* a day's writer is presumed dead after 30 min */
@@ -98,7 +97,7 @@ void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char 
     EVP_MD_CTX_free(ctx);
     char hex[33];
     hex_encode(md, 16, hex);
-    snprintf(name, 64, MERGED_PREFIX "%s.avro", hex);
+    snprintf(name, 64, LAYOUT_V1_PREFIX "%s.avro", hex);
     /* the sync marker: the other half of the digest */
     memcpy(sync, md + 16, 16);
 }
@@ -106,7 +105,7 @@ void pipeline_merged_name(const struct scan_source *const *srcs, size_t n, char 
 int pipeline_is_merged_name(const char *name)
 {
     size_t n = strlen(name);
-    if (n != strlen(MERGED_PREFIX) + 32 + 5 || strncmp(name, MERGED_PREFIX, 7) != 0 ||
+    if (n != strlen(LAYOUT_V1_PREFIX) + 32 + 5 || strncmp(name, LAYOUT_V1_PREFIX, 7) != 0 ||
         strcmp(name + n - 5, ".avro") != 0)
         return 0;
     for (size_t i = 7; i < 7 + 32; i++)
@@ -330,9 +329,9 @@ static int day_lease(const struct pipeline_env *env, const struct day *d, struct
     memset(l, 0, sizeof *l);
     if (!env->locking)
         return 0;
-    char key[1200], part[DAY_PARTITION_MAX];
-    snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
-             day_partition(d, part));
+    char key[1200];
+    if (layout_lease_key(env->cfg, d, key, sizeof key) != 0)
+        return err_set(e, "lease key too long");
     int ttl;
     if (lease_ttl_secs(LEASE_TTL_SECS, &ttl, e) != 0 ||
         lease_acquire(env->s3, env->cfg->s3.repartitioned.bucket_name, key, ttl, l, e) != 0)
@@ -404,7 +403,7 @@ static int delete_superseded(const struct pipeline_env *env, const struct lease 
     }
     const struct config *cfg = env->cfg;
     char prefix[1100];
-    if (dayfile_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
+    if (layout_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
         return left;
     struct s3_object_list l = {0};
     struct err e = {0};
@@ -432,7 +431,7 @@ static int delete_superseded(const struct pipeline_env *env, const struct lease 
         if (s3_delete_if_match(env->s3, cfg->s3.repartitioned.bucket_name, l.items[i].key,
                                l.items[i].etag, &e) == 0) {
             log_msg(LOG_INFO, dayname, "superseded_deleted",
-                    "deleted %s (its records are in " DAYFILE_NAME ")", l.items[i].key);
+                    "deleted %s (its records are in " LAYOUT_DAYFILE ")", l.items[i].key);
         } else {
             log_msg(LOG_WARN, dayname, "superseded", "could not delete %s: %s", l.items[i].key,
                     e.msg);
@@ -455,7 +454,7 @@ static void abort_stale_uploads(const struct pipeline_env *env, const struct day
 {
     const struct config *cfg = env->cfg;
     char prefix[1100];
-    if (dayfile_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
+    if (layout_data_key(cfg, d, "", prefix, sizeof prefix) != 0)
         return;
     struct s3_upload_list l = {0};
     struct err e = {0};
@@ -471,7 +470,7 @@ static void abort_stale_uploads(const struct pipeline_env *env, const struct day
         const char *name = u->key + (strncmp(u->key, prefix, strlen(prefix)) == 0
                                          ? strlen(prefix) : 0);
         if (name == u->key || strchr(name, '/') ||
-            (strcmp(name, DAYFILE_NAME) != 0 && !pipeline_is_merged_name(name)))
+            (strcmp(name, LAYOUT_DAYFILE) != 0 && !pipeline_is_merged_name(name)))
             continue;   /* not one of repart's files of this day */
         if (u->initiated < 0 || now - u->initiated < age_min)
             continue;   /* age unknown, or young enough to be a live writer's */
@@ -529,7 +528,7 @@ static int plan_folds(const struct plan *p, const char *name)
 /* 1 when the index record of relkey belongs to the day file or a folded file. */
 static int plan_rewrites(const struct plan *p, const struct index_source *x)
 {
-    return x && (strcmp(x->merged, DAYFILE_NAME) == 0 || plan_folds(p, x->merged));
+    return x && (strcmp(x->merged, LAYOUT_DAYFILE) == 0 || plan_folds(p, x->merged));
 }
 
 /* 1 when every source the index places in file m is still listed. */
@@ -580,9 +579,9 @@ static int plan_day(struct day_scan *s, struct plan *p, int rebuild, struct err 
 {
     memset(p, 0, sizeof *p);
     struct index *ix = &s->index;
-    const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+    const struct index_file *df = index_file_find(ix, LAYOUT_DAYFILE);
     struct err ce = {0};
-    if ((df && index_check_file(ix, DAYFILE_NAME, &ce) != 0) || index_check_adopted(ix, &ce) != 0)
+    if ((df && index_check_file(ix, LAYOUT_DAYFILE, &ce) != 0) || index_check_adopted(ix, &ce) != 0)
         return err_setk(e, ERR_DATA, "index %s: %s; nothing is decided from it: run `repart "
                         "verify --repair` for this day", s->index_key, ce.msg);
     /* which indexed sources are still listed (as they are, or overwritten) */
@@ -618,7 +617,7 @@ static int plan_day(struct day_scan *s, struct plan *p, int rebuild, struct err 
      * their committed blocks (dayfile_read_committed) */
     for (size_t j = 0; rc == 0 && df && p->rebuild && j < ix->n_sources; j++) {
         const struct index_source *x = &ix->sources[j];
-        if (listed[j] || strcmp(x->merged, DAYFILE_NAME) != 0)
+        if (listed[j] || strcmp(x->merged, LAYOUT_DAYFILE) != 0)
             continue;
         struct index_source *k = &p->keep[p->n_keep];
         *k = *x;
@@ -640,20 +639,6 @@ static int plan_day(struct day_scan *s, struct plan *p, int rebuild, struct err 
     return rc;
 }
 
-/* Where the committed version f of the day file is saved during a rebuild
- * that keeps records: <index prefix><partition>merged.avro.<id>.committed, where
- * id is its MD5 (or, for an MD5 chain, the chain's: md5chain_id). */
-static int committed_copy_key(const char *index_key, const struct index_file *f, char *out,
-                              size_t n)
-{
-    const char *base = strrchr(index_key, '/');
-    size_t dir = base ? (size_t)(base - index_key) + 1 : 0;
-    char id[MD5_HEX_LEN];
-    md5chain_id(f->md5, id);
-    int k = snprintf(out, n, "%.*s" DAYFILE_NAME ".%s.committed", (int)dir, index_key, id);
-    return k < 0 || (size_t)k >= n ? -1 : 0;
-}
-
 /* 1 when the day file is not the committed version and that version's
  * bytes are in the copy a rebuild saved before it stopped: appending to the
  * day file is then impossible (its committed prefix is gone), a rebuild
@@ -663,17 +648,17 @@ static int committed_copy_key(const char *index_key, const struct index_file *f,
  * gone from the cold tier. */
 static int committed_in_copy(const struct pipeline_env *env, const struct day_scan *s)
 {
-    const struct index_file *f = index_file_find(&s->index, DAYFILE_NAME);
+    const struct index_file *f = index_file_find(&s->index, LAYOUT_DAYFILE);
     char key[1200];
     struct s3_object o = {0};
     struct err e = {0};
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
-    if (!f || dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) != 0)
+    if (!f || layout_data_key(env->cfg, &s->day, LAYOUT_DAYFILE, key, sizeof key) != 0)
         return 0;
     if (s3_head(env->s3, bucket, key, &o, &e) == 0 && o.size == f->size &&
         (!f->etag[0] || strcmp(o.etag, f->etag) == 0))
         return 0;
-    if (committed_copy_key(s->index_key, f, key, sizeof key) != 0)
+    if (layout_committed_copy_key(s->index_key, f->md5, key, sizeof key) != 0)
         return 0;
     memset(&o, 0, sizeof o);
     return s3_head(env->s3, bucket, key, &o, &e) == 0 && o.size == f->size;
@@ -687,13 +672,13 @@ static int load_committed(const struct pipeline_env *env, const struct day *d,
                           const struct index *ix, const char *index_key, struct s3_buf *out,
                           int *from_copy, const char *dayname, struct err *e)
 {
-    const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
+    const struct index_file *cf = index_file_find(ix, LAYOUT_DAYFILE);
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
     char keep_key[1200];
     *from_copy = 0;
     if (!cf)
-        return err_setk(e, ERR_DATA, "the index commits no " DAYFILE_NAME);
-    if (committed_copy_key(index_key, cf, keep_key, sizeof keep_key) != 0)
+        return err_setk(e, ERR_DATA, "the index commits no " LAYOUT_DAYFILE);
+    if (layout_committed_copy_key(index_key, cf->md5, keep_key, sizeof keep_key) != 0)
         return err_set(e, "index key too long");
     struct dayfile_env denv = {env->cfg, env->s3, env->pool, NULL, 1, env->locking};
     struct err de = {0};
@@ -718,7 +703,7 @@ static int load_committed(const struct pipeline_env *env, const struct day *d,
         return -1;
     }
     log_msg(LOG_INFO, dayname, "kept_copy", "%s is not the committed version (a rebuild stopped "
-            "before its commit): its committed bytes are taken from %s", DAYFILE_NAME, keep_key);
+            "before its commit): its committed bytes are taken from %s", LAYOUT_DAYFILE, keep_key);
     *out = k;
     *from_copy = 1;
     return 0;
@@ -742,8 +727,8 @@ static int read_committed_kept(const struct pipeline_env *env, const struct day 
                                struct s3_buf *out, char *keep_key, size_t keep_size,
                                const char *dayname, struct err *e)
 {
-    const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
-    if (!cf || committed_copy_key(index_key, cf, keep_key, keep_size) != 0)
+    const struct index_file *cf = index_file_find(ix, LAYOUT_DAYFILE);
+    if (!cf || layout_committed_copy_key(index_key, cf->md5, keep_key, keep_size) != 0)
         return err_set(e, "index key too long");
     int from_copy = 0;
     if (load_committed(env, d, ix, index_key, out, &from_copy, dayname, e) != 0)
@@ -776,11 +761,11 @@ static int save_committed_copy(const struct pipeline_env *env, const struct day 
                                const struct index *ix, const char *index_key, char *keep_key,
                                size_t keep_size, const char *dayname, struct err *e)
 {
-    const struct index_file *cf = index_file_find(ix, DAYFILE_NAME);
+    const struct index_file *cf = index_file_find(ix, LAYOUT_DAYFILE);
     const char *bucket = env->cfg->s3.repartitioned.bucket_name;
     char key[1200];
     keep_key[0] = '\0';
-    if (!cf || cf->size <= 0 || dayfile_data_key(env->cfg, d, DAYFILE_NAME, key, sizeof key) != 0)
+    if (!cf || cf->size <= 0 || layout_data_key(env->cfg, d, LAYOUT_DAYFILE, key, sizeof key) != 0)
         return 0;
     struct s3_object o = {0};
     struct err ce = {0};
@@ -788,7 +773,7 @@ static int save_committed_copy(const struct pipeline_env *env, const struct day 
         s3_head(env->s3, bucket, key, &o, &ce) == 0 && o.size == cf->size &&
         strcmp(o.etag, cf->etag) == 0) {
         /* the server copies it (UploadPartCopy, only while it is that version) */
-        if (committed_copy_key(index_key, cf, keep_key, keep_size) != 0)
+        if (layout_committed_copy_key(index_key, cf->md5, keep_key, keep_size) != 0)
             return err_set(e, "index key too long");
         struct s3_put_opts po = {0};
         struct upload *u = upload_open(env->s3, env->pool, bucket, keep_key, keep_part_size(env),
@@ -817,7 +802,7 @@ static int save_committed_copy(const struct pipeline_env *env, const struct day 
         *e = ce;
         return -1;
     }
-    log_msg(LOG_DEBUG, dayname, "kept_copy", "no committed %s to save: %s", DAYFILE_NAME, ce.msg);
+    log_msg(LOG_DEBUG, dayname, "kept_copy", "no committed %s to save: %s", LAYOUT_DAYFILE, ce.msg);
     keep_key[0] = '\0';
     return 0;
 }
@@ -859,7 +844,7 @@ static int folded_etags(const struct pipeline_env *env, const struct day *d,
         }
         char key[1100];
         struct s3_object o = {0};
-        if (dayfile_data_key(env->cfg, d, f->name, key, sizeof key) != 0)
+        if (layout_data_key(env->cfg, d, f->name, key, sizeof key) != 0)
             return err_set(e, "%s: key too long", f->name);
         if (s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, e) != 0)
             return err_prefix(e, "reading the ETag of %s (adopted before ETags were kept), "
@@ -884,7 +869,7 @@ static int add_kept(struct dayfile *df, const struct plan *p, const struct s3_bu
         if (header_len <= 0 || k->off < header_len || k->len < 0 ||
             k->off + k->len > (long long)committed->len)
             return err_setk(e, ERR_DATA, "%s: its range %lld+%lld is not in the committed "
-                            DAYFILE_NAME, k->relkey, k->off, k->len);
+                            LAYOUT_DAYFILE, k->relkey, k->off, k->len);
         size_t n = (size_t)header_len + (size_t)k->len;
         unsigned char *buf = malloc(n);
         if (!buf)
@@ -923,7 +908,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     struct dayfile_env denv = {cfg, env->s3, env->pool, &run->budget, parts_in_flight(cfg),
                                env->locking};
     unsigned long long kept_records = 0;
-    const struct index_file *old = index_file_find(ix, DAYFILE_NAME);
+    const struct index_file *old = index_file_find(ix, LAYOUT_DAYFILE);
     if (old && !p->rebuild)
         kept_records = old->records;
     double t0 = datetime_mono_secs();
@@ -981,7 +966,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             crashpoint("mid_merge");
     }
     if (rc == 0 && p->n_keep)
-        rc = add_kept(df, p, &committed, index_file_find(ix, DAYFILE_NAME)->header_len,
+        rc = add_kept(df, p, &committed, index_file_find(ix, LAYOUT_DAYFILE)->header_len,
                       range + 2 * p->n, e);
     s3_buf_free(&committed);
     if (rc != 0 && e->kind == ERR_WIDER && dayfile_wider_schema(df))
@@ -1008,7 +993,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (rc == 0) {
         crashpoint("before_index");
         if (p->rebuild) {
-            index_forget_file(ix, DAYFILE_NAME);
+            index_forget_file(ix, LAYOUT_DAYFILE);
             for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
                 if (index_add_folded(ix, p->fold[i], fold_etag[i]) != 0)
                     rc = err_set(e, "out of memory");
@@ -1019,17 +1004,17 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             const struct scan_source *src = p->srcs[i];
             index_forget_source(ix, src->relkey);
             if (index_add_range(ix, src->relkey, src->ck.series_id, src->size, src->etag,
-                                DAYFILE_NAME, range[2 * i], range[2 * i + 1]) != 0)
+                                LAYOUT_DAYFILE, range[2 * i], range[2 * i + 1]) != 0)
                 rc = err_set(e, "out of memory");
         }
         for (size_t i = 0; rc == 0 && i < p->n_keep; i++) {
             const struct index_source *k = &p->keep[i];
             const long long *kr = &range[2 * (p->n + i)];
-            if (index_add_range(ix, k->relkey, k->series, k->size, k->etag, DAYFILE_NAME, kr[0],
+            if (index_add_range(ix, k->relkey, k->series, k->size, k->etag, LAYOUT_DAYFILE, kr[0],
                                 kr[1]) != 0)
                 rc = err_set(e, "out of memory");
         }
-        if (rc == 0 && index_file_set(ix, DAYFILE_NAME, res.size, res.md5, res.records,
+        if (rc == 0 && index_file_set(ix, LAYOUT_DAYFILE, res.size, res.md5, res.records,
                                       res.header_len, res.etag) != 0)
             rc = err_set(e, "out of memory");
         index_sort(ix);
@@ -1064,7 +1049,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
     if (p->n_keep)
         log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
-                "tier were carried over from the committed " DAYFILE_NAME, p->n_keep);
+                "tier were carried over from the committed " LAYOUT_DAYFILE, p->n_keep);
     if (p->rebuild || ix->n_folded)
         r->cleanup_pending = delete_superseded(env, lease, d, ix, !p->rebuild, dayname) > 0;
     return 0;
@@ -1264,7 +1249,7 @@ static void day_out_state(const struct pipeline_env *env, const struct day_scan 
 {
     *untidy = *unaccounted = 0;
     char prefix[1100];
-    if (dayfile_data_key(env->cfg, &s->day, "", prefix, sizeof prefix) != 0)
+    if (layout_data_key(env->cfg, &s->day, "", prefix, sizeof prefix) != 0)
         return;
     struct s3_object_list l = {0};
     struct err e = {0};
@@ -1272,10 +1257,10 @@ static void day_out_state(const struct pipeline_env *env, const struct day_scan 
         s3_object_list_free(&l);
         return;
     }
-    const struct index_file *f = index_file_find(&s->index, DAYFILE_NAME);
+    const struct index_file *f = index_file_find(&s->index, LAYOUT_DAYFILE);
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.items[i].key + strlen(prefix);
-        if (strcmp(name, DAYFILE_NAME) == 0)
+        if (strcmp(name, LAYOUT_DAYFILE) == 0)
             *untidy = !f || l.items[i].size != f->size ||
                       (f->etag[0] && strcmp(l.items[i].etag, f->etag) != 0);
         else if (sampleadopt_unaccounted(&s->index, name, l.items[i].etag) ||
@@ -1401,26 +1386,26 @@ static int repair_keeps(const struct pipeline_env *env, const struct day_scan *s
                         const char *dayname, struct err *e)
 {
     const struct index *ix = &s->index;
-    const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+    const struct index_file *df = index_file_find(ix, LAYOUT_DAYFILE);
     size_t gone = 0;
     for (size_t j = 0; df && j < ix->n_sources; j++)
-        gone += strcmp(ix->sources[j].merged, DAYFILE_NAME) == 0;
+        gone += strcmp(ix->sources[j].merged, LAYOUT_DAYFILE) == 0;
     for (size_t i = 0; gone && i < s->n_src; i++) {
         const struct index_source *x = index_source_find(ix, s->src[i].relkey);
-        gone -= x && strcmp(x->merged, DAYFILE_NAME) == 0;
+        gone -= x && strcmp(x->merged, LAYOUT_DAYFILE) == 0;
     }
     if (!gone)
         return 0;
     struct err ce = {0};
-    if (index_check_file(ix, DAYFILE_NAME, &ce) != 0) {
+    if (index_check_file(ix, LAYOUT_DAYFILE, &ce) != 0) {
         log_msg(LOG_WARN, dayname, "repair_loses", "%zu source(s) of %s are no longer in the "
                 "cold tier and the index's lines of them are damaged (%s): their records "
-                "cannot be kept", gone, DAYFILE_NAME, ce.msg);
+                "cannot be kept", gone, LAYOUT_DAYFILE, ce.msg);
         return 0;
     }
     char key[1200];
     struct s3_object o = {0};
-    if (dayfile_data_key(env->cfg, &s->day, DAYFILE_NAME, key, sizeof key) == 0 &&
+    if (layout_data_key(env->cfg, &s->day, LAYOUT_DAYFILE, key, sizeof key) == 0 &&
         s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &ce) == 0 &&
         o.size == df->size && df->etag[0] && strcmp(o.etag, df->etag) == 0)
         return 1;
@@ -1437,7 +1422,7 @@ static int repair_keeps(const struct pipeline_env *env, const struct day_scan *s
     }
     log_msg(LOG_WARN, dayname, "repair_loses", "%zu source(s) of %s are no longer in the cold "
             "tier, and its committed version cannot be read (%s): their records cannot be "
-            "kept", gone, DAYFILE_NAME, ce.msg);
+            "kept", gone, LAYOUT_DAYFILE, ce.msg);
     return 0;
 }
 
@@ -1467,7 +1452,7 @@ static int repair_gone(const struct day_scan *s, struct index_source **out, size
     }
     for (size_t j = 0; rc == 0 && j < ix->n_sources; j++) {
         const struct index_source *x = &ix->sources[j];
-        if (listed[j] || strcmp(x->merged, DAYFILE_NAME) != 0)
+        if (listed[j] || strcmp(x->merged, LAYOUT_DAYFILE) != 0)
             continue;
         struct index_source *k = &(*out)[(*n)++];
         *k = *x;
@@ -1523,7 +1508,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
      * rebuild reads the committed bytes) and its sources gone from the
      * cold tier */
     struct index_file keep_file = {0};
-    char keep_name[] = DAYFILE_NAME;
+    char keep_name[] = LAYOUT_DAYFILE;
     struct index_source *gone = NULL;
     size_t n_gone = 0;
     unsigned char *held = NULL;
@@ -1532,10 +1517,10 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
     if (rc == 0) {
         int keep = repair_keeps(env, &s, dayname, e);
         if (keep < 0)
-            rc = err_prefix(e, "reading the committed " DAYFILE_NAME " to keep the records of "
+            rc = err_prefix(e, "reading the committed " LAYOUT_DAYFILE " to keep the records of "
                             "sources no longer in the cold tier: ");
         if (keep > 0) {
-            keep_file = *index_file_find(&s.index, DAYFILE_NAME);
+            keep_file = *index_file_find(&s.index, LAYOUT_DAYFILE);
             keep_file.name = keep_name;
             size_t len = 0;
             char *txt = index_format(&s.index, &len);
@@ -1554,7 +1539,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         int sample_too = index_check_adopted(&s.index, &ae) != 0;
         for (size_t j = 0; j < s.index.n_files;) {
             const char *m = s.index.files[j].name;
-            if (sample_too || strcmp(m, DAYFILE_NAME) == 0 || pipeline_is_merged_name(m))
+            if (sample_too || strcmp(m, LAYOUT_DAYFILE) == 0 || pipeline_is_merged_name(m))
                 index_forget_file(&s.index, m);
             else
                 j++;
@@ -1594,7 +1579,7 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         memset(&gone[j], 0, sizeof gone[j]);   /* the plan owns its strings now */
     }
     if (rc == 0 && p.n_keep &&
-        index_file_set(&s.index, DAYFILE_NAME, keep_file.size, keep_file.md5, keep_file.records,
+        index_file_set(&s.index, LAYOUT_DAYFILE, keep_file.size, keep_file.md5, keep_file.records,
                        keep_file.header_len, keep_file.etag) != 0)
         rc = err_set(e, "out of memory");
     if (rc == 0 && p.n == 0 && p.n_keep == 0 && !adopted) {
@@ -1613,14 +1598,6 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
 }
 
 /* ------------------------------------------------------------ stage files */
-
-static int stage_dir(const struct config *cfg, const char *stage, const struct day *d, char *buf,
-                     size_t size)
-{
-    char folder[DAY_FOLDER_MAX];
-    int n = snprintf(buf, size, "%s/%s/%s", cfg->work_dir, stage, day_folder(d, folder));
-    return n < 0 || (size_t)n >= size ? -1 : 0;
-}
 
 static int mkdir_p(const char *path, struct err *e)
 {
@@ -1730,7 +1707,7 @@ static json_t *state_json(const struct day *d, const struct plan *p)
                                              "last_modified",
                                              (json_int_t)p->srcs[i]->last_modified));
     return json_pack("{s:i, s:s, s:s, s:b, s:o}", "version", 2, "day", day_format(d, ds),
-                     "merged", DAYFILE_NAME, "rebuild", p->rebuild, "sources", arr);
+                     "merged", LAYOUT_DAYFILE, "rebuild", p->rebuild, "sources", arr);
 }
 
 struct staged {
@@ -1777,7 +1754,7 @@ static int staged_parse(const char *text, size_t len, const char *name, struct s
     if (!json_is_array(sources) || !st->merged)
         return err_setk(e, ERR_DATA, "%s: not a repart day state file", name);
     if (json_integer_value(json_object_get(st->root, "version")) != 2 ||
-        strcmp(st->merged, DAYFILE_NAME) != 0)
+        strcmp(st->merged, LAYOUT_DAYFILE) != 0)
         return err_setk(e, ERR_DATA, "%s: staged by an older repart; run `repart download` for "
                         "this day again", name);
     st->n = json_array_size(sources);
@@ -1809,7 +1786,7 @@ static int staged_parse(const char *text, size_t len, const char *name, struct s
             break;
         if (json_integer_value(size) < 0 || has_ctl(key) || has_ctl(etag) ||
             index_series_of(relkey, sid, sizeof sid) != 0 || strcmp(sid, series) != 0 ||
-            !*file || !strcmp(file, ".") || !strcmp(file, "..") || !strcmp(file, STATE_FILE))
+            !*file || !strcmp(file, ".") || !strcmp(file, "..") || !strcmp(file, LAYOUT_STATE_FILE))
             break;
         struct scan_source *s = &st->src[k];
         s->key = strdup(key);
@@ -1834,7 +1811,7 @@ static int staged_load(const char *dir, struct staged *st, struct err *e)
 {
     memset(st, 0, sizeof *st);
     char path[4200];
-    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
+    snprintf(path, sizeof path, "%s/" LAYOUT_STATE_FILE, dir);
     if (access(path, F_OK) != 0)
         return 0;
     unsigned char *buf = NULL;
@@ -1868,7 +1845,7 @@ static int stage_open(const struct config *cfg, const struct day *d, const char 
                       struct err *e)
 {
     memset(st, 0, sizeof *st);
-    if (stage_dir(cfg, "raw", d, raw, 2048) != 0 || stage_dir(cfg, "merged", d, out, 2048) != 0)
+    if (layout_stage_dir(cfg, "raw", d, raw, 2048) != 0 || layout_stage_dir(cfg, "merged", d, out, 2048) != 0)
         return err_setk(e, ERR_USAGE, "work_dir too long");
     int have = staged_load(strcmp(from, "raw") == 0 ? raw : out, st, e);
     if (have == 0 && strcmp(from, "raw") != 0) {
@@ -1886,7 +1863,7 @@ static int stage_open(const struct config *cfg, const struct day *d, const char 
         size_t hand = count_avro(raw, 1);
         if (hand)
             have = err_setk(e, ERR_DATA, "%s holds %zu .avro file(s) that `repart download` did "
-                            "not stage (no " STATE_FILE "); repart takes sources from the cold "
+                            "not stage (no " LAYOUT_STATE_FILE "); repart takes sources from the cold "
                             "tier itself: remove them and run `repart download` for this day",
                             raw, hand);
     }
@@ -1895,7 +1872,7 @@ static int stage_open(const struct config *cfg, const struct day *d, const char 
         size_t all = count_avro(raw, 1);
         if (all > st->n)
             have = err_setk(e, ERR_DATA, "%s holds %zu .avro file(s) besides the %zu that `repart "
-                            "download` staged (" STATE_FILE "); repart takes sources from the "
+                            "download` staged (" LAYOUT_STATE_FILE "); repart takes sources from the "
                             "cold tier itself: remove them and run `repart download` for this "
                             "day", raw, all - st->n, st->n);
     }
@@ -1936,7 +1913,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
     const struct pipeline_env *env = run_env(run, d);
     const struct config *cfg = env->cfg;
     char dir[2048], merged_dir[2048];
-    if (stage_dir(cfg, "raw", d, dir, sizeof dir) != 0)
+    if (layout_stage_dir(cfg, "raw", d, dir, sizeof dir) != 0)
         return err_setk(e, ERR_USAGE, "work_dir too long");
     struct day_scan s;
     int rc = scan_for_run(run, d, &s, r, dayname, e);
@@ -1954,7 +1931,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
             rc = settle_unaccounted(env, d, &s, r, dayname, e);
             if (rc == 0 && r->status == DAY_DONE) {
                 remove_dir(dir);
-                if (stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
+                if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
                     remove_dir(merged_dir);
                 scan_free(&s);
                 return 0;
@@ -1966,7 +1943,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
             r->status = DAY_NOTHING_NEW;
             log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
             remove_dir(dir);  /* an earlier staging is out of date: not for upload */
-            if (stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
+            if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
                 remove_dir(merged_dir);
         }
         scan_free(&s);
@@ -2010,7 +1987,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
     log_msg(LOG_INFO, dayname, "start", "Found data, starting to download %zu objects (%.1f MB)",
             p.n, (double)s.bytes_new / 1e6);
     remove_dir(dir);  /* a download supersedes an earlier one never uploaded */
-    if (stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
+    if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
         remove_dir(merged_dir);
     rc = mkdir_p(dir, e);
     double t0 = datetime_mono_secs();
@@ -2050,7 +2027,7 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
     if (rc == 0) {
         json_t *state = state_json(d, &p);
         char *txt = state ? json_dumps(state, JSON_INDENT(1)) : NULL;
-        snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
+        snprintf(path, sizeof path, "%s/" LAYOUT_STATE_FILE, dir);
         rc = txt ? write_file(path, txt, strlen(txt), e) : err_set(e, "out of memory");
         free(txt);
         json_decref(state);
@@ -2091,7 +2068,7 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     int rc = mkdir_p(out, e);
     double t0 = datetime_mono_secs();
     char merged_path[4200];
-    snprintf(merged_path, sizeof merged_path, "%s/" DAYFILE_NAME, out);
+    snprintf(merged_path, sizeof merged_path, "%s/" LAYOUT_DAYFILE, out);
     struct merge_stats ms = {0};
     char unused[64];
     unsigned char sync[16];
@@ -2139,8 +2116,8 @@ static int day_merge(struct run *run, const struct day *d, struct day_result *r,
     free(schema);
     if (rc == 0) {
         char src[4200], dst[4200];
-        snprintf(src, sizeof src, "%s/" STATE_FILE, raw);
-        snprintf(dst, sizeof dst, "%s/" STATE_FILE, out);
+        snprintf(src, sizeof src, "%s/" LAYOUT_STATE_FILE, raw);
+        snprintf(dst, sizeof dst, "%s/" LAYOUT_STATE_FILE, out);
         unsigned char *buf = NULL;
         size_t cap = 0, len = 0;
         rc = ocf_read_file(src, 64u << 20, &buf, &cap, &len, e);
@@ -2239,7 +2216,7 @@ static int day_upload(struct run *run, const struct day *d, struct day_result *r
     cur.n_src = st.n;
     st.src = NULL;
     st.n = 0;
-    int rc = scan_index_key(cfg, d, cur.index_key, sizeof cur.index_key);
+    int rc = layout_index_key(cfg, d, cur.index_key, sizeof cur.index_key);
     if (rc != 0)
         err_set(e, "index key too long");
     struct lease lease = {0};

@@ -8,6 +8,7 @@
 
 #include "adopt.h"
 #include "dayfile.h"
+#include "layout.h"
 #include "log.h"
 #include "ocf.h"
 
@@ -125,7 +126,7 @@ static int committed_windows(const struct index *ix, struct committed_win **out,
         return -1;
     for (size_t j = 0; j < ix->n_sources; j++) {
         const struct index_source *x = &ix->sources[j];
-        if (strcmp(x->merged, DAYFILE_NAME) != 0 || !x->series)
+        if (strcmp(x->merged, LAYOUT_DAYFILE) != 0 || !x->series)
             continue;
         /* ..._<start ts>_<quality>.avro */
         const char *q = strrchr(x->relkey, '_');
@@ -215,7 +216,7 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
     f->attributed = a.attributed;
     if (rc == 0 && a.hit)
         rc = err_setk(e, ERR_DATA, "%s holds records of %s, a source the index commits in "
-                      DAYFILE_NAME ", that are not that source's as it is now (it was "
+                      LAYOUT_DAYFILE ", that are not that source's as it is now (it was "
                       "overwritten or deleted since): queries may count them twice. Nothing "
                       "was written; run `repart verify --repair` for this day", key, a.hit);
     return rc;
@@ -231,7 +232,7 @@ static long stale_in_dayfile(const struct day_scan *s, unsigned char **stale)
     if (!(*stale = st))
         return -1;
     for (size_t j = 0; j < ix->n_sources; j++)
-        st[j] = strcmp(ix->sources[j].merged, DAYFILE_NAME) == 0 && ix->sources[j].off >= 0 &&
+        st[j] = strcmp(ix->sources[j].merged, LAYOUT_DAYFILE) == 0 && ix->sources[j].off >= 0 &&
                 ix->sources[j].len > 0;
     for (size_t i = 0; i < s->n_src; i++) {
         const struct index_source *x = index_source_find(ix, s->src[i].relkey);
@@ -282,7 +283,7 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
     if (!o->read_committed)
         return 0;
     if (!list) {
-        const struct index_file *df = index_file_find(ix, DAYFILE_NAME);
+        const struct index_file *df = index_file_find(ix, LAYOUT_DAYFILE);
         if (!df || df->header_len <= 0)
             return 0;
         long n_stale = stale_in_dayfile(s, &stale);
@@ -307,7 +308,7 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
             *e = ce;
             return -1;
         }
-        log_msg(LOG_WARN, dayname, "committed_unavailable", "the committed " DAYFILE_NAME
+        log_msg(LOG_WARN, dayname, "committed_unavailable", "the committed " LAYOUT_DAYFILE
                 " could not be read to compare the sample's files with: %s", ce.msg);
         return 0;
     }
@@ -319,7 +320,7 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
             continue;
         if (x->off < header_len || x->len <= 0 || x->off + x->len > (long long)c.len) {
             rc = err_setk(e, ERR_DATA, "%s: its range %lld+%lld is not in the committed "
-                          DAYFILE_NAME, x->relkey, x->off, x->len);
+                          LAYOUT_DAYFILE, x->relkey, x->off, x->len);
             break;
         }
         size_t n = hl + (size_t)x->len;
@@ -342,7 +343,7 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
                 /* part of it there: keeping it in the day file doubles
                  * those records, leaving it to the sample's file loses
                  * the rest */
-                rc = err_setk(e, ERR_DATA, "%s holds part of the records " DAYFILE_NAME
+                rc = err_setk(e, ERR_DATA, "%s holds part of the records " LAYOUT_DAYFILE
                               " commits of %s, which is no longer in the cold tier (the sample "
                               "merged another content of it): which copy to keep cannot be "
                               "told. Nothing was written; keep one by hand (restore the "
@@ -354,12 +355,12 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
                 o->gone_held[j] = 1;
                 log_msg(LOG_INFO, dayname, "sample_holds_gone", "%s holds the records of %s, "
                         "which is no longer in the cold tier: they stay there, not in "
-                        DAYFILE_NAME, files[i].name, x->relkey);
+                        LAYOUT_DAYFILE, files[i].name, x->relkey);
                 break;
             } else if (taken == 1) {
                 files[i].dup++;
                 log_msg(LOG_INFO, dayname, "sample_holds_committed", "%s holds the records "
-                        DAYFILE_NAME " commits of %s (deleted or overwritten since)",
+                        LAYOUT_DAYFILE " commits of %s (deleted or overwritten since)",
                         files[i].name, x->relkey);
             }
         }
@@ -401,7 +402,7 @@ int sampleadopt_unaccounted(const struct index *ix, const char *name, const char
 {
     size_t nl = strlen(name);
     return !strchr(name, '/') &&
-           strncmp(name, SAMPLE_MERGED_PREFIX, strlen(SAMPLE_MERGED_PREFIX)) == 0 && nl >= 6 &&
+           strncmp(name, LAYOUT_SAMPLE_PREFIX, strlen(LAYOUT_SAMPLE_PREFIX)) == 0 && nl >= 6 &&
            strcmp(name + nl - 5, ".avro") == 0 && !index_file_find(ix, name) &&
            !folded_here(ix, name, etag);
 }
@@ -409,7 +410,7 @@ int sampleadopt_unaccounted(const struct index *ix, const char *name, const char
 int sampleadopt_changed(const struct index *ix, const char *name, long long size,
                         const char *etag)
 {
-    if (strncmp(name, SAMPLE_MERGED_PREFIX, strlen(SAMPLE_MERGED_PREFIX)) != 0)
+    if (strncmp(name, LAYOUT_SAMPLE_PREFIX, strlen(LAYOUT_SAMPLE_PREFIX)) != 0)
         return 0;
     const struct index_file *f = index_file_find(ix, name);
     return f && (f->size != size || (f->etag[0] && strcmp(f->etag, etag) != 0));
@@ -474,7 +475,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
                         "verify --repair` for this day", s->index_key, ce.msg);
     const char *out_bucket = cfg->s3.repartitioned.bucket_name;
     char prefix[1100];
-    if (dayfile_data_key(cfg, &s->day, "", prefix, sizeof prefix) != 0)
+    if (layout_data_key(cfg, &s->day, "", prefix, sizeof prefix) != 0)
         return err_set(e, "data prefix too long");
     struct s3_object_list l = {0};
     if (s3_list(s3, out_bucket, prefix, &l, e) != 0)
@@ -642,7 +643,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         uint64_t left = f->left - f->attributed;
         if (left)
             rc = err_setk(e, ERR_DATA, "%s%s holds the records of %zu source object(s) "
-                          DAYFILE_NAME " holds already, and %llu record(s) that no object in "
+                          LAYOUT_DAYFILE " holds already, and %llu record(s) that no object in "
                           "the cold tier accounts for (sources deleted since): it can be "
                           "neither folded nor kept without a second copy of those sources. "
                           "Nothing was written; run `repart verify --repair` for this day",
@@ -651,7 +652,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
             if ((where[i] == (int)fi || where[i] == (int)(n_files + fi)) &&
                 is_filtered(s, cand[i]))
                 rc = err_setk(e, ERR_DATA, "%s%s holds the records of %zu source object(s) "
-                              DAYFILE_NAME " holds already, and of %s, whose series this run's "
+                              LAYOUT_DAYFILE " holds already, and of %s, whose series this run's "
                               "timeseries_type leaves out: it can be folded only by a run that "
                               "merges that series. Nothing was written; run this day once with "
                               "timeseries_type ALL", prefix, f->name, f->dup, cand[i]->key);
@@ -666,13 +667,13 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
         if (rc == 0 && ok) {
             res->folded++;
             log_msg(LOG_WARN, dayname, "sample_folded", "the original sample's %s holds %zu "
-                    "source object(s) that " DAYFILE_NAME " holds already (the sample ran "
-                    "while repart was merging them): folded into " DAYFILE_NAME
+                    "source object(s) that " LAYOUT_DAYFILE " holds already (the sample ran "
+                    "while repart was merging them): folded into " LAYOUT_DAYFILE
                     " (its other records go in with this run) and deleted after the commit",
                     f->name, f->dup);
         } else if (rc == 0) {
             log_msg(LOG_WARN, dayname, "sample_fold_later", "the original sample's %s holds "
-                    "%zu source object(s) that " DAYFILE_NAME " holds already; folded by the "
+                    "%zu source object(s) that " LAYOUT_DAYFILE " holds already; folded by the "
                     "next run of the day that merges all of it", f->name, f->dup);
         }
     }
@@ -688,7 +689,7 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
                 rc = err_set(e, "out of memory");
             log_msg(LOG_WARN, dayname, "sample_source_overwritten", "%s was overwritten since "
                     "the original sample merged it into %s: the file is taken into "
-                    DAYFILE_NAME " with the source's current records", cand[i]->key, f->name);
+                    LAYOUT_DAYFILE " with the source's current records", cand[i]->key, f->name);
             continue;
         }
         if (where[i] < 0)

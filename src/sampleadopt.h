@@ -23,7 +23,6 @@
 #include "s3.h"
 #include "scan.h"
 
-#define SAMPLE_MERGED_PREFIX "merged_series_"
 
 /* 1 when name (relative to the day's data prefix; etag as listed) is a
  * sample file the index ix does not account for: no #file line names it,

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "layout.h"
+
 #define SCAN_GROUPS 16  /* seriesBucket=0.. to seriesBucket=f.. */
 
 struct list_task {
@@ -38,14 +40,6 @@ static void start_listing(const struct scan_ctx *ctx, struct list_task *t, struc
     waitgroup_add(wg, 1);
     if (pool_submit(ctx->pool, list_run, t) != 0)
         list_run(t);
-}
-
-int scan_index_key(const struct config *cfg, const struct day *d, char *buf, size_t size)
-{
-    char part[DAY_PARTITION_MAX];
-    int n = snprintf(buf, size, "%s%stimeseries.txt", cfg->s3.repartitioned.index_prefix,
-                     day_partition(d, part));
-    return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 static int cmp_source(const void *a, const void *b)
@@ -291,7 +285,7 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
     index_init(&s->index);
     if (coldkey_day_prefix(s->day_prefix, sizeof s->day_prefix, cfg->s3.cold_tier.data_prefix,
                            d, e) < 0 ||
-        scan_index_key(cfg, d, s->index_key, sizeof s->index_key) != 0)
+        layout_index_key(cfg, d, s->index_key, sizeof s->index_key) != 0)
         return err_setk(e, ERR_USAGE, "prefix too long");
 
     /* One page of the whole day first: a day of up to a page of objects

@@ -96,7 +96,5 @@ void scan_classify(struct day_scan *s);
  * 0 (also when the listing fails: it only explains an empty result). */
 int scan_prefix_misplaced(const struct scan_ctx *ctx, char *msg, size_t size);
 
-/* Index key of a day: <repartitioned.index_prefix><partition>timeseries.txt */
-int scan_index_key(const struct config *cfg, const struct day *d, char *buf, size_t size);
 
 #endif

@@ -1,6 +1,7 @@
 #include "verify.h"
 
 #include "dayfile.h"
+#include "layout.h"
 
 #include <avro.h>
 #include <openssl/evp.h>
@@ -23,17 +24,16 @@
 
 /* verify --repair holds a day's lease for one index read and a few deletes */
 #define VERIFY_LEASE_TTL_SECS 300
-#define LEGACY_PREFIX "merged_series_"
 
 int verify_is_merged_name(const char *name)
 {
-    return strcmp(name, DAYFILE_NAME) == 0 || pipeline_is_merged_name(name);
+    return strcmp(name, LAYOUT_DAYFILE) == 0 || pipeline_is_merged_name(name);
 }
 
 int verify_is_legacy_name(const char *name)
 {
-    size_t n = strlen(name), p = strlen(LEGACY_PREFIX);
-    return n > p + 5 && strncmp(name, LEGACY_PREFIX, p) == 0 && strcmp(name + n - 5, ".avro") == 0 &&
+    size_t n = strlen(name), p = strlen(LAYOUT_SAMPLE_PREFIX);
+    return n > p + 5 && strncmp(name, LAYOUT_SAMPLE_PREFIX, p) == 0 && strcmp(name + n - 5, ".avro") == 0 &&
            !strchr(name, '/');
 }
 
@@ -707,10 +707,12 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
     memset(&lease, 0, sizeof lease);
     int rc = 0;
     if (env->locking) {
-        char key[sizeof lease.key], part[DAY_PARTITION_MAX];
-        snprintf(key, sizeof key, "%s%s" LEASE_NAME, env->cfg->s3.repartitioned.index_prefix,
-                 day_partition(&s->day, part));
-        rc = lease_acquire(env->s3, bucket, key, VERIFY_LEASE_TTL_SECS, &lease, &e);
+        char key[sizeof lease.key];
+        rc = layout_lease_key(env->cfg, &s->day, key, sizeof key) == 0
+                 ? 0
+                 : err_set(&e, "lease key too long");
+        if (rc == 0)
+            rc = lease_acquire(env->s3, bucket, key, VERIFY_LEASE_TTL_SECS, &lease, &e);
         if (rc == 0)
             rc = lease_keepalive_start(env->s3, bucket, &lease, VERIFY_LEASE_TTL_SECS, &e);
         if (rc != 0)
@@ -733,7 +735,7 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
         struct verify_file *f = &v->files[i];
         /* the day file is never deleted: a damaged index is repaired by a
          * rebuild (verify_day_needs_rebuild), not by removing data */
-        if (f->status != VF_ORPHAN || strcmp(f->name, DAYFILE_NAME) == 0)
+        if (f->status != VF_ORPHAN || strcmp(f->name, LAYOUT_DAYFILE) == 0)
             continue;
         if (rc != 0) {
             add_finding(v, VK_ORPHAN, VERIFY_PROBLEM, f->key,
@@ -803,11 +805,11 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
                     "%zu key(s) under %s that are not data (skipped); first: \"%s\"",
                     s.n_skipped, s.day_prefix, s.skipped_key);
     /* the day file against its #file line */
-    const struct index_file *dfile = index_file_find(&s.index, DAYFILE_NAME);
-    const struct verify_file *dvf = find_file(v, DAYFILE_NAME);
+    const struct index_file *dfile = index_file_find(&s.index, LAYOUT_DAYFILE);
+    const struct verify_file *dvf = find_file(v, LAYOUT_DAYFILE);
     int dayfile_tail = 0;
     struct err ce = {0};
-    if (dfile && index_check_file(&s.index, DAYFILE_NAME, &ce) != 0)
+    if (dfile && index_check_file(&s.index, LAYOUT_DAYFILE, &ce) != 0)
         add_finding(v, VK_INDEX_DAMAGED, VERIFY_PROBLEM, s.index_key,
                     "%s: %s (`verify --repair` rebuilds the day file from the cold tier)",
                     s.index_key, ce.msg);
@@ -876,7 +878,7 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
         *t = (struct read_task){.s3 = env->s3, .bucket = out_bucket, .key = f->key, .wg = &wg,
                                 .deep = env->deep, .series = fs, .n_series = w};
         /* a day file with an uncommitted tail: what the index committed is checked */
-        if (dayfile_tail && strcmp(name, DAYFILE_NAME) == 0)
+        if (dayfile_tail && strcmp(name, LAYOUT_DAYFILE) == 0)
             t->last = dfile->size - 1;
         /* files the index records whole (#file): their bytes are checked too */
         const struct index_file *xf = index_file_find(&s.index, name);
@@ -1051,12 +1053,12 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
             f->status == VF_LEGACY ? index_folded_find(&s.index, f->name) : NULL;
         if (fo && !fo->etag[0])
             add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
-                        "%s: folded into " DAYFILE_NAME ", but the index did not record which "
+                        "%s: folded into " LAYOUT_DAYFILE ", but the index did not record which "
                         "version (an earlier build), so no run deletes it and queries count "
                         "its records twice: delete it by hand", f->key);
         else if (fo)
             add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
-                        "%s: folded into " DAYFILE_NAME " by a run that stopped before deleting "
+                        "%s: folded into " LAYOUT_DAYFILE " by a run that stopped before deleting "
                         "it: queries count its records twice until the next `repart all` of "
                         "the day deletes it", f->key);
         else if (f->status == VF_LEGACY &&
@@ -1070,7 +1072,7 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
             add_finding(v, VK_SAMPLE_UNACCOUNTED, VERIFY_WARNING, f->key,
                         "%s: merged by the original Python sample and not accounted for by the "
                         "index (no #file line): the next run of the day adopts it, or folds it "
-                        "when " DAYFILE_NAME " holds its sources already; `verify --repair` "
+                        "when " LAYOUT_DAYFILE " holds its sources already; `verify --repair` "
                         "rebuilds the day", f->key);
         else if (f->status == VF_LEGACY)
             add_finding(v, VK_LEGACY, VERIFY_INFO, f->key,
