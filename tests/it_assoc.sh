@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The set of associated series (src/assoc.h) through scripts/tools/assoc-tool:
+# The set of associated series (src/repart/assoc.h) through scripts/tools/assoc-tool:
 # (a) timeseries_source: metadata against fauxqs: asset_metadata/*.ndjson
 #     beside the data prefix (and the bucket-root fallback), many objects
 #     fetched in parallel agree with the generator's own keys, malformed

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Locking probe, lease renewal and conditional release (src/locking.h,
-# src/lease.h), driven through build/lease-tool with the runtime repart uses:
+# Locking probe, lease renewal and conditional release (src/repart/locking.h,
+# src/aws/lease.h), driven through build/lease-tool with the runtime repart uses:
 #  - fauxqs ignores conditional writes: `locking: auto` is off (with the
 #    "locking is off" text naming the endpoint), `on` fails with exit 2 and
 #    a message naming the endpoint, `off` sends no request at all;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Merges the reference Avro files with repart-avro (src/merge.c) and checks
+# Merges the reference Avro files with repart-avro (src/avro/merge.c) and checks
 # every output with an independent reader (python3-avro, tests/avro_dump.py):
 #  - each file alone, into each codec: merged with the same record multiset,
 #    or rejected with a message naming it (and then python3-avro rejects it

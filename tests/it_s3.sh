@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration test of the S3 client (src/s3.c) through scripts/tools/s3-tool
+# Integration test of the S3 client (src/aws/s3.c) through scripts/tools/s3-tool
 # against local servers: fauxqs (listing across pages, byte-exact PUT/GET/
 # Range GET/multipart, abort, awkward keys) and s3rver (which checks SigV4:
 # our signed requests pass, a wrong secret is refused with 403).

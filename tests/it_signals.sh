@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Graceful stop (src/stop.h) of a real `repart all`, signals sent at known
+# Graceful stop (src/util/stop.h) of a real `repart all`, signals sent at known
 # moments (the run creates a ready file at a test hook and holds there until
 # the stop; no sleep decides when), through a logging proxy in front of the
 # conditional-write proxy (locking on):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The SQS client (src/sqs.c, through scripts/tools/sqs-tool.c):
+# The SQS client (src/aws/sqs.c, through scripts/tools/sqs-tool.c):
 #  1. against fauxqs (SQS on the same port as S3): 25 messages sent, received
 #     in batches of at most 10 with a 1 s long poll, deleted with
 #     DeleteMessageBatch, the queue then empty (GetQueueAttributes);

@@ -1,5 +1,5 @@
 /* assoc-tool: loads the set of associated time series the way repart does
- * (src/assoc.h) and prints it, one id per line, sorted.
+ * (src/repart/assoc.h) and prints it, one id per line, sorted.
  *
  *   assoc-tool -c config.yml [--type associated|disassociated]
  *              [--source metadata|api] [--threads N] [--stats]

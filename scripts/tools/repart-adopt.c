@@ -1,5 +1,5 @@
 /* repart-adopt: which sources does a merged file of the original Python
- * sample hold (src/adopt.h)? For checking by hand and for measuring.
+ * sample hold (src/repart/adopt.h)? For checking by hand and for measuring.
  *
  *   repart-adopt [-q] -s SAMPLE.avro [-s SAMPLE2.avro ...] SOURCE.avro...
  *

@@ -1,5 +1,5 @@
 /* repart-gen: writes synthetic SiteWise cold-tier data to a directory or
- * straight into a bucket (see src/gen.h for the layout and content). Prints
+ * straight into a bucket (see src/repart/gen.h for the layout and content). Prints
  * a JSON summary on stdout.
  *
  *   repart-gen (--out DIR | --bucket NAME [--endpoint URL] [--path-style])

@@ -1,4 +1,4 @@
-/* sqs-tool: a small SQS command line on src/sqs.c, for tests and operators.
+/* sqs-tool: a small SQS command line on src/aws/sqs.c, for tests and operators.
  *
  *   sqs-tool [options] QUEUE_URL send [--delay S] BODY...      one message per BODY ("-": stdin)
  *   sqs-tool [options] QUEUE_URL receive [--max N] [--wait S] [--visibility S] [--attrs]

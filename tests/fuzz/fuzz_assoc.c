@@ -1,5 +1,5 @@
 /* libFuzzer target: the asset metadata NDJSON parser and the ListTimeSeries
- * page parser (src/assoc.h). The first byte picks the parser (even: NDJSON,
+ * page parser (src/repart/assoc.h). The first byte picks the parser (even: NDJSON,
  * odd: API page), the rest is the input. Whatever is accepted must be ids a
  * cold-tier key can carry, and the sorted set strictly ordered; a token must
  * be 1..ASSOC_TOKEN_MAX characters of [A-Za-z0-9+/=]; a rejection must be

@@ -1,5 +1,5 @@
 /* libFuzzer target: index_parse (the per-day index object read from the
- * bucket, src/index.h) on arbitrary bytes. Oracles: nothing crashes or leaks
+ * bucket, src/repart/index.h) on arbitrary bytes. Oracles: nothing crashes or leaks
  * (ASan/UBSan); a rejection is ERR_DATA with a message naming the line (or
  * out of memory); what parses renders to a document that parses again into
  * the same document (index_format is a fixed point after one round); every

@@ -1,5 +1,5 @@
 /* libFuzzer target: ocf_scan (the streaming framing check of an uploaded
- * merged file, src/ocf_scan.h) against ocf_reader on the same bytes.
+ * merged file, src/avro/ocf_scan.h) against ocf_reader on the same bytes.
  * Oracles: nothing crashes; the result does not depend on how the input is
  * cut into pieces (whole, then pieces of 1..37 bytes, by the input size);
  * whatever ocf_reader reads to a clean end, ocf_scan accepts with the same

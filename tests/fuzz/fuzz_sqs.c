@@ -1,4 +1,4 @@
-/* libFuzzer target: SQS response bodies (src/sqs.h): a ...Batch result
+/* libFuzzer target: SQS response bodies (src/aws/sqs.h): a ...Batch result
  * (sqs_parse_batch_result, for 1..10 request entries, the count taken from
  * the input size) and an error body (sqs_parse_error). Oracles: nothing
  * crashes or leaks; a batch result accounts for every entry exactly once

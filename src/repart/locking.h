@@ -1,4 +1,4 @@
-/* locking: whether this run keeps writers of one day apart (src/lease.h).
+/* locking: whether this run keeps writers of one day apart (src/aws/lease.h).
  *
  * The lease protocol needs a server that honours conditional writes. AWS S3
  * does; most S3-compatible servers and every local test server ignore the

@@ -30,7 +30,7 @@
  * it is still ours.
  *
  * Whether the server honours conditional writes at all is probed once per
- * run (src/locking.h). Conditional writes exist on AWS S3 (2024, deletes
+ * run (src/repart/locking.h). Conditional writes exist on AWS S3 (2024, deletes
  * 2025) but on no local server; the tests exercise the protocol through
  * tests/helpers/condproxy.mjs. */
 #ifndef REPART_LEASE_H
