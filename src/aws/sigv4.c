@@ -1,5 +1,6 @@
 #include "sigv4.h"
 #include "hex.h"
+#include "strbuf.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -11,70 +12,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
-
-/* ---- a small growable string ---------------------------------------- */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_reserve(struct sbuf *b, size_t extra)
-{
-    if (b->oom)
-        return;
-    if (extra > SIZE_MAX / 2 - b->len) {
-        b->oom = 1;
-        return;
-    }
-    size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need)
-        cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-        b->oom = 1;
-        return;
-    }
-    b->p = np;
-    b->cap = cap;
-}
-
-static void sb_addn(struct sbuf *b, const char *s, size_t n)
-{
-    sb_reserve(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_add(struct sbuf *b, const char *s) { sb_addn(b, s, strlen(s)); }
-static void sb_addc(struct sbuf *b, char c) { sb_addn(b, &c, 1); }
-
-/* Returns the string (caller frees) or NULL on OOM; resets b. */
-static char *sb_take(struct sbuf *b)
-{
-    if (b->oom) {
-        free(b->p);
-        b->p = NULL;
-        return NULL;
-    }
-    if (!b->p)
-        sb_reserve(b, 0);
-    if (b->oom)
-        return NULL;
-    char *r = b->p;
-    if (b->len == 0)
-        r[0] = '\0';
-    b->p = NULL;
-    b->len = b->cap = 0;
-    return r;
-}
 
 /* ---- hashing ---------------------------------------------------------- */
 
@@ -126,24 +63,24 @@ static int is_unreserved(unsigned char c)
            c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-static void sb_encode(struct sbuf *b, const char *s, size_t len, int keep_slash)
+static void sb_encode(struct strbuf *b, const char *s, size_t len, int keep_slash)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (is_unreserved(c) || (keep_slash && c == '/')) {
-            sb_addc(b, (char)c);
+            strbuf_addc(b, (char)c);
         } else {
             char t[3] = {'%', HEX_UPPER[c >> 4], HEX_UPPER[c & 15]};
-            sb_addn(b, t, 3);
+            strbuf_addn(b, t, 3);
         }
     }
 }
 
 char *sigv4_uri_encode(const char *s, size_t len, int keep_slash)
 {
-    struct sbuf b = {0};
+    struct strbuf b = {0};
     sb_encode(&b, s, len, keep_slash);
-    return sb_take(&b);
+    return strbuf_take(&b, NULL);
 }
 
 /* ---- canonical URI ---------------------------------------------------- */
@@ -152,11 +89,11 @@ char *sigv4_uri_encode(const char *s, size_t len, int keep_slash)
  * a client should have encoded but did not (a raw space, UTF-8) are encoded
  * here, and the hex digits of existing escapes are upper-cased, so that the
  * result is what the server derives from the wire. */
-static void canon_path_s3(struct sbuf *b, const char *p)
+static void canon_path_s3(struct strbuf *b, const char *p)
 {
     size_t n = strlen(p);
     if (n == 0) {
-        sb_addc(b, '/');
+        strbuf_addc(b, '/');
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -165,13 +102,13 @@ static void canon_path_s3(struct sbuf *b, const char *p)
             hex_digit((unsigned char)p[i + 2]) >= 0) {
             char t[3] = {'%', (char)toupper((unsigned char)p[i + 1]),
                          (char)toupper((unsigned char)p[i + 2])};
-            sb_addn(b, t, 3);
+            strbuf_addn(b, t, 3);
             i += 2;
         } else if (is_unreserved(c) || c == '/') {
-            sb_addc(b, (char)c);
+            strbuf_addc(b, (char)c);
         } else {
             char t[3] = {'%', HEX_UPPER[c >> 4], HEX_UPPER[c & 15]};
-            sb_addn(b, t, 3);
+            strbuf_addn(b, t, 3);
         }
     }
 }
@@ -180,7 +117,7 @@ static void canon_path_s3(struct sbuf *b, const char *p)
  * plus duplicate-slash removal), then encode each segment of the path as
  * sent. A path that was already percent-encoded is thereby encoded a second
  * time ("%20" -> "%2520"), which is what these services expect. */
-static int canon_path_normalized(struct sbuf *b, const char *p)
+static int canon_path_normalized(struct strbuf *b, const char *p)
 {
     size_t n = strlen(p);
     /* segment start/length pairs; at most n/1 + 1 segments */
@@ -222,14 +159,14 @@ static int canon_path_normalized(struct sbuf *b, const char *p)
         }
         i = j + 1;
     }
-    sb_addc(b, '/');
+    strbuf_addc(b, '/');
     for (size_t s = 0; s < k; s++) {
         if (s > 0)
-            sb_addc(b, '/');
+            strbuf_addc(b, '/');
         sb_encode(b, p + st[s], ln[s], 0);
     }
     if (k > 0 && trailing)
-        sb_addc(b, '/');
+        strbuf_addc(b, '/');
     free(st);
     free(ln);
     return 0;
@@ -259,7 +196,7 @@ static char *reencode(const char *s, size_t len)
     return r;
 }
 
-static int canon_query(struct sbuf *b, const char *q)
+static int canon_query(struct strbuf *b, const char *q)
 {
     if (!q || !*q)
         return 0;
@@ -297,10 +234,10 @@ static int canon_query(struct sbuf *b, const char *q)
         qsort(ps, k, sizeof *ps, qparam_cmp);
         for (size_t i = 0; i < k; i++) {
             if (i)
-                sb_addc(b, '&');
-            sb_add(b, ps[i].name);
-            sb_addc(b, '=');
-            sb_add(b, ps[i].value);
+                strbuf_addc(b, '&');
+            strbuf_add(b, ps[i].name);
+            strbuf_addc(b, '=');
+            strbuf_add(b, ps[i].value);
         }
     }
     for (size_t i = 0; i < k; i++) {
@@ -331,7 +268,7 @@ static int chdr_cmp(const void *a, const void *b)
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 /* Appends value trimmed, with runs of whitespace collapsed to one space. */
-static void sb_add_value(struct sbuf *b, const char *v)
+static void sb_add_value(struct strbuf *b, const char *v)
 {
     while (*v && is_ws(*v))
         v++;
@@ -341,9 +278,9 @@ static void sb_add_value(struct sbuf *b, const char *v)
             pending = 1;
         } else {
             if (pending)
-                sb_addc(b, ' ');
+                strbuf_addc(b, ' ');
             pending = 0;
-            sb_addc(b, *v);
+            strbuf_addc(b, *v);
         }
     }
 }
@@ -377,7 +314,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
         if (!req->headers[i].name || !req->headers[i].value)
             return err_set(e, "sigv4: header %zu has no name or value", i);
 
-    struct sbuf cr = {0}, sh = {0}, tmp = {0};
+    struct strbuf cr = {0}, sh = {0}, tmp = {0};
     struct chdr *hs = NULL;
     char *creq = NULL, *signed_headers = NULL;
     size_t nh = req->n_headers;
@@ -385,18 +322,18 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
     size_t fail_idx = 0;
 
     /* method, path, query */
-    sb_add(&cr, req->method);
-    sb_addc(&cr, '\n');
+    strbuf_add(&cr, req->method);
+    strbuf_addc(&cr, '\n');
     if (key->normalize_path) {
         if (canon_path_normalized(&cr, req->path) != 0)
             goto oom;
     } else {
         canon_path_s3(&cr, req->path);
     }
-    sb_addc(&cr, '\n');
+    strbuf_addc(&cr, '\n');
     if (canon_query(&cr, req->query) != 0)
         goto oom;
-    sb_addc(&cr, '\n');
+    strbuf_addc(&cr, '\n');
 
     /* headers: lower-case names, sort (stable), join duplicates with ',' */
     hs = calloc(nh ? nh : 1, sizeof *hs);
@@ -425,33 +362,33 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
     }
     qsort(hs, nh, sizeof *hs, chdr_cmp);
     for (size_t i = 0; i < nh;) {
-        sb_add(&cr, hs[i].name);
-        sb_addc(&cr, ':');
+        strbuf_add(&cr, hs[i].name);
+        strbuf_addc(&cr, ':');
         if (sh.len)
-            sb_addc(&sh, ';');
-        sb_add(&sh, hs[i].name);
+            strbuf_addc(&sh, ';');
+        strbuf_add(&sh, hs[i].name);
         size_t j = i;
         for (; j < nh && strcmp(hs[j].name, hs[i].name) == 0; j++) {
             if (j > i)
-                sb_addc(&cr, ',');
+                strbuf_addc(&cr, ',');
             sb_add_value(&cr, hs[j].value);
         }
-        sb_addc(&cr, '\n');
+        strbuf_addc(&cr, '\n');
         i = j;
     }
     for (size_t i = 0; i < nh; i++)
         free(hs[i].name);
     free(hs);
     hs = NULL;
-    sb_addc(&cr, '\n');
+    strbuf_addc(&cr, '\n');
     if (!sh.p)
-        sb_add(&sh, "");
-    sb_addn(&cr, sh.p ? sh.p : "", sh.len);
-    sb_addc(&cr, '\n');
-    sb_add(&cr, req->payload_hash ? req->payload_hash : "UNSIGNED-PAYLOAD");
+        strbuf_add(&sh, "");
+    strbuf_addn(&cr, sh.p ? sh.p : "", sh.len);
+    strbuf_addc(&cr, '\n');
+    strbuf_add(&cr, req->payload_hash ? req->payload_hash : "UNSIGNED-PAYLOAD");
 
-    creq = sb_take(&cr);
-    signed_headers = sb_take(&sh);
+    creq = strbuf_take(&cr, NULL);
+    signed_headers = strbuf_take(&sh, NULL);
     if (!creq || !signed_headers)
         goto oom;
 
@@ -461,17 +398,17 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
     date8[8] = '\0';
     char creq_hash[65];
     sigv4_sha256_hex(creq, strlen(creq), creq_hash);
-    sb_add(&tmp, "AWS4-HMAC-SHA256\n");
-    sb_add(&tmp, key->amz_date);
-    sb_addc(&tmp, '\n');
-    sb_add(&tmp, date8);
-    sb_addc(&tmp, '/');
-    sb_add(&tmp, key->region);
-    sb_addc(&tmp, '/');
-    sb_add(&tmp, key->service);
-    sb_add(&tmp, "/aws4_request\n");
-    sb_add(&tmp, creq_hash);
-    char *sts = sb_take(&tmp);
+    strbuf_add(&tmp, "AWS4-HMAC-SHA256\n");
+    strbuf_add(&tmp, key->amz_date);
+    strbuf_addc(&tmp, '\n');
+    strbuf_add(&tmp, date8);
+    strbuf_addc(&tmp, '/');
+    strbuf_add(&tmp, key->region);
+    strbuf_addc(&tmp, '/');
+    strbuf_add(&tmp, key->service);
+    strbuf_add(&tmp, "/aws4_request\n");
+    strbuf_add(&tmp, creq_hash);
+    char *sts = strbuf_take(&tmp, NULL);
     if (!sts)
         goto oom;
 
@@ -488,19 +425,19 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
     char sighex[65];
     hex_encode(sig, 32, sighex);
 
-    sb_add(&tmp, "AWS4-HMAC-SHA256 Credential=");
-    sb_add(&tmp, key->access_key);
-    sb_addc(&tmp, '/');
-    sb_add(&tmp, date8);
-    sb_addc(&tmp, '/');
-    sb_add(&tmp, key->region);
-    sb_addc(&tmp, '/');
-    sb_add(&tmp, key->service);
-    sb_add(&tmp, "/aws4_request, SignedHeaders=");
-    sb_add(&tmp, signed_headers);
-    sb_add(&tmp, ", Signature=");
-    sb_add(&tmp, sighex);
-    out->authorization = sb_take(&tmp);
+    strbuf_add(&tmp, "AWS4-HMAC-SHA256 Credential=");
+    strbuf_add(&tmp, key->access_key);
+    strbuf_addc(&tmp, '/');
+    strbuf_add(&tmp, date8);
+    strbuf_addc(&tmp, '/');
+    strbuf_add(&tmp, key->region);
+    strbuf_addc(&tmp, '/');
+    strbuf_add(&tmp, key->service);
+    strbuf_add(&tmp, "/aws4_request, SignedHeaders=");
+    strbuf_add(&tmp, signed_headers);
+    strbuf_add(&tmp, ", Signature=");
+    strbuf_add(&tmp, sighex);
+    out->authorization = strbuf_take(&tmp, NULL);
     out->signature = strdup(sighex);
     out->canonical_request = creq;
     out->string_to_sign = sts;
@@ -514,9 +451,9 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
 oom:
     fail = NULL;
 fail:
-    free(cr.p);
-    free(sh.p);
-    free(tmp.p);
+    strbuf_free(&cr);
+    strbuf_free(&sh);
+    strbuf_free(&tmp);
     free(creq);
     free(signed_headers);
     if (hs) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sitewise_schema.h"
+#include "strbuf.h"
 
 #define SERDE "org.apache.hadoop.hive.serde2.avro.AvroSerDe"
 #define INPUT_FORMAT "org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat"
@@ -137,57 +138,13 @@ int athena_columns(const char *schema_json, struct athena_column **out, size_t *
 
 /* ---------------------------------------------------------------- text */
 
-struct sb {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sb *b, const char *fmt, ...)
+/* The text built, or NULL (out of memory, e set). */
+static char *sb_done(struct strbuf *b, struct err *e)
 {
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap <= b->len + (size_t)n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
-static char *sb_done(struct sb *b, struct err *e)
-{
-    if (b->oom) {
-        free(b->p);
+    char *r = strbuf_take(b, NULL);
+    if (!r)
         err_set(e, "out of memory");
-        return NULL;
-    }
-    if (!b->p) {
-        b->p = calloc(1, 1);
-        if (!b->p)
-            err_set(e, "out of memory");
-    }
-    return b->p;
+    return r;
 }
 
 /* Bucket and prefix go into '...' literals: refuse what would need escaping. */
@@ -241,13 +198,13 @@ char *athena_create_table(const struct config *cfg, const struct athena_opts *o,
     }
     const char *bucket = cfg->s3.repartitioned.bucket_name;
     const char *prefix = cfg->s3.repartitioned.data_prefix;
-    struct sb b = {0};
+    struct strbuf b = {0};
     if (o->create_database)
-        sb_printf(&b, "CREATE DATABASE IF NOT EXISTS `%s`;\n\n", db);
-    sb_printf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s`.`%s` (\n", db, table);
+        strbuf_printf(&b, "CREATE DATABASE IF NOT EXISTS `%s`;\n\n", db);
+    strbuf_printf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s`.`%s` (\n", db, table);
     for (size_t i = 0; i < n; i++)
-        sb_printf(&b, "  `%s` %s%s\n", cols[i].name, cols[i].type, i + 1 < n ? "," : "");
-    sb_printf(&b, ")\n"
+        strbuf_printf(&b, "  `%s` %s%s\n", cols[i].name, cols[i].type, i + 1 < n ? "," : "");
+    strbuf_printf(&b, ")\n"
                   "PARTITIONED BY (\n"
                   "  `startyear` int,\n"
                   "  `startmonth` int,\n"
@@ -262,7 +219,7 @@ char *athena_create_table(const struct config *cfg, const struct athena_opts *o,
                   "  'avro.schema.literal'='%s'",
               compact, bucket, prefix, compact);
     if (o->projection) {
-        sb_printf(&b, ",\n"
+        strbuf_printf(&b, ",\n"
                       "  'projection.enabled'='true',\n"
                       "  'projection.startyear.type'='integer',\n"
                       "  'projection.startyear.range'='%d,%d',\n"
@@ -274,7 +231,7 @@ char *athena_create_table(const struct config *cfg, const struct athena_opts *o,
                       "startMonth=${startmonth}/startDay=${startday}/'",
                   o->year_from, o->year_to, bucket, prefix);
     }
-    sb_printf(&b, "\n);\n");
+    strbuf_printf(&b, "\n);\n");
     free(compact);
     free(cols);
     return sb_done(&b, e);
@@ -304,18 +261,18 @@ char *athena_add_partitions(const struct config *cfg, const struct athena_opts *
         if (!u || day_cmp(&sorted[i], &sorted[u - 1]) != 0)
             sorted[u++] = sorted[i];
     n = u;
-    struct sb b = {0};
+    struct strbuf b = {0};
     size_t in_stmt = 0;
     for (size_t i = 0; i < n; i++) {
         if (in_stmt == 0)
-            sb_printf(&b, "%sALTER TABLE `%s`.`%s` ADD IF NOT EXISTS\n", b.len ? "\n" : "", db,
+            strbuf_printf(&b, "%sALTER TABLE `%s`.`%s` ADD IF NOT EXISTS\n", b.len ? "\n" : "", db,
                       table);
         char part[DAY_PARTITION_MAX];
-        sb_printf(&b, "  PARTITION (startyear=%d, startmonth=%d, startday=%d) LOCATION 's3://%s/%s%s'",
+        strbuf_printf(&b, "  PARTITION (startyear=%d, startmonth=%d, startday=%d) LOCATION 's3://%s/%s%s'",
                   sorted[i].y, sorted[i].m, sorted[i].d, cfg->s3.repartitioned.bucket_name,
                   cfg->s3.repartitioned.data_prefix, day_partition(&sorted[i], part));
         int last = ++in_stmt == ATHENA_PARTITIONS_PER_STATEMENT || i + 1 == n;
-        sb_printf(&b, "%s\n", last ? ";" : "");
+        strbuf_printf(&b, "%s\n", last ? ";" : "");
         if (last)
             in_stmt = 0;
     }

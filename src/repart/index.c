@@ -1,5 +1,6 @@
 #include "index.h"
 #include "md5.h"
+#include "strbuf.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -420,104 +421,65 @@ int index_parse(const char *text, size_t len, struct index *out, struct err *e)
     return 0;
 }
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
 char *index_format(const struct index *ix, size_t *len_out)
 {
-    struct sbuf b = {0};
-    sb_add(&b, "", 0);
+    struct strbuf b = {0};
     for (size_t i = 0; i < ix->n_series; i++) {
-        sb_str(&b, ix->series[i]);
-        sb_str(&b, "\n");
+        strbuf_add(&b, ix->series[i]);
+        strbuf_add(&b, "\n");
     }
     if (ix->n_sources || ix->n_compat || ix->n_files || ix->n_folded) {
-        sb_str(&b, INDEX_HEADER "\n");
+        strbuf_add(&b, INDEX_HEADER "\n");
         for (size_t i = 0; i < ix->n_compat; i++) {
-            sb_str(&b, INDEX_COMPAT);
-            sb_str(&b, ix->compat[i]);
-            sb_str(&b, "\n");
+            strbuf_add(&b, INDEX_COMPAT);
+            strbuf_add(&b, ix->compat[i]);
+            strbuf_add(&b, "\n");
         }
         char num[128 + MD5CHAIN_TEXT_MAX];
         for (size_t i = 0; i < ix->n_files; i++) {
             const struct index_file *f = &ix->files[i];
-            sb_str(&b, INDEX_FILE);
-            sb_str(&b, f->name);
+            strbuf_add(&b, INDEX_FILE);
+            strbuf_add(&b, f->name);
             snprintf(num, sizeof num, "\t%lld\t%s\t%llu\t%lld", f->size, f->md5, f->records,
                      f->header_len);
-            sb_str(&b, num);
+            strbuf_add(&b, num);
             if (f->etag[0] || f->unowned >= 0) {
-                sb_str(&b, "\t");
-                sb_str(&b, f->etag[0] ? f->etag : "-");
+                strbuf_add(&b, "\t");
+                strbuf_add(&b, f->etag[0] ? f->etag : "-");
             }
             if (f->unowned >= 0) {
                 snprintf(num, sizeof num, "\t%lld\t%lld", f->unowned,
                          f->sources >= 0 ? f->sources : 0);
-                sb_str(&b, num);
+                strbuf_add(&b, num);
             }
-            sb_str(&b, "\n");
+            strbuf_add(&b, "\n");
         }
         for (size_t i = 0; i < ix->n_folded; i++) {
-            sb_str(&b, INDEX_FOLDED);
-            sb_str(&b, ix->folded[i].name);
-            sb_str(&b, "\t");
-            sb_str(&b, ix->folded[i].etag[0] ? ix->folded[i].etag : "-");
-            sb_str(&b, "\n");
+            strbuf_add(&b, INDEX_FOLDED);
+            strbuf_add(&b, ix->folded[i].name);
+            strbuf_add(&b, "\t");
+            strbuf_add(&b, ix->folded[i].etag[0] ? ix->folded[i].etag : "-");
+            strbuf_add(&b, "\n");
         }
         for (size_t i = 0; i < ix->n_sources; i++) {
             const struct index_source *s = &ix->sources[i];
             snprintf(num, sizeof num, "%lld", s->size);
-            sb_str(&b, INDEX_SRC);
-            sb_str(&b, s->relkey);
-            sb_str(&b, "\t");
-            sb_str(&b, num);
-            sb_str(&b, "\t");
-            sb_str(&b, s->etag);
-            sb_str(&b, "\t");
-            sb_str(&b, s->merged);
+            strbuf_add(&b, INDEX_SRC);
+            strbuf_add(&b, s->relkey);
+            strbuf_add(&b, "\t");
+            strbuf_add(&b, num);
+            strbuf_add(&b, "\t");
+            strbuf_add(&b, s->etag);
+            strbuf_add(&b, "\t");
+            strbuf_add(&b, s->merged);
             if (s->off >= 0) {
                 snprintf(num, sizeof num, "\t%lld\t%lld", s->off, s->len);
-                sb_str(&b, num);
+                strbuf_add(&b, num);
             }
-            sb_str(&b, "\n");
+            strbuf_add(&b, "\n");
         }
     }
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    if (len_out)
-        *len_out = b.len;
-    return b.p;
+    return strbuf_take(&b, len_out);
 }
 
 static int sorted_has(char *const *arr, size_t n, const char *s)
