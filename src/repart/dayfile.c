@@ -245,6 +245,85 @@ static int read_header(struct dayfile *df, const struct index_file *f, struct s3
     }
 }
 
+/* The object as it is now (HEAD) and the upload of its new version: with
+ * locking, the new version replaces only the one seen now, so a writer that
+ * lost its lease meanwhile cannot overwrite what another committed. */
+static int open_upload(struct dayfile *df, struct err *e)
+{
+    const struct dayfile_env *env = df->env;
+    const char *bucket = env->cfg->s3.repartitioned.bucket_name;
+    struct err he = {0};
+    if (s3_head(env->s3, bucket, df->key, &df->cur, &he) == 0) {
+        df->exists = 1;
+    } else if (he.kind != ERR_NOT_FOUND) {
+        *e = he;
+        return err_prefix(e, "%s: ", df->key);
+    }
+    df->put.content_type = "avro/binary";
+    if (env->locking) {
+        if (df->exists)
+            df->put.if_match = df->cur.etag;
+        else
+            df->put.if_none_match = "*";
+    }
+    df->up = upload_open(env->s3, env->pool, bucket, df->key,
+                         (size_t)env->cfg->part_size_mb << 20, env->parts_in_flight, &df->put, e);
+    if (!df->up)
+        return -1;
+    if (env->budget)
+        upload_set_budget(df->up, env->budget);
+    return 0;
+}
+
+/* An append: the committed header gives the schema (*schema, caller frees),
+ * codec and sync marker of the blocks to add; the committed bytes go first. */
+static int open_append(struct dayfile *df, const struct index *committed,
+                       struct merge_options *mo, char **schema, struct err *e)
+{
+    const struct index_file *f = index_file_find(committed, LAYOUT_DAYFILE);
+    if (!f)
+        return err_set(e, "%s: the index names no committed version to append to", df->key);
+    if (f->header_len <= 0 || f->header_len > (1 << 20))
+        return err_setk(e, ERR_DATA, "%s: implausible header length %lld in the index", df->key,
+                        f->header_len);
+    struct s3_buf hb = {0};
+    if (md5chain_parse(f->md5, f->size, &df->kept_chain, e) != 0 ||
+        read_header(df, f, &hb, e) != 0) {
+        s3_buf_free(&hb);
+        return -1;
+    }
+    struct ocf_reader r;
+    int opened = (long long)hb.len == f->header_len &&
+                 ocf_reader_open(&r, df->key, hb.data, hb.len, e) == 0;
+    if (!opened || (long long)r.header_len != f->header_len) {
+        if (opened)
+            ocf_reader_close(&r);
+        s3_buf_free(&hb);
+        if (!e->msg[0])
+            err_setk(e, ERR_DATA, "%s: the header is not the %lld bytes the index says",
+                     df->key, f->header_len);
+        e->kind = ERR_NOT_COMMITTED;
+        return err_prefix(e, "the committed day file does not match its index (run verify): ");
+    }
+    df->header_len = f->header_len;
+    *schema = strndup(r.schema_json, r.schema_len);
+    mo->codec = r.codec;
+    memcpy(df->sync, r.sync, OCF_SYNC_SIZE);
+    ocf_reader_close(&r);
+    if (!*schema) {
+        s3_buf_free(&hb);
+        return err_set(e, "out of memory");
+    }
+    mo->schema_json = *schema;
+    mo->continue_at = (uint64_t)f->size;
+    mo->continue_header_len = (uint64_t)f->header_len;
+    df->kept = f->size;
+    df->kept_records = f->records;
+    int rc = carry_committed(df, f, &hb, e);
+    s3_buf_free(&hb);
+    return rc;
+}
+
 struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
                              const struct index *committed, int rebuild,
                              const unsigned char sync[16], const char *rschema, struct err *e)
@@ -256,6 +335,9 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
     }
     df->env = env;
     const struct config *cfg = env->cfg;
+    struct merge_options mo;
+    memset(&mo, 0, sizeof mo);
+    char *schema = NULL;
     if (layout_data_key(cfg, d, LAYOUT_DAYFILE, df->key, sizeof df->key) != 0) {
         err_set(e, "merged key too long");
         goto fail;
@@ -265,100 +347,26 @@ struct dayfile *dayfile_open(const struct dayfile_env *env, const struct day *d,
         err_set(e, "out of memory");
         goto fail;
     }
-    struct err he = {0};
-    if (s3_head(env->s3, cfg->s3.repartitioned.bucket_name, df->key, &df->cur, &he) == 0) {
-        df->exists = 1;
-    } else if (he.kind != ERR_NOT_FOUND) {
-        *e = he;
-        err_prefix(e, "%s: ", df->key);
+    if (open_upload(df, e) != 0)
         goto fail;
-    }
-    /* With locking, the new version replaces only the one seen now: a writer
-     * that lost its lease meanwhile cannot overwrite what another committed. */
-    df->put.content_type = "avro/binary";
-    if (env->locking) {
-        if (df->exists)
-            df->put.if_match = df->cur.etag;
-        else
-            df->put.if_none_match = "*";
-    }
-    df->up = upload_open(env->s3, env->pool, cfg->s3.repartitioned.bucket_name, df->key,
-                         (size_t)cfg->part_size_mb << 20, env->parts_in_flight, &df->put, e);
-    if (!df->up)
-        goto fail;
-    if (env->budget)
-        upload_set_budget(df->up, env->budget);
-
-    struct merge_options mo;
-    memset(&mo, 0, sizeof mo);
-    char *schema = NULL;
     if (rebuild) {
         mo.schema_json = rschema ? rschema : config_base_schema(cfg);
         mo.codec = config_output_codec(cfg);
         memcpy(df->sync, sync, OCF_SYNC_SIZE);
-    } else {
-        const struct index_file *f = index_file_find(committed, LAYOUT_DAYFILE);
-        if (!f) {
-            err_set(e, "%s: the index names no committed version to append to", df->key);
-            goto fail;
-        }
-        /* its header: the schema, codec and sync marker of the blocks to add */
-        struct s3_buf hb = {0};
-        struct ocf_reader r;
-        if (f->header_len <= 0 || f->header_len > (1 << 20)) {
-            err_setk(e, ERR_DATA, "%s: implausible header length %lld in the index", df->key,
-                     f->header_len);
-            goto fail;
-        }
-        if (md5chain_parse(f->md5, f->size, &df->kept_chain, e) != 0 ||
-            read_header(df, f, &hb, e) != 0) {
-            s3_buf_free(&hb);
-            goto fail;
-        }
-        if ((long long)hb.len != f->header_len ||
-            ocf_reader_open(&r, df->key, hb.data, hb.len, e) != 0 ||
-            (long long)r.header_len != f->header_len) {
-            if ((long long)hb.len == f->header_len)
-                ocf_reader_close(&r);
-            s3_buf_free(&hb);
-            if (!e->msg[0])
-                err_setk(e, ERR_DATA, "%s: the header is not the %lld bytes the index says",
-                         df->key, f->header_len);
-            e->kind = ERR_NOT_COMMITTED;
-            err_prefix(e, "the committed day file does not match its index (run verify): ");
-            goto fail;
-        }
-        df->header_len = f->header_len;
-        schema = strndup(r.schema_json, r.schema_len);
-        mo.codec = r.codec;
-        memcpy(df->sync, r.sync, OCF_SYNC_SIZE);
-        ocf_reader_close(&r);
-        if (!schema) {
-            s3_buf_free(&hb);
-            err_set(e, "out of memory");
-            goto fail;
-        }
-        mo.schema_json = schema;
-        mo.continue_at = (uint64_t)f->size;
-        mo.continue_header_len = (uint64_t)f->header_len;
-        df->kept = f->size;
-        df->kept_records = f->records;
-        int rc = carry_committed(df, f, &hb, e);
-        s3_buf_free(&hb);
-        if (rc != 0) {
-            free(schema);
-            goto fail;
-        }
+    } else if (open_append(df, committed, &mo, &schema, e) != 0) {
+        goto fail;
     }
     memcpy(mo.sync, df->sync, OCF_SYNC_SIZE);
     mo.widen = 1;
     mo.sitewise = 1;
     df->m = merge_open(&mo, send_bytes, df, e);
     free(schema);
+    schema = NULL;
     if (!df->m)
         goto fail;
     return df;
 fail:
+    free(schema);
     dayfile_free(df);
     return NULL;
 }
