@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "creds.h"
+#include "datetime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,6 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(t, data, n);
     t[n] = '\0';
     long long ts;
-    creds_parse_iso8601(t, &ts);
+    datetime_parse_iso8601(t, &ts);
     return 0;
 }
