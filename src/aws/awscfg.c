@@ -532,24 +532,32 @@ int awscfg_endpoint(enum awscfg_service svc, const char *explicit, const char *r
     int global_sts = svc == AWSCFG_STS && (!region || !*region) && !c->fips && !c->dualstack;
     if (!region || !*region)
         region = "us-east-1";
-    int cn = strncmp(region, "cn-", 3) == 0;
-    const char *dom = cn ? "amazonaws.com.cn" : "amazonaws.com";
-    int k;
+    char host[256];
+    int k = -1;
     if (global_sts)
         k = snprintf(out, n, "https://sts.amazonaws.com");
-    else if (svc == AWSCFG_S3 && c->dualstack)
-        k = snprintf(out, n, "https://s3%s.dualstack.%s.%s", c->fips ? "-fips" : "", region, dom);
-    else if (svc == AWSCFG_S3)
-        k = snprintf(out, n, "https://s3%s.%s.%s", c->fips ? "-fips" : "", region, dom);
-    else if (c->dualstack)
-        k = snprintf(out, n, "https://%s%s.%s.%s", SERVICES[svc].host, c->fips ? "-fips" : "",
-                     region, cn ? "api.amazonwebservices.com.cn" : "api.aws");
-    else
-        k = snprintf(out, n, "https://%s%s.%s.%s", SERVICES[svc].host, c->fips ? "-fips" : "",
-                     region, dom);
+    else if (awscfg_aws_host(svc, region, c->fips, c->dualstack, host, sizeof host) == 0)
+        k = snprintf(out, n, "https://%s", host);
     if (k < 0 || (size_t)k >= n)
         return err_setk(e, ERR_USAGE, "%s endpoint URL too long", SERVICES[svc].name);
     return 0;
+}
+
+int awscfg_aws_host(enum awscfg_service svc, const char *region, int fips, int dualstack,
+                    char *out, size_t n)
+{
+    int cn = strncmp(region, "cn-", 3) == 0;
+    const char *dom = cn ? "amazonaws.com.cn" : "amazonaws.com";
+    const char *f = fips ? "-fips" : "";
+    int k;
+    if (svc == AWSCFG_S3)   /* S3's dual-stack names stay under amazonaws.com */
+        k = snprintf(out, n, "s3%s%s.%s.%s", f, dualstack ? ".dualstack" : "", region, dom);
+    else if (dualstack)
+        k = snprintf(out, n, "%s%s.%s.%s", SERVICES[svc].host, f, region,
+                     cn ? "api.amazonwebservices.com.cn" : "api.aws");
+    else
+        k = snprintf(out, n, "%s%s.%s.%s", SERVICES[svc].host, f, region, dom);
+    return k < 0 || (size_t)k >= n ? -1 : 0;
 }
 
 void awscfg_curl_tls(CURL *h)

@@ -97,9 +97,15 @@ int awscfg_url_check(const char *url, const char *from, char *out, size_t n, str
 /* The endpoint of a service: 1 with a configured URL in out (checked,
  * *from names where it came from), 0 with the AWS endpoint of `region`
  * ("https://sts.eu-west-1.amazonaws.com", FIPS and dual-stack applied; for S3
- * "https://s3.REGION.amazonaws.com", the bucket host form is s3_url's), -1
+ * "https://s3.REGION.amazonaws.com"; the host itself: awscfg_aws_host), -1
  * on error. `explicit` may be NULL or "". `region` NULL/"": us-east-1 (STS:
  * the global endpoint). */
+/* The host name of an AWS service endpoint in `region` (with -fips,
+ * dual-stack), as awscfg_endpoint and the S3 client's per-bucket host use
+ * it: the one place that spells AWS endpoints. -1 if it does not fit. */
+int awscfg_aws_host(enum awscfg_service svc, const char *region, int fips, int dualstack,
+                    char *out, size_t n);
+
 int awscfg_endpoint(enum awscfg_service svc, const char *explicit, const char *region,
                     char *out, size_t n, const char **from, struct err *e);
 

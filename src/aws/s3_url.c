@@ -151,13 +151,14 @@ int s3_target_build(const struct s3_endpoint *ep, const char *bucket, const char
 
     char hostname[512];
     if (ep->aws) {
-        const char *dom = strncmp(ep->region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
-        const char *fips = ep->fips ? "-fips" : "", *ds = ep->dualstack ? ".dualstack" : "";
+        char host[256];
+        if (awscfg_aws_host(AWSCFG_S3, ep->region, ep->fips, ep->dualstack, host,
+                            sizeof host) != 0)
+            return err_setk(e, ERR_USAGE, "s3://%s: endpoint host too long", bucket);
         if (path_style)
-            snprintf(hostname, sizeof hostname, "s3%s%s.%s.%s", fips, ds, ep->region, dom);
+            snprintf(hostname, sizeof hostname, "%s", host);
         else
-            snprintf(hostname, sizeof hostname, "%s.s3%s%s.%s.%s", bucket, fips, ds, ep->region,
-                     dom);
+            snprintf(hostname, sizeof hostname, "%s.%s", bucket, host);
     } else {
         if (path_style)
             snprintf(hostname, sizeof hostname, "%s", ep->host);
