@@ -271,7 +271,10 @@ struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_pro
     } else if (strcmp(host, "queue.amazonaws.com") == 0 || ends_with(host, ".queue.amazonaws.com")) {
         /* legacy queue URL hosts: the JSON protocol goes to the regional endpoint */
         snprintf(scheme, sizeof scheme, "https");
-        snprintf(c->authority, sizeof c->authority, "sqs.%s.amazonaws.com", c->region);
+        if (awscfg_aws_host(AWSCFG_SQS, c->region, 0, 0, c->authority, sizeof c->authority) != 0) {
+            err_setk(e, ERR_USAGE, "sqs: region \"%.64s\" gives no endpoint", c->region);
+            goto fail;
+        }
     } else {
         snprintf(c->authority, sizeof c->authority, "%s", authority);
     }
