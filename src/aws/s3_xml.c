@@ -13,156 +13,7 @@
 
 #include "datetime.h"
 #include "hex.h"
-
-/* ---- a tiny path-tracking expat driver ---------------------------------- */
-
-#define XP_MAX_DEPTH 16
-#define XP_NAME_MAX 48
-/* Text of one leaf element: keys are at most 3 x 1024 bytes url-encoded and
- * tokens S3_TOKEN_MAX; anything longer is refused. */
-#define XP_TEXT_MAX (S3_TOKEN_MAX + 64)
-
-struct xp;
-typedef void (*xp_start_fn)(struct xp *x, void *ud);
-typedef void (*xp_end_fn)(struct xp *x, const char *text, size_t len, void *ud);
-
-struct xp {
-    XML_Parser p;
-    int depth;                         /* elements open */
-    char names[XP_MAX_DEPTH][XP_NAME_MAX];
-    char text[XP_TEXT_MAX + 1];
-    size_t tlen;
-    int text_overflow;
-    int failed;
-    char errmsg[160];
-    xp_start_fn on_start;
-    xp_end_fn on_end;
-    void *ud;
-};
-
-static void xp_fail(struct xp *x, const char *msg)
-{
-    if (!x->failed) {
-        x->failed = 1;
-        snprintf(x->errmsg, sizeof x->errmsg, "%s", msg);
-    }
-    XML_StopParser(x->p, XML_FALSE);
-}
-
-/* Local name of a (possibly prefixed) element name. */
-static const char *local_name(const char *n)
-{
-    const char *c = strrchr(n, ':');
-    return c ? c + 1 : n;
-}
-
-static void XMLCALL xp_start(void *ud, const XML_Char *name, const XML_Char **attrs)
-{
-    (void)attrs;
-    struct xp *x = ud;
-    if (x->failed)
-        return;
-    if (x->depth >= XP_MAX_DEPTH) {
-        xp_fail(x, "elements nested too deeply");
-        return;
-    }
-    snprintf(x->names[x->depth], XP_NAME_MAX, "%s", local_name(name));
-    x->depth++;
-    x->tlen = 0;
-    x->text_overflow = 0;
-    if (x->on_start)
-        x->on_start(x, x->ud);
-}
-
-static void XMLCALL xp_end(void *ud, const XML_Char *name)
-{
-    (void)name;
-    struct xp *x = ud;
-    if (x->failed)
-        return;
-    x->text[x->tlen] = '\0';
-    if (x->on_end)
-        x->on_end(x, x->text_overflow ? NULL : x->text, x->tlen, x->ud);
-    x->depth--;
-    x->tlen = 0;
-    x->text_overflow = 0;
-}
-
-static void XMLCALL xp_chars(void *ud, const XML_Char *s, int len)
-{
-    struct xp *x = ud;
-    if (x->failed || len <= 0)
-        return;
-    if (x->text_overflow || (size_t)len > XP_TEXT_MAX - x->tlen) {
-        /* Only an error if the element turns out to matter (on_end gets NULL). */
-        x->text_overflow = 1;
-        return;
-    }
-    memcpy(x->text + x->tlen, s, (size_t)len);
-    x->tlen += (size_t)len;
-}
-
-static void XMLCALL xp_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int has_internal)
-{
-    (void)name; (void)sysid; (void)pubid; (void)has_internal;
-    xp_fail(ud, "a DTD is not allowed");
-}
-
-/* Is the open element path exactly the n names given? */
-static int xp_at(const struct xp *x, int n, ...)
-{
-    if (x->depth != n)
-        return 0;
-    va_list ap;
-    va_start(ap, n);
-    int ok = 1;
-    for (int i = 0; i < n; i++) {
-        const char *want = va_arg(ap, const char *);
-        if (!want || strcmp(x->names[i], want) != 0) {
-            ok = 0;
-            break;
-        }
-    }
-    va_end(ap);
-    return ok;
-}
-
-/* Parses the document; on failure writes a message (naming the line) to
- * `why`. */
-static int xp_run(struct xp *x, const char *xml, size_t len, char *why, size_t why_sz)
-{
-    if (len > S3_XML_MAX_BYTES) {
-        snprintf(why, why_sz, "XML body of %zu bytes exceeds the %u byte limit", len,
-                 S3_XML_MAX_BYTES);
-        return -1;
-    }
-    x->p = XML_ParserCreate("UTF-8");
-    if (!x->p) {
-        snprintf(why, why_sz, "out of memory creating an XML parser");
-        return -1;
-    }
-    XML_SetUserData(x->p, x);
-    XML_SetElementHandler(x->p, xp_start, xp_end);
-    XML_SetCharacterDataHandler(x->p, xp_chars);
-    XML_SetStartDoctypeDeclHandler(x->p, xp_doctype);
-    int rc = 0;
-    enum XML_Status st = XML_Parse(x->p, xml ? xml : "", (int)len, XML_TRUE);
-    if (x->failed) {
-        snprintf(why, why_sz, "%s (line %lu)", x->errmsg,
-                 (unsigned long)XML_GetCurrentLineNumber(x->p));
-        rc = -1;
-    } else if (st != XML_STATUS_OK) {
-        snprintf(why, why_sz, "malformed XML: %s (line %lu, column %lu)",
-                 XML_ErrorString(XML_GetErrorCode(x->p)),
-                 (unsigned long)XML_GetCurrentLineNumber(x->p),
-                 (unsigned long)XML_GetCurrentColumnNumber(x->p));
-        rc = -1;
-    }
-    XML_ParserFree(x->p);
-    x->p = NULL;
-    return rc;
-}
+#include "xmlpath.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -275,7 +126,7 @@ int s3_xml_parse_error(const char *xml, size_t len, struct s3_xml_error *out)
     x->ud = &c;
     char why[512];
     int is_error = 0;
-    if (xp_run(x, xml, len, why, sizeof why) == 0 && out->code[0])
+    if (xp_run(x, xml, len, S3_XML_MAX_BYTES, why, sizeof why) == 0 && out->code[0])
         is_error = 1;
     free(x);
     if (!is_error)
@@ -481,7 +332,7 @@ int s3_xml_parse_list(const char *xml, size_t len, struct s3_object_list *out,
     x->on_end = list_end;
     x->ud = c;
     char why[512];
-    int rc = xp_run(x, xml, len, why, sizeof why);
+    int rc = xp_run(x, xml, len, S3_XML_MAX_BYTES, why, sizeof why);
     free(c->cur.key);
     c->cur.key = NULL;
     if (rc == 0 && !c->root_ok) {
@@ -585,7 +436,7 @@ static int mpu_parse(struct mpu_ctx *c, const char *xml, size_t len, char *why, 
     x->on_start = mpu_start;
     x->on_end = mpu_end;
     x->ud = c;
-    int rc = xp_run(x, xml, len, why, why_sz);
+    int rc = xp_run(x, xml, len, S3_XML_MAX_BYTES, why, why_sz);
     free(x);
     if (rc != 0)
         return -1;
@@ -822,7 +673,7 @@ int s3_xml_parse_uploads(const char *xml, size_t len, struct s3_upload_list *out
     x->on_end = uploads_end;
     x->ud = c;
     char why[512];
-    int rc = xp_run(x, xml, len, why, sizeof why);
+    int rc = xp_run(x, xml, len, S3_XML_MAX_BYTES, why, sizeof why);
     free(c->cur.key);
     free(c->cur.upload_id);
     if (rc == 0 && !c->root_ok) {
