@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "awscfg.h"
+#include "awsreq.h"
 #include "hex.h"
 #include "md5.h"
 #include "retry.h"
@@ -378,58 +379,7 @@ static int code_not_found(const char *code)
            strcmp(code, "NonExistentQueue") == 0;
 }
 
-/* Removes every occurrence of `secret` from s (AWS messages could echo an
- * access key id or token back). */
-static void redact(char *s, const char *secret)
-{
-    size_t n = secret ? strlen(secret) : 0;
-    if (n < 4)
-        return;
-    char *p;
-    while ((p = strstr(s, secret)) != NULL) {
-        memcpy(p, "***", 3);
-        memmove(p + 3, p + n, strlen(p + n) + 1);
-    }
-}
-
 /* ---- transport ---- */
-
-struct buf {
-    char  *p;
-    size_t n, cap;
-    int    too_big;
-};
-
-static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct buf *b = ud;
-    size_t len = size * nmemb;
-    if (len > SQS_RESPONSE_MAX - b->n) {
-        b->too_big = 1;
-        return 0;
-    }
-    if (b->n + len + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 4096;
-        while (nc < b->n + len + 1)
-            nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (!np)
-            return 0;
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, data, len);
-    b->n += len;
-    b->p[b->n] = '\0';
-    return len;
-}
-
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    (void)dt, (void)dn, (void)ut, (void)un;
-    const struct sqs_client *c = ud;
-    return c->cancel && *c->cancel ? 1 : 0;
-}
 
 static int cancelled(const struct sqs_client *c)
 {
@@ -464,139 +414,61 @@ struct outcome {
     char code[128];
 };
 
-static int attempt_result(struct sqs_client *c, CURLcode rc, const char *errbuf, struct buf *b,
-                          const char *akid, const char *token, struct outcome *out);
+static int attempt_result(struct sqs_client *c, const struct awsreq_answer *ans,
+                          struct outcome *out);
 
-/* One signed POST. The response body goes to *b. */
+/* One signed POST (awsreq). The answer's body stays in *ans. */
 static int attempt(struct sqs_client *c, const char *action, const char *body, size_t blen,
-                   long extra_ms, struct buf *b, struct outcome *out, struct err *e)
+                   long extra_ms, struct awsreq_answer *ans, struct outcome *out, struct err *e)
 {
-    struct creds cr;
     memset(out, 0, sizeof *out);
-    if (creds_provider_get(c->creds, &cr, e) < 0)
-        return err_prefix(e, "sqs %s %s: credentials: ", action, c->queue_q);
-
-    char date[17], hash[65], target[64];
-    sigv4_amz_date((long long)time(NULL), date);
-    sigv4_sha256_hex(body, blen, hash);
+    char target[64];
     snprintf(target, sizeof target, "AmazonSQS.%s", action);
-    struct sigv4_header hs[5] = {
-        {"host", c->authority},
-        {"x-amz-date", date},
+    struct awsreq_header hs[2] = {
         {"x-amz-target", target},
         {"content-type", "application/x-amz-json-1.0"},
-        {"x-amz-security-token", cr.session_token},
     };
-    size_t nh = cr.session_token[0] ? 5 : 4;
-    struct sigv4_request rq = {"POST", c->path, NULL, hs, nh, hash};
-    struct sigv4_key key = {cr.access_key, cr.secret_key, c->region, "sqs", date, 1};
-    struct sigv4_result sr;
-    memset(&sr, 0, sizeof sr);
-    if (sigv4_sign(&rq, &key, &sr, e) < 0) {
-        OPENSSL_cleanse(&cr, sizeof cr);
-        return err_prefix(e, "sqs %s %s: signing: ", action, c->queue_q);
-    }
-
-    /* header lines: big enough for a 4 KiB session token */
-    char line[4200];
-    struct curl_slist *hl = NULL, *t;
-    int ok = 1;
-#define ADD(...)                                              \
-    do {                                                      \
-        snprintf(line, sizeof line, __VA_ARGS__);             \
-        t = curl_slist_append(hl, line);                      \
-        if (!t)                                               \
-            ok = 0;                                           \
-        else                                                  \
-            hl = t;                                           \
-    } while (0)
-    ADD("Host: %s", c->authority);
-    ADD("X-Amz-Date: %s", date);
-    ADD("X-Amz-Target: %s", target);
-    ADD("Content-Type: application/x-amz-json-1.0");
-    if (cr.session_token[0])
-        ADD("X-Amz-Security-Token: %s", cr.session_token);
-    ADD("Authorization: %s", sr.authorization);
-    ADD("Expect:");
-#undef ADD
-    OPENSSL_cleanse(line, sizeof line);
-    sigv4_result_free(&sr);
-    /* keep only what redaction needs (the access key id and token are sent in
-       the clear; the secret key never leaves this process) */
-    char akid[sizeof cr.access_key];
-    memcpy(akid, cr.access_key, sizeof akid);
-    int has_token = cr.session_token[0] != 0;
-    OPENSSL_cleanse(cr.secret_key, sizeof cr.secret_key);
-    if (!ok) {
-        curl_slist_free_all(hl);
-        OPENSSL_cleanse(&cr, sizeof cr);
-        return err_set(e, "sqs %s %s: out of memory", action, c->queue_q);
-    }
-
-    CURL *h = c->curl;
-    char errbuf[CURL_ERROR_SIZE];
-    errbuf[0] = '\0';
-    curl_easy_reset(h);
-    awscfg_curl_tls(h);
-    curl_easy_setopt(h, CURLOPT_URL, c->request_url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms + extra_ms);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
-
+    struct awsreq rq = {
+        .curl = c->curl, .creds = c->creds, .service = "sqs", .region = c->region,
+        .method = "POST", .url = c->request_url, .host = c->authority, .path = c->path,
+        .headers = hs, .n_headers = 2, .body = body, .body_len = blen,
+        .connect_ms = c->connect_ms, .timeout_ms = c->timeout_ms + extra_ms,
+        .max_answer = SQS_RESPONSE_MAX, .cancel = c->cancel,
+    };
     c->stats.requests++;
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-    curl_slist_free_all(hl);
-
-    int r = attempt_result(c, rc, errbuf, b, akid, has_token ? cr.session_token : NULL, out);
-    OPENSSL_cleanse(&cr, sizeof cr);
-    OPENSSL_cleanse(akid, sizeof akid);
-    return r;
+    if (awsreq_once(&rq, ans, e) < 0)
+        return err_prefix(e, "sqs %s %s: ", action, c->queue_q);
+    return attempt_result(c, ans, out);
 }
 
-static int attempt_result(struct sqs_client *c, CURLcode rc, const char *errbuf, struct buf *b,
-                          const char *akid, const char *token, struct outcome *out)
+static int attempt_result(struct sqs_client *c, const struct awsreq_answer *ans,
+                          struct outcome *out)
 {
+    (void)c;
     char q[QUOTE_MAX + 4];
-    CURL *h = c->curl;
-    if (rc != CURLE_OK) {
+    if (ans->cc != CURLE_OK) {
         out->kind = OUT_TRANSPORT;
-        if (rc == CURLE_ABORTED_BY_CALLBACK && cancelled(c)) {
+        if (ans->cancelled) {
             out->is_cancel = 1;
-        } else if (rc == CURLE_WRITE_ERROR && b->too_big) {
+        } else if (ans->too_long) {
             snprintf(out->what, sizeof out->what, "response larger than %u bytes",
                      SQS_RESPONSE_MAX);
         } else {
-            out->retryable = retry_curl_code(rc);
-            snprintf(out->what, sizeof out->what, "%s", quote(errbuf[0] ? errbuf
-                                                              : curl_easy_strerror(rc), q));
+            out->retryable = retry_curl_code(ans->cc);
+            snprintf(out->what, sizeof out->what, "%s", quote(ans->error, q));
         }
         return 0;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    out->status = ans->status;
     if (out->status == 200) {
         out->kind = OUT_OK;
         return 0;
     }
     out->kind = OUT_HTTP;
     char code[128], msg[512];
-    if (b->p && sqs_parse_error(b->p, b->n, code, sizeof code, msg, sizeof msg) == 0) {
-        redact(msg, akid);
-        redact(msg, token);
+    if (ans->body.p && sqs_parse_error(ans->body.p, ans->body.len, code, sizeof code, msg,
+                                       sizeof msg) == 0) {
+        awsreq_redact(ans, msg);
         snprintf(out->code, sizeof out->code, "%s", code);
     } else {
         code[0] = msg[0] = '\0';
@@ -630,15 +502,15 @@ static int call(struct sqs_client *c, const char *action, json_t *req, int wait_
                        c->queue_q);
     size_t blen = strlen(body);
     int rc = -1;
-    struct buf b = {0};
+    struct awsreq_answer b;
+    memset(&b, 0, sizeof b);
     struct outcome o;
     for (int n = 1;; n++) {
         if (cancelled(c)) {
             err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
             break;
         }
-        b.n = 0;
-        b.too_big = 0;
+        awsreq_answer_free(&b);
         if (attempt(c, action, body, blen, (long)wait_s * 1000, &b, &o, e) < 0)
             break;
         if (o.is_cancel) {
@@ -647,7 +519,7 @@ static int call(struct sqs_client *c, const char *action, json_t *req, int wait_
         }
         if (o.kind == OUT_OK) {
             json_error_t je;
-            *resp = b.p ? json_loadb(b.p, b.n, 0, &je) : NULL;
+            *resp = b.body.p ? json_loadb(b.body.p, b.body.len, 0, &je) : NULL;
             if (*resp && json_is_object(*resp)) {
                 rc = 0;
                 break;
@@ -674,7 +546,7 @@ static int call(struct sqs_client *c, const char *action, json_t *req, int wait_
             break;
         }
     }
-    free(b.p);
+    awsreq_answer_free(&b);
     free(body);
     return rc;
 }

@@ -2,6 +2,7 @@
  * SiteWise ListTimeSeries API); see assoc.h. */
 #include "assoc.h"
 #include "awscfg.h"
+#include "awsreq.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -197,61 +198,12 @@ int assoc_load_metadata(struct s3_client *s3, const char *bucket, const char *da
 #define API_CAP_MS       20000
 #define API_MAX_PAGES    1000000
 
-struct resp {
-    struct s3_buf body;
-    int too_big;
-    char errtype[128];   /* from x-amzn-ErrorType */
-};
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
-{
-    struct resp *r = ud;
-    size_t n = sz * nm;
-    if (r->body.len + n > ASSOC_PAGE_MAX) {
-        r->too_big = 1;
-        return 0;
-    }
-    if (r->body.len + n + 1 > r->body.cap) {
-        size_t cap = r->body.cap ? r->body.cap : 16384;
-        while (cap < r->body.len + n + 1)
-            cap *= 2;
-        unsigned char *d = realloc(r->body.data, cap);
-        if (!d)
-            return 0;
-        r->body.data = d;
-        r->body.cap = cap;
-    }
-    memcpy(r->body.data + r->body.len, p, n);
-    r->body.len += n;
-    return n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
-{
-    struct resp *r = ud;
-    size_t n = sz * nm;
-    static const char name[] = "x-amzn-errortype:";
-    if (n > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
-        size_t i = sizeof name - 1, k = 0;
-        while (i < n && (p[i] == ' ' || p[i] == '\t'))
-            i++;
-        /* "ThrottlingException:http://internal.amazon.com/..." -> the name */
-        while (i < n && k + 1 < sizeof r->errtype && (isalnum((unsigned char)p[i]) || p[i] == '.'))
-            r->errtype[k++] = p[i++];
-        r->errtype[k] = '\0';
-    }
-    return n;
-}
-
-/* Error type and message of a REST-JSON error body, made printable; the
- * message is withheld when it quotes any part of the credentials (an
- * InvalidSignatureException may echo the canonical request). */
-static void api_error_text(struct resp *r, const struct creds *cr, char *type, size_t tsize,
-                           char *msg, size_t msize)
+static void api_error_text(const struct awsreq_answer *r, char *type, size_t tsize, char *msg,
+                           size_t msize)
 {
     snprintf(type, tsize, "%s", r->errtype);
     msg[0] = '\0';
-    json_t *j = json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
+    json_t *j = r->body.p ? json_loadb(r->body.p, r->body.len, 0, NULL) : NULL;
     if (json_is_object(j)) {
         if (!type[0]) {
             const char *t = json_string_value(json_object_get(j, "__type"));
@@ -266,9 +218,7 @@ static void api_error_text(struct resp *r, const struct creds *cr, char *type, s
         if (!m)
             m = json_string_value(json_object_get(j, "Message"));
         if (m) {
-            if ((cr->access_key[0] && strstr(m, cr->access_key)) ||
-                (cr->secret_key[0] && strstr(m, cr->secret_key)) ||
-                (cr->session_token[0] && strstr(m, cr->session_token)) ||
+            if ((r->akid[0] && strstr(m, r->akid)) || (r->token[0] && strstr(m, r->token)) ||
                 strstr(m, "Signature="))
                 snprintf(msg, msize, "(message withheld: it quotes the request's credentials)");
             else
@@ -303,8 +253,9 @@ struct api_ctx {
     struct creds_provider *creds;
 };
 
-/* One ListTimeSeries call (with its retries). *body receives the 200 body. */
-static int api_call(struct api_ctx *a, const char *token, int page, struct s3_buf *body,
+/* One ListTimeSeries call (with its retries). *body receives the 200 body
+ * (caller frees: strbuf_free). */
+static int api_call(struct api_ctx *a, const char *token, int page, struct strbuf *body,
                     struct err *e)
 {
     char *enc = NULL;
@@ -328,109 +279,45 @@ static int api_call(struct api_ctx *a, const char *token, int page, struct s3_bu
              enc ? enc : "");
     snprintf(path, pcap, "%s/timeseries/", a->base_path);
     snprintf(url, ucap, "%s%s?%s", a->origin, path, query);
-
+    const struct awsreq_header accept = {"accept", "application/json"};
+    struct awsreq rq = {
+        .curl = a->h, .creds = a->creds, .service = "iotsitewise", .region = a->region,
+        .method = "GET", .url = url, .host = a->host, .path = path, .query = query,
+        .headers = &accept, .n_headers = 1, .connect_ms = 10000, .timeout_ms = 120000,
+        .low_speed_secs = 30, .max_answer = ASSOC_PAGE_MAX,
+    };
     for (int attempt = 0;; attempt++) {
-        struct creds cr;
-        if (creds_provider_get(a->creds, &cr, e) < 0) {
-            err_prefix(e, "iotsitewise ListTimeSeries: credentials: ");
+        struct awsreq_answer r;
+        if (awsreq_once(&rq, &r, e) < 0) {
+            awsreq_answer_free(&r);
+            err_prefix(e, "iotsitewise ListTimeSeries: ");
             goto out;
         }
-        char amz_date[17];
-        sigv4_amz_date((long long)time(NULL), amz_date);
-        char payload_hash[65];
-        sigv4_sha256_hex("", 0, payload_hash);
-        struct sigv4_header sh[3] = {
-            {"host", a->host},
-            {"x-amz-date", amz_date},
-            {"x-amz-security-token", cr.session_token},
-        };
-        struct sigv4_request rq = {
-            .method = "GET", .path = path, .query = query, .headers = sh,
-            .n_headers = cr.session_token[0] ? 3 : 2, .payload_hash = payload_hash,
-        };
-        struct sigv4_key key = {
-            .access_key = cr.access_key, .secret_key = cr.secret_key, .region = a->region,
-            .service = "iotsitewise", .amz_date = amz_date, .normalize_path = 1,
-        };
-        struct sigv4_result sr = {0};
-        if (sigv4_sign(&rq, &key, &sr, e) < 0) {
-            err_prefix(e, "iotsitewise ListTimeSeries: signing: ");
-            memset(&cr, 0, sizeof cr);
-            goto out;
-        }
-        struct curl_slist *hl = NULL, *t;
-        char line[8192];
-        int ok = 1;
-#define ADDH(...) do { snprintf(line, sizeof line, __VA_ARGS__); \
-        t = curl_slist_append(hl, line); if (!t) ok = 0; else hl = t; } while (0)
-        ADDH("Host: %s", a->host);
-        ADDH("X-Amz-Date: %s", amz_date);
-        if (cr.session_token[0])
-            ADDH("X-Amz-Security-Token: %s", cr.session_token);
-        ADDH("Authorization: %s", sr.authorization);
-        ADDH("Accept: application/json");
-        ADDH("User-Agent: repart/%s", REPART_VERSION);
-#undef ADDH
-        memset(line, 0, sizeof line);
-        sigv4_result_free(&sr);
-        if (!ok) {
-            curl_slist_free_all(hl);
-            memset(&cr, 0, sizeof cr);
-            err_set(e, "out of memory");
-            goto out;
-        }
-        struct resp r = {0};
-        char errbuf[CURL_ERROR_SIZE] = "";
-        CURL *h = a->h;
-        curl_easy_reset(h);
-        awscfg_curl_tls(h);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);   /* the path as signed */
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);   /* no progress for 30 s: fail */
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &r);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        CURLcode cc = curl_easy_perform(h);
-        curl_slist_free_all(hl);
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-
         char what[600];
         int retry = 0;
-        if (cc != CURLE_OK) {
-            if (r.too_big) {
-                s3_buf_free(&r.body);
-                memset(&cr, 0, sizeof cr);
+        if (r.cc != CURLE_OK) {
+            if (r.too_long) {
+                awsreq_answer_free(&r);
                 err_setk(e, ERR_DATA, "iotsitewise ListTimeSeries (page %d): response larger "
                          "than %d bytes", page, ASSOC_PAGE_MAX);
                 goto out;
             }
-            retry = retry_curl_code(cc);
-            snprintf(what, sizeof what, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        } else if (status == 200) {
-            memset(&cr, 0, sizeof cr);
+            retry = retry_curl_code(r.cc);
+            snprintf(what, sizeof what, "%s", r.error);
+        } else if (r.status == 200) {
             *body = r.body;
+            memset(&r.body, 0, sizeof r.body);
+            awsreq_answer_free(&r);
             rc = 0;
             goto out;
         } else {
             char type[128], msg[320];
-            api_error_text(&r, &cr, type, sizeof type, msg, sizeof msg);
-            retry = status == 429 || status == 408 || status >= 500 || throttle_type(type);
-            snprintf(what, sizeof what, "HTTP %ld%s%s%s%s", status, type[0] ? " " : "", type,
+            api_error_text(&r, type, sizeof type, msg, sizeof msg);
+            retry = r.status == 429 || r.status == 408 || r.status >= 500 || throttle_type(type);
+            snprintf(what, sizeof what, "HTTP %ld%s%s%s%s", r.status, type[0] ? " " : "", type,
                      msg[0] ? ": " : "", msg);
         }
-        s3_buf_free(&r.body);
-        memset(&cr, 0, sizeof cr);
+        awsreq_answer_free(&r);
         if (!retry) {
             err_setk(e, ERR_GENERIC, "iotsitewise ListTimeSeries (page %d): %s", page, what);
             goto out;
@@ -483,12 +370,12 @@ int assoc_load_api(const char *region, struct creds_provider *creds, struct asso
                      API_MAX_PAGES);
             goto done;
         }
-        struct s3_buf body = {0};
+        struct strbuf body = {0};
         if (api_call(&a, token, page, &body, e) < 0)
             goto done;
         char *next = NULL;
-        int prc = assoc_parse_api_page(body.data, body.len, &next, &set, e);
-        s3_buf_free(&body);
+        int prc = assoc_parse_api_page(body.p, body.len, &next, &set, e);
+        strbuf_free(&body);
         if (prc < 0) {
             err_prefix(e, "iotsitewise ListTimeSeries (page %d): ", page);
             goto done;
