@@ -299,6 +299,99 @@ void sigv4_result_free(struct sigv4_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The canonical headers (lower-case names, sorted (stable), values of one
+ * name joined with ',') into cr, their names joined with ';' into sh.
+ * 0; -1 out of memory; -2 header *bad has an empty name. */
+static int canon_headers(const struct sigv4_request *req, struct strbuf *cr, struct strbuf *sh,
+                         size_t *bad)
+{
+    size_t nh = req->n_headers;
+    struct chdr *hs = calloc(nh ? nh : 1, sizeof *hs);
+    if (!hs)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < nh && rc == 0; i++) {
+        const char *nm = req->headers[i].name;
+        while (is_ws(*nm))
+            nm++;
+        size_t l = strlen(nm);
+        while (l > 0 && is_ws(nm[l - 1]))
+            l--;
+        if (l == 0) {
+            *bad = i;
+            rc = -2;
+        } else if (!(hs[i].name = malloc(l + 1))) {
+            rc = -1;
+        } else {
+            for (size_t j = 0; j < l; j++)
+                hs[i].name[j] = (char)tolower((unsigned char)nm[j]);
+            hs[i].name[l] = '\0';
+            hs[i].value = req->headers[i].value;
+            hs[i].idx = i;
+        }
+    }
+    if (rc == 0)
+        qsort(hs, nh, sizeof *hs, chdr_cmp);
+    for (size_t i = 0; rc == 0 && i < nh;) {
+        strbuf_add(cr, hs[i].name);
+        strbuf_addc(cr, ':');
+        if (sh->len)
+            strbuf_addc(sh, ';');
+        strbuf_add(sh, hs[i].name);
+        size_t j = i;
+        for (; j < nh && strcmp(hs[j].name, hs[i].name) == 0; j++) {
+            if (j > i)
+                strbuf_addc(cr, ',');
+            sb_add_value(cr, hs[j].value);
+        }
+        strbuf_addc(cr, '\n');
+        i = j;
+    }
+    for (size_t i = 0; i < nh; i++)
+        free(hs[i].name);
+    free(hs);
+    return rc;
+}
+
+/* The canonical request (caller frees) and, in *signed_headers (caller
+ * frees), the names signed; NULL with e set. */
+static char *canon_request(const struct sigv4_request *req, const struct sigv4_key *key,
+                           char **signed_headers, struct err *e)
+{
+    struct strbuf cr = {0}, sh = {0};
+    *signed_headers = NULL;
+    strbuf_add(&cr, req->method);
+    strbuf_addc(&cr, '\n');
+    int rc = key->normalize_path ? canon_path_normalized(&cr, req->path) : 0;
+    if (!key->normalize_path)
+        canon_path_s3(&cr, req->path);
+    strbuf_addc(&cr, '\n');
+    if (rc == 0)
+        rc = canon_query(&cr, req->query);
+    strbuf_addc(&cr, '\n');
+    size_t bad = 0;
+    if (rc == 0)
+        rc = canon_headers(req, &cr, &sh, &bad);
+    if (rc != 0) {
+        strbuf_free(&cr);
+        strbuf_free(&sh);
+        return rc == -2 ? (err_set(e, "sigv4: header %zu has an empty name", bad), NULL)
+                        : (err_set(e, "sigv4: out of memory"), NULL);
+    }
+    strbuf_printf(&cr, "\n%s\n%s", sh.p ? sh.p : "",
+                  req->payload_hash ? req->payload_hash : "UNSIGNED-PAYLOAD");
+    char *creq = strbuf_take(&cr, NULL);
+    *signed_headers = strbuf_take(&sh, NULL);
+    if (!creq || !*signed_headers) {
+        free(creq);
+        free(*signed_headers);
+        *signed_headers = NULL;
+        err_set(e, "sigv4: out of memory");
+        return NULL;
+    }
+    return creq;
+}
+
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
                struct sigv4_result *out, struct err *e)
 {
@@ -314,129 +407,33 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
         if (!req->headers[i].name || !req->headers[i].value)
             return err_set(e, "sigv4: header %zu has no name or value", i);
 
-    struct strbuf cr = {0}, sh = {0}, tmp = {0};
-    struct chdr *hs = NULL;
-    char *creq = NULL, *signed_headers = NULL;
-    size_t nh = req->n_headers;
-    const char *fail = NULL;
-    size_t fail_idx = 0;
-
-    /* method, path, query */
-    strbuf_add(&cr, req->method);
-    strbuf_addc(&cr, '\n');
-    if (key->normalize_path) {
-        if (canon_path_normalized(&cr, req->path) != 0)
-            goto oom;
-    } else {
-        canon_path_s3(&cr, req->path);
-    }
-    strbuf_addc(&cr, '\n');
-    if (canon_query(&cr, req->query) != 0)
-        goto oom;
-    strbuf_addc(&cr, '\n');
-
-    /* headers: lower-case names, sort (stable), join duplicates with ',' */
-    hs = calloc(nh ? nh : 1, sizeof *hs);
-    if (!hs)
-        goto oom;
-    for (size_t i = 0; i < nh; i++) {
-        const char *nm = req->headers[i].name;
-        while (is_ws(*nm))
-            nm++;
-        size_t l = strlen(nm);
-        while (l > 0 && is_ws(nm[l - 1]))
-            l--;
-        if (l == 0) {
-            fail = "has an empty name";
-            fail_idx = i;
-            goto fail;
-        }
-        hs[i].name = malloc(l + 1);
-        if (!hs[i].name)
-            goto oom;
-        for (size_t j = 0; j < l; j++)
-            hs[i].name[j] = (char)tolower((unsigned char)nm[j]);
-        hs[i].name[l] = '\0';
-        hs[i].value = req->headers[i].value;
-        hs[i].idx = i;
-    }
-    qsort(hs, nh, sizeof *hs, chdr_cmp);
-    for (size_t i = 0; i < nh;) {
-        strbuf_add(&cr, hs[i].name);
-        strbuf_addc(&cr, ':');
-        if (sh.len)
-            strbuf_addc(&sh, ';');
-        strbuf_add(&sh, hs[i].name);
-        size_t j = i;
-        for (; j < nh && strcmp(hs[j].name, hs[i].name) == 0; j++) {
-            if (j > i)
-                strbuf_addc(&cr, ',');
-            sb_add_value(&cr, hs[j].value);
-        }
-        strbuf_addc(&cr, '\n');
-        i = j;
-    }
-    for (size_t i = 0; i < nh; i++)
-        free(hs[i].name);
-    free(hs);
-    hs = NULL;
-    strbuf_addc(&cr, '\n');
-    if (!sh.p)
-        strbuf_add(&sh, "");
-    strbuf_addn(&cr, sh.p ? sh.p : "", sh.len);
-    strbuf_addc(&cr, '\n');
-    strbuf_add(&cr, req->payload_hash ? req->payload_hash : "UNSIGNED-PAYLOAD");
-
-    creq = strbuf_take(&cr, NULL);
-    signed_headers = strbuf_take(&sh, NULL);
-    if (!creq || !signed_headers)
-        goto oom;
-
-    /* string to sign */
-    char date8[9];
+    char *signed_headers = NULL;
+    char *creq = canon_request(req, key, &signed_headers, e);
+    if (!creq)
+        return -1;
+    char date8[9], creq_hash[65];
     memcpy(date8, key->amz_date, 8);
     date8[8] = '\0';
-    char creq_hash[65];
     sigv4_sha256_hex(creq, strlen(creq), creq_hash);
-    strbuf_add(&tmp, "AWS4-HMAC-SHA256\n");
-    strbuf_add(&tmp, key->amz_date);
-    strbuf_addc(&tmp, '\n');
-    strbuf_add(&tmp, date8);
-    strbuf_addc(&tmp, '/');
-    strbuf_add(&tmp, key->region);
-    strbuf_addc(&tmp, '/');
-    strbuf_add(&tmp, key->service);
-    strbuf_add(&tmp, "/aws4_request\n");
-    strbuf_add(&tmp, creq_hash);
+    struct strbuf tmp = {0};
+    strbuf_printf(&tmp, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", key->amz_date, date8,
+                  key->region, key->service, creq_hash);
     char *sts = strbuf_take(&tmp, NULL);
-    if (!sts)
-        goto oom;
-
     unsigned char ks[32], sig[32];
-    if (sigv4_signing_key(key->secret_key, date8, key->region, key->service, ks) != 0 ||
-        hmac256(ks, 32, sts, strlen(sts), sig) != 0) {
-        OPENSSL_cleanse(ks, sizeof ks);
+    int ok = sts && sigv4_signing_key(key->secret_key, date8, key->region, key->service, ks) == 0 &&
+             hmac256(ks, 32, sts, strlen(sts), sig) == 0;
+    OPENSSL_cleanse(ks, sizeof ks);
+    if (!ok) {
         free(sts);
         free(creq);
         free(signed_headers);
-        return err_set(e, "sigv4: HMAC-SHA256 failed");
+        return err_set(e, sts ? "sigv4: HMAC-SHA256 failed" : "sigv4: out of memory");
     }
-    OPENSSL_cleanse(ks, sizeof ks);
     char sighex[65];
     hex_encode(sig, 32, sighex);
-
-    strbuf_add(&tmp, "AWS4-HMAC-SHA256 Credential=");
-    strbuf_add(&tmp, key->access_key);
-    strbuf_addc(&tmp, '/');
-    strbuf_add(&tmp, date8);
-    strbuf_addc(&tmp, '/');
-    strbuf_add(&tmp, key->region);
-    strbuf_addc(&tmp, '/');
-    strbuf_add(&tmp, key->service);
-    strbuf_add(&tmp, "/aws4_request, SignedHeaders=");
-    strbuf_add(&tmp, signed_headers);
-    strbuf_add(&tmp, ", Signature=");
-    strbuf_add(&tmp, sighex);
+    strbuf_printf(&tmp, "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
+                  "Signature=%s", key->access_key, date8, key->region, key->service,
+                  signed_headers, sighex);
     out->authorization = strbuf_take(&tmp, NULL);
     out->signature = strdup(sighex);
     out->canonical_request = creq;
@@ -447,23 +444,6 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_key *key,
         return err_set(e, "sigv4: out of memory");
     }
     return 0;
-
-oom:
-    fail = NULL;
-fail:
-    strbuf_free(&cr);
-    strbuf_free(&sh);
-    strbuf_free(&tmp);
-    free(creq);
-    free(signed_headers);
-    if (hs) {
-        for (size_t i = 0; i < nh; i++)
-            free(hs[i].name);
-        free(hs);
-    }
-    if (fail)
-        return err_set(e, "sigv4: header %zu %s", fail_idx, fail);
-    return err_set(e, "sigv4: out of memory");
 }
 
 void sigv4_amz_date(long long unix_seconds, char out[17])
