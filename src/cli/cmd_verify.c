@@ -107,6 +107,80 @@ static json_t *totals_json(const struct totals *t)
                      "missing", (json_int_t)t->missing);
 }
 
+static void add_totals(struct totals *t, const struct verify_day *v, int failed)
+{
+    t->days++;
+    if (failed)
+        t->failed++;
+    else if (v->problems)
+        t->with_problems++;
+    else
+        t->ok++;
+    t->problems += v->problems;
+    t->warnings += v->warnings;
+    t->repaired += v->n_kind[VK_REPAIRED];
+    t->missing += v->n_kind[VK_MISSING];
+    t->orphans += v->n_kind[VK_ORPHAN];
+    t->merged_files += v->merged_files;
+    t->legacy_files += v->legacy_files;
+    t->records += v->records;
+    t->records_expected += v->records_expected;
+}
+
+static void print_day(const struct cli_opts *o, const char *ds, const struct verify_day *v,
+                      int failed)
+{
+    if (failed) {
+        printf("%-10s FAILED: %s\n", ds, v->err.msg);
+    } else {
+        printf("%-10s %-8s %3zu merged file(s), %zu legacy, %zu source(s) counted, "
+               "%llu records (%llu expected from known sources), %zu problem(s), "
+               "%zu warning(s)\n", ds, day_word(v, 0), v->merged_files, v->legacy_files,
+               v->sources_read, (unsigned long long)v->records,
+               (unsigned long long)v->records_expected, v->problems, v->warnings);
+        for (size_t k = 0; k < v->n_findings; k++) {
+            const struct verify_finding *f = &v->findings[k];
+            if (f->sev == VERIFY_INFO && o->verbose == 0 && f->kind != VK_REPAIRED &&
+                f->kind != VK_LEGACY)
+                continue;
+            printf("    %-7s %-17s %s\n", verify_sev_name(f->sev), verify_kind_name(f->kind),
+                   f->msg);
+        }
+    }
+    fflush(stdout);
+}
+
+/* --repair of a day whose records the index counts as merged are not
+ * readable as it says: the day file is rebuilt from the cold tier, then the
+ * day is verified again (*v replaced). Returns whether the day failed. */
+static int rebuild_day(const struct cli_opts *o, const struct config *cfg,
+                       const struct runtime *rt, const struct verify_env *env,
+                       const struct day *d, const char *ds, struct verify_day *v,
+                       struct totals *t)
+{
+    struct pipeline_env penv = {cfg, rt->s3, rt->pool, &rt->filter, 1, rt->locking, NULL,
+                                rt->stale_upload_secs};
+    struct day_result res;
+    pipeline_run(&penv, PIPELINE_REPAIR, d, 1, &res);
+    if (res.status == DAY_DONE) {
+        t->repaired++;
+        if (!o->json)
+            printf("%-10s rebuilt  %s from the cold tier (%zu objects, %llu records)\n", ds,
+                   res.merged_key, res.new_objects, (unsigned long long)res.records);
+        verify_day_free(v);
+        return verify_day(env, d, v) != 0;
+    }
+    if (res.status == DAY_FAILED) {
+        /* the day is not repaired: it counts as failed (exit 1, in the
+         * rerun command), whatever the verify found */
+        if (!o->json)
+            printf("%-10s rebuild failed: %s\n", ds, res.err.msg);
+        fprintf(stderr, "error: %s: the repair failed: %s\n", ds, res.err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_verify(const struct cli_opts *o, const struct config *cfg)
 {
     struct err e = {0};
@@ -136,72 +210,15 @@ int cmd_verify(const struct cli_opts *o, const struct config *cfg)
         log_progress("verify: %s (%zu/%zu)", ds, i + 1, days.n);
         struct verify_day v;
         int failed = verify_day(&env, &days.v[i], &v) != 0;
-        if (!failed && o->repair && verify_day_needs_rebuild(&v)) {
-            /* records the index counts as merged are not readable as it
-             * says: the day file is rebuilt from the cold tier, then the
-             * day is verified again */
-            struct pipeline_env penv = {cfg, rt.s3, rt.pool, &rt.filter, 1, rt.locking, NULL,
-                                        rt.stale_upload_secs};
-            struct day_result res;
-            pipeline_run(&penv, PIPELINE_REPAIR, &days.v[i], 1, &res);
-            if (res.status == DAY_DONE) {
-                t.repaired++;
-                if (!o->json)
-                    printf("%-10s rebuilt  %s from the cold tier (%zu objects, %llu records)\n",
-                           ds, res.merged_key, res.new_objects,
-                           (unsigned long long)res.records);
-                verify_day_free(&v);
-                failed = verify_day(&env, &days.v[i], &v) != 0;
-            } else if (res.status == DAY_FAILED) {
-                /* the day is not repaired: it counts as failed (exit 1,
-                 * in the rerun command), whatever the verify found */
-                if (!o->json)
-                    printf("%-10s rebuild failed: %s\n", ds, res.err.msg);
-                fprintf(stderr, "error: %s: the repair failed: %s\n", ds, res.err.msg);
-                failed = 1;
-            }
-        }
-        t.days++;
-        if (failed) {
-            t.failed++;
-            if (failed_days)
-                failed_days[n_failed++] = days.v[i];
-        } else if (v.problems) {
-            t.with_problems++;
-        } else {
-            t.ok++;
-        }
-        t.problems += v.problems;
-        t.warnings += v.warnings;
-        t.repaired += v.n_kind[VK_REPAIRED];
-        t.missing += v.n_kind[VK_MISSING];
-        t.orphans += v.n_kind[VK_ORPHAN];
-        t.merged_files += v.merged_files;
-        t.legacy_files += v.legacy_files;
-        t.records += v.records;
-        t.records_expected += v.records_expected;
+        if (!failed && o->repair && verify_day_needs_rebuild(&v))
+            failed = rebuild_day(o, cfg, &rt, &env, &days.v[i], ds, &v, &t);
+        add_totals(&t, &v, failed);
+        if (failed && failed_days)
+            failed_days[n_failed++] = days.v[i];
         json_array_append_new(jdays, day_json(&v, failed));
         log_progress_done();
-        if (!o->json) {
-            if (failed) {
-                printf("%-10s FAILED: %s\n", ds, v.err.msg);
-            } else {
-                printf("%-10s %-8s %3zu merged file(s), %zu legacy, %zu source(s) counted, "
-                       "%llu records (%llu expected from known sources), %zu problem(s), "
-                       "%zu warning(s)\n", ds, day_word(&v, 0), v.merged_files, v.legacy_files,
-                       v.sources_read, (unsigned long long)v.records,
-                       (unsigned long long)v.records_expected, v.problems, v.warnings);
-                for (size_t k = 0; k < v.n_findings; k++) {
-                    const struct verify_finding *f = &v.findings[k];
-                    if (f->sev == VERIFY_INFO && o->verbose == 0 && f->kind != VK_REPAIRED &&
-                        f->kind != VK_LEGACY)
-                        continue;
-                    printf("    %-7s %-17s %s\n", verify_sev_name(f->sev), verify_kind_name(f->kind),
-                           f->msg);
-                }
-            }
-            fflush(stdout);
-        }
+        if (!o->json)
+            print_day(o, ds, &v, failed);
         verify_day_free(&v);
     }
     log_progress_done();
