@@ -163,6 +163,120 @@ static void list_start(struct xp *x, void *ud)
     }
 }
 
+/* A child of the ListBucketResult root: a Contents closed, or a page field. */
+static void list_page_field(struct xp *x, struct list_ctx *c, const char *t, size_t n)
+{
+    const char *nm = x->names[1];
+    if (strcmp(nm, "Contents") == 0) {
+        if (!c->have_key || !c->have_size) {
+            free(c->cur.key);
+            c->cur.key = NULL;
+            xp_fail(x, "a Contents element without Key or Size");
+            return;
+        }
+        if (list_push(c->out, &c->cur) != 0) {
+            free(c->cur.key);
+            c->cur.key = NULL;
+            xp_fail(x, "out of memory");
+            return;
+        }
+        c->cur.key = NULL;
+        c->in_contents = 0;
+        c->page->key_count++;
+        return;
+    }
+    if (!t) {
+        if (strcmp(nm, "NextContinuationToken") == 0)
+            xp_fail(x, "NextContinuationToken too long");
+        return;
+    }
+    if (strcmp(nm, "IsTruncated") == 0) {
+        if (n == 4 && memcmp(t, "true", 4) == 0)
+            c->page->is_truncated = 1;
+        else if (n == 5 && memcmp(t, "false", 5) == 0)
+            c->page->is_truncated = 0;
+        else
+            xp_fail(x, "IsTruncated is neither true nor false");
+    } else if (strcmp(nm, "NextContinuationToken") == 0) {
+        if (n == 0 || n > S3_TOKEN_MAX) {
+            xp_fail(x, "bad NextContinuationToken length");
+            return;
+        }
+        free(c->page->next_token);
+        c->page->next_token = strndup(t, n);
+        if (!c->page->next_token)
+            xp_fail(x, "out of memory");
+    } else if (strcmp(nm, "EncodingType") == 0) {
+        if (n == 3 && memcmp(t, "url", 3) == 0)
+            c->page->encoding_url = 1;
+        else
+            xp_fail(x, "unknown EncodingType");
+    }
+}
+
+/* A field of the Contents element being read. */
+static void list_contents_field(struct xp *x, struct list_ctx *c, const char *t, size_t n)
+{
+    const char *nm = x->names[2];
+    if (strcmp(nm, "Key") == 0) {
+        if (!t || n == 0 || n > 3 * S3_KEY_MAX) {
+            xp_fail(x, "a Key that is empty or too long");
+            return;
+        }
+        if (c->have_key) {
+            xp_fail(x, "two Keys in one Contents");
+            return;
+        }
+        c->cur.key = strndup(t, n);
+        if (!c->cur.key) {
+            xp_fail(x, "out of memory");
+            return;
+        }
+        if (strlen(c->cur.key) != n) {
+            xp_fail(x, "a Key holding a NUL character");
+            return;
+        }
+        c->have_key = 1;
+    } else if (strcmp(nm, "Size") == 0) {
+        if (!t || parse_nonneg(t, n, &c->cur.size) != 0) {
+            xp_fail(x, "a Size that is not a non-negative integer");
+            return;
+        }
+        c->have_size = 1;
+    } else if (strcmp(nm, "ETag") == 0) {
+        if (!t || s3_etag_copy(c->cur.etag, t, n) != 0)
+            xp_fail(x, "an ETag longer than 79 bytes");
+    } else if (strcmp(nm, "LastModified") == 0) {
+        if (!t || datetime_parse_iso8601(t, &c->cur.last_modified) != 0)
+            xp_fail(x, "a LastModified that is not an ISO 8601 time");
+    }
+}
+
+/* A CommonPrefixes/Prefix (a delimited listing). */
+static void list_prefix(struct xp *x, struct list_ctx *c, const char *t, size_t n)
+{
+    if (!t || n > 3 * S3_KEY_MAX) {
+        xp_fail(x, "a CommonPrefixes Prefix that is too long");
+        return;
+    }
+    if (c->page->n_prefixes >= 100000) {
+        xp_fail(x, "too many CommonPrefixes");
+        return;
+    }
+    char **np = realloc(c->page->prefixes, (c->page->n_prefixes + 1) * sizeof *np);
+    if (!np) {
+        xp_fail(x, "out of memory");
+        return;
+    }
+    c->page->prefixes = np;
+    char *s = strndup(t, n);
+    if (!s) {
+        xp_fail(x, "out of memory");
+        return;
+    }
+    c->page->prefixes[c->page->n_prefixes++] = s;
+}
+
 static void list_end(struct xp *x, const char *t, size_t n, void *ud)
 {
     struct list_ctx *c = ud;
@@ -173,114 +287,13 @@ static void list_end(struct xp *x, const char *t, size_t n, void *ud)
             copy_display(c->xerr.message, sizeof c->xerr.message, t, n);
         return;
     }
-    if (x->depth == 2) {
-        const char *nm = x->names[1];
-        if (strcmp(nm, "Contents") == 0) {
-            if (!c->have_key || !c->have_size) {
-                free(c->cur.key);
-                c->cur.key = NULL;
-                xp_fail(x, "a Contents element without Key or Size");
-                return;
-            }
-            if (list_push(c->out, &c->cur) != 0) {
-                free(c->cur.key);
-                c->cur.key = NULL;
-                xp_fail(x, "out of memory");
-                return;
-            }
-            c->cur.key = NULL;
-            c->in_contents = 0;
-            c->page->key_count++;
-            return;
-        }
-        if (!t) {
-            if (strcmp(nm, "NextContinuationToken") == 0)
-                xp_fail(x, "NextContinuationToken too long");
-            return;
-        }
-        if (strcmp(nm, "IsTruncated") == 0) {
-            if (n == 4 && memcmp(t, "true", 4) == 0)
-                c->page->is_truncated = 1;
-            else if (n == 5 && memcmp(t, "false", 5) == 0)
-                c->page->is_truncated = 0;
-            else
-                xp_fail(x, "IsTruncated is neither true nor false");
-        } else if (strcmp(nm, "NextContinuationToken") == 0) {
-            if (n == 0 || n > S3_TOKEN_MAX) {
-                xp_fail(x, "bad NextContinuationToken length");
-                return;
-            }
-            free(c->page->next_token);
-            c->page->next_token = strndup(t, n);
-            if (!c->page->next_token)
-                xp_fail(x, "out of memory");
-        } else if (strcmp(nm, "EncodingType") == 0) {
-            if (n == 3 && memcmp(t, "url", 3) == 0)
-                c->page->encoding_url = 1;
-            else
-                xp_fail(x, "unknown EncodingType");
-        }
-        return;
-    }
-    if (x->depth == 3 && c->in_contents && strcmp(x->names[1], "Contents") == 0) {
-        const char *nm = x->names[2];
-        if (strcmp(nm, "Key") == 0) {
-            if (!t || n == 0 || n > 3 * S3_KEY_MAX) {
-                xp_fail(x, "a Key that is empty or too long");
-                return;
-            }
-            if (c->have_key) {
-                xp_fail(x, "two Keys in one Contents");
-                return;
-            }
-            c->cur.key = strndup(t, n);
-            if (!c->cur.key) {
-                xp_fail(x, "out of memory");
-                return;
-            }
-            if (strlen(c->cur.key) != n) {
-                xp_fail(x, "a Key holding a NUL character");
-                return;
-            }
-            c->have_key = 1;
-        } else if (strcmp(nm, "Size") == 0) {
-            if (!t || parse_nonneg(t, n, &c->cur.size) != 0) {
-                xp_fail(x, "a Size that is not a non-negative integer");
-                return;
-            }
-            c->have_size = 1;
-        } else if (strcmp(nm, "ETag") == 0) {
-            if (!t || s3_etag_copy(c->cur.etag, t, n) != 0)
-                xp_fail(x, "an ETag longer than 79 bytes");
-        } else if (strcmp(nm, "LastModified") == 0) {
-            if (!t || datetime_parse_iso8601(t, &c->cur.last_modified) != 0)
-                xp_fail(x, "a LastModified that is not an ISO 8601 time");
-        }
-        return;
-    }
-    if (x->depth == 3 && strcmp(x->names[1], "CommonPrefixes") == 0 &&
-        strcmp(x->names[2], "Prefix") == 0) {
-        if (!t || n > 3 * S3_KEY_MAX) {
-            xp_fail(x, "a CommonPrefixes Prefix that is too long");
-            return;
-        }
-        if (c->page->n_prefixes >= 100000) {
-            xp_fail(x, "too many CommonPrefixes");
-            return;
-        }
-        char **np = realloc(c->page->prefixes, (c->page->n_prefixes + 1) * sizeof *np);
-        if (!np) {
-            xp_fail(x, "out of memory");
-            return;
-        }
-        c->page->prefixes = np;
-        char *s = strndup(t, n);
-        if (!s) {
-            xp_fail(x, "out of memory");
-            return;
-        }
-        c->page->prefixes[c->page->n_prefixes++] = s;
-    }
+    if (x->depth == 2)
+        list_page_field(x, c, t, n);
+    else if (x->depth == 3 && c->in_contents && strcmp(x->names[1], "Contents") == 0)
+        list_contents_field(x, c, t, n);
+    else if (x->depth == 3 && strcmp(x->names[1], "CommonPrefixes") == 0 &&
+             strcmp(x->names[2], "Prefix") == 0)
+        list_prefix(x, c, t, n);
 }
 
 /* Undoes the page's items appended after `first`. */
