@@ -147,6 +147,77 @@ int coldkey_parse(const char *key, const char *data_prefix, struct coldkey *out,
     return coldkey_parse_ds(key, data_prefix, COLDKEY_RAW, out, e);
 }
 
+/* "seriesBucket=XX/": two lower-case hex digits (the bucket is written so). */
+static int parse_bucket(const char **p, const char *key, unsigned *out, struct err *e)
+{
+    char q[QUOTE_MAX + 4];
+    if (!lit(p, "seriesBucket="))
+        return err_setk(e, ERR_DATA, "key \"%s\": expected \"seriesBucket=\" after startDay",
+                        quote(key, q));
+    const char *s = *p;
+    int h1 = isupper((unsigned char)s[0]) ? -1 : hex_digit((unsigned char)s[0]);
+    int h2 = h1 < 0 || isupper((unsigned char)s[1]) ? -1 : hex_digit((unsigned char)s[1]);
+    if (h1 < 0 || h2 < 0 || s[2] != '/')
+        return err_setk(e, ERR_DATA,
+                        "key \"%s\": seriesBucket is not two lower-case hex digits",
+                        quote(key, q));
+    *out = (unsigned)(h1 * 16 + h2);
+    *p = s + 3;
+    return 0;
+}
+
+static int check_quality(const char *key, const char *qual, size_t qlen, struct err *e)
+{
+    char q[QUOTE_MAX + 4];
+    if (qlen == 0 || qlen > COLDKEY_QUALITY_MAX)
+        return err_setk(e, ERR_DATA, "key \"%s\": quality must be 1..%d letters",
+                        quote(key, q), COLDKEY_QUALITY_MAX);
+    for (size_t i = 0; i < qlen; i++)
+        if (!((qual[i] >= 'A' && qual[i] <= 'Z') || (qual[i] >= 'a' && qual[i] <= 'z')))
+            return err_setk(e, ERR_DATA, "key \"%s\": quality must be letters only",
+                            quote(key, q));
+    return 0;
+}
+
+static int parse_timestamp(const char *key, const char *ts, size_t tlen, int64_t *out,
+                           struct err *e)
+{
+    char q[QUOTE_MAX + 4];
+    if (tlen == 0 || tlen > 12 || (tlen > 1 && ts[0] == '0'))
+        return err_setk(e, ERR_DATA,
+                        "key \"%s\": startTimestamp must be 1..12 digits without leading zero",
+                        quote(key, q));
+    int64_t t = 0;
+    for (size_t i = 0; i < tlen; i++) {
+        if (ts[i] < '0' || ts[i] > '9')
+            return err_setk(e, ERR_DATA,
+                            "key \"%s\": startTimestamp is not a decimal number of seconds",
+                            quote(key, q));
+        t = t * 10 + (ts[i] - '0');
+    }
+    *out = t;
+    return 0;
+}
+
+static int check_series(const char *key, const char *sid, size_t slen, struct err *e)
+{
+    char q[QUOTE_MAX + 4];
+    if (slen == 0)
+        return err_setk(e, ERR_DATA, "key \"%s\": empty seriesId", quote(key, q));
+    if (slen > COLDKEY_SERIES_MAX)
+        return err_setk(e, ERR_DATA, "key \"%s\": seriesId longer than %d bytes",
+                        quote(key, q), COLDKEY_SERIES_MAX);
+    if (sid[0] == '_' || sid[slen - 1] == '_')
+        return err_setk(e, ERR_DATA, "key \"%s\": seriesId starts or ends with '_'",
+                        quote(key, q));
+    for (size_t i = 0; i < slen; i++)
+        if (!series_char(sid[i]))
+            return err_setk(e, ERR_DATA,
+                            "key \"%s\": seriesId has a character outside [A-Za-z0-9._-]",
+                            quote(key, q));
+    return 0;
+}
+
 int coldkey_parse_ds(const char *key, const char *data_prefix, enum coldkey_ds ds,
                      struct coldkey *out, struct err *e)
 {
@@ -161,18 +232,8 @@ int coldkey_parse_ds(const char *key, const char *data_prefix, enum coldkey_ds d
     if (parse_partition(&p, key, &k.day, e) < 0)
         return -1;
 
-    if (!lit(&p, "seriesBucket="))
-        return err_setk(e, ERR_DATA, "key \"%s\": expected \"seriesBucket=\" after startDay",
-                        quote(key, q));
-    /* lower case only: the bucket is written so */
-    int h1 = isupper((unsigned char)p[0]) ? -1 : hex_digit((unsigned char)p[0]);
-    int h2 = h1 < 0 || isupper((unsigned char)p[1]) ? -1 : hex_digit((unsigned char)p[1]);
-    if (h1 < 0 || h2 < 0 || p[2] != '/')
-        return err_setk(e, ERR_DATA,
-                        "key \"%s\": seriesBucket is not two lower-case hex digits",
-                        quote(key, q));
-    k.bucket = (unsigned)(h1 * 16 + h2);
-    p += 3;
+    if (parse_bucket(&p, key, &k.bucket, e) < 0)
+        return -1;
 
     /* File name: raw_<seriesId>_<startTimestamp>_<quality>.avro (agg_ for
      * metrics, transforms and aggregates) */
@@ -207,43 +268,12 @@ int coldkey_parse_ds(const char *key, const char *data_prefix, enum coldkey_ds d
     const char *ts = u1;
     u1--;                                           /* at the '_' */
 
-    size_t qlen = (size_t)(end - qual);
-    if (qlen == 0 || qlen > COLDKEY_QUALITY_MAX)
-        return err_setk(e, ERR_DATA, "key \"%s\": quality must be 1..%d letters",
-                        quote(key, q), COLDKEY_QUALITY_MAX);
-    for (size_t i = 0; i < qlen; i++)
-        if (!((qual[i] >= 'A' && qual[i] <= 'Z') || (qual[i] >= 'a' && qual[i] <= 'z')))
-            return err_setk(e, ERR_DATA, "key \"%s\": quality must be letters only",
-                            quote(key, q));
-
-    size_t tlen = (size_t)(u2 - ts);
-    if (tlen == 0 || tlen > 12 || (tlen > 1 && ts[0] == '0'))
-        return err_setk(e, ERR_DATA,
-                        "key \"%s\": startTimestamp must be 1..12 digits without leading zero",
-                        quote(key, q));
+    size_t qlen = (size_t)(end - qual), slen = (size_t)(u1 - p);
     int64_t t = 0;
-    for (size_t i = 0; i < tlen; i++) {
-        if (ts[i] < '0' || ts[i] > '9')
-            return err_setk(e, ERR_DATA,
-                            "key \"%s\": startTimestamp is not a decimal number of seconds",
-                            quote(key, q));
-        t = t * 10 + (ts[i] - '0');
-    }
-
-    size_t slen = (size_t)(u1 - p);
-    if (slen == 0)
-        return err_setk(e, ERR_DATA, "key \"%s\": empty seriesId", quote(key, q));
-    if (slen > COLDKEY_SERIES_MAX)
-        return err_setk(e, ERR_DATA, "key \"%s\": seriesId longer than %d bytes",
-                        quote(key, q), COLDKEY_SERIES_MAX);
-    if (p[0] == '_' || p[slen - 1] == '_')
-        return err_setk(e, ERR_DATA, "key \"%s\": seriesId starts or ends with '_'",
-                        quote(key, q));
-    for (size_t i = 0; i < slen; i++)
-        if (!series_char(p[i]))
-            return err_setk(e, ERR_DATA,
-                            "key \"%s\": seriesId has a character outside [A-Za-z0-9._-]",
-                            quote(key, q));
+    if (check_quality(key, qual, qlen, e) < 0 ||
+        parse_timestamp(key, ts, (size_t)(u2 - ts), &t, e) < 0 ||
+        check_series(key, p, slen, e) < 0)
+        return -1;
 
     memcpy(k.series_id, p, slen);
     k.series_id[slen] = '\0';
