@@ -199,6 +199,54 @@ int sqs_region_from_host(const char *host, char *out, size_t out_size)
 
 /* ---- client ---- */
 
+/* Where requests go: the one endpoint resolver (explicit, AWS_ENDPOINT_URL_SQS,
+ * services section, AWS_ENDPOINT_URL, profile); else the queue URL's host
+ * (FIPS / dual-stack: AWS's endpoint of the region). scheme (8 bytes) may be
+ * rewritten. */
+static int resolve_endpoint(struct sqs_client *c, const struct sqs_config *cfg, char *scheme,
+                            const char *host, const char *authority, struct err *e)
+{
+    char q[QUOTE_MAX + 4];
+    char epbuf[AWSCFG_URL_MAX + 1];
+    const char *ep_name = NULL;
+    int k = awscfg_endpoint(AWSCFG_SQS, cfg->endpoint_url, c->region, epbuf, sizeof epbuf,
+                            &ep_name, e);
+    if (k < 0) {
+        return err_prefix(e, "sqs: ");
+    }
+    const struct awscfg *ac = awscfg_get();
+    const char *ep = k == 1 || ac->fips || ac->dualstack ? epbuf : NULL;
+    if (!ep_name)
+        ep_name = "endpoint";
+    const char *path = "/";
+    if (ep && ep[0]) {
+        char eh[256];
+        const char *epath;
+        if (strlen(ep) > SQS_URL_MAX ||
+            split_url(ep, scheme, 8, c->authority, sizeof c->authority, eh,
+                      sizeof eh, &epath) < 0) {
+            err_setk(e, ERR_USAGE, "sqs: %s \"%s\" is not an http(s)://HOST[:PORT][/PATH] URL",
+                     ep_name, quote(ep, q));
+            return -1;
+        }
+        if (epath[0])
+            path = epath;
+    } else if (strcmp(host, "queue.amazonaws.com") == 0 || ends_with(host, ".queue.amazonaws.com")) {
+        /* legacy queue URL hosts: the JSON protocol goes to the regional endpoint */
+        snprintf(scheme, 8, "https");
+        if (awscfg_aws_host(AWSCFG_SQS, c->region, 0, 0, c->authority, sizeof c->authority) != 0) {
+            err_setk(e, ERR_USAGE, "sqs: region \"%.64s\" gives no endpoint", c->region);
+            return -1;
+        }
+    } else {
+        snprintf(c->authority, sizeof c->authority, "%s", authority);
+    }
+    snprintf(c->endpoint, sizeof c->endpoint, "%s://%s", scheme, c->authority);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    snprintf(c->request_url, sizeof c->request_url, "%s%s", c->endpoint, c->path);
+    return 0;
+}
+
 struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_provider *creds,
                                   struct err *e)
 {
@@ -241,47 +289,8 @@ struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_pro
         snprintf(c->region, sizeof c->region, "%s", r);
     }
 
-    /* the one endpoint resolver: explicit, AWS_ENDPOINT_URL_SQS, services
-     * section, AWS_ENDPOINT_URL, profile; else the queue URL's host (FIPS /
-     * dual-stack: AWS's endpoint of the region) */
-    char epbuf[AWSCFG_URL_MAX + 1];
-    const char *ep_name = NULL;
-    int k = awscfg_endpoint(AWSCFG_SQS, cfg->endpoint_url, c->region, epbuf, sizeof epbuf,
-                            &ep_name, e);
-    if (k < 0) {
-        err_prefix(e, "sqs: ");
+    if (resolve_endpoint(c, cfg, scheme, host, authority, e) < 0)
         goto fail;
-    }
-    const struct awscfg *ac = awscfg_get();
-    const char *ep = k == 1 || ac->fips || ac->dualstack ? epbuf : NULL;
-    if (!ep_name)
-        ep_name = "endpoint";
-    const char *path = "/";
-    if (ep && ep[0]) {
-        char eh[256];
-        const char *epath;
-        if (strlen(ep) > SQS_URL_MAX ||
-            split_url(ep, scheme, sizeof scheme, c->authority, sizeof c->authority, eh,
-                      sizeof eh, &epath) < 0) {
-            err_setk(e, ERR_USAGE, "sqs: %s \"%s\" is not an http(s)://HOST[:PORT][/PATH] URL",
-                     ep_name, quote(ep, q));
-            goto fail;
-        }
-        if (epath[0])
-            path = epath;
-    } else if (strcmp(host, "queue.amazonaws.com") == 0 || ends_with(host, ".queue.amazonaws.com")) {
-        /* legacy queue URL hosts: the JSON protocol goes to the regional endpoint */
-        snprintf(scheme, sizeof scheme, "https");
-        if (awscfg_aws_host(AWSCFG_SQS, c->region, 0, 0, c->authority, sizeof c->authority) != 0) {
-            err_setk(e, ERR_USAGE, "sqs: region \"%.64s\" gives no endpoint", c->region);
-            goto fail;
-        }
-    } else {
-        snprintf(c->authority, sizeof c->authority, "%s", authority);
-    }
-    snprintf(c->endpoint, sizeof c->endpoint, "%s://%s", scheme, c->authority);
-    snprintf(c->path, sizeof c->path, "%s", path);
-    snprintf(c->request_url, sizeof c->request_url, "%s%s", c->endpoint, c->path);
 
     c->max_attempts = cfg->max_attempts > 0           ? cfg->max_attempts
                       : awscfg_get()->max_attempts > 0 ? awscfg_get()->max_attempts
