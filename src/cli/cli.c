@@ -611,6 +611,57 @@ static int getopt_error(int c, char **argv, int idx, struct err *e)
     return err_setk(e, ERR_USAGE, "unknown option %.60s", word);
 }
 
+/* Positional arguments. ('+' in the option strings: options after a
+ * positional argument are not parsed, so `event FILE --report x` is refused
+ * here rather than silently taking --report as a file.) */
+static int positionals(struct cli_opts *o, int npos, char **pos, struct err *e)
+{
+    if (npos > 0) {
+        const char *first = pos[0];
+        if (!(o->cmd->opts & CLI_OPT_INPUT))
+            return err_setk(e, ERR_USAGE, "%s takes no arguments (got \"%.60s\")", o->cmd->name,
+                            first);
+        if (npos > 1)
+            return err_setk(e, ERR_USAGE, "%s takes at most one FILE (got \"%.60s\" and more; "
+                            "options go before the FILE)", o->cmd->name, first);
+        if (!*first)
+            return err_setk(e, ERR_USAGE, "%s: empty file name", o->cmd->name);
+        if (o->n_objects)
+            return err_setk(e, ERR_USAGE, "%s: FILE and --object do not go together",
+                            o->cmd->name);
+        o->input = first;
+    } else if ((o->cmd->opts & CLI_OPT_INPUT) && !o->n_objects) {
+        o->input = "-";
+    }
+    return 0;
+}
+
+/* Options that do not go together, or need another. */
+static int combinations(const struct cli_opts *o, struct err *e)
+{
+    if (o->verbose && o->quiet)
+        return err_setk(e, ERR_USAGE, "-q and -v do not go together");
+    if (o->have_from != o->have_to)
+        return err_setk(e, ERR_USAGE, "%s needs %s as well", o->have_from ? "--from" : "--to",
+                        o->have_from ? "--to" : "--from");
+    if (o->have_days && o->have_from)
+        return err_setk(e, ERR_USAGE, "--days and --from/--to do not go together");
+    if (o->have_from && day_cmp(&o->from, &o->to) > 0) {
+        char a[DAY_STR_MAX], b[DAY_STR_MAX];
+        return err_setk(e, ERR_USAGE, "--from %s is after --to %s", day_format(&o->from, a),
+                        day_format(&o->to, b));
+    }
+    if (o->have_from && day_between(&o->from, &o->to) >= DAY_LIST_MAX)
+        return err_setk(e, ERR_USAGE, "--from/--to: more than %d days", DAY_LIST_MAX);
+    if (o->partitions && o->no_projection)
+        return err_setk(e, ERR_USAGE, "--partitions and --no-projection do not go together "
+                        "(create the table with --no-projection, then add partitions with "
+                        "--partitions)");
+    if ((o->cmd->opts & CLI_OPT_QUEUE) && !o->queue)
+        return err_setk(e, ERR_USAGE, "%s needs --queue URL", o->cmd->name);
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli_opts *o, struct err *e)
 {
     int seen[3] = { 0, 0, 0 };
@@ -668,52 +719,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct err *e)
         if (handle(c, optarg, o->cmd, o, seen, e) < 0)
             return -1;
     }
-    /* Positional arguments. ('+' above: options after a positional argument
-     * are not parsed, so `event FILE --report x` is refused here rather than
-     * silently taking --report as a file.) */
-    int npos = sub_argc - optind;
-    if (npos > 0) {
-        const char *first = sub_argv[optind];
-        if (!(o->cmd->opts & CLI_OPT_INPUT))
-            return err_setk(e, ERR_USAGE, "%s takes no arguments (got \"%.60s\")", o->cmd->name,
-                            first);
-        if (npos > 1)
-            return err_setk(e, ERR_USAGE, "%s takes at most one FILE (got \"%.60s\" and more; "
-                            "options go before the FILE)", o->cmd->name, first);
-        if (!*first)
-            return err_setk(e, ERR_USAGE, "%s: empty file name", o->cmd->name);
-        if (o->n_objects)
-            return err_setk(e, ERR_USAGE, "%s: FILE and --object do not go together",
-                            o->cmd->name);
-        o->input = first;
-    } else if ((o->cmd->opts & CLI_OPT_INPUT) && !o->n_objects) {
-        o->input = "-";
-    }
+    if (positionals(o, sub_argc - optind, sub_argv + optind, e) < 0)
+        return -1;
     if (o->help || o->version)
         return 0;
-
-    /* Combinations. */
-    if (o->verbose && o->quiet)
-        return err_setk(e, ERR_USAGE, "-q and -v do not go together");
-    if (o->have_from != o->have_to)
-        return err_setk(e, ERR_USAGE, "%s needs %s as well", o->have_from ? "--from" : "--to",
-                        o->have_from ? "--to" : "--from");
-    if (o->have_days && o->have_from)
-        return err_setk(e, ERR_USAGE, "--days and --from/--to do not go together");
-    if (o->have_from && day_cmp(&o->from, &o->to) > 0) {
-        char a[DAY_STR_MAX], b[DAY_STR_MAX];
-        return err_setk(e, ERR_USAGE, "--from %s is after --to %s", day_format(&o->from, a),
-                        day_format(&o->to, b));
-    }
-    if (o->have_from && day_between(&o->from, &o->to) >= DAY_LIST_MAX)
-        return err_setk(e, ERR_USAGE, "--from/--to: more than %d days", DAY_LIST_MAX);
-    if (o->partitions && o->no_projection)
-        return err_setk(e, ERR_USAGE, "--partitions and --no-projection do not go together "
-                        "(create the table with --no-projection, then add partitions with "
-                        "--partitions)");
-    if ((o->cmd->opts & CLI_OPT_QUEUE) && !o->queue)
-        return err_setk(e, ERR_USAGE, "%s needs --queue URL", o->cmd->name);
-    return 0;
+    return combinations(o, e);
 }
 
 void cli_opts_free(struct cli_opts *o)
