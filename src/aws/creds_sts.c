@@ -130,18 +130,13 @@ int creds_sts_parse(const char *xml, size_t len, struct creds_sts_result *out,
     memset(se, 0, sizeof *se);
     if (len > CREDS_STS_MAX_XML)
         return err_set(e, "STS answer is larger than %d bytes", CREDS_STS_MAX_XML);
-    struct xp *x = calloc(1, sizeof *x);
-    if (!x)
-        return err_set(e, "out of memory");
     struct sts s = {.out = out, .se = se};
-    x->on_start = on_start;
-    x->on_end = on_end;
-    x->ud = &s;
     char why[256];
-    int rc = -1;
-    if (xp_run(x, xml, len, CREDS_STS_MAX_XML, why, sizeof why) != 0) {
-        if (x->failed)
-            err_set(e, "STS answer: %s", x->errmsg);
+    int rc = -1, refused = 0;
+    if (xp_parse(on_start, on_end, &s, xml, len, CREDS_STS_MAX_XML, why, sizeof why,
+                 &refused) != 0) {
+        if (refused)
+            err_set(e, "STS answer: %s", why);
         else
             err_set(e, "STS answer is not well-formed XML (%s)", why);
     } else if (s.root == 2) {
@@ -154,8 +149,6 @@ int creds_sts_parse(const char *xml, size_t len, struct creds_sts_result *out,
     } else {
         rc = 0;
     }
-    OPENSSL_cleanse(x, sizeof *x);   /* the text buffer held the secret */
-    free(x);
     if (rc != 0)
         OPENSSL_cleanse(out, sizeof *out);
     if (rc == -1)

@@ -1338,17 +1338,6 @@ static int list_impl(struct s3_client *c, const char *bucket, const char *prefix
 
 static int get_capped(struct s3_client *c, const char *bucket, const char *key,
                       long long range_first, long long range_last, long long max,
-                      s3_write_fn write, void *ud, struct s3_get_info *info, struct err *e);
-
-int s3_get(struct s3_client *c, const char *bucket, const char *key, long long range_first,
-           long long range_last, s3_write_fn write, void *ud, struct s3_get_info *info,
-           struct err *e)
-{
-    return get_capped(c, bucket, key, range_first, range_last, 0, write, ud, info, e);
-}
-
-static int get_capped(struct s3_client *c, const char *bucket, const char *key,
-                      long long range_first, long long range_last, long long max,
                       s3_write_fn write, void *ud, struct s3_get_info *info, struct err *e)
 {
     if (key_check("GetObject", bucket, key, e) != 0)
@@ -1373,6 +1362,13 @@ static int get_capped(struct s3_client *c, const char *bucket, const char *key,
     int rc = perform(c, &rq, &rs, info, e);
     s3_buf_free(&rs.body);
     return rc;
+}
+
+int s3_get(struct s3_client *c, const char *bucket, const char *key, long long range_first,
+           long long range_last, s3_write_fn write, void *ud, struct s3_get_info *info,
+           struct err *e)
+{
+    return get_capped(c, bucket, key, range_first, range_last, 0, write, ud, info, e);
 }
 
 int s3_etag_check(const char *etag, const struct s3_get_info *info, const void *data,

@@ -118,17 +118,12 @@ int s3_xml_parse_error(const char *xml, size_t len, struct s3_xml_error *out)
     memset(out, 0, sizeof *out);
     if (!xml || len == 0)
         return 0;
-    struct xp *x = calloc(1, sizeof *x);
-    if (!x)
-        return 0;
     struct err_ctx c = {out};
-    x->on_end = error_end;
-    x->ud = &c;
     char why[512];
     int is_error = 0;
-    if (xp_run(x, xml, len, S3_XML_MAX_BYTES, why, sizeof why) == 0 && out->code[0])
+    if (xp_parse(NULL, error_end, &c, xml, len, S3_XML_MAX_BYTES, why, sizeof why, NULL) == 0 &&
+        out->code[0])
         is_error = 1;
-    free(x);
     if (!is_error)
         memset(out, 0, sizeof *out);
     return is_error;
@@ -331,21 +326,14 @@ int s3_xml_parse_list(const char *xml, size_t len, struct s3_object_list *out,
                       struct s3_list_page *page, struct err *e)
 {
     memset(page, 0, sizeof *page);
-    struct xp *x = calloc(1, sizeof *x);
     struct list_ctx *c = calloc(1, sizeof *c);
-    if (!x || !c) {
-        free(x);
-        free(c);
+    if (!c)
         return err_setk(e, ERR_DATA, "out of memory parsing a listing");
-    }
     c->page = page;
     c->out = out;
     c->first = out->n;
-    x->on_start = list_start;
-    x->on_end = list_end;
-    x->ud = c;
     char why[512];
-    int rc = xp_run(x, xml, len, S3_XML_MAX_BYTES, why, sizeof why);
+    int rc = xp_parse(list_start, list_end, c, xml, len, S3_XML_MAX_BYTES, why, sizeof why, NULL);
     free(c->cur.key);
     c->cur.key = NULL;
     if (rc == 0 && !c->root_ok) {
@@ -381,7 +369,6 @@ int s3_xml_parse_list(const char *xml, size_t len, struct s3_object_list *out,
         rc = -1;
     }
     size_t first = c->first;
-    free(x);
     free(c);
     if (rc != 0) {
         list_truncate(out, first);
@@ -441,16 +428,7 @@ static void mpu_end(struct xp *x, const char *t, size_t n, void *ud)
  * a parse failure (why). */
 static int mpu_parse(struct mpu_ctx *c, const char *xml, size_t len, char *why, size_t why_sz)
 {
-    struct xp *x = calloc(1, sizeof *x);
-    if (!x) {
-        snprintf(why, why_sz, "out of memory");
-        return -1;
-    }
-    x->on_start = mpu_start;
-    x->on_end = mpu_end;
-    x->ud = c;
-    int rc = xp_run(x, xml, len, S3_XML_MAX_BYTES, why, why_sz);
-    free(x);
+    int rc = xp_parse(mpu_start, mpu_end, c, xml, len, S3_XML_MAX_BYTES, why, why_sz, NULL);
     if (rc != 0)
         return -1;
     if (!c->root_ok) {
@@ -673,20 +651,14 @@ int s3_xml_parse_uploads(const char *xml, size_t len, struct s3_upload_list *out
 {
     *truncated = 0;
     *next_key = *next_upload_id = NULL;
-    struct xp *x = calloc(1, sizeof *x);
     struct uploads_ctx *c = calloc(1, sizeof *c);
-    if (!x || !c) {
-        free(x);
-        free(c);
+    if (!c)
         return err_set(e, "out of memory");
-    }
     c->out = out;
     c->first = out->n;
-    x->on_start = uploads_start;
-    x->on_end = uploads_end;
-    x->ud = c;
     char why[512];
-    int rc = xp_run(x, xml, len, S3_XML_MAX_BYTES, why, sizeof why);
+    int rc = xp_parse(uploads_start, uploads_end, c, xml, len, S3_XML_MAX_BYTES, why, sizeof why,
+                      NULL);
     free(c->cur.key);
     free(c->cur.upload_id);
     if (rc == 0 && !c->root_ok) {
@@ -704,14 +676,12 @@ int s3_xml_parse_uploads(const char *xml, size_t len, struct s3_upload_list *out
         out->n = c->first;
         free(c->next_key);
         free(c->next_id);
-        free(x);
         free(c);
         return err_setk(e, ERR_DATA, "bad ListMultipartUploads response: %s", why);
     }
     *truncated = c->truncated;
     *next_key = c->next_key;
     *next_upload_id = c->next_id;
-    free(x);
     free(c);
     return 0;
 }

@@ -423,8 +423,7 @@ struct outcome {
     char code[128];
 };
 
-static int attempt_result(struct sqs_client *c, const struct awsreq_answer *ans,
-                          struct outcome *out);
+static int attempt_result(const struct awsreq_answer *ans, struct outcome *out);
 
 /* One signed POST (awsreq). The answer's body stays in *ans. */
 static int attempt(struct sqs_client *c, const char *action, const char *body, size_t blen,
@@ -447,13 +446,11 @@ static int attempt(struct sqs_client *c, const char *action, const char *body, s
     c->stats.requests++;
     if (awsreq_once(&rq, ans, e) < 0)
         return err_prefix(e, "sqs %s %s: ", action, c->queue_q);
-    return attempt_result(c, ans, out);
+    return attempt_result(ans, out);
 }
 
-static int attempt_result(struct sqs_client *c, const struct awsreq_answer *ans,
-                          struct outcome *out)
+static int attempt_result(const struct awsreq_answer *ans, struct outcome *out)
 {
-    (void)c;
     char q[QUOTE_MAX + 4];
     if (ans->cc != CURLE_OK) {
         out->kind = OUT_TRANSPORT;

@@ -2,7 +2,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 void xp_fail(struct xp *x, const char *msg)
 {
@@ -91,7 +94,8 @@ int xp_at(const struct xp *x, int n, ...)
     return ok;
 }
 
-int xp_run(struct xp *x, const char *xml, size_t len, size_t max, char *why, size_t why_sz)
+static int xp_run(struct xp *x, const char *xml, size_t len, size_t max, char *why,
+                  size_t why_sz)
 {
     if (len > max) {
         snprintf(why, why_sz, "XML body of %zu bytes exceeds the %zu byte limit", len, max);
@@ -121,5 +125,26 @@ int xp_run(struct xp *x, const char *xml, size_t len, size_t max, char *why, siz
     }
     XML_ParserFree(x->p);
     x->p = NULL;
+    return rc;
+}
+
+int xp_parse(xp_start_fn on_start, xp_end_fn on_end, void *ud, const char *xml, size_t len,
+             size_t max, char *why, size_t why_sz, int *refused)
+{
+    if (refused)
+        *refused = 0;
+    struct xp *x = calloc(1, sizeof *x);
+    if (!x) {
+        snprintf(why, why_sz, "out of memory creating an XML parser");
+        return -1;
+    }
+    x->on_start = on_start;
+    x->on_end = on_end;
+    x->ud = ud;
+    int rc = xp_run(x, xml, len, max, why, why_sz);
+    if (refused)
+        *refused = x->failed;
+    OPENSSL_cleanse(x, sizeof *x);
+    free(x);
     return rc;
 }

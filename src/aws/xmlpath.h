@@ -41,9 +41,11 @@ void xp_fail(struct xp *x, const char *msg);
 /* 1 when the open element path is exactly the n names given. */
 int xp_at(const struct xp *x, int n, ...);
 
-/* Parses a document of at most max bytes with x's callbacks (x zeroed but
- * for on_start, on_end, ud). -1 with a message naming the line in why:
- * x->failed tells a refusal (errmsg) from malformed XML. */
-int xp_run(struct xp *x, const char *xml, size_t len, size_t max, char *why, size_t why_sz);
+/* Parses a document of at most max bytes, calling on_start / on_end (may be
+ * NULL) with ud. -1 with a message naming the line in why; *refused (may be
+ * NULL) tells a refusal (xp_fail, a DTD, deep nesting) from malformed XML.
+ * The driver is wiped after use: its text buffer may have held a secret. */
+int xp_parse(xp_start_fn on_start, xp_end_fn on_end, void *ud, const char *xml, size_t len,
+             size_t max, char *why, size_t why_sz, int *refused);
 
 #endif

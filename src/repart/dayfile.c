@@ -40,7 +40,6 @@ struct dayfile {
     struct s3_put_opts put;     /* conditions of the write (borrowed by the upload) */
     unsigned long long kept_records;
     unsigned char sync[OCF_SYNC_SIZE];
-    struct err sink_err;
 };
 
 const char *dayfile_key(const struct dayfile *df)
