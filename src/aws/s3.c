@@ -299,6 +299,8 @@ struct hdr {
     const char *name, *value;
 };
 
+struct resp;
+
 struct req {
     const char *op;            /* S3 operation name, for messages */
     int stat;                  /* ST_* */
@@ -324,6 +326,10 @@ struct req {
     void *ud;
     long long range_first, range_last;
     int stageable;             /* a part upload: cut short by the cancel flag like a GET */
+    /* Looks at a 2xx answer: 0 good, -1 a final error, 1 a damaged or refused
+     * answer worth asking again (from the first byte); e set unless 0. */
+    int (*check)(void *ud, const struct resp *rs, struct err *e);
+    void *check_ud;
 };
 
 struct resp {
@@ -579,16 +585,6 @@ static int req_cancelled(const struct s3_client *c, const struct req *rq)
 {
     return c->cancel && *c->cancel &&
            (rq->stageable || strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0);
-}
-
-/* Sleeps ms, in slices, waking early when `rq` gets cancelled. */
-static void retry_wait(const struct s3_client *c, const struct req *rq, long ms)
-{
-    while (ms > 0 && !req_cancelled(c, rq)) {
-        long slice = ms < 100 ? ms : 100;
-        retry_sleep_ms(slice);
-        ms -= slice;
-    }
 }
 
 /* Stall detection: fails the transfer when no byte moved for timeout_ms. */
@@ -1015,165 +1011,209 @@ static int bucket_moved(struct s3_client *c, const char *bucket, const char *reg
     return rc;
 }
 
-/* Runs a request with retries. For streamed GETs, *info (may be NULL) gets
- * the first response's length, object size and ETag. */
+/* The state of one request over its attempts (retry_run's ud). */
+struct run {
+    struct s3_client *c;
+    const struct req *rq;
+    struct resp *rs;
+    struct s3_get_info *info;   /* may be NULL */
+    CURL *h;
+    struct prepared pp;
+    struct s3_endpoint ep;
+    char what[1200];
+    long long delivered;        /* bytes handed to rq->write */
+    char first_etag[80];
+    int have_first;
+    long long expect_total;     /* bytes the caller is to receive in all; -1 unknown */
+    int redirected;
+    int connect_only;           /* every attempt so far failed to connect */
+    struct err ae;
+};
+
+/* The payload's SHA-256 and, when asked for, its Content-MD5. */
+static int prepare_body(const struct req *rq, struct prepared *pp, const char *what, struct err *e)
+{
+    if (!rq->body) {
+        strcpy(pp->sha256, EMPTY_SHA256);
+        if (rq->md5)
+            strcpy(pp->md5_b64, "1B2M2Y8AsgTpgAmY7PhCfg=="); /* MD5 of nothing */
+        return 0;
+    }
+    sigv4_sha256_hex(rq->body, rq->body_len, pp->sha256);
+    if (!rq->md5)
+        return 0;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    if (rq->md5_in)
+        memcpy(md, rq->md5_in, 16);
+    else if (!EVP_Digest(rq->body, rq->body_len, md, &ml, EVP_md5(), NULL) || ml != 16)
+        return err_set(e, "%s: MD5 failed", what);
+    base64(md, 16, pp->md5_b64);
+    if (rq->md5_out)
+        memcpy(rq->md5_out, md, 16);
+    return 0;
+}
+
+/* A streamed GET's first good answer fixes what the caller is to receive and
+ * the ETag every later (resumed) answer must have. -1 when a later answer is
+ * of another version. */
+static int note_answer(struct run *r)
+{
+    const struct req *rq = r->rq;
+    const struct resp *rs = r->rs;
+    if (!rq->write || rs->status < 200 || rs->status >= 300)
+        return 0;
+    if (r->have_first) {
+        if (rs->etag[0] && r->first_etag[0] && strcmp(rs->etag, r->first_etag) != 0)
+            return err_setk(&r->ae, ERR_CONFLICT, "%s: the object changed during the download "
+                            "(ETag %s, then %s)", r->what, r->first_etag, rs->etag);
+        return 0;
+    }
+    r->have_first = 1;
+    memcpy(r->first_etag, rs->etag, sizeof r->first_etag);
+    long long cl = rs->content_length;
+    if (rs->status == 206 || rq->range_first < 0) {
+        r->expect_total = cl;
+    } else if (cl >= 0) {
+        /* 200 to a ranged GET: what the range covers of the object */
+        long long first = rq->range_first;
+        long long last = rq->range_last >= 0 && rq->range_last < cl ? rq->range_last : cl - 1;
+        r->expect_total = last >= first ? last - first + 1 : 0;
+    }
+    if (r->info) {
+        r->info->content_length = r->expect_total;
+        r->info->object_size = rs->cr_total >= 0 ? rs->cr_total : rs->status == 200 ? cl : -1;
+        memcpy(r->info->etag, rs->etag, sizeof r->info->etag);
+        r->info->etag_not_md5 = rs->etag_not_md5;
+    }
+    return 0;
+}
+
+/* S3's answer for a bucket of another region: follow it, once. 1 when the
+ * request now goes to the bucket's region. */
+static int follow_region(struct run *r)
+{
+    const struct resp *rs = r->rs;
+    if (r->redirected || !rs->bucket_region[0] || strcmp(rs->bucket_region, r->pp.region) == 0 ||
+        !(rs->status == 301 || rs->status == 307 || rs->status == 400) ||
+        !awscfg_region_ok(rs->bucket_region) ||
+        bucket_moved(r->c, r->rq->bucket, rs->bucket_region, &r->ep) != 0)
+        return 0;
+    struct s3_target nt;
+    if (s3_target_build(&r->ep, r->rq->bucket, r->rq->key, r->rq->query, &nt, &r->ae) != 0)
+        return 0;
+    s3_target_free(&r->pp.tgt);
+    r->pp.tgt = nt;
+    snprintf(r->pp.region, sizeof r->pp.region, "%s", r->ep.region);
+    r->redirected = 1;
+    return 1;
+}
+
+/* One attempt of perform (a retry_try_fn). */
+static int perform_try(void *ud, int att, struct retry_verdict *v)
+{
+    (void)att;
+    struct run *r = ud;
+    const struct req *rq = r->rq;
+    struct resp *rs = r->rs;
+    if (r->have_first && r->expect_total >= 0 && r->delivered == r->expect_total)
+        return 0; /* everything arrived; only the end of a response was lost */
+    err_clear(&r->ae);
+    if (req_cancelled(r->c, rq))
+        return err_setk(&r->ae, ERR_CANCELLED, "%s: not sent (stopping)", r->what);
+    int retryable = 0;
+    int rc = attempt(r->c, r->h, rq, &r->pp, rs, &r->delivered, r->first_etag, &retryable,
+                     &r->ae);
+    if (note_answer(r) != 0)
+        return -1;
+    if (rs->status > 0 || !rs->connect_failed) {
+        r->connect_only = 0;
+        if (rs->status > 0)
+            atomic_store(&r->c->unreachable, 0);
+    }
+    if (rc == 0 && rq->check) {
+        rc = rq->check(rq->check_ud, rs, &r->ae);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) {
+            r->delivered = 0;
+            r->have_first = 0;
+            r->expect_total = -1;
+            v->retryable = 1;
+            v->why = r->ae.msg;
+            return -1;
+        }
+    }
+    if (rc == 0)
+        return 0;
+    if (follow_region(r)) {
+        v->again_now = 1;
+        return -1;
+    }
+    if (rq->write && r->delivered > 0 && rs->status == 412)
+        err_setk(&r->ae, ERR_CONFLICT, "%s: the object changed during the download (ETag %s)",
+                 r->what, r->first_etag);
+    v->retryable = retryable;
+    v->retry_after_ms = rs->retry_after_ms;
+    v->throttled = rs->status == 503 || rs->status == 429 || strstr(r->ae.msg, "SlowDown") ||
+                   strstr(r->ae.msg, "Throttl");
+    v->why = r->ae.msg;
+    return -1;
+}
+
+/* Runs a request with retries (retry_run). For streamed GETs, *info (may be
+ * NULL) gets the first response's length, object size and ETag. */
 static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
                    struct s3_get_info *info, struct err *e)
 {
-    char what[1200];
-    describe(what, sizeof what, rq);
-    struct prepared pp;
-    memset(&pp, 0, sizeof pp);
-    struct s3_endpoint ep;
-    bucket_endpoint(c, rq->bucket, &ep);
-    snprintf(pp.region, sizeof pp.region, "%s", ep.region);
-    if (s3_target_build(&ep, rq->bucket, rq->key, rq->query, &pp.tgt, e) != 0) {
-        err_prefix(e, "%s: ", rq->op);
+    struct run *r = calloc(1, sizeof *r);
+    if (!r)
+        return err_set(e, "%s s3://%s: out of memory", rq->op, rq->bucket);
+    *r = (struct run){.c = c, .rq = rq, .rs = rs, .info = info, .expect_total = -1,
+                      .connect_only = 1};
+    describe(r->what, sizeof r->what, rq);
+    bucket_endpoint(c, rq->bucket, &r->ep);
+    snprintf(r->pp.region, sizeof r->pp.region, "%s", r->ep.region);
+    if (s3_target_build(&r->ep, rq->bucket, rq->key, rq->query, &r->pp.tgt, e) != 0) {
+        free(r);
+        return err_prefix(e, "%s: ", rq->op);
+    }
+    int prc = prepare_body(rq, &r->pp, r->what, e);
+    if (prc == 0 && !(r->h = pool_get(c)))
+        prc = err_set(e, "%s: cannot create a curl handle", r->what);
+    if (prc != 0) {
+        s3_target_free(&r->pp.tgt);
+        free(r);
         return -1;
     }
-    int redirected = 0;
-    if (rq->body) {
-        sigv4_sha256_hex(rq->body, rq->body_len, pp.sha256);
-        if (rq->md5) {
-            unsigned char md[EVP_MAX_MD_SIZE];
-            unsigned int ml = 0;
-            if (rq->md5_in) {
-                memcpy(md, rq->md5_in, 16);
-            } else if (!EVP_Digest(rq->body, rq->body_len, md, &ml, EVP_md5(), NULL) ||
-                       ml != 16) {
-                s3_target_free(&pp.tgt);
-                return err_set(e, "%s: MD5 failed", what);
-            }
-            base64(md, 16, pp.md5_b64);
-            if (rq->md5_out)
-                memcpy(rq->md5_out, md, 16);
-        }
-    } else {
-        strcpy(pp.sha256, EMPTY_SHA256);
-        if (rq->md5)
-            strcpy(pp.md5_b64, "1B2M2Y8AsgTpgAmY7PhCfg=="); /* MD5 of nothing */
-    }
-
-    CURL *h = pool_get(c);
-    if (!h) {
-        s3_target_free(&pp.tgt);
-        return err_set(e, "%s: cannot create a curl handle", what);
-    }
-
-    long long delivered = 0;
-    char first_etag[80] = "";
-    int have_first = 0;
-    long long expect_total = -1;  /* bytes the caller is to receive in all */
-    int rc = -1;
-    struct err ae = {0};
     /* once a request found the endpoint refusing connections, the others try
      * once: a run over many days fails fast instead of retrying each */
-    int max_retries = atomic_load(&c->unreachable) ? 0 : c->max_retries;
-    int connect_only = 1;   /* every attempt so far failed to connect */
-    for (int att = 0;; att++) {
-        if (have_first && expect_total >= 0 && delivered == expect_total) {
-            rc = 0; /* everything arrived; only the end of a response was lost */
-            break;
+    int cancellable = rq->stageable || strcmp(rq->method, "GET") == 0 ||
+                      strcmp(rq->method, "HEAD") == 0;
+    struct retry_policy pol = {
+        .max_attempts = atomic_load(&c->unreachable) ? 1 : c->max_retries + 1,
+        .base_ms = c->retry_base_ms, .cap_ms = c->retry_cap_ms,
+        .hold_until = c->adaptive ? &c->throttle_until : NULL,
+        .cancel = cancellable ? c->cancel : NULL, .what = r->what,
+    };
+    int retries = 0;
+    struct retry_verdict last;
+    int rc = retry_run(&pol, perform_try, r, &retries, &last);
+    atomic_fetch_add_explicit(&c->retries, retries, memory_order_relaxed);
+    if (rc != 0 && last.retryable) {
+        r->ae.kind = ERR_TRANSIENT;
+        err_prefix(&r->ae, "giving up after %d attempt%s: ", retries + 1, retries ? "s" : "");
+        if (r->connect_only) {
+            atomic_store(&c->unreachable, 1);
+            err_prefix(&r->ae, "%s cannot be reached (connections refused or name not "
+                       "found): ", r->pp.tgt.host);
         }
-        int retryable = 0;
-        err_clear(&ae);
-        if (req_cancelled(c, rq)) {
-            rc = err_setk(&ae, ERR_CANCELLED, "%s: not sent (stopping)", what);
-            break;
-        }
-        if (c->adaptive) {
-            long long hold = atomic_load(&c->throttle_until) - datetime_mono_ms();
-            if (hold > 0)
-                retry_wait(c, rq, (long)hold);
-        }
-        rc = attempt(c, h, rq, &pp, rs, &delivered, first_etag, &retryable, &ae);
-        if (rq->write && !have_first && rs->status >= 200 && rs->status < 300) {
-            have_first = 1;
-            memcpy(first_etag, rs->etag, sizeof first_etag);
-            long long cl = rs->content_length;
-            if (rs->status == 206 || rq->range_first < 0) {
-                expect_total = cl;
-            } else if (cl >= 0) {
-                /* 200 to a ranged GET: what the range covers of the object */
-                long long first = rq->range_first;
-                long long last = rq->range_last >= 0 && rq->range_last < cl ? rq->range_last
-                                                                            : cl - 1;
-                expect_total = last >= first ? last - first + 1 : 0;
-            }
-            if (info) {
-                info->content_length = expect_total;
-                info->object_size = rs->cr_total >= 0 ? rs->cr_total
-                                    : rs->status == 200 ? cl
-                                                        : -1;
-                memcpy(info->etag, rs->etag, sizeof info->etag);
-                info->etag_not_md5 = rs->etag_not_md5;
-            }
-        } else if (rq->write && have_first && rs->etag[0] && first_etag[0] &&
-                   strcmp(rs->etag, first_etag) != 0 && rs->status >= 200 && rs->status < 300) {
-            rc = err_setk(&ae, ERR_CONFLICT, "%s: the object changed during the download "
-                                             "(ETag %s, then %s)", what, first_etag, rs->etag);
-            break;
-        }
-        if (rs->status > 0 || !rs->connect_failed) {
-            connect_only = 0;
-            if (rs->status > 0)
-                atomic_store(&c->unreachable, 0);
-        }
-        if (rc == 0)
-            break;
-        /* S3's answer for a bucket of another region: follow it, once */
-        if (!redirected && rs->bucket_region[0] && strcmp(rs->bucket_region, pp.region) != 0 &&
-            (rs->status == 301 || rs->status == 307 || rs->status == 400) &&
-            awscfg_region_ok(rs->bucket_region) &&
-            bucket_moved(c, rq->bucket, rs->bucket_region, &ep) == 0) {
-            struct s3_target nt;
-            if (s3_target_build(&ep, rq->bucket, rq->key, rq->query, &nt, &ae) == 0) {
-                s3_target_free(&pp.tgt);
-                pp.tgt = nt;
-                snprintf(pp.region, sizeof pp.region, "%s", ep.region);
-                redirected = 1;
-                att--;
-                continue;
-            }
-        }
-        if (rq->write && delivered > 0 && rs->status == 412)
-            err_setk(&ae, ERR_CONFLICT, "%s: the object changed during the download (ETag %s)",
-                     what, first_etag);
-        if (!retryable || att >= max_retries) {
-            if (retryable) {
-                ae.kind = ERR_TRANSIENT;
-                err_prefix(&ae, "giving up after %d attempt%s: ", att + 1, att ? "s" : "");
-            }
-            if (retryable && connect_only) {
-                atomic_store(&c->unreachable, 1);
-                err_prefix(&ae, "%s cannot be reached (connections refused or name not "
-                           "found): ", pp.tgt.host);
-            }
-            break;
-        }
-        atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
-        long wait = retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms);
-        /* a server that says when: Retry-After (503 SlowDown, 429) */
-        if (rs->retry_after_ms > wait)
-            wait = rs->retry_after_ms < c->retry_cap_ms ? rs->retry_after_ms : c->retry_cap_ms;
-        int throttled = rs->status == 503 || rs->status == 429 ||
-                        strstr(ae.msg, "SlowDown") || strstr(ae.msg, "Throttl");
-        if (c->adaptive && throttled) {
-            /* adaptive: every request of this client holds back, not only this one */
-            long long until = datetime_mono_ms() + wait;
-            long long cur = atomic_load(&c->throttle_until);
-            while (cur < until && !atomic_compare_exchange_weak(&c->throttle_until, &cur, until))
-                ;
-        }
-        log_msg(LOG_DEBUG, NULL, "retry", "%s: attempt %d of %d failed (%s); retrying in %ld ms",
-                what, att + 1, c->max_retries + 1, ae.msg, wait);
-        retry_wait(c, rq, wait);
     }
-    pool_put(c, h);
-    s3_target_free(&pp.tgt);
-    if (rc != 0 && e) {
-        *e = ae;
-    }
+    pool_put(c, r->h);
+    s3_target_free(&r->pp.tgt);
+    if (rc != 0 && e)
+        *e = r->ae;
+    free(r);
     return rc;
 }
 
@@ -1336,9 +1376,16 @@ static int list_impl(struct s3_client *c, const char *bucket, const char *prefix
     return rc;
 }
 
+/* A checker of a GET's answer (struct req's check) and its ud. */
+struct get_check {
+    int (*fn)(void *ud, const struct resp *rs, struct err *e);
+    void *ud;
+};
+
 static int get_capped(struct s3_client *c, const char *bucket, const char *key,
                       long long range_first, long long range_last, long long max,
-                      s3_write_fn write, void *ud, struct s3_get_info *info, struct err *e)
+                      s3_write_fn write, void *ud, const struct get_check *chk,
+                      struct s3_get_info *info, struct err *e)
 {
     if (key_check("GetObject", bucket, key, e) != 0)
         return -1;
@@ -1356,7 +1403,8 @@ static int get_capped(struct s3_client *c, const char *bucket, const char *key,
     }
     struct req rq = {.op = "GetObject", .stat = ST_GET, .method = "GET", .bucket = bucket,
                      .key = key, .write = write, .ud = ud, .range_first = range_first,
-                     .range_last = range_last, .body_cap = ERRBODY_MAX, .max_body = max};
+                     .range_last = range_last, .body_cap = ERRBODY_MAX, .max_body = max,
+                     .check = chk ? chk->fn : NULL, .check_ud = chk ? chk->ud : NULL};
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     int rc = perform(c, &rq, &rs, info, e);
@@ -1368,7 +1416,7 @@ int s3_get(struct s3_client *c, const char *bucket, const char *key, long long r
            long long range_last, s3_write_fn write, void *ud, struct s3_get_info *info,
            struct err *e)
 {
-    return get_capped(c, bucket, key, range_first, range_last, 0, write, ud, info, e);
+    return get_capped(c, bucket, key, range_first, range_last, 0, write, ud, NULL, info, e);
 }
 
 int s3_etag_check(const char *etag, const struct s3_get_info *info, const void *data,
@@ -1391,10 +1439,10 @@ static int buf_sink(void *ud, const void *p, size_t n)
 
 static int get_buffer(struct s3_client *c, const char *bucket, const char *key, long long first,
                       long long last, long long max, struct s3_buf *out,
-                      struct s3_get_info *info, struct err *e)
+                      const struct get_check *chk, struct s3_get_info *info, struct err *e)
 {
     size_t before = out->len;
-    int rc = get_capped(c, bucket, key, first, last, max, buf_sink, out, info, e);
+    int rc = get_capped(c, bucket, key, first, last, max, buf_sink, out, chk, info, e);
     if (rc != 0) {
         out->len = before;
         /* our own sink only stops when memory runs out; a stop stays a stop */
@@ -1409,7 +1457,7 @@ int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, long
 {
     if (max <= 0)
         return err_setk(e, ERR_USAGE, "GetObject s3://%s/%s: no bound on the body", bucket, key);
-    return get_buffer(c, bucket, key, -1, -1, max, out, info, e);
+    return get_buffer(c, bucket, key, -1, -1, max, out, NULL, info, e);
 }
 
 int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key,
@@ -1417,29 +1465,38 @@ int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key
                         struct s3_get_info *info, struct err *e)
 {
     /* the range bounds the body (the transfer keeps only its bytes) */
-    return get_buffer(c, bucket, key, first, last, 0, out, info, e);
+    return get_buffer(c, bucket, key, first, last, 0, out, NULL, info, e);
+}
+
+/* s3_get_buffer_verified's check: the body's MD5 against the ETag. */
+struct md5_check {
+    struct s3_buf *out;
+    size_t before;
+    const char *bucket, *key;
+};
+
+static int check_md5(void *ud, const struct resp *rs, struct err *e)
+{
+    struct md5_check *k = ud;
+    struct s3_get_info info = {.etag_not_md5 = rs->etag_not_md5};
+    const void *body = k->out->data ? (const void *)(k->out->data + k->before) : "";
+    if (s3_etag_check(rs->etag, &info, body, k->out->len - k->before) != 0)
+        return 0;   /* it matches, or the ETag is not an MD5 */
+    k->out->len = k->before;
+    err_setk(e, ERR_TRANSIENT, "GetObject s3://%s/%s: MD5 of the body differs from its ETag %s",
+             k->bucket, k->key, rs->etag);
+    return 1;
 }
 
 int s3_get_buffer_verified(struct s3_client *c, const char *bucket, const char *key,
                            long long max, struct s3_buf *out, struct s3_get_info *info,
                            struct err *e)
 {
-    struct s3_get_info own;
-    if (!info)
-        info = &own;
-    size_t before = out->len;
-    for (int attempt = 1;; attempt++) {
-        if (s3_get_buffer(c, bucket, key, max, out, info, e) != 0)
-            return -1;
-        const void *body = out->data ? (const void *)(out->data + before) : "";
-        if (s3_etag_check(info->etag, info, body, out->len - before) != 0)
-            return 0;
-        out->len = before;
-        if (attempt == 4)
-            return err_setk(e, ERR_TRANSIENT, "GetObject s3://%s/%s: MD5 of the body differs "
-                            "from its ETag %s (%d attempts)", bucket, key, info->etag, attempt);
-        atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
-    }
+    if (max <= 0)
+        return err_setk(e, ERR_USAGE, "GetObject s3://%s/%s: no bound on the body", bucket, key);
+    struct md5_check k = {out, out->len, bucket, key};
+    struct get_check chk = {check_md5, &k};
+    return get_buffer(c, bucket, key, -1, -1, max, out, &chk, info, e);
 }
 
 int s3_head(struct s3_client *c, const char *bucket, const char *key, struct s3_object *out,
@@ -1695,6 +1752,31 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
     return rc;
 }
 
+/* UploadPartCopy and CompleteMultipartUpload may answer 200 with an <Error>
+ * body: a struct req check that reads the result's ETag, or the error. */
+struct result200 {
+    const char *root;      /* the result's element; NULL: CompleteMultipartUploadResult */
+    const char *op, *bucket, *key;
+    char etag[80];
+};
+
+static int check_200(void *ud, const struct resp *rs, struct err *e)
+{
+    struct result200 *k = ud;
+    struct s3_xml_error xe;
+    const char *body = (const char *)rs->body.data;
+    int pr = k->root ? s3_xml_parse_etag_result(body, rs->body.len, k->root, k->etag, &xe, e)
+                     : s3_xml_parse_complete(body, rs->body.len, k->etag, &xe, e);
+    if (pr == 0)
+        return 0;
+    if (pr < 0)
+        return err_prefix(e, "s3://%s/%s: ", k->bucket, k->key);
+    int again = code_retryable(xe.code);
+    err_setk(e, again ? ERR_TRANSIENT : ERR_GENERIC, "%s s3://%s/%s: HTTP 200 with error %s: %s",
+             k->op, k->bucket, k->key, xe.code, xe.message);
+    return again ? 1 : -1;
+}
+
 int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char *key,
                             const char *upload_id, int part_number, const char *src_bucket,
                             const char *src_key, long long first, long long last,
@@ -1734,40 +1816,17 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
         snprintf(cond, sizeof cond, "\"%s\"", if_match);
         rq.extra[rq.n_extra++] = (struct hdr){"x-amz-copy-source-if-match", cond};
     }
+    struct result200 chk = {.root = "CopyPartResult", .op = op, .bucket = bucket, .key = key};
+    rq.check = check_200;
+    rq.check_ud = &chk;
     struct resp rs;
     memset(&rs, 0, sizeof rs);
-    int rc = -1;
-    /* like CompleteMultipartUpload, it may answer 200 with an <Error> body */
-    for (int att = 0;; att++) {
-        rc = perform(c, &rq, &rs, NULL, e);
-        if (rc != 0)
-            break;
-        char etag[80];
-        struct s3_xml_error xe;
-        int pr = s3_xml_parse_etag_result((const char *)rs.body.data, rs.body.len,
-                                          "CopyPartResult", etag, &xe, e);
-        if (pr == 0) {
-            if (etag_out)
-                memcpy(etag_out, etag, 80);
-            if (etag_not_md5)
-                *etag_not_md5 = rs.etag_not_md5;
-            break;
-        }
-        if (pr < 0) {
-            err_prefix(e, "s3://%s/%s: ", bucket, key);
-            rc = -1;
-            break;
-        }
-        int again = code_retryable(xe.code) && att < c->max_retries;
-        rc = err_setk(e, again ? ERR_TRANSIENT : ERR_GENERIC,
-                      "%s s3://%s/%s: HTTP 200 with error %s: %s", op, bucket, key, xe.code,
-                      xe.message);
-        if (!again)
-            break;
-        s3_buf_free(&rs.body);
-        memset(&rs, 0, sizeof rs);
-        atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
-        retry_sleep_ms(retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
+    int rc = perform(c, &rq, &rs, NULL, e);
+    if (rc == 0) {
+        if (etag_out)
+            memcpy(etag_out, chk.etag, 80);
+        if (etag_not_md5)
+            *etag_not_md5 = rs.etag_not_md5;
     }
     free(q);
     free(source);
@@ -1804,49 +1863,25 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
                      .content_type = "application/xml", .body_cap = S3_XML_MAX_BYTES,
                      .range_first = -1, .range_last = -1};
     put_conditions(&rq, opts, ifmatch, sizeof ifmatch);
+    struct result200 chk = {.root = NULL, .op = rq.op, .bucket = bucket, .key = key};
+    rq.check = check_200;
+    rq.check_ud = &chk;
     struct resp rs;
     memset(&rs, 0, sizeof rs);
-    int rc = -1;
-    /* S3 may answer 200 with an <Error> body; those errors are retried here. */
-    for (int att = 0;; att++) {
-        rc = perform(c, &rq, &rs, NULL, e);
-        if (rc != 0 && e && e->kind == ERR_NOT_FOUND) {
-            /* NoSuchUpload: an earlier attempt may have completed it and
-             * lost the answer. The object's ETag tells. */
-            char want[80];
-            s3_multipart_etag(parts, n_parts, want);
-            if (already_written(c, bucket, key, want)) {
-                err_clear(e);
-                if (etag_out)
-                    memcpy(etag_out, want, 80);
-                rc = 0;
-            }
-            break;
+    int rc = perform(c, &rq, &rs, NULL, e);
+    if (rc != 0 && e && e->kind == ERR_NOT_FOUND) {
+        /* NoSuchUpload: an earlier attempt may have completed it and lost
+         * the answer. The object's ETag tells. */
+        char want[80];
+        s3_multipart_etag(parts, n_parts, want);
+        if (already_written(c, bucket, key, want)) {
+            err_clear(e);
+            memcpy(chk.etag, want, 80);
+            rc = 0;
         }
-        if (rc != 0)
-            break;
-        char etag[80];
-        struct s3_xml_error xe;
-        int pr = s3_xml_parse_complete((const char *)rs.body.data, rs.body.len, etag, &xe, e);
-        if (pr == 0) {
-            if (etag_out)
-                memcpy(etag_out, etag, 80);
-            break;
-        }
-        if (pr < 0) {
-            err_prefix(e, "s3://%s/%s: ", bucket, key);
-            rc = -1;
-            break;
-        }
-        int again = code_retryable(xe.code) && att < c->max_retries;
-        rc = err_setk(e, again ? ERR_TRANSIENT : ERR_GENERIC,
-                      "CompleteMultipartUpload s3://%s/%s: HTTP 200 with error %s: %s", bucket,
-                      key, xe.code, xe.message);
-        if (!again)
-            break;
-        atomic_fetch_add_explicit(&c->retries, 1, memory_order_relaxed);
-        retry_sleep_ms(retry_backoff_ms(att, c->retry_base_ms, c->retry_cap_ms));
     }
+    if (rc == 0 && etag_out)
+        memcpy(etag_out, chk.etag, 80);
     free(q);
     free(body);
     s3_buf_free(&rs.body);

@@ -1,9 +1,13 @@
 #include "retry.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/random.h>
 #include <time.h>
+
+#include "datetime.h"
+#include "log.h"
 
 static _Thread_local uint64_t rng_state;
 
@@ -68,4 +72,73 @@ int retry_curl_code(CURLcode code)
     default:
         return 0;
     }
+}
+
+static int cancelled(const struct retry_policy *p)
+{
+    return p->cancel && *p->cancel;
+}
+
+/* Sleeps ms in slices, ending early when the cancel flag is raised. */
+static void wait_ms(const struct retry_policy *p, long long ms)
+{
+    while (ms > 0 && !cancelled(p)) {
+        long slice = ms < 50 ? (long)ms : 50;
+        retry_sleep_ms(slice);
+        ms -= slice;
+    }
+}
+
+/* Adaptive mode: waits while an earlier throttled answer holds requests back. */
+static void wait_hold(const struct retry_policy *p)
+{
+    if (!p->hold_until)
+        return;
+    long long hold = atomic_load(p->hold_until) - datetime_mono_ms();
+    if (hold > 0)
+        wait_ms(p, hold);
+}
+
+/* Adaptive mode: holds every request sharing the policy back for ms. */
+static void extend_hold(const struct retry_policy *p, long ms)
+{
+    long long until = datetime_mono_ms() + ms;
+    long long cur = atomic_load(p->hold_until);
+    while (cur < until && !atomic_compare_exchange_weak(p->hold_until, &cur, until))
+        ;
+}
+
+int retry_run(const struct retry_policy *p, retry_try_fn try_fn, void *ud, int *retries,
+              struct retry_verdict *last)
+{
+    int max = p->max_attempts < 1 ? 1 : p->max_attempts;
+    int waits = 0, rc = 0;
+    struct retry_verdict v;
+    for (int att = 0;; att++) {
+        wait_hold(p);
+        v = (struct retry_verdict){.retry_after_ms = -1};
+        rc = try_fn(ud, att, &v);
+        if (rc == 0)
+            break;
+        if (v.again_now) {
+            att--;
+            continue;
+        }
+        if (!v.retryable || att + 1 >= max)
+            break;
+        long wait = retry_backoff_ms(att, p->base_ms, p->cap_ms);
+        if (v.retry_after_ms > wait)
+            wait = v.retry_after_ms < p->cap_ms ? v.retry_after_ms : p->cap_ms;
+        if (p->hold_until && v.throttled)
+            extend_hold(p, wait);
+        log_msg(LOG_DEBUG, NULL, "retry", "%s: attempt %d of %d failed (%s); retrying in %ld ms",
+                p->what ? p->what : "request", att + 1, max, v.why ? v.why : "?", wait);
+        waits++;
+        wait_ms(p, wait);
+    }
+    if (retries)
+        *retries = waits;
+    if (last)
+        *last = v;
+    return rc;
 }
