@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "awscfg.h"
+#include "awsreq.h"
 #include "datetime.h"
 #include "hex.h"
 #include "log.h"
@@ -366,7 +367,6 @@ struct xfer {
     struct s3_client *c;
     const struct req *rq;
     struct resp *rs;
-    size_t up_off;
     long long body_bytes;   /* body bytes of this response */
     long long skip;         /* bytes to drop first (server ignored our Range) */
     long long limit;        /* bytes to deliver at most after skip; -1 none */
@@ -554,31 +554,6 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
     return sz * nm;
 }
 
-static size_t on_read(char *buf, size_t sz, size_t nm, void *ud)
-{
-    struct xfer *x = ud;
-    size_t room = sz * nm;
-    size_t left = x->rq->body_len - x->up_off;
-    size_t n = left < room ? left : room;
-    if (n) {
-        memcpy(buf, (const char *)x->rq->body + x->up_off, n);
-        x->up_off += n;
-    }
-    return n;
-}
-
-/* curl rewinds the body when it sends a request again on a fresh
- * connection (a kept-alive one that turned out closed); without this it
- * fails with "rewinding of the data stream failed". */
-static int on_seek(void *ud, curl_off_t offset, int origin)
-{
-    struct xfer *x = ud;
-    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > (uint64_t)x->rq->body_len)
-        return CURL_SEEKFUNC_FAIL;
-    x->up_off = (size_t)offset;
-    return CURL_SEEKFUNC_OK;
-}
-
 /* 1 when the client's cancel flag is raised and `rq` is a request it may cut
  * short (s3.h: reads and part uploads, never a commit, delete or abort). */
 static int req_cancelled(const struct s3_client *c, const struct req *rq)
@@ -698,61 +673,57 @@ struct prepared {
     char md5_b64[32];
 };
 
-/* One attempt. Returns 0 on success, -1 with *retryable set. */
-static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const struct prepared *pp,
-                   struct resp *rs, long long *delivered, const char *resume_etag,
-                   int *retryable, struct err *e)
+/* The Range (and If-Match, when resuming) of a GET attempt: the caller's
+ * range, moved past what was delivered. */
+struct get_range {
+    char range[80], ifmatch[96];
+    long long start;
+    int sent;
+};
+
+static void get_range_for(const struct req *rq, long long delivered, const char *resume_etag,
+                          struct get_range *g)
 {
-    *retryable = 0;
-    char what[1200];
-    describe(what, sizeof what, rq);
-
-    struct creds cr;
-    if (creds_provider_get(c->creds, &cr, e) != 0) {
-        err_prefix(e, "%s: credentials: ", what);
-        return -1;
+    memset(g, 0, sizeof *g);
+    if (!rq->write)
+        return;
+    long long first = rq->range_first >= 0 ? rq->range_first : 0;
+    g->start = first + delivered;
+    if (rq->range_first >= 0 || delivered > 0) {
+        g->sent = 1;
+        if (rq->range_last >= 0)
+            snprintf(g->range, sizeof g->range, "bytes=%lld-%lld", g->start, rq->range_last);
+        else
+            snprintf(g->range, sizeof g->range, "bytes=%lld-", g->start);
     }
+    if (delivered > 0 && resume_etag && resume_etag[0])
+        snprintf(g->ifmatch, sizeof g->ifmatch, "\"%s\"", resume_etag);
+}
 
-    /* Range for GETs: the user's range, moved past what was delivered. */
-    char range[80] = "", ifmatch[96] = "";
-    long long range_start = 0;
-    int sent_range = 0;
-    if (rq->write) {
-        long long first = rq->range_first >= 0 ? rq->range_first : 0;
-        range_start = first + *delivered;
-        if (rq->range_first >= 0 || *delivered > 0) {
-            sent_range = 1;
-            if (rq->range_last >= 0)
-                snprintf(range, sizeof range, "bytes=%lld-%lld", range_start, rq->range_last);
-            else
-                snprintf(range, sizeof range, "bytes=%lld-", range_start);
-        }
-        if (*delivered > 0 && resume_etag && resume_etag[0])
-            snprintf(ifmatch, sizeof ifmatch, "\"%s\"", resume_etag);
-    }
+static int is_body_method(const struct req *rq)
+{
+    return strcmp(rq->method, "PUT") == 0 || strcmp(rq->method, "POST") == 0;
+}
 
-    char amz_date[17];
-    sigv4_amz_date((long long)time(NULL), amz_date);
-    const char *payload_hash = rq->body ? pp->sha256 : EMPTY_SHA256;
-    int is_body_method = strcmp(rq->method, "PUT") == 0 || strcmp(rq->method, "POST") == 0;
-
-    struct sigv4_header hs[24];
+/* The headers S3 signs for rq (x-amz-date and the token are added by
+ * awsreq_sign_headers). Returns how many (hs has room for 24). */
+static size_t s3_headers(const struct s3_client *c, const struct req *rq,
+                         const struct prepared *pp, const struct get_range *g,
+                         struct sigv4_header *hs)
+{
     size_t nh = 0;
     hs[nh++] = (struct sigv4_header){"host", pp->tgt.host};
-    hs[nh++] = (struct sigv4_header){"x-amz-date", amz_date};
-    hs[nh++] = (struct sigv4_header){"x-amz-content-sha256", payload_hash};
-    if (cr.session_token[0])
-        hs[nh++] = (struct sigv4_header){"x-amz-security-token", cr.session_token};
+    hs[nh++] = (struct sigv4_header){"x-amz-content-sha256", rq->body ? pp->sha256 : EMPTY_SHA256};
     if (rq->md5)
         hs[nh++] = (struct sigv4_header){"content-md5", pp->md5_b64};
-    if (is_body_method)
+    if (is_body_method(rq))
         hs[nh++] = (struct sigv4_header){"content-type",
                                          rq->content_type ? rq->content_type
                                                           : "application/octet-stream"};
-    if (range[0])
-        hs[nh++] = (struct sigv4_header){"range", range};
-    if (ifmatch[0])
-        hs[nh++] = (struct sigv4_header){"if-match", ifmatch};
+    if (g->range[0])
+        hs[nh++] = (struct sigv4_header){"range", g->range};
+    if (g->ifmatch[0])
+        hs[nh++] = (struct sigv4_header){"if-match", g->ifmatch};
     for (int i = 0; i < rq->n_extra; i++)
         hs[nh++] = (struct sigv4_header){rq->extra[i].name, rq->extra[i].value};
     if (c->w.owner[0]) {
@@ -761,94 +732,114 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
         if (rq->copy_bucket && strcmp(rq->copy_bucket, c->w.owner_bucket) == 0)
             hs[nh++] = (struct sigv4_header){"x-amz-source-expected-bucket-owner", c->w.owner};
     }
-    if (rq->writes) {
-        if (c->w.sse[0])
-            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption", c->w.sse};
-        if (c->w.kms_key_id[0])
-            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-aws-kms-key-id",
-                                             c->w.kms_key_id};
-        if (c->w.bucket_key)
-            hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-bucket-key-enabled",
-                                             "true"};
-        if (c->w.storage_class[0])
-            hs[nh++] = (struct sigv4_header){"x-amz-storage-class", c->w.storage_class};
-        if (c->w.acl[0])
-            hs[nh++] = (struct sigv4_header){"x-amz-acl", c->w.acl};
-        if (c->w.tagging[0])
-            hs[nh++] = (struct sigv4_header){"x-amz-tagging", c->w.tagging};
-    }
+    if (!rq->writes)
+        return nh;
+    if (c->w.sse[0])
+        hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption", c->w.sse};
+    if (c->w.kms_key_id[0])
+        hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-aws-kms-key-id",
+                                         c->w.kms_key_id};
+    if (c->w.bucket_key)
+        hs[nh++] = (struct sigv4_header){"x-amz-server-side-encryption-bucket-key-enabled",
+                                         "true"};
+    if (c->w.storage_class[0])
+        hs[nh++] = (struct sigv4_header){"x-amz-storage-class", c->w.storage_class};
+    if (c->w.acl[0])
+        hs[nh++] = (struct sigv4_header){"x-amz-acl", c->w.acl};
+    if (c->w.tagging[0])
+        hs[nh++] = (struct sigv4_header){"x-amz-tagging", c->w.tagging};
+    return nh;
+}
 
-    struct sigv4_request sreq = {
-        .method = rq->method,
-        .path = pp->tgt.path,
-        .query = rq->query,
-        .headers = hs,
-        .n_headers = nh,
-        .payload_hash = payload_hash,
-    };
-    struct sigv4_key skey = {
-        .access_key = cr.access_key,
-        .secret_key = cr.secret_key,
-        .region = pp->region,
-        .service = "s3",
-        .amz_date = amz_date,
+/* The signed header lines of an attempt; NULL with e set. */
+static struct curl_slist *signed_lines(struct s3_client *c, const struct req *rq,
+                                       const struct prepared *pp, const struct get_range *g,
+                                       const char *what, struct err *e)
+{
+    struct creds cr;
+    if (creds_provider_get(c->creds, &cr, e) != 0) {
+        err_prefix(e, "%s: credentials: ", what);
+        return NULL;
+    }
+    struct sigv4_header hs[24];
+    size_t nh = s3_headers(c, rq, pp, g, hs);
+    struct awsreq_sig sig = {
+        .cr = &cr, .service = "s3", .region = pp->region, .method = rq->method,
+        .path = pp->tgt.path, .query = rq->query,
+        .payload_hash = rq->body ? pp->sha256 : EMPTY_SHA256, .headers = hs, .n_headers = nh,
         .normalize_path = 0,
     };
-    struct sigv4_result sres = {0};
-    int src = sigv4_sign(&sreq, &skey, &sres, e);
-    if (src != 0) {
-        OPENSSL_cleanse(&cr, sizeof cr);
-        err_prefix(e, "%s: signing: ", what);
+    struct curl_slist *hl = awsreq_sign_headers(&sig, e);
+    OPENSSL_cleanse(&cr, sizeof cr);
+    if (!hl)
+        err_prefix(e, "%s: ", what);
+    return hl;
+}
+
+/* What an attempt's transfer came to: 0 good, -1 with *retryable set. */
+static int attempt_outcome(const struct s3_client *c, const struct req *rq, struct resp *rs,
+                           const struct xfer *x, const struct awsreq_result *ar,
+                           const char *what, const char *resume_etag, int *retryable,
+                           struct err *e)
+{
+    if (x->user_abort)
+        return err_setk(e, ERR_CANCELLED, "%s: stopped by the receiver of the data", what);
+    if (x->cancelled)
+        return err_setk(e, ERR_CANCELLED, "%s: cut short by the stop", what);
+    if (x->etag_changed)
+        return err_setk(e, ERR_CONFLICT, "%s: the object changed during the download "
+                                         "(ETag %s, then %s)", what, resume_etag, rs->etag);
+    if (x->oom)
+        return err_set(e, "%s: out of memory", what);
+    if (x->overflow)
+        return err_setk(e, ERR_DATA, "%s: response body exceeds %zu bytes", what, rq->body_cap);
+    if (x->too_long)
+        return err_setk(e, ERR_TRANSIENT, "%s: body longer than the %lld bytes expected (changed "
+                        "since it was listed?)", what, rq->max_body);
+    if (x->stalled) {
+        *retryable = 1;
+        return err_setk(e, ERR_TRANSIENT, "%s: no progress for %ld ms", what, c->timeout_ms);
+    }
+    CURLcode crc = ar->cc;
+    if (crc != CURLE_OK) {
+        rs->connect_failed = crc == CURLE_COULDNT_CONNECT || crc == CURLE_COULDNT_RESOLVE_HOST ||
+                             crc == CURLE_COULDNT_RESOLVE_PROXY;
+        *retryable = retry_curl_code(crc);
+        return err_setk(e, *retryable ? ERR_TRANSIENT : ERR_GENERIC, "%s: %s%s%s", what,
+                        curl_easy_strerror(crc), ar->error[0] ? ": " : "", ar->error);
+    }
+    long st = rs->status;
+    if (st < 200 || st >= 300) {
+        status_error(rq, rs, retryable, e);
         return -1;
     }
+    /* A body shorter than announced is a broken transfer (curl reports most
+     * as CURLE_PARTIAL_FILE; this also covers a proxy that hides it). */
+    if (strcmp(rq->method, "HEAD") != 0 && rs->content_length >= 0 &&
+        x->body_bytes != rs->content_length) {
+        *retryable = 1;
+        return err_setk(e, ERR_TRANSIENT, "%s: body of %lld bytes, Content-Length %lld", what,
+                        x->body_bytes, rs->content_length);
+    }
+    if (rq->write && st == 206 && x->sent_range && rs->cr_first != x->range_start)
+        return err_setk(e, ERR_DATA, "%s: asked for bytes from %lld, got Content-Range from %lld",
+                        what, x->range_start, rs->cr_first);
+    return 0;
+}
 
-    /* Headers as sent: the signed ones plus Authorization; "Expect:" turns
-     * off 100-continue (a round trip per PUT). */
-    struct curl_slist *hl = NULL;
-    int oom = 0;
-    for (size_t i = 0; i < nh && !oom; i++) {
-        size_t l = strlen(hs[i].name) + strlen(hs[i].value) + 3;
-        char *line = malloc(l);
-        if (!line) {
-            oom = 1;
-            break;
-        }
-        snprintf(line, l, "%s: %s", hs[i].name, hs[i].value);
-        struct curl_slist *nl = curl_slist_append(hl, line);
-        OPENSSL_cleanse(line, l - 1);
-        free(line);
-        if (!nl)
-            oom = 1;
-        else
-            hl = nl;
-    }
-    if (!oom) {
-        size_t l = strlen(sres.authorization) + 16;
-        char *line = malloc(l);
-        if (line) {
-            snprintf(line, l, "Authorization: %s", sres.authorization);
-            struct curl_slist *nl = curl_slist_append(hl, line);
-            OPENSSL_cleanse(line, l - 1);
-            free(line);
-            if (nl)
-                hl = nl;
-            else
-                oom = 1;
-        } else {
-            oom = 1;
-        }
-    }
-    struct curl_slist *nl2 = oom ? NULL : curl_slist_append(hl, "Expect:");
-    if (nl2)
-        hl = nl2;
-    else
-        oom = 1;
-    sigv4_result_free(&sres);
-    OPENSSL_cleanse(&cr, sizeof cr);
-    if (oom) {
-        curl_slist_free_all(hl);
-        return err_set(e, "%s: out of memory", what);
-    }
+/* One attempt. Returns 0 on success, -1 with *retryable set. */
+static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const struct prepared *pp,
+                   struct resp *rs, long long *delivered, const char *resume_etag,
+                   int *retryable, struct err *e)
+{
+    *retryable = 0;
+    char what[1200];
+    describe(what, sizeof what, rq);
+    struct get_range g;
+    get_range_for(rq, *delivered, resume_etag, &g);
+    struct curl_slist *hl = signed_lines(c, rq, pp, &g, what, e);
+    if (!hl)
+        return -1;
 
     struct xfer x = {0};
     x.c = c;
@@ -857,110 +848,33 @@ static int attempt(struct s3_client *c, CURL *h, const struct req *rq, const str
     x.delivered = delivered;
     x.resume_etag = *delivered > 0 ? resume_etag : NULL;
     x.limit = -1;
-    x.sent_range = sent_range;
-    x.range_start = range_start;
+    x.sent_range = g.sent;
+    x.range_start = g.start;
     x.first_write = 1;
     clock_gettime(CLOCK_MONOTONIC, &x.last_progress);
     resp_reset(rs);
 
-    char errbuf[CURL_ERROR_SIZE];
-    errbuf[0] = '\0';
-    curl_easy_reset(h);
-    awscfg_curl_tls(h);
-    curl_easy_setopt(h, CURLOPT_URL, pp->tgt.url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* keys may hold "./" and "//" */
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
     /* bounded waits: a trickle (bytes moving, too slowly) fails like a
      * stall, and no request outlives its deadline; both are retried */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->min_speed_bps);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->min_speed_secs);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->deadline_secs * 1000L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (c->share)
-        curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-    if (strcmp(rq->method, "GET") == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(rq->method, "HEAD") == 0) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (strcmp(rq->method, "PUT") == 0) {
-        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(h, CURLOPT_READDATA, &x);
-        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
-        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
-    } else if (strcmp(rq->method, "POST") == 0) {
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? (const char *)rq->body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-    } else {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
-    }
-
+    struct awsreq_xfer ax = {
+        .method = rq->method, .url = pp->tgt.url, .headers = hl,
+        .send = strcmp(rq->method, "PUT") == 0    ? AWSREQ_SEND_STREAM
+                : strcmp(rq->method, "POST") == 0 ? AWSREQ_SEND_FIELDS
+                                                  : AWSREQ_SEND_NONE,
+        .body = rq->body, .body_len = rq->body_len, .share = c->share,
+        .connect_ms = c->timeout_ms, .timeout_ms = c->deadline_secs * 1000L,
+        .low_speed_bps = c->min_speed_bps, .low_speed_secs = c->min_speed_secs,
+        .on_body = on_write, .body_ud = &x, .on_header = on_header, .header_ud = &x,
+        .on_progress = on_progress, .progress_ud = &x,
+    };
     atomic_fetch_add_explicit(&c->n_req[rq->stat], 1, memory_order_relaxed);
-    CURLcode crc = curl_easy_perform(h);
+    struct awsreq_result ar;
+    awsreq_transfer(h, &ax, &ar);
     curl_slist_free_all(hl);
-    long st = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-    if (st > 0)
-        rs->status = st;
-    if (is_body_method)
-        atomic_fetch_add_explicit(&c->bytes_out, (long long)x.up_off + (long long)
-                                  (strcmp(rq->method, "POST") == 0 ? rq->body_len : 0),
-                                  memory_order_relaxed);
-
-    if (x.user_abort)
-        return err_setk(e, ERR_CANCELLED, "%s: stopped by the receiver of the data", what);
-    if (x.cancelled)
-        return err_setk(e, ERR_CANCELLED, "%s: cut short by the stop", what);
-    if (x.etag_changed)
-        return err_setk(e, ERR_CONFLICT, "%s: the object changed during the download "
-                                         "(ETag %s, then %s)", what, resume_etag, rs->etag);
-    if (x.oom)
-        return err_set(e, "%s: out of memory", what);
-    if (x.overflow)
-        return err_setk(e, ERR_DATA, "%s: response body exceeds %zu bytes", what, rq->body_cap);
-    if (x.too_long)
-        return err_setk(e, ERR_TRANSIENT, "%s: body longer than the %lld bytes expected (changed "
-                        "since it was listed?)", what, rq->max_body);
-    if (x.stalled) {
-        *retryable = 1;
-        return err_setk(e, ERR_TRANSIENT, "%s: no progress for %ld ms", what, c->timeout_ms);
-    }
-    if (crc != CURLE_OK) {
-        rs->connect_failed = crc == CURLE_COULDNT_CONNECT || crc == CURLE_COULDNT_RESOLVE_HOST ||
-                             crc == CURLE_COULDNT_RESOLVE_PROXY;
-        *retryable = retry_curl_code(crc);
-        return err_setk(e, *retryable ? ERR_TRANSIENT : ERR_GENERIC, "%s: %s%s%s", what,
-                        curl_easy_strerror(crc), errbuf[0] ? ": " : "", errbuf);
-    }
-    if (st < 200 || st >= 300) {
-        status_error(rq, rs, retryable, e);
-        return -1;
-    }
-    /* A body shorter than announced is a broken transfer (curl reports most
-     * as CURLE_PARTIAL_FILE; this also covers a proxy that hides it). */
-    if (strcmp(rq->method, "HEAD") != 0 && rs->content_length >= 0 &&
-        x.body_bytes != rs->content_length) {
-        *retryable = 1;
-        return err_setk(e, ERR_TRANSIENT, "%s: body of %lld bytes, Content-Length %lld", what,
-                        x.body_bytes, rs->content_length);
-    }
-    if (rq->write && st == 206 && sent_range && rs->cr_first != range_start)
-        return err_setk(e, ERR_DATA, "%s: asked for bytes from %lld, got Content-Range from %lld",
-                        what, range_start, rs->cr_first);
-    return 0;
+    if (ar.status > 0)
+        rs->status = ar.status;
+    atomic_fetch_add_explicit(&c->bytes_out, ar.sent, memory_order_relaxed);
+    return attempt_outcome(c, rq, rs, &x, &ar, what, resume_etag, retryable, e);
 }
 
 /* The endpoint of a bucket: the client's, or the one of the region S3 said

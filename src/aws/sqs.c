@@ -395,23 +395,6 @@ static int cancelled(const struct sqs_client *c)
     return c->cancel && *c->cancel;
 }
 
-/* Sleeps up to ms, in slices, returning early (-1) when cancelled. */
-static int sleep_ms(const struct sqs_client *c, long ms)
-{
-    while (ms > 0) {
-        if (cancelled(c))
-            return -1;
-        long step = ms < 50 ? ms : 50;
-        struct timespec ts = {step / 1000, (step % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-            if (cancelled(c))
-                return -1;
-        }
-        ms -= step;
-    }
-    return cancelled(c) ? -1 : 0;
-}
-
 enum { OUT_OK, OUT_TRANSPORT, OUT_HTTP };
 
 struct outcome {
@@ -489,6 +472,54 @@ static int attempt_result(const struct awsreq_answer *ans, struct outcome *out)
     return 0;
 }
 
+/* One call over its attempts (retry_run's ud). */
+struct call_run {
+    struct sqs_client *c;
+    const char *action, *body;
+    size_t blen;
+    int wait_s;
+    struct awsreq_answer ans;
+    struct outcome o;
+    json_t *resp;
+    int hard;           /* an error that is not the answer's (e set) */
+    struct err *e;
+};
+
+static int call_try(void *ud, int att, struct retry_verdict *v)
+{
+    (void)att;
+    struct call_run *r = ud;
+    memset(&r->o, 0, sizeof r->o);
+    if (cancelled(r->c)) {
+        r->o.is_cancel = 1;
+        return -1;
+    }
+    awsreq_answer_free(&r->ans);
+    if (attempt(r->c, r->action, r->body, r->blen, (long)r->wait_s * 1000, &r->ans, &r->o,
+                r->e) < 0) {
+        r->hard = 1;
+        return -1;
+    }
+    if (r->o.is_cancel)
+        return -1;
+    if (r->o.kind == OUT_OK) {
+        json_error_t je;
+        r->resp = r->ans.body.p ? json_loadb(r->ans.body.p, r->ans.body.len, 0, &je) : NULL;
+        if (r->resp && json_is_object(r->resp))
+            return 0;
+        json_decref(r->resp);
+        r->resp = NULL;
+        /* a cut or garbled answer: retry as a transport error */
+        snprintf(r->o.what, sizeof r->o.what,
+                 "HTTP 200 with a response that is not a JSON object");
+        r->o.retryable = 1;
+    }
+    v->retryable = r->o.retryable;
+    v->throttled = r->o.status == 429 || strstr(r->o.code, "Throttl") != NULL;
+    v->why = r->o.what;
+    return -1;
+}
+
 /* Sends `req` (adds QueueUrl; takes the reference) as `action`, retrying;
  * on success *resp is the parsed JSON object (caller decrefs). */
 static int call(struct sqs_client *c, const char *action, json_t *req, int wait_s,
@@ -506,53 +537,30 @@ static int call(struct sqs_client *c, const char *action, json_t *req, int wait_
     if (!body)
         return err_set(e, "sqs %s %s: cannot encode the request (invalid UTF-8?)", action,
                        c->queue_q);
-    size_t blen = strlen(body);
-    int rc = -1;
-    struct awsreq_answer b;
-    memset(&b, 0, sizeof b);
-    struct outcome o;
-    for (int n = 1;; n++) {
-        if (cancelled(c)) {
-            err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
-            break;
-        }
-        awsreq_answer_free(&b);
-        if (attempt(c, action, body, blen, (long)wait_s * 1000, &b, &o, e) < 0)
-            break;
-        if (o.is_cancel) {
-            err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
-            break;
-        }
-        if (o.kind == OUT_OK) {
-            json_error_t je;
-            *resp = b.body.p ? json_loadb(b.body.p, b.body.len, 0, &je) : NULL;
-            if (*resp && json_is_object(*resp)) {
-                rc = 0;
-                break;
-            }
-            json_decref(*resp);
-            *resp = NULL;
-            /* a cut or garbled answer: retry as a transport error */
-            snprintf(o.what, sizeof o.what, "HTTP 200 with a response that is not a JSON object");
-            o.retryable = 1;
-        }
-        if (!o.retryable || n >= c->max_attempts) {
-            int kind = o.retryable ? ERR_TRANSIENT
-                     : code_not_found(o.code) ? ERR_NOT_FOUND : ERR_GENERIC;
-            if (o.retryable)
-                err_setk(e, kind, "sqs %s %s: %s (after %d attempts)", action, c->queue_q,
-                         o.what, n);
-            else
-                err_setk(e, kind, "sqs %s %s: %s", action, c->queue_q, o.what);
-            break;
-        }
-        c->stats.retries++;
-        if (sleep_ms(c, retry_backoff_ms(n - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS)) < 0) {
-            err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
-            break;
-        }
+    struct call_run r = {.c = c, .action = action, .body = body, .blen = strlen(body),
+                         .wait_s = wait_s, .e = e};
+    char what[512];
+    snprintf(what, sizeof what, "sqs %s %s", action, c->queue_q);
+    struct retry_policy pol;
+    awsreq_retry_policy(&pol, c->max_attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS, c->cancel, what);
+    pol.max_attempts = c->max_attempts;
+    int retries = 0;
+    int rc = retry_run(&pol, call_try, &r, &retries, NULL);
+    c->stats.retries += retries;
+    if (rc == 0) {
+        *resp = r.resp;
+    } else if (r.hard) {
+        /* e says it */
+    } else if (r.o.is_cancel || cancelled(c)) {
+        err_setk(e, ERR_CANCELLED, "sqs %s %s: cancelled", action, c->queue_q);
+    } else if (r.o.retryable) {
+        err_setk(e, ERR_TRANSIENT, "sqs %s %s: %s (after %d attempts)", action, c->queue_q,
+                 r.o.what, retries + 1);
+    } else {
+        err_setk(e, code_not_found(r.o.code) ? ERR_NOT_FOUND : ERR_GENERIC, "sqs %s %s: %s",
+                 action, c->queue_q, r.o.what);
     }
-    awsreq_answer_free(&b);
+    awsreq_answer_free(&r.ans);
     free(body);
     return rc;
 }
