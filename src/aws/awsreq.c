@@ -302,6 +302,8 @@ int awsreq_once(const struct awsreq *rq, struct awsreq_answer *ans, struct err *
     if (!hl)
         return -1;
     struct sink k = {ans, rq->max_answer};
+    if (rq->secret_answer)
+        strbuf_reserve(&ans->body, rq->max_answer);
     struct awsreq_xfer x = {
         .method = rq->method, .url = rq->url, .headers = hl,
         .send = strcmp(rq->method, "POST") == 0 ? AWSREQ_SEND_FIELDS : AWSREQ_SEND_NONE,

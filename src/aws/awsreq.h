@@ -3,7 +3,7 @@
  *
  * Three levels:
  * - awsreq_transfer: one exchange on a curl handle the caller keeps
- *   (connection reuse). The only place repart calls curl_easy_perform: TLS
+ *   (connection reuse). The only place where repart performs a transfer: TLS
  *   settings, protocols, no redirects, paths as signed, timeouts, the body
  *   sent, the answer handed to callbacks.
  * - awsreq_sign_headers: the header lines of a SigV4-signed request.
@@ -117,6 +117,8 @@ struct awsreq {
     long connect_ms, timeout_ms;
     long low_speed_secs;                /* > 0: fail when no byte moves for this long */
     size_t max_answer;                  /* a longer answer is cut: too_long */
+    int secret_answer;                  /* the answer holds secrets (STS): its buffer is
+                                           sized once and wiped when freed */
     const volatile sig_atomic_t *cancel;  /* NULL: none */
 };
 

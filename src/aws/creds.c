@@ -1,5 +1,6 @@
 #include "creds.h"
 #include "awscfg.h"
+#include "awsreq.h"
 #include "creds_sts.h"
 #include "datetime.h"
 #include "hex.h"
@@ -27,6 +28,7 @@
 #define RETRY_AFTER_FAIL_S 10           /* while old creds still valid */
 #define MAX_INI_BYTES      (1 << 20)
 #define MAX_BODY_BYTES     (64 * 1024)
+#define FORM_TYPE          "application/x-www-form-urlencoded; charset=utf-8"
 #define MAX_TOKEN_FILE     (16 * 1024)
 #define CONTAINER_HOST     "http://169.254.170.2"
 #define IMDS_DEFAULT       "http://169.254.169.254"
@@ -679,82 +681,71 @@ static void url_for_msg(const char *url, char *out, size_t n)
  * A POST sends post[0..post_len) as a form. With `internet` (STS, SSO) the
  * usual proxy variables apply; otherwise (link-local or loopback endpoints)
  * no proxy is used. */
+/* The provider's curl handle, made on first use; NULL when it cannot be. */
+static CURL *provider_curl(struct creds_provider *p)
+{
+    if (!p->curl)
+        p->curl = curl_easy_init();
+    return p->curl;
+}
+
+static int add_header(struct curl_slist **hl, const char *line)
+{
+    struct curl_slist *t = curl_slist_append(*hl, line);
+    if (!t)
+        return -1;
+    *hl = t;
+    return 0;
+}
+
 static int http_do_body(struct creds_provider *p, const char *method, const char *url,
                         int internet, const char *const *headers, size_t n_headers,
                         const char *post, size_t post_len,
                         long connect_ms, long total_ms, long *status, struct body *b,
                         char *why, size_t why_n)
 {
-    if (!p->curl) {
-        p->curl = curl_easy_init();
-        if (!p->curl) {
-            snprintf(why, why_n, "cannot create a curl handle");
-            return -1;
-        }
+    CURL *c = provider_curl(p);
+    if (!c) {
+        snprintf(why, why_n, "cannot create a curl handle");
+        return -1;
     }
-    CURL *c = p->curl;
-    curl_easy_reset(c);
-    awscfg_curl_tls(c);
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hl = NULL, *tmp;
-    for (size_t i = 0; i < n_headers; i++) {
-        tmp = curl_slist_append(hl, headers[i]);
-        if (!tmp) {
-            curl_slist_free_all(hl);
-            snprintf(why, why_n, "out of memory");
-            return -1;
-        }
-        hl = tmp;
+    struct curl_slist *hl = NULL;
+    int bad = 0;
+    for (size_t i = 0; i < n_headers && !bad; i++)
+        bad = add_header(&hl, headers[i]) < 0;
+    int put = strcmp(method, "PUT") == 0, post_form = strcmp(method, "POST") == 0;
+    /* an empty PUT with Content-Length: 0, as the SDKs send */
+    if (!bad && put)
+        bad = add_header(&hl, "Content-Type:") < 0;
+    if (!bad && post_form)
+        bad = add_header(&hl, "Content-Type: application/x-www-form-urlencoded; charset=utf-8") < 0 ||
+              add_header(&hl, "Expect:") < 0;
+    if (bad) {
+        curl_slist_free_all(hl);
+        snprintf(why, why_n, "out of memory");
+        return -1;
     }
     b->len = 0;
     b->too_big = 0;
     b->p[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    if (!internet)
-        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");   /* link-local / loopback endpoints */
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    if (strcmp(method, "PUT") == 0) {
-        /* an empty PUT with Content-Length: 0, as the SDKs send */
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-        tmp = curl_slist_append(hl, "Content-Type:");
-        if (tmp)
-            hl = tmp;
-    } else if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post_len);
-        tmp = curl_slist_append(hl, "Content-Type: application/x-www-form-urlencoded; charset=utf-8");
-        if (!tmp) {
-            curl_slist_free_all(hl);
-            snprintf(why, why_n, "out of memory");
-            return -1;
-        }
-        hl = tmp;
-        tmp = curl_slist_append(hl, "Expect:");   /* no 100-continue round trip */
-        if (tmp)
-            hl = tmp;
-    }
-    if (hl)
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    struct awsreq_xfer x = {
+        .method = method, .url = url, .headers = hl,
+        .send = put || post_form ? AWSREQ_SEND_FIELDS : AWSREQ_SEND_NONE,
+        .body = post_form ? post : "", .body_len = post_form ? post_len : 0,
+        .no_proxy = !internet,   /* link-local / loopback endpoints */
+        .connect_ms = connect_ms, .timeout_ms = total_ms, .on_body = on_data, .body_ud = b,
+    };
+    struct awsreq_result r;
+    awsreq_transfer(c, &x, &r);
     curl_slist_free_all(hl);
-    if (rc != CURLE_OK) {
+    if (r.cc != CURLE_OK) {
         if (b->too_big)
             snprintf(why, why_n, "response larger than %d bytes", MAX_BODY_BYTES);
         else
-            snprintf(why, why_n, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+            snprintf(why, why_n, "%s", r.error[0] ? r.error : curl_easy_strerror(r.cc));
         return -1;
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    *status = r.status;
     return 0;
 }
 
@@ -1113,6 +1104,113 @@ static int sts_code_retryable(const char *code)
     return 0;
 }
 
+/* One STS call (AssumeRole, AssumeRoleWithWebIdentity) over its attempts. */
+struct sts_call {
+    struct awsreq rq;           /* the request, signed or anonymous */
+    const char *what;           /* "credentials: ...: role R, STS URL" for messages */
+    const char *withhold;       /* a message that quotes this is not shown (NULL: none) */
+    const char *source;         /* creds.source on success */
+    struct creds *out;
+    struct err *e;
+};
+
+/* A retry_try_fn: 0 with credentials in sc->out. */
+static int sts_try(void *ud, int att, struct retry_verdict *v)
+{
+    (void)att;
+    struct sts_call *sc = ud;
+    struct awsreq_answer ans;
+    struct err *e = sc->e;
+    if (awsreq_once(&sc->rq, &ans, e) < 0) {
+        awsreq_answer_free(&ans);
+        return err_prefix(e, "%s: ", sc->what);
+    }
+    const char *body = ans.body.p ? ans.body.p : "";
+    struct creds_sts_error se;
+    int rc = -1;
+    if (ans.cc != CURLE_OK) {
+        if (ans.too_long)
+            err_setk(e, ERR_TRANSIENT, "%s: response larger than %d bytes", sc->what,
+                     MAX_BODY_BYTES);
+        else
+            err_setk(e, ERR_TRANSIENT, "%s: %s", sc->what, ans.error);
+        v->retryable = 1;
+    } else if (ans.status == 200) {
+        struct err pe = {.kind = 0};
+        int pr = sts_parse(body, ans.body.len, sc->out, &se, &pe);
+        if (pr == 0) {
+            snprintf(sc->out->source, sizeof sc->out->source, "%s", sc->source);
+            rc = 0;
+        } else {
+            err_set(e, "%s: HTTP 200 but %s", sc->what, pr == 1 ? "an error document" : pe.msg);
+        }
+    } else {
+        struct creds dummy;
+        struct err pe = {.kind = 0};
+        if (sts_parse(body, ans.body.len, &dummy, &se, &pe) != 1)
+            memset(&se, 0, sizeof se);
+        creds_wipe(&dummy);
+        /* STS's own Message on a 4xx says why (AccessDenied, InvalidIdentityToken);
+         * a 5xx body may come from anything in between, so it is not quoted, and
+         * neither is a message quoting a secret (or its start) */
+        if (ans.status >= 500)
+            se.message[0] = '\0';
+        if (se.message[0] && sc->withhold && strstr(se.message, sc->withhold))
+            snprintf(se.message, sizeof se.message, "(message withheld)");
+        awsreq_redact(&ans, se.message);
+        v->retryable = ans.status >= 500 || ans.status == 429 || sts_code_retryable(se.code);
+        v->throttled = ans.status == 429 || strstr(se.code, "Throttl") != NULL;
+        err_setk(e, v->retryable ? ERR_TRANSIENT : ERR_USAGE, "%s: HTTP %ld%s%s%s%s", sc->what,
+                 ans.status, se.code[0] ? " " : "", se.code, se.message[0] ? ": " : "",
+                 se.message);
+    }
+    v->why = e ? e->msg : NULL;
+    awsreq_answer_free(&ans);
+    return rc;
+}
+
+/* Runs sc with the STS retry policy. 0 with credentials in sc->out, -1. */
+static int sts_run(struct creds_provider *p, struct sts_call *sc)
+{
+    sc->rq.curl = provider_curl(p);
+    if (!sc->rq.curl)
+        return err_set(sc->e, "%s: cannot create a curl handle", sc->what);
+    sc->rq.method = "POST";
+    sc->rq.service = "sts";
+    sc->rq.connect_ms = 3000;
+    sc->rq.timeout_ms = 10000;
+    sc->rq.max_answer = MAX_BODY_BYTES;
+    sc->rq.secret_answer = 1;
+    struct retry_policy pol;
+    awsreq_retry_policy(&pol, STS_ATTEMPTS, STS_BACKOFF_MS, STS_BACKOFF_CAP, NULL, sc->what);
+    struct retry_verdict last;
+    int retries = 0;
+    int rc = retry_run(&pol, sts_try, sc, &retries, &last);
+    if (rc != 0 && last.retryable)
+        err_prefix(sc->e, "after %d attempts: ", retries + 1);
+    return rc;
+}
+
+/* The host (with its port) and the path of an STS URL, for signing. */
+static int sts_host_path(const char *url, char *host, size_t hn, char *path, size_t pn)
+{
+    char *h = NULL, *port = NULL, *pa = NULL;
+    CURLU *u = curl_url();
+    int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_PATH, &pa, 0) == CURLUE_OK;
+    if (ok) {
+        curl_url_get(u, CURLUPART_PORT, &port, 0);
+        ok = (size_t)snprintf(host, hn, "%s%s%s", h, port ? ":" : "", port ? port : "") < hn &&
+             (size_t)snprintf(path, pn, "%s", pa) < pn;
+    }
+    curl_url_cleanup(u);
+    curl_free(h);
+    curl_free(port);
+    curl_free(pa);
+    return ok ? 0 : -1;
+}
+
 /* Reads and checks the token (whitespace around it trimmed). The caller frees
  * *tok with free_secret(*tok, *cap). */
 static int webid_token(const char *file, char **tok, size_t *cap, size_t *len, struct err *e)
@@ -1208,9 +1306,8 @@ static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
 
     size_t fcap = 128 + 3 * (role_len + strlen(session) + tok_len);
     char *form = malloc(fcap);
-    struct body b = {.p = malloc(MAX_BODY_BYTES + 1)};
     int rc = -1;
-    if (!form || !b.p) {
+    if (!form) {
         err_set(e, "credentials: out of memory");
         goto out;
     }
@@ -1232,62 +1329,24 @@ static int webid_assume(struct creds_provider *p, const struct webid_cfg *wi,
         goto out;
     }
 
-    struct creds_sts_error se;
-    for (int attempt = 0;; attempt++) {
-        long status = 0;
-        char why[CURL_ERROR_SIZE + 64];
-        int retry = 0;
-        if (http_do_body(p, "POST", url, 1, NULL, 0, form, fl, 3000, 10000, &status, &b, why,
-                         sizeof why) != 0) {
-            err_setk(e, ERR_TRANSIENT, "%s: %s", what, why);
-            retry = 1;
-        } else if (status == 200) {
-            struct err pe = {.kind = 0};
-            int pr = sts_parse(b.p, b.len, out, &se, &pe);
-            if (pr == 0) {
-                snprintf(out->source, sizeof out->source, "web-identity");
-                rc = 1;
-                break;
-            }
-            err_set(e, "%s: HTTP 200 but %s", what,
-                    pr == 1 ? "an error document" : pe.msg);
-        } else {
-            struct creds dummy;
-            struct err pe = {.kind = 0};
-            if (sts_parse(b.p, b.len, &dummy, &se, &pe) != 1)
-                memset(&se, 0, sizeof se);
-            /* STS's own Message on a 4xx says why (AccessDenied, InvalidIdentityToken);
-             * a 5xx body may come from anything in between, so it is not quoted, and
-             * neither is a message quoting the token (or its start) */
-            if (status >= 500)
-                se.message[0] = '\0';
-            if (se.message[0] && tok_len >= 16) {
-                char head[17];
-                memcpy(head, tok, 16);
-                head[16] = '\0';
-                if (strstr(se.message, head))
-                    snprintf(se.message, sizeof se.message, "(message withheld)");
-            }
-            retry = status >= 500 || status == 429 || sts_code_retryable(se.code);
-            int kind = retry ? ERR_TRANSIENT : ERR_USAGE;
-            err_setk(e, kind, "%s: HTTP %ld%s%s%s%s", what, status, se.code[0] ? " " : "",
-                     se.code, se.message[0] ? ": " : "", se.message);
-        }
-        if (!retry)
-            break;
-        int max = awscfg_get()->max_attempts > 0 ? awscfg_get()->max_attempts : STS_ATTEMPTS;
-        if (attempt + 1 >= max) {
-            err_prefix(e, "after %d attempts: ", max);
-            break;
-        }
-        retry_sleep_ms(retry_backoff_ms(attempt, STS_BACKOFF_MS, STS_BACKOFF_CAP));
+    char head[17] = "";
+    if (tok_len >= 16) {
+        memcpy(head, tok, 16);
+        head[16] = '\0';
     }
+    const struct awsreq_header ctype = {"content-type", FORM_TYPE};
+    struct sts_call sc = {
+        .rq = {.anonymous = 1, .url = url, .headers = &ctype, .n_headers = 1, .body = form,
+               .body_len = fl},
+        .what = what, .withhold = head[0] ? head : NULL, .source = "web-identity", .out = out,
+        .e = e,
+    };
+    rc = sts_run(p, &sc) == 0 ? 1 : -1;
+    OPENSSL_cleanse(head, sizeof head);
 out:
     free_secret(tok, tok_cap);
     if (form)
         free_secret(form, fcap);
-    if (b.p)
-        free_secret(b.p, MAX_BODY_BYTES + 1);
     return rc;
 }
 
@@ -1563,13 +1622,11 @@ static int valid_chars(const char *v, const char *extra)
     return 1;
 }
 
-/* sts:AssumeRole for the profile in rc, signed with its source's
- * credentials. 0 with credentials in out, -1. */
-static int role_assume(struct creds_provider *p, const struct role_cfg *rc, struct creds *out,
-                       int depth, struct err *e)
+/* The checks of a role profile before anything is sent: the chain depth,
+ * MFA, the external id, the duration and the session name. */
+static int role_check(const struct role_cfg *rc, const char *pf, int depth, long *duration,
+                      char session[80], struct err *e)
 {
-    char pf[160];
-    snprintf(pf, sizeof pf, "credentials: profile \"%.60s\"", rc->profile);
     if (depth >= ROLE_CHAIN_MAX)
         return err_setk(e, ERR_USAGE, "%s: more than %d roles chained by source_profile (a "
                         "loop?)", pf, ROLE_CHAIN_MAX);
@@ -1582,41 +1639,45 @@ static int role_assume(struct creds_provider *p, const struct role_cfg *rc, stru
                                !valid_chars(rc->external_id, "+=,.@:/-_")))
         return err_setk(e, ERR_USAGE, "%s: external_id must be 2 to 1224 characters of "
                         "A-Z a-z 0-9 +=,.@:/-_", pf);
-    long duration = 3600;
+    *duration = 3600;
     if (rc->duration[0]) {
         char *end;
-        duration = strtol(rc->duration, &end, 10);
-        if (*end || end == rc->duration || duration < 900 || duration > 43200)
+        *duration = strtol(rc->duration, &end, 10);
+        if (*end || end == rc->duration || *duration < 900 || *duration > 43200)
             return err_setk(e, ERR_USAGE, "%s: duration_seconds must be 900..43200", pf);
     }
-    char session[80];
     const char *sn = rc->session[0] ? rc->session : env("AWS_ROLE_SESSION_NAME");
     if (sn) {
         if (strlen(sn) < 2 || strlen(sn) > 64 || !valid_chars(sn, "_+=,.@-"))
             return err_setk(e, ERR_USAGE, "%s: the session name (%s) must be 2 to 64 "
                             "characters of A-Z a-z 0-9 _+=,.@-", pf,
                             rc->session[0] ? "role_session_name" : "AWS_ROLE_SESSION_NAME");
-        snprintf(session, sizeof session, "%s", sn);
+        snprintf(session, 80, "%s", sn);
     } else {
-        snprintf(session, sizeof session, "repart-%lld", (long long)time(NULL));
+        snprintf(session, 80, "repart-%lld", (long long)time(NULL));
     }
+    return 0;
+}
 
-    /* the source's credentials */
-    struct creds src;
-    memset(&src, 0, sizeof src);
+/* The credentials a role profile assumes the role with: its source_profile's
+ * or its credential_source's. 0, or -1 (src wiped). */
+static int role_source(struct creds_provider *p, const struct role_cfg *rc, const char *pf,
+                       int depth, struct creds *src, struct err *e)
+{
+    memset(src, 0, sizeof *src);
     int r;
     if (rc->source_profile[0]) {
         r = source_creds(p, rc->source_profile, strcmp(rc->source_profile, rc->profile) == 0,
-                         &src, depth, e);
+                         src, depth, e);
     } else {
         struct trace t = {.len = 0};
         const char *cs = rc->credential_source;
         if (strcmp(cs, "Environment") == 0)
-            r = from_env(&t, &src, e);
+            r = from_env(&t, src, e);
         else if (strcmp(cs, "Ec2InstanceMetadata") == 0)
-            r = from_imds(p, &t, &src, e);
+            r = from_imds(p, &t, src, e);
         else if (strcmp(cs, "EcsContainer") == 0)
-            r = from_container(p, &t, &src, e);
+            r = from_container(p, &t, src, e);
         else
             return err_setk(e, ERR_USAGE, "%s: credential_source \"%.40s\" is not one of "
                             "Environment, Ec2InstanceMetadata, EcsContainer", pf, cs);
@@ -1625,31 +1686,20 @@ static int role_assume(struct creds_provider *p, const struct role_cfg *rc, stru
                          cs, t.buf);
     }
     if (r < 0) {
-        creds_wipe(&src);
+        creds_wipe(src);
         return err_prefix(e, "%s: role %.200s: ", pf, rc->role);
     }
+    return 0;
+}
 
-    char url[1024], shown[400];
-    if (creds_sts_url(url, sizeof url, e) != 0) {
-        creds_wipe(&src);
-        return -1;
-    }
-    url_for_msg(url, shown, sizeof shown);
-    char region[AWSCFG_REGION_MAX + 1];
-    if (awscfg_region(NULL, NULL, region, sizeof region, NULL, NULL) != 1)
-        snprintf(region, sizeof region, "us-east-1");
-
-    /* the form */
+/* The AssumeRole form (caller frees); NULL when out of memory. */
+static char *role_form(const struct role_cfg *rc, long duration, const char *session,
+                       size_t *len)
+{
     size_t fcap = 256 + 3 * (strlen(rc->role) + strlen(session) + strlen(rc->external_id));
     char *form = malloc(fcap);
-    struct body b = {.p = malloc(MAX_BODY_BYTES + 1)};
-    char *host = NULL, *port = NULL, *path = NULL;
-    struct sigv4_result sres = {0};
-    int rc_out = -1;
-    if (!form || !b.p) {
-        err_set(e, "credentials: out of memory");
-        goto done;
-    }
+    if (!form)
+        return NULL;
     size_t fl = (size_t)snprintf(form, fcap, "Action=AssumeRole&DurationSeconds=%ld&", duration);
     if (rc->external_id[0]) {
         memcpy(form + fl, "ExternalId=", 12);
@@ -1663,103 +1713,54 @@ static int role_assume(struct creds_provider *p, const struct role_cfg *rc, stru
     fl = creds_form_append(form, fcap, fl + 17, session, strlen(session));
     memcpy(form + fl, "&Version=2011-06-15", 20);
     fl += 19;
+    *len = fl;
+    return form;
+}
 
-    /* SigV4 for sts */
-    CURLU *u = curl_url();
-    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
-        curl_url_cleanup(u);
-        err_setk(e, ERR_USAGE, "%s: STS URL %s is not valid", pf, shown);
-        goto done;
+/* sts:AssumeRole for the profile in rc, signed with its source's
+ * credentials. 0 with credentials in out, -1. */
+static int role_assume(struct creds_provider *p, const struct role_cfg *rc, struct creds *out,
+                       int depth, struct err *e)
+{
+    char pf[160];
+    snprintf(pf, sizeof pf, "credentials: profile \"%.60s\"", rc->profile);
+    long duration = 3600;
+    char session[80];
+    if (role_check(rc, pf, depth, &duration, session, e) != 0)
+        return -1;
+    struct creds src;
+    if (role_source(p, rc, pf, depth, &src, e) != 0)
+        return -1;
+    char url[1024], shown[400], host[400], path[1024];
+    if (creds_sts_url(url, sizeof url, e) != 0) {
+        creds_wipe(&src);
+        return -1;
     }
-    curl_url_get(u, CURLUPART_PORT, &port, 0);
-    curl_url_cleanup(u);
-    char hosthdr[400], amz_date[17], hash[65];
-    snprintf(hosthdr, sizeof hosthdr, "%s%s%s", host, port ? ":" : "", port ? port : "");
-    sigv4_amz_date((long long)time(NULL), amz_date);
-    sigv4_sha256_hex(form, fl, hash);
-    const char *ctype = "application/x-www-form-urlencoded; charset=utf-8";
-    struct sigv4_header hs[5];
-    size_t nh = 0;
-    hs[nh++] = (struct sigv4_header){"content-type", ctype};
-    hs[nh++] = (struct sigv4_header){"host", hosthdr};
-    hs[nh++] = (struct sigv4_header){"x-amz-date", amz_date};
-    if (src.session_token[0])
-        hs[nh++] = (struct sigv4_header){"x-amz-security-token", src.session_token};
-    struct sigv4_request sreq = {.method = "POST", .path = path, .query = "", .headers = hs,
-                                 .n_headers = nh, .payload_hash = hash};
-    struct sigv4_key skey = {src.access_key, src.secret_key, region, "sts", amz_date, 1};
-    if (sigv4_sign(&sreq, &skey, &sres, e) != 0) {
-        err_prefix(e, "%s: signing: ", pf);
-        goto done;
+    url_for_msg(url, shown, sizeof shown);
+    if (sts_host_path(url, host, sizeof host, path, sizeof path) != 0) {
+        creds_wipe(&src);
+        return err_setk(e, ERR_USAGE, "%s: STS URL %s is not valid", pf, shown);
     }
-    size_t tl = strlen(src.session_token) + 32, al = strlen(sres.authorization) + 32;
-    char *h_tok = malloc(tl), *h_auth = malloc(al);
-    char h_host[420], h_date[40];
-    if (!h_tok || !h_auth) {
-        free(h_tok);
-        free(h_auth);
-        err_set(e, "credentials: out of memory");
-        goto done;
+    char region[AWSCFG_REGION_MAX + 1];
+    if (awscfg_region(NULL, NULL, region, sizeof region, NULL, NULL) != 1)
+        snprintf(region, sizeof region, "us-east-1");
+    size_t fl = 0;
+    char *form = role_form(rc, duration, session, &fl);
+    if (!form) {
+        creds_wipe(&src);
+        return err_set(e, "credentials: out of memory");
     }
-    snprintf(h_host, sizeof h_host, "Host: %s", hosthdr);
-    snprintf(h_date, sizeof h_date, "X-Amz-Date: %s", amz_date);
-    snprintf(h_auth, al, "Authorization: %s", sres.authorization);
-    snprintf(h_tok, tl, "X-Amz-Security-Token: %s", src.session_token);
-    const char *hdrs[4] = {h_host, h_date, h_auth, h_tok};
-    char what[1400];
+    char what[1400], source[64];
     snprintf(what, sizeof what, "%s: AssumeRole %.300s, STS %.300s", pf, rc->role, shown);
-    struct creds_sts_error se;
-    int max = awscfg_get()->max_attempts > 0 ? awscfg_get()->max_attempts : STS_ATTEMPTS;
-    for (int attempt = 0;; attempt++) {
-        long status = 0;
-        char why[CURL_ERROR_SIZE + 64];
-        int retry = 0;
-        if (http_do_body(p, "POST", url, 1, hdrs, src.session_token[0] ? 4 : 3, form, fl, 3000,
-                         10000, &status, &b, why, sizeof why) != 0) {
-            err_setk(e, ERR_TRANSIENT, "%s: %s", what, why);
-            retry = 1;
-        } else if (status == 200) {
-            struct err pe = {.kind = 0};
-            int pr = sts_parse(b.p, b.len, out, &se, &pe);
-            if (pr == 0) {
-                snprintf(out->source, sizeof out->source, "assume-role:%.50s", rc->profile);
-                rc_out = 0;
-                break;
-            }
-            err_set(e, "%s: HTTP 200 but %s", what, pr == 1 ? "an error document" : pe.msg);
-        } else {
-            struct creds dummy;
-            struct err pe = {.kind = 0};
-            if (sts_parse(b.p, b.len, &dummy, &se, &pe) != 1)
-                memset(&se, 0, sizeof se);
-            if (status >= 500)
-                se.message[0] = '\0';
-            retry = status >= 500 || status == 429 || sts_code_retryable(se.code);
-            err_setk(e, retry ? ERR_TRANSIENT : ERR_USAGE, "%s: HTTP %ld%s%s%s%s", what, status,
-                     se.code[0] ? " " : "", se.code, se.message[0] ? ": " : "", se.message);
-        }
-        if (!retry)
-            break;
-        if (attempt + 1 >= max) {
-            err_prefix(e, "after %d attempts: ", max);
-            break;
-        }
-        retry_sleep_ms(retry_backoff_ms(attempt, STS_BACKOFF_MS, STS_BACKOFF_CAP));
-    }
-    OPENSSL_cleanse(h_auth, al);
-    free_secret(h_tok, tl);
-    free(h_auth);
-done:
-    sigv4_result_free(&sres);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    if (form)
-        free(form);
-    if (b.p)
-        free_secret(b.p, MAX_BODY_BYTES + 1);
+    snprintf(source, sizeof source, "assume-role:%.50s", rc->profile);
+    const struct awsreq_header ctype = {"content-type", FORM_TYPE};
+    struct sts_call sc = {
+        .rq = {.cr = &src, .region = region, .url = url, .host = host, .path = path,
+               .query = "", .headers = &ctype, .n_headers = 1, .body = form, .body_len = fl},
+        .what = what, .source = source, .out = out, .e = e,
+    };
+    int rc_out = sts_run(p, &sc);
+    free(form);
     creds_wipe(&src);
     return rc_out;
 }

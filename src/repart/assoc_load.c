@@ -253,6 +253,54 @@ struct api_ctx {
     struct creds_provider *creds;
 };
 
+/* One attempt of a ListTimeSeries call (a retry_try_fn). */
+struct api_try {
+    const struct awsreq *rq;
+    int page;
+    struct strbuf *body;    /* the 200 answer's body */
+    char what[600];         /* the last failure */
+    int hard;               /* a failure stated in e */
+    struct err *e;
+};
+
+static int api_try(void *ud, int att, struct retry_verdict *v)
+{
+    (void)att;
+    struct api_try *t = ud;
+    struct awsreq_answer r;
+    if (awsreq_once(t->rq, &r, t->e) < 0) {
+        awsreq_answer_free(&r);
+        t->hard = 1;
+        return err_prefix(t->e, "iotsitewise ListTimeSeries: ");
+    }
+    if (r.cc == CURLE_OK && r.status == 200) {
+        *t->body = r.body;
+        memset(&r.body, 0, sizeof r.body);
+        awsreq_answer_free(&r);
+        return 0;
+    }
+    if (r.cc != CURLE_OK && r.too_long) {
+        awsreq_answer_free(&r);
+        t->hard = 1;
+        return err_setk(t->e, ERR_DATA, "iotsitewise ListTimeSeries (page %d): response larger "
+                        "than %d bytes", t->page, ASSOC_PAGE_MAX);
+    }
+    if (r.cc != CURLE_OK) {
+        v->retryable = retry_curl_code(r.cc);
+        snprintf(t->what, sizeof t->what, "%s", r.error);
+    } else {
+        char type[128], msg[320];
+        api_error_text(&r, type, sizeof type, msg, sizeof msg);
+        v->throttled = r.status == 429 || throttle_type(type);
+        v->retryable = r.status == 408 || r.status >= 500 || v->throttled;
+        snprintf(t->what, sizeof t->what, "HTTP %ld%s%s%s%s", r.status, type[0] ? " " : "", type,
+                 msg[0] ? ": " : "", msg);
+    }
+    v->why = t->what;
+    awsreq_answer_free(&r);
+    return -1;
+}
+
 /* One ListTimeSeries call (with its retries). *body receives the 200 body
  * (caller frees: strbuf_free). */
 static int api_call(struct api_ctx *a, const char *token, int page, struct strbuf *body,
@@ -286,49 +334,19 @@ static int api_call(struct api_ctx *a, const char *token, int page, struct strbu
         .headers = &accept, .n_headers = 1, .connect_ms = 10000, .timeout_ms = 120000,
         .low_speed_secs = 30, .max_answer = ASSOC_PAGE_MAX,
     };
-    for (int attempt = 0;; attempt++) {
-        struct awsreq_answer r;
-        if (awsreq_once(&rq, &r, e) < 0) {
-            awsreq_answer_free(&r);
-            err_prefix(e, "iotsitewise ListTimeSeries: ");
-            goto out;
-        }
-        char what[600];
-        int retry = 0;
-        if (r.cc != CURLE_OK) {
-            if (r.too_long) {
-                awsreq_answer_free(&r);
-                err_setk(e, ERR_DATA, "iotsitewise ListTimeSeries (page %d): response larger "
-                         "than %d bytes", page, ASSOC_PAGE_MAX);
-                goto out;
-            }
-            retry = retry_curl_code(r.cc);
-            snprintf(what, sizeof what, "%s", r.error);
-        } else if (r.status == 200) {
-            *body = r.body;
-            memset(&r.body, 0, sizeof r.body);
-            awsreq_answer_free(&r);
-            rc = 0;
-            goto out;
-        } else {
-            char type[128], msg[320];
-            api_error_text(&r, type, sizeof type, msg, sizeof msg);
-            retry = r.status == 429 || r.status == 408 || r.status >= 500 || throttle_type(type);
-            snprintf(what, sizeof what, "HTTP %ld%s%s%s%s", r.status, type[0] ? " " : "", type,
-                     msg[0] ? ": " : "", msg);
-        }
-        awsreq_answer_free(&r);
-        if (!retry) {
-            err_setk(e, ERR_GENERIC, "iotsitewise ListTimeSeries (page %d): %s", page, what);
-            goto out;
-        }
-        if (attempt >= API_MAX_RETRIES) {
-            err_setk(e, ERR_TRANSIENT, "iotsitewise ListTimeSeries (page %d): %s (gave up after "
-                     "%d attempts)", page, what, attempt + 1);
-            goto out;
-        }
-        retry_sleep_ms(retry_backoff_ms(attempt, API_BASE_MS, API_CAP_MS));
-    }
+    struct api_try t = {.rq = &rq, .page = page, .body = body, .e = e};
+    char what[64];
+    snprintf(what, sizeof what, "iotsitewise ListTimeSeries (page %d)", page);
+    struct retry_policy pol;
+    awsreq_retry_policy(&pol, API_MAX_RETRIES + 1, API_BASE_MS, API_CAP_MS, NULL, what);
+    struct retry_verdict last;
+    int retries = 0;
+    rc = retry_run(&pol, api_try, &t, &retries, &last);
+    if (rc != 0 && !t.hard && last.retryable)
+        err_setk(e, ERR_TRANSIENT, "%s: %s (gave up after %d attempts)", what, t.what,
+                 retries + 1);
+    else if (rc != 0 && !t.hard)
+        err_setk(e, ERR_GENERIC, "%s: %s", what, t.what);
 out:
     free(enc);
     free(query);

@@ -31,6 +31,11 @@ static int reserve(struct strbuf *b, size_t extra)
     return 0;
 }
 
+void strbuf_reserve(struct strbuf *b, size_t extra)
+{
+    reserve(b, extra);
+}
+
 void strbuf_addn(struct strbuf *b, const char *s, size_t n)
 {
     if (reserve(b, n) != 0)

@@ -12,6 +12,10 @@ struct strbuf {
     int oom;
 };
 
+/* Makes room for extra more bytes at once (a buffer that will hold secrets
+ * is sized up front, so no realloc leaves a copy behind). */
+void strbuf_reserve(struct strbuf *b, size_t extra);
+
 void strbuf_addn(struct strbuf *b, const char *s, size_t n);
 void strbuf_add(struct strbuf *b, const char *s);
 void strbuf_addc(struct strbuf *b, char c);
