@@ -1,6 +1,7 @@
 #include "awsreq.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,27 @@
 #include "awscfg.h"
 
 /* ---- the transport ---- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int awsreq_global_init(struct err *e)
+{
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return err_set(e, "curl_global_init failed: %s", curl_easy_strerror(global_rc));
+    return 0;
+}
+
+CURL *awsreq_handle_new(void)
+{
+    return awsreq_global_init(NULL) == 0 ? curl_easy_init() : NULL;
+}
 
 /* The body of a streamed PUT, read by curl. */
 struct upload {

@@ -63,6 +63,14 @@ struct awsreq_result {
     char error[CURL_ERROR_SIZE]; /* curl's detail when cc != CURLE_OK ("" none) */
 };
 
+/* Initialises libcurl once for the process (never cleaned up: handles may
+ * live until exit). 0, or -1 with e set. */
+int awsreq_global_init(struct err *e);
+
+/* A new curl handle for awsreq_transfer (libcurl initialised first); NULL
+ * when it cannot be made. Free with curl_easy_cleanup. */
+CURL *awsreq_handle_new(void);
+
 /* One exchange on h (reset first). Never fails by itself: r says what happened. */
 void awsreq_transfer(CURL *h, const struct awsreq_xfer *x, struct awsreq_result *r);
 

@@ -41,7 +41,6 @@ struct creds_provider {
     long long next_attempt;   /* no refresh before this (after a failed one) */
     long long margin;         /* refresh this long before expiry */
     CURL *curl;               /* private handle, used under mu */
-    int curl_inited;
 };
 
 /* ---- "what was tried", for the error when nothing is found ------------ */
@@ -685,7 +684,7 @@ static void url_for_msg(const char *url, char *out, size_t n)
 static CURL *provider_curl(struct creds_provider *p)
 {
     if (!p->curl)
-        p->curl = curl_easy_init();
+        p->curl = awsreq_handle_new();
     return p->curl;
 }
 
@@ -1814,7 +1813,6 @@ struct creds_provider *creds_provider_new(void)
         free(p);
         return NULL;
     }
-    p->curl_inited = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
     /* tests and very short-lived credentials: REPART_CREDS_REFRESH_MARGIN_S */
     p->margin = REFRESH_MARGIN_S;
     const char *m = env("REPART_CREDS_REFRESH_MARGIN_S");
@@ -1898,8 +1896,6 @@ void creds_provider_free(struct creds_provider *p)
         return;
     if (p->curl)
         curl_easy_cleanup(p->curl);
-    if (p->curl_inited)
-        curl_global_cleanup();
     creds_wipe(&p->cur);
     pthread_mutex_destroy(&p->mu);
     free(p);

@@ -84,14 +84,6 @@ struct s3_client {
     atomic_int unreachable;   /* a request's every attempt failed to connect */
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init_once(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access acc, void *ud)
 {
     (void)h;
@@ -119,9 +111,8 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct creds_provid
         err_setk(e, ERR_USAGE, "s3: no credential provider");
         return NULL;
     }
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK) {
-        err_set(e, "s3: curl_global_init failed: %s", curl_easy_strerror(curl_init_rc));
+    if (awsreq_global_init(e) != 0) {
+        err_prefix(e, "s3: ");
         return NULL;
     }
     struct s3_client *c = calloc(1, sizeof *c);
@@ -242,7 +233,7 @@ static CURL *pool_get(struct s3_client *c)
     }
     c->n_total++;
     pthread_mutex_unlock(&c->mu);
-    CURL *h = curl_easy_init();
+    CURL *h = awsreq_handle_new();
     if (!h) {
         pthread_mutex_lock(&c->mu);
         c->n_total--;

@@ -41,7 +41,6 @@ struct sqs_client {
     const volatile sig_atomic_t *cancel;
     struct creds_provider *creds;
     CURL *curl;
-    int   curl_inited;
     struct sqs_stats stats;
 };
 
@@ -300,8 +299,7 @@ struct sqs_client *sqs_client_new(const struct sqs_config *cfg, struct creds_pro
     c->cancel = cfg->cancel;
     c->creds = creds;
 
-    c->curl_inited = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-    c->curl = c->curl_inited ? curl_easy_init() : NULL;
+    c->curl = awsreq_handle_new();
     if (!c->curl) {
         err_set(e, "sqs: cannot initialise libcurl");
         goto fail;
@@ -318,8 +316,6 @@ void sqs_client_free(struct sqs_client *c)
         return;
     if (c->curl)
         curl_easy_cleanup(c->curl);
-    if (c->curl_inited)
-        curl_global_cleanup();
     free(c);
 }
 

@@ -372,13 +372,9 @@ int assoc_load_api(const char *region, struct creds_provider *creds, struct asso
     a.host = a.origin + (hs - a.endpoint);
     snprintf(a.base_path, sizeof a.base_path, "%s", ps ? ps : "");
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return err_set(e, "iotsitewise ListTimeSeries: curl_global_init failed");
-    a.h = curl_easy_init();
-    if (!a.h) {
-        curl_global_cleanup();
-        return err_set(e, "iotsitewise ListTimeSeries: curl_easy_init failed");
-    }
+    a.h = awsreq_handle_new();
+    if (!a.h)
+        return err_set(e, "iotsitewise ListTimeSeries: cannot initialise libcurl");
     struct assoc_set set = {0};
     char *token = NULL;
     int rc = -1;
@@ -414,7 +410,6 @@ int assoc_load_api(const char *region, struct creds_provider *creds, struct asso
 done:
     free(token);
     curl_easy_cleanup(a.h);
-    curl_global_cleanup();
     if (rc < 0) {
         assoc_set_free(&set);
         return -1;
