@@ -1443,15 +1443,13 @@ out:
 /* Credentials of an SSO profile from the token `aws sso login` cached in
  * ~/.aws/sso/cache/<sha1 of the session name, or of the start URL>.json,
  * exchanged by GetRoleCredentials. */
-static int from_sso(struct creds_provider *p, const struct role_cfg *rc, struct creds *out,
-                    struct err *e)
+/* The cached SSO token of rc's session (~/.aws/sso/cache/SHA1.json): *root
+ * is the cache document (caller json_decref; jansson does not wipe) and
+ * *tok points into it. 0, or -1 with e set. */
+static int sso_token(const struct role_cfg *rc, const char *pf, const char *login, json_t **root,
+                     const char **tok, struct err *e)
 {
-    char pf[200], login[200];
-    snprintf(pf, sizeof pf, "credentials: SSO profile \"%.60s\"", rc->profile);
-    if (rc->sso_session[0])
-        snprintf(login, sizeof login, "aws sso login --sso-session %.60s", rc->sso_session);
-    else
-        snprintf(login, sizeof login, "aws sso login --profile %.60s", rc->profile);
+    *root = NULL;
     const char *key = rc->sso_session[0] ? rc->sso_session : rc->sso_start_url;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int ml = 0;
@@ -1471,88 +1469,63 @@ static int from_sso(struct creds_provider *p, const struct role_cfg *rc, struct 
         return err_setk(e, ERR_USAGE, "%s: no cached SSO token (%s: %s); run `%s`", pf, path,
                         errno == EFBIG ? "too large" : strerror(errno), login);
     json_error_t jerr;
-    json_t *root = json_loadb(text, len, 0, &jerr);
+    *root = json_loadb(text, len, 0, &jerr);
     free_secret(text, len + 1);
-    const char *tok = root ? json_string_value(json_object_get(root, "accessToken")) : NULL;
-    const char *exp = root ? json_string_value(json_object_get(root, "expiresAt")) : NULL;
-    long long exp_at = 0;
-    int rcode = -1;
-    char *hdr = NULL;
-    size_t hl = 0;
-    struct body b = {.p = NULL};
-    if (!tok || !*tok || strpbrk(tok, "\r\n") || !exp) {
-        err_setk(e, ERR_USAGE, "%s: the cached SSO token %s has no accessToken or expiresAt; "
-                 "run `%s`", pf, path, login);
-        goto out;
-    }
+    *tok = *root ? json_string_value(json_object_get(*root, "accessToken")) : NULL;
+    const char *exp = *root ? json_string_value(json_object_get(*root, "expiresAt")) : NULL;
+    if (!*tok || !**tok || strpbrk(*tok, "\r\n") || !exp)
+        return err_setk(e, ERR_USAGE, "%s: the cached SSO token %s has no accessToken or "
+                        "expiresAt; run `%s`", pf, path, login);
     /* "2024-01-01T00:00:00Z", also "...UTC" as older CLIs wrote */
     char expbuf[64];
     snprintf(expbuf, sizeof expbuf, "%s", exp);
     size_t el = strlen(expbuf);
     if (el > 3 && strcmp(expbuf + el - 3, "UTC") == 0)
         snprintf(expbuf + el - 3, sizeof expbuf - (el - 3), "Z");
-    if (datetime_parse_iso8601(expbuf, &exp_at) != 0) {
-        err_setk(e, ERR_USAGE, "%s: the cached SSO token's expiresAt is not a time; run `%s`",
-                 pf, login);
-        goto out;
-    }
-    if (exp_at <= (long long)time(NULL)) {
-        err_setk(e, ERR_USAGE, "%s: the SSO token expired at %.40s; run `%s`", pf, exp, login);
-        goto out;
-    }
-    char base[AWSCFG_URL_MAX + 1], url[AWSCFG_URL_MAX + 400], shown[400];
-    if (!awscfg_region_ok(rc->sso_region)) {
-        err_setk(e, ERR_USAGE, "%s: sso_region \"%.64s\" is not a region name", pf,
-                 rc->sso_region);
-        goto out;
-    }
-    if (awscfg_endpoint(AWSCFG_SSO, NULL, rc->sso_region, base, sizeof base, NULL, e) < 0) {
-        err_prefix(e, "%s: ", pf);
-        goto out;
-    }
+    long long exp_at = 0;
+    if (datetime_parse_iso8601(expbuf, &exp_at) != 0)
+        return err_setk(e, ERR_USAGE, "%s: the cached SSO token's expiresAt is not a time; run "
+                        "`%s`", pf, login);
+    if (exp_at <= (long long)time(NULL))
+        return err_setk(e, ERR_USAGE, "%s: the SSO token expired at %.40s; run `%s`", pf, exp,
+                        login);
+    return 0;
+}
+
+/* The GetRoleCredentials URL of rc (and its form for messages). */
+static int sso_url(const struct role_cfg *rc, const char *pf, char *url, size_t n, char *shown,
+                   size_t sn, struct err *e)
+{
+    char base[AWSCFG_URL_MAX + 1];
+    if (!awscfg_region_ok(rc->sso_region))
+        return err_setk(e, ERR_USAGE, "%s: sso_region \"%.64s\" is not a region name", pf,
+                        rc->sso_region);
+    if (awscfg_endpoint(AWSCFG_SSO, NULL, rc->sso_region, base, sizeof base, NULL, e) < 0)
+        return err_prefix(e, "%s: ", pf);
     char *acc = sigv4_uri_encode(rc->sso_account, strlen(rc->sso_account), 0);
     char *role = sigv4_uri_encode(rc->sso_role, strlen(rc->sso_role), 0);
     if (acc && role)
-        snprintf(url, sizeof url, "%s/federation/credentials?account_id=%s&role_name=%s", base,
-                 acc, role);
+        snprintf(url, n, "%s/federation/credentials?account_id=%s&role_name=%s", base, acc,
+                 role);
+    int ok = acc && role;
     free(acc);
     free(role);
-    if (!acc || !role) {
-        err_set(e, "credentials: out of memory");
-        goto out;
-    }
-    url_for_msg(url, shown, sizeof shown);
-    hl = strlen(tok) + 40;
-    hdr = malloc(hl);
-    b.p = malloc(MAX_BODY_BYTES + 1);
-    if (!hdr || !b.p) {
-        err_set(e, "credentials: out of memory");
-        goto out;
-    }
-    snprintf(hdr, hl, "x-amz-sso_bearer_token: %s", tok);
-    const char *hdrs[1] = {hdr};
-    long status = 0;
-    char why[CURL_ERROR_SIZE + 64];
-    if (http_do_body(p, "GET", url, 1, hdrs, 1, NULL, 0, 3000, 10000, &status, &b, why,
-                     sizeof why) != 0) {
-        err_setk(e, ERR_TRANSIENT, "%s: GetRoleCredentials %s: %s", pf, shown, why);
-        goto out;
-    }
-    if (status == 401 || status == 403) {
-        err_setk(e, ERR_USAGE, "%s: GetRoleCredentials %s: HTTP %ld (the SSO token was refused "
-                 "or the role %s in account %s is not assigned); run `%s`", pf, shown, status,
-                 rc->sso_role, rc->sso_account, login);
-        goto out;
-    }
-    if (status != 200) {
-        err_setk(e, status >= 500 ? ERR_TRANSIENT : ERR_USAGE,
-                 "%s: GetRoleCredentials %s: HTTP %ld", pf, shown, status);
-        goto out;
-    }
-    json_t *ans = json_loadb(b.p, b.len, 0, &jerr);
+    if (!ok)
+        return err_set(e, "credentials: out of memory");
+    url_for_msg(url, shown, sn);
+    return 0;
+}
+
+/* GetRoleCredentials' answer: 1 with credentials in out, -1. */
+static int sso_answer(const struct body *b, const struct role_cfg *rc, const char *pf,
+                      const char *shown, struct creds *out, struct err *e)
+{
+    json_error_t jerr;
+    json_t *ans = json_loadb(b->p, b->len, 0, &jerr);
     json_t *rcj = ans ? json_object_get(ans, "roleCredentials") : NULL;
     json_t *ak = json_object_get(rcj, "accessKeyId"), *sk = json_object_get(rcj, "secretAccessKey");
     json_t *st = json_object_get(rcj, "sessionToken"), *ex = json_object_get(rcj, "expiration");
+    int rcode = -1;
     if (!json_is_string(ak) || !json_is_string(sk) || !json_string_length(ak) ||
         !json_string_length(sk) || (st && !json_is_string(st)) || !json_is_integer(ex))
         err_set(e, "%s: GetRoleCredentials %s: answer lacks roleCredentials", pf, shown);
@@ -1569,6 +1542,51 @@ static int from_sso(struct creds_provider *p, const struct role_cfg *rc, struct 
         rcode = 1;
     }
     json_decref(ans);
+    return rcode;
+}
+
+static int from_sso(struct creds_provider *p, const struct role_cfg *rc, struct creds *out,
+                    struct err *e)
+{
+    char pf[200], login[200];
+    snprintf(pf, sizeof pf, "credentials: SSO profile \"%.60s\"", rc->profile);
+    if (rc->sso_session[0])
+        snprintf(login, sizeof login, "aws sso login --sso-session %.60s", rc->sso_session);
+    else
+        snprintf(login, sizeof login, "aws sso login --profile %.60s", rc->profile);
+    json_t *root = NULL;
+    const char *tok = NULL;
+    int rcode = -1;
+    char *hdr = NULL;
+    size_t hl = 0;
+    struct body b = {.p = NULL};
+    char url[AWSCFG_URL_MAX + 400], shown[400];
+    if (sso_token(rc, pf, login, &root, &tok, e) != 0 ||
+        sso_url(rc, pf, url, sizeof url, shown, sizeof shown, e) != 0)
+        goto out;
+    hl = strlen(tok) + 40;
+    hdr = malloc(hl);
+    b.p = malloc(MAX_BODY_BYTES + 1);
+    if (!hdr || !b.p) {
+        err_set(e, "credentials: out of memory");
+        goto out;
+    }
+    snprintf(hdr, hl, "x-amz-sso_bearer_token: %s", tok);
+    const char *hdrs[1] = {hdr};
+    long status = 0;
+    char why[CURL_ERROR_SIZE + 64];
+    if (http_do_body(p, "GET", url, 1, hdrs, 1, NULL, 0, 3000, 10000, &status, &b, why,
+                     sizeof why) != 0)
+        err_setk(e, ERR_TRANSIENT, "%s: GetRoleCredentials %s: %s", pf, shown, why);
+    else if (status == 401 || status == 403)
+        err_setk(e, ERR_USAGE, "%s: GetRoleCredentials %s: HTTP %ld (the SSO token was refused "
+                 "or the role %s in account %s is not assigned); run `%s`", pf, shown, status,
+                 rc->sso_role, rc->sso_account, login);
+    else if (status != 200)
+        err_setk(e, status >= 500 ? ERR_TRANSIENT : ERR_USAGE,
+                 "%s: GetRoleCredentials %s: HTTP %ld", pf, shown, status);
+    else
+        rcode = sso_answer(&b, rc, pf, shown, out, e);
 out:
     json_decref(root);   /* jansson does not wipe; the token was in it */
     free_secret(hdr, hl);

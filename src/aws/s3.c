@@ -1172,6 +1172,41 @@ void s3_prefixes_free(char **prefixes, size_t n)
     free(prefixes);
 }
 
+/* A ListObjectsV2 query, its parameters in canonical (sorted) order; pfx
+ * and dlm are encoded, token is not. Caller frees; NULL when out of memory. */
+static char *list_query(const char *pfx, const char *dlm, const char *token, int page_size)
+{
+    char *tok = token ? enc(token) : NULL;
+    size_t ql = strlen(pfx) + (tok ? strlen(tok) : 0) + (dlm ? strlen(dlm) : 0) + 128;
+    char *q = malloc(ql);
+    if (q && (!token || tok))
+        snprintf(q, ql, "%s%s%s%s%s%sencoding-type=url&list-type=2&max-keys=%d&prefix=%s",
+                 tok ? "continuation-token=" : "", tok ? tok : "", tok ? "&" : "",
+                 dlm ? "delimiter=" : "", dlm ? dlm : "", dlm ? "&" : "", page_size, pfx);
+    if (token && !tok) {
+        free(q);
+        q = NULL;
+    }
+    free(tok);
+    return q;
+}
+
+/* Moves a page's common prefixes to the end of *cprefixes; -1 out of memory. */
+static int take_prefixes(struct s3_list_page *pg, char ***cprefixes, size_t *n_cprefixes)
+{
+    if (!pg->n_prefixes)
+        return 0;
+    char **np = realloc(*cprefixes, (*n_cprefixes + pg->n_prefixes) * sizeof *np);
+    if (!np)
+        return -1;
+    *cprefixes = np;
+    for (size_t i = 0; i < pg->n_prefixes; i++) {
+        np[(*n_cprefixes)++] = pg->prefixes[i];
+        pg->prefixes[i] = NULL;
+    }
+    return 0;
+}
+
 static int list_impl(struct s3_client *c, const char *bucket, const char *prefix,
                      const char *delimiter, long max_pages, struct s3_object_list *out,
                      char ***cprefixes, size_t *n_cprefixes, int *truncated, struct err *e)
@@ -1200,20 +1235,11 @@ static int list_impl(struct s3_client *c, const char *bucket, const char *prefix
     int rc = 0;
     long pages = 0;
     for (;;) {
-        char *tok = token ? enc(token) : NULL;
-        size_t ql = strlen(pfx) + (tok ? strlen(tok) : 0) + (dlm ? strlen(dlm) : 0) + 128;
-        char *q = malloc(ql);
-        if (!q || (token && !tok)) {
-            free(q);
-            free(tok);
+        char *q = list_query(pfx, dlm, token, c->page_size);
+        if (!q) {
             rc = err_set(e, "ListObjectsV2 s3://%s/%s: out of memory", bucket, what);
             break;
         }
-        /* parameters in canonical (sorted) order */
-        snprintf(q, ql, "%s%s%s%s%s%sencoding-type=url&list-type=2&max-keys=%d&prefix=%s",
-                 tok ? "continuation-token=" : "", tok ? tok : "", tok ? "&" : "",
-                 dlm ? "delimiter=" : "", dlm ? dlm : "", dlm ? "&" : "", c->page_size, pfx);
-        free(tok);
         struct req rq = {.op = "ListObjectsV2", .stat = ST_LIST, .method = "GET",
                          .bucket = bucket, .what = what, .query = q,
                          .body_cap = S3_XML_MAX_BYTES, .range_first = -1, .range_last = -1};
@@ -1228,18 +1254,10 @@ static int list_impl(struct s3_client *c, const char *bucket, const char *prefix
             break;
         }
         pages++;
-        if (cprefixes && pg.n_prefixes) {
-            char **np = realloc(*cprefixes, (*n_cprefixes + pg.n_prefixes) * sizeof *np);
-            if (!np) {
-                s3_list_page_free(&pg);
-                rc = err_set(e, "ListObjectsV2 s3://%s/%s: out of memory", bucket, what);
-                break;
-            }
-            *cprefixes = np;
-            for (size_t i = 0; i < pg.n_prefixes; i++) {
-                np[(*n_cprefixes)++] = pg.prefixes[i];
-                pg.prefixes[i] = NULL;
-            }
+        if (cprefixes && take_prefixes(&pg, cprefixes, n_cprefixes) != 0) {
+            s3_list_page_free(&pg);
+            rc = err_set(e, "ListObjectsV2 s3://%s/%s: out of memory", bucket, what);
+            break;
         }
         if (!pg.is_truncated) {
             s3_list_page_free(&pg);
