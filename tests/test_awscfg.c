@@ -2,6 +2,7 @@
  * services sections, profile endpoint_url, ignore, FIPS/dual-stack,
  * credentials in URLs refused unprinted), retry and TLS settings. */
 #include "awscfg.h"
+#include "ini.h"
 #include "test.h"
 
 #include <stdio.h>
@@ -241,15 +242,15 @@ static void test_subvalue(void)
         "  endpoint_url = http://orphan\n"
         "s3 =\n";
     char v[64];
-    CHECK_INT(awscfg_ini_subvalue(t, sizeof t - 1, "services a", "s3", "endpoint_url", v, sizeof v), 1);
+    CHECK_INT(ini_subvalue(t, sizeof t - 1, "services a", "s3", "endpoint_url", v, sizeof v), 1);
     CHECK_STR(v, "http://one");
-    CHECK_INT(awscfg_ini_subvalue(t, sizeof t - 1, "services a", "sqs", "endpoint_url", v, sizeof v), 1);
+    CHECK_INT(ini_subvalue(t, sizeof t - 1, "services a", "sqs", "endpoint_url", v, sizeof v), 1);
     CHECK_STR(v, "http://two");
-    CHECK_INT(awscfg_ini_subvalue(t, sizeof t - 1, "services b", "s3", "endpoint_url", v, sizeof v), 0);
-    CHECK_INT(awscfg_ini_subvalue(t, sizeof t - 1, "services a", "s3", "endpoint_url", v, 5), -1);
+    CHECK_INT(ini_subvalue(t, sizeof t - 1, "services b", "s3", "endpoint_url", v, sizeof v), 0);
+    CHECK_INT(ini_subvalue(t, sizeof t - 1, "services a", "s3", "endpoint_url", v, 5), -1);
     /* every prefix of the text: bounded, no crash */
     for (size_t n = 0; n < sizeof t; n++)
-        (void)awscfg_ini_subvalue(t, n, "services a", "sqs", "endpoint_url", v, sizeof v);
+        (void)ini_subvalue(t, n, "services a", "sqs", "endpoint_url", v, sizeof v);
 }
 
 int main(void)

@@ -3,6 +3,7 @@
  * rules, and that messages never carry secrets. The HTTP sources (container
  * endpoint, IMDSv2) are covered by tests/it_creds.sh against a local server. */
 #include "test.h"
+#include "ini.h"
 #include "creds.h"
 
 #include <ftw.h>
@@ -326,19 +327,19 @@ static void test_ini_parser(void)
 {
     char v[64];
     const char *t1 = "[a]\nk=1\n[b]\nk = 2\n[a]\nk=3\n";   /* later definition wins */
-    CHECK_INT(creds_ini_find(t1, strlen(t1), "a", "k", v, sizeof v), 1);
+    CHECK_INT(ini_find(t1, strlen(t1), "a", "k", v, sizeof v), 1);
     CHECK_STR(v, "3");
-    CHECK_INT(creds_ini_find(t1, strlen(t1), "b", "K", v, sizeof v), 1);
+    CHECK_INT(ini_find(t1, strlen(t1), "b", "K", v, sizeof v), 1);
     CHECK_STR(v, "2");
-    CHECK_INT(creds_ini_find(t1, strlen(t1), "c", "k", v, sizeof v), 0);
-    CHECK_INT(creds_ini_has_section(t1, strlen(t1), "b"), 1);
-    CHECK_INT(creds_ini_has_section(t1, strlen(t1), "c"), 0);
+    CHECK_INT(ini_find(t1, strlen(t1), "c", "k", v, sizeof v), 0);
+    CHECK_INT(ini_has_section(t1, strlen(t1), "b"), 1);
+    CHECK_INT(ini_has_section(t1, strlen(t1), "c"), 0);
 
     /* value too long for the buffer */
     char small[4];
-    CHECK_INT(creds_ini_find("[a]\nk=12345\n", 12, "a", "k", small, sizeof small), -1);
+    CHECK_INT(ini_find("[a]\nk=12345\n", 12, "a", "k", small, sizeof small), -1);
     /* the length bound is honoured: text after len is not seen */
-    CHECK_INT(creds_ini_find("[a]\nk=1\nj=2\n", 8, "a", "j", v, sizeof v), 0);
+    CHECK_INT(ini_find("[a]\nk=1\nj=2\n", 8, "a", "j", v, sizeof v), 0);
 
     static const struct { const char *text, *want; } cases[] = {
         {"[s]\nk = v # comment", "v"},
@@ -356,7 +357,7 @@ static void test_ini_parser(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         memset(v, 'x', sizeof v);
-        int rc = creds_ini_find(cases[i].text, strlen(cases[i].text), "s", "k", v, sizeof v);
+        int rc = ini_find(cases[i].text, strlen(cases[i].text), "s", "k", v, sizeof v);
         if (cases[i].want ? (rc != 1 || strcmp(v, cases[i].want) != 0) : rc != 0) {
             fprintf(stderr, "ini case %zu: rc %d value \"%.20s\"\n", i, rc, rc == 1 ? v : "");
             test_failures++;
@@ -364,7 +365,7 @@ static void test_ini_parser(void)
     }
     /* NUL bytes inside the text */
     const char nul[] = "[s]\nk=a\0b\nj=c\n";
-    CHECK_INT(creds_ini_find(nul, sizeof nul - 1, "s", "j", v, sizeof v), 1);
+    CHECK_INT(ini_find(nul, sizeof nul - 1, "s", "j", v, sizeof v), 1);
     CHECK_STR(v, "c");
 }
 
@@ -386,11 +387,11 @@ static void test_ini_fuzz(void)
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        int rc = creds_ini_find(buf, len, "s", "k", v, sizeof v);
+        int rc = ini_find(buf, len, "s", "k", v, sizeof v);
         CHECK(rc >= -1 && rc <= 1);
         if (rc == 1)
             CHECK(strlen(v) < sizeof v);
-        creds_ini_has_section(buf, len, "s");
+        ini_has_section(buf, len, "s");
         free(buf);
     }
     /* A profile file of garbage goes through the whole chain without crashing. */

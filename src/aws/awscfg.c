@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "creds.h"
+#include "ini.h"
 
 #define MAX_INI_BYTES (1 << 20)
 
@@ -100,9 +100,9 @@ static int section_value(const char *text, size_t len, const char *profile, cons
     if (strlen(profile) > AWSCFG_PROFILE_MAX)
         return 0;  /* no such section can be named */
     snprintf(sec, sizeof sec, "profile %.*s", AWSCFG_PROFILE_MAX, profile);
-    int r = creds_ini_find(text, len, sec, key, out, n);
+    int r = ini_find(text, len, sec, key, out, n);
     if (r == 0 && strcmp(profile, "default") == 0)
-        r = creds_ini_find(text, len, "default", key, out, n);
+        r = ini_find(text, len, "default", key, out, n);
     return r;
 }
 
@@ -399,63 +399,6 @@ int awscfg_url_check(const char *url, const char *from, char *out, size_t n, str
     return 0;
 }
 
-int awscfg_ini_subvalue(const char *text, size_t len, const char *section, const char *key,
-                        const char *subkey, char *out, size_t n)
-{
-    size_t slen = strlen(section), klen = strlen(key), sklen = strlen(subkey);
-    int in_section = 0, in_key = 0, result = 0;
-    const char *p = text, *end = text + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *a = p, *b = nl ? nl : end;
-        p = nl ? nl + 1 : end;
-        int indented = a < b && (*a == ' ' || *a == '\t');
-        while (a < b && isspace((unsigned char)*a))
-            a++;
-        while (b > a && isspace((unsigned char)b[-1]))
-            b--;
-        if (a == b || *a == '#' || *a == ';')
-            continue;
-        if (*a == '[' && !indented) {
-            const char *rb = memchr(a, ']', (size_t)(b - a));
-            in_key = 0;
-            in_section = 0;
-            if (!rb)
-                continue;
-            const char *na = a + 1, *nb = rb;
-            while (na < nb && isspace((unsigned char)*na))
-                na++;
-            while (nb > na && isspace((unsigned char)nb[-1]))
-                nb--;
-            in_section = (size_t)(nb - na) == slen && memcmp(na, section, slen) == 0;
-            continue;
-        }
-        const char *eq = memchr(a, '=', (size_t)(b - a));
-        if (!eq)
-            continue;
-        const char *ka = a, *kb = eq, *va = eq + 1, *vb = b;
-        while (kb > ka && isspace((unsigned char)kb[-1]))
-            kb--;
-        while (va < vb && isspace((unsigned char)*va))
-            va++;
-        if (!indented) {
-            in_key = in_section && (size_t)(kb - ka) == klen && strncasecmp(ka, key, klen) == 0;
-            continue;
-        }
-        if (!in_key || (size_t)(kb - ka) != sklen || strncasecmp(ka, subkey, sklen) != 0)
-            continue;
-        size_t vl = (size_t)(vb - va);
-        if (vl >= n) {
-            result = -1;
-            continue;
-        }
-        memcpy(out, va, vl);
-        out[vl] = '\0';
-        result = 1;
-    }
-    return result;
-}
-
 int awscfg_endpoint(enum awscfg_service svc, const char *explicit, const char *region,
                     char *out, size_t n, const char **from, struct err *e)
 {
@@ -497,7 +440,7 @@ int awscfg_endpoint(enum awscfg_service svc, const char *explicit, const char *r
                                         sizeof sname) == 1 && sname[0]) {
                 char sec[AWSCFG_PROFILE_MAX + 16];
                 snprintf(sec, sizeof sec, "services %s", sname);
-                r = awscfg_ini_subvalue(text, len, sec, SERVICES[svc].key, "endpoint_url", v,
+                r = ini_subvalue(text, len, sec, SERVICES[svc].key, "endpoint_url", v,
                                         sizeof v);
                 if (r == 1 && v[0]) {
                     ev = v;

@@ -115,10 +115,6 @@ void awscfg_curl_tls(CURL *h);
 /* The SDKs' name of a retry mode ("standard", ...). */
 const char *awscfg_retry_mode_name(int mode);
 
-/* Sub-property lookup, public for tests: in [section], the value of
- * `subkey` under `key =` (indented lines that follow it). Same return values
- * as creds_ini_find. Never reads past len. */
-int awscfg_ini_subvalue(const char *text, size_t len, const char *section, const char *key,
-                        const char *subkey, char *out, size_t n);
+
 
 #endif

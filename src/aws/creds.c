@@ -4,6 +4,7 @@
 #include "creds_sts.h"
 #include "datetime.h"
 #include "hex.h"
+#include "ini.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -136,101 +137,6 @@ static void free_secret(char *p, size_t len)
     }
 }
 
-/* ---- INI -------------------------------------------------------------- */
-
-static int is_sp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
-static void trim(const char **a, const char **b)
-{
-    while (*a < *b && is_sp(**a))
-        (*a)++;
-    while (*b > *a && is_sp((*b)[-1]))
-        (*b)--;
-}
-
-/* Walks the text; reports section presence and the last value of key. */
-static int ini_scan(const char *text, size_t len, const char *section, const char *key,
-                    char *out, size_t out_size, int *has_section)
-{
-    size_t slen = strlen(section), klen = key ? strlen(key) : 0;
-    int in_section = 0, seen_key = 0, result = 0;
-    const char *p = text, *end = text + len;
-    *has_section = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *a = p, *b = le;
-        p = nl ? nl + 1 : end;
-        int indented = a < b && (*a == ' ' || *a == '\t');
-        trim(&a, &b);
-        if (a == b || *a == '#' || *a == ';')
-            continue;
-        if (*a == '[') {
-            const char *rb = memchr(a, ']', (size_t)(b - a));
-            seen_key = 0;
-            if (!rb) {          /* malformed header: ignore what follows */
-                in_section = 0;
-                continue;
-            }
-            const char *na = a + 1, *nb = rb;
-            trim(&na, &nb);
-            in_section = (size_t)(nb - na) == slen && memcmp(na, section, slen) == 0;
-            if (in_section)
-                *has_section = 1;
-            continue;
-        }
-        if (indented && seen_key)
-            continue;           /* continuation / sub-property */
-        const char *eq = memchr(a, '=', (size_t)(b - a));
-        if (!eq)
-            continue;
-        seen_key = 1;
-        if (!in_section || !key)
-            continue;
-        const char *ka = a, *kb = eq, *va = eq + 1, *vb = b;
-        trim(&ka, &kb);
-        trim(&va, &vb);
-        /* inline comment: ';' or '#' after whitespace */
-        for (const char *c = va; c < vb; c++) {
-            if ((*c == '#' || *c == ';') && c > va && is_sp(c[-1])) {
-                vb = c;
-                trim(&va, &vb);
-                break;
-            }
-        }
-        if ((size_t)(kb - ka) != klen || strncasecmp(ka, key, klen) != 0)
-            continue;
-        size_t vl = (size_t)(vb - va);
-        if (vl >= out_size) {
-            result = -1;
-            continue;
-        }
-        memcpy(out, va, vl);
-        out[vl] = '\0';
-        result = 1;
-    }
-    return result;
-}
-
-int creds_ini_find(const char *text, size_t len, const char *section, const char *key,
-                   char *out, size_t out_size)
-{
-    int has;
-    if (!text || !section || !key || !out || out_size == 0)
-        return 0;
-    return ini_scan(text, len, section, key, out, out_size, &has);
-}
-
-int creds_ini_has_section(const char *text, size_t len, const char *section)
-{
-    int has;
-    char dummy[1];
-    if (!text || !section)
-        return 0;
-    ini_scan(text, len, section, NULL, dummy, sizeof dummy, &has);
-    return has;
-}
-
 /* ---- time ------------------------------------------------------------- */
 
 /* An STS answer into out (creds_sts, below this module, has its own result
@@ -340,11 +246,11 @@ static int profile_webid(const char *text, size_t len, const char *sec, struct w
     static const char *const other[] = {"source_profile", "credential_source",
                                         "credential_process"};
     for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
-        if (creds_ini_find(text, len, sec, other[i], tmp, sizeof tmp) != 0)
+        if (ini_find(text, len, sec, other[i], tmp, sizeof tmp) != 0)
             return 0;
-    int f = creds_ini_find(text, len, sec, "web_identity_token_file", wi->file, sizeof wi->file);
-    int r = creds_ini_find(text, len, sec, "role_arn", wi->role, sizeof wi->role);
-    int n = creds_ini_find(text, len, sec, "role_session_name", wi->session, sizeof wi->session);
+    int f = ini_find(text, len, sec, "web_identity_token_file", wi->file, sizeof wi->file);
+    int r = ini_find(text, len, sec, "role_arn", wi->role, sizeof wi->role);
+    int n = ini_find(text, len, sec, "role_session_name", wi->session, sizeof wi->session);
     if (f < 0 || r < 0 || n < 0)
         return -1;
     if (f != 1 || r != 1 || !wi->file[0] || !wi->role[0])
@@ -358,12 +264,12 @@ static int profile_webid(const char *text, size_t len, const char *sec, struct w
  * -1 a value too long. */
 static int profile_role(const char *text, size_t len, const char *sec, struct role_cfg *rc)
 {
-    int r = creds_ini_find(text, len, sec, "role_arn", rc->role, sizeof rc->role);
+    int r = ini_find(text, len, sec, "role_arn", rc->role, sizeof rc->role);
     if (r <= 0 || !rc->role[0])
         return r < 0 ? -1 : 0;
-    int sp = creds_ini_find(text, len, sec, "source_profile", rc->source_profile,
+    int sp = ini_find(text, len, sec, "source_profile", rc->source_profile,
                             sizeof rc->source_profile);
-    int cs = creds_ini_find(text, len, sec, "credential_source", rc->credential_source,
+    int cs = ini_find(text, len, sec, "credential_source", rc->credential_source,
                             sizeof rc->credential_source);
     if (sp < 0 || cs < 0)
         return -1;
@@ -381,7 +287,7 @@ static int profile_role(const char *text, size_t len, const char *sec, struct ro
     };
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
         char *dst = (char *)rc + opt[i].off;
-        int k = creds_ini_find(text, len, sec, opt[i].key, dst, opt[i].size);
+        int k = ini_find(text, len, sec, opt[i].key, dst, opt[i].size);
         if (k < 0)
             return -1;
         if (k == 0)
@@ -396,9 +302,9 @@ static int profile_role(const char *text, size_t len, const char *sec, struct ro
  * -1 too long, -2 incomplete. */
 static int profile_sso(const char *text, size_t len, const char *sec, struct role_cfg *rc)
 {
-    int ss = creds_ini_find(text, len, sec, "sso_session", rc->sso_session,
+    int ss = ini_find(text, len, sec, "sso_session", rc->sso_session,
                             sizeof rc->sso_session);
-    int su = creds_ini_find(text, len, sec, "sso_start_url", rc->sso_start_url,
+    int su = ini_find(text, len, sec, "sso_start_url", rc->sso_start_url,
                             sizeof rc->sso_start_url);
     if (ss < 0 || su < 0)
         return -1;
@@ -408,10 +314,10 @@ static int profile_sso(const char *text, size_t len, const char *sec, struct rol
         rc->sso_start_url[0] = '\0';
     if (!rc->sso_session[0] && !rc->sso_start_url[0])
         return 0;
-    int sr = creds_ini_find(text, len, sec, "sso_region", rc->sso_region, sizeof rc->sso_region);
-    int sa = creds_ini_find(text, len, sec, "sso_account_id", rc->sso_account,
+    int sr = ini_find(text, len, sec, "sso_region", rc->sso_region, sizeof rc->sso_region);
+    int sa = ini_find(text, len, sec, "sso_account_id", rc->sso_account,
                             sizeof rc->sso_account);
-    int sn = creds_ini_find(text, len, sec, "sso_role_name", rc->sso_role, sizeof rc->sso_role);
+    int sn = ini_find(text, len, sec, "sso_role_name", rc->sso_role, sizeof rc->sso_role);
     if (sr < 0 || sa < 0 || sn < 0)
         return -1;
     if (sr != 1)
@@ -419,11 +325,11 @@ static int profile_sso(const char *text, size_t len, const char *sec, struct rol
     if (rc->sso_session[0]) {
         char ssec[160];
         snprintf(ssec, sizeof ssec, "sso-session %s", rc->sso_session);
-        if (!creds_ini_has_section(text, len, ssec))
+        if (!ini_has_section(text, len, ssec))
             return -2;
-        int a = creds_ini_find(text, len, ssec, "sso_region", rc->sso_region,
+        int a = ini_find(text, len, ssec, "sso_region", rc->sso_region,
                                sizeof rc->sso_region);
-        int b = creds_ini_find(text, len, ssec, "sso_start_url", rc->sso_start_url,
+        int b = ini_find(text, len, ssec, "sso_start_url", rc->sso_start_url,
                                sizeof rc->sso_start_url);
         if (a < 0 || b < 0)
             return -1;
@@ -441,7 +347,7 @@ static int profile_section(const char *text, size_t len, const char *sec, struct
                            const char **unsupported, struct webid_cfg *wi, struct role_cfg *rc,
                            int keys_only)
 {
-    if (!creds_ini_has_section(text, len, sec))
+    if (!ini_has_section(text, len, sec))
         return SEC_NONE;
     if (!keys_only) {
         int r = profile_role(text, len, sec, rc);
@@ -451,11 +357,11 @@ static int profile_section(const char *text, size_t len, const char *sec, struct
         if (r != 0)
             return r > 0 ? SEC_SSO : r == -2 ? SEC_PARTIAL_SSO : SEC_TOOLONG;
     }
-    int a = creds_ini_find(text, len, sec, "aws_access_key_id", out->access_key,
+    int a = ini_find(text, len, sec, "aws_access_key_id", out->access_key,
                            sizeof out->access_key);
-    int s = creds_ini_find(text, len, sec, "aws_secret_access_key", out->secret_key,
+    int s = ini_find(text, len, sec, "aws_secret_access_key", out->secret_key,
                            sizeof out->secret_key);
-    int t = creds_ini_find(text, len, sec, "aws_session_token", out->session_token,
+    int t = ini_find(text, len, sec, "aws_session_token", out->session_token,
                            sizeof out->session_token);
     if (a < 0 || s < 0 || t < 0)
         return SEC_TOOLONG;
@@ -467,7 +373,7 @@ static int profile_section(const char *text, size_t len, const char *sec, struct
         return SEC_PARTIAL;
     if (keys_only)
         return SEC_EMPTY;
-    int pr = creds_ini_find(text, len, sec, "credential_process", rc->process,
+    int pr = ini_find(text, len, sec, "credential_process", rc->process,
                             sizeof rc->process);
     if (pr < 0)
         return SEC_TOOLONG;
@@ -478,7 +384,7 @@ static int profile_section(const char *text, size_t len, const char *sec, struct
         return w > 0 ? SEC_WEBID : SEC_TOOLONG;
     char tmp[8];
     for (size_t i = 0; i < sizeof UNSUPPORTED_KEYS / sizeof UNSUPPORTED_KEYS[0]; i++) {
-        if (creds_ini_find(text, len, sec, UNSUPPORTED_KEYS[i], tmp, sizeof tmp) != 0) {
+        if (ini_find(text, len, sec, UNSUPPORTED_KEYS[i], tmp, sizeof tmp) != 0) {
             *unsupported = UNSUPPORTED_KEYS[i];
             break;
         }

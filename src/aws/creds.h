@@ -51,16 +51,7 @@ void creds_provider_free(struct creds_provider *p);
 
 /* ---- helpers, public for tests and fuzzing ---- */
 
-/* Looks up `key` (case-insensitive) in `[section]` of INI text in the AWS
- * shared config format (comments ';' '#', whitespace trimmed, indented lines
- * continue the previous value and are ignored; later definitions win).
- * Copies the value into out (NUL-terminated). Returns 1 when found, 0 when not
- * found, -1 when the value does not fit in out_size. Never reads past len. */
-int creds_ini_find(const char *text, size_t len, const char *section, const char *key,
-                   char *out, size_t out_size);
 
-/* 1 when `section` appears as a section header in the text, else 0. */
-int creds_ini_has_section(const char *text, size_t len, const char *section);
 
 /* Parses a container/IMDS credentials response {"AccessKeyId",
  * "SecretAccessKey", "Token", "Expiration"[, "Code"]} into *out (wiped when
