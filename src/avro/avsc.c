@@ -246,6 +246,107 @@ static int latin1(const char *s, size_t n, struct codec_buf *out, size_t *count,
 }
 
 static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+                       struct err *e);
+
+/* floats and doubles: IEEE 754, little-endian */
+static int enc_float(json_t *v, struct codec_buf *out, struct err *e)
+{
+    float f = (float)json_number_value(v);
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
+                          (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
+    return codec_buf_append(out, b, 4, e);
+}
+
+static int enc_double(json_t *v, struct codec_buf *out, struct err *e)
+{
+    double d = json_number_value(v);
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(u >> (8 * i));
+    return codec_buf_append(out, b, 8, e);
+}
+
+/* A bytes or fixed default; v is a JSON string. */
+static int enc_bytes(avro_schema_t s, json_t *v, struct codec_buf *out, struct err *e)
+{
+    /* encode into a scratch buffer first: bytes need the length in front */
+    struct codec_buf tmp = {0};
+    size_t n;
+    if (latin1(json_string_value(v), json_string_length(v), &tmp, &n, e) < 0) {
+        codec_buf_free(&tmp);
+        return -1;
+    }
+    int rc;
+    if (avro_typeof(s) == AVRO_FIXED) {
+        rc = (int64_t)n == avro_schema_fixed_size(s)
+            ? codec_buf_append(out, tmp.data, tmp.len, e)
+            : err_setk(e, ERR_DATA, "fixed default has %zu bytes, the type %lld", n,
+                       (long long)avro_schema_fixed_size(s));
+    } else {
+        rc = put_long(out, (int64_t)n, e);
+        if (rc == 0)
+            rc = codec_buf_append(out, tmp.data, tmp.len, e);
+    }
+    codec_buf_free(&tmp);
+    return rc;
+}
+
+/* An array default (v a JSON array): one block of all items, then the end. */
+static int enc_array(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+                     struct err *e)
+{
+    size_t i, n = json_array_size(v);
+    json_t *x;
+    if (n && put_long(out, (int64_t)n, e) < 0)
+        return -1;
+    json_array_foreach(v, i, x)
+        if (enc_default(avro_schema_array_items(s), x, out, depth + 1, e) < 0)
+            return -1;
+    return put_long(out, 0, e);
+}
+
+/* A map default (v a JSON object): one block of all entries, then the end. */
+static int enc_map(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+                   struct err *e)
+{
+    size_t n = json_object_size(v);
+    const char *k;
+    json_t *x;
+    if (n && put_long(out, (int64_t)n, e) < 0)
+        return -1;
+    json_object_foreach(v, k, x) {
+        size_t kl = strlen(k);
+        if (put_long(out, (int64_t)kl, e) < 0 || codec_buf_append(out, k, kl, e) < 0
+            || enc_default(avro_schema_map_values(s), x, out, depth + 1, e) < 0)
+            return -1;
+    }
+    return put_long(out, 0, e);
+}
+
+/* A record default (v a JSON object): every field, in the schema's order. */
+static int enc_record(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+                      struct err *e)
+{
+    size_t k = avro_schema_record_size(s);
+    for (size_t i = 0; i < k; i++) {
+        const char *fname = avro_schema_record_field_name(s, (int)i);
+        json_t *x = json_object_get(v, fname);
+        if (!x)
+            return err_setk(e, ERR_DATA, "record default lacks field '%s'", fname);
+        if (enc_default(avro_schema_record_field_get_by_index(s, (int)i), x, out,
+                        depth + 1, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Encodes v, a JSON default value, as a datum of s (as the Avro spec reads
+ * defaults: bytes as code points, a union's of its first branch). */
+static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
                        struct err *e)
 {
     while (s && is_avro_link(s))
@@ -273,27 +374,14 @@ static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int de
         if (!json_is_integer(v))
             goto bad;
         return put_long(out, json_integer_value(v), e);
-    case AVRO_FLOAT: {
+    case AVRO_FLOAT:
         if (!json_is_number(v))
             goto bad;
-        float f = (float)json_number_value(v);
-        uint32_t u;
-        memcpy(&u, &f, 4);
-        unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
-                              (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
-        return codec_buf_append(out, b, 4, e);
-    }
-    case AVRO_DOUBLE: {
+        return enc_float(v, out, e);
+    case AVRO_DOUBLE:
         if (!json_is_number(v))
             goto bad;
-        double d = json_number_value(v);
-        uint64_t u;
-        memcpy(&u, &d, 8);
-        unsigned char b[8];
-        for (int i = 0; i < 8; i++)
-            b[i] = (unsigned char)(u >> (8 * i));
-        return codec_buf_append(out, b, 8, e);
-    }
+        return enc_double(v, out, e);
     case AVRO_STRING:
         if (!json_is_string(v))
             goto bad;
@@ -301,30 +389,10 @@ static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int de
             return -1;
         return codec_buf_append(out, json_string_value(v), json_string_length(v), e);
     case AVRO_BYTES:
-    case AVRO_FIXED: {
+    case AVRO_FIXED:
         if (!json_is_string(v))
             goto bad;
-        /* encode into a scratch buffer first: bytes need the length in front */
-        struct codec_buf tmp = {0};
-        size_t n;
-        if (latin1(json_string_value(v), json_string_length(v), &tmp, &n, e) < 0) {
-            codec_buf_free(&tmp);
-            return -1;
-        }
-        int rc;
-        if (avro_typeof(s) == AVRO_FIXED) {
-            rc = (int64_t)n == avro_schema_fixed_size(s)
-                ? codec_buf_append(out, tmp.data, tmp.len, e)
-                : err_setk(e, ERR_DATA, "fixed default has %zu bytes, the type %lld", n,
-                           (long long)avro_schema_fixed_size(s));
-        } else {
-            rc = put_long(out, (int64_t)n, e);
-            if (rc == 0)
-                rc = codec_buf_append(out, tmp.data, tmp.len, e);
-        }
-        codec_buf_free(&tmp);
-        return rc;
-    }
+        return enc_bytes(s, v, out, e);
     case AVRO_ENUM: {
         if (!json_is_string(v))
             goto bad;
@@ -334,55 +402,24 @@ static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int de
                             json_string_value(v));
         return put_long(out, i, e);
     }
-    case AVRO_ARRAY: {
+    case AVRO_ARRAY:
         if (!json_is_array(v))
             goto bad;
-        size_t i, n = json_array_size(v);
-        json_t *x;
-        if (n && put_long(out, (int64_t)n, e) < 0)
-            return -1;
-        json_array_foreach(v, i, x)
-            if (enc_default(avro_schema_array_items(s), x, out, depth + 1, e) < 0)
-                return -1;
-        return put_long(out, 0, e);
-    }
-    case AVRO_MAP: {
+        return enc_array(s, v, out, depth, e);
+    case AVRO_MAP:
         if (!json_is_object(v))
             goto bad;
-        size_t n = json_object_size(v);
-        const char *k;
-        json_t *x;
-        if (n && put_long(out, (int64_t)n, e) < 0)
-            return -1;
-        json_object_foreach(v, k, x) {
-            size_t kl = strlen(k);
-            if (put_long(out, (int64_t)kl, e) < 0 || codec_buf_append(out, k, kl, e) < 0
-                || enc_default(avro_schema_map_values(s), x, out, depth + 1, e) < 0)
-                return -1;
-        }
-        return put_long(out, 0, e);
-    }
+        return enc_map(s, v, out, depth, e);
     case AVRO_UNION:
         if (avro_schema_union_size(s) == 0)
             goto bad;
         if (put_long(out, 0, e) < 0)
             return -1;
         return enc_default(avro_schema_union_branch(s, 0), v, out, depth + 1, e);
-    case AVRO_RECORD: {
+    case AVRO_RECORD:
         if (!json_is_object(v))
             goto bad;
-        size_t k = avro_schema_record_size(s);
-        for (size_t i = 0; i < k; i++) {
-            const char *fname = avro_schema_record_field_name(s, (int)i);
-            json_t *x = json_object_get(v, fname);
-            if (!x)
-                return err_setk(e, ERR_DATA, "record default lacks field '%s'", fname);
-            if (enc_default(avro_schema_record_field_get_by_index(s, (int)i), x, out,
-                            depth + 1, e) < 0)
-                return -1;
-        }
-        return 0;
-    }
+        return enc_record(s, v, out, depth, e);
     default:
         break;
     }
