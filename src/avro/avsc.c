@@ -469,6 +469,99 @@ static int augment_record(void *ud, const char *fullname, json_t *obj, struct er
     return 0;
 }
 
+/* For each writer record that the output schema also has, the output's
+ * fields the writer lacks: their JSON definitions and encoded defaults go to
+ * miss[*n_miss] (one slot per such record). A missing field without a default
+ * cannot be resolved. */
+static int find_missing(struct recs *wr, struct recs *rr, struct missing *miss, size_t *n_miss,
+                        struct err *e)
+{
+    for (size_t i = 0; i < wr->n; i++) {
+        struct rec *wrec = &wr->v[i];
+        struct rec *rrec = find_rec(rr, wrec->fullname, avro_schema_name(wrec->s));
+        if (!rrec)
+            continue;
+        size_t k = avro_schema_record_size(rrec->s);
+        struct missing *m = &miss[*n_miss];   /* this writer record's slot */
+        for (size_t f = 0; f < k; f++) {
+            const char *fname = avro_schema_record_field_name(rrec->s, (int)f);
+            if (avro_schema_record_field_get_index(wrec->s, fname) >= 0)
+                continue;
+            json_t *fj = rrec->fields ? field_json(rrec->fields, fname) : NULL;
+            json_t *def = fj ? json_object_get(fj, "default") : NULL;
+            if (!def)
+                return err_setk(e, ERR_DATA, "cannot resolve schemas: field '%s' of record %s "
+                                "is missing in the source and has no default in the output "
+                                "schema", fname, rrec->fullname);
+            if (!m->w) {
+                m->w = wrec;
+                if (!(m->fields = json_array()))
+                    return err_set(e, "out of memory");
+                (*n_miss)++;
+            }
+            if (enc_default(avro_schema_record_field_get_by_index(rrec->s, (int)f), def,
+                            &m->bytes, 0, e) < 0)
+                return err_prefix(e, "cannot resolve schemas: default of field '%s' of record "
+                                  "%s: ", fname, rrec->fullname);
+            if (json_array_append(m->fields, fj) != 0)
+                return err_set(e, "out of memory");
+        }
+    }
+    return 0;
+}
+
+/* The writer schema with the missing fields appended to its records
+ * (out->wplus: what Avro C resolves from), and the program that appends
+ * their defaults to each datum (out->prog). */
+static int plan_augmented(const char *wjson, size_t wlen, avro_schema_t w, struct missing *miss,
+                          size_t n_miss, struct avsc_plan *out, struct err *e)
+{
+    json_t *wroot = NULL;
+    char *wplus_json = NULL;
+    struct datum_append *ap = NULL;
+    json_error_t je;
+    int rc = -1;
+
+    wroot = json_loadb(wjson, wlen, JSON_DECODE_ANY, &je);
+    if (!wroot) {
+        err_setk(e, ERR_DATA, "source schema JSON: %s", je.text);
+        goto done;
+    }
+    struct augment_ctx ctx = {miss, n_miss};
+    if (json_walk(wroot, NULL, augment_record, &ctx, 0, e) < 0)
+        goto done;
+    for (size_t i = 0; i < n_miss; i++) {
+        if (miss[i].fields) {
+            err_setk(e, ERR_DATA, "cannot resolve schemas: record %s not found in the "
+                     "source schema JSON", miss[i].w->fullname);
+            goto done;
+        }
+    }
+    wplus_json = json_dumps(wroot, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!wplus_json) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    if (avsc_parse(wplus_json, strlen(wplus_json), &out->wplus, e) < 0) {
+        err_prefix(e, "cannot resolve schemas (source schema with the output's added "
+                   "fields): ");
+        goto done;
+    }
+    if (!(ap = calloc(n_miss, sizeof *ap))) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n_miss; i++)
+        ap[i] = (struct datum_append){miss[i].w->s, miss[i].bytes.data, miss[i].bytes.len};
+    out->prog = datum_compile(w, ap, n_miss, e);
+    rc = 0;
+done:
+    free(ap);
+    free(wplus_json);
+    json_decref(wroot);
+    return rc;
+}
+
 int avsc_plan_resolution(const char *wjson, size_t wlen, avro_schema_t w,
                          const char *rjson, size_t rlen, avro_schema_t r,
                          struct avsc_plan *out, struct err *e)
@@ -477,9 +570,7 @@ int avsc_plan_resolution(const char *wjson, size_t wlen, avro_schema_t w,
     struct recs wr = {0}, rr = {0};
     struct missing *miss = NULL;
     size_t n_miss = 0;
-    json_t *rroot = NULL, *wroot = NULL;
-    char *wplus_json = NULL;
-    struct datum_append *ap = NULL;
+    json_t *rroot = NULL;
     json_error_t je;
     int rc = -1;
 
@@ -498,82 +589,14 @@ int avsc_plan_resolution(const char *wjson, size_t wlen, avro_schema_t w,
         err_set(e, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < wr.n; i++) {
-        struct rec *wrec = &wr.v[i];
-        struct rec *rrec = find_rec(&rr, wrec->fullname, avro_schema_name(wrec->s));
-        if (!rrec)
-            continue;
-        size_t k = avro_schema_record_size(rrec->s);
-        struct missing *m = &miss[n_miss];   /* this writer record's slot */
-        for (size_t f = 0; f < k; f++) {
-            const char *fname = avro_schema_record_field_name(rrec->s, (int)f);
-            if (avro_schema_record_field_get_index(wrec->s, fname) >= 0)
-                continue;
-            json_t *fj = rrec->fields ? field_json(rrec->fields, fname) : NULL;
-            json_t *def = fj ? json_object_get(fj, "default") : NULL;
-            if (!def) {
-                err_setk(e, ERR_DATA, "cannot resolve schemas: field '%s' of record %s is "
-                         "missing in the source and has no default in the output schema",
-                         fname, rrec->fullname);
-                goto done;
-            }
-            if (!m->w) {
-                m->w = wrec;
-                if (!(m->fields = json_array())) {
-                    err_set(e, "out of memory");
-                    goto done;
-                }
-                n_miss++;
-            }
-            if (enc_default(avro_schema_record_field_get_by_index(rrec->s, (int)f), def,
-                            &m->bytes, 0, e) < 0) {
-                err_prefix(e, "cannot resolve schemas: default of field '%s' of record %s: ",
-                           fname, rrec->fullname);
-                goto done;
-            }
-            if (json_array_append(m->fields, fj) != 0) {
-                err_set(e, "out of memory");
-                goto done;
-            }
-        }
-    }
+    if (find_missing(&wr, &rr, miss, &n_miss, e) < 0)
+        goto done;
 
     if (n_miss == 0) {
         out->wplus = avro_schema_incref(w);
         out->prog = datum_compile(w, NULL, 0, e);
-    } else {
-        wroot = json_loadb(wjson, wlen, JSON_DECODE_ANY, &je);
-        if (!wroot) {
-            err_setk(e, ERR_DATA, "source schema JSON: %s", je.text);
-            goto done;
-        }
-        struct augment_ctx ctx = {miss, n_miss};
-        if (json_walk(wroot, NULL, augment_record, &ctx, 0, e) < 0)
-            goto done;
-        for (size_t i = 0; i < n_miss; i++) {
-            if (miss[i].fields) {
-                err_setk(e, ERR_DATA, "cannot resolve schemas: record %s not found in the "
-                         "source schema JSON", miss[i].w->fullname);
-                goto done;
-            }
-        }
-        wplus_json = json_dumps(wroot, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!wplus_json) {
-            err_set(e, "out of memory");
-            goto done;
-        }
-        if (avsc_parse(wplus_json, strlen(wplus_json), &out->wplus, e) < 0) {
-            err_prefix(e, "cannot resolve schemas (source schema with the output's added "
-                       "fields): ");
-            goto done;
-        }
-        if (!(ap = calloc(n_miss, sizeof *ap))) {
-            err_set(e, "out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < n_miss; i++)
-            ap[i] = (struct datum_append){miss[i].w->s, miss[i].bytes.data, miss[i].bytes.len};
-        out->prog = datum_compile(w, ap, n_miss, e);
+    } else if (plan_augmented(wjson, wlen, w, miss, n_miss, out, e) < 0) {
+        goto done;
     }
     if (!out->prog)
         goto done;
@@ -592,9 +615,6 @@ done:
         codec_buf_free(&miss[i].bytes);
     }
     free(miss);
-    free(ap);
-    free(wplus_json);
-    json_decref(wroot);
     json_decref(rroot);
     recs_free(&wr);
     recs_free(&rr);
