@@ -246,6 +246,107 @@ static int latin1(const char *s, size_t n, struct codec_buf *out, size_t *count,
 }
 
 static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+                       struct err *e);
+
+/* floats and doubles: IEEE 754, little-endian */
+static int enc_float(json_t *v, struct codec_buf *out, struct err *e)
+{
+    float f = (float)json_number_value(v);
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
+                          (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
+    return codec_buf_append(out, b, 4, e);
+}
+
+static int enc_double(json_t *v, struct codec_buf *out, struct err *e)
+{
+    double d = json_number_value(v);
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(u >> (8 * i));
+    return codec_buf_append(out, b, 8, e);
+}
+
+/* A bytes or fixed default; v is a JSON string. */
+static int enc_bytes(avro_schema_t s, json_t *v, struct codec_buf *out, struct err *e)
+{
+    /* encode into a scratch buffer first: bytes need the length in front */
+    struct codec_buf tmp = {0};
+    size_t n;
+    if (latin1(json_string_value(v), json_string_length(v), &tmp, &n, e) < 0) {
+        codec_buf_free(&tmp);
+        return -1;
+    }
+    int rc;
+    if (avro_typeof(s) == AVRO_FIXED) {
+        rc = (int64_t)n == avro_schema_fixed_size(s)
+            ? codec_buf_append(out, tmp.data, tmp.len, e)
+            : err_setk(e, ERR_DATA, "fixed default has %zu bytes, the type %lld", n,
+                       (long long)avro_schema_fixed_size(s));
+    } else {
+        rc = put_long(out, (int64_t)n, e);
+        if (rc == 0)
+            rc = codec_buf_append(out, tmp.data, tmp.len, e);
+    }
+    codec_buf_free(&tmp);
+    return rc;
+}
+
+/* An array default (v a JSON array): one block of all items, then the end. */
+static int enc_array(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+                     struct err *e)
+{
+    size_t i, n = json_array_size(v);
+    json_t *x;
+    if (n && put_long(out, (int64_t)n, e) < 0)
+        return -1;
+    json_array_foreach(v, i, x)
+        if (enc_default(avro_schema_array_items(s), x, out, depth + 1, e) < 0)
+            return -1;
+    return put_long(out, 0, e);
+}
+
+/* A map default (v a JSON object): one block of all entries, then the end. */
+static int enc_map(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+                   struct err *e)
+{
+    size_t n = json_object_size(v);
+    const char *k;
+    json_t *x;
+    if (n && put_long(out, (int64_t)n, e) < 0)
+        return -1;
+    json_object_foreach(v, k, x) {
+        size_t kl = strlen(k);
+        if (put_long(out, (int64_t)kl, e) < 0 || codec_buf_append(out, k, kl, e) < 0
+            || enc_default(avro_schema_map_values(s), x, out, depth + 1, e) < 0)
+            return -1;
+    }
+    return put_long(out, 0, e);
+}
+
+/* A record default (v a JSON object): every field, in the schema's order. */
+static int enc_record(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+                      struct err *e)
+{
+    size_t k = avro_schema_record_size(s);
+    for (size_t i = 0; i < k; i++) {
+        const char *fname = avro_schema_record_field_name(s, (int)i);
+        json_t *x = json_object_get(v, fname);
+        if (!x)
+            return err_setk(e, ERR_DATA, "record default lacks field '%s'", fname);
+        if (enc_default(avro_schema_record_field_get_by_index(s, (int)i), x, out,
+                        depth + 1, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Encodes v, a JSON default value, as a datum of s (as the Avro spec reads
+ * defaults: bytes as code points, a union's of its first branch). */
+static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
                        struct err *e)
 {
     while (s && is_avro_link(s))
@@ -273,27 +374,14 @@ static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int de
         if (!json_is_integer(v))
             goto bad;
         return put_long(out, json_integer_value(v), e);
-    case AVRO_FLOAT: {
+    case AVRO_FLOAT:
         if (!json_is_number(v))
             goto bad;
-        float f = (float)json_number_value(v);
-        uint32_t u;
-        memcpy(&u, &f, 4);
-        unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
-                              (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
-        return codec_buf_append(out, b, 4, e);
-    }
-    case AVRO_DOUBLE: {
+        return enc_float(v, out, e);
+    case AVRO_DOUBLE:
         if (!json_is_number(v))
             goto bad;
-        double d = json_number_value(v);
-        uint64_t u;
-        memcpy(&u, &d, 8);
-        unsigned char b[8];
-        for (int i = 0; i < 8; i++)
-            b[i] = (unsigned char)(u >> (8 * i));
-        return codec_buf_append(out, b, 8, e);
-    }
+        return enc_double(v, out, e);
     case AVRO_STRING:
         if (!json_is_string(v))
             goto bad;
@@ -301,30 +389,10 @@ static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int de
             return -1;
         return codec_buf_append(out, json_string_value(v), json_string_length(v), e);
     case AVRO_BYTES:
-    case AVRO_FIXED: {
+    case AVRO_FIXED:
         if (!json_is_string(v))
             goto bad;
-        /* encode into a scratch buffer first: bytes need the length in front */
-        struct codec_buf tmp = {0};
-        size_t n;
-        if (latin1(json_string_value(v), json_string_length(v), &tmp, &n, e) < 0) {
-            codec_buf_free(&tmp);
-            return -1;
-        }
-        int rc;
-        if (avro_typeof(s) == AVRO_FIXED) {
-            rc = (int64_t)n == avro_schema_fixed_size(s)
-                ? codec_buf_append(out, tmp.data, tmp.len, e)
-                : err_setk(e, ERR_DATA, "fixed default has %zu bytes, the type %lld", n,
-                           (long long)avro_schema_fixed_size(s));
-        } else {
-            rc = put_long(out, (int64_t)n, e);
-            if (rc == 0)
-                rc = codec_buf_append(out, tmp.data, tmp.len, e);
-        }
-        codec_buf_free(&tmp);
-        return rc;
-    }
+        return enc_bytes(s, v, out, e);
     case AVRO_ENUM: {
         if (!json_is_string(v))
             goto bad;
@@ -334,55 +402,24 @@ static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int de
                             json_string_value(v));
         return put_long(out, i, e);
     }
-    case AVRO_ARRAY: {
+    case AVRO_ARRAY:
         if (!json_is_array(v))
             goto bad;
-        size_t i, n = json_array_size(v);
-        json_t *x;
-        if (n && put_long(out, (int64_t)n, e) < 0)
-            return -1;
-        json_array_foreach(v, i, x)
-            if (enc_default(avro_schema_array_items(s), x, out, depth + 1, e) < 0)
-                return -1;
-        return put_long(out, 0, e);
-    }
-    case AVRO_MAP: {
+        return enc_array(s, v, out, depth, e);
+    case AVRO_MAP:
         if (!json_is_object(v))
             goto bad;
-        size_t n = json_object_size(v);
-        const char *k;
-        json_t *x;
-        if (n && put_long(out, (int64_t)n, e) < 0)
-            return -1;
-        json_object_foreach(v, k, x) {
-            size_t kl = strlen(k);
-            if (put_long(out, (int64_t)kl, e) < 0 || codec_buf_append(out, k, kl, e) < 0
-                || enc_default(avro_schema_map_values(s), x, out, depth + 1, e) < 0)
-                return -1;
-        }
-        return put_long(out, 0, e);
-    }
+        return enc_map(s, v, out, depth, e);
     case AVRO_UNION:
         if (avro_schema_union_size(s) == 0)
             goto bad;
         if (put_long(out, 0, e) < 0)
             return -1;
         return enc_default(avro_schema_union_branch(s, 0), v, out, depth + 1, e);
-    case AVRO_RECORD: {
+    case AVRO_RECORD:
         if (!json_is_object(v))
             goto bad;
-        size_t k = avro_schema_record_size(s);
-        for (size_t i = 0; i < k; i++) {
-            const char *fname = avro_schema_record_field_name(s, (int)i);
-            json_t *x = json_object_get(v, fname);
-            if (!x)
-                return err_setk(e, ERR_DATA, "record default lacks field '%s'", fname);
-            if (enc_default(avro_schema_record_field_get_by_index(s, (int)i), x, out,
-                            depth + 1, e) < 0)
-                return -1;
-        }
-        return 0;
-    }
+        return enc_record(s, v, out, depth, e);
     default:
         break;
     }
@@ -432,6 +469,99 @@ static int augment_record(void *ud, const char *fullname, json_t *obj, struct er
     return 0;
 }
 
+/* For each writer record that the output schema also has, the output's
+ * fields the writer lacks: their JSON definitions and encoded defaults go to
+ * miss[*n_miss] (one slot per such record). A missing field without a default
+ * cannot be resolved. */
+static int find_missing(struct recs *wr, struct recs *rr, struct missing *miss, size_t *n_miss,
+                        struct err *e)
+{
+    for (size_t i = 0; i < wr->n; i++) {
+        struct rec *wrec = &wr->v[i];
+        struct rec *rrec = find_rec(rr, wrec->fullname, avro_schema_name(wrec->s));
+        if (!rrec)
+            continue;
+        size_t k = avro_schema_record_size(rrec->s);
+        struct missing *m = &miss[*n_miss];   /* this writer record's slot */
+        for (size_t f = 0; f < k; f++) {
+            const char *fname = avro_schema_record_field_name(rrec->s, (int)f);
+            if (avro_schema_record_field_get_index(wrec->s, fname) >= 0)
+                continue;
+            json_t *fj = rrec->fields ? field_json(rrec->fields, fname) : NULL;
+            json_t *def = fj ? json_object_get(fj, "default") : NULL;
+            if (!def)
+                return err_setk(e, ERR_DATA, "cannot resolve schemas: field '%s' of record %s "
+                                "is missing in the source and has no default in the output "
+                                "schema", fname, rrec->fullname);
+            if (!m->w) {
+                m->w = wrec;
+                if (!(m->fields = json_array()))
+                    return err_set(e, "out of memory");
+                (*n_miss)++;
+            }
+            if (enc_default(avro_schema_record_field_get_by_index(rrec->s, (int)f), def,
+                            &m->bytes, 0, e) < 0)
+                return err_prefix(e, "cannot resolve schemas: default of field '%s' of record "
+                                  "%s: ", fname, rrec->fullname);
+            if (json_array_append(m->fields, fj) != 0)
+                return err_set(e, "out of memory");
+        }
+    }
+    return 0;
+}
+
+/* The writer schema with the missing fields appended to its records
+ * (out->wplus: what Avro C resolves from), and the program that appends
+ * their defaults to each datum (out->prog). */
+static int plan_augmented(const char *wjson, size_t wlen, avro_schema_t w, struct missing *miss,
+                          size_t n_miss, struct avsc_plan *out, struct err *e)
+{
+    json_t *wroot = NULL;
+    char *wplus_json = NULL;
+    struct datum_append *ap = NULL;
+    json_error_t je;
+    int rc = -1;
+
+    wroot = json_loadb(wjson, wlen, JSON_DECODE_ANY, &je);
+    if (!wroot) {
+        err_setk(e, ERR_DATA, "source schema JSON: %s", je.text);
+        goto done;
+    }
+    struct augment_ctx ctx = {miss, n_miss};
+    if (json_walk(wroot, NULL, augment_record, &ctx, 0, e) < 0)
+        goto done;
+    for (size_t i = 0; i < n_miss; i++) {
+        if (miss[i].fields) {
+            err_setk(e, ERR_DATA, "cannot resolve schemas: record %s not found in the "
+                     "source schema JSON", miss[i].w->fullname);
+            goto done;
+        }
+    }
+    wplus_json = json_dumps(wroot, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!wplus_json) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    if (avsc_parse(wplus_json, strlen(wplus_json), &out->wplus, e) < 0) {
+        err_prefix(e, "cannot resolve schemas (source schema with the output's added "
+                   "fields): ");
+        goto done;
+    }
+    if (!(ap = calloc(n_miss, sizeof *ap))) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n_miss; i++)
+        ap[i] = (struct datum_append){miss[i].w->s, miss[i].bytes.data, miss[i].bytes.len};
+    out->prog = datum_compile(w, ap, n_miss, e);
+    rc = 0;
+done:
+    free(ap);
+    free(wplus_json);
+    json_decref(wroot);
+    return rc;
+}
+
 int avsc_plan_resolution(const char *wjson, size_t wlen, avro_schema_t w,
                          const char *rjson, size_t rlen, avro_schema_t r,
                          struct avsc_plan *out, struct err *e)
@@ -440,9 +570,7 @@ int avsc_plan_resolution(const char *wjson, size_t wlen, avro_schema_t w,
     struct recs wr = {0}, rr = {0};
     struct missing *miss = NULL;
     size_t n_miss = 0;
-    json_t *rroot = NULL, *wroot = NULL;
-    char *wplus_json = NULL;
-    struct datum_append *ap = NULL;
+    json_t *rroot = NULL;
     json_error_t je;
     int rc = -1;
 
@@ -461,82 +589,14 @@ int avsc_plan_resolution(const char *wjson, size_t wlen, avro_schema_t w,
         err_set(e, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < wr.n; i++) {
-        struct rec *wrec = &wr.v[i];
-        struct rec *rrec = find_rec(&rr, wrec->fullname, avro_schema_name(wrec->s));
-        if (!rrec)
-            continue;
-        size_t k = avro_schema_record_size(rrec->s);
-        struct missing *m = &miss[n_miss];   /* this writer record's slot */
-        for (size_t f = 0; f < k; f++) {
-            const char *fname = avro_schema_record_field_name(rrec->s, (int)f);
-            if (avro_schema_record_field_get_index(wrec->s, fname) >= 0)
-                continue;
-            json_t *fj = rrec->fields ? field_json(rrec->fields, fname) : NULL;
-            json_t *def = fj ? json_object_get(fj, "default") : NULL;
-            if (!def) {
-                err_setk(e, ERR_DATA, "cannot resolve schemas: field '%s' of record %s is "
-                         "missing in the source and has no default in the output schema",
-                         fname, rrec->fullname);
-                goto done;
-            }
-            if (!m->w) {
-                m->w = wrec;
-                if (!(m->fields = json_array())) {
-                    err_set(e, "out of memory");
-                    goto done;
-                }
-                n_miss++;
-            }
-            if (enc_default(avro_schema_record_field_get_by_index(rrec->s, (int)f), def,
-                            &m->bytes, 0, e) < 0) {
-                err_prefix(e, "cannot resolve schemas: default of field '%s' of record %s: ",
-                           fname, rrec->fullname);
-                goto done;
-            }
-            if (json_array_append(m->fields, fj) != 0) {
-                err_set(e, "out of memory");
-                goto done;
-            }
-        }
-    }
+    if (find_missing(&wr, &rr, miss, &n_miss, e) < 0)
+        goto done;
 
     if (n_miss == 0) {
         out->wplus = avro_schema_incref(w);
         out->prog = datum_compile(w, NULL, 0, e);
-    } else {
-        wroot = json_loadb(wjson, wlen, JSON_DECODE_ANY, &je);
-        if (!wroot) {
-            err_setk(e, ERR_DATA, "source schema JSON: %s", je.text);
-            goto done;
-        }
-        struct augment_ctx ctx = {miss, n_miss};
-        if (json_walk(wroot, NULL, augment_record, &ctx, 0, e) < 0)
-            goto done;
-        for (size_t i = 0; i < n_miss; i++) {
-            if (miss[i].fields) {
-                err_setk(e, ERR_DATA, "cannot resolve schemas: record %s not found in the "
-                         "source schema JSON", miss[i].w->fullname);
-                goto done;
-            }
-        }
-        wplus_json = json_dumps(wroot, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!wplus_json) {
-            err_set(e, "out of memory");
-            goto done;
-        }
-        if (avsc_parse(wplus_json, strlen(wplus_json), &out->wplus, e) < 0) {
-            err_prefix(e, "cannot resolve schemas (source schema with the output's added "
-                       "fields): ");
-            goto done;
-        }
-        if (!(ap = calloc(n_miss, sizeof *ap))) {
-            err_set(e, "out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < n_miss; i++)
-            ap[i] = (struct datum_append){miss[i].w->s, miss[i].bytes.data, miss[i].bytes.len};
-        out->prog = datum_compile(w, ap, n_miss, e);
+    } else if (plan_augmented(wjson, wlen, w, miss, n_miss, out, e) < 0) {
+        goto done;
     }
     if (!out->prog)
         goto done;
@@ -555,9 +615,6 @@ done:
         codec_buf_free(&miss[i].bytes);
     }
     free(miss);
-    free(ap);
-    free(wplus_json);
-    json_decref(wroot);
     json_decref(rroot);
     recs_free(&wr);
     recs_free(&rr);

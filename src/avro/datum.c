@@ -281,6 +281,108 @@ static int need(struct wstate *s, size_t n, const char *what)
     return 0;
 }
 
+static int walk(struct wstate *s, const struct dnode *n, int depth);
+
+/* A string or bytes: a length, then that many bytes within the block. */
+static int walk_bytes(struct wstate *s)
+{
+    int64_t v;
+    size_t at = s->pos;
+    if (rd_long(s, "string/bytes length", &v) < 0)
+        return -1;
+    if (v < 0)
+        return fail(s, at, "negative string/bytes length", v);
+    if ((uint64_t)v > s->len - s->pos)
+        return fail(s, at, "string/bytes length past the end of the block:", v);
+    s->pos += (size_t)v;
+    return 0;
+}
+
+/* An array/map block's item count c (read at `at`), made positive; a
+ * negative count is followed by the block's byte size, whose end goes to
+ * *end. The count is bounded by the bytes left (or, for items that may take
+ * no bytes, by the zero-size budget) before any item is read. */
+static int block_head(struct wstate *s, size_t at, size_t item_min, int64_t *c, size_t *end)
+{
+    if (*c < 0) {
+        if (*c == INT64_MIN)
+            return fail(s, at, "invalid array/map block count", *c);
+        *c = -*c;
+        int64_t bsize;
+        size_t bat = s->pos;
+        if (rd_long(s, "array/map block size", &bsize) < 0)
+            return -1;
+        if (bsize < 0 || (uint64_t)bsize > s->len - s->pos)
+            return fail(s, bat, "invalid array/map block size", bsize);
+        *end = s->pos + (size_t)bsize;
+    }
+    if (item_min > 0) {
+        if ((uint64_t)*c > (s->len - s->pos) / item_min)
+            return fail(s, at, "array/map block count exceeds the data:", *c);
+    } else {
+        if ((uint64_t)*c > s->zero_budget)
+            return fail(s, at, "too many zero-size array/map items:", *c);
+        s->zero_budget -= (uint64_t)*c;
+    }
+    return 0;
+}
+
+/* A map entry's key: a length, then the bytes. */
+static int skip_map_key(struct wstate *s)
+{
+    int64_t v;
+    size_t kat = s->pos;
+    if (rd_long(s, "map key length", &v) < 0)
+        return -1;
+    if (v < 0 || (uint64_t)v > s->len - s->pos)
+        return fail(s, kat, "invalid map key length", v);
+    s->pos += (size_t)v;
+    return 0;
+}
+
+/* An array or map: blocks of items up to a block of count 0. */
+static int walk_items(struct wstate *s, const struct dnode *n, int depth)
+{
+    const struct dnode *item = n->kids[0];
+    size_t item_min = item->min_size + (n->kind == DK_MAP ? 1 : 0);
+    for (;;) {
+        size_t at = s->pos;
+        int64_t c;
+        if (rd_long(s, "array/map block count", &c) < 0)
+            return -1;
+        if (c == 0)
+            return 0;
+        size_t end = 0;
+        if (block_head(s, at, item_min, &c, &end) < 0)
+            return -1;
+        for (int64_t i = 0; i < c; i++) {
+            if (n->kind == DK_MAP && skip_map_key(s) < 0)
+                return -1;
+            if (walk(s, item, depth + 1) < 0)
+                return -1;
+        }
+        if (end && s->pos != end)
+            return fail(s, at, "array/map block size does not match its items; size ends "
+                        "at", (long long)end);
+    }
+}
+
+/* A record: its fields; when rewriting, the input up to here and then the
+ * bytes to append (the defaults of fields the writer lacks). */
+static int walk_record(struct wstate *s, const struct dnode *n, int depth)
+{
+    for (int64_t i = 0; i < n->n; i++)
+        if (walk(s, n->kids[i], depth + 1) < 0)
+            return -1;
+    if (n->append_len && s->out) {
+        if (codec_buf_append(s->out, s->p + s->copied, s->pos - s->copied, s->e) < 0
+            || codec_buf_append(s->out, n->append, n->append_len, s->e) < 0)
+            return -1;
+        s->copied = s->pos;
+    }
+    return 0;
+}
+
 static int walk(struct wstate *s, const struct dnode *n, int depth)
 {
     int64_t v;
@@ -312,15 +414,7 @@ static int walk(struct wstate *s, const struct dnode *n, int depth)
         s->pos += 8;
         return 0;
     case DK_BYTES:
-        at = s->pos;
-        if (rd_long(s, "string/bytes length", &v) < 0)
-            return -1;
-        if (v < 0)
-            return fail(s, at, "negative string/bytes length", v);
-        if ((uint64_t)v > s->len - s->pos)
-            return fail(s, at, "string/bytes length past the end of the block:", v);
-        s->pos += (size_t)v;
-        return 0;
+        return walk_bytes(s);
     case DK_FIXED:
         if (need(s, (size_t)n->n, "fixed") < 0)
             return -1;
@@ -341,65 +435,10 @@ static int walk(struct wstate *s, const struct dnode *n, int depth)
             return fail(s, at, "invalid union discriminant", v);
         return walk(s, n->kids[v], depth + 1);
     case DK_ARRAY:
-    case DK_MAP: {
-        const struct dnode *item = n->kids[0];
-        size_t item_min = item->min_size + (n->kind == DK_MAP ? 1 : 0);
-        for (;;) {
-            at = s->pos;
-            int64_t c;
-            if (rd_long(s, "array/map block count", &c) < 0)
-                return -1;
-            if (c == 0)
-                return 0;
-            size_t end = 0;
-            if (c < 0) {
-                if (c == INT64_MIN)
-                    return fail(s, at, "invalid array/map block count", c);
-                c = -c;
-                int64_t bsize;
-                size_t bat = s->pos;
-                if (rd_long(s, "array/map block size", &bsize) < 0)
-                    return -1;
-                if (bsize < 0 || (uint64_t)bsize > s->len - s->pos)
-                    return fail(s, bat, "invalid array/map block size", bsize);
-                end = s->pos + (size_t)bsize;
-            }
-            if (item_min > 0) {
-                if ((uint64_t)c > (s->len - s->pos) / item_min)
-                    return fail(s, at, "array/map block count exceeds the data:", c);
-            } else {
-                if ((uint64_t)c > s->zero_budget)
-                    return fail(s, at, "too many zero-size array/map items:", c);
-                s->zero_budget -= (uint64_t)c;
-            }
-            for (int64_t i = 0; i < c; i++) {
-                if (n->kind == DK_MAP) {
-                    size_t kat = s->pos;
-                    if (rd_long(s, "map key length", &v) < 0)
-                        return -1;
-                    if (v < 0 || (uint64_t)v > s->len - s->pos)
-                        return fail(s, kat, "invalid map key length", v);
-                    s->pos += (size_t)v;
-                }
-                if (walk(s, item, depth + 1) < 0)
-                    return -1;
-            }
-            if (end && s->pos != end)
-                return fail(s, at, "array/map block size does not match its items; size ends "
-                            "at", (long long)end);
-        }
-    }
+    case DK_MAP:
+        return walk_items(s, n, depth);
     case DK_RECORD:
-        for (int64_t i = 0; i < n->n; i++)
-            if (walk(s, n->kids[i], depth + 1) < 0)
-                return -1;
-        if (n->append_len && s->out) {
-            if (codec_buf_append(s->out, s->p + s->copied, s->pos - s->copied, s->e) < 0
-                || codec_buf_append(s->out, n->append, n->append_len, s->e) < 0)
-                return -1;
-            s->copied = s->pos;
-        }
-        return 0;
+        return walk_record(s, n, depth);
     }
     return err_set(s->e, "internal error: bad node kind");
 }

@@ -531,6 +531,89 @@ static void unadopt(struct merge *m)
     }
 }
 
+/* Pass 0: the header and the framing of every block; counts the source's
+ * records and blocks and finds its schema's cache entry. NULL on error. */
+static struct sentry *scan_source(struct merge *m, const char *name, const void *data,
+                                  size_t len, enum codec_id *codec, uint64_t *records,
+                                  uint64_t *blocks, struct err *e)
+{
+    struct ocf_reader r;
+    if (ocf_reader_open(&r, name, data, len, e) < 0)
+        return NULL;
+    *codec = r.codec;
+    struct ocf_block b;
+    int rc;
+    while ((rc = ocf_reader_next(&r, &b, e)) == 1) {
+        *records += (uint64_t)b.count;
+        (*blocks)++;
+    }
+    struct sentry *s = rc < 0 ? NULL : lookup_schema(m, &r, e);
+    if (rc == 0 && !s)
+        err_prefix(e, "%s: ", name);
+    ocf_reader_close(&r);
+    return s;
+}
+
+/* The first source defines the output schema. */
+static int adopt_schema(struct merge *m, struct sentry *s, const char *name, struct err *e)
+{
+    const char *why = m->sitewise ? sitewise_shape(s->schema) : NULL;
+    if (why)
+        return err_setk(e, ERR_DATA, "%s: not SiteWise records (%s): every record needs a "
+                        "string seriesId and a long timeInSeconds", name, why);
+    if (!(m->out_json = strdup(s->json)))
+        return err_set(e, "out of memory");
+    m->out_len = s->len;
+    m->out_schema = avro_schema_incref(s->schema);
+    m->adopted = 1;
+    return 0;
+}
+
+/* merge_options.widen: a source the output's schema cannot hold widens it
+ * while nothing is written, else fails with ERR_WIDER and the wider schema
+ * kept for merge_wider_schema. */
+static int widen_schema(struct merge *m, struct sentry *s, const char *name, struct err *e)
+{
+    char *wider = NULL;
+    if (avsc_widen(m->out_json, m->out_len, s->json, s->len, &wider, e) < 0)
+        return err_prefix(e, "%s: ", name);
+    if (wider && m->sitewise && sitewise_check_json(wider, name, e) < 0) {
+        free(wider);
+        return -1;
+    }
+    if (!wider) {
+        s->fits = 1;
+    } else if (!m->header_written && m->st.sources == 0) {
+        /* nothing written yet: the output takes the wider schema now */
+        if (replace_output_schema(m, wider, e) < 0)
+            return err_prefix(e, "%s: ", name);
+        m->adopted = 0;
+        s->fits = 1;
+    } else {
+        free(m->wider);
+        m->wider = wider;
+        return err_setk(e, ERR_WIDER, "%s: has fields or types the output's schema "
+                        "(written already) lacks: the output must be written again "
+                        "with a wider schema", name);
+    }
+    return 0;
+}
+
+/* The totals, once a source is in the output. */
+static void count_merged(struct merge *m, enum merge_mode mode, uint64_t records, size_t len)
+{
+    m->adopted = 0;   /* a source was merged: the output schema is fixed now */
+    m->st.sources++;
+    m->st.records_in += records;
+    m->st.bytes_in += len;
+    switch (mode) {
+    case MERGE_EMPTY: m->st.sources_empty++; break;
+    case MERGE_COPIED: m->st.sources_copied++; break;
+    case MERGE_RECODED: m->st.sources_recoded++; break;
+    case MERGE_RESOLVED: m->st.sources_resolved++; break;
+    }
+}
+
 int merge_add(struct merge *m, const char *name, const void *data, size_t len,
               struct merge_source_stats *st, struct err *e)
 {
@@ -547,24 +630,9 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
     if (m->finished)
         return err_set(e, "%s: not merged: merge_finish was already called", name);
 
-    /* pass 0: header and framing of every block */
-    struct ocf_reader r;
-    if (ocf_reader_open(&r, name, data, len, e) < 0) {
-        m->st.sources_failed++;
-        return -1;
-    }
-    enum codec_id src_codec = r.codec;
-    struct ocf_block b;
-    int rc;
+    enum codec_id src_codec = CODEC_NULL;
     uint64_t records = 0, blocks = 0;
-    while ((rc = ocf_reader_next(&r, &b, e)) == 1) {
-        records += (uint64_t)b.count;
-        blocks++;
-    }
-    struct sentry *s = rc < 0 ? NULL : lookup_schema(m, &r, e);
-    if (rc == 0 && !s)
-        err_prefix(e, "%s: ", name);
-    ocf_reader_close(&r);
+    struct sentry *s = scan_source(m, name, data, len, &src_codec, &records, &blocks, e);
     if (!s) {
         m->st.sources_failed++;
         return -1;
@@ -572,51 +640,10 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
     st->records = records;
     st->blocks = blocks;
 
-    if (!m->out_schema) {
-        /* the first source defines the output schema */
-        const char *why = m->sitewise ? sitewise_shape(s->schema) : NULL;
-        if (why) {
-            m->st.sources_failed++;
-            return err_setk(e, ERR_DATA, "%s: not SiteWise records (%s): every record needs a "
-                            "string seriesId and a long timeInSeconds", name, why);
-        }
-        if (!(m->out_json = strdup(s->json))) {
-            m->st.sources_failed++;
-            return err_set(e, "out of memory");
-        }
-        m->out_len = s->len;
-        m->out_schema = avro_schema_incref(s->schema);
-        m->adopted = 1;
-    }
-    if (m->widen && records > 0 && s->fits == 0) {
-        char *wider = NULL;
-        if (avsc_widen(m->out_json, m->out_len, s->json, s->len, &wider, e) < 0) {
-            m->st.sources_failed++;
-            return err_prefix(e, "%s: ", name);
-        }
-        if (wider && m->sitewise && sitewise_check_json(wider, name, e) < 0) {
-            free(wider);
-            m->st.sources_failed++;
-            return -1;
-        }
-        if (!wider) {
-            s->fits = 1;
-        } else if (!m->header_written && m->st.sources == 0) {
-            /* nothing written yet: the output takes the wider schema now */
-            if (replace_output_schema(m, wider, e) < 0) {
-                m->st.sources_failed++;
-                return err_prefix(e, "%s: ", name);
-            }
-            m->adopted = 0;
-            s->fits = 1;
-        } else {
-            free(m->wider);
-            m->wider = wider;
-            m->st.sources_failed++;
-            return err_setk(e, ERR_WIDER, "%s: has fields or types the output's schema "
-                            "(written already) lacks: the output must be written again "
-                            "with a wider schema", name);
-        }
+    if ((!m->out_schema && adopt_schema(m, s, name, e) < 0)
+        || (m->widen && records > 0 && s->fits == 0 && widen_schema(m, s, name, e) < 0)) {
+        m->st.sources_failed++;
+        return -1;
     }
     if (s->equal == 0)
         s->equal = avsc_equal(s->schema, m->out_schema) ? 1 : -1;
@@ -650,16 +677,7 @@ int merge_add(struct merge *m, const char *name, const void *data, size_t len,
             goto fail;
         st->out_len = m->w.bytes - st->out_offset;
     }
-    m->adopted = 0;   /* a source was merged: the output schema is fixed now */
-    m->st.sources++;
-    m->st.records_in += records;
-    m->st.bytes_in += len;
-    switch (mode) {
-    case MERGE_EMPTY: m->st.sources_empty++; break;
-    case MERGE_COPIED: m->st.sources_copied++; break;
-    case MERGE_RECODED: m->st.sources_recoded++; break;
-    case MERGE_RESOLVED: m->st.sources_resolved++; break;
-    }
+    count_merged(m, mode, records, len);
     return 0;
 fail:
     m->st.sources_failed++;

@@ -123,10 +123,114 @@ static int try_header(struct ocf_stream *s, int eof, struct err *e)
     return 0;
 }
 
+/* The steps of run() for a block: 1 done, go on; 0 more bytes needed;
+ * -1 failed. */
+
+/* The block's record count and byte size. */
+static int step_head(struct ocf_stream *s, int eof, struct err *e)
+{
+    if (avail(s) == 0)
+        return 0;
+    size_t p = s->pend_pos;
+    int64_t count, size;
+    uint64_t at = pos_off(s);
+    if (ocf_read_long(s->pend, s->pend_len, &p, &count) < 0 ||
+        ocf_read_long(s->pend, s->pend_len, &p, &size) < 0) {
+        if (!eof && avail(s) < BLOCK_HEAD_MAX)
+            return 0;
+        char what[160];
+        snprintf(what, sizeof what, "%s block header (%zu stray bytes after the last "
+                 "complete block)", eof && avail(s) < BLOCK_HEAD_MAX ? "truncated"
+                 : "malformed", avail(s));
+        return failf(s, e, what, at);
+    }
+    if (count < 0 || count > OCF_MAX_BLOCK_COUNT) {
+        char what[96];
+        snprintf(what, sizeof what, "invalid block record count %lld", (long long)count);
+        return failf(s, e, what, at);
+    }
+    if (size < 0 || size > OCF_MAX_BLOCK_SIZE) {
+        char what[96];
+        snprintf(what, sizeof what, "invalid block size %lld", (long long)size);
+        return failf(s, e, what, at);
+    }
+    if (s->keep_data && (uint64_t)size > s->max_block) {
+        char what[128];
+        snprintf(what, sizeof what, "block of %lld bytes is larger than the limit of %zu",
+                 (long long)size, s->max_block);
+        return failf(s, e, what, at);
+    }
+    s->pend_pos = p;
+    s->count = count;
+    s->size = s->left = (size_t)size;
+    s->block_off = at;
+    s->data.len = 0;
+    s->st = ST_DATA;
+    return 1;
+}
+
+/* The block's bytes, kept or passed over. */
+static int step_data(struct ocf_stream *s, int eof, struct err *e)
+{
+    size_t n = avail(s) < s->left ? avail(s) : s->left;
+    if (s->keep_data && n &&
+        codec_buf_append(&s->data, s->pend + s->pend_pos, n, e) != 0)
+        return fail(s, e);
+    s->pend_pos += n;
+    s->left -= n;
+    if (s->left) {
+        if (!eof)
+            return 0;
+        char what[160];
+        snprintf(what, sizeof what, "block of %zu bytes runs past the end of the file "
+                 "(%zu bytes left; truncated?)", s->size, s->size - s->left);
+        return failf(s, e, what, s->block_off);
+    }
+    s->st = ST_SYNC;
+    return 1;
+}
+
+/* The sync marker that ends the block; then the block goes to the callback. */
+static int step_sync(struct ocf_stream *s, int eof, struct err *e)
+{
+    if (avail(s) < OCF_SYNC_SIZE) {
+        if (!eof)
+            return 0;
+        char what[160];
+        snprintf(what, sizeof what, "truncated sync marker after the block at offset %llu "
+                 "(%zu of 16 bytes)", (unsigned long long)s->block_off, avail(s));
+        return failf(s, e, what, pos_off(s));
+    }
+    if (memcmp(s->pend + s->pend_pos, s->sync, OCF_SYNC_SIZE) != 0) {
+        char what[128];
+        snprintf(what, sizeof what, "sync marker mismatch after the block at offset %llu",
+                 (unsigned long long)s->block_off);
+        return failf(s, e, what, pos_off(s));
+    }
+    s->pend_pos += OCF_SYNC_SIZE;
+    s->records += (uint64_t)s->count;
+    s->blocks++;
+    s->st = ST_HEAD;
+    if (s->cbs.block) {
+        struct ocf_stream_block b = {
+            .count = s->count,
+            .data = s->keep_data ? s->data.data : NULL,
+            .size = s->size,
+            .offset = s->block_off,
+        };
+        if (s->keep_data && !b.data)
+            b.data = (const unsigned char *)"";
+        if (s->cbs.block(s->cbs.ud, &b, e) != 0)
+            return fail(s, e);
+    }
+    return 1;
+}
+
 /* Runs the state machine over the pending bytes. eof: no more will come. */
 static int run(struct ocf_stream *s, int eof, struct err *e)
 {
     for (;;) {
+        int rc = 1;
         switch (s->st) {
         case ST_FAILED:
             *e = s->failed;
@@ -137,98 +241,18 @@ static int run(struct ocf_stream *s, int eof, struct err *e)
             if (s->st == ST_HEADER)
                 return 0;
             break;
-        case ST_HEAD: {
-            if (avail(s) == 0)
-                return 0;
-            size_t p = s->pend_pos;
-            int64_t count, size;
-            uint64_t at = pos_off(s);
-            if (ocf_read_long(s->pend, s->pend_len, &p, &count) < 0 ||
-                ocf_read_long(s->pend, s->pend_len, &p, &size) < 0) {
-                if (!eof && avail(s) < BLOCK_HEAD_MAX)
-                    return 0;
-                char what[160];
-                snprintf(what, sizeof what, "%s block header (%zu stray bytes after the last "
-                         "complete block)", eof && avail(s) < BLOCK_HEAD_MAX ? "truncated"
-                         : "malformed", avail(s));
-                return failf(s, e, what, at);
-            }
-            if (count < 0 || count > OCF_MAX_BLOCK_COUNT) {
-                char what[96];
-                snprintf(what, sizeof what, "invalid block record count %lld", (long long)count);
-                return failf(s, e, what, at);
-            }
-            if (size < 0 || size > OCF_MAX_BLOCK_SIZE) {
-                char what[96];
-                snprintf(what, sizeof what, "invalid block size %lld", (long long)size);
-                return failf(s, e, what, at);
-            }
-            if (s->keep_data && (uint64_t)size > s->max_block) {
-                char what[128];
-                snprintf(what, sizeof what, "block of %lld bytes is larger than the limit of %zu",
-                         (long long)size, s->max_block);
-                return failf(s, e, what, at);
-            }
-            s->pend_pos = p;
-            s->count = count;
-            s->size = s->left = (size_t)size;
-            s->block_off = at;
-            s->data.len = 0;
-            s->st = ST_DATA;
+        case ST_HEAD:
+            rc = step_head(s, eof, e);
+            break;
+        case ST_DATA:
+            rc = step_data(s, eof, e);
+            break;
+        case ST_SYNC:
+            rc = step_sync(s, eof, e);
             break;
         }
-        case ST_DATA: {
-            size_t n = avail(s) < s->left ? avail(s) : s->left;
-            if (s->keep_data && n &&
-                codec_buf_append(&s->data, s->pend + s->pend_pos, n, e) != 0)
-                return fail(s, e);
-            s->pend_pos += n;
-            s->left -= n;
-            if (s->left) {
-                if (!eof)
-                    return 0;
-                char what[160];
-                snprintf(what, sizeof what, "block of %zu bytes runs past the end of the file "
-                         "(%zu bytes left; truncated?)", s->size, s->size - s->left);
-                return failf(s, e, what, s->block_off);
-            }
-            s->st = ST_SYNC;
-            break;
-        }
-        case ST_SYNC: {
-            if (avail(s) < OCF_SYNC_SIZE) {
-                if (!eof)
-                    return 0;
-                char what[160];
-                snprintf(what, sizeof what, "truncated sync marker after the block at offset %llu "
-                         "(%zu of 16 bytes)", (unsigned long long)s->block_off, avail(s));
-                return failf(s, e, what, pos_off(s));
-            }
-            if (memcmp(s->pend + s->pend_pos, s->sync, OCF_SYNC_SIZE) != 0) {
-                char what[128];
-                snprintf(what, sizeof what, "sync marker mismatch after the block at offset %llu",
-                         (unsigned long long)s->block_off);
-                return failf(s, e, what, pos_off(s));
-            }
-            s->pend_pos += OCF_SYNC_SIZE;
-            s->records += (uint64_t)s->count;
-            s->blocks++;
-            s->st = ST_HEAD;
-            if (s->cbs.block) {
-                struct ocf_stream_block b = {
-                    .count = s->count,
-                    .data = s->keep_data ? s->data.data : NULL,
-                    .size = s->size,
-                    .offset = s->block_off,
-                };
-                if (s->keep_data && !b.data)
-                    b.data = (const unsigned char *)"";
-                if (s->cbs.block(s->cbs.ud, &b, e) != 0)
-                    return fail(s, e);
-            }
-            break;
-        }
-        }
+        if (rc <= 0)
+            return rc;
     }
 }
 

@@ -439,18 +439,24 @@ static int once_only(int *seen, const char *name, struct err *e)
     return 0;
 }
 
-/* Handles one option (global or command). `cmd` is NULL before the command. */
-static int handle(int c, const char *arg, const struct cli_command *cmd, struct cli_opts *o,
-                  int *seen, struct err *e)
+/* --sse and the other s3.upload flags. */
+static int upload_option(int c, const char *arg, struct cli_opts *o, struct err *e)
 {
     struct err de;
-    unsigned bit = opt_bit(c);
-    if (bit && !cmd)
-        return err_setk(e, ERR_USAGE, "--%s belongs after the command (e.g. repart plan --%s ...)",
-                        opt_name(c), opt_name(c));
-    if (bit && !(cmd->opts & bit))
-        return err_setk(e, ERR_USAGE, "%s does not take --%s (see repart %s --help)", cmd->name,
-                        opt_name(c), cmd->name);
+    struct config_upload u = {0};
+    const char *v = c == OPT_BUCKET_KEY ? "true" : arg;
+    int k = c - OPT_UPLOAD_FIRST;
+    /* the value alone (combinations are checked with the config) */
+    if (config_upload_set(&u, cli_upload_keys[k], v, &de) != 0 &&
+        !strstr(de.msg, "needs sse"))
+        return err_setk(e, ERR_USAGE, "--%s: %s", opt_name(c), de.msg);
+    o->upload[k] = v;
+    return 0;
+}
+
+/* A global option: those without a command bit (opt_bit 0). */
+static int global_option(int c, const char *arg, struct cli_opts *o, struct err *e)
+{
     switch (c) {
     case 'c':
         if (!*arg)
@@ -476,17 +482,8 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
         o->profile = arg;
         return 0;
     case OPT_SSE: case OPT_KMS_KEY: case OPT_BUCKET_KEY: case OPT_STORAGE_CLASS: case OPT_ACL:
-    case OPT_EXPECTED_OWNER: case OPT_TAGS: {
-        struct config_upload u = {0};
-        const char *v = c == OPT_BUCKET_KEY ? "true" : arg;
-        int k = c - OPT_UPLOAD_FIRST;
-        /* the value alone (combinations are checked with the config) */
-        if (config_upload_set(&u, cli_upload_keys[k], v, &de) != 0 &&
-            !strstr(de.msg, "needs sse"))
-            return err_setk(e, ERR_USAGE, "--%s: %s", opt_name(c), de.msg);
-        o->upload[k] = v;
-        return 0;
-    }
+    case OPT_EXPECTED_OWNER: case OPT_TAGS:
+        return upload_option(c, arg, o, e);
     case OPT_REGION:
         if (!awscfg_region_ok(arg))
             return err_setk(e, ERR_USAGE, "--region \"%.64s\": not a region name (e.g. "
@@ -511,6 +508,32 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
         else
             return err_setk(e, ERR_USAGE, "--log-format \"%.40s\": must be text or json", arg);
         return 0;
+    }
+    return err_setk(e, ERR_USAGE, "unexpected option");
+}
+
+/* --object s3://BUCKET/KEY, repeatable. */
+static int add_object(const char *arg, struct cli_opts *o, struct err *e)
+{
+    const char *b = arg + 5, *slash = strncmp(arg, "s3://", 5) == 0 ? strchr(b, '/') : NULL;
+    if (!slash || slash == b || !slash[1])
+        return err_setk(e, ERR_USAGE, "--object \"%.80s\": must be s3://BUCKET/KEY", arg);
+    if (o->n_objects == CLI_OBJECTS_MAX)
+        return err_setk(e, ERR_USAGE, "--object: more than %d objects", CLI_OBJECTS_MAX);
+    const char **v = realloc(o->objects, (o->n_objects + 1) * sizeof *v);
+    if (!v)
+        return err_set(e, "out of memory");
+    o->objects = v;
+    o->objects[o->n_objects++] = arg;
+    return 0;
+}
+
+/* A command option, once handle() has checked that the command takes it. */
+static int command_option(int c, const char *arg, struct cli_opts *o, int *seen,
+                          struct err *e)
+{
+    struct err de;
+    switch (c) {
     case OPT_FROM:
     case OPT_TO: {
         int *have = c == OPT_FROM ? &o->have_from : &o->have_to;
@@ -576,21 +599,24 @@ static int handle(int c, const char *arg, const struct cli_command *cmd, struct 
     case OPT_CREATE_DB:
         o->create_database = 1;
         return 0;
-    case OPT_OBJECT: {
-        const char *b = arg + 5, *slash = strncmp(arg, "s3://", 5) == 0 ? strchr(b, '/') : NULL;
-        if (!slash || slash == b || !slash[1])
-            return err_setk(e, ERR_USAGE, "--object \"%.80s\": must be s3://BUCKET/KEY", arg);
-        if (o->n_objects == CLI_OBJECTS_MAX)
-            return err_setk(e, ERR_USAGE, "--object: more than %d objects", CLI_OBJECTS_MAX);
-        const char **v = realloc(o->objects, (o->n_objects + 1) * sizeof *v);
-        if (!v)
-            return err_set(e, "out of memory");
-        o->objects = v;
-        o->objects[o->n_objects++] = arg;
-        return 0;
-    }
+    case OPT_OBJECT:
+        return add_object(arg, o, e);
     }
     return err_setk(e, ERR_USAGE, "unexpected option");
+}
+
+/* Handles one option (global or command). `cmd` is NULL before the command. */
+static int handle(int c, const char *arg, const struct cli_command *cmd, struct cli_opts *o,
+                  int *seen, struct err *e)
+{
+    unsigned bit = opt_bit(c);
+    if (bit && !cmd)
+        return err_setk(e, ERR_USAGE, "--%s belongs after the command (e.g. repart plan --%s ...)",
+                        opt_name(c), opt_name(c));
+    if (bit && !(cmd->opts & bit))
+        return err_setk(e, ERR_USAGE, "%s does not take --%s (see repart %s --help)", cmd->name,
+                        opt_name(c), cmd->name);
+    return bit ? command_option(c, arg, o, seen, e) : global_option(c, arg, o, e);
 }
 
 /* getopt's error returns: name the option as it was written. */
