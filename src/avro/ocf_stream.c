@@ -183,7 +183,7 @@ static int step_data(struct ocf_stream *s, int eof, struct err *e)
             return 0;
         char what[160];
         snprintf(what, sizeof what, "block of %zu bytes runs past the end of the file "
-                 "(%zu bytes left; truncated?)", s->size, s->size - s->left);
+                 "(%zu bytes of it missing; truncated?)", s->size, s->left);
         return failf(s, e, what, s->block_off);
     }
     s->st = ST_SYNC;
@@ -198,7 +198,7 @@ static int step_sync(struct ocf_stream *s, int eof, struct err *e)
             return 0;
         char what[160];
         snprintf(what, sizeof what, "truncated sync marker after the block at offset %llu "
-                 "(%zu of 16 bytes)", (unsigned long long)s->block_off, avail(s));
+                 "(%zu of %d bytes)", (unsigned long long)s->block_off, avail(s), OCF_SYNC_SIZE);
         return failf(s, e, what, pos_off(s));
     }
     if (memcmp(s->pend + s->pend_pos, s->sync, OCF_SYNC_SIZE) != 0) {

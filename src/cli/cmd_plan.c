@@ -184,7 +184,13 @@ int cmd_plan(const struct cli_opts *o, const struct config *cfg)
     if (setup != CLI_EXIT_OK)
         return setup;
     struct plan_row *rows = calloc(days.n ? days.n : 1, sizeof *rows);
-    size_t n = rows ? days.n : 0;   /* without rows, no day is planned */
+    if (!rows) {
+        fprintf(stderr, "repart: plan: out of memory for %zu days\n", days.n);
+        day_list_free(&days);
+        runtime_close(&rt);
+        return CLI_EXIT_FAILED;
+    }
+    size_t n = days.n;
     struct plan_row tot;
     memset(&tot, 0, sizeof tot);
     struct scan_ctx sc = {cfg, rt.s3, rt.pool, &rt.filter};
