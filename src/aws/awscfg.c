@@ -36,9 +36,9 @@ int awscfg_region_ok(const char *r)
 
 /* ---- the config file ------------------------------------------------------ */
 
-static int config_path(char *out, size_t n)
+int awscfg_file_path(const char *var, const char *name, char *out, size_t n)
 {
-    const char *v = env("AWS_CONFIG_FILE"), *home = getenv("HOME");
+    const char *v = env(var), *home = getenv("HOME");
     int k;
     if (v) {
         if (v[0] == '~' && v[1] == '/' && home)
@@ -48,15 +48,21 @@ static int config_path(char *out, size_t n)
     } else {
         if (!home || !*home) {
             out[0] = '\0';
-            return 0;
+            return 1;
         }
-        k = snprintf(out, n, "%s/.aws/config", home);
+        k = snprintf(out, n, "%s/.aws/%s", home, name);
     }
     if (k < 0 || (size_t)k >= n) {
         out[0] = '\0';
         return -1;
     }
     return 0;
+}
+
+/* The config file's path ("" when there is no HOME): 0, or -1 too long. */
+static int config_path(char *out, size_t n)
+{
+    return awscfg_file_path("AWS_CONFIG_FILE", "config", out, n) < 0 ? -1 : 0;
 }
 
 /* The config file's text: 1 loaded (free *text), 0 absent, -1 error. */

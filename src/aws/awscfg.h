@@ -112,6 +112,10 @@ int awscfg_endpoint(enum awscfg_service svc, const char *explicit, const char *r
 /* Applies the CA bundle to a curl handle (after curl_easy_reset). */
 void awscfg_curl_tls(CURL *h);
 
+/* The path of an AWS file: $var (a leading "~/" is HOME), else
+ * ~/.aws/<name>. 0, 1 when there is no HOME (out ""), -1 too long. */
+int awscfg_file_path(const char *var, const char *name, char *out, size_t n);
+
 /* The SDKs' name of a retry mode ("standard", ...). */
 const char *awscfg_retry_mode_name(int mode);
 

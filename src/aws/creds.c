@@ -185,24 +185,6 @@ static int from_env(struct trace *t, struct creds *out, struct err *e)
 
 /* ---- profile files ---------------------------------------------------- */
 
-/* Resolves a path from an override variable or ~/.aws/<name>. */
-static int profile_path(const char *var, const char *name, char *out, size_t n)
-{
-    const char *v = env(var);
-    const char *home = getenv("HOME");
-    int k;
-    if (v) {
-        if (v[0] == '~' && v[1] == '/' && home)
-            k = snprintf(out, n, "%s%s", home, v + 1);
-        else
-            k = snprintf(out, n, "%s", v);
-    } else {
-        if (!home || !*home)
-            return -1;
-        k = snprintf(out, n, "%s/.aws/%s", home, name);
-    }
-    return k < 0 || (size_t)k >= n ? -1 : 0;
-}
 
 static const char *const UNSUPPORTED_KEYS[] = {
     "role_arn", "web_identity_token_file", "credential_source",
@@ -453,8 +435,8 @@ static int from_profile_named(struct trace *t, const char *profile, const char *
     snprintf(rc->profile, sizeof rc->profile, "%s", profile);
 
     char cpath[1024], fpath[1024];
-    int have_c = profile_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", cpath, sizeof cpath) == 0;
-    int have_f = profile_path("AWS_CONFIG_FILE", "config", fpath, sizeof fpath) == 0;
+    int have_c = awscfg_file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", cpath, sizeof cpath) == 0;
+    int have_f = awscfg_file_path("AWS_CONFIG_FILE", "config", fpath, sizeof fpath) == 0;
     if (!have_c && !have_f) {
         trace_add(t, "profile \"%s\" (HOME not set)", profile);
         return explicit_profile

@@ -17,6 +17,7 @@
 #include "awsreq.h"
 #include "hex.h"
 #include "md5.h"
+#include "log.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -60,19 +61,7 @@ static void fmt_trunc(char *dst, size_t size, const char *fmt, ...)
 
 static const char *quote(const char *s, char out[QUOTE_MAX + 4])
 {
-    size_t i = 0;
-    if (!s)
-        s = "";
-    for (; s[i] && i < QUOTE_MAX; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        out[i] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
-    }
-    if (s[i]) {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-    return out;
+    return log_quote(s, out, QUOTE_MAX + 4);
 }
 
 /* ---- URLs ---- */

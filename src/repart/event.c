@@ -1,5 +1,6 @@
 #include "event.h"
 #include "hex.h"
+#include "log.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -15,19 +16,7 @@
 
 static const char *quote(const char *s, char out[QUOTE_MAX + 4])
 {
-    size_t i = 0;
-    if (!s)
-        s = "";
-    for (; s[i] && i < QUOTE_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
-    }
-    if (s[i]) {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-    return out;
+    return log_quote(s, out, QUOTE_MAX + 4);
 }
 
 /* ---- URL decoding ---- */

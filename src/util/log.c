@@ -213,3 +213,20 @@ void log_progress_done(void)
     L.line[0] = '\0';
     pthread_mutex_unlock(&L.mu);
 }
+
+const char *log_quote(const char *s, char *out, size_t n)
+{
+    size_t i = 0, max = n - 4;
+    if (!s)
+        s = "";
+    for (; s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
+    }
+    if (s[i]) {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}

@@ -23,6 +23,12 @@ void log_setup(FILE *out, FILE *err, enum log_format fmt, int verbosity, int pro
  * "level":..., "day":..., "event":..., [numeric fields,] "msg":...}; `event` is
  * a short machine name ("committed", "skip", "failed", "summary", ...), may be
  * NULL. The message is escaped (log_escape). */
+/* Text from outside (keys, queue URLs, codes, messages) made safe for a log
+ * line: control bytes, non-ASCII, '"' and '\\' become '?', and at most n - 4
+ * characters are kept ("..." marks the cut). out has n bytes (n >= 4);
+ * returns out. */
+const char *log_quote(const char *s, char *out, size_t n);
+
 void log_msg(enum log_level lvl, const char *day, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
