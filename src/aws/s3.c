@@ -1122,6 +1122,16 @@ static int perform(struct s3_client *c, const struct req *rq, struct resp *rs,
     return rc;
 }
 
+/* perform for a request whose answer says nothing but its status. */
+static int perform_only(struct s3_client *c, const struct req *rq, struct err *e)
+{
+    struct resp rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = perform(c, rq, &rs, NULL, e);
+    s3_buf_free(&rs.body);
+    return rc;
+}
+
 /* ---- operations -------------------------------------------------------------- */
 
 static int key_check(const char *op, const char *bucket, const char *key, struct err *e)
@@ -1557,11 +1567,7 @@ int s3_delete(struct s3_client *c, const char *bucket, const char *key, struct e
     struct req rq = {.op = "DeleteObject", .stat = ST_OTHER, .method = "DELETE",
                      .bucket = bucket, .key = key, .body_cap = ERRBODY_MAX,
                      .range_first = -1, .range_last = -1};
-    struct resp rs;
-    memset(&rs, 0, sizeof rs);
-    int rc = perform(c, &rq, &rs, NULL, e);
-    s3_buf_free(&rs.body);
-    return rc;
+    return perform_only(c, &rq, e);
 }
 
 /* If-Match on DeleteObject: honoured by S3 general purpose buckets since
@@ -1580,11 +1586,7 @@ int s3_delete_if_match(struct s3_client *c, const char *bucket, const char *key,
                      .bucket = bucket, .key = key, .body_cap = ERRBODY_MAX,
                      .range_first = -1, .range_last = -1};
     put_conditions(&rq, &(struct s3_put_opts){.if_match = etag}, ifmatch, sizeof ifmatch);
-    struct resp rs;
-    memset(&rs, 0, sizeof rs);
-    int rc = perform(c, &rq, &rs, NULL, e);
-    s3_buf_free(&rs.body);
-    return rc;
+    return perform_only(c, &rq, e);
 }
 
 int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
@@ -1825,11 +1827,8 @@ int s3_mpu_abort(struct s3_client *c, const char *bucket, const char *key,
     struct req rq = {.op = "AbortMultipartUpload", .stat = ST_OTHER, .method = "DELETE",
                      .bucket = bucket, .key = key, .query = q, .body_cap = ERRBODY_MAX,
                      .range_first = -1, .range_last = -1};
-    struct resp rs;
-    memset(&rs, 0, sizeof rs);
-    int rc = perform(c, &rq, &rs, NULL, e);
+    int rc = perform_only(c, &rq, e);
     free(q);
-    s3_buf_free(&rs.body);
     return rc;
 }
 

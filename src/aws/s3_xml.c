@@ -145,10 +145,7 @@ static void list_start(struct xp *x, void *ud)
 {
     struct list_ctx *c = ud;
     if (x->depth == 1) {
-        if (strcmp(x->names[0], "ListBucketResult") == 0)
-            c->root_ok = 1;
-        else if (strcmp(x->names[0], "Error") != 0)
-            xp_fail(x, "not a ListBucketResult document");
+        xp_root(x, "ListBucketResult", &c->root_ok);
         return;
     }
     if (c->root_ok && xp_at(x, 2, "ListBucketResult", "Contents")) {
@@ -558,10 +555,7 @@ static void uploads_start(struct xp *x, void *ud)
 {
     struct uploads_ctx *c = ud;
     if (x->depth == 1) {
-        if (strcmp(x->names[0], "ListMultipartUploadsResult") == 0)
-            c->root_ok = 1;
-        else if (strcmp(x->names[0], "Error") != 0)
-            xp_fail(x, "not a ListMultipartUploadsResult document");
+        xp_root(x, "ListMultipartUploadsResult", &c->root_ok);
         return;
     }
     if (c->root_ok && xp_at(x, 2, "ListMultipartUploadsResult", "Upload")) {

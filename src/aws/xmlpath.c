@@ -148,3 +148,14 @@ int xp_parse(xp_start_fn on_start, xp_end_fn on_end, void *ud, const char *xml, 
     free(x);
     return rc;
 }
+
+void xp_root(struct xp *x, const char *root, int *ok)
+{
+    if (strcmp(x->names[0], root) == 0) {
+        *ok = 1;
+    } else if (strcmp(x->names[0], "Error") != 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "not a %s document", root);
+        xp_fail(x, msg);
+    }
+}

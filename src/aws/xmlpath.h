@@ -41,6 +41,10 @@ void xp_fail(struct xp *x, const char *msg);
 /* 1 when the open element path is exactly the n names given. */
 int xp_at(const struct xp *x, int n, ...);
 
+/* At the document element (depth 1): sets *ok when it is `root`, fails the
+ * parse unless it is root or S3's <Error> (which the caller reads). */
+void xp_root(struct xp *x, const char *root, int *ok);
+
 /* Parses a document of at most max bytes, calling on_start / on_end (may be
  * NULL) with ud. -1 with a message naming the line in why; *refused (may be
  * NULL) tells a refusal (xp_fail, a DTD, deep nesting) from malformed XML.
