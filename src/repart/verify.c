@@ -379,10 +379,9 @@ static void vh_number(struct vhash *v, double d)
     }
 }
 
-static int vh_value(struct vhash *v, avro_value_t *x, int depth)
+/* null, booleans and numbers (an int promoted to long hashes the same) */
+static int vh_number_value(struct vhash *v, avro_value_t *x)
 {
-    if (depth > 64)
-        return -1;
     switch (avro_value_get_type(x)) {
     case AVRO_NULL:
         vh_tag_len(v, 'N', 0);
@@ -417,6 +416,15 @@ static int vh_value(struct vhash *v, avro_value_t *x, int depth)
         vh_number(v, d);
         return 0;
     }
+    default:
+        return -1;
+    }
+}
+
+/* strings, bytes and enum symbols */
+static int vh_text_value(struct vhash *v, avro_value_t *x)
+{
+    switch (avro_value_get_type(x)) {
     case AVRO_STRING: {
         const char *p = NULL;
         size_t n = 0;
@@ -447,54 +455,87 @@ static int vh_value(struct vhash *v, avro_value_t *x, int depth)
         vh_bytes(v, sym, n);
         return 0;
     }
+    default:
+        return -1;
+    }
+}
+
+static int vh_value(struct vhash *v, avro_value_t *x, int depth);
+
+/* fields by name, in any order: each non-null field hashed on its own, the
+ * hashes summed (a source may list its fields in another order than the day
+ * file) */
+static int vh_record(struct vhash *v, avro_value_t *x, int depth)
+{
+    size_t n = 0;
+    avro_value_get_size(x, &n);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t f;
+        const char *name = NULL;
+        if (avro_value_get_by_index(x, i, &f, &name) != 0 || !name)
+            return -1;
+        if (vh_null(&f))
+            continue;   /* absent and null are the same value */
+        struct vhash fv = {0xcbf29ce484222325ULL};
+        vh_tag_len(&fv, 'F', strlen(name));
+        vh_bytes(&fv, name, strlen(name));
+        if (vh_value(&fv, &f, depth + 1) != 0)
+            return -1;
+        sum += vh_mix(fv.h);
+    }
+    vh_tag_len(v, 'R', sum);
+    return 0;
+}
+
+/* arrays and maps: elements in order, a map's keys with them */
+static int vh_list(struct vhash *v, avro_value_t *x, int depth)
+{
+    size_t n = 0;
+    int map = avro_value_get_type(x) == AVRO_MAP;
+    avro_value_get_size(x, &n);
+    vh_tag_len(v, map ? 'M' : 'A', n);
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t el;
+        const char *key = NULL;
+        if (avro_value_get_by_index(x, i, &el, map ? &key : NULL) != 0)
+            return -1;
+        if (map && key)
+            vh_bytes(v, key, strlen(key) + 1);
+        if (vh_value(v, &el, depth + 1) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int vh_value(struct vhash *v, avro_value_t *x, int depth)
+{
+    if (depth > 64)
+        return -1;
+    switch (avro_value_get_type(x)) {
+    case AVRO_NULL:
+    case AVRO_BOOLEAN:
+    case AVRO_INT32:
+    case AVRO_INT64:
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+        return vh_number_value(v, x);
+    case AVRO_STRING:
+    case AVRO_BYTES:
+    case AVRO_FIXED:
+    case AVRO_ENUM:
+        return vh_text_value(v, x);
     case AVRO_UNION: {
         avro_value_t br;
         if (avro_value_get_current_branch(x, &br) != 0)
             return -1;
         return vh_value(v, &br, depth + 1);
     }
-    case AVRO_RECORD: {
-        /* fields by name, in any order: each non-null field hashed on its
-         * own, the hashes summed (a source may list its fields in another
-         * order than the day file) */
-        size_t n = 0;
-        avro_value_get_size(x, &n);
-        uint64_t sum = 0;
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t f;
-            const char *name = NULL;
-            if (avro_value_get_by_index(x, i, &f, &name) != 0 || !name)
-                return -1;
-            if (vh_null(&f))
-                continue;   /* absent and null are the same value */
-            struct vhash fv = {0xcbf29ce484222325ULL};
-            vh_tag_len(&fv, 'F', strlen(name));
-            vh_bytes(&fv, name, strlen(name));
-            if (vh_value(&fv, &f, depth + 1) != 0)
-                return -1;
-            sum += vh_mix(fv.h);
-        }
-        vh_tag_len(v, 'R', sum);
-        return 0;
-    }
+    case AVRO_RECORD:
+        return vh_record(v, x, depth);
     case AVRO_ARRAY:
-    case AVRO_MAP: {
-        size_t n = 0;
-        int map = avro_value_get_type(x) == AVRO_MAP;
-        avro_value_get_size(x, &n);
-        vh_tag_len(v, map ? 'M' : 'A', n);
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t el;
-            const char *key = NULL;
-            if (avro_value_get_by_index(x, i, &el, map ? &key : NULL) != 0)
-                return -1;
-            if (map && key)
-                vh_bytes(v, key, strlen(key) + 1);
-            if (vh_value(v, &el, depth + 1) != 0)
-                return -1;
-        }
-        return 0;
-    }
+    case AVRO_MAP:
+        return vh_list(v, x, depth);
     default:
         return -1;
     }
