@@ -892,6 +892,132 @@ struct feed {
     void *ud;
 };
 
+/* the committed bytes of sources gone from the cold tier, before the
+ * rebuild replaces them (and the committed version saved beside the
+ * index before any rebuild replaces it: keep_key, "" when none) */
+static int keep_committed(const struct pipeline_env *env, const struct day *d,
+                          const struct index *ix, const char *index_key, const struct plan *p,
+                          struct s3_buf *committed, char *keep_key, size_t keep_size,
+                          const char *dayname, struct err *e)
+{
+    if (p->n_keep && read_committed_kept(env, d, ix, index_key, committed, keep_key,
+                                         keep_size, dayname, e) != 0)
+        return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
+                          p->n_keep);
+    if (!p->n_keep && p->rebuild &&
+        save_committed_copy(env, d, ix, index_key, keep_key, keep_size, dayname, e) != 0)
+        return -1;
+    return 0;
+}
+
+/* Adds the plan's sources to the day file as the feed hands them over
+ * (range: 2 numbers per source); *t_wait: the seconds spent waiting for
+ * their bytes. */
+static int merge_sources(struct run *run, const struct pipeline_env *env, struct dayfile *df,
+                         const struct plan *p, const struct feed *feed, struct day_result *r,
+                         long long *range, double *t_wait, struct err *e)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        const void *data;
+        size_t len;
+        if (stopping(env)) {
+            rc = stop_error(env, "while merging the day", e);
+            break;
+        }
+        double tw = datetime_mono_secs();
+        rc = feed->get(feed->ud, i, &data, &len, e);
+        *t_wait += datetime_mono_secs() - tw;
+        if (rc != 0)
+            break;
+        r->bytes_in += len;
+        rc = dayfile_add(df, p->srcs[i]->key, data, len, &range[2 * i], &range[2 * i + 1], e);
+        feed->put(feed->ud, i);
+        if (i % 64 == 0)
+            progress_draw(&run->prog);
+        if (i == p->n / 2)
+            crashpoint("mid_merge");
+    }
+    return rc;
+}
+
+/* Writes the day file, still holding the lease and not stopping. */
+static int finish_dayfile(const struct pipeline_env *env, const struct lease *lease,
+                          struct dayfile *df, struct dayfile_result *res, struct err *e)
+{
+    /* readers see the day file before the index commits it: not without the lease */
+    if (lease && lease_lost(lease))
+        return err_setk(e, ERR_CONFLICT, "the day's lease %s was lost (taken over, removed or "
+                        "expired before a renewal); the day file is not written", lease->key);
+    if (stopping(env))
+        return stop_error(env, "before the day file was written", e);
+    return dayfile_finish(df, res, e);
+}
+
+/* Records the written day file in *ix (its sources' byte ranges, the files
+ * folded) and commits the index. */
+static int commit_index(const struct pipeline_env *env, const struct lease *lease,
+                        struct index *ix, const char *index_key, const struct plan *p,
+                        char (*fold_etag)[80], const long long *range,
+                        const struct dayfile_result *res, struct err *e)
+{
+    int rc = 0;
+    crashpoint("before_index");
+    if (p->rebuild) {
+        index_forget_file(ix, LAYOUT_DAYFILE);
+        for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
+            if (index_add_folded(ix, p->fold[i], fold_etag[i]) != 0)
+                rc = err_set(e, "out of memory");
+            index_forget_file(ix, p->fold[i]);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        const struct scan_source *src = p->srcs[i];
+        index_forget_source(ix, src->relkey);
+        if (index_add_range(ix, src->relkey, src->ck.series_id, src->size, src->etag,
+                            LAYOUT_DAYFILE, range[2 * i], range[2 * i + 1]) != 0)
+            rc = err_set(e, "out of memory");
+    }
+    for (size_t i = 0; rc == 0 && i < p->n_keep; i++) {
+        const struct index_source *k = &p->keep[i];
+        const long long *kr = &range[2 * (p->n + i)];
+        if (index_add_range(ix, k->relkey, k->series, k->size, k->etag, LAYOUT_DAYFILE, kr[0],
+                            kr[1]) != 0)
+            rc = err_set(e, "out of memory");
+    }
+    if (rc == 0 && index_file_set(ix, LAYOUT_DAYFILE, res->size, res->md5, res->records,
+                                  res->header_len, res->etag) != 0)
+        rc = err_set(e, "out of memory");
+    index_sort(ix);
+    if (rc == 0)
+        rc = put_index(env, lease, index_key, ix, e);
+    return rc;
+}
+
+static void log_committed(const struct config *cfg, const struct plan *p,
+                          const struct day_result *r, const struct dayfile_result *res,
+                          const char *dayname)
+{
+    struct log_field fs[] = {
+        LOG_INT("objects", p->n), LOG_INT("records", r->records),
+        LOG_INT("bytes_in", r->bytes_in), LOG_INT("bytes_out", r->bytes_out),
+        LOG_INT("day_file_bytes", res->size), LOG_NUM("seconds_download", r->secs_download),
+        LOG_NUM("seconds_merge", r->secs_merge), LOG_NUM("seconds_upload", r->secs_upload),
+    };
+    log_event(LOG_INFO, dayname, "committed", fs, sizeof fs / sizeof *fs,
+            "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB sent, %.1f MB in "
+            "all); index "
+            "committed (%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, "
+            "upload %.1f s **", p->rebuild ? "rebuilt with" : "appended", p->n,
+            (unsigned long long)r->records, cfg->s3.repartitioned.bucket_name, r->merged_key,
+            (double)res->bytes_new / 1e6, (double)r->bytes_out / 1e6, (double)res->size / 1e6,
+            (size_t)r->sources_copied,
+            (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
+    if (p->n_keep)
+        log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
+                "tier were carried over from the committed " LAYOUT_DAYFILE, p->n_keep);
+}
+
 /* Writes the day's next version from the plan's sources and commits it:
  * the new version is uploaded and read back, then the index (with each
  * source's byte range) is written. *ix is the index as read; updated. */
@@ -920,20 +1046,11 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         free(fold_etag);
         return -1;
     }
-    /* the committed bytes of sources gone from the cold tier, before the
-     * rebuild replaces them (and the committed version saved beside the
-     * index before any rebuild replaces it) */
     struct s3_buf committed = {0};
     char keep_key[1200] = "";
-    if (p->n_keep && read_committed_kept(env, d, ix, index_key, &committed, keep_key,
-                                         sizeof keep_key, dayname, e) != 0) {
+    if (keep_committed(env, d, ix, index_key, p, &committed, keep_key, sizeof keep_key, dayname,
+                       e) != 0) {
         s3_buf_free(&committed);
-        free(fold_etag);
-        return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
-                          p->n_keep);
-    }
-    if (!p->n_keep && p->rebuild &&
-        save_committed_copy(env, d, ix, index_key, keep_key, sizeof keep_key, dayname, e) != 0) {
         free(fold_etag);
         return -1;
     }
@@ -945,26 +1062,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (df)
         snprintf(r->merged_key, sizeof r->merged_key, "%s", dayfile_key(df));
     double t_wait = 0;
-    for (size_t i = 0; rc == 0 && i < p->n; i++) {
-        const void *data;
-        size_t len;
-        if (stopping(env)) {
-            rc = stop_error(env, "while merging the day", e);
-            break;
-        }
-        double tw = datetime_mono_secs();
-        rc = feed->get(feed->ud, i, &data, &len, e);
-        t_wait += datetime_mono_secs() - tw;
-        if (rc != 0)
-            break;
-        r->bytes_in += len;
-        rc = dayfile_add(df, p->srcs[i]->key, data, len, &range[2 * i], &range[2 * i + 1], e);
-        feed->put(feed->ud, i);
-        if (i % 64 == 0)
-            progress_draw(&run->prog);
-        if (i == p->n / 2)
-            crashpoint("mid_merge");
-    }
+    if (rc == 0)
+        rc = merge_sources(run, env, df, p, feed, r, range, &t_wait, e);
     if (rc == 0 && p->n_keep)
         rc = add_kept(df, p, &committed, index_file_find(ix, LAYOUT_DAYFILE)->header_len,
                       range + 2 * p->n, e);
@@ -974,14 +1073,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     double t1 = datetime_mono_secs();
     struct dayfile_result res;
     memset(&res, 0, sizeof res);
-    /* readers see the day file before the index commits it: not without the lease */
-    if (rc == 0 && lease && lease_lost(lease))
-        rc = err_setk(e, ERR_CONFLICT, "the day's lease %s was lost (taken over, removed or "
-                      "expired before a renewal); the day file is not written", lease->key);
-    if (rc == 0 && stopping(env))
-        rc = stop_error(env, "before the day file was written", e);
     if (rc == 0)
-        rc = dayfile_finish(df, &res, e);
+        rc = finish_dayfile(env, lease, df, &res, e);
     dayfile_free(df);
     r->secs_download = t_wait;
     r->secs_merge = t1 - t0 - t_wait;
@@ -990,37 +1083,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     r->bytes_out = (uint64_t)(res.bytes_sent > 0 ? res.bytes_sent : 0);
     r->sources_copied = res.sources_copied;
     r->sources_reencoded = res.sources_reencoded;
-    if (rc == 0) {
-        crashpoint("before_index");
-        if (p->rebuild) {
-            index_forget_file(ix, LAYOUT_DAYFILE);
-            for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
-                if (index_add_folded(ix, p->fold[i], fold_etag[i]) != 0)
-                    rc = err_set(e, "out of memory");
-                index_forget_file(ix, p->fold[i]);
-            }
-        }
-        for (size_t i = 0; rc == 0 && i < p->n; i++) {
-            const struct scan_source *src = p->srcs[i];
-            index_forget_source(ix, src->relkey);
-            if (index_add_range(ix, src->relkey, src->ck.series_id, src->size, src->etag,
-                                LAYOUT_DAYFILE, range[2 * i], range[2 * i + 1]) != 0)
-                rc = err_set(e, "out of memory");
-        }
-        for (size_t i = 0; rc == 0 && i < p->n_keep; i++) {
-            const struct index_source *k = &p->keep[i];
-            const long long *kr = &range[2 * (p->n + i)];
-            if (index_add_range(ix, k->relkey, k->series, k->size, k->etag, LAYOUT_DAYFILE, kr[0],
-                                kr[1]) != 0)
-                rc = err_set(e, "out of memory");
-        }
-        if (rc == 0 && index_file_set(ix, LAYOUT_DAYFILE, res.size, res.md5, res.records,
-                                      res.header_len, res.etag) != 0)
-            rc = err_set(e, "out of memory");
-        index_sort(ix);
-        if (rc == 0)
-            rc = put_index(env, lease, index_key, ix, e);
-    }
+    if (rc == 0)
+        rc = commit_index(env, lease, ix, index_key, p, fold_etag, range, &res, e);
     free(range);
     free(fold_etag);
     if (rc != 0)
@@ -1032,24 +1096,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             log_msg(LOG_WARN, dayname, "kept_copy", "could not delete %s: %s", keep_key, ke.msg);
     }
     r->status = DAY_DONE;
-    struct log_field fs[] = {
-        LOG_INT("objects", p->n), LOG_INT("records", r->records),
-        LOG_INT("bytes_in", r->bytes_in), LOG_INT("bytes_out", r->bytes_out),
-        LOG_INT("day_file_bytes", res.size), LOG_NUM("seconds_download", r->secs_download),
-        LOG_NUM("seconds_merge", r->secs_merge), LOG_NUM("seconds_upload", r->secs_upload),
-    };
-    log_event(LOG_INFO, dayname, "committed", fs, sizeof fs / sizeof *fs,
-            "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB sent, %.1f MB in "
-            "all); index "
-            "committed (%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, "
-            "upload %.1f s **", p->rebuild ? "rebuilt with" : "appended", p->n,
-            (unsigned long long)r->records, cfg->s3.repartitioned.bucket_name, r->merged_key,
-            (double)res.bytes_new / 1e6, (double)r->bytes_out / 1e6, (double)res.size / 1e6,
-            (size_t)r->sources_copied,
-            (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
-    if (p->n_keep)
-        log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
-                "tier were carried over from the committed " LAYOUT_DAYFILE, p->n_keep);
+    log_committed(cfg, p, r, &res, dayname);
     if (p->rebuild || ix->n_folded)
         r->cleanup_pending = delete_superseded(env, lease, d, ix, !p->rebuild, dayname) > 0;
     return 0;
