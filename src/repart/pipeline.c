@@ -1954,96 +1954,87 @@ static int staged_read(const char *dir, const struct scan_source *src, unsigned 
     return 0;
 }
 
-static int day_download(struct run *run, const struct day *d, struct day_result *r,
-                        const char *dayname, struct err *e)
+/* Removes the day's stage folders (raw: dir, and merged). */
+static void remove_stage(const struct config *cfg, const struct day *d, const char *dir)
 {
-    const struct pipeline_env *env = run_env(run, d);
+    char merged_dir[2048];
+    remove_dir(dir);
+    if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
+        remove_dir(merged_dir);
+}
+
+/* nothing to stage, but a sample file the index does not account for
+ * (the sample ran since the last commit): settled here as `all`
+ * settles it with nothing new (adopted, or folded where merged.avro
+ * holds its sources), since `merge` and `upload` get no staged day */
+static int download_nothing_new(const struct pipeline_env *env, const struct day *d,
+                                struct day_scan *s, struct day_result *r, const char *dir,
+                                const char *dayname, struct err *e)
+{
+    int untidy = 0, unaccounted = 0;
+    day_out_state(env, s, &untidy, &unaccounted);
+    if (unaccounted) {
+        int rc = settle_unaccounted(env, d, s, r, dayname, e);
+        if (rc != 0)
+            return rc;
+        if (r->status == DAY_DONE) {
+            remove_stage(env->cfg, d, dir);
+            return 0;
+        }
+    }
+    r->status = DAY_NOTHING_NEW;
+    log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
+    remove_stage(env->cfg, d, dir);  /* an earlier staging is out of date: not for upload */
+    return 0;
+}
+
+/* What the sample's files hold is committed here, as `all` does when
+ * nothing else is new: `upload` plans against the index as it then is
+ * (it sees only the staged sources, not the day's listing), and a
+ * sample file to fold must be named there. Under the lease, on the
+ * index as it is now. */
+static int download_adopt(const struct pipeline_env *env, const struct day *d,
+                          struct day_scan *s, const char *dayname, struct err *e)
+{
     const struct config *cfg = env->cfg;
-    char dir[2048], merged_dir[2048];
-    if (layout_stage_dir(cfg, "raw", d, dir, sizeof dir) != 0)
-        return err_setk(e, ERR_USAGE, "work_dir too long");
-    struct day_scan s;
-    int rc = scan_for_run(run, d, &s, r, dayname, e);
-    if (rc == 0 && s.index.n_folded)
-        r->cleanup_pending =   /* folded files a stopped run left, as `all` deletes them */
-            delete_superseded(env, NULL, d, &s.index, 1, dayname) > 0;
-    if (rc == 0 && s.n_new == 0) {
-        /* nothing to stage, but a sample file the index does not account for
-         * (the sample ran since the last commit): settled here as `all`
-         * settles it with nothing new (adopted, or folded where merged.avro
-         * holds its sources), since `merge` and `upload` get no staged day */
-        int untidy = 0, unaccounted = 0;
-        day_out_state(env, &s, &untidy, &unaccounted);
-        if (unaccounted) {
-            rc = settle_unaccounted(env, d, &s, r, dayname, e);
-            if (rc == 0 && r->status == DAY_DONE) {
-                remove_dir(dir);
-                if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
-                    remove_dir(merged_dir);
-                scan_free(&s);
-                return 0;
-            }
-        }
-    }
-    if (rc != 0 || s.n_new == 0) {
-        if (rc == 0) {
-            r->status = DAY_NOTHING_NEW;
-            log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
-            remove_dir(dir);  /* an earlier staging is out of date: not for upload */
-            if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
-                remove_dir(merged_dir);
-        }
-        scan_free(&s);
-        return rc;
-    }
-    struct plan p = {0};
     size_t adopted = 0;
-    /* What the sample's files hold is committed here, as `all` does when
-     * nothing else is new: `upload` plans against the index as it then is
-     * (it sees only the staged sources, not the day's listing), and a
-     * sample file to fold must be named there. Under the lease, on the
-     * index as it is now. */
     struct lease lease = {0};
-    rc = day_lease(env, d, &lease, e);
+    int rc = day_lease(env, d, &lease, e);
     if (rc == 0 && lease.held) {
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
-        rc = scan_refresh_index(&sc, &s, e);
+        rc = scan_refresh_index(&sc, s, e);
     }
     /* a sample file to fold is left for `upload` (nothing is merged here) */
-    struct committed_reader cr = {env, &s, dayname, NULL};
+    struct committed_reader cr = {env, s, dayname, NULL};
     struct sampleadopt_opts ao = {0, NULL, 0, committed_read, &cr, NULL, 0, 0, NULL};
     struct sampleadopt_result ar = {0};
     if (rc == 0)
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
+        rc = sampleadopt_day(env->s3, cfg, s, dayname, &ao, &ar, e);
     adopted = ar.adopted + ar.unowned_files;
     if (rc == 0 && adopted) {
-        rc = put_index(env, &lease, s.index_key, &s.index, e);
+        rc = put_index(env, &lease, s->index_key, &s->index, e);
         if (rc == 0)
             log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
                     "original sample's merged file recorded, %zu sample file(s) of deleted "
                     "sources only recorded", ar.adopted, ar.unowned_files);
     }
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
-    if (rc == 0)
-        rc = plan_day(&s, &p, committed_in_copy(env, &s), e);
-    if (rc != 0) {
-        plan_free(&p);
-        scan_free(&s);
-        return rc;
-    }
-    log_msg(LOG_INFO, dayname, "start", "Found data, starting to download %zu objects (%.1f MB)",
-            p.n, (double)s.bytes_new / 1e6);
-    remove_dir(dir);  /* a download supersedes an earlier one never uploaded */
-    if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
-        remove_dir(merged_dir);
-    rc = mkdir_p(dir, e);
-    double t0 = datetime_mono_secs();
+    return rc;
+}
+
+/* Fetches the plan's sources into dir/<relkey>; *t0: when the transfers
+ * started. */
+static int stage_sources(struct run *run, const struct pipeline_env *env, const struct plan *p,
+                         const char *dir, struct day_result *r, double *t0, struct err *e)
+{
+    int rc = mkdir_p(dir, e);
+    *t0 = datetime_mono_secs();
     struct fetcher f;
-    fetcher_init(&f, env, &run->prog, p.srcs, p.n);
+    fetcher_init(&f, env, &run->prog, p->srcs, p->n);
     if (!f.slots)
         rc = err_set(e, "out of memory");
     char path[4200];
-    for (size_t i = 0; rc == 0 && i < p.n; i++) {
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
         struct fetch_slot *slot = fetcher_get(&f, i, e);
         if (!slot) {
             rc = -1;
@@ -2063,22 +2054,52 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
             progress_draw(&run->prog);
     }
     fetcher_free(&f);
+    return rc;
+}
+
+/* Beside the staged sources: the index as read and the state `merge` and
+ * `upload` take the day from. */
+static int stage_state(const struct day *d, const struct day_scan *s, const struct plan *p,
+                       const char *dir, struct err *e)
+{
+    char path[4200];
+    /* the index as read, as the Python sample keeps it */
+    size_t len = 0;
+    char *doc = index_format(&s->index, &len);
+    snprintf(path, sizeof path, "%s/timeseries-previous.txt", dir);
+    int rc = doc ? write_file(path, doc, len, e) : err_set(e, "out of memory");
+    free(doc);
     if (rc == 0) {
-        /* the index as read, as the Python sample keeps it */
-        size_t len = 0;
-        char *doc = index_format(&s.index, &len);
-        snprintf(path, sizeof path, "%s/timeseries-previous.txt", dir);
-        rc = doc ? write_file(path, doc, len, e) : err_set(e, "out of memory");
-        free(doc);
-    }
-    if (rc == 0) {
-        json_t *state = state_json(d, &p);
+        json_t *state = state_json(d, p);
         char *txt = state ? json_dumps(state, JSON_INDENT(1)) : NULL;
         snprintf(path, sizeof path, "%s/" LAYOUT_STATE_FILE, dir);
         rc = txt ? write_file(path, txt, strlen(txt), e) : err_set(e, "out of memory");
         free(txt);
         json_decref(state);
     }
+    return rc;
+}
+
+/* The day's new sources staged in dir, the sample's files adopted first. */
+static int download_new(struct run *run, const struct pipeline_env *env, const struct day *d,
+                        struct day_scan *s, struct day_result *r, const char *dir,
+                        const char *dayname, struct err *e)
+{
+    struct plan p = {0};
+    int rc = download_adopt(env, d, s, dayname, e);
+    if (rc == 0)
+        rc = plan_day(s, &p, committed_in_copy(env, s), e);
+    if (rc != 0) {
+        plan_free(&p);
+        return rc;
+    }
+    log_msg(LOG_INFO, dayname, "start", "Found data, starting to download %zu objects (%.1f MB)",
+            p.n, (double)s->bytes_new / 1e6);
+    remove_stage(env->cfg, d, dir);  /* a download supersedes an earlier one never uploaded */
+    double t0;
+    rc = stage_sources(run, env, &p, dir, r, &t0, e);
+    if (rc == 0)
+        rc = stage_state(d, s, &p, dir, e);
     r->secs_download = datetime_mono_secs() - t0;
     r->new_objects = p.n;
     if (rc == 0) {
@@ -2089,6 +2110,25 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         remove_dir(dir);  /* never leave a half-downloaded day that merge could take */
     }
     plan_free(&p);
+    return rc;
+}
+
+static int day_download(struct run *run, const struct day *d, struct day_result *r,
+                        const char *dayname, struct err *e)
+{
+    const struct pipeline_env *env = run_env(run, d);
+    char dir[2048];
+    if (layout_stage_dir(env->cfg, "raw", d, dir, sizeof dir) != 0)
+        return err_setk(e, ERR_USAGE, "work_dir too long");
+    struct day_scan s;
+    int rc = scan_for_run(run, d, &s, r, dayname, e);
+    if (rc == 0 && s.index.n_folded)
+        r->cleanup_pending =   /* folded files a stopped run left, as `all` deletes them */
+            delete_superseded(env, NULL, d, &s.index, 1, dayname) > 0;
+    if (rc == 0 && s.n_new == 0)
+        rc = download_nothing_new(env, d, &s, r, dir, dayname, e);
+    else if (rc == 0)
+        rc = download_new(run, env, d, &s, r, dir, dayname, e);
     scan_free(&s);
     return rc;
 }
