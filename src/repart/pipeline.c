@@ -1523,6 +1523,106 @@ static void repair_gone_free(struct index_source *g, size_t n)
     free(g);
 }
 
+/* What a repair keeps of the committed day file: its #file line (so that
+ * the rebuild reads the committed bytes), the index that commits it, and
+ * its sources gone from the cold tier. */
+struct repair_kept {
+    struct index_file file;
+    char name[sizeof LAYOUT_DAYFILE];
+    struct index committed;
+    struct index_source *gone;
+    size_t n_gone;
+    unsigned char *held;       /* per gone source: a sample file holds it */
+};
+
+static int repair_read_kept(const struct pipeline_env *env, const struct day_scan *s,
+                            const char *dayname, struct repair_kept *k, struct err *e)
+{
+    int keep = repair_keeps(env, s, dayname, e);
+    if (keep < 0)
+        return err_prefix(e, "reading the committed " LAYOUT_DAYFILE " to keep the records of "
+                          "sources no longer in the cold tier: ");
+    if (keep == 0)
+        return 0;
+    k->file = *index_file_find(&s->index, LAYOUT_DAYFILE);
+    k->file.name = k->name;
+    size_t len = 0;
+    char *txt = index_format(&s->index, &len);
+    int rc = 0;
+    if (!txt || index_parse(txt, len, &k->committed, e) != 0 ||
+        repair_gone(s, &k->gone, &k->n_gone) != 0 ||
+        !(k->held = calloc(k->n_gone ? k->n_gone : 1, 1)))
+        rc = err_set(e, "out of memory");
+    free(txt);
+    return rc;
+}
+
+/* forget what the index says of repart's files (rebuilt), and of
+ * the sample's when the index lost track of them (adopted again
+ * from their records); an intact adoption is kept as it is */
+static void repair_forget(struct index *ix)
+{
+    struct err ae = {0};
+    int sample_too = index_check_adopted(ix, &ae) != 0;
+    for (size_t j = 0; j < ix->n_files;) {
+        const char *m = ix->files[j].name;
+        if (sample_too || strcmp(m, LAYOUT_DAYFILE) == 0 || pipeline_is_merged_name(m))
+            index_forget_file(ix, m);
+        else
+            j++;
+    }
+    for (size_t j = 0; j < ix->n_sources;) {
+        const char *m = ix->sources[j].merged;
+        if (!index_file_find(ix, m))
+            index_forget_file(ix, m);
+        else
+            j++;
+    }
+}
+
+/* The index forgets what is rebuilt; the sample's files are adopted again
+ * (offered the gone sources); *adopted: the sample files settled. */
+static int repair_adopt(const struct pipeline_env *env, struct day_scan *s, const char *dayname,
+                        struct repair_kept *k, size_t *adopted, struct err *e)
+{
+    repair_forget(&s->index);
+    scan_classify(s);
+    struct committed_reader cr = {env, s, dayname, &k->committed};
+    struct sampleadopt_opts ao = {1, NULL, 1, committed_read, &cr,
+                                  k->gone, k->n_gone, k->file.header_len, k->held};
+    struct sampleadopt_result ar = {0};
+    int rc = sampleadopt_day(env->s3, env->cfg, s, dayname, &ao, &ar, e);
+    *adopted = ar.adopted + ar.folded + ar.unowned_files;
+    return rc;
+}
+
+/* the gone sources no sample file holds: carried over from the
+ * committed bytes, which the rebuild reads by the #file line */
+static int repair_carry(struct index *ix, struct plan *p, struct repair_kept *k, struct err *e)
+{
+    int rc = 0;
+    if (k->n_gone) {
+        /* plan_day kept nothing (the index names no day file now) */
+        free(p->keep);
+        p->n_keep = 0;
+        if (!(p->keep = calloc(k->n_gone, sizeof *p->keep)))
+            rc = err_set(e, "out of memory");
+    }
+    for (size_t j = 0; rc == 0 && j < k->n_gone; j++) {
+        /* held by a sample file, or adopted into one (a source this run's
+         * timeseries_type leaves out is offered to them as a source) */
+        if (k->held[j] || index_source_find(ix, k->gone[j].relkey))
+            continue;
+        p->keep[p->n_keep++] = k->gone[j];
+        memset(&k->gone[j], 0, sizeof k->gone[j]);   /* the plan owns its strings now */
+    }
+    if (rc == 0 && p->n_keep &&
+        index_file_set(ix, LAYOUT_DAYFILE, k->file.size, k->file.md5, k->file.records,
+                       k->file.header_len, k->file.etag) != 0)
+        rc = err_set(e, "out of memory");
+    return rc;
+}
+
 /* `verify --repair`: the day file (and version-1 files) rebuilt from the
  * cold tier, every listed source once, whatever the index says of them; the
  * sample's own files keep their adoption, or are adopted again by their
@@ -1551,84 +1651,16 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         abort_stale_uploads(env, d, dayname);
     size_t adopted = 0;
     struct plan p = {0};
-    /* what is kept of the committed day file: its #file line (so that the
-     * rebuild reads the committed bytes) and its sources gone from the
-     * cold tier */
-    struct index_file keep_file = {0};
-    char keep_name[] = LAYOUT_DAYFILE;
-    struct index_source *gone = NULL;
-    size_t n_gone = 0;
-    unsigned char *held = NULL;
-    struct index committed;
-    index_init(&committed);
-    if (rc == 0) {
-        int keep = repair_keeps(env, &s, dayname, e);
-        if (keep < 0)
-            rc = err_prefix(e, "reading the committed " LAYOUT_DAYFILE " to keep the records of "
-                            "sources no longer in the cold tier: ");
-        if (keep > 0) {
-            keep_file = *index_file_find(&s.index, LAYOUT_DAYFILE);
-            keep_file.name = keep_name;
-            size_t len = 0;
-            char *txt = index_format(&s.index, &len);
-            if (!txt || index_parse(txt, len, &committed, e) != 0 ||
-                repair_gone(&s, &gone, &n_gone) != 0 ||
-                !(held = calloc(n_gone ? n_gone : 1, 1)))
-                rc = err_set(e, "out of memory");
-            free(txt);
-        }
-    }
-    if (rc == 0) {
-        /* forget what the index says of repart's files (rebuilt), and of
-         * the sample's when the index lost track of them (adopted again
-         * from their records); an intact adoption is kept as it is */
-        struct err ae = {0};
-        int sample_too = index_check_adopted(&s.index, &ae) != 0;
-        for (size_t j = 0; j < s.index.n_files;) {
-            const char *m = s.index.files[j].name;
-            if (sample_too || strcmp(m, LAYOUT_DAYFILE) == 0 || pipeline_is_merged_name(m))
-                index_forget_file(&s.index, m);
-            else
-                j++;
-        }
-        for (size_t j = 0; j < s.index.n_sources;) {
-            const char *m = s.index.sources[j].merged;
-            if (!index_file_find(&s.index, m))
-                index_forget_file(&s.index, m);
-            else
-                j++;
-        }
-        scan_classify(&s);
-        struct committed_reader cr = {env, &s, dayname, &committed};
-        struct sampleadopt_opts ao = {1, NULL, 1, committed_read, &cr,
-                                      gone, n_gone, keep_file.header_len, held};
-        struct sampleadopt_result ar = {0};
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
-        adopted = ar.adopted + ar.folded + ar.unowned_files;
-    }
+    struct repair_kept k = {.name = LAYOUT_DAYFILE};
+    index_init(&k.committed);
+    if (rc == 0)
+        rc = repair_read_kept(env, &s, dayname, &k, e);
+    if (rc == 0)
+        rc = repair_adopt(env, &s, dayname, &k, &adopted, e);
     if (rc == 0)
         rc = plan_day(&s, &p, 1, e);
-    /* the gone sources no sample file holds: carried over from the
-     * committed bytes, which the rebuild reads by the #file line */
-    if (rc == 0 && n_gone) {
-        /* plan_day kept nothing (the index names no day file now) */
-        free(p.keep);
-        p.n_keep = 0;
-        if (!(p.keep = calloc(n_gone, sizeof *p.keep)))
-            rc = err_set(e, "out of memory");
-    }
-    for (size_t j = 0; rc == 0 && j < n_gone; j++) {
-        /* held by a sample file, or adopted into one (a source this run's
-         * timeseries_type leaves out is offered to them as a source) */
-        if (held[j] || index_source_find(&s.index, gone[j].relkey))
-            continue;
-        p.keep[p.n_keep++] = gone[j];
-        memset(&gone[j], 0, sizeof gone[j]);   /* the plan owns its strings now */
-    }
-    if (rc == 0 && p.n_keep &&
-        index_file_set(&s.index, LAYOUT_DAYFILE, keep_file.size, keep_file.md5, keep_file.records,
-                       keep_file.header_len, keep_file.etag) != 0)
-        rc = err_set(e, "out of memory");
+    if (rc == 0)
+        rc = repair_carry(&s.index, &p, &k, e);
     if (rc == 0 && p.n == 0 && p.n_keep == 0 && !adopted) {
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {
@@ -1636,9 +1668,9 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         rc = day_write_fetched(run, d, &lease, &s, &p, r, dayname, e);
     }
     plan_free(&p);
-    repair_gone_free(gone, n_gone);
-    free(held);
-    index_free(&committed);
+    repair_gone_free(k.gone, k.n_gone);
+    free(k.held);
+    index_free(&k.committed);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     scan_free(&s);
     return rc;
