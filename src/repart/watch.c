@@ -354,6 +354,58 @@ static void log_skips(const struct event_batch *ev, size_t from)
 
 enum { GATHER_OK, GATHER_STOP, GATHER_FATAL };
 
+/* Adds one received message to the batch and logs what it is: 1 when it is
+ * fresh (not one left for the next run), 0 when not, -1 when it cannot be
+ * added. *held counts the messages the batch holds, *t_first is when the
+ * first came. */
+static int take_message(const struct watch_params *p, struct beat *h, struct watch_batch *b,
+                        const struct sqs_message *m, struct idset *left, size_t *held,
+                        double *t_first, struct watch_totals *tot, struct err *e)
+{
+    if (p->once && idset_has(left, m->message_id ? m->message_id : "")) {
+        log_msg(LOG_DEBUG, NULL, "redelivered", "message %s came back; left for the next "
+                "run", short_id(m->message_id));
+        return 0;
+    }
+    size_t skips_before = b->ev.n_skipped_kept;
+    int dup;
+    struct err bad;
+    pthread_mutex_lock(&h->mu);
+    struct watch_msg *w = watch_batch_add(b, m, p->filter, &dup, &bad, e);
+    pthread_mutex_unlock(&h->mu);
+    if (!w)
+        return -1;
+    if (dup) {
+        tot->duplicates++;
+        log_msg(LOG_DEBUG, NULL, "duplicate", "message %s received again in this batch",
+                short_id(w->id));
+        return 1;
+    }
+    tot->messages++;
+    log_skips(&b->ev, skips_before);
+    if (w->state == WATCH_MSG_BAD) {
+        tot->bad++;
+        log_msg(LOG_WARN, NULL, "bad_message", "%s (received %d time(s); left in the "
+                "queue for its dead-letter queue)", bad.msg, w->receive_count);
+        if (p->once)
+            idset_add(left, w->id);
+        return 1;
+    }
+    (*held)++;
+    if (w->state == WATCH_MSG_NOWORK) {
+        tot->nowork++;
+        log_msg(LOG_DEBUG, NULL, "message", "message %s names no day (deleted with the "
+                "batch)", short_id(w->id));
+    } else {
+        char d0[DAY_STR_MAX];
+        log_msg(LOG_DEBUG, NULL, "message", "message %s names %zu day(s) from %s",
+                short_id(w->id), w->days.n, day_format(&w->days.v[0], d0));
+    }
+    if (*t_first == 0)
+        *t_first = datetime_mono_secs();
+    return 1;
+}
+
 /* Gathers one batch into b (see watch.h). *drained = 1 when, with `once`,
  * the first receive found nothing new. */
 static int gather(const struct watch_params *p, const struct watch_clients *c, struct beat *h,
@@ -405,51 +457,12 @@ static int gather(const struct watch_params *p, const struct watch_clients *c, s
         *backoff = 1;
         size_t fresh = 0;
         for (size_t i = 0; i < ms.n; i++) {
-            const struct sqs_message *m = &ms.v[i];
-            if (p->once && idset_has(left, m->message_id ? m->message_id : "")) {
-                log_msg(LOG_DEBUG, NULL, "redelivered", "message %s came back; left for the next "
-                        "run", short_id(m->message_id));
-                continue;
-            }
-            size_t skips_before = b->ev.n_skipped_kept;
-            int dup;
-            struct err bad;
-            pthread_mutex_lock(&h->mu);
-            struct watch_msg *w = watch_batch_add(b, m, p->filter, &dup, &bad, e);
-            pthread_mutex_unlock(&h->mu);
-            if (!w) {
+            int t = take_message(p, h, b, &ms.v[i], left, &held, &t_first, tot, e);
+            if (t < 0) {
                 sqs_messages_free(&ms);
                 return GATHER_FATAL;
             }
-            fresh++;
-            if (dup) {
-                tot->duplicates++;
-                log_msg(LOG_DEBUG, NULL, "duplicate", "message %s received again in this batch",
-                        short_id(w->id));
-                continue;
-            }
-            tot->messages++;
-            log_skips(&b->ev, skips_before);
-            if (w->state == WATCH_MSG_BAD) {
-                tot->bad++;
-                log_msg(LOG_WARN, NULL, "bad_message", "%s (received %d time(s); left in the "
-                        "queue for its dead-letter queue)", bad.msg, w->receive_count);
-                if (p->once)
-                    idset_add(left, w->id);
-                continue;
-            }
-            held++;
-            if (w->state == WATCH_MSG_NOWORK) {
-                tot->nowork++;
-                log_msg(LOG_DEBUG, NULL, "message", "message %s names no day (deleted with the "
-                        "batch)", short_id(w->id));
-            } else {
-                char d0[DAY_STR_MAX];
-                log_msg(LOG_DEBUG, NULL, "message", "message %s names %zu day(s) from %s",
-                        short_id(w->id), w->days.n, day_format(&w->days.v[0], d0));
-            }
-            if (t_first == 0)
-                t_first = datetime_mono_secs();
+            fresh += (size_t)t;
         }
         sqs_messages_free(&ms);
         if (fresh == 0) {
