@@ -605,7 +605,8 @@ static int overlaps(const char *a, const char *b)
     return strncmp(a, b, la < lb ? la : lb) == 0;
 }
 
-static int post_checks(struct ctx *x)
+/* the buckets, the date range (both ends or neither), the upload settings */
+static int check_required(struct ctx *x)
 {
     struct config *c = x->c;
     char a[DAY_STR_MAX], b[DAY_STR_MAX];
@@ -631,9 +632,14 @@ static int post_checks(struct ctx *x)
     struct err ue = {0};
     if (config_upload_check(&c->s3.upload, &ue) != 0)
         return missing(x, "s3.upload", ue.msg);
+    return 0;
+}
 
-    /* the cold tier's datasets: from the SiteWise keyPrefix, or the sample's
-     * data_prefix (raw/) with agg/ beside it */
+/* the cold tier's datasets: from the SiteWise keyPrefix, or the sample's
+ * data_prefix (raw/) with agg/ beside it */
+static int check_cold_prefixes(struct ctx *x)
+{
+    struct config *c = x->c;
     if (x->lines[L_KEY_PREFIX] && x->lines[L_COLD_PREFIX])
         return fail(x, x->lines[L_KEY_PREFIX], "s3.cold_tier.key_prefix",
                     "set with s3.cold_tier.data_prefix: give one of them (key_prefix is the "
@@ -660,40 +666,51 @@ static int post_checks(struct ctx *x)
         return fail(x, x->lines[L_AGG_PREFIX] ? x->lines[L_AGG_PREFIX] : x->lines[L_COLD_PREFIX],
                     "s3.cold_tier.agg_prefix", "\"%s\" overlaps the raw data prefix \"%s\"",
                     c->s3.cold_tier.agg_prefix, c->s3.cold_tier.data_prefix);
-    /* the four output prefixes never overlap */
-    {
-        const struct { const char *v, *name; int line; } outs[] = {
-            { c->s3.repartitioned.data_prefix, "s3.repartitioned.data_prefix", L_REP_DATA },
-            { c->s3.repartitioned.index_prefix, "s3.repartitioned.index_prefix", L_REP_INDEX },
-            { c->s3.repartitioned.agg_data_prefix, "s3.repartitioned.agg_data_prefix",
-              L_REP_AGG_DATA },
-            { c->s3.repartitioned.agg_index_prefix, "s3.repartitioned.agg_index_prefix",
-              L_REP_AGG_INDEX },
-        };
-        int same = strcmp(c->s3.cold_tier.bucket_name, c->s3.repartitioned.bucket_name) == 0;
-        for (int i = 2; i < 4; i++) {
-            for (int j = 0; j < i; j++)
-                if (overlaps(outs[i].v, outs[j].v))
-                    return fail(x, x->lines[outs[i].line] ? x->lines[outs[i].line]
-                                                          : x->lines[outs[j].line],
-                                outs[i].name, "\"%s\" overlaps %s \"%s\"", outs[i].v,
-                                outs[j].name, outs[j].v);
-            if (same && c->s3.cold_tier.agg_prefix[0] && overlaps(outs[i].v, c->s3.cold_tier.agg_prefix))
-                return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
-                            "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[i].v,
-                            c->s3.cold_tier.agg_prefix);
-            if (same && overlaps(outs[i].v, c->s3.cold_tier.data_prefix))
-                return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
-                            "s3.cold_tier.data_prefix \"%s\" in the same bucket", outs[i].v,
-                            c->s3.cold_tier.data_prefix);
-        }
-        for (int j = 0; same && c->s3.cold_tier.agg_prefix[0] && j < 2; j++)
-            if (overlaps(outs[j].v, c->s3.cold_tier.agg_prefix))
-                return fail(x, x->lines[outs[j].line], outs[j].name, "\"%s\" overlaps "
-                            "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[j].v,
-                            c->s3.cold_tier.agg_prefix);
-    }
+    return 0;
+}
 
+/* the four output prefixes never overlap (nor, in the cold tier's bucket,
+ * its prefixes) */
+static int check_out_prefixes(struct ctx *x)
+{
+    const struct config *c = x->c;
+    const struct { const char *v, *name; int line; } outs[] = {
+        { c->s3.repartitioned.data_prefix, "s3.repartitioned.data_prefix", L_REP_DATA },
+        { c->s3.repartitioned.index_prefix, "s3.repartitioned.index_prefix", L_REP_INDEX },
+        { c->s3.repartitioned.agg_data_prefix, "s3.repartitioned.agg_data_prefix",
+          L_REP_AGG_DATA },
+        { c->s3.repartitioned.agg_index_prefix, "s3.repartitioned.agg_index_prefix",
+          L_REP_AGG_INDEX },
+    };
+    int same = strcmp(c->s3.cold_tier.bucket_name, c->s3.repartitioned.bucket_name) == 0;
+    for (int i = 2; i < 4; i++) {
+        for (int j = 0; j < i; j++)
+            if (overlaps(outs[i].v, outs[j].v))
+                return fail(x, x->lines[outs[i].line] ? x->lines[outs[i].line]
+                                                      : x->lines[outs[j].line],
+                            outs[i].name, "\"%s\" overlaps %s \"%s\"", outs[i].v,
+                            outs[j].name, outs[j].v);
+        if (same && c->s3.cold_tier.agg_prefix[0] && overlaps(outs[i].v, c->s3.cold_tier.agg_prefix))
+            return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
+                        "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[i].v,
+                        c->s3.cold_tier.agg_prefix);
+        if (same && overlaps(outs[i].v, c->s3.cold_tier.data_prefix))
+            return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
+                        "s3.cold_tier.data_prefix \"%s\" in the same bucket", outs[i].v,
+                        c->s3.cold_tier.data_prefix);
+    }
+    for (int j = 0; same && c->s3.cold_tier.agg_prefix[0] && j < 2; j++)
+        if (overlaps(outs[j].v, c->s3.cold_tier.agg_prefix))
+            return fail(x, x->lines[outs[j].line], outs[j].name, "\"%s\" overlaps "
+                        "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[j].v,
+                        c->s3.cold_tier.agg_prefix);
+    return 0;
+}
+
+/* the raw data's output prefixes against each other and the cold tier's */
+static int check_raw_out_prefixes(struct ctx *x)
+{
+    const struct config *c = x->c;
     const char *rd = c->s3.repartitioned.data_prefix, *ri = c->s3.repartitioned.index_prefix;
     if (overlaps(rd, ri))
         return fail(x, x->lines[L_REP_INDEX] ? x->lines[L_REP_INDEX] : x->lines[L_REP_DATA],
@@ -714,6 +731,18 @@ static int post_checks(struct ctx *x)
                         ri, cd);
     }
     return 0;
+}
+
+static int post_checks(struct ctx *x)
+{
+    int rc = check_required(x);
+    if (rc == 0)
+        rc = check_cold_prefixes(x);
+    if (rc == 0)
+        rc = check_out_prefixes(x);
+    if (rc == 0)
+        rc = check_raw_out_prefixes(x);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ API -- */
