@@ -90,109 +90,127 @@ static int attach(struct ynode **stack, int depth, struct ynode **root, struct y
     return 0;
 }
 
+/* build_tree's state */
+struct tree {
+    const char *name;
+    struct ynode *stack[TREE_DEPTH_MAX];
+    struct ynode *root;
+    int depth, docs, done;
+    long nodes;
+};
+
+/* The parser's error, with its place. */
+static int parse_error(const yaml_parser_t *p, const char *name, struct err *e)
+{
+    if (p->error == YAML_READER_ERROR)
+        return err_setk(e, ERR_USAGE, "%s: byte %zu: not valid YAML text: %s", name,
+                        p->problem_offset, p->problem ? p->problem : "unreadable");
+    return err_setk(e, ERR_USAGE, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
+                    p->problem_mark.line + 1, p->problem_mark.column + 1,
+                    p->problem ? p->problem : "unknown problem",
+                    p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* The node a scalar, mapping start or sequence start event makes. */
+static struct ynode *new_node(const yaml_event_t *ev, int line, const char *name,
+                              struct err *e)
+{
+    struct ynode *n = calloc(1, sizeof *n);
+    if (!n) {
+        err_set(e, "%s: out of memory", name);
+        return NULL;
+    }
+    n->line = line;
+    if (ev->type == YAML_SCALAR_EVENT) {
+        n->type = YN_SCALAR;
+        n->len = ev->data.scalar.length;
+        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        n->str = malloc(n->len + 1);
+        if (!n->str) {
+            free(n);
+            err_set(e, "%s: out of memory", name);
+            return NULL;
+        }
+        memcpy(n->str, ev->data.scalar.value, n->len);
+        n->str[n->len] = '\0';
+    } else {
+        n->type = ev->type == YAML_MAPPING_START_EVENT ? YN_MAP : YN_SEQ;
+    }
+    return n;
+}
+
+/* One parser event into the tree. */
+static int tree_event(struct tree *t, const yaml_event_t *ev, struct err *e)
+{
+    const char *name = t->name;
+    char qb[QMAX + 4];
+    int line = (int)ev->start_mark.line + 1;
+    struct ynode *n;
+    switch (ev->type) {
+    case YAML_STREAM_END_EVENT:
+        t->done = 1;
+        return 0;
+    case YAML_DOCUMENT_START_EVENT:
+        if (++t->docs > 1)
+            return err_setk(e, ERR_USAGE, "%s:%d: only one YAML document is allowed", name,
+                            line);
+        return 0;
+    case YAML_ALIAS_EVENT:
+        return err_setk(e, ERR_USAGE, "%s:%d: aliases (*%s) are not supported", name, line,
+                        q((const char *)ev->data.alias.anchor,
+                          strlen((const char *)ev->data.alias.anchor), qb));
+    case YAML_SCALAR_EVENT:
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+        if (++t->nodes > TREE_NODES_MAX)
+            return err_setk(e, ERR_USAGE, "%s:%d: more than %d YAML nodes", name, line,
+                            TREE_NODES_MAX);
+        if (!(n = new_node(ev, line, name, e)))
+            return -1;
+        if (attach(t->stack, t->depth, &t->root, n, name, e) < 0)
+            return -1;
+        if (n->type != YN_SCALAR) {
+            if (t->depth == TREE_DEPTH_MAX)
+                return err_setk(e, ERR_USAGE, "%s:%d: nested more than %d levels deep", name,
+                                line, TREE_DEPTH_MAX);
+            t->stack[t->depth++] = n;
+        }
+        return 0;
+    case YAML_MAPPING_END_EVENT:
+    case YAML_SEQUENCE_END_EVENT:
+        if (t->depth > 0)
+            t->depth--;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 static int build_tree(const char *buf, size_t len, const char *name, struct ynode **out,
                       struct err *e)
 {
     yaml_parser_t p;
-    struct ynode *stack[TREE_DEPTH_MAX];
-    struct ynode *root = NULL;
-    int depth = 0, docs = 0, done = 0, rc = -1;
-    long nodes = 0;
-    char qb[QMAX + 4];
+    struct tree t = {.name = name};
+    int rc = 0;
 
     *out = NULL;
     if (!yaml_parser_initialize(&p))
         return err_set(e, "%s: out of memory", name);
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-    while (!done) {
+    while (rc == 0 && !t.done) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
-            if (p.error == YAML_READER_ERROR)
-                err_setk(e, ERR_USAGE, "%s: byte %zu: not valid YAML text: %s", name,
-                         p.problem_offset, p.problem ? p.problem : "unreadable");
-            else
-                err_setk(e, ERR_USAGE, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
-                         p.problem_mark.line + 1, p.problem_mark.column + 1,
-                         p.problem ? p.problem : "unknown problem",
-                         p.context ? " " : "", p.context ? p.context : "");
-            goto out;
-        }
-        int line = (int)ev.start_mark.line + 1;
-        struct ynode *n = NULL;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1) {
-                err_setk(e, ERR_USAGE, "%s:%d: only one YAML document is allowed", name, line);
-                goto fail_ev;
-            }
-            break;
-        case YAML_ALIAS_EVENT:
-            err_setk(e, ERR_USAGE, "%s:%d: aliases (*%s) are not supported", name, line,
-                     q((const char *)ev.data.alias.anchor,
-                       strlen((const char *)ev.data.alias.anchor), qb));
-            goto fail_ev;
-        case YAML_SCALAR_EVENT:
-        case YAML_MAPPING_START_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-            if (++nodes > TREE_NODES_MAX) {
-                err_setk(e, ERR_USAGE, "%s:%d: more than %d YAML nodes", name, line,
-                         TREE_NODES_MAX);
-                goto fail_ev;
-            }
-            n = calloc(1, sizeof *n);
-            if (!n) {
-                err_set(e, "%s: out of memory", name);
-                goto fail_ev;
-            }
-            n->line = line;
-            if (ev.type == YAML_SCALAR_EVENT) {
-                n->type = YN_SCALAR;
-                n->len = ev.data.scalar.length;
-                n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-                n->str = malloc(n->len + 1);
-                if (!n->str) {
-                    free(n);
-                    err_set(e, "%s: out of memory", name);
-                    goto fail_ev;
-                }
-                memcpy(n->str, ev.data.scalar.value, n->len);
-                n->str[n->len] = '\0';
-            } else {
-                n->type = ev.type == YAML_MAPPING_START_EVENT ? YN_MAP : YN_SEQ;
-            }
-            if (attach(stack, depth, &root, n, name, e) < 0)
-                goto fail_ev;
-            if (n->type != YN_SCALAR) {
-                if (depth == TREE_DEPTH_MAX) {
-                    err_setk(e, ERR_USAGE, "%s:%d: nested more than %d levels deep", name,
-                             line, TREE_DEPTH_MAX);
-                    goto fail_ev;
-                }
-                stack[depth++] = n;
-            }
-            break;
-        case YAML_MAPPING_END_EVENT:
-        case YAML_SEQUENCE_END_EVENT:
-            if (depth > 0)
-                depth--;
-            break;
-        default:
+            rc = parse_error(&p, name, e);
             break;
         }
+        rc = tree_event(&t, &ev, e);
         yaml_event_delete(&ev);
-        continue;
-    fail_ev:
-        yaml_event_delete(&ev);
-        goto out;
     }
-    *out = root;
-    root = NULL;
-    rc = 0;
-out:
-    ynode_free(root);
+    if (rc == 0) {
+        *out = t.root;
+        t.root = NULL;
+    }
+    ynode_free(t.root);
     yaml_parser_delete(&p);
     return rc;
 }
@@ -605,7 +623,8 @@ static int overlaps(const char *a, const char *b)
     return strncmp(a, b, la < lb ? la : lb) == 0;
 }
 
-static int post_checks(struct ctx *x)
+/* the buckets, the date range (both ends or neither), the upload settings */
+static int check_required(struct ctx *x)
 {
     struct config *c = x->c;
     char a[DAY_STR_MAX], b[DAY_STR_MAX];
@@ -631,9 +650,14 @@ static int post_checks(struct ctx *x)
     struct err ue = {0};
     if (config_upload_check(&c->s3.upload, &ue) != 0)
         return missing(x, "s3.upload", ue.msg);
+    return 0;
+}
 
-    /* the cold tier's datasets: from the SiteWise keyPrefix, or the sample's
-     * data_prefix (raw/) with agg/ beside it */
+/* the cold tier's datasets: from the SiteWise keyPrefix, or the sample's
+ * data_prefix (raw/) with agg/ beside it */
+static int check_cold_prefixes(struct ctx *x)
+{
+    struct config *c = x->c;
     if (x->lines[L_KEY_PREFIX] && x->lines[L_COLD_PREFIX])
         return fail(x, x->lines[L_KEY_PREFIX], "s3.cold_tier.key_prefix",
                     "set with s3.cold_tier.data_prefix: give one of them (key_prefix is the "
@@ -660,40 +684,51 @@ static int post_checks(struct ctx *x)
         return fail(x, x->lines[L_AGG_PREFIX] ? x->lines[L_AGG_PREFIX] : x->lines[L_COLD_PREFIX],
                     "s3.cold_tier.agg_prefix", "\"%s\" overlaps the raw data prefix \"%s\"",
                     c->s3.cold_tier.agg_prefix, c->s3.cold_tier.data_prefix);
-    /* the four output prefixes never overlap */
-    {
-        const struct { const char *v, *name; int line; } outs[] = {
-            { c->s3.repartitioned.data_prefix, "s3.repartitioned.data_prefix", L_REP_DATA },
-            { c->s3.repartitioned.index_prefix, "s3.repartitioned.index_prefix", L_REP_INDEX },
-            { c->s3.repartitioned.agg_data_prefix, "s3.repartitioned.agg_data_prefix",
-              L_REP_AGG_DATA },
-            { c->s3.repartitioned.agg_index_prefix, "s3.repartitioned.agg_index_prefix",
-              L_REP_AGG_INDEX },
-        };
-        int same = strcmp(c->s3.cold_tier.bucket_name, c->s3.repartitioned.bucket_name) == 0;
-        for (int i = 2; i < 4; i++) {
-            for (int j = 0; j < i; j++)
-                if (overlaps(outs[i].v, outs[j].v))
-                    return fail(x, x->lines[outs[i].line] ? x->lines[outs[i].line]
-                                                          : x->lines[outs[j].line],
-                                outs[i].name, "\"%s\" overlaps %s \"%s\"", outs[i].v,
-                                outs[j].name, outs[j].v);
-            if (same && c->s3.cold_tier.agg_prefix[0] && overlaps(outs[i].v, c->s3.cold_tier.agg_prefix))
-                return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
-                            "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[i].v,
-                            c->s3.cold_tier.agg_prefix);
-            if (same && overlaps(outs[i].v, c->s3.cold_tier.data_prefix))
-                return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
-                            "s3.cold_tier.data_prefix \"%s\" in the same bucket", outs[i].v,
-                            c->s3.cold_tier.data_prefix);
-        }
-        for (int j = 0; same && c->s3.cold_tier.agg_prefix[0] && j < 2; j++)
-            if (overlaps(outs[j].v, c->s3.cold_tier.agg_prefix))
-                return fail(x, x->lines[outs[j].line], outs[j].name, "\"%s\" overlaps "
-                            "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[j].v,
-                            c->s3.cold_tier.agg_prefix);
-    }
+    return 0;
+}
 
+/* the four output prefixes never overlap (nor, in the cold tier's bucket,
+ * its prefixes) */
+static int check_out_prefixes(struct ctx *x)
+{
+    const struct config *c = x->c;
+    const struct { const char *v, *name; int line; } outs[] = {
+        { c->s3.repartitioned.data_prefix, "s3.repartitioned.data_prefix", L_REP_DATA },
+        { c->s3.repartitioned.index_prefix, "s3.repartitioned.index_prefix", L_REP_INDEX },
+        { c->s3.repartitioned.agg_data_prefix, "s3.repartitioned.agg_data_prefix",
+          L_REP_AGG_DATA },
+        { c->s3.repartitioned.agg_index_prefix, "s3.repartitioned.agg_index_prefix",
+          L_REP_AGG_INDEX },
+    };
+    int same = strcmp(c->s3.cold_tier.bucket_name, c->s3.repartitioned.bucket_name) == 0;
+    for (int i = 2; i < 4; i++) {
+        for (int j = 0; j < i; j++)
+            if (overlaps(outs[i].v, outs[j].v))
+                return fail(x, x->lines[outs[i].line] ? x->lines[outs[i].line]
+                                                      : x->lines[outs[j].line],
+                            outs[i].name, "\"%s\" overlaps %s \"%s\"", outs[i].v,
+                            outs[j].name, outs[j].v);
+        if (same && c->s3.cold_tier.agg_prefix[0] && overlaps(outs[i].v, c->s3.cold_tier.agg_prefix))
+            return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
+                        "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[i].v,
+                        c->s3.cold_tier.agg_prefix);
+        if (same && overlaps(outs[i].v, c->s3.cold_tier.data_prefix))
+            return fail(x, x->lines[outs[i].line], outs[i].name, "\"%s\" overlaps "
+                        "s3.cold_tier.data_prefix \"%s\" in the same bucket", outs[i].v,
+                        c->s3.cold_tier.data_prefix);
+    }
+    for (int j = 0; same && c->s3.cold_tier.agg_prefix[0] && j < 2; j++)
+        if (overlaps(outs[j].v, c->s3.cold_tier.agg_prefix))
+            return fail(x, x->lines[outs[j].line], outs[j].name, "\"%s\" overlaps "
+                        "s3.cold_tier.agg_prefix \"%s\" in the same bucket", outs[j].v,
+                        c->s3.cold_tier.agg_prefix);
+    return 0;
+}
+
+/* the raw data's output prefixes against each other and the cold tier's */
+static int check_raw_out_prefixes(struct ctx *x)
+{
+    const struct config *c = x->c;
     const char *rd = c->s3.repartitioned.data_prefix, *ri = c->s3.repartitioned.index_prefix;
     if (overlaps(rd, ri))
         return fail(x, x->lines[L_REP_INDEX] ? x->lines[L_REP_INDEX] : x->lines[L_REP_DATA],
@@ -714,6 +749,18 @@ static int post_checks(struct ctx *x)
                         ri, cd);
     }
     return 0;
+}
+
+static int post_checks(struct ctx *x)
+{
+    int rc = check_required(x);
+    if (rc == 0)
+        rc = check_cold_prefixes(x);
+    if (rc == 0)
+        rc = check_out_prefixes(x);
+    if (rc == 0)
+        rc = check_raw_out_prefixes(x);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ API -- */

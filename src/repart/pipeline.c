@@ -892,6 +892,132 @@ struct feed {
     void *ud;
 };
 
+/* the committed bytes of sources gone from the cold tier, before the
+ * rebuild replaces them (and the committed version saved beside the
+ * index before any rebuild replaces it: keep_key, "" when none) */
+static int keep_committed(const struct pipeline_env *env, const struct day *d,
+                          const struct index *ix, const char *index_key, const struct plan *p,
+                          struct s3_buf *committed, char *keep_key, size_t keep_size,
+                          const char *dayname, struct err *e)
+{
+    if (p->n_keep && read_committed_kept(env, d, ix, index_key, committed, keep_key,
+                                         keep_size, dayname, e) != 0)
+        return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
+                          p->n_keep);
+    if (!p->n_keep && p->rebuild &&
+        save_committed_copy(env, d, ix, index_key, keep_key, keep_size, dayname, e) != 0)
+        return -1;
+    return 0;
+}
+
+/* Adds the plan's sources to the day file as the feed hands them over
+ * (range: 2 numbers per source); *t_wait: the seconds spent waiting for
+ * their bytes. */
+static int merge_sources(struct run *run, const struct pipeline_env *env, struct dayfile *df,
+                         const struct plan *p, const struct feed *feed, struct day_result *r,
+                         long long *range, double *t_wait, struct err *e)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        const void *data;
+        size_t len;
+        if (stopping(env)) {
+            rc = stop_error(env, "while merging the day", e);
+            break;
+        }
+        double tw = datetime_mono_secs();
+        rc = feed->get(feed->ud, i, &data, &len, e);
+        *t_wait += datetime_mono_secs() - tw;
+        if (rc != 0)
+            break;
+        r->bytes_in += len;
+        rc = dayfile_add(df, p->srcs[i]->key, data, len, &range[2 * i], &range[2 * i + 1], e);
+        feed->put(feed->ud, i);
+        if (i % 64 == 0)
+            progress_draw(&run->prog);
+        if (i == p->n / 2)
+            crashpoint("mid_merge");
+    }
+    return rc;
+}
+
+/* Writes the day file, still holding the lease and not stopping. */
+static int finish_dayfile(const struct pipeline_env *env, const struct lease *lease,
+                          struct dayfile *df, struct dayfile_result *res, struct err *e)
+{
+    /* readers see the day file before the index commits it: not without the lease */
+    if (lease && lease_lost(lease))
+        return err_setk(e, ERR_CONFLICT, "the day's lease %s was lost (taken over, removed or "
+                        "expired before a renewal); the day file is not written", lease->key);
+    if (stopping(env))
+        return stop_error(env, "before the day file was written", e);
+    return dayfile_finish(df, res, e);
+}
+
+/* Records the written day file in *ix (its sources' byte ranges, the files
+ * folded) and commits the index. */
+static int commit_index(const struct pipeline_env *env, const struct lease *lease,
+                        struct index *ix, const char *index_key, const struct plan *p,
+                        char (*fold_etag)[80], const long long *range,
+                        const struct dayfile_result *res, struct err *e)
+{
+    int rc = 0;
+    crashpoint("before_index");
+    if (p->rebuild) {
+        index_forget_file(ix, LAYOUT_DAYFILE);
+        for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
+            if (index_add_folded(ix, p->fold[i], fold_etag[i]) != 0)
+                rc = err_set(e, "out of memory");
+            index_forget_file(ix, p->fold[i]);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        const struct scan_source *src = p->srcs[i];
+        index_forget_source(ix, src->relkey);
+        if (index_add_range(ix, src->relkey, src->ck.series_id, src->size, src->etag,
+                            LAYOUT_DAYFILE, range[2 * i], range[2 * i + 1]) != 0)
+            rc = err_set(e, "out of memory");
+    }
+    for (size_t i = 0; rc == 0 && i < p->n_keep; i++) {
+        const struct index_source *k = &p->keep[i];
+        const long long *kr = &range[2 * (p->n + i)];
+        if (index_add_range(ix, k->relkey, k->series, k->size, k->etag, LAYOUT_DAYFILE, kr[0],
+                            kr[1]) != 0)
+            rc = err_set(e, "out of memory");
+    }
+    if (rc == 0 && index_file_set(ix, LAYOUT_DAYFILE, res->size, res->md5, res->records,
+                                  res->header_len, res->etag) != 0)
+        rc = err_set(e, "out of memory");
+    index_sort(ix);
+    if (rc == 0)
+        rc = put_index(env, lease, index_key, ix, e);
+    return rc;
+}
+
+static void log_committed(const struct config *cfg, const struct plan *p,
+                          const struct day_result *r, const struct dayfile_result *res,
+                          const char *dayname)
+{
+    struct log_field fs[] = {
+        LOG_INT("objects", p->n), LOG_INT("records", r->records),
+        LOG_INT("bytes_in", r->bytes_in), LOG_INT("bytes_out", r->bytes_out),
+        LOG_INT("day_file_bytes", res->size), LOG_NUM("seconds_download", r->secs_download),
+        LOG_NUM("seconds_merge", r->secs_merge), LOG_NUM("seconds_upload", r->secs_upload),
+    };
+    log_event(LOG_INFO, dayname, "committed", fs, sizeof fs / sizeof *fs,
+            "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB sent, %.1f MB in "
+            "all); index "
+            "committed (%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, "
+            "upload %.1f s **", p->rebuild ? "rebuilt with" : "appended", p->n,
+            (unsigned long long)r->records, cfg->s3.repartitioned.bucket_name, r->merged_key,
+            (double)res->bytes_new / 1e6, (double)r->bytes_out / 1e6, (double)res->size / 1e6,
+            (size_t)r->sources_copied,
+            (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
+    if (p->n_keep)
+        log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
+                "tier were carried over from the committed " LAYOUT_DAYFILE, p->n_keep);
+}
+
 /* Writes the day's next version from the plan's sources and commits it:
  * the new version is uploaded and read back, then the index (with each
  * source's byte range) is written. *ix is the index as read; updated. */
@@ -920,20 +1046,11 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         free(fold_etag);
         return -1;
     }
-    /* the committed bytes of sources gone from the cold tier, before the
-     * rebuild replaces them (and the committed version saved beside the
-     * index before any rebuild replaces it) */
     struct s3_buf committed = {0};
     char keep_key[1200] = "";
-    if (p->n_keep && read_committed_kept(env, d, ix, index_key, &committed, keep_key,
-                                         sizeof keep_key, dayname, e) != 0) {
+    if (keep_committed(env, d, ix, index_key, p, &committed, keep_key, sizeof keep_key, dayname,
+                       e) != 0) {
         s3_buf_free(&committed);
-        free(fold_etag);
-        return err_prefix(e, "keeping the records of %zu source(s) no longer in the cold tier: ",
-                          p->n_keep);
-    }
-    if (!p->n_keep && p->rebuild &&
-        save_committed_copy(env, d, ix, index_key, keep_key, sizeof keep_key, dayname, e) != 0) {
         free(fold_etag);
         return -1;
     }
@@ -945,26 +1062,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (df)
         snprintf(r->merged_key, sizeof r->merged_key, "%s", dayfile_key(df));
     double t_wait = 0;
-    for (size_t i = 0; rc == 0 && i < p->n; i++) {
-        const void *data;
-        size_t len;
-        if (stopping(env)) {
-            rc = stop_error(env, "while merging the day", e);
-            break;
-        }
-        double tw = datetime_mono_secs();
-        rc = feed->get(feed->ud, i, &data, &len, e);
-        t_wait += datetime_mono_secs() - tw;
-        if (rc != 0)
-            break;
-        r->bytes_in += len;
-        rc = dayfile_add(df, p->srcs[i]->key, data, len, &range[2 * i], &range[2 * i + 1], e);
-        feed->put(feed->ud, i);
-        if (i % 64 == 0)
-            progress_draw(&run->prog);
-        if (i == p->n / 2)
-            crashpoint("mid_merge");
-    }
+    if (rc == 0)
+        rc = merge_sources(run, env, df, p, feed, r, range, &t_wait, e);
     if (rc == 0 && p->n_keep)
         rc = add_kept(df, p, &committed, index_file_find(ix, LAYOUT_DAYFILE)->header_len,
                       range + 2 * p->n, e);
@@ -974,14 +1073,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     double t1 = datetime_mono_secs();
     struct dayfile_result res;
     memset(&res, 0, sizeof res);
-    /* readers see the day file before the index commits it: not without the lease */
-    if (rc == 0 && lease && lease_lost(lease))
-        rc = err_setk(e, ERR_CONFLICT, "the day's lease %s was lost (taken over, removed or "
-                      "expired before a renewal); the day file is not written", lease->key);
-    if (rc == 0 && stopping(env))
-        rc = stop_error(env, "before the day file was written", e);
     if (rc == 0)
-        rc = dayfile_finish(df, &res, e);
+        rc = finish_dayfile(env, lease, df, &res, e);
     dayfile_free(df);
     r->secs_download = t_wait;
     r->secs_merge = t1 - t0 - t_wait;
@@ -990,37 +1083,8 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     r->bytes_out = (uint64_t)(res.bytes_sent > 0 ? res.bytes_sent : 0);
     r->sources_copied = res.sources_copied;
     r->sources_reencoded = res.sources_reencoded;
-    if (rc == 0) {
-        crashpoint("before_index");
-        if (p->rebuild) {
-            index_forget_file(ix, LAYOUT_DAYFILE);
-            for (size_t i = 0; rc == 0 && i < p->n_fold; i++) {
-                if (index_add_folded(ix, p->fold[i], fold_etag[i]) != 0)
-                    rc = err_set(e, "out of memory");
-                index_forget_file(ix, p->fold[i]);
-            }
-        }
-        for (size_t i = 0; rc == 0 && i < p->n; i++) {
-            const struct scan_source *src = p->srcs[i];
-            index_forget_source(ix, src->relkey);
-            if (index_add_range(ix, src->relkey, src->ck.series_id, src->size, src->etag,
-                                LAYOUT_DAYFILE, range[2 * i], range[2 * i + 1]) != 0)
-                rc = err_set(e, "out of memory");
-        }
-        for (size_t i = 0; rc == 0 && i < p->n_keep; i++) {
-            const struct index_source *k = &p->keep[i];
-            const long long *kr = &range[2 * (p->n + i)];
-            if (index_add_range(ix, k->relkey, k->series, k->size, k->etag, LAYOUT_DAYFILE, kr[0],
-                                kr[1]) != 0)
-                rc = err_set(e, "out of memory");
-        }
-        if (rc == 0 && index_file_set(ix, LAYOUT_DAYFILE, res.size, res.md5, res.records,
-                                      res.header_len, res.etag) != 0)
-            rc = err_set(e, "out of memory");
-        index_sort(ix);
-        if (rc == 0)
-            rc = put_index(env, lease, index_key, ix, e);
-    }
+    if (rc == 0)
+        rc = commit_index(env, lease, ix, index_key, p, fold_etag, range, &res, e);
     free(range);
     free(fold_etag);
     if (rc != 0)
@@ -1032,24 +1096,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
             log_msg(LOG_WARN, dayname, "kept_copy", "could not delete %s: %s", keep_key, ke.msg);
     }
     r->status = DAY_DONE;
-    struct log_field fs[] = {
-        LOG_INT("objects", p->n), LOG_INT("records", r->records),
-        LOG_INT("bytes_in", r->bytes_in), LOG_INT("bytes_out", r->bytes_out),
-        LOG_INT("day_file_bytes", res.size), LOG_NUM("seconds_download", r->secs_download),
-        LOG_NUM("seconds_merge", r->secs_merge), LOG_NUM("seconds_upload", r->secs_upload),
-    };
-    log_event(LOG_INFO, dayname, "committed", fs, sizeof fs / sizeof *fs,
-            "%s %zu objects, %llu records -> s3://%s/%s (%.1f MB new, %.1f MB sent, %.1f MB in "
-            "all); index "
-            "committed (%zu copied as blocks, %zu re-encoded) ** Download %.1f s, merge %.1f s, "
-            "upload %.1f s **", p->rebuild ? "rebuilt with" : "appended", p->n,
-            (unsigned long long)r->records, cfg->s3.repartitioned.bucket_name, r->merged_key,
-            (double)res.bytes_new / 1e6, (double)r->bytes_out / 1e6, (double)res.size / 1e6,
-            (size_t)r->sources_copied,
-            (size_t)r->sources_reencoded, r->secs_download, r->secs_merge, r->secs_upload);
-    if (p->n_keep)
-        log_msg(LOG_INFO, dayname, "kept", "the records of %zu source(s) no longer in the cold "
-                "tier were carried over from the committed " LAYOUT_DAYFILE, p->n_keep);
+    log_committed(cfg, p, r, &res, dayname);
     if (p->rebuild || ix->n_folded)
         r->cleanup_pending = delete_superseded(env, lease, d, ix, !p->rebuild, dayname) > 0;
     return 0;
@@ -1476,6 +1523,106 @@ static void repair_gone_free(struct index_source *g, size_t n)
     free(g);
 }
 
+/* What a repair keeps of the committed day file: its #file line (so that
+ * the rebuild reads the committed bytes), the index that commits it, and
+ * its sources gone from the cold tier. */
+struct repair_kept {
+    struct index_file file;
+    char name[sizeof LAYOUT_DAYFILE];
+    struct index committed;
+    struct index_source *gone;
+    size_t n_gone;
+    unsigned char *held;       /* per gone source: a sample file holds it */
+};
+
+static int repair_read_kept(const struct pipeline_env *env, const struct day_scan *s,
+                            const char *dayname, struct repair_kept *k, struct err *e)
+{
+    int keep = repair_keeps(env, s, dayname, e);
+    if (keep < 0)
+        return err_prefix(e, "reading the committed " LAYOUT_DAYFILE " to keep the records of "
+                          "sources no longer in the cold tier: ");
+    if (keep == 0)
+        return 0;
+    k->file = *index_file_find(&s->index, LAYOUT_DAYFILE);
+    k->file.name = k->name;
+    size_t len = 0;
+    char *txt = index_format(&s->index, &len);
+    int rc = 0;
+    if (!txt || index_parse(txt, len, &k->committed, e) != 0 ||
+        repair_gone(s, &k->gone, &k->n_gone) != 0 ||
+        !(k->held = calloc(k->n_gone ? k->n_gone : 1, 1)))
+        rc = err_set(e, "out of memory");
+    free(txt);
+    return rc;
+}
+
+/* forget what the index says of repart's files (rebuilt), and of
+ * the sample's when the index lost track of them (adopted again
+ * from their records); an intact adoption is kept as it is */
+static void repair_forget(struct index *ix)
+{
+    struct err ae = {0};
+    int sample_too = index_check_adopted(ix, &ae) != 0;
+    for (size_t j = 0; j < ix->n_files;) {
+        const char *m = ix->files[j].name;
+        if (sample_too || strcmp(m, LAYOUT_DAYFILE) == 0 || pipeline_is_merged_name(m))
+            index_forget_file(ix, m);
+        else
+            j++;
+    }
+    for (size_t j = 0; j < ix->n_sources;) {
+        const char *m = ix->sources[j].merged;
+        if (!index_file_find(ix, m))
+            index_forget_file(ix, m);
+        else
+            j++;
+    }
+}
+
+/* The index forgets what is rebuilt; the sample's files are adopted again
+ * (offered the gone sources); *adopted: the sample files settled. */
+static int repair_adopt(const struct pipeline_env *env, struct day_scan *s, const char *dayname,
+                        struct repair_kept *k, size_t *adopted, struct err *e)
+{
+    repair_forget(&s->index);
+    scan_classify(s);
+    struct committed_reader cr = {env, s, dayname, &k->committed};
+    struct sampleadopt_opts ao = {1, NULL, 1, committed_read, &cr,
+                                  k->gone, k->n_gone, k->file.header_len, k->held};
+    struct sampleadopt_result ar = {0};
+    int rc = sampleadopt_day(env->s3, env->cfg, s, dayname, &ao, &ar, e);
+    *adopted = ar.adopted + ar.folded + ar.unowned_files;
+    return rc;
+}
+
+/* the gone sources no sample file holds: carried over from the
+ * committed bytes, which the rebuild reads by the #file line */
+static int repair_carry(struct index *ix, struct plan *p, struct repair_kept *k, struct err *e)
+{
+    int rc = 0;
+    if (k->n_gone) {
+        /* plan_day kept nothing (the index names no day file now) */
+        free(p->keep);
+        p->n_keep = 0;
+        if (!(p->keep = calloc(k->n_gone, sizeof *p->keep)))
+            rc = err_set(e, "out of memory");
+    }
+    for (size_t j = 0; rc == 0 && j < k->n_gone; j++) {
+        /* held by a sample file, or adopted into one (a source this run's
+         * timeseries_type leaves out is offered to them as a source) */
+        if (k->held[j] || index_source_find(ix, k->gone[j].relkey))
+            continue;
+        p->keep[p->n_keep++] = k->gone[j];
+        memset(&k->gone[j], 0, sizeof k->gone[j]);   /* the plan owns its strings now */
+    }
+    if (rc == 0 && p->n_keep &&
+        index_file_set(ix, LAYOUT_DAYFILE, k->file.size, k->file.md5, k->file.records,
+                       k->file.header_len, k->file.etag) != 0)
+        rc = err_set(e, "out of memory");
+    return rc;
+}
+
 /* `verify --repair`: the day file (and version-1 files) rebuilt from the
  * cold tier, every listed source once, whatever the index says of them; the
  * sample's own files keep their adoption, or are adopted again by their
@@ -1504,84 +1651,16 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         abort_stale_uploads(env, d, dayname);
     size_t adopted = 0;
     struct plan p = {0};
-    /* what is kept of the committed day file: its #file line (so that the
-     * rebuild reads the committed bytes) and its sources gone from the
-     * cold tier */
-    struct index_file keep_file = {0};
-    char keep_name[] = LAYOUT_DAYFILE;
-    struct index_source *gone = NULL;
-    size_t n_gone = 0;
-    unsigned char *held = NULL;
-    struct index committed;
-    index_init(&committed);
-    if (rc == 0) {
-        int keep = repair_keeps(env, &s, dayname, e);
-        if (keep < 0)
-            rc = err_prefix(e, "reading the committed " LAYOUT_DAYFILE " to keep the records of "
-                            "sources no longer in the cold tier: ");
-        if (keep > 0) {
-            keep_file = *index_file_find(&s.index, LAYOUT_DAYFILE);
-            keep_file.name = keep_name;
-            size_t len = 0;
-            char *txt = index_format(&s.index, &len);
-            if (!txt || index_parse(txt, len, &committed, e) != 0 ||
-                repair_gone(&s, &gone, &n_gone) != 0 ||
-                !(held = calloc(n_gone ? n_gone : 1, 1)))
-                rc = err_set(e, "out of memory");
-            free(txt);
-        }
-    }
-    if (rc == 0) {
-        /* forget what the index says of repart's files (rebuilt), and of
-         * the sample's when the index lost track of them (adopted again
-         * from their records); an intact adoption is kept as it is */
-        struct err ae = {0};
-        int sample_too = index_check_adopted(&s.index, &ae) != 0;
-        for (size_t j = 0; j < s.index.n_files;) {
-            const char *m = s.index.files[j].name;
-            if (sample_too || strcmp(m, LAYOUT_DAYFILE) == 0 || pipeline_is_merged_name(m))
-                index_forget_file(&s.index, m);
-            else
-                j++;
-        }
-        for (size_t j = 0; j < s.index.n_sources;) {
-            const char *m = s.index.sources[j].merged;
-            if (!index_file_find(&s.index, m))
-                index_forget_file(&s.index, m);
-            else
-                j++;
-        }
-        scan_classify(&s);
-        struct committed_reader cr = {env, &s, dayname, &committed};
-        struct sampleadopt_opts ao = {1, NULL, 1, committed_read, &cr,
-                                      gone, n_gone, keep_file.header_len, held};
-        struct sampleadopt_result ar = {0};
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
-        adopted = ar.adopted + ar.folded + ar.unowned_files;
-    }
+    struct repair_kept k = {.name = LAYOUT_DAYFILE};
+    index_init(&k.committed);
+    if (rc == 0)
+        rc = repair_read_kept(env, &s, dayname, &k, e);
+    if (rc == 0)
+        rc = repair_adopt(env, &s, dayname, &k, &adopted, e);
     if (rc == 0)
         rc = plan_day(&s, &p, 1, e);
-    /* the gone sources no sample file holds: carried over from the
-     * committed bytes, which the rebuild reads by the #file line */
-    if (rc == 0 && n_gone) {
-        /* plan_day kept nothing (the index names no day file now) */
-        free(p.keep);
-        p.n_keep = 0;
-        if (!(p.keep = calloc(n_gone, sizeof *p.keep)))
-            rc = err_set(e, "out of memory");
-    }
-    for (size_t j = 0; rc == 0 && j < n_gone; j++) {
-        /* held by a sample file, or adopted into one (a source this run's
-         * timeseries_type leaves out is offered to them as a source) */
-        if (held[j] || index_source_find(&s.index, gone[j].relkey))
-            continue;
-        p.keep[p.n_keep++] = gone[j];
-        memset(&gone[j], 0, sizeof gone[j]);   /* the plan owns its strings now */
-    }
-    if (rc == 0 && p.n_keep &&
-        index_file_set(&s.index, LAYOUT_DAYFILE, keep_file.size, keep_file.md5, keep_file.records,
-                       keep_file.header_len, keep_file.etag) != 0)
-        rc = err_set(e, "out of memory");
+    if (rc == 0)
+        rc = repair_carry(&s.index, &p, &k, e);
     if (rc == 0 && p.n == 0 && p.n_keep == 0 && !adopted) {
         r->status = DAY_NOTHING_NEW;
     } else if (rc == 0) {
@@ -1589,9 +1668,9 @@ static int day_repair(struct run *run, const struct day *d, struct day_result *r
         rc = day_write_fetched(run, d, &lease, &s, &p, r, dayname, e);
     }
     plan_free(&p);
-    repair_gone_free(gone, n_gone);
-    free(held);
-    index_free(&committed);
+    repair_gone_free(k.gone, k.n_gone);
+    free(k.held);
+    index_free(&k.committed);
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
     scan_free(&s);
     return rc;
@@ -1907,96 +1986,87 @@ static int staged_read(const char *dir, const struct scan_source *src, unsigned 
     return 0;
 }
 
-static int day_download(struct run *run, const struct day *d, struct day_result *r,
-                        const char *dayname, struct err *e)
+/* Removes the day's stage folders (raw: dir, and merged). */
+static void remove_stage(const struct config *cfg, const struct day *d, const char *dir)
 {
-    const struct pipeline_env *env = run_env(run, d);
+    char merged_dir[2048];
+    remove_dir(dir);
+    if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
+        remove_dir(merged_dir);
+}
+
+/* nothing to stage, but a sample file the index does not account for
+ * (the sample ran since the last commit): settled here as `all`
+ * settles it with nothing new (adopted, or folded where merged.avro
+ * holds its sources), since `merge` and `upload` get no staged day */
+static int download_nothing_new(const struct pipeline_env *env, const struct day *d,
+                                struct day_scan *s, struct day_result *r, const char *dir,
+                                const char *dayname, struct err *e)
+{
+    int untidy = 0, unaccounted = 0;
+    day_out_state(env, s, &untidy, &unaccounted);
+    if (unaccounted) {
+        int rc = settle_unaccounted(env, d, s, r, dayname, e);
+        if (rc != 0)
+            return rc;
+        if (r->status == DAY_DONE) {
+            remove_stage(env->cfg, d, dir);
+            return 0;
+        }
+    }
+    r->status = DAY_NOTHING_NEW;
+    log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
+    remove_stage(env->cfg, d, dir);  /* an earlier staging is out of date: not for upload */
+    return 0;
+}
+
+/* What the sample's files hold is committed here, as `all` does when
+ * nothing else is new: `upload` plans against the index as it then is
+ * (it sees only the staged sources, not the day's listing), and a
+ * sample file to fold must be named there. Under the lease, on the
+ * index as it is now. */
+static int download_adopt(const struct pipeline_env *env, const struct day *d,
+                          struct day_scan *s, const char *dayname, struct err *e)
+{
     const struct config *cfg = env->cfg;
-    char dir[2048], merged_dir[2048];
-    if (layout_stage_dir(cfg, "raw", d, dir, sizeof dir) != 0)
-        return err_setk(e, ERR_USAGE, "work_dir too long");
-    struct day_scan s;
-    int rc = scan_for_run(run, d, &s, r, dayname, e);
-    if (rc == 0 && s.index.n_folded)
-        r->cleanup_pending =   /* folded files a stopped run left, as `all` deletes them */
-            delete_superseded(env, NULL, d, &s.index, 1, dayname) > 0;
-    if (rc == 0 && s.n_new == 0) {
-        /* nothing to stage, but a sample file the index does not account for
-         * (the sample ran since the last commit): settled here as `all`
-         * settles it with nothing new (adopted, or folded where merged.avro
-         * holds its sources), since `merge` and `upload` get no staged day */
-        int untidy = 0, unaccounted = 0;
-        day_out_state(env, &s, &untidy, &unaccounted);
-        if (unaccounted) {
-            rc = settle_unaccounted(env, d, &s, r, dayname, e);
-            if (rc == 0 && r->status == DAY_DONE) {
-                remove_dir(dir);
-                if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
-                    remove_dir(merged_dir);
-                scan_free(&s);
-                return 0;
-            }
-        }
-    }
-    if (rc != 0 || s.n_new == 0) {
-        if (rc == 0) {
-            r->status = DAY_NOTHING_NEW;
-            log_msg(LOG_INFO, dayname, "skip", "Skip, no new data");
-            remove_dir(dir);  /* an earlier staging is out of date: not for upload */
-            if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
-                remove_dir(merged_dir);
-        }
-        scan_free(&s);
-        return rc;
-    }
-    struct plan p = {0};
     size_t adopted = 0;
-    /* What the sample's files hold is committed here, as `all` does when
-     * nothing else is new: `upload` plans against the index as it then is
-     * (it sees only the staged sources, not the day's listing), and a
-     * sample file to fold must be named there. Under the lease, on the
-     * index as it is now. */
     struct lease lease = {0};
-    rc = day_lease(env, d, &lease, e);
+    int rc = day_lease(env, d, &lease, e);
     if (rc == 0 && lease.held) {
         struct scan_ctx sc = {cfg, env->s3, env->pool, env->filter};
-        rc = scan_refresh_index(&sc, &s, e);
+        rc = scan_refresh_index(&sc, s, e);
     }
     /* a sample file to fold is left for `upload` (nothing is merged here) */
-    struct committed_reader cr = {env, &s, dayname, NULL};
+    struct committed_reader cr = {env, s, dayname, NULL};
     struct sampleadopt_opts ao = {0, NULL, 0, committed_read, &cr, NULL, 0, 0, NULL};
     struct sampleadopt_result ar = {0};
     if (rc == 0)
-        rc = sampleadopt_day(env->s3, cfg, &s, dayname, &ao, &ar, e);
+        rc = sampleadopt_day(env->s3, cfg, s, dayname, &ao, &ar, e);
     adopted = ar.adopted + ar.unowned_files;
     if (rc == 0 && adopted) {
-        rc = put_index(env, &lease, s.index_key, &s.index, e);
+        rc = put_index(env, &lease, s->index_key, &s->index, e);
         if (rc == 0)
             log_msg(LOG_INFO, dayname, "committed", "index committed: %zu source(s) of the "
                     "original sample's merged file recorded, %zu sample file(s) of deleted "
                     "sources only recorded", ar.adopted, ar.unowned_files);
     }
     lease_release(env->s3, cfg->s3.repartitioned.bucket_name, &lease);
-    if (rc == 0)
-        rc = plan_day(&s, &p, committed_in_copy(env, &s), e);
-    if (rc != 0) {
-        plan_free(&p);
-        scan_free(&s);
-        return rc;
-    }
-    log_msg(LOG_INFO, dayname, "start", "Found data, starting to download %zu objects (%.1f MB)",
-            p.n, (double)s.bytes_new / 1e6);
-    remove_dir(dir);  /* a download supersedes an earlier one never uploaded */
-    if (layout_stage_dir(cfg, "merged", d, merged_dir, sizeof merged_dir) == 0)
-        remove_dir(merged_dir);
-    rc = mkdir_p(dir, e);
-    double t0 = datetime_mono_secs();
+    return rc;
+}
+
+/* Fetches the plan's sources into dir/<relkey>; *t0: when the transfers
+ * started. */
+static int stage_sources(struct run *run, const struct pipeline_env *env, const struct plan *p,
+                         const char *dir, struct day_result *r, double *t0, struct err *e)
+{
+    int rc = mkdir_p(dir, e);
+    *t0 = datetime_mono_secs();
     struct fetcher f;
-    fetcher_init(&f, env, &run->prog, p.srcs, p.n);
+    fetcher_init(&f, env, &run->prog, p->srcs, p->n);
     if (!f.slots)
         rc = err_set(e, "out of memory");
     char path[4200];
-    for (size_t i = 0; rc == 0 && i < p.n; i++) {
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
         struct fetch_slot *slot = fetcher_get(&f, i, e);
         if (!slot) {
             rc = -1;
@@ -2016,22 +2086,52 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
             progress_draw(&run->prog);
     }
     fetcher_free(&f);
+    return rc;
+}
+
+/* Beside the staged sources: the index as read and the state `merge` and
+ * `upload` take the day from. */
+static int stage_state(const struct day *d, const struct day_scan *s, const struct plan *p,
+                       const char *dir, struct err *e)
+{
+    char path[4200];
+    /* the index as read, as the Python sample keeps it */
+    size_t len = 0;
+    char *doc = index_format(&s->index, &len);
+    snprintf(path, sizeof path, "%s/timeseries-previous.txt", dir);
+    int rc = doc ? write_file(path, doc, len, e) : err_set(e, "out of memory");
+    free(doc);
     if (rc == 0) {
-        /* the index as read, as the Python sample keeps it */
-        size_t len = 0;
-        char *doc = index_format(&s.index, &len);
-        snprintf(path, sizeof path, "%s/timeseries-previous.txt", dir);
-        rc = doc ? write_file(path, doc, len, e) : err_set(e, "out of memory");
-        free(doc);
-    }
-    if (rc == 0) {
-        json_t *state = state_json(d, &p);
+        json_t *state = state_json(d, p);
         char *txt = state ? json_dumps(state, JSON_INDENT(1)) : NULL;
         snprintf(path, sizeof path, "%s/" LAYOUT_STATE_FILE, dir);
         rc = txt ? write_file(path, txt, strlen(txt), e) : err_set(e, "out of memory");
         free(txt);
         json_decref(state);
     }
+    return rc;
+}
+
+/* The day's new sources staged in dir, the sample's files adopted first. */
+static int download_new(struct run *run, const struct pipeline_env *env, const struct day *d,
+                        struct day_scan *s, struct day_result *r, const char *dir,
+                        const char *dayname, struct err *e)
+{
+    struct plan p = {0};
+    int rc = download_adopt(env, d, s, dayname, e);
+    if (rc == 0)
+        rc = plan_day(s, &p, committed_in_copy(env, s), e);
+    if (rc != 0) {
+        plan_free(&p);
+        return rc;
+    }
+    log_msg(LOG_INFO, dayname, "start", "Found data, starting to download %zu objects (%.1f MB)",
+            p.n, (double)s->bytes_new / 1e6);
+    remove_stage(env->cfg, d, dir);  /* a download supersedes an earlier one never uploaded */
+    double t0;
+    rc = stage_sources(run, env, &p, dir, r, &t0, e);
+    if (rc == 0)
+        rc = stage_state(d, s, &p, dir, e);
     r->secs_download = datetime_mono_secs() - t0;
     r->new_objects = p.n;
     if (rc == 0) {
@@ -2042,6 +2142,25 @@ static int day_download(struct run *run, const struct day *d, struct day_result 
         remove_dir(dir);  /* never leave a half-downloaded day that merge could take */
     }
     plan_free(&p);
+    return rc;
+}
+
+static int day_download(struct run *run, const struct day *d, struct day_result *r,
+                        const char *dayname, struct err *e)
+{
+    const struct pipeline_env *env = run_env(run, d);
+    char dir[2048];
+    if (layout_stage_dir(env->cfg, "raw", d, dir, sizeof dir) != 0)
+        return err_setk(e, ERR_USAGE, "work_dir too long");
+    struct day_scan s;
+    int rc = scan_for_run(run, d, &s, r, dayname, e);
+    if (rc == 0 && s.index.n_folded)
+        r->cleanup_pending =   /* folded files a stopped run left, as `all` deletes them */
+            delete_superseded(env, NULL, d, &s.index, 1, dayname) > 0;
+    if (rc == 0 && s.n_new == 0)
+        rc = download_nothing_new(env, d, &s, r, dir, dayname, e);
+    else if (rc == 0)
+        rc = download_new(run, env, d, &s, r, dir, dayname, e);
     scan_free(&s);
     return rc;
 }

@@ -459,37 +459,47 @@ static int cold_grew(struct s3_client *s3, const struct config *cfg, const struc
     return grew;
 }
 
-int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
-                    const char *dayname, const struct sampleadopt_opts *o,
-                    struct sampleadopt_result *res, struct err *e)
+/* sampleadopt_day's state, shared by its steps */
+struct adoption {
+    struct s3_client *s3;
+    const struct config *cfg;
+    struct day_scan *s;
+    struct index *ix;
+    const char *dayname;
+    const struct sampleadopt_opts *o;
+    struct sampleadopt_result *res;
+    const char *out_bucket;
+    char prefix[1100];              /* the day's merged files */
+    struct sample_file *files;      /* the sample's files no #file line accounts for */
+    size_t n_files;
+    /* the candidates: sources no #src line names [0, n_plain), those
+     * committed in another file [n_plain, n_cand) */
+    struct scan_source **cand;
+    size_t n_cand, n_plain;
+    int *where;                     /* per candidate: offer's *where, or n_files + fi
+                                       when files[fi] holds its earlier content */
+    int fresh_ok;                   /* no source arrived in the cold tier since the scan */
+};
+
+/* 1 when candidate i went to files[fi], as it is or as its earlier content */
+static int took(const struct adoption *a, size_t i, size_t fi)
 {
-    memset(res, 0, sizeof *res);
-    struct index *ix = &s->index;
-    /* Any sample file no #file line names yet (and no #folded line with its
-     * ETag) is looked at: the sample's series lines alone do not tell (a
-     * later file of the same series may back them already, or the sample
-     * merged a series repart committed meanwhile). */
-    struct err ce = {0};
-    if (index_check_adopted(ix, &ce) != 0)
-        return err_setk(e, ERR_DATA, "index %s: %s; nothing is decided from it: run `repart "
-                        "verify --repair` for this day", s->index_key, ce.msg);
-    const char *out_bucket = cfg->s3.repartitioned.bucket_name;
-    char prefix[1100];
-    if (layout_data_key(cfg, &s->day, "", prefix, sizeof prefix) != 0)
-        return err_set(e, "data prefix too long");
-    struct s3_object_list l = {0};
-    if (s3_list(s3, out_bucket, prefix, &l, e) != 0)
-        return err_prefix(e, "listing the day's merged files: ");
-    /* an adopted file rewritten since (the sample run again in the same
-     * second): the index counts records it no longer holds */
+    return a->where[i] == (int)fi || a->where[i] == (int)(a->n_files + fi);
+}
+
+/* an adopted file rewritten since (the sample run again in the same
+ * second): the index counts records it no longer holds */
+static int check_rewritten(struct adoption *a, const struct s3_object_list *l, struct err *e)
+{
+    struct index *ix = a->ix;
     int rc = 0, forgot = 0;
-    for (size_t i = 0; rc == 0 && i < l.n; i++) {
-        const char *name = l.items[i].key + strlen(prefix);
-        if (!sampleadopt_changed(ix, name, l.items[i].size, l.items[i].etag))
+    for (size_t i = 0; rc == 0 && i < l->n; i++) {
+        const char *name = l->items[i].key + strlen(a->prefix);
+        if (!sampleadopt_changed(ix, name, l->items[i].size, l->items[i].etag))
             continue;
-        if (o->readopt_changed) {
-            log_msg(LOG_WARN, dayname, "sample_changed", "%s changed since the index adopted "
-                    "it: adopted again from its records", l.items[i].key);
+        if (a->o->readopt_changed) {
+            log_msg(LOG_WARN, a->dayname, "sample_changed", "%s changed since the index "
+                    "adopted it: adopted again from its records", l->items[i].key);
             index_forget_file(ix, name);
             forgot = 1;
         } else {
@@ -497,86 +507,99 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
                           "index adopted (%lld bytes, ETag %s; the index: %lld bytes): the "
                           "sample rewrote it, and the records the index counts there are gone. "
                           "Nothing was written; run `repart verify --repair` for this day",
-                          l.items[i].key, l.items[i].size, l.items[i].etag,
+                          l->items[i].key, l->items[i].size, l->items[i].etag,
                           index_file_find(ix, name)->size);
         }
     }
     if (forgot)
-        scan_classify(s);
-    struct sample_file *files = rc == 0 ? calloc(l.n ? l.n : 1, sizeof *files) : NULL;
-    size_t n_files = 0;
-    if (rc == 0 && !files)
-        rc = err_set(e, "out of memory");
-    for (size_t i = 0; rc == 0 && i < l.n; i++) {
-        const char *name = l.items[i].key + strlen(prefix);
-        if (!sampleadopt_unaccounted(ix, name, l.items[i].etag) ||
+        scan_classify(a->s);
+    return rc;
+}
+
+/* Reads every sample file of the listing that the index does not account for. */
+static int open_files(struct adoption *a, const struct s3_object_list *l, struct err *e)
+{
+    struct sample_file *files = a->files = calloc(l->n ? l->n : 1, sizeof *files);
+    if (!files)
+        return err_set(e, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < l->n; i++) {
+        const char *name = l->items[i].key + strlen(a->prefix);
+        if (!sampleadopt_unaccounted(a->ix, name, l->items[i].etag) ||
             strlen(name) >= sizeof files[0].name)
             continue;
-        struct sample_file *f = &files[n_files++];
+        struct sample_file *f = &files[a->n_files++];
         snprintf(f->name, sizeof f->name, "%s", name);
-        snprintf(f->etag, sizeof f->etag, "%s", l.items[i].etag);
-        rc = sample_open(s3, out_bucket, l.items[i].key, l.items[i].size, f, e);
+        snprintf(f->etag, sizeof f->etag, "%s", l->items[i].etag);
+        rc = sample_open(a->s3, a->out_bucket, l->items[i].key, l->items[i].size, f, e);
     }
-    s3_object_list_free(&l);
+    return rc;
+}
 
-    /* the candidates: listed sources no #src line names, larger first; then
-     * (dup) those committed, as listed now, in another file (merged.avro):
-     * a sample file holding them is a second copy (the sample merged a
-     * series between repart's download and upload, or while a run went on) */
-    struct scan_source **cand = NULL;
-    size_t n_cand = 0, n_plain = 0;
-    if (rc == 0 && n_files) {
-        cand = calloc(s->n_src + 2 * s->n_filtered + 1, sizeof *cand);
-        if (!cand)
-            rc = err_set(e, "out of memory");
-        for (size_t i = 0; rc == 0 && i < s->n_src; i++)
-            if (!index_source_find(ix, s->src[i].relkey))
-                cand[n_cand++] = &s->src[i];
-        /* and those this run's timeseries_type leaves out: the sample may
-         * have merged them (its own filter, or repart's was another);
-         * adopted, they are covered for a run that selects them */
-        for (size_t i = 0; rc == 0 && i < s->n_filtered; i++)
-            if (!index_source_find(ix, s->filtered[i].relkey))
-                cand[n_cand++] = &s->filtered[i];
-        n_plain = n_cand;
-        for (size_t i = 0; rc == 0 && i < s->n_src; i++) {
-            const struct index_source *x = index_source_find(ix, s->src[i].relkey);
-            if (x && !s->src[i].changed && !s->src[i].is_new)
-                cand[n_cand++] = &s->src[i];
-        }
-        for (size_t i = 0; rc == 0 && i < s->n_filtered; i++) {
-            const struct scan_source *f = &s->filtered[i];
-            if (index_source_state(ix, f->relkey, f->size, f->etag) == INDEX_SRC_SAME)
-                cand[n_cand++] = &s->filtered[i];
-        }
-        if (cand) {
-            qsort(cand, n_plain, sizeof *cand, cmp_size_desc);
-            qsort(cand + n_plain, n_cand - n_plain, sizeof *cand, cmp_size_desc);
-        }
+/* the candidates: listed sources no #src line names, larger first; then
+ * (dup) those committed, as listed now, in another file (merged.avro):
+ * a sample file holding them is a second copy (the sample merged a
+ * series between repart's download and upload, or while a run went on) */
+static int gather_candidates(struct adoption *a, struct err *e)
+{
+    struct day_scan *s = a->s;
+    const struct index *ix = a->ix;
+    struct scan_source **cand = a->cand = calloc(s->n_src + 2 * s->n_filtered + 1, sizeof *cand);
+    size_t n_cand = 0;
+    if (!cand)
+        return err_set(e, "out of memory");
+    for (size_t i = 0; i < s->n_src; i++)
+        if (!index_source_find(ix, s->src[i].relkey))
+            cand[n_cand++] = &s->src[i];
+    /* and those this run's timeseries_type leaves out: the sample may
+     * have merged them (its own filter, or repart's was another);
+     * adopted, they are covered for a run that selects them */
+    for (size_t i = 0; i < s->n_filtered; i++)
+        if (!index_source_find(ix, s->filtered[i].relkey))
+            cand[n_cand++] = &s->filtered[i];
+    a->n_plain = n_cand;
+    for (size_t i = 0; i < s->n_src; i++) {
+        const struct index_source *x = index_source_find(ix, s->src[i].relkey);
+        if (x && !s->src[i].changed && !s->src[i].is_new)
+            cand[n_cand++] = &s->src[i];
     }
-    /* Offered in two rounds: a source whose shared records went to a
-     * source not yet offered comes back partial the first time. */
-    int *where = calloc(n_cand ? n_cand : 1, sizeof *where);
-    if (rc == 0 && !where)
-        rc = err_set(e, "out of memory");
+    for (size_t i = 0; i < s->n_filtered; i++) {
+        const struct scan_source *f = &s->filtered[i];
+        if (index_source_state(ix, f->relkey, f->size, f->etag) == INDEX_SRC_SAME)
+            cand[n_cand++] = &s->filtered[i];
+    }
+    a->n_cand = n_cand;
+    qsort(cand, a->n_plain, sizeof *cand, cmp_size_desc);
+    qsort(cand + a->n_plain, n_cand - a->n_plain, sizeof *cand, cmp_size_desc);
+    return 0;
+}
+
+/* Offered in two rounds: a source whose shared records went to a
+ * source not yet offered comes back partial the first time. */
+static int offer_rounds(struct adoption *a, struct err *e)
+{
+    int *where = a->where = calloc(a->n_cand ? a->n_cand : 1, sizeof *where);
+    if (!where)
+        return err_set(e, "out of memory");
     /* The sources without a #src line first; those committed elsewhere
      * only while some file has records left (a file of new series alone,
      * the common case, costs no more GETs of the cold tier). */
+    int rc = 0;
     for (int round = 0; rc == 0 && round < 4; round++) {
-        size_t from = round < 2 ? 0 : n_plain, to = round < 2 ? n_plain : n_cand;
+        size_t from = round < 2 ? 0 : a->n_plain, to = round < 2 ? a->n_plain : a->n_cand;
         for (size_t i = from; rc == 0 && i < to; i++) {
             if (round % 2 == 1 && where[i] != -2)
                 continue;
             uint64_t any_left = 0;
-            for (size_t k = 0; round >= 2 && k < n_files; k++)
-                any_left |= adopt_left(files[k].set);
+            for (size_t k = 0; round >= 2 && k < a->n_files; k++)
+                any_left |= adopt_left(a->files[k].set);
             if (round >= 2 && !any_left) {
                 where[i] = -3;
                 continue;
             }
             struct err oe = {0};
-            rc = offer(s3, cfg->s3.cold_tier.bucket_name, cand[i], i >= n_plain, files,
-                       n_files, &where[i], &oe);
+            rc = offer(a->s3, a->cfg->s3.cold_tier.bucket_name, a->cand[i], i >= a->n_plain,
+                       a->files, a->n_files, &where[i], &oe);
             if (rc != 0)
                 *e = oe;
             else if (round % 2 == 1 && where[i] == -2)
@@ -584,111 +607,139 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
                               "day automatically", oe.msg);
         }
     }
+    return rc;
+}
+
+/* The records no candidate took: offered as the day file commits its stale
+ * sources, then attributed to overwritten sources (files[].left,
+ * files[].attributed). */
+static int account_left(struct adoption *a, struct err *e)
+{
+    struct sample_file *files = a->files;
     uint64_t any_left = 0;
-    for (size_t i = 0; rc == 0 && i < n_files; i++)
+    int rc = 0;
+    for (size_t i = 0; i < a->n_files; i++)
         any_left |= adopt_left(files[i].set);
-    if (rc == 0 && any_left)
-        rc = offer_stale(o, s, files, n_files, dayname, e);
+    if (any_left)
+        rc = offer_stale(a->o, a->s, files, a->n_files, a->dayname, e);
     /* records left in a sample file whose series has a source found in no
      * sample file: that source was overwritten since the sample merged it */
     struct committed_win *win = NULL;
     size_t n_win = 0;
-    if (rc == 0 && n_files && committed_windows(ix, &win, &n_win) != 0)
+    if (rc == 0 && a->n_files && committed_windows(a->ix, &win, &n_win) != 0)
         rc = err_set(e, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n_files; i++)
+    for (size_t i = 0; rc == 0 && i < a->n_files; i++)
         if ((files[i].left = adopt_left(files[i].set)) != 0)
-            rc = attribute_left(s3, out_bucket, prefix, &files[i], cand, n_plain, where, n_files,
-                                i, win, n_win, e);
+            rc = attribute_left(a->s3, a->out_bucket, a->prefix, &files[i], a->cand, a->n_plain,
+                                a->where, a->n_files, i, win, n_win, e);
     free(win);
-    /* Records of a file that no listed source accounts for are taken for
-     * those of sources deleted from the cold tier. That is sound only if
-     * the sample did not write the file from a source that arrived after
-     * this run's listing (adopted as `unowned`, the new source would be
-     * merged again: twice). The sample lists before it writes, so a cold
-     * listing taken now, after the listing that found the file, holds every
-     * source of it that still exists; when it shows a key the scan did not
-     * (or another ETag), nothing is decided from such a file now: one that
-     * holds no listed source is left for the next run, and one that does
-     * stops the day (its listed sources cannot be adopted without the
-     * rest), nothing written, for a rerun to settle. */
-    int fresh_ok = 1, unowned_left = 0;
-    for (size_t i = 0; rc == 0 && i < n_files; i++)
-        unowned_left |= files[i].left > files[i].attributed;
-    if (rc == 0 && unowned_left)
-        fresh_ok = !cold_grew(s3, cfg, s, dayname);
-    for (size_t fi = 0; rc == 0 && !fresh_ok && fi < n_files; fi++) {
-        struct sample_file *f = &files[fi];
+    return rc;
+}
+
+/* Records of a file that no listed source accounts for are taken for
+ * those of sources deleted from the cold tier. That is sound only if
+ * the sample did not write the file from a source that arrived after
+ * this run's listing (adopted as `unowned`, the new source would be
+ * merged again: twice). The sample lists before it writes, so a cold
+ * listing taken now, after the listing that found the file, holds every
+ * source of it that still exists; when it shows a key the scan did not
+ * (or another ETag), nothing is decided from such a file now: one that
+ * holds no listed source is left for the next run, and one that does
+ * stops the day (its listed sources cannot be adopted without the
+ * rest), nothing written, for a rerun to settle. */
+static int check_fresh(struct adoption *a, struct err *e)
+{
+    int rc = 0, unowned_left = 0;
+    for (size_t i = 0; i < a->n_files; i++)
+        unowned_left |= a->files[i].left > a->files[i].attributed;
+    if (unowned_left)
+        a->fresh_ok = !cold_grew(a->s3, a->cfg, a->s, a->dayname);
+    for (size_t fi = 0; rc == 0 && !a->fresh_ok && fi < a->n_files; fi++) {
+        struct sample_file *f = &a->files[fi];
         if (f->left <= f->attributed)
             continue;
         int holds = f->dup > 0;
-        for (size_t i = 0; !holds && i < n_plain; i++)
-            holds = where[i] == (int)fi || where[i] == (int)(n_files + fi);
+        for (size_t i = 0; !holds && i < a->n_plain; i++)
+            holds = took(a, i, fi);
         if (holds)
             rc = err_setk(e, ERR_TRANSIENT, "%s%s holds %llu record(s) of no source this run "
                           "listed, and sources arrived in the cold tier since: the sample may "
                           "have merged them after this run listed the day. Nothing was "
-                          "written; a rerun settles it", prefix, f->name,
+                          "written; a rerun settles it", a->prefix, f->name,
                           (unsigned long long)(f->left - f->attributed));
     }
-    /* A file holding sources committed elsewhere is folded: nothing of it
-     * is recorded but a #folded line (deleted after the commit), its other
-     * sources stay new and go into the day file with this run. Only when
-     * every record of it is accounted for, and the caller merges those
-     * other sources now; else it is left as it is for a later run, or, with
-     * records no listed source accounts for, the day stops. */
-    for (size_t fi = 0; rc == 0 && fi < n_files; fi++) {
-        struct sample_file *f = &files[fi];
-        if (!f->dup)
-            continue;
-        uint64_t left = f->left - f->attributed;
-        if (left)
+    return rc;
+}
+
+/* A file holding sources committed elsewhere is folded: nothing of it
+ * is recorded but a #folded line (deleted after the commit), its other
+ * sources stay new and go into the day file with this run. Only when
+ * every record of it is accounted for, and the caller merges those
+ * other sources now; else it is left as it is for a later run, or, with
+ * records no listed source accounts for, the day stops. */
+static int fold_file(struct adoption *a, size_t fi, struct err *e)
+{
+    struct sample_file *f = &a->files[fi];
+    int rc = 0;
+    if (!f->dup)
+        return 0;
+    uint64_t left = f->left - f->attributed;
+    if (left)
+        rc = err_setk(e, ERR_DATA, "%s%s holds the records of %zu source object(s) "
+                      LAYOUT_DAYFILE " holds already, and %llu record(s) that no object in "
+                      "the cold tier accounts for (sources deleted since): it can be "
+                      "neither folded nor kept without a second copy of those sources. "
+                      "Nothing was written; run `repart verify --repair` for this day",
+                      a->prefix, f->name, f->dup, (unsigned long long)left);
+    for (size_t i = 0; rc == 0 && i < a->n_plain; i++)
+        if (took(a, i, fi) && is_filtered(a->s, a->cand[i]))
             rc = err_setk(e, ERR_DATA, "%s%s holds the records of %zu source object(s) "
-                          LAYOUT_DAYFILE " holds already, and %llu record(s) that no object in "
-                          "the cold tier accounts for (sources deleted since): it can be "
-                          "neither folded nor kept without a second copy of those sources. "
-                          "Nothing was written; run `repart verify --repair` for this day",
-                          prefix, f->name, f->dup, (unsigned long long)left);
-        for (size_t i = 0; rc == 0 && i < n_plain; i++)
-            if ((where[i] == (int)fi || where[i] == (int)(n_files + fi)) &&
-                is_filtered(s, cand[i]))
-                rc = err_setk(e, ERR_DATA, "%s%s holds the records of %zu source object(s) "
-                              LAYOUT_DAYFILE " holds already, and of %s, whose series this run's "
-                              "timeseries_type leaves out: it can be folded only by a run that "
-                              "merges that series. Nothing was written; run this day once with "
-                              "timeseries_type ALL", prefix, f->name, f->dup, cand[i]->key);
-        int ok = o->may_fold;
-        for (size_t i = 0; rc == 0 && ok && i < n_plain; i++)
-            if ((where[i] == (int)fi || where[i] == (int)(n_files + fi)) &&
-                !merged_by_caller(o->merging, cand[i]->relkey))
-                ok = 0;
-        f->fold = ok ? 1 : -1;
-        if (rc == 0 && ok && index_add_folded(ix, f->name, f->etag) != 0)
-            rc = err_set(e, "out of memory");
-        if (rc == 0 && ok) {
-            res->folded++;
-            log_msg(LOG_WARN, dayname, "sample_folded", "the original sample's %s holds %zu "
-                    "source object(s) that " LAYOUT_DAYFILE " holds already (the sample ran "
-                    "while repart was merging them): folded into " LAYOUT_DAYFILE
-                    " (its other records go in with this run) and deleted after the commit",
-                    f->name, f->dup);
-        } else if (rc == 0) {
-            log_msg(LOG_WARN, dayname, "sample_fold_later", "the original sample's %s holds "
-                    "%zu source object(s) that " LAYOUT_DAYFILE " holds already; folded by the "
-                    "next run of the day that merges all of it", f->name, f->dup);
-        }
+                          LAYOUT_DAYFILE " holds already, and of %s, whose series this run's "
+                          "timeseries_type leaves out: it can be folded only by a run that "
+                          "merges that series. Nothing was written; run this day once with "
+                          "timeseries_type ALL", a->prefix, f->name, f->dup, a->cand[i]->key);
+    int ok = a->o->may_fold;
+    for (size_t i = 0; rc == 0 && ok && i < a->n_plain; i++)
+        if (took(a, i, fi) && !merged_by_caller(a->o->merging, a->cand[i]->relkey))
+            ok = 0;
+    f->fold = ok ? 1 : -1;
+    if (rc == 0 && ok && index_add_folded(a->ix, f->name, f->etag) != 0)
+        rc = err_set(e, "out of memory");
+    if (rc == 0 && ok) {
+        a->res->folded++;
+        log_msg(LOG_WARN, a->dayname, "sample_folded", "the original sample's %s holds %zu "
+                "source object(s) that " LAYOUT_DAYFILE " holds already (the sample ran "
+                "while repart was merging them): folded into " LAYOUT_DAYFILE
+                " (its other records go in with this run) and deleted after the commit",
+                f->name, f->dup);
+    } else if (rc == 0) {
+        log_msg(LOG_WARN, a->dayname, "sample_fold_later", "the original sample's %s holds "
+                "%zu source object(s) that " LAYOUT_DAYFILE " holds already; folded by the "
+                "next run of the day that merges all of it", f->name, f->dup);
     }
-    for (size_t i = 0; rc == 0 && i < n_plain; i++) {
+    return rc;
+}
+
+/* A #src line for each candidate a file took that is not folded. */
+static int adopt_sources(struct adoption *a, struct err *e)
+{
+    struct sample_file *files = a->files;
+    size_t n_files = a->n_files;
+    const int *where = a->where;
+    struct scan_source *const *cand = a->cand;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < a->n_plain; i++) {
         if (where[i] >= 0 && files[(size_t)where[i] % n_files].fold)
             continue;   /* folded (stays new: merged now) or left for later */
         if (where[i] >= 0 && (size_t)where[i] >= n_files) {
             /* an earlier content of it is in that file */
             struct sample_file *f = &files[where[i] - (int)n_files];
             f->taken++;
-            if (index_add(ix, cand[i]->relkey, cand[i]->ck.series_id, 0, INDEX_ETAG_EARLIER,
+            if (index_add(a->ix, cand[i]->relkey, cand[i]->ck.series_id, 0, INDEX_ETAG_EARLIER,
                           f->name) != 0)
                 rc = err_set(e, "out of memory");
-            log_msg(LOG_WARN, dayname, "sample_source_overwritten", "%s was overwritten since "
-                    "the original sample merged it into %s: the file is taken into "
+            log_msg(LOG_WARN, a->dayname, "sample_source_overwritten", "%s was overwritten "
+                    "since the original sample merged it into %s: the file is taken into "
                     LAYOUT_DAYFILE " with the source's current records", cand[i]->key, f->name);
             continue;
         }
@@ -696,63 +747,118 @@ int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_s
             continue;
         struct sample_file *f = &files[where[i]];
         f->taken++;
-        if (index_add(ix, cand[i]->relkey, cand[i]->ck.series_id, cand[i]->size, cand[i]->etag,
-                      f->name) != 0)
+        if (index_add(a->ix, cand[i]->relkey, cand[i]->ck.series_id, cand[i]->size,
+                      cand[i]->etag, f->name) != 0)
             rc = err_set(e, "out of memory");
-        res->adopted++;
+        a->res->adopted++;
     }
-    for (size_t i = 0; rc == 0 && i < n_files; i++) {
-        struct sample_file *f = &files[i];
-        if (f->fold)
-            continue;
-        if (!f->taken && !fresh_ok && f->left > f->attributed) {
-            log_msg(LOG_INFO, dayname, "sample_later", "%s holds none of the sources this run "
-                    "listed, and sources arrived since: left for the next run", f->name);
-            continue;
-        }
-        if (!f->taken) {
-            /* every record of it belongs to no listed source (sources
-             * deleted from the cold tier): adopted all the same, all of
-             * them unowned. Left unaccounted, it would be looked at by
-             * every run, and a later file of one of its series would take
-             * its records for that file's earlier content (and stop the
-             * day for good). */
-            log_msg(LOG_WARN, dayname, "sample_unowned", "%s holds none of the day's sources "
-                    "(%llu record(s) of sources no longer in the cold tier): adopted as it is, "
-                    "its records stay there", f->name, f->records);
-            res->unowned_files++;
-        }
-        if (index_file_set(ix, f->name, f->size, f->md5, f->records, f->header_len, f->etag) != 0) {
-            rc = err_set(e, "out of memory");
-            break;
-        }
-        uint64_t left = f->left - f->attributed + f->held;
-        /* 0: the file holds exactly its sources' records and may be folded
-         * into the day file when one of them is overwritten (pipeline.c) */
-        struct index_file *xf = (struct index_file *)index_file_find(ix, f->name);
-        xf->unowned = (long long)left;
-        xf->sources = (long long)f->taken;
-        if (f->taken)
-            log_msg(LOG_INFO, dayname, "sample_adopted",
-                "the original sample's %s holds %zu source object(s) of the cold tier; "
-                "recorded in the index%s", f->name, f->taken,
-                left ? "" : " (every record accounted for)");
-        if (left && f->taken)
-            log_msg(LOG_WARN, dayname, "sample_records_left",
-                    "%s: %llu record(s) belong to no source listed now without a #src line "
-                    "(sources deleted from the cold tier, or merged by repart as well)",
-                    f->name, (unsigned long long)left);
+    return rc;
+}
+
+/* The #file line of a sample file not folded (or none, when it is left for
+ * the next run). */
+static int record_file(struct adoption *a, struct sample_file *f, struct err *e)
+{
+    const char *dayname = a->dayname;
+    if (f->fold)
+        return 0;
+    if (!f->taken && !a->fresh_ok && f->left > f->attributed) {
+        log_msg(LOG_INFO, dayname, "sample_later", "%s holds none of the sources this run "
+                "listed, and sources arrived since: left for the next run", f->name);
+        return 0;
     }
+    if (!f->taken) {
+        /* every record of it belongs to no listed source (sources
+         * deleted from the cold tier): adopted all the same, all of
+         * them unowned. Left unaccounted, it would be looked at by
+         * every run, and a later file of one of its series would take
+         * its records for that file's earlier content (and stop the
+         * day for good). */
+        log_msg(LOG_WARN, dayname, "sample_unowned", "%s holds none of the day's sources "
+                "(%llu record(s) of sources no longer in the cold tier): adopted as it is, "
+                "its records stay there", f->name, f->records);
+        a->res->unowned_files++;
+    }
+    if (index_file_set(a->ix, f->name, f->size, f->md5, f->records, f->header_len, f->etag) != 0)
+        return err_set(e, "out of memory");
+    uint64_t left = f->left - f->attributed + f->held;
+    /* 0: the file holds exactly its sources' records and may be folded
+     * into the day file when one of them is overwritten (pipeline.c) */
+    struct index_file *xf = (struct index_file *)index_file_find(a->ix, f->name);
+    xf->unowned = (long long)left;
+    xf->sources = (long long)f->taken;
+    if (f->taken)
+        log_msg(LOG_INFO, dayname, "sample_adopted",
+            "the original sample's %s holds %zu source object(s) of the cold tier; "
+            "recorded in the index%s", f->name, f->taken,
+            left ? "" : " (every record accounted for)");
+    if (left && f->taken)
+        log_msg(LOG_WARN, dayname, "sample_records_left",
+                "%s: %llu record(s) belong to no source listed now without a #src line "
+                "(sources deleted from the cold tier, or merged by repart as well)",
+                f->name, (unsigned long long)left);
+    return 0;
+}
+
+/* After the sample files are read, every step in order, each only when the
+ * ones before succeeded. */
+static int adopt_files(struct adoption *a, struct err *e)
+{
+    int rc = 0;
+    if (a->n_files)
+        rc = gather_candidates(a, e);
+    if (rc == 0)
+        rc = offer_rounds(a, e);
+    if (rc == 0)
+        rc = account_left(a, e);
+    if (rc == 0)
+        rc = check_fresh(a, e);
+    for (size_t fi = 0; rc == 0 && fi < a->n_files; fi++)
+        rc = fold_file(a, fi, e);
+    if (rc == 0)
+        rc = adopt_sources(a, e);
+    for (size_t i = 0; rc == 0 && i < a->n_files; i++)
+        rc = record_file(a, &a->files[i], e);
+    return rc;
+}
+
+int sampleadopt_day(struct s3_client *s3, const struct config *cfg, struct day_scan *s,
+                    const char *dayname, const struct sampleadopt_opts *o,
+                    struct sampleadopt_result *res, struct err *e)
+{
+    memset(res, 0, sizeof *res);
+    struct adoption a = {.s3 = s3, .cfg = cfg, .s = s, .ix = &s->index, .dayname = dayname,
+                         .o = o, .res = res, .out_bucket = cfg->s3.repartitioned.bucket_name,
+                         .fresh_ok = 1};
+    /* Any sample file no #file line names yet (and no #folded line with its
+     * ETag) is looked at: the sample's series lines alone do not tell (a
+     * later file of the same series may back them already, or the sample
+     * merged a series repart committed meanwhile). */
+    struct err ce = {0};
+    if (index_check_adopted(a.ix, &ce) != 0)
+        return err_setk(e, ERR_DATA, "index %s: %s; nothing is decided from it: run `repart "
+                        "verify --repair` for this day", s->index_key, ce.msg);
+    if (layout_data_key(cfg, &s->day, "", a.prefix, sizeof a.prefix) != 0)
+        return err_set(e, "data prefix too long");
+    struct s3_object_list l = {0};
+    if (s3_list(s3, a.out_bucket, a.prefix, &l, e) != 0)
+        return err_prefix(e, "listing the day's merged files: ");
+    int rc = check_rewritten(&a, &l, e);
+    if (rc == 0)
+        rc = open_files(&a, &l, e);
+    s3_object_list_free(&l);
+    if (rc == 0)
+        rc = adopt_files(&a, e);
     if (rc == 0) {
-        index_sort(ix);
+        index_sort(a.ix);
         scan_classify(s);
     } else {
         err_prefix(e, "adopting the original sample's merged file: ");
     }
-    free(where);
-    free(cand);
-    for (size_t i = 0; i < n_files; i++)
-        adopt_free(files[i].set);
-    free(files);
+    free(a.where);
+    free(a.cand);
+    for (size_t i = 0; i < a.n_files; i++)
+        adopt_free(a.files[i].set);
+    free(a.files);
     return rc;
 }

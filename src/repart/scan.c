@@ -277,17 +277,10 @@ static int list_big_day(const struct scan_ctx *ctx, struct day_scan *s,
     return rc;
 }
 
-int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s, struct err *e)
+/* Lists every object of the day into *all, reading the index meanwhile. */
+static int list_day(const struct scan_ctx *ctx, struct day_scan *s, struct s3_object_list *all,
+                    struct err *e)
 {
-    const struct config *cfg = ctx->cfg;
-    memset(s, 0, sizeof *s);
-    s->day = *d;
-    index_init(&s->index);
-    if (coldkey_day_prefix(s->day_prefix, sizeof s->day_prefix, cfg->s3.cold_tier.data_prefix,
-                           d, e) < 0 ||
-        layout_index_key(cfg, d, s->index_key, sizeof s->index_key) != 0)
-        return err_setk(e, ERR_USAGE, "prefix too long");
-
     /* One page of the whole day first: a day of up to a page of objects
      * (and so most reruns) costs one listing. A bigger day is listed again
      * (list_big_day). */
@@ -302,16 +295,15 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
     waitgroup_wait(&wg);
     waitgroup_destroy(&wg);
 
-    struct s3_object_list all = {0};
     int rc = 0;
     s->n_listings = 1;
     if (first.rc != 0) {
         *e = first.err;
-        err_prefix(e, "listing s3://%s/%s: ", cfg->s3.cold_tier.bucket_name, first.prefix);
+        err_prefix(e, "listing s3://%s/%s: ", ctx->cfg->s3.cold_tier.bucket_name, first.prefix);
         rc = -1;
     } else if (first.truncated) {
-        rc = list_big_day(ctx, s, &all, e);
-    } else if (take_objects(&all, &first.out) != 0) {
+        rc = list_big_day(ctx, s, all, e);
+    } else if (take_objects(all, &first.out) != 0) {
         rc = err_set(e, "out of memory");
     }
     s3_object_list_free(&first.out);
@@ -319,19 +311,28 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
         *e = ie;
         rc = -1;
     }
+    return rc;
+}
+
+/* The data keys of the listing become s->src (their strings taken from
+ * *all); keys that are not data, that do not parse, or that are listed
+ * twice are counted. */
+static int take_sources(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s,
+                        struct s3_object_list *all, struct err *e)
+{
     /* each key once (a key listed twice, by overlapping pages of an
      * S3-compatible server, is one object) */
-    if (rc == 0 && all.n > 1)
-        qsort(all.items, all.n, sizeof *all.items, cmp_object_key);
-    if (rc == 0 && all.n) {
-        s->src = calloc(all.n, sizeof *s->src);
+    if (all->n > 1)
+        qsort(all->items, all->n, sizeof *all->items, cmp_object_key);
+    if (all->n) {
+        s->src = calloc(all->n, sizeof *s->src);
         if (!s->src)
-            rc = err_set(e, "out of memory");
+            return err_set(e, "out of memory");
     }
     size_t prefix_len = strlen(s->day_prefix);
     const char *prev = NULL;   /* the previous key (stolen or not, still allocated) */
-    for (size_t i = 0; rc == 0 && i < all.n; i++) {
-        struct s3_object *o = &all.items[i];
+    for (size_t i = 0; i < all->n; i++) {
+        struct s3_object *o = &all->items[i];
         if (prev && strcmp(prev, o->key) == 0) {
             s->n_listed_twice++;
             continue;
@@ -339,7 +340,7 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
         prev = o->key;
         struct scan_source *src = &s->src[s->n_src];
         struct err ke = {0};
-        switch (scan_key_kind(o->key, cfg->s3.cold_tier.data_prefix, d, &src->ck, &ke)) {
+        switch (scan_key_kind(o->key, ctx->cfg->s3.cold_tier.data_prefix, d, &src->ck, &ke)) {
         case SCAN_KEY_SKIP:
             if (s->n_skipped++ == 0)
                 snprintf(s->skipped_key, sizeof s->skipped_key, "%.*s",
@@ -360,12 +361,13 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
         memcpy(src->etag, o->etag, sizeof src->etag);
         s->n_src++;
     }
-    s3_object_list_free(&all);
-    if (rc != 0)
-        return rc;
+    return 0;
+}
 
-    if (s->n_src > 1)
-        qsort(s->src, s->n_src, sizeof *s->src, cmp_source);
+/* The sources of series the filter leaves out move to s->filtered; s->bytes
+ * counts the others. */
+static int filter_sources(const struct scan_ctx *ctx, struct day_scan *s, struct err *e)
+{
     size_t kept = 0;
     /* (keys listed twice were dropped above) */
     if (s->n_src && !(s->filtered = calloc(s->n_src, sizeof *s->filtered))) {
@@ -384,8 +386,30 @@ int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s
         s->src[kept++] = *src;
     }
     s->n_src = kept;
+    return 0;
+}
+
+int scan_day(const struct scan_ctx *ctx, const struct day *d, struct day_scan *s, struct err *e)
+{
+    const struct config *cfg = ctx->cfg;
+    memset(s, 0, sizeof *s);
+    s->day = *d;
+    index_init(&s->index);
+    if (coldkey_day_prefix(s->day_prefix, sizeof s->day_prefix, cfg->s3.cold_tier.data_prefix,
+                           d, e) < 0 ||
+        layout_index_key(cfg, d, s->index_key, sizeof s->index_key) != 0)
+        return err_setk(e, ERR_USAGE, "prefix too long");
+    struct s3_object_list all = {0};
+    int rc = list_day(ctx, s, &all, e);
+    if (rc == 0)
+        rc = take_sources(ctx, d, s, &all, e);
+    s3_object_list_free(&all);
     if (rc != 0)
         return rc;
+    if (s->n_src > 1)
+        qsort(s->src, s->n_src, sizeof *s->src, cmp_source);
+    if (filter_sources(ctx, s, e) != 0)
+        return -1;
     s->series = (size_t)count_distinct_series(s->src, s->n_src, 0);
     scan_classify(s);
     return 0;

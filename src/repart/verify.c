@@ -379,10 +379,9 @@ static void vh_number(struct vhash *v, double d)
     }
 }
 
-static int vh_value(struct vhash *v, avro_value_t *x, int depth)
+/* null, booleans and numbers (an int promoted to long hashes the same) */
+static int vh_number_value(struct vhash *v, avro_value_t *x)
 {
-    if (depth > 64)
-        return -1;
     switch (avro_value_get_type(x)) {
     case AVRO_NULL:
         vh_tag_len(v, 'N', 0);
@@ -417,6 +416,15 @@ static int vh_value(struct vhash *v, avro_value_t *x, int depth)
         vh_number(v, d);
         return 0;
     }
+    default:
+        return -1;
+    }
+}
+
+/* strings, bytes and enum symbols */
+static int vh_text_value(struct vhash *v, avro_value_t *x)
+{
+    switch (avro_value_get_type(x)) {
     case AVRO_STRING: {
         const char *p = NULL;
         size_t n = 0;
@@ -447,54 +455,87 @@ static int vh_value(struct vhash *v, avro_value_t *x, int depth)
         vh_bytes(v, sym, n);
         return 0;
     }
+    default:
+        return -1;
+    }
+}
+
+static int vh_value(struct vhash *v, avro_value_t *x, int depth);
+
+/* fields by name, in any order: each non-null field hashed on its own, the
+ * hashes summed (a source may list its fields in another order than the day
+ * file) */
+static int vh_record(struct vhash *v, avro_value_t *x, int depth)
+{
+    size_t n = 0;
+    avro_value_get_size(x, &n);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t f;
+        const char *name = NULL;
+        if (avro_value_get_by_index(x, i, &f, &name) != 0 || !name)
+            return -1;
+        if (vh_null(&f))
+            continue;   /* absent and null are the same value */
+        struct vhash fv = {0xcbf29ce484222325ULL};
+        vh_tag_len(&fv, 'F', strlen(name));
+        vh_bytes(&fv, name, strlen(name));
+        if (vh_value(&fv, &f, depth + 1) != 0)
+            return -1;
+        sum += vh_mix(fv.h);
+    }
+    vh_tag_len(v, 'R', sum);
+    return 0;
+}
+
+/* arrays and maps: elements in order, a map's keys with them */
+static int vh_list(struct vhash *v, avro_value_t *x, int depth)
+{
+    size_t n = 0;
+    int map = avro_value_get_type(x) == AVRO_MAP;
+    avro_value_get_size(x, &n);
+    vh_tag_len(v, map ? 'M' : 'A', n);
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t el;
+        const char *key = NULL;
+        if (avro_value_get_by_index(x, i, &el, map ? &key : NULL) != 0)
+            return -1;
+        if (map && key)
+            vh_bytes(v, key, strlen(key) + 1);
+        if (vh_value(v, &el, depth + 1) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int vh_value(struct vhash *v, avro_value_t *x, int depth)
+{
+    if (depth > 64)
+        return -1;
+    switch (avro_value_get_type(x)) {
+    case AVRO_NULL:
+    case AVRO_BOOLEAN:
+    case AVRO_INT32:
+    case AVRO_INT64:
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+        return vh_number_value(v, x);
+    case AVRO_STRING:
+    case AVRO_BYTES:
+    case AVRO_FIXED:
+    case AVRO_ENUM:
+        return vh_text_value(v, x);
     case AVRO_UNION: {
         avro_value_t br;
         if (avro_value_get_current_branch(x, &br) != 0)
             return -1;
         return vh_value(v, &br, depth + 1);
     }
-    case AVRO_RECORD: {
-        /* fields by name, in any order: each non-null field hashed on its
-         * own, the hashes summed (a source may list its fields in another
-         * order than the day file) */
-        size_t n = 0;
-        avro_value_get_size(x, &n);
-        uint64_t sum = 0;
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t f;
-            const char *name = NULL;
-            if (avro_value_get_by_index(x, i, &f, &name) != 0 || !name)
-                return -1;
-            if (vh_null(&f))
-                continue;   /* absent and null are the same value */
-            struct vhash fv = {0xcbf29ce484222325ULL};
-            vh_tag_len(&fv, 'F', strlen(name));
-            vh_bytes(&fv, name, strlen(name));
-            if (vh_value(&fv, &f, depth + 1) != 0)
-                return -1;
-            sum += vh_mix(fv.h);
-        }
-        vh_tag_len(v, 'R', sum);
-        return 0;
-    }
+    case AVRO_RECORD:
+        return vh_record(v, x, depth);
     case AVRO_ARRAY:
-    case AVRO_MAP: {
-        size_t n = 0;
-        int map = avro_value_get_type(x) == AVRO_MAP;
-        avro_value_get_size(x, &n);
-        vh_tag_len(v, map ? 'M' : 'A', n);
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t el;
-            const char *key = NULL;
-            if (avro_value_get_by_index(x, i, &el, map ? &key : NULL) != 0)
-                return -1;
-            if (map && key)
-                vh_bytes(v, key, strlen(key) + 1);
-            if (vh_value(v, &el, depth + 1) != 0)
-                return -1;
-        }
-        return 0;
-    }
+    case AVRO_MAP:
+        return vh_list(v, x, depth);
     default:
         return -1;
     }
@@ -780,45 +821,58 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
     index_free(&fresh);
 }
 
-int verify_day(const struct verify_env *env, const struct day *d, struct verify_day *v)
-{
-    const struct config *cfg = env->cfg;
+/* verify_day's state, shared by its steps */
+struct vday {
+    const struct verify_env *env;
+    const struct day *d;
+    struct verify_day *v;
     struct day_scan s;
-    size_t cap = 0;
-    struct src_ref *refs = NULL;
-    const struct scan_source **cold = NULL;
-    struct read_task *tasks = NULL;
-    const char **series = NULL;
-    struct read_task **ftask = NULL;   /* per v->files[i]: its read */
-    size_t n_tasks = 0;
-    int rc = survey(env, NULL, d, v, &s, &cap);
-    if (rc != 0)
-        goto out;
-    /* every key of the day accounted for: what a run would fail on */
-    if (s.n_bad_keys)
+    size_t cap;                        /* of v->files */
+    struct src_ref *refs;              /* the index's #src lines, by merged file */
+    size_t n_refs;
+    const struct scan_source **cold;   /* the cold-tier sources, by relkey */
+    struct read_task *tasks;
+    size_t n_tasks;
+    const char **series;               /* runs of it: each merged file's series (--deep) */
+    size_t n_series;
+    struct read_task **ftask;          /* per v->files[i]: its read */
+    const struct index_file *dfile;    /* the day file's #file line; NULL: none */
+    int dayfile_tail;                  /* the day file has bytes after the committed ones */
+};
+
+/* every key of the day accounted for: what a run would fail on */
+static void report_keys(struct verify_day *v, const struct day_scan *s)
+{
+    if (s->n_bad_keys)
         add_finding(v, VK_BAD_KEY, VERIFY_PROBLEM, NULL,
                     "%zu .avro key(s) under %s do not parse (a run fails the day until they "
-                    "are renamed or removed); first: %s", s.n_bad_keys, s.day_prefix,
-                    s.bad_key.msg);
-    if (s.n_skipped)
+                    "are renamed or removed); first: %s", s->n_bad_keys, s->day_prefix,
+                    s->bad_key.msg);
+    if (s->n_skipped)
         add_finding(v, VK_OTHER, VERIFY_WARNING, NULL,
                     "%zu key(s) under %s that are not data (skipped); first: \"%s\"",
-                    s.n_skipped, s.day_prefix, s.skipped_key);
-    /* the day file against its #file line */
-    const struct index_file *dfile = index_file_find(&s.index, LAYOUT_DAYFILE);
+                    s->n_skipped, s->day_prefix, s->skipped_key);
+}
+
+/* the day file against its #file line */
+static void check_dayfile(struct vday *x)
+{
+    struct verify_day *v = x->v;
+    const struct day_scan *s = &x->s;
+    const struct index_file *dfile = index_file_find(&s->index, LAYOUT_DAYFILE);
     const struct verify_file *dvf = find_file(v, LAYOUT_DAYFILE);
-    int dayfile_tail = 0;
     struct err ce = {0};
-    if (dfile && index_check_file(&s.index, LAYOUT_DAYFILE, &ce) != 0)
-        add_finding(v, VK_INDEX_DAMAGED, VERIFY_PROBLEM, s.index_key,
+    x->dfile = dfile;
+    if (dfile && index_check_file(&s->index, LAYOUT_DAYFILE, &ce) != 0)
+        add_finding(v, VK_INDEX_DAMAGED, VERIFY_PROBLEM, s->index_key,
                     "%s: %s (`verify --repair` rebuilds the day file from the cold tier)",
-                    s.index_key, ce.msg);
-    if (index_check_adopted(&s.index, &ce) != 0)
-        add_finding(v, VK_INDEX_DAMAGED, VERIFY_PROBLEM, s.index_key,
+                    s->index_key, ce.msg);
+    if (index_check_adopted(&s->index, &ce) != 0)
+        add_finding(v, VK_INDEX_DAMAGED, VERIFY_PROBLEM, s->index_key,
                     "%s: %s (`verify --repair` adopts the sample's files again from their "
-                    "records)", s.index_key, ce.msg);
+                    "records)", s->index_key, ce.msg);
     if (dfile && dvf && dvf->size > dfile->size) {
-        dayfile_tail = 1;
+        x->dayfile_tail = 1;
         add_finding(v, VK_OTHER, VERIFY_WARNING, dvf->key,
                     "%s: %lld bytes after the %lld committed ones, written by a run that stopped "
                     "before its commit (records of real sources; the next run writes them "
@@ -829,217 +883,297 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
         add_finding(v, VK_CORRUPT, VERIFY_PROBLEM, dvf->key,
                     "%s: %lld bytes, shorter than the %lld bytes the index committed",
                     dvf->key, dvf->size, dfile->size);
+}
 
-    size_t n_refs = s.index.n_sources;
-    refs = calloc(n_refs ? n_refs : 1, sizeof *refs);
-    cold = calloc(s.n_src ? s.n_src : 1, sizeof *cold);
-    series = calloc(n_refs ? n_refs : 1, sizeof *series);
+/* The index's #src lines sorted by merged file, each with its cold-tier
+ * object; and room for the reads. */
+static int pair_sources(struct vday *x)
+{
+    struct verify_day *v = x->v;
+    const struct day_scan *s = &x->s;
+    size_t n_refs = x->n_refs = s->index.n_sources;
+    x->refs = calloc(n_refs ? n_refs : 1, sizeof *x->refs);
+    x->cold = calloc(s->n_src ? s->n_src : 1, sizeof *x->cold);
+    x->series = calloc(n_refs ? n_refs : 1, sizeof *x->series);
     /* one task per referenced merged file present, one per readable source */
-    tasks = calloc(n_refs + v->n_files + 1, sizeof *tasks);
-    ftask = calloc(v->n_files + 1, sizeof *ftask);
-    if (!refs || !cold || !tasks || !series || !ftask) {
-        rc = err_set(&v->err, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < s.n_src; i++)
-        cold[i] = &s.src[i];
-    qsort(cold, s.n_src, sizeof *cold, cmp_cold);
+    x->tasks = calloc(n_refs + v->n_files + 1, sizeof *x->tasks);
+    x->ftask = calloc(v->n_files + 1, sizeof *x->ftask);
+    if (!x->refs || !x->cold || !x->tasks || !x->series || !x->ftask)
+        return err_set(&v->err, "out of memory");
+    for (size_t i = 0; i < s->n_src; i++)
+        x->cold[i] = &s->src[i];
+    qsort(x->cold, s->n_src, sizeof *x->cold, cmp_cold);
     for (size_t i = 0; i < n_refs; i++) {
-        refs[i].ix = &s.index.sources[i];
-        refs[i].cold = find_cold(cold, s.n_src, refs[i].ix->relkey);
+        x->refs[i].ix = &s->index.sources[i];
+        x->refs[i].cold = find_cold(x->cold, s->n_src, x->refs[i].ix->relkey);
     }
-    qsort(refs, n_refs, sizeof *refs, cmp_ref);
+    qsort(x->refs, n_refs, sizeof *x->refs, cmp_ref);
+    return 0;
+}
 
+/* The end of the run of refs from `first` that name the same merged file. */
+static size_t ref_run_end(const struct vday *x, size_t first)
+{
+    const char *name = x->refs[first].ix->merged;
+    size_t end;
+    for (end = first; end < x->n_refs && strcmp(x->refs[end].ix->merged, name) == 0; end++)
+        ;
+    return end;
+}
+
+static void start_read(const struct vday *x, struct read_task *t)
+{
+    waitgroup_add(t->wg, 1);
+    if (pool_submit(x->env->pool, read_run, t) != 0)
+        read_run(t);
+}
+
+/* The series of refs [first, end), for --deep: a run of x->series, sorted,
+ * each once. */
+static const char **file_series(struct vday *x, size_t first, size_t end, size_t *n)
+{
+    const char **fs = x->series + x->n_series;
+    size_t nfs = 0;
+    for (size_t i = first; i < end; i++)
+        fs[nfs++] = x->refs[i].ix->series;
+    qsort(fs, nfs, sizeof *fs, str_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < nfs; i++)
+        if (!w || strcmp(fs[w - 1], fs[i]) != 0)
+            fs[w++] = fs[i];
+    x->n_series += w;
+    *n = w;
+    return fs;
+}
+
+/* Starts the read of the merged file of refs [first, end), when present, and
+ * of its sources unchanged in the cold tier. */
+static void read_merged(struct vday *x, struct waitgroup *wg, size_t first, size_t end)
+{
+    const struct verify_env *env = x->env;
+    struct src_ref *refs = x->refs;
+    const char *name = refs[first].ix->merged;
+    struct verify_file *f = find_file(x->v, name);
+    if (!f)
+        return;   /* missing: reported by judge_files */
+    size_t w;
+    const char **fs = file_series(x, first, end, &w);
+    struct read_task *t = &x->tasks[x->n_tasks++];
+    *t = (struct read_task){.s3 = env->s3, .bucket = env->cfg->s3.repartitioned.bucket_name,
+                            .key = f->key, .wg = wg, .deep = env->deep, .series = fs,
+                            .n_series = w};
+    /* a day file with an uncommitted tail: what the index committed is checked */
+    if (x->dayfile_tail && strcmp(name, LAYOUT_DAYFILE) == 0)
+        t->last = x->dfile->size - 1;
+    /* files the index records whole (#file): their bytes are checked too */
+    const struct index_file *xf = index_file_find(&x->s.index, name);
+    if (xf && (t->last > 0 ? t->last + 1 : f->size) == xf->size)
+        t->want = xf;
+    x->ftask[f - x->v->files] = t;
+    start_read(x, t);
+    for (size_t i = first; i < end; i++) {
+        const struct scan_source *c = refs[i].cold;
+        if (!c || strcmp(c->etag, refs[i].ix->etag) != 0 || c->size != refs[i].ix->size)
+            continue;   /* gone or changed: reported by judge_file */
+        struct read_task *st = &x->tasks[x->n_tasks++];
+        /* deep: each source's record values too (value_hash) */
+        *st = (struct read_task){.s3 = env->s3, .bucket = env->cfg->s3.cold_tier.bucket_name,
+                                 .key = c->key, .wg = wg, .deep = env->deep};
+        refs[i].task = st;
+        start_read(x, st);
+    }
+}
+
+/* Reads every merged file named by the index and its sources, in the pool. */
+static void read_all(struct vday *x)
+{
     struct waitgroup wg;
     waitgroup_init(&wg);
-    const char *cold_bucket = cfg->s3.cold_tier.bucket_name;
-    const char *out_bucket = cfg->s3.repartitioned.bucket_name;
-    size_t n_series = 0;
-    /* per merged file named by the index: [first, end) of refs */
-    for (size_t first = 0, end; first < n_refs; first = end) {
-        const char *name = refs[first].ix->merged;
-        for (end = first; end < n_refs && strcmp(refs[end].ix->merged, name) == 0; end++)
-            ;
-        struct verify_file *f = find_file(v, name);
-        if (!f)
-            continue;   /* missing: reported below */
-        /* its series, for --deep: a run of `series` */
-        const char **fs = series + n_series;
-        size_t nfs = 0;
-        for (size_t i = first; i < end; i++)
-            fs[nfs++] = refs[i].ix->series;
-        qsort(fs, nfs, sizeof *fs, str_cmp);
-        size_t w = 0;
-        for (size_t i = 0; i < nfs; i++)
-            if (!w || strcmp(fs[w - 1], fs[i]) != 0)
-                fs[w++] = fs[i];
-        n_series += w;
-        struct read_task *t = &tasks[n_tasks++];
-        *t = (struct read_task){.s3 = env->s3, .bucket = out_bucket, .key = f->key, .wg = &wg,
-                                .deep = env->deep, .series = fs, .n_series = w};
-        /* a day file with an uncommitted tail: what the index committed is checked */
-        if (dayfile_tail && strcmp(name, LAYOUT_DAYFILE) == 0)
-            t->last = dfile->size - 1;
-        /* files the index records whole (#file): their bytes are checked too */
-        const struct index_file *xf = index_file_find(&s.index, name);
-        if (xf && (t->last > 0 ? t->last + 1 : f->size) == xf->size)
-            t->want = xf;
-        ftask[f - v->files] = t;
-        waitgroup_add(&wg, 1);
-        if (pool_submit(env->pool, read_run, t) != 0)
-            read_run(t);
-        for (size_t i = first; i < end; i++) {
-            const struct scan_source *c = refs[i].cold;
-            if (!c || strcmp(c->etag, refs[i].ix->etag) != 0 || c->size != refs[i].ix->size)
-                continue;   /* gone or changed: reported below */
-            struct read_task *st = &tasks[n_tasks++];
-            /* deep: each source's record values too (value_hash) */
-            *st = (struct read_task){.s3 = env->s3, .bucket = cold_bucket, .key = c->key, .wg = &wg,
-                                     .deep = env->deep};
-            refs[i].task = st;
-            waitgroup_add(&wg, 1);
-            if (pool_submit(env->pool, read_run, st) != 0)
-                read_run(st);
-        }
+    for (size_t first = 0, end; first < x->n_refs; first = end) {
+        end = ref_run_end(x, first);
+        read_merged(x, &wg, first, end);
     }
     waitgroup_wait(&wg);
     waitgroup_destroy(&wg);
+}
 
-    /* judge each merged file named by the index */
-    const char **missing = calloc(n_refs ? n_refs : 1, sizeof *missing);
-    size_t *missing_n = calloc(n_refs ? n_refs : 1, sizeof *missing_n);
-    size_t n_missing = 0;
-    if (!missing || !missing_n) {
-        free(missing);
-        free(missing_n);
-        rc = err_set(&v->err, "out of memory");
-        goto out;
-    }
-    for (size_t first = 0, end; first < n_refs; first = end) {
-        const char *name = refs[first].ix->merged;
-        for (end = first; end < n_refs && strcmp(refs[end].ix->merged, name) == 0; end++)
-            ;
-        size_t n = end - first;
-        struct verify_file *f = find_file(v, name);
-        if (!f) {
-            missing[n_missing] = name;
-            missing_n[n_missing++] = n;
-            continue;
-        }
-        struct read_task *t = ftask[f - v->files];
-        size_t gone = 0, changed = 0, unreadable = 0;
-        const char *gone_ex = NULL, *changed_ex = NULL;
-        struct err unread_ex = {0};
-        long long expected = 0;
-        uint64_t want_sum = 0, want_xor = 0;
-        for (size_t i = first; i < end; i++) {
-            if (!refs[i].cold) {
-                if (!gone++)
-                    gone_ex = refs[i].ix->relkey;
-            } else if (!refs[i].task) {
-                if (!changed++)
-                    changed_ex = refs[i].ix->relkey;
-            } else {
-                if (refs[i].task->rc != 0) {
-                    if (!unreadable++)
-                        unread_ex = refs[i].task->err;
-                } else {
-                    expected += (long long)refs[i].task->records;
-                    want_sum += refs[i].task->vsum;
-                    want_xor ^= refs[i].task->vxor;
-                    v->sources_read++;
-                }
-            }
-        }
-        if (gone)
-            add_finding(v, VK_SOURCE_GONE, VERIFY_WARNING, f->key,
-                        "%s: %zu of its %zu sources are no longer in the cold tier (e.g. %s%s); "
-                        "its record count cannot be checked", f->key, gone, n, s.day_prefix, gone_ex);
-        if (changed)
-            add_finding(v, VK_SOURCE_CHANGED, VERIFY_WARNING, f->key,
-                        "%s: %zu of its %zu sources have another ETag or size than the index "
-                        "records (e.g. %s%s); its record count cannot be checked", f->key, changed,
-                        n, s.day_prefix, changed_ex);
-        if (unreadable)
-            add_finding(v, VK_SOURCE_UNREADABLE, VERIFY_WARNING, f->key,
-                        "%s: %zu of its %zu sources could not be read (%s); its record count "
-                        "cannot be checked", f->key, unreadable, n, unread_ex.msg);
-        /* an adopted sample file's records that no listed source accounted
-         * for when it was adopted (sources deleted before) */
-        const struct index_file *xf = index_file_find(&s.index, name);
-        long long unowned = xf && xf->unowned > 0 ? xf->unowned : 0;
-        expected += unowned;
-        int known = !gone && !changed && !unreadable;
-        f->expected = known ? expected : -1;
-        if (t->rc != 0) {
-            if (t->data_error) {
-                f->status = VF_CORRUPT;
-                add_finding(v, VK_CORRUPT, VERIFY_PROBLEM, f->key, "corrupt: %s", t->err.msg);
-            } else {
-                f->status = VF_UNREADABLE;
-                add_finding(v, VK_UNREADABLE, VERIFY_PROBLEM, f->key, "unreadable: %s", t->err.msg);
-            }
-            continue;
-        }
-        f->records = (long long)t->records;
-        v->records += t->records;
-        if (known)
-            v->records_expected += (uint64_t)expected;
-        if (t->foreign && (long long)t->foreign > unowned) {
-            f->status = VF_FOREIGN_SERIES;
-            add_finding(v, VK_FOREIGN_SERIES, VERIFY_PROBLEM, f->key,
-                        "%s: %llu record(s) of series that none of its %zu sources holds "
-                        "(first: seriesId \"%s\" in the block at offset %llu)", f->key,
-                        (unsigned long long)t->foreign, n, t->foreign_example,
-                        (unsigned long long)t->foreign_offset);
-        } else if (known && (long long)t->records != expected) {
-            f->status = VF_MISMATCH;
-            add_finding(v, VK_COUNT_MISMATCH, VERIFY_PROBLEM, f->key,
-                        "%s: holds %llu records, its %zu sources hold %lld", f->key,
-                        (unsigned long long)t->records, n, expected);
-        } else if (known && env->deep && !unowned &&
-                   (t->vsum != want_sum || t->vxor != want_xor)) {
-            /* (an adopted file with unowned records has values no source
-             * accounts for: counts only) */
-            f->status = VF_VALUE_MISMATCH;
-            add_finding(v, VK_VALUE_MISMATCH, VERIFY_PROBLEM, f->key,
-                        "%s: holds as many records as its %zu sources (%lld), but not their "
-                        "field values (a value changed or dropped)", f->key, n, expected);
+/* What the reads of a merged file's sources found. */
+struct src_tally {
+    size_t gone, changed, unreadable;
+    const char *gone_ex, *changed_ex;
+    struct err unread_ex;
+    long long expected;          /* records of the sources read */
+    uint64_t want_sum, want_xor; /* their values (value_hash) */
+};
+
+static void tally_sources(const struct vday *x, size_t first, size_t end, struct src_tally *t)
+{
+    const struct src_ref *refs = x->refs;
+    for (size_t i = first; i < end; i++) {
+        if (!refs[i].cold) {
+            if (!t->gone++)
+                t->gone_ex = refs[i].ix->relkey;
+        } else if (!refs[i].task) {
+            if (!t->changed++)
+                t->changed_ex = refs[i].ix->relkey;
         } else {
-            f->status = known ? VF_OK : VF_UNCHECKED;
+            if (refs[i].task->rc != 0) {
+                if (!t->unreadable++)
+                    t->unread_ex = refs[i].task->err;
+            } else {
+                t->expected += (long long)refs[i].task->records;
+                t->want_sum += refs[i].task->vsum;
+                t->want_xor ^= refs[i].task->vxor;
+                x->v->sources_read++;
+            }
         }
     }
+}
+
+/* the sources whose records cannot be counted */
+static void report_sources(struct verify_day *v, const struct verify_file *f,
+                           const struct src_tally *t, size_t n, const char *day_prefix)
+{
+    if (t->gone)
+        add_finding(v, VK_SOURCE_GONE, VERIFY_WARNING, f->key,
+                    "%s: %zu of its %zu sources are no longer in the cold tier (e.g. %s%s); "
+                    "its record count cannot be checked", f->key, t->gone, n, day_prefix,
+                    t->gone_ex);
+    if (t->changed)
+        add_finding(v, VK_SOURCE_CHANGED, VERIFY_WARNING, f->key,
+                    "%s: %zu of its %zu sources have another ETag or size than the index "
+                    "records (e.g. %s%s); its record count cannot be checked", f->key,
+                    t->changed, n, day_prefix, t->changed_ex);
+    if (t->unreadable)
+        add_finding(v, VK_SOURCE_UNREADABLE, VERIFY_WARNING, f->key,
+                    "%s: %zu of its %zu sources could not be read (%s); its record count "
+                    "cannot be checked", f->key, t->unreadable, n, t->unread_ex.msg);
+}
+
+/* Judges the merged file f of refs [first, end) against its sources. */
+static void judge_file(struct vday *x, struct verify_file *f, size_t first, size_t end)
+{
+    const struct verify_env *env = x->env;
+    struct verify_day *v = x->v;
+    size_t n = end - first;
+    struct read_task *t = x->ftask[f - v->files];
+    struct src_tally st = {0};
+    tally_sources(x, first, end, &st);
+    report_sources(v, f, &st, n, x->s.day_prefix);
+    /* an adopted sample file's records that no listed source accounted
+     * for when it was adopted (sources deleted before) */
+    const struct index_file *xf = index_file_find(&x->s.index, f->name);
+    long long unowned = xf && xf->unowned > 0 ? xf->unowned : 0;
+    long long expected = st.expected + unowned;
+    int known = !st.gone && !st.changed && !st.unreadable;
+    f->expected = known ? expected : -1;
+    if (t->rc != 0) {
+        if (t->data_error) {
+            f->status = VF_CORRUPT;
+            add_finding(v, VK_CORRUPT, VERIFY_PROBLEM, f->key, "corrupt: %s", t->err.msg);
+        } else {
+            f->status = VF_UNREADABLE;
+            add_finding(v, VK_UNREADABLE, VERIFY_PROBLEM, f->key, "unreadable: %s", t->err.msg);
+        }
+        return;
+    }
+    f->records = (long long)t->records;
+    v->records += t->records;
+    if (known)
+        v->records_expected += (uint64_t)expected;
+    if (t->foreign && (long long)t->foreign > unowned) {
+        f->status = VF_FOREIGN_SERIES;
+        add_finding(v, VK_FOREIGN_SERIES, VERIFY_PROBLEM, f->key,
+                    "%s: %llu record(s) of series that none of its %zu sources holds "
+                    "(first: seriesId \"%s\" in the block at offset %llu)", f->key,
+                    (unsigned long long)t->foreign, n, t->foreign_example,
+                    (unsigned long long)t->foreign_offset);
+    } else if (known && (long long)t->records != expected) {
+        f->status = VF_MISMATCH;
+        add_finding(v, VK_COUNT_MISMATCH, VERIFY_PROBLEM, f->key,
+                    "%s: holds %llu records, its %zu sources hold %lld", f->key,
+                    (unsigned long long)t->records, n, expected);
+    } else if (known && env->deep && !unowned &&
+               (t->vsum != st.want_sum || t->vxor != st.want_xor)) {
+        /* (an adopted file with unowned records has values no source
+         * accounts for: counts only) */
+        f->status = VF_VALUE_MISMATCH;
+        add_finding(v, VK_VALUE_MISMATCH, VERIFY_PROBLEM, f->key,
+                    "%s: holds as many records as its %zu sources (%lld), but not their "
+                    "field values (a value changed or dropped)", f->key, n, expected);
+    } else {
+        f->status = known ? VF_OK : VF_UNCHECKED;
+    }
+}
+
+/* The merged files the index names that are not in the bucket (n_missing of
+ * them, each named by missing_n[i] #src lines), as files of their own. */
+static void report_missing(struct vday *x, const char **missing, const size_t *missing_n,
+                           size_t n_missing)
+{
+    struct verify_day *v = x->v;
     for (size_t i = 0; i < n_missing; i++) {
         char prefix[CONFIG_PREFIX_MAX + DAY_PARTITION_MAX + 8];
-        data_prefix(cfg, d, prefix, sizeof prefix);
+        data_prefix(x->env->cfg, x->d, prefix, sizeof prefix);
         size_t kl = strlen(prefix) + strlen(missing[i]) + 1;
         char *key = malloc(kl);
         if (!key)
             continue;
         snprintf(key, kl, "%s%s", prefix, missing[i]);
         const struct src_ref *r = NULL;
-        for (size_t j = 0; j < n_refs && !r; j++)
-            if (strcmp(refs[j].ix->merged, missing[i]) == 0)
-                r = &refs[j];
+        for (size_t j = 0; j < x->n_refs && !r; j++)
+            if (strcmp(x->refs[j].ix->merged, missing[i]) == 0)
+                r = &x->refs[j];
         add_finding(v, VK_MISSING, VERIFY_PROBLEM, key,
                     "%s: missing: %zu source(s) of the index (#src lines) name it, e.g. %s%s",
-                    key, missing_n[i], s.day_prefix, r ? r->ix->relkey : "?");
-        if (push_file(v, &cap, missing[i], key, -1, 0, VF_MISSING) == 0)
+                    key, missing_n[i], x->s.day_prefix, r ? r->ix->relkey : "?");
+        if (push_file(v, &x->cap, missing[i], key, -1, 0, VF_MISSING) == 0)
             v->files[v->n_files - 1].sources = missing_n[i];
         free(key);
     }
+}
+
+/* judge each merged file named by the index; the missing ones after (they
+ * join v->files, which moves it) */
+static int judge_files(struct vday *x)
+{
+    struct verify_day *v = x->v;
+    size_t n_refs = x->n_refs;
+    const char **missing = calloc(n_refs ? n_refs : 1, sizeof *missing);
+    size_t *missing_n = calloc(n_refs ? n_refs : 1, sizeof *missing_n);
+    size_t n_missing = 0;
+    if (!missing || !missing_n) {
+        free(missing);
+        free(missing_n);
+        return err_set(&v->err, "out of memory");
+    }
+    for (size_t first = 0, end; first < n_refs; first = end) {
+        const char *name = x->refs[first].ix->merged;
+        end = ref_run_end(x, first);
+        struct verify_file *f = find_file(v, name);
+        if (!f) {
+            missing[n_missing] = name;
+            missing_n[n_missing++] = end - first;
+            continue;
+        }
+        judge_file(x, f, first, end);
+    }
+    report_missing(x, missing, missing_n, n_missing);
     free(missing);
     free(missing_n);
-    if (v->n_files > 1)
-        qsort(v->files, v->n_files, sizeof *v->files, cmp_file);
+    return 0;
+}
 
-    /* orphans, legacy and other objects */
-    if (env->repair && v->n_files) {
+/* orphans: deleted with --repair, else reported */
+static void check_orphans(struct vday *x)
+{
+    struct verify_day *v = x->v;
+    if (x->env->repair && v->n_files) {
         int any = 0;
         for (size_t i = 0; i < v->n_files && !any; i++)
             any = v->files[i].status == VF_ORPHAN;
         if (any)
-            repair(env, &s, v);
+            repair(x->env, &x->s, v);
     } else {
         for (size_t i = 0; i < v->n_files; i++)
             if (v->files[i].status == VF_ORPHAN)
@@ -1047,10 +1181,15 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
                             "%s: orphan: no index line names it (left by a run that stopped "
                             "before its commit; `verify --repair` deletes it)", v->files[i].key);
     }
+}
+
+/* legacy (the Python sample's files) and other objects */
+static void report_others(struct verify_day *v, const struct index *ix)
+{
     for (size_t i = 0; i < v->n_files; i++) {
         const struct verify_file *f = &v->files[i];
         const struct index_folded *fo =
-            f->status == VF_LEGACY ? index_folded_find(&s.index, f->name) : NULL;
+            f->status == VF_LEGACY ? index_folded_find(ix, f->name) : NULL;
         if (fo && !fo->etag[0])
             add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
                         "%s: folded into " LAYOUT_DAYFILE ", but the index did not record which "
@@ -1062,13 +1201,13 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
                         "it: queries count its records twice until the next `repart all` of "
                         "the day deletes it", f->key);
         else if (f->status == VF_LEGACY &&
-                 sampleadopt_changed(&s.index, f->name, f->size, f->etag))
+                 sampleadopt_changed(ix, f->name, f->size, f->etag))
             add_finding(v, VK_OTHER, VERIFY_PROBLEM, f->key,
                         "%s: merged by the original Python sample and adopted by the index, "
                         "but rewritten since (%lld bytes; the sample run again in the same "
                         "second): the records the index counts there are gone; `verify "
                         "--repair` adopts it again and rebuilds the day", f->key, f->size);
-        else if (f->status == VF_LEGACY && !index_file_find(&s.index, f->name))
+        else if (f->status == VF_LEGACY && !index_file_find(ix, f->name))
             add_finding(v, VK_SAMPLE_UNACCOUNTED, VERIFY_WARNING, f->key,
                         "%s: merged by the original Python sample and not accounted for by the "
                         "index (no #file line): the next run of the day adopts it, or folds it "
@@ -1081,13 +1220,32 @@ int verify_day(const struct verify_env *env, const struct day *d, struct verify_
             add_finding(v, VK_OTHER, VERIFY_INFO, f->key,
                         "%s: not a merged file of repart or the Python sample; not checked", f->key);
     }
-    rc = 0;
-out:
-    free(refs);
-    free(cold);
-    free(tasks);
-    free(series);
-    free(ftask);
-    scan_free(&s);
+}
+
+int verify_day(const struct verify_env *env, const struct day *d, struct verify_day *v)
+{
+    struct vday x = {.env = env, .d = d, .v = v};
+    int rc = survey(env, NULL, d, v, &x.s, &x.cap);
+    if (rc == 0) {
+        report_keys(v, &x.s);
+        check_dayfile(&x);
+        rc = pair_sources(&x);
+    }
+    if (rc == 0) {
+        read_all(&x);
+        rc = judge_files(&x);
+    }
+    if (rc == 0) {
+        if (v->n_files > 1)
+            qsort(v->files, v->n_files, sizeof *v->files, cmp_file);
+        check_orphans(&x);
+        report_others(v, &x.s.index);
+    }
+    free(x.refs);
+    free(x.cold);
+    free(x.tasks);
+    free(x.series);
+    free(x.ftask);
+    scan_free(&x.s);
     return rc;
 }

@@ -354,6 +354,58 @@ static void log_skips(const struct event_batch *ev, size_t from)
 
 enum { GATHER_OK, GATHER_STOP, GATHER_FATAL };
 
+/* Adds one received message to the batch and logs what it is: 1 when it is
+ * fresh (not one left for the next run), 0 when not, -1 when it cannot be
+ * added. *held counts the messages the batch holds, *t_first is when the
+ * first came. */
+static int take_message(const struct watch_params *p, struct beat *h, struct watch_batch *b,
+                        const struct sqs_message *m, struct idset *left, size_t *held,
+                        double *t_first, struct watch_totals *tot, struct err *e)
+{
+    if (p->once && idset_has(left, m->message_id ? m->message_id : "")) {
+        log_msg(LOG_DEBUG, NULL, "redelivered", "message %s came back; left for the next "
+                "run", short_id(m->message_id));
+        return 0;
+    }
+    size_t skips_before = b->ev.n_skipped_kept;
+    int dup;
+    struct err bad;
+    pthread_mutex_lock(&h->mu);
+    struct watch_msg *w = watch_batch_add(b, m, p->filter, &dup, &bad, e);
+    pthread_mutex_unlock(&h->mu);
+    if (!w)
+        return -1;
+    if (dup) {
+        tot->duplicates++;
+        log_msg(LOG_DEBUG, NULL, "duplicate", "message %s received again in this batch",
+                short_id(w->id));
+        return 1;
+    }
+    tot->messages++;
+    log_skips(&b->ev, skips_before);
+    if (w->state == WATCH_MSG_BAD) {
+        tot->bad++;
+        log_msg(LOG_WARN, NULL, "bad_message", "%s (received %d time(s); left in the "
+                "queue for its dead-letter queue)", bad.msg, w->receive_count);
+        if (p->once)
+            idset_add(left, w->id);
+        return 1;
+    }
+    (*held)++;
+    if (w->state == WATCH_MSG_NOWORK) {
+        tot->nowork++;
+        log_msg(LOG_DEBUG, NULL, "message", "message %s names no day (deleted with the "
+                "batch)", short_id(w->id));
+    } else {
+        char d0[DAY_STR_MAX];
+        log_msg(LOG_DEBUG, NULL, "message", "message %s names %zu day(s) from %s",
+                short_id(w->id), w->days.n, day_format(&w->days.v[0], d0));
+    }
+    if (*t_first == 0)
+        *t_first = datetime_mono_secs();
+    return 1;
+}
+
 /* Gathers one batch into b (see watch.h). *drained = 1 when, with `once`,
  * the first receive found nothing new. */
 static int gather(const struct watch_params *p, const struct watch_clients *c, struct beat *h,
@@ -405,51 +457,12 @@ static int gather(const struct watch_params *p, const struct watch_clients *c, s
         *backoff = 1;
         size_t fresh = 0;
         for (size_t i = 0; i < ms.n; i++) {
-            const struct sqs_message *m = &ms.v[i];
-            if (p->once && idset_has(left, m->message_id ? m->message_id : "")) {
-                log_msg(LOG_DEBUG, NULL, "redelivered", "message %s came back; left for the next "
-                        "run", short_id(m->message_id));
-                continue;
-            }
-            size_t skips_before = b->ev.n_skipped_kept;
-            int dup;
-            struct err bad;
-            pthread_mutex_lock(&h->mu);
-            struct watch_msg *w = watch_batch_add(b, m, p->filter, &dup, &bad, e);
-            pthread_mutex_unlock(&h->mu);
-            if (!w) {
+            int t = take_message(p, h, b, &ms.v[i], left, &held, &t_first, tot, e);
+            if (t < 0) {
                 sqs_messages_free(&ms);
                 return GATHER_FATAL;
             }
-            fresh++;
-            if (dup) {
-                tot->duplicates++;
-                log_msg(LOG_DEBUG, NULL, "duplicate", "message %s received again in this batch",
-                        short_id(w->id));
-                continue;
-            }
-            tot->messages++;
-            log_skips(&b->ev, skips_before);
-            if (w->state == WATCH_MSG_BAD) {
-                tot->bad++;
-                log_msg(LOG_WARN, NULL, "bad_message", "%s (received %d time(s); left in the "
-                        "queue for its dead-letter queue)", bad.msg, w->receive_count);
-                if (p->once)
-                    idset_add(left, w->id);
-                continue;
-            }
-            held++;
-            if (w->state == WATCH_MSG_NOWORK) {
-                tot->nowork++;
-                log_msg(LOG_DEBUG, NULL, "message", "message %s names no day (deleted with the "
-                        "batch)", short_id(w->id));
-            } else {
-                char d0[DAY_STR_MAX];
-                log_msg(LOG_DEBUG, NULL, "message", "message %s names %zu day(s) from %s",
-                        short_id(w->id), w->days.n, day_format(&w->days.v[0], d0));
-            }
-            if (t_first == 0)
-                t_first = datetime_mono_secs();
+            fresh += (size_t)t;
         }
         sqs_messages_free(&ms);
         if (fresh == 0) {
@@ -471,24 +484,157 @@ static int gather(const struct watch_params *p, const struct watch_clients *c, s
     return GATHER_OK;
 }
 
+/* Starts the heartbeat thread, which extends the held messages' visibility. */
+static int beat_start(struct beat *h, const struct watch_params *p,
+                      const struct watch_clients *c, pthread_t *th, struct err *e)
+{
+    memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    h->client = c->beat;
+    h->visibility = p->visibility;
+    h->period = p->visibility / 2.0 < 1 ? 1 : p->visibility / 2.0;
+    *c->beat_cancel = 0;
+    if (pthread_create(th, NULL, beat_main, h) != 0) {
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->mu);
+        return err_set(e, "cannot start the heartbeat thread");
+    }
+    return 0;
+}
+
+static void beat_stop(struct beat *h, const struct watch_clients *c, pthread_t th)
+{
+    *c->beat_cancel = 1;   /* ends a heartbeat call in progress, which holds h.mu */
+    pthread_mutex_lock(&h->mu);
+    h->quit = 1;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(th, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+}
+
+/* stopping or broken: hand the gathered messages back at once */
+static void release_gathered(const struct watch_clients *c, struct beat *h,
+                             struct watch_batch *b, struct watch_totals *tot)
+{
+    size_t n_held = 0;
+    for (size_t i = 0; i < b->n; i++)
+        n_held += (size_t)b->v[i].held;
+    size_t failures = 0;
+    size_t released = n_held ? settle_calls(c->ctl, h, b, 0, pick_held, &failures) : 0;
+    tot->released += released;
+    if (n_held)
+        log_msg(LOG_INFO, NULL, "released", "%zu gathered message(s) handed back to the "
+                "queue unprocessed", released);
+}
+
+/* Runs the batch's days (p->process); *failed: how many did not commit.
+ * NULL when there is no day, or no memory for their results (then all
+ * failed). */
+static struct day_result *process_days(const struct watch_params *p,
+                                       const struct watch_batch *b, size_t *failed)
+{
+    size_t nd = b->ev.days.n;
+    struct day_result *results = NULL;
+    *failed = 0;
+    if (nd) {
+        results = calloc(nd, sizeof *results);
+        if (results) {
+            p->process(p->process_ctx, b->ev.days.v, nd, results);
+            for (size_t i = 0; i < nd; i++)
+                *failed += results[i].status != DAY_DONE &&
+                           results[i].status != DAY_NOTHING_NEW;
+        } else {
+            *failed = nd;
+            log_msg(LOG_ERROR, NULL, "batch", "out of memory for %zu day(s)", nd);
+        }
+    }
+    return results;
+}
+
+/* A message left in the queue, named with the first of its days that did
+ * not commit. */
+static void log_left(const struct watch_msg *m, const struct day_result *results, size_t nd)
+{
+    /* name the first day that did not commit */
+    char ds[DAY_STR_MAX] = "?";
+    for (size_t j = 0; j < m->days.n; j++) {
+        const struct day_result *r =
+            results ? find_result(results, nd, &m->days.v[j]) : NULL;
+        if (!r || (r->status != DAY_DONE && r->status != DAY_NOTHING_NEW)) {
+            day_format(&m->days.v[j], ds);
+            break;
+        }
+    }
+    log_msg(LOG_INFO, ds, "left", "message %s left in the queue: day %s (of the "
+            "%zu it names) did not commit; the message comes back after its "
+            "visibility timeout", short_id(m->id), ds, m->days.n);
+}
+
+/* After the deletes: no message is held any more; those not deleted are
+ * left in the queue (with `once`, remembered in *left). Returns how many. */
+static size_t leave_rest(const struct watch_params *p, struct beat *h, struct watch_batch *b,
+                         const struct day_result *results, size_t nd, struct idset *left)
+{
+    size_t n_left = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        struct watch_msg *m = &b->v[i];
+        pthread_mutex_lock(&h->mu);
+        m->held = 0;
+        pthread_mutex_unlock(&h->mu);
+        if (m->deletable)
+            continue;
+        n_left++;
+        if (p->once)
+            idset_add(left, m->id);
+        if (m->state == WATCH_MSG_WORK)
+            log_left(m, results, nd);
+    }
+    return n_left;
+}
+
+/* Runs a gathered batch: its days, then the messages of the days that
+ * committed deleted, the others left. *before: the totals before it was
+ * gathered. */
+static void run_batch(const struct watch_params *p, const struct watch_clients *c, struct beat *h,
+                      struct watch_batch *b, struct idset *left, struct watch_totals *tot,
+                      const struct watch_totals *before)
+{
+    tot->batches++;
+    size_t nd = b->ev.days.n;
+    char dt[256];
+    log_msg(LOG_INFO, NULL, "batch_start", "batch %zu: %zu message(s), %zu day(s)%s%s",
+            tot->batches, b->n, nd, nd ? ": " : "",
+            watch_days_text(b->ev.days.v, nd, dt, sizeof dt));
+    size_t failed;
+    struct day_result *results = process_days(p, b, &failed);
+    watch_batch_settle(b, results, results ? nd : 0);
+    tot->days_run += nd;
+    tot->days_failed += failed;
+    size_t failures = 0;
+    size_t deleted = settle_calls(c->ctl, h, b, 1, pick_deletable, &failures);
+    tot->deleted += deleted;
+    tot->delete_failures += failures;
+    size_t n_left = leave_rest(p, h, b, results, nd, left);
+    free(results);
+    tot->left += n_left;
+    log_msg(failed ? LOG_WARN : LOG_INFO, NULL, "batch",
+            "batch %zu: %zu message(s) (%zu ignored, %zu bad, %zu duplicate), %zu day(s): "
+            "%zu committed, %zu failed; %zu message(s) deleted, %zu left in the queue",
+            tot->batches, b->n, tot->nowork - before->nowork, tot->bad - before->bad,
+            tot->duplicates - before->duplicates, nd, nd - failed, failed, deleted, n_left);
+}
+
 int watch_run(const struct watch_params *p, const struct watch_clients *c,
               struct watch_totals *tot, struct err *e)
 {
     memset(tot, 0, sizeof *tot);
     struct beat h;
-    memset(&h, 0, sizeof h);
-    pthread_mutex_init(&h.mu, NULL);
-    pthread_cond_init(&h.cv, NULL);
-    h.client = c->beat;
-    h.visibility = p->visibility;
-    h.period = p->visibility / 2.0 < 1 ? 1 : p->visibility / 2.0;
-    *c->beat_cancel = 0;
     pthread_t th;
-    if (pthread_create(&th, NULL, beat_main, &h) != 0) {
-        pthread_cond_destroy(&h.cv);
-        pthread_mutex_destroy(&h.mu);
-        return err_set(e, "cannot start the heartbeat thread");
-    }
+    if (beat_start(&h, p, c, &th, e) != 0)
+        return -1;
 
     struct idset left = {0};
     double backoff = 1;
@@ -501,83 +647,13 @@ int watch_run(const struct watch_params *p, const struct watch_clients *c,
         pthread_mutex_unlock(&h.mu);
 
         int drained = 0;
-        size_t bad0 = tot->bad, nowork0 = tot->nowork, dup0 = tot->duplicates;
+        struct watch_totals before = *tot;
         int g = gather(p, c, &h, &b, &left, &drained, &backoff, tot, e);
-        size_t n_held = 0;
-        for (size_t i = 0; i < b.n; i++)
-            n_held += (size_t)b.v[i].held;
-
         if (g != GATHER_OK) {
-            /* stopping or broken: hand the gathered messages back at once */
-            size_t failures = 0;
-            size_t released = n_held ? settle_calls(c->ctl, &h, &b, 0, pick_held, &failures) : 0;
-            tot->released += released;
-            if (n_held)
-                log_msg(LOG_INFO, NULL, "released", "%zu gathered message(s) handed back to the "
-                        "queue unprocessed", released);
+            release_gathered(c, &h, &b, tot);
             rc = g == GATHER_FATAL ? -1 : 0;
         } else if (b.n) {
-            tot->batches++;
-            size_t nd = b.ev.days.n;
-            char dt[256];
-            log_msg(LOG_INFO, NULL, "batch_start", "batch %zu: %zu message(s), %zu day(s)%s%s",
-                    tot->batches, b.n, nd, nd ? ": " : "",
-                    watch_days_text(b.ev.days.v, nd, dt, sizeof dt));
-            struct day_result *results = NULL;
-            size_t failed = 0;
-            if (nd) {
-                results = calloc(nd, sizeof *results);
-                if (results) {
-                    p->process(p->process_ctx, b.ev.days.v, nd, results);
-                    for (size_t i = 0; i < nd; i++)
-                        failed += results[i].status != DAY_DONE &&
-                                  results[i].status != DAY_NOTHING_NEW;
-                } else {
-                    failed = nd;
-                    log_msg(LOG_ERROR, NULL, "batch", "out of memory for %zu day(s)", nd);
-                }
-            }
-            watch_batch_settle(&b, results, results ? nd : 0);
-            tot->days_run += nd;
-            tot->days_failed += failed;
-            size_t failures = 0;
-            size_t deleted = settle_calls(c->ctl, &h, &b, 1, pick_deletable, &failures);
-            tot->deleted += deleted;
-            tot->delete_failures += failures;
-            size_t n_left = 0;
-            for (size_t i = 0; i < b.n; i++) {
-                struct watch_msg *m = &b.v[i];
-                pthread_mutex_lock(&h.mu);
-                m->held = 0;
-                pthread_mutex_unlock(&h.mu);
-                if (m->deletable)
-                    continue;
-                n_left++;
-                if (p->once)
-                    idset_add(&left, m->id);
-                if (m->state == WATCH_MSG_WORK) {
-                    /* name the first day that did not commit */
-                    char ds[DAY_STR_MAX] = "?";
-                    for (size_t j = 0; j < m->days.n; j++) {
-                        const struct day_result *r =
-                            results ? find_result(results, nd, &m->days.v[j]) : NULL;
-                        if (!r || (r->status != DAY_DONE && r->status != DAY_NOTHING_NEW)) {
-                            day_format(&m->days.v[j], ds);
-                            break;
-                        }
-                    }
-                    log_msg(LOG_INFO, ds, "left", "message %s left in the queue: day %s (of the "
-                            "%zu it names) did not commit; the message comes back after its "
-                            "visibility timeout", short_id(m->id), ds, m->days.n);
-                }
-            }
-            free(results);
-            tot->left += n_left;
-            log_msg(failed ? LOG_WARN : LOG_INFO, NULL, "batch",
-                    "batch %zu: %zu message(s) (%zu ignored, %zu bad, %zu duplicate), %zu day(s): "
-                    "%zu committed, %zu failed; %zu message(s) deleted, %zu left in the queue",
-                    tot->batches, b.n, tot->nowork - nowork0, tot->bad - bad0,
-                    tot->duplicates - dup0, nd, nd - failed, failed, deleted, n_left);
+            run_batch(p, c, &h, &b, &left, tot, &before);
         }
 
         pthread_mutex_lock(&h.mu);
@@ -588,14 +664,7 @@ int watch_run(const struct watch_params *p, const struct watch_clients *c,
             break;
     }
 
-    *c->beat_cancel = 1;   /* ends a heartbeat call in progress, which holds h.mu */
-    pthread_mutex_lock(&h.mu);
-    h.quit = 1;
-    pthread_cond_signal(&h.cv);
-    pthread_mutex_unlock(&h.mu);
-    pthread_join(th, NULL);
-    pthread_cond_destroy(&h.cv);
-    pthread_mutex_destroy(&h.mu);
+    beat_stop(&h, c, th);
     idset_free(&left);
     return rc;
 }
