@@ -1108,17 +1108,18 @@ static void judge_file(struct vday *x, struct verify_file *f, size_t first, size
 
 /* The merged files the index names that are not in the bucket (n_missing of
  * them, each named by missing_n[i] #src lines), as files of their own. */
-static void report_missing(struct vday *x, const char **missing, const size_t *missing_n,
-                           size_t n_missing)
+static int report_missing(struct vday *x, const char **missing, const size_t *missing_n,
+                          size_t n_missing)
 {
     struct verify_day *v = x->v;
     for (size_t i = 0; i < n_missing; i++) {
         char prefix[CONFIG_PREFIX_MAX + DAY_PARTITION_MAX + 8];
-        data_prefix(x->env->cfg, x->d, prefix, sizeof prefix);
+        if (data_prefix(x->env->cfg, x->d, prefix, sizeof prefix) != 0)
+            return err_set(&v->err, "%s: the day's data prefix is too long", x->s.day_prefix);
         size_t kl = strlen(prefix) + strlen(missing[i]) + 1;
         char *key = malloc(kl);
-        if (!key)
-            continue;
+        if (!key)   /* a finding is never dropped: the day fails instead */
+            return err_set(&v->err, "out of memory");
         snprintf(key, kl, "%s%s", prefix, missing[i]);
         const struct src_ref *r = NULL;
         for (size_t j = 0; j < x->n_refs && !r; j++)
@@ -1131,6 +1132,7 @@ static void report_missing(struct vday *x, const char **missing, const size_t *m
             v->files[v->n_files - 1].sources = missing_n[i];
         free(key);
     }
+    return 0;
 }
 
 /* judge each merged file named by the index; the missing ones after (they
@@ -1158,10 +1160,10 @@ static int judge_files(struct vday *x)
         }
         judge_file(x, f, first, end);
     }
-    report_missing(x, missing, missing_n, n_missing);
+    int rc = report_missing(x, missing, missing_n, n_missing);
     free(missing);
     free(missing_n);
-    return 0;
+    return rc;
 }
 
 /* orphans: deleted with --repair, else reported */
