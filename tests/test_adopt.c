@@ -156,7 +156,7 @@ static int split(const unsigned char *data, size_t len, struct recs *r)
         return -1;
     }
     struct datum_prog *p = datum_compile(s, NULL, 0, &e);
-    struct codec_buf dec = {0};
+    struct bytebuf dec = {0};
     struct ocf_block b;
     int rc;
     while (p && (rc = ocf_reader_next(&rd, &b, &e)) == 1) {
@@ -173,7 +173,7 @@ static int split(const unsigned char *data, size_t len, struct recs *r)
     }
     if (e.msg[0])
         fprintf(stderr, "split: %s\n", e.msg);
-    codec_buf_free(&dec);
+    bytebuf_free(&dec);
     datum_free(p);
     avro_schema_decref(s);
     ocf_reader_close(&rd);
@@ -182,12 +182,12 @@ static int split(const unsigned char *data, size_t len, struct recs *r)
 
 static int buf_sink(void *ud, const void *p, size_t n)
 {
-    return codec_buf_append(ud, p, n, NULL);
+    return bytebuf_append(ud, p, n, NULL);
 }
 
 /* Writes records [from, to) of r into a new container: blocks of
  * pattern[i % npat] records, the given codec and schema text. */
-static int write_recs(struct codec_buf *out, const char *schema, enum codec_id codec,
+static int write_recs(struct bytebuf *out, const char *schema, enum codec_id codec,
                       const struct recs *r, size_t from, size_t to, const size_t *pattern,
                       size_t npat, unsigned char sync_byte)
 {
@@ -195,7 +195,7 @@ static int write_recs(struct codec_buf *out, const char *schema, enum codec_id c
     memset(sync, sync_byte, sizeof sync);
     struct ocf_writer w;
     struct err e = {0};
-    struct codec_buf raw = {0}, comp = {0};
+    struct bytebuf raw = {0}, comp = {0};
     out->len = 0;
     if (ocf_writer_open(&w, schema, strlen(schema), codec, sync, buf_sink, out, &e) < 0)
         return -1;
@@ -207,7 +207,7 @@ static int write_recs(struct codec_buf *out, const char *schema, enum codec_id c
             k = to - i;
         raw.len = 0;
         for (size_t j = 0; j < k; j++)
-            codec_buf_append(&raw, r->p[i + j], r->len[i + j], &e);
+            bytebuf_append(&raw, r->p[i + j], r->len[i + j], &e);
         const unsigned char *p = raw.data;
         size_t n = raw.len;
         if (codec != CODEC_NULL) {
@@ -219,8 +219,8 @@ static int write_recs(struct codec_buf *out, const char *schema, enum codec_id c
             rc = ocf_writer_block(&w, (int64_t)k, p, n, &e);
         i += k;
     }
-    codec_buf_free(&raw);
-    codec_buf_free(&comp);
+    bytebuf_free(&raw);
+    bytebuf_free(&comp);
     return rc;
 }
 
@@ -228,7 +228,7 @@ static const size_t PATTERN[] = {7, 13, 1, 64, 3};
 #define NPAT (sizeof PATTERN / sizeof PATTERN[0])
 
 /* A "sample file" of sources [from, to) of o: their records re-blocked. */
-static int sample_of(struct codec_buf *out, const struct objs *o, size_t from, size_t to,
+static int sample_of(struct bytebuf *out, const struct objs *o, size_t from, size_t to,
                      enum codec_id codec)
 {
     struct recs r = {0};
@@ -263,7 +263,7 @@ static void test_all_taken(void)
     struct objs o = {0};
     REQUIRE(gen_day(&o, 8, 50, 1, CODEC_SNAPPY) == 0);
     REQUIRE(o.n == 32);
-    struct codec_buf smp = {0};
+    struct bytebuf smp = {0};
     REQUIRE(sample_of(&smp, &o, 0, o.n, CODEC_SNAPPY) == 0);
     struct err e = {0};
     struct adopt_set *s = adopt_open(smp.data, smp.len, "merged_series_1.avro", &e);
@@ -284,7 +284,7 @@ static void test_all_taken(void)
     /* memory: at most 80% full, 20 bytes a slot */
     CHECK(st.table_bytes <= (size_t)(32 * 50) * 20 * 5 / 4 + 20 * 1024 + 100);
     adopt_free(s);
-    codec_buf_free(&smp);
+    bytebuf_free(&smp);
     objs_free(&o);
 }
 
@@ -292,7 +292,7 @@ static void test_source_not_in_file(void)
 {
     struct objs o = {0};
     REQUIRE(gen_day(&o, 8, 30, 2, CODEC_SNAPPY) == 0);
-    struct codec_buf smp = {0};
+    struct bytebuf smp = {0};
     REQUIRE(sample_of(&smp, &o, 0, 16, CODEC_SNAPPY) == 0);
     struct err e = {0};
     struct adopt_set *s = adopt_open(smp.data, smp.len, "merged_series_2.avro", &e);
@@ -308,7 +308,7 @@ static void test_source_not_in_file(void)
     take_all(s, &o, 4, 16, 1);
     CHECK_INT(adopt_left(s), 4 * 30);
     adopt_free(s);
-    codec_buf_free(&smp);
+    bytebuf_free(&smp);
     objs_free(&o);
 }
 
@@ -325,7 +325,7 @@ static void test_partial(void)
     for (size_t i = 0; i < 150; i++)
         if (i < 75 || i >= 100)
             recs_push(&part, r.p[i], r.len[i], NULL);
-    struct codec_buf smp = {0};
+    struct bytebuf smp = {0};
     REQUIRE(write_recs(&smp, PY_SCHEMA, CODEC_SNAPPY, &part, 0, part.n, PATTERN, NPAT, 1) == 0);
     struct err e = {0};
     struct adopt_set *s = adopt_open(smp.data, smp.len, "merged_series_3.avro", &e);
@@ -348,7 +348,7 @@ static void test_partial(void)
     adopt_free(s);
     recs_free(&part);
     recs_free(&r);
-    codec_buf_free(&smp);
+    bytebuf_free(&smp);
     objs_free(&o);
 }
 
@@ -362,7 +362,7 @@ static void test_shared_records(void)
     size_t one[] = {4};
     /* A = r0..r9, B = r5..r14 (shares r5..r9), C = r5..r9 (inside A),
      * D = r0 twice */
-    struct codec_buf a = {0}, b = {0}, c = {0}, d = {0}, smp = {0};
+    struct bytebuf a = {0}, b = {0}, c = {0}, d = {0}, smp = {0};
     REQUIRE(write_recs(&a, sitewise_schema_json, CODEC_SNAPPY, &r, 0, 10, one, 1, 0xa) == 0);
     REQUIRE(write_recs(&b, sitewise_schema_json, CODEC_DEFLATE, &r, 5, 15, one, 1, 0xb) == 0);
     REQUIRE(write_recs(&c, sitewise_schema_json, CODEC_NULL, &r, 5, 10, one, 1, 0xc) == 0);
@@ -430,11 +430,11 @@ static void test_shared_records(void)
     recs_free(&ab);
     recs_free(&twice);
     recs_free(&r);
-    codec_buf_free(&a);
-    codec_buf_free(&b);
-    codec_buf_free(&c);
-    codec_buf_free(&d);
-    codec_buf_free(&smp);
+    bytebuf_free(&a);
+    bytebuf_free(&b);
+    bytebuf_free(&c);
+    bytebuf_free(&d);
+    bytebuf_free(&smp);
     objs_free(&o);
 }
 
@@ -446,7 +446,7 @@ static void test_codecs(void)
         struct objs o = {0};
         REQUIRE(gen_day(&o, 3, 40, 5 + i, src_codecs[i]) == 0);
         for (size_t j = 0; j < 3; j++) {
-            struct codec_buf smp = {0};
+            struct bytebuf smp = {0};
             REQUIRE(sample_of(&smp, &o, 0, 8, smp_codecs[j]) == 0);
             struct err e = {0};
             struct adopt_set *s = adopt_open(smp.data, smp.len, "smp.avro", &e);
@@ -455,7 +455,7 @@ static void test_codecs(void)
             take_all(s, &o, 0, 8, 1);
             CHECK_INT(adopt_left(s), 0);
             adopt_free(s);
-            codec_buf_free(&smp);
+            bytebuf_free(&smp);
         }
         objs_free(&o);
     }
@@ -471,7 +471,7 @@ static void test_merge_module_sample(void)
     for (size_t j = 0; j < 2; j++) {
         struct merge_options mo = {.codec = codecs[j], .block_target = 5000};
         memset(mo.sync, 0x11, sizeof mo.sync);
-        struct codec_buf out = {0};
+        struct bytebuf out = {0};
         struct err e = {0};
         struct merge *m = merge_open(&mo, buf_sink, &out, &e);
         REQUIRE(m);
@@ -485,7 +485,7 @@ static void test_merge_module_sample(void)
         take_all(s, &o, 0, 10, 1);
         CHECK_INT(adopt_left(s), 0);
         adopt_free(s);
-        codec_buf_free(&out);
+        bytebuf_free(&out);
     }
     objs_free(&o);
 }
@@ -508,7 +508,7 @@ static void test_other_schema(void)
         recs_push(&rx, buf, r.len[i] + 2, NULL);
     }
     char *xs = ext_schema();
-    struct codec_buf xsrc = {0}, wsrc = {0}, smp = {0};
+    struct bytebuf xsrc = {0}, wsrc = {0}, smp = {0};
     size_t five[] = {5};
     REQUIRE(write_recs(&xsrc, xs, CODEC_SNAPPY, &rx, 0, rx.n, five, 1, 3) == 0);
 
@@ -560,9 +560,9 @@ static void test_other_schema(void)
     recs_free(&w);
     recs_free(&r);
     recs_free(&rx);
-    codec_buf_free(&xsrc);
-    codec_buf_free(&wsrc);
-    codec_buf_free(&smp);
+    bytebuf_free(&xsrc);
+    bytebuf_free(&wsrc);
+    bytebuf_free(&smp);
     objs_free(&o);
 }
 
@@ -573,7 +573,7 @@ static void test_several_files(void)
     struct objs o = {0};
     REQUIRE(gen_day(&o, 4, 20, 12, CODEC_SNAPPY) == 0);
     REQUIRE(o.n == 16);
-    struct codec_buf s1 = {0}, s2 = {0}, s3 = {0};
+    struct bytebuf s1 = {0}, s2 = {0}, s3 = {0};
     REQUIRE(sample_of(&s1, &o, 0, 8, CODEC_SNAPPY) == 0);
     REQUIRE(sample_of(&s2, &o, 8, 15, CODEC_DEFLATE) == 0);
     struct err e = {0};
@@ -627,9 +627,9 @@ static void test_several_files(void)
     CHECK_INT(adopt_left(s), 20);
     adopt_free(s);
     recs_free(&r);
-    codec_buf_free(&s1);
-    codec_buf_free(&s2);
-    codec_buf_free(&s3);
+    bytebuf_free(&s1);
+    bytebuf_free(&s2);
+    bytebuf_free(&s3);
     objs_free(&o);
 }
 
@@ -642,7 +642,7 @@ static void test_corrupt_sample(void)
     REQUIRE(gen_day(&o, 1, 12, 8, CODEC_SNAPPY) == 0);
     const enum codec_id codecs[] = {CODEC_SNAPPY, CODEC_DEFLATE, CODEC_NULL};
     for (size_t c = 0; c < 3; c++) {
-        struct codec_buf smp = {0};
+        struct bytebuf smp = {0};
         REQUIRE(sample_of(&smp, &o, 0, 4, codecs[c]) == 0);
         unsigned char *bad = malloc(smp.len);
         int failures = 0;
@@ -680,7 +680,7 @@ static void test_corrupt_sample(void)
             }
         }
         free(bad);
-        codec_buf_free(&smp);
+        bytebuf_free(&smp);
     }
     /* not a container at all */
     struct err e = {0};
@@ -694,7 +694,7 @@ static void test_corrupt_source(void)
 {
     struct objs o = {0};
     REQUIRE(gen_day(&o, 1, 12, 9, CODEC_SNAPPY) == 0);
-    struct codec_buf smp = {0};
+    struct bytebuf smp = {0};
     REQUIRE(sample_of(&smp, &o, 0, 4, CODEC_SNAPPY) == 0);
     struct err e = {0};
     struct adopt_set *s = adopt_open(smp.data, smp.len, "smp.avro", &e);
@@ -752,7 +752,7 @@ static void test_corrupt_source(void)
     CHECK(strstr(e.msg, "second.avro") != NULL);
     adopt_free(s);
     free(bad);
-    codec_buf_free(&smp);
+    bytebuf_free(&smp);
     objs_free(&o);
 }
 
@@ -762,7 +762,7 @@ static void test_empty(void)
     REQUIRE(gen_day(&o, 1, 5, 10, CODEC_SNAPPY) == 0);
     struct recs none = {0};
     size_t one[] = {1};
-    struct codec_buf empty = {0};
+    struct bytebuf empty = {0};
     REQUIRE(write_recs(&empty, sitewise_schema_json, CODEC_SNAPPY, &none, 0, 0, one, 1, 5) == 0);
     struct err e = {0};
     /* an empty sample file: nothing is taken */
@@ -772,7 +772,7 @@ static void test_empty(void)
     take_all(s, &o, 0, o.n, 0);
     adopt_free(s);
     /* an empty source: not attributed */
-    struct codec_buf smp = {0};
+    struct bytebuf smp = {0};
     REQUIRE(sample_of(&smp, &o, 0, o.n, CODEC_SNAPPY) == 0);
     REQUIRE((s = adopt_open(smp.data, smp.len, "smp.avro", &e)));
     int taken = 7;
@@ -780,8 +780,8 @@ static void test_empty(void)
     CHECK_INT(taken, 0);
     CHECK_INT(adopt_left(s), 20);
     adopt_free(s);
-    codec_buf_free(&smp);
-    codec_buf_free(&empty);
+    bytebuf_free(&smp);
+    bytebuf_free(&empty);
     objs_free(&o);
 }
 
@@ -870,7 +870,7 @@ static void test_python_sample_file(void)
 /* Zero-byte records (schema "null"): bounded work, and multiplicity. */
 static void test_zero_size_records(void)
 {
-    struct codec_buf smp = {0}, src = {0};
+    struct bytebuf smp = {0}, src = {0};
     struct recs r = {0};
     for (int i = 0; i < 5; i++)
         recs_push(&r, (const unsigned char *)"", 0, NULL);
@@ -900,8 +900,8 @@ static void test_zero_size_records(void)
     CHECK(strstr(e.msg, "flood.avro") != NULL);
     adopt_free(s);
     recs_free(&r);
-    codec_buf_free(&smp);
-    codec_buf_free(&src);
+    bytebuf_free(&smp);
+    bytebuf_free(&src);
 }
 
 int main(void)

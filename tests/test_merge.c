@@ -826,7 +826,7 @@ static void test_schema_equal(void)
 static void test_defaults(void)
 {
     struct err e = {0};
-    struct codec_buf out = {0};
+    struct bytebuf out = {0};
     avro_schema_t s;
     const char *u = "[\"null\",\"string\"]";
     REQUIRE(avsc_parse(u, strlen(u), &s, &e) == 0);
@@ -847,7 +847,7 @@ static void test_defaults(void)
     CHECK(out.len == 3 && out.data[0] == 4 && out.data[1] == 0xe9 && out.data[2] == 'A');
     CHECK_INT(avsc_encode_default_json(s, "\"\\u0100\"", &out, &e), -1);
     avro_schema_decref(s);
-    codec_buf_free(&out);
+    bytebuf_free(&out);
 }
 
 /* Re-encoded output is cut into blocks near the target size. */

@@ -410,7 +410,7 @@ static void test_codecs(void)
     for (size_t i = 0; i < sizeof in; i++)
         in[i] = (unsigned char)((i * 7) % 251 < 100 ? 'a' : i * 13);
     enum codec_id all[] = {CODEC_NULL, CODEC_DEFLATE, CODEC_SNAPPY};
-    struct codec_buf z = {0}, u = {0};
+    struct bytebuf z = {0}, u = {0};
     for (int k = 0; k < 3; k++) {
         REQUIRE(codec_compress(all[k], 0, in, sizeof in, &z, &e) == 0);
         REQUIRE(codec_decompress(all[k], z.data, z.len, sizeof in, &u, &e) == 0);
@@ -442,7 +442,7 @@ static void test_codecs(void)
     CHECK_INT(codec_decompress(CODEC_DEFLATE, z.data, z.len / 2, 1 << 20, &u, &e), -1);
     CHECK(strstr(e.msg, "truncated") != NULL);
     /* bytes after the end of the stream are ignored (python3-avro leaves 3) */
-    REQUIRE(codec_buf_append(&z, "xxx", 3, &e) == 0);
+    REQUIRE(bytebuf_append(&z, "xxx", 3, &e) == 0);
     CHECK_INT(codec_decompress(CODEC_DEFLATE, z.data, z.len, 1 << 20, &u, &e), 0);
     CHECK_INT(u.len, sizeof in);
     CHECK_INT(codec_decompress(CODEC_DEFLATE, "\xff\xff\xff\xff", 4, 1 << 20, &u, &e), -1);
@@ -456,8 +456,8 @@ static void test_codecs(void)
     CHECK_INT(codec_decompress(CODEC_DEFLATE, z.data, z.len, 1 << 20, &u, &e), -1);
     CHECK(strstr(e.msg, "more than") != NULL);
     CHECK(u.cap <= (1 << 20));
-    codec_buf_free(&z);
-    codec_buf_free(&u);
+    bytebuf_free(&z);
+    bytebuf_free(&u);
 }
 
 static struct datum_prog *prog_for(const char *json)

@@ -213,14 +213,14 @@ static json_t *field_json(json_t *fields, const char *name)
 
 /* ---- default values ---- */
 
-static int put_long(struct codec_buf *out, int64_t v, struct err *e)
+static int put_long(struct bytebuf *out, int64_t v, struct err *e)
 {
     unsigned char b[10];
-    return codec_buf_append(out, b, ocf_put_long(b, v), e);
+    return bytebuf_append(out, b, ocf_put_long(b, v), e);
 }
 
 /* bytes/fixed defaults are JSON strings whose code points are byte values */
-static int latin1(const char *s, size_t n, struct codec_buf *out, size_t *count, struct err *e)
+static int latin1(const char *s, size_t n, struct bytebuf *out, size_t *count, struct err *e)
 {
     *count = 0;
     for (size_t i = 0; i < n;) {
@@ -238,28 +238,28 @@ static int latin1(const char *s, size_t n, struct codec_buf *out, size_t *count,
         if (v > 0xff)
             return err_setk(e, ERR_DATA, "bytes default has a character above U+00FF");
         unsigned char b = (unsigned char)v;
-        if (codec_buf_append(out, &b, 1, e) < 0)
+        if (bytebuf_append(out, &b, 1, e) < 0)
             return -1;
         (*count)++;
     }
     return 0;
 }
 
-static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+static int enc_default(avro_schema_t s, json_t *v, struct bytebuf *out, int depth,
                        struct err *e);
 
 /* floats and doubles: IEEE 754, little-endian */
-static int enc_float(json_t *v, struct codec_buf *out, struct err *e)
+static int enc_float(json_t *v, struct bytebuf *out, struct err *e)
 {
     float f = (float)json_number_value(v);
     uint32_t u;
     memcpy(&u, &f, 4);
     unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8),
                           (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
-    return codec_buf_append(out, b, 4, e);
+    return bytebuf_append(out, b, 4, e);
 }
 
-static int enc_double(json_t *v, struct codec_buf *out, struct err *e)
+static int enc_double(json_t *v, struct bytebuf *out, struct err *e)
 {
     double d = json_number_value(v);
     uint64_t u;
@@ -267,36 +267,36 @@ static int enc_double(json_t *v, struct codec_buf *out, struct err *e)
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(u >> (8 * i));
-    return codec_buf_append(out, b, 8, e);
+    return bytebuf_append(out, b, 8, e);
 }
 
 /* A bytes or fixed default; v is a JSON string. */
-static int enc_bytes(avro_schema_t s, json_t *v, struct codec_buf *out, struct err *e)
+static int enc_bytes(avro_schema_t s, json_t *v, struct bytebuf *out, struct err *e)
 {
     /* encode into a scratch buffer first: bytes need the length in front */
-    struct codec_buf tmp = {0};
+    struct bytebuf tmp = {0};
     size_t n;
     if (latin1(json_string_value(v), json_string_length(v), &tmp, &n, e) < 0) {
-        codec_buf_free(&tmp);
+        bytebuf_free(&tmp);
         return -1;
     }
     int rc;
     if (avro_typeof(s) == AVRO_FIXED) {
         rc = (int64_t)n == avro_schema_fixed_size(s)
-            ? codec_buf_append(out, tmp.data, tmp.len, e)
+            ? bytebuf_append(out, tmp.data, tmp.len, e)
             : err_setk(e, ERR_DATA, "fixed default has %zu bytes, the type %lld", n,
                        (long long)avro_schema_fixed_size(s));
     } else {
         rc = put_long(out, (int64_t)n, e);
         if (rc == 0)
-            rc = codec_buf_append(out, tmp.data, tmp.len, e);
+            rc = bytebuf_append(out, tmp.data, tmp.len, e);
     }
-    codec_buf_free(&tmp);
+    bytebuf_free(&tmp);
     return rc;
 }
 
 /* An array default (v a JSON array): one block of all items, then the end. */
-static int enc_array(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+static int enc_array(avro_schema_t s, json_t *v, struct bytebuf *out, int depth,
                      struct err *e)
 {
     size_t i, n = json_array_size(v);
@@ -310,7 +310,7 @@ static int enc_array(avro_schema_t s, json_t *v, struct codec_buf *out, int dept
 }
 
 /* A map default (v a JSON object): one block of all entries, then the end. */
-static int enc_map(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+static int enc_map(avro_schema_t s, json_t *v, struct bytebuf *out, int depth,
                    struct err *e)
 {
     size_t n = json_object_size(v);
@@ -320,7 +320,7 @@ static int enc_map(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
         return -1;
     json_object_foreach(v, k, x) {
         size_t kl = strlen(k);
-        if (put_long(out, (int64_t)kl, e) < 0 || codec_buf_append(out, k, kl, e) < 0
+        if (put_long(out, (int64_t)kl, e) < 0 || bytebuf_append(out, k, kl, e) < 0
             || enc_default(avro_schema_map_values(s), x, out, depth + 1, e) < 0)
             return -1;
     }
@@ -328,7 +328,7 @@ static int enc_map(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
 }
 
 /* A record default (v a JSON object): every field, in the schema's order. */
-static int enc_record(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+static int enc_record(avro_schema_t s, json_t *v, struct bytebuf *out, int depth,
                       struct err *e)
 {
     size_t k = avro_schema_record_size(s);
@@ -346,7 +346,7 @@ static int enc_record(avro_schema_t s, json_t *v, struct codec_buf *out, int dep
 
 /* Encodes v, a JSON default value, as a datum of s (as the Avro spec reads
  * defaults: bytes as code points, a union's of its first branch). */
-static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int depth,
+static int enc_default(avro_schema_t s, json_t *v, struct bytebuf *out, int depth,
                        struct err *e)
 {
     while (s && is_avro_link(s))
@@ -363,7 +363,7 @@ static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int de
         if (!json_is_boolean(v))
             goto bad;
         unsigned char b = json_is_true(v);
-        return codec_buf_append(out, &b, 1, e);
+        return bytebuf_append(out, &b, 1, e);
     }
     case AVRO_INT32:
         if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN
@@ -387,7 +387,7 @@ static int enc_default(avro_schema_t s, json_t *v, struct codec_buf *out, int de
             goto bad;
         if (put_long(out, (int64_t)json_string_length(v), e) < 0)
             return -1;
-        return codec_buf_append(out, json_string_value(v), json_string_length(v), e);
+        return bytebuf_append(out, json_string_value(v), json_string_length(v), e);
     case AVRO_BYTES:
     case AVRO_FIXED:
         if (!json_is_string(v))
@@ -427,7 +427,7 @@ bad:
     return err_setk(e, ERR_DATA, "default value does not match type %s", tn ? tn : "?");
 }
 
-int avsc_encode_default_json(avro_schema_t s, const char *json, struct codec_buf *out,
+int avsc_encode_default_json(avro_schema_t s, const char *json, struct bytebuf *out,
                              struct err *e)
 {
     json_error_t je;
@@ -444,7 +444,7 @@ int avsc_encode_default_json(avro_schema_t s, const char *json, struct codec_buf
 struct missing {
     struct rec *w;             /* writer record */
     json_t *fields;            /* JSON array of reader field objects to append */
-    struct codec_buf bytes;    /* their encoded defaults, in order */
+    struct bytebuf bytes;    /* their encoded defaults, in order */
 };
 
 struct augment_ctx {
@@ -612,7 +612,7 @@ done:
         avsc_plan_free(out);
     for (size_t i = 0; i < wr.n && miss; i++) {
         json_decref(miss[i].fields);
-        codec_buf_free(&miss[i].bytes);
+        bytebuf_free(&miss[i].bytes);
     }
     free(miss);
     json_decref(rroot);

@@ -60,7 +60,7 @@ int avsc_widen(const char *base, size_t blen, const char *src, size_t slen, char
 
 /* Encodes a JSON default value (text) for schema s, appending to out; for a
  * union the value is for its first branch. Exposed for tests. */
-int avsc_encode_default_json(avro_schema_t s, const char *json, struct codec_buf *out,
+int avsc_encode_default_json(avro_schema_t s, const char *json, struct bytebuf *out,
                              struct err *e);
 
 #endif

@@ -7,41 +7,6 @@
 #include <string.h>
 #include <zlib.h>
 
-int codec_buf_reserve(struct codec_buf *b, size_t extra, struct err *e)
-{
-    if (extra <= b->cap - b->len)
-        return 0;
-    if (extra > SIZE_MAX / 2 - b->len)
-        return err_set(e, "buffer size overflow");
-    size_t need = b->len + extra;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < need)
-        cap *= 2;
-    unsigned char *p = realloc(b->data, cap);
-    if (!p)
-        return err_set(e, "out of memory (%zu bytes)", cap);
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-int codec_buf_append(struct codec_buf *b, const void *p, size_t n, struct err *e)
-{
-    if (n == 0)
-        return 0;
-    if (codec_buf_reserve(b, n, e) < 0)
-        return -1;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-void codec_buf_free(struct codec_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
 
 static const char *const names[] = {
     [CODEC_NULL] = "null",
@@ -85,7 +50,7 @@ static uint32_t get_be32(const unsigned char *p)
 #define ZCHUNK ((size_t)1 << 30)
 
 static int inflate_raw(const unsigned char *in, size_t in_len, size_t max_out,
-                       struct codec_buf *out, struct err *e)
+                       struct bytebuf *out, struct err *e)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
@@ -103,7 +68,7 @@ static int inflate_raw(const unsigned char *in, size_t in_len, size_t max_out,
             size_t want = out->cap ? out->cap : in_len * 4 + 1024;
             if (want > max_out - out->len)
                 want = max_out - out->len;
-            if (codec_buf_reserve(out, want, e) < 0)
+            if (bytebuf_reserve(out, want, e) < 0)
                 goto done;
         }
         size_t room = out->cap - out->len;
@@ -143,7 +108,7 @@ done:
 }
 
 static int snappy_dec(const unsigned char *in, size_t in_len, size_t max_out,
-                      struct codec_buf *out, struct err *e)
+                      struct bytebuf *out, struct err *e)
 {
     if (in_len < 4)
         return err_setk(e, ERR_DATA, "snappy: block of %zu bytes is shorter than its 4-byte CRC",
@@ -155,7 +120,7 @@ static int snappy_dec(const unsigned char *in, size_t in_len, size_t max_out,
     if (ulen > max_out)
         return err_setk(e, ERR_DATA, "snappy: block decompresses to %zu bytes, more than the "
                         "limit of %zu", ulen, max_out);
-    if (codec_buf_reserve(out, ulen ? ulen : 1, e) < 0)
+    if (bytebuf_reserve(out, ulen ? ulen : 1, e) < 0)
         return -1;
     size_t got = ulen;
     if (snappy_uncompress((const char *)in, clen, (char *)out->data, &got) != SNAPPY_OK
@@ -176,7 +141,7 @@ static int snappy_dec(const unsigned char *in, size_t in_len, size_t max_out,
 }
 
 int codec_decompress(enum codec_id c, const void *in, size_t in_len,
-                     size_t max_out, struct codec_buf *out, struct err *e)
+                     size_t max_out, struct bytebuf *out, struct err *e)
 {
     out->len = 0;
     switch (c) {
@@ -184,7 +149,7 @@ int codec_decompress(enum codec_id c, const void *in, size_t in_len,
         if (in_len > max_out)
             return err_setk(e, ERR_DATA, "block of %zu bytes exceeds the limit of %zu",
                             in_len, max_out);
-        return codec_buf_append(out, in, in_len, e);
+        return bytebuf_append(out, in, in_len, e);
     case CODEC_DEFLATE:
         return inflate_raw(in, in_len, max_out, out, e);
     case CODEC_SNAPPY:
@@ -194,7 +159,7 @@ int codec_decompress(enum codec_id c, const void *in, size_t in_len,
 }
 
 static int deflate_raw(int level, const unsigned char *in, size_t in_len,
-                       struct codec_buf *out, struct err *e)
+                       struct bytebuf *out, struct err *e)
 {
     if (level < 1 || level > 9)
         level = 6;
@@ -208,7 +173,7 @@ static int deflate_raw(int level, const unsigned char *in, size_t in_len,
         goto done;
     }
     uLong bound = deflateBound(&zs, (uLong)in_len);
-    if (codec_buf_reserve(out, bound, e) < 0)
+    if (bytebuf_reserve(out, bound, e) < 0)
         goto done;
     zs.next_in = (Bytef *)in;
     zs.avail_in = (uInt)in_len;
@@ -225,11 +190,11 @@ done:
     return rc;
 }
 
-static int snappy_enc(const unsigned char *in, size_t in_len, struct codec_buf *out,
+static int snappy_enc(const unsigned char *in, size_t in_len, struct bytebuf *out,
                       struct err *e)
 {
     size_t max = snappy_max_compressed_length(in_len);
-    if (codec_buf_reserve(out, max + 4, e) < 0)
+    if (bytebuf_reserve(out, max + 4, e) < 0)
         return -1;
     size_t clen = max;
     if (snappy_compress((const char *)in, in_len, (char *)out->data, &clen) != SNAPPY_OK)
@@ -250,12 +215,12 @@ static int snappy_enc(const unsigned char *in, size_t in_len, struct codec_buf *
 }
 
 int codec_compress(enum codec_id c, int level, const void *in, size_t in_len,
-                   struct codec_buf *out, struct err *e)
+                   struct bytebuf *out, struct err *e)
 {
     out->len = 0;
     switch (c) {
     case CODEC_NULL:
-        return codec_buf_append(out, in, in_len, e);
+        return bytebuf_append(out, in, in_len, e);
     case CODEC_DEFLATE:
         return deflate_raw(level, in, in_len, out, e);
     case CODEC_SNAPPY:

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytebuf.h"
 #include "err.h"
 
 enum codec_id {
@@ -23,19 +24,6 @@ enum codec_id {
  * a few MiB; SiteWise's are far smaller). */
 #define CODEC_DEFAULT_MAX_BLOCK (64u * 1024 * 1024)
 
-/* A growable byte buffer, reused across blocks. Owned by its user, freed
- * with codec_buf_free. */
-struct codec_buf {
-    unsigned char *data;
-    size_t len;
-    size_t cap;
-};
-
-/* Ensures room for `extra` more bytes after len. 0 / -1 (ENOMEM, sets e). */
-int codec_buf_reserve(struct codec_buf *b, size_t extra, struct err *e);
-/* Appends n bytes. 0 / -1. */
-int codec_buf_append(struct codec_buf *b, const void *p, size_t n, struct err *e);
-void codec_buf_free(struct codec_buf *b);
 
 /* Looks up a codec by its avro.codec name (not NUL-terminated: `len` bytes).
  * Returns 0 and sets *out, or -1 when the name is not one of null, deflate,
@@ -55,11 +43,11 @@ int codec_parse(const char *name, enum codec_id *out, struct err *e);
  * copied (callers avoid that by using the input directly). The message says
  * what is wrong; the caller prefixes file and offset. */
 int codec_decompress(enum codec_id c, const void *in, size_t in_len,
-                     size_t max_out, struct codec_buf *out, struct err *e);
+                     size_t max_out, struct bytebuf *out, struct err *e);
 
 /* Compresses one block into out (out->len reset to 0 first). `level` is the
  * deflate level 1..9 (ignored otherwise; 0 or out of range means 6). */
 int codec_compress(enum codec_id c, int level, const void *in, size_t in_len,
-                   struct codec_buf *out, struct err *e);
+                   struct bytebuf *out, struct err *e);
 
 #endif

@@ -237,7 +237,7 @@ struct wstate {
     const unsigned char *p;
     size_t len, pos;
     size_t copied;             /* rewrite: input copied to out up to here */
-    struct codec_buf *out;     /* NULL: check only */
+    struct bytebuf *out;     /* NULL: check only */
     uint64_t zero_budget;
     int64_t record;
     struct err *e;
@@ -375,8 +375,8 @@ static int walk_record(struct wstate *s, const struct dnode *n, int depth)
         if (walk(s, n->kids[i], depth + 1) < 0)
             return -1;
     if (n->append_len && s->out) {
-        if (codec_buf_append(s->out, s->p + s->copied, s->pos - s->copied, s->e) < 0
-            || codec_buf_append(s->out, n->append, n->append_len, s->e) < 0)
+        if (bytebuf_append(s->out, s->p + s->copied, s->pos - s->copied, s->e) < 0
+            || bytebuf_append(s->out, n->append, n->append_len, s->e) < 0)
             return -1;
         s->copied = s->pos;
     }
@@ -444,7 +444,7 @@ static int walk(struct wstate *s, const struct dnode *n, int depth)
 }
 
 static int check_block(const struct datum_prog *p, const unsigned char *data, size_t len,
-                       int64_t count, struct codec_buf *out, datum_record_fn fn, void *ud,
+                       int64_t count, struct bytebuf *out, datum_record_fn fn, void *ud,
                        struct err *e)
 {
     struct wstate s = {
@@ -466,13 +466,13 @@ static int check_block(const struct datum_prog *p, const unsigned char *data, si
     if (s.pos != len)
         return err_setk(e, ERR_DATA, "block has %zu bytes after its %lld records",
                         len - s.pos, (long long)count);
-    if (out && codec_buf_append(out, data + s.copied, len - s.copied, e) < 0)
+    if (out && bytebuf_append(out, data + s.copied, len - s.copied, e) < 0)
         return -1;
     return 0;
 }
 
 int datum_check_block(const struct datum_prog *p, const unsigned char *data, size_t len,
-                      int64_t count, struct codec_buf *out, struct err *e)
+                      int64_t count, struct bytebuf *out, struct err *e)
 {
     return check_block(p, data, len, count, out, NULL, NULL, e);
 }

@@ -44,7 +44,7 @@ int datum_rewrites(const struct datum_prog *p);
  * the (rewritten, if the program has appends) data is appended to out.
  * Errors are ERR_DATA: "record N: byte offset K in block: what". */
 int datum_check_block(const struct datum_prog *p, const unsigned char *data, size_t len,
-                      int64_t count, struct codec_buf *out, struct err *e);
+                      int64_t count, struct bytebuf *out, struct err *e);
 
 /* Receives one datum's encoded bytes (valid during the call only). Returns 0,
  * or -1 (filling e) to stop the walk. */

@@ -57,11 +57,11 @@ struct merge {
     int failed;
     int finished;
 
-    struct codec_buf pending;  /* uncompressed records of the next output block */
+    struct bytebuf pending;  /* uncompressed records of the next output block */
     int64_t pending_count;
-    struct codec_buf dec;      /* decompressed source block */
-    struct codec_buf comp;     /* compressed output block */
-    struct codec_buf aug;      /* source block rewritten for resolution */
+    struct bytebuf dec;      /* decompressed source block */
+    struct bytebuf comp;     /* compressed output block */
+    struct bytebuf aug;      /* source block rewritten for resolution */
 
     avro_value_iface_t *rclass;  /* generic class of the output schema */
     avro_value_t rvalue;
@@ -161,10 +161,10 @@ void merge_free(struct merge *m)
         avro_writer_free(m->awriter);
     free(m->out_json);
     free(m->wider);
-    codec_buf_free(&m->pending);
-    codec_buf_free(&m->dec);
-    codec_buf_free(&m->comp);
-    codec_buf_free(&m->aug);
+    bytebuf_free(&m->pending);
+    bytebuf_free(&m->dec);
+    bytebuf_free(&m->comp);
+    bytebuf_free(&m->aug);
     free(m);
 }
 
@@ -352,7 +352,7 @@ static int block_bytes(struct merge *m, const struct ocf_reader *r, const struct
 /* Decodes one checked block through Avro C and, unless dst is NULL (the
  * checking pass), re-encodes it into dst (appending). */
 static int resolve_block(struct merge *m, struct sentry *s, const unsigned char *p, size_t n,
-                         int64_t count, struct codec_buf *dst, struct err *e)
+                         int64_t count, struct bytebuf *dst, struct err *e)
 {
     if (datum_rewrites(s->plan.prog)) {
         m->aug.len = 0;
@@ -371,7 +371,7 @@ static int resolve_block(struct merge *m, struct sentry *s, const unsigned char 
         if (!dst)
             continue;
         for (;;) {
-            if (codec_buf_reserve(dst, dst->cap - dst->len < 4096 ? 65536 : 0, e) < 0)
+            if (bytebuf_reserve(dst, dst->cap - dst->len < 4096 ? 65536 : 0, e) < 0)
                 return -1;
             avro_writer_memory_set_dest(m->awriter, (const char *)dst->data + dst->len,
                                         (int64_t)(dst->cap - dst->len));
@@ -383,7 +383,7 @@ static int resolve_block(struct merge *m, struct sentry *s, const unsigned char 
             if (rc != ENOSPC)
                 return err_set(e, "record %lld of the block: Avro C cannot encode it under the "
                                "output schema (error %d)", (long long)i, rc);
-            if (codec_buf_reserve(dst, dst->cap * 2 - dst->len, e) < 0)
+            if (bytebuf_reserve(dst, dst->cap * 2 - dst->len, e) < 0)
                 return -1;
         }
     }
@@ -437,7 +437,7 @@ static int do_block(struct merge *m, const struct ocf_reader *r, struct sentry *
             return -1;
         if (pass == CHECK)
             return datum_check_block(s->prog, p, n, b->count, NULL, e);
-        if (codec_buf_append(&m->pending, p, n, e) < 0)
+        if (bytebuf_append(&m->pending, p, n, e) < 0)
             return -1;
         m->pending_count += b->count;
         return m->pending.len >= m->block_target ? flush_pending(m, e) : 0;

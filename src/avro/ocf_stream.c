@@ -33,7 +33,7 @@ struct ocf_stream {
     int64_t count;
     size_t size, left;
     uint64_t block_off;
-    struct codec_buf data;
+    struct bytebuf data;
 
     uint64_t records, blocks, fed;
 };
@@ -64,7 +64,7 @@ void ocf_stream_free(struct ocf_stream *s)
     free(s->name);
     free(s->pend);
     free(s->schema);
-    codec_buf_free(&s->data);
+    bytebuf_free(&s->data);
     free(s);
 }
 
@@ -174,7 +174,7 @@ static int step_data(struct ocf_stream *s, int eof, struct err *e)
 {
     size_t n = avail(s) < s->left ? avail(s) : s->left;
     if (s->keep_data && n &&
-        codec_buf_append(&s->data, s->pend + s->pend_pos, n, e) != 0)
+        bytebuf_append(&s->data, s->pend + s->pend_pos, n, e) != 0)
         return fail(s, e);
     s->pend_pos += n;
     s->left -= n;

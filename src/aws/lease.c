@@ -78,16 +78,16 @@ static int lease_read(struct s3_client *s3, const char *bucket, const char *key,
                       struct lease_doc *d, char etag[80], struct err *e)
 {
     memset(d, 0, sizeof *d);
-    struct s3_buf b = {0};
+    struct bytebuf b = {0};
     struct s3_get_info info = {0};
     if (s3_get_buffer_verified(s3, bucket, key, LEASE_DOC_MAX, &b, &info, e) != 0) {
-        s3_buf_free(&b);
+        bytebuf_free(&b);
         return -1;
     }
     memcpy(etag, info.etag, 80);
     json_error_t je;
     json_t *o = json_loadb((const char *)b.data, b.len, 0, &je);
-    s3_buf_free(&b);
+    bytebuf_free(&b);
     const char *who = json_string_value(json_object_get(o, "owner"));
     const char *tok = json_string_value(json_object_get(o, "token"));
     snprintf(d->owner, sizeof d->owner, "%s", who ? who : "");

@@ -253,37 +253,6 @@ static void pool_put(struct s3_client *c, CURL *h)
 
 /* ---- buffers --------------------------------------------------------------- */
 
-void s3_buf_free(struct s3_buf *b)
-{
-    if (!b)
-        return;
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-static int buf_append(struct s3_buf *b, const void *p, size_t n)
-{
-    if (n > SIZE_MAX - b->len - 1)
-        return -1;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) {
-            if (cap > SIZE_MAX / 2)
-                return -1;
-            cap *= 2;
-        }
-        unsigned char *nd = realloc(b->data, cap);
-        if (!nd)
-            return -1;
-        b->data = nd;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0'; /* keeps XML bodies NUL-terminated for messages */
-    return 0;
-}
 
 /* ---- one request ------------------------------------------------------------ */
 
@@ -326,7 +295,7 @@ struct req {
 
 struct resp {
     long status;
-    struct s3_buf body;
+    struct bytebuf body;
     char etag[80];
     long long content_length;         /* -1: none */
     long long cr_first, cr_last, cr_total;  /* Content-Range; -1: none */
@@ -538,7 +507,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
         if (n == 0)
             return sz * nm;
     }
-    if (buf_append(&x->rs->body, p, n) != 0) {
+    if (bytebuf_append(&x->rs->body, p, n, NULL) != 0) {
         x->oom = 1;
         return 0;
     }
@@ -1128,7 +1097,7 @@ static int perform_only(struct s3_client *c, const struct req *rq, struct err *e
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     int rc = perform(c, rq, &rs, NULL, e);
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     return rc;
 }
 
@@ -1295,7 +1264,7 @@ static int list_impl(struct s3_client *c, const char *bucket, const char *prefix
     free(pfx);
     free(dlm);
     free(what);
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     if (rc != 0) {
         for (size_t i = first_n; i < out->n; i++)
             free(out->items[i].key);
@@ -1341,7 +1310,7 @@ static int get_capped(struct s3_client *c, const char *bucket, const char *key,
     struct resp rs;
     memset(&rs, 0, sizeof rs);
     int rc = perform(c, &rq, &rs, info, e);
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     return rc;
 }
 
@@ -1367,11 +1336,11 @@ int s3_etag_check(const char *etag, const struct s3_get_info *info, const void *
 
 static int buf_sink(void *ud, const void *p, size_t n)
 {
-    return buf_append(ud, p, n);
+    return bytebuf_append(ud, p, n, NULL);
 }
 
 static int get_buffer(struct s3_client *c, const char *bucket, const char *key, long long first,
-                      long long last, long long max, struct s3_buf *out,
+                      long long last, long long max, struct bytebuf *out,
                       const struct get_check *chk, struct s3_get_info *info, struct err *e)
 {
     size_t before = out->len;
@@ -1386,7 +1355,7 @@ static int get_buffer(struct s3_client *c, const char *bucket, const char *key, 
 }
 
 int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, long long max,
-                  struct s3_buf *out, struct s3_get_info *info, struct err *e)
+                  struct bytebuf *out, struct s3_get_info *info, struct err *e)
 {
     if (max <= 0)
         return err_setk(e, ERR_USAGE, "GetObject s3://%s/%s: no bound on the body", bucket, key);
@@ -1394,7 +1363,7 @@ int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, long
 }
 
 int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key,
-                        long long first, long long last, struct s3_buf *out,
+                        long long first, long long last, struct bytebuf *out,
                         struct s3_get_info *info, struct err *e)
 {
     /* the range bounds the body (the transfer keeps only its bytes) */
@@ -1403,7 +1372,7 @@ int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key
 
 /* s3_get_buffer_verified's check: the body's MD5 against the ETag. */
 struct md5_check {
-    struct s3_buf *out;
+    struct bytebuf *out;
     size_t before;
     const char *bucket, *key;
 };
@@ -1422,7 +1391,7 @@ static int check_md5(void *ud, const struct resp *rs, struct err *e)
 }
 
 int s3_get_buffer_verified(struct s3_client *c, const char *bucket, const char *key,
-                           long long max, struct s3_buf *out, struct s3_get_info *info,
+                           long long max, struct bytebuf *out, struct s3_get_info *info,
                            struct err *e)
 {
     if (max <= 0)
@@ -1450,7 +1419,7 @@ int s3_head(struct s3_client *c, const char *bucket, const char *key, struct s3_
         if (rs.content_length < 0)
             rc = err_setk(e, ERR_DATA, "HeadObject s3://%s/%s: no Content-Length", bucket, key);
     }
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     return rc;
 }
 
@@ -1556,7 +1525,7 @@ int s3_put(struct s3_client *c, const char *bucket, const char *key, const void 
     }
     if (rc == 0 && etag_out)
         memcpy(etag_out, rs.etag, 80);
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     return rc;
 }
 
@@ -1607,7 +1576,7 @@ int s3_mpu_create(struct s3_client *c, const char *bucket, const char *key,
         err_prefix(e, "s3://%s/%s: ", bucket, key);
         rc = -1;
     }
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     return rc;
 }
 
@@ -1673,7 +1642,7 @@ int s3_mpu_upload_part(struct s3_client *c, const char *bucket, const char *key,
             memcpy(etag_out, rs.etag, 80);
     }
     free(q);
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     return rc;
 }
 
@@ -1755,7 +1724,7 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *bucket, const char 
     }
     free(q);
     free(source);
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     return rc;
 }
 
@@ -1809,7 +1778,7 @@ int s3_mpu_complete(struct s3_client *c, const char *bucket, const char *key,
         memcpy(etag_out, chk.etag, 80);
     free(q);
     free(body);
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     return rc;
 }
 
@@ -1902,7 +1871,7 @@ int s3_list_uploads(struct s3_client *c, const char *bucket, const char *prefix,
     free(id_marker);
     free(pfx);
     free(what);
-    s3_buf_free(&rs.body);
+    bytebuf_free(&rs.body);
     if (rc != 0) {
         for (size_t i = first_n; i < out->n; i++) {
             free(out->items[i].key);

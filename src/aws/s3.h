@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include "bytebuf.h"
 #include "err.h"
 #include "s3_types.h"
 #include "creds.h"
@@ -131,23 +132,17 @@ int s3_get(struct s3_client *c, const char *bucket, const char *key,
            long long range_first, long long range_last,
            s3_write_fn write, void *ud, struct s3_get_info *info, struct err *e);
 
-/* A growable byte buffer (used by s3_get_buffer and others). */
-struct s3_buf {
-    unsigned char *data;
-    size_t len, cap;
-};
-void s3_buf_free(struct s3_buf *b);
 
-/* GET the whole object into *out (appended; caller frees with s3_buf_free).
+/* GET the whole object into *out (appended; caller frees with bytebuf_free).
  * max (> 0): the most bytes it may have (its listed size, or what the
  * reader accepts): a longer body stops at the first byte past it, nothing
  * more is kept, ERR_TRANSIENT (the object changed since it was listed, or
  * the server misbehaves). Untrusted sizes are never unbounded. */
 int s3_get_buffer(struct s3_client *c, const char *bucket, const char *key, long long max,
-                  struct s3_buf *out, struct s3_get_info *info, struct err *e);
+                  struct bytebuf *out, struct s3_get_info *info, struct err *e);
 /* The same for bytes first..last (inclusive) of the object. */
 int s3_get_buffer_range(struct s3_client *c, const char *bucket, const char *key,
-                        long long first, long long last, struct s3_buf *out,
+                        long long first, long long last, struct bytebuf *out,
                         struct s3_get_info *info, struct err *e);
 
 /* Whether the bytes of a whole object match its ETag (as listed or as
@@ -161,7 +156,7 @@ int s3_etag_check(const char *etag, const struct s3_get_info *info, const void *
  * (s3_etag_check); a mismatch is read again, 4 times in all, then fails with
  * ERR_TRANSIENT. For small objects whose damage would go unnoticed (indexes). */
 int s3_get_buffer_verified(struct s3_client *c, const char *bucket, const char *key,
-                           long long max, struct s3_buf *out, struct s3_get_info *info,
+                           long long max, struct bytebuf *out, struct s3_get_info *info,
                            struct err *e);
 
 /* HEAD. 404 is ERR_NOT_FOUND. Fills size and etag (out->key is left NULL). */

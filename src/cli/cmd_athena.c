@@ -127,7 +127,7 @@ static void header_run(void *arg)
 {
     struct header_task *t = arg;
     for (long long span = 64 << 10; !t->schema && span <= (1 << 20); span *= 16) {
-        struct s3_buf b = {0};
+        struct bytebuf b = {0};
         struct ocf_reader r;
         err_clear(&t->err);
         if (s3_get_buffer_range(t->s3, t->bucket, t->key, 0, span - 1, &b, NULL, &t->err) == 0 &&
@@ -138,7 +138,7 @@ static void header_run(void *arg)
                 err_set(&t->err, "out of memory");
         }
         int more = !t->schema && b.len == (size_t)span && t->err.kind == ERR_DATA;
-        s3_buf_free(&b);
+        bytebuf_free(&b);
         if (!more)
             break;
     }

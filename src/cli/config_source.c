@@ -13,7 +13,7 @@
 
 static int sink(void *ud, const void *p, size_t n)
 {
-    struct s3_buf *b = ud;
+    struct bytebuf *b = ud;
     if (b->len + n > CONFIG_S3_MAX)
         return 1;
     if (b->len + n + 1 > b->cap) {
@@ -55,7 +55,7 @@ static int load_s3(const char *url, struct config *cfg, struct err *e)
         return err_set(e, "out of memory");
     struct s3_client *s3 = s3_client_new(&sc, cp, e);
     int rc = -1;
-    struct s3_buf buf = {0};
+    struct bytebuf buf = {0};
     if (s3) {
         rc = s3_get(s3, bucket, slash + 1, -1, -1, sink, &buf, NULL, e);
         if (rc != 0 && e->kind == ERR_CANCELLED)
@@ -65,7 +65,7 @@ static int load_s3(const char *url, struct config *cfg, struct err *e)
         else
             err_prefix(e, "config %s: ", url);
     }
-    s3_buf_free(&buf);
+    bytebuf_free(&buf);
     s3_client_free(s3);
     creds_provider_free(cp);
     if (rc != 0)

@@ -58,7 +58,7 @@ struct sfile {
     unsigned char pad[KEY_SIZE];
     uint64_t records, left;
     /* the current trial */
-    struct codec_buf undo;     /* table slots it took a record from (size_t each) */
+    struct bytebuf undo;     /* table slots it took a record from (size_t each) */
     uint64_t present, missing;
 };
 
@@ -95,9 +95,9 @@ struct adopt_set {
     uint64_t empty_seen;       /* zero-byte records in the current container */
     EVP_MD_CTX *md;
     EVP_MD *sha256;
-    struct codec_buf dec;      /* a decompressed block */
-    struct codec_buf keys;     /* a batch of record keys (at most BATCH) */
-    struct codec_buf resolved; /* a source re-encoded into another schema */
+    struct bytebuf dec;      /* a decompressed block */
+    struct bytebuf keys;     /* a batch of record keys (at most BATCH) */
+    struct bytebuf resolved; /* a source re-encoded into another schema */
 };
 
 /* ---- the key table ---- */
@@ -369,7 +369,7 @@ static int trial_batch(struct adopt_set *s, struct sfile *f, size_t n, struct er
             continue;
         }
         /* at most one entry per record of the file */
-        if (codec_buf_append(&f->undo, &at, sizeof at, e) < 0)
+        if (bytebuf_append(&f->undo, &at, sizeof at, e) < 0)
             return -1;
         set_count(sl, c - 1);
         f->present++;
@@ -396,7 +396,7 @@ static int push_key(void *ud, const unsigned char *rec, size_t len, struct err *
     struct adopt_set *s = w->s;
     if (w->mode == DRAIN)
         return drain_one(w, rec, len, e);
-    if (codec_buf_reserve(&s->keys, KEY_SIZE, e) < 0
+    if (bytebuf_reserve(&s->keys, KEY_SIZE, e) < 0
         || make_key(s, w->schema, rec, len, s->keys.data + s->keys.len, e) < 0)
         return -1;
     s->keys.len += KEY_SIZE;
@@ -672,7 +672,7 @@ static void rollback_all(struct adopt_set *s)
 
 static int resolve_sink(void *ud, const void *p, size_t n)
 {
-    return codec_buf_append(ud, p, n, NULL);
+    return bytebuf_append(ud, p, n, NULL);
 }
 
 /* The source's records re-encoded into sample schema k, as the sample's
@@ -858,16 +858,16 @@ void adopt_free(struct adopt_set *s)
     free(s->schemas);
     for (size_t i = 0; i < s->n_files; i++) {
         free(s->files[i].name);
-        codec_buf_free(&s->files[i].undo);
+        bytebuf_free(&s->files[i].undo);
     }
     free(s->files);
     for (int i = 0; i < SOURCE_CACHE; i++)
         sschema_clear(&s->cache[i]);
     EVP_MD_CTX_free(s->md);
     EVP_MD_free(s->sha256);
-    codec_buf_free(&s->dec);
-    codec_buf_free(&s->keys);
-    codec_buf_free(&s->resolved);
+    bytebuf_free(&s->dec);
+    bytebuf_free(&s->keys);
+    bytebuf_free(&s->resolved);
     free(s->tab);
     free(s);
 }

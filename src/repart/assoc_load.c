@@ -55,7 +55,7 @@ static void md_fetch(struct md_task *t)
                          ASSOC_OBJECT_MAX);
         return;
     }
-    struct s3_buf b = {0};
+    struct bytebuf b = {0};
     if (s3_get_buffer(job->s3, job->bucket, t->key, ASSOC_OBJECT_MAX, &b, NULL, &t->err) < 0) {
         if (t->err.kind == ERR_NOT_FOUND) {
             t->rc = 1;   /* deleted since the listing (asset deleted): nothing to take */
@@ -71,7 +71,7 @@ static void md_fetch(struct md_task *t)
         snprintf(name, sizeof name, "s3://%s/%s", job->bucket, t->key);
         t->rc = assoc_parse_ndjson(b.data, b.len, name, &t->set, &t->err) < 0 ? -1 : 0;
     }
-    s3_buf_free(&b);
+    bytebuf_free(&b);
 }
 
 static void md_task_run(void *arg)

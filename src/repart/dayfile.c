@@ -140,7 +140,7 @@ static int carry_from(struct dayfile *df, const struct index_file *f, int from, 
  * An index that records no header MD5 (written before chains) or a chain at
  * its longest has the whole version copied unchecked: the new version is
  * read back (dayfile_finish), and its chain starts again as one MD5. */
-static int carry_committed(struct dayfile *df, const struct index_file *f, const struct s3_buf *hb,
+static int carry_committed(struct dayfile *df, const struct index_file *f, const struct bytebuf *hb,
                            struct err *e)
 {
     const char *bucket = df->env->cfg->s3.repartitioned.bucket_name;
@@ -192,7 +192,7 @@ int dayfile_is_committed(const struct index_file *f, const void *data, size_t le
 }
 
 int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
-                           const struct index_file *f, struct s3_buf *out, struct err *e)
+                           const struct index_file *f, struct bytebuf *out, struct err *e)
 {
     char key[1100];
     if (layout_data_key(env->cfg, d, LAYOUT_DAYFILE, key, sizeof key) != 0)
@@ -218,7 +218,7 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
  * add), by a ranged GET that no checksum covers: checked against the index's
  * header MD5 when it records one (else against the bytes carried over, or
  * by the read-back), and read again when damaged on its way. */
-static int read_header(struct dayfile *df, const struct index_file *f, struct s3_buf *hb,
+static int read_header(struct dayfile *df, const struct index_file *f, struct bytebuf *hb,
                        struct err *e)
 {
     const char *want = df->kept_chain.header;
@@ -285,10 +285,10 @@ static int open_append(struct dayfile *df, const struct index *committed,
     if (f->header_len <= 0 || f->header_len > (1 << 20))
         return err_setk(e, ERR_DATA, "%s: implausible header length %lld in the index", df->key,
                         f->header_len);
-    struct s3_buf hb = {0};
+    struct bytebuf hb = {0};
     if (md5chain_parse(f->md5, f->size, &df->kept_chain, e) != 0 ||
         read_header(df, f, &hb, e) != 0) {
-        s3_buf_free(&hb);
+        bytebuf_free(&hb);
         return -1;
     }
     struct ocf_reader r;
@@ -297,7 +297,7 @@ static int open_append(struct dayfile *df, const struct index *committed,
     if (!opened || (long long)r.header_len != f->header_len) {
         if (opened)
             ocf_reader_close(&r);
-        s3_buf_free(&hb);
+        bytebuf_free(&hb);
         if (!e->msg[0])
             err_setk(e, ERR_DATA, "%s: the header is not the %lld bytes the index says",
                      df->key, f->header_len);
@@ -310,7 +310,7 @@ static int open_append(struct dayfile *df, const struct index *committed,
     memcpy(df->sync, r.sync, OCF_SYNC_SIZE);
     ocf_reader_close(&r);
     if (!*schema) {
-        s3_buf_free(&hb);
+        bytebuf_free(&hb);
         return err_set(e, "out of memory");
     }
     mo->schema_json = *schema;
@@ -319,7 +319,7 @@ static int open_append(struct dayfile *df, const struct index *committed,
     df->kept = f->size;
     df->kept_records = f->records;
     int rc = carry_committed(df, f, &hb, e);
-    s3_buf_free(&hb);
+    bytebuf_free(&hb);
     return rc;
 }
 

@@ -103,11 +103,11 @@ void dayfile_free(struct dayfile *df);
 
 /* Reads the committed version of day d's file, the bytes the index's #file
  * line f describes (an uncommitted tail after them is left out), into *out
- * (appended; caller frees with s3_buf_free), checked against its size and
+ * (appended; caller frees with bytebuf_free), checked against its size and
  * MD5. For a rebuild that carries over the records of sources gone from the
  * cold tier. ERR_DATA when the bytes are not the committed version. */
 int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
-                           const struct index_file *f, struct s3_buf *out, struct err *e);
+                           const struct index_file *f, struct bytebuf *out, struct err *e);
 
 /* 1 when data[0..len) are the committed version f describes (size, MD5). */
 int dayfile_is_committed(const struct index_file *f, const void *data, size_t len);

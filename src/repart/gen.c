@@ -123,22 +123,22 @@ static size_t put_str(unsigned char *p, const char *s, size_t n)
 }
 
 struct membuf {
-    struct codec_buf b;
+    struct bytebuf b;
     struct err *e;
 };
 
 static int mem_sink(void *ud, const void *p, size_t n)
 {
     struct membuf *m = ud;
-    return codec_buf_append(&m->b, p, n, m->e);
+    return bytebuf_append(&m->b, p, n, m->e);
 }
 
 struct gen_state {
     const struct gen_options *o;
     const struct gen_sink *sink;
     struct gen_summary *sum;
-    struct codec_buf block;    /* uncompressed records */
-    struct codec_buf comp;
+    struct bytebuf block;    /* uncompressed records */
+    struct bytebuf comp;
     struct membuf file;
     char key[COLDKEY_KEY_MAX + 1];
     char agg_prefix[COLDKEY_PREFIX_MAX + 1];   /* with o->agg */
@@ -228,7 +228,7 @@ static int gen_file(struct gen_state *g, const struct day *d, long epoch_day, un
     int64_t count = 0;
     size_t target = o->block_target ? o->block_target : 64000;
     for (unsigned j = 0; j < o->records_per_file; j++) {
-        if (codec_buf_reserve(&g->block, sid_len + 200, e) < 0)
+        if (bytebuf_reserve(&g->block, sid_len + 200, e) < 0)
             return -1;
         unsigned char *p = g->block.data + g->block.len;
         size_t n = 0;
@@ -317,7 +317,7 @@ static int gen_agg_file(struct gen_state *g, const struct day *d, long epoch_day
     int64_t count = 0;
     size_t target = o->block_target ? o->block_target : 64000;
     for (unsigned j = 0; j < o->records_per_file; j++) {
-        if (codec_buf_reserve(&g->block, sid_len + 120, e) < 0)
+        if (bytebuf_reserve(&g->block, sid_len + 120, e) < 0)
             return -1;
         unsigned char *p = g->block.data + g->block.len;
         size_t n = 0;
@@ -355,7 +355,7 @@ static int gen_agg_file(struct gen_state *g, const struct day *d, long epoch_day
     return 0;
 }
 
-static int put_metadata(struct gen_state *g, unsigned asset, struct codec_buf *lines,
+static int put_metadata(struct gen_state *g, unsigned asset, struct bytebuf *lines,
                         struct err *e)
 {
     if (lines->len == 0)
@@ -379,7 +379,7 @@ static int put_metadata(struct gen_state *g, unsigned asset, struct codec_buf *l
 
 static int gen_metadata(struct gen_state *g, struct err *e)
 {
-    struct codec_buf lines = {0};
+    struct bytebuf lines = {0};
     unsigned cur = 0;
     int have = 0, rc = -1;
     for (unsigned i = 0; i < g->o->series; i++) {
@@ -415,14 +415,14 @@ static int gen_metadata(struct gen_state *g, struct err *e)
             err_set(e, "asset metadata line too long");
             goto done;
         }
-        if (codec_buf_append(&lines, line, (size_t)n, e) < 0)
+        if (bytebuf_append(&lines, line, (size_t)n, e) < 0)
             goto done;
     }
     if (have && put_metadata(g, cur, &lines, e) < 0)
         goto done;
     rc = 0;
 done:
-    codec_buf_free(&lines);
+    bytebuf_free(&lines);
     return rc;
 }
 
@@ -464,9 +464,9 @@ int gen_run(const struct gen_options *o, const struct gen_sink *sink, struct gen
         goto done;
     rc = 0;
 done:
-    codec_buf_free(&g.block);
-    codec_buf_free(&g.comp);
-    codec_buf_free(&g.file.b);
+    bytebuf_free(&g.block);
+    bytebuf_free(&g.comp);
+    bytebuf_free(&g.file.b);
     return rc;
 }
 

@@ -155,7 +155,7 @@ static int etag_differs(const struct scan_source *src, const struct s3_get_info 
 
 /* MD5 of a single-part object is its ETag (unless SSE-KMS/SSE-C); multipart
  * ETags ("...-N") say nothing about the bytes. */
-static int check_md5(const struct scan_source *src, const struct s3_buf *b,
+static int check_md5(const struct scan_source *src, const struct bytebuf *b,
                      const struct s3_get_info *info, struct err *e)
 {
     if (s3_etag_check(src->etag, info, b->data, b->len) == 0)
@@ -166,7 +166,7 @@ static int check_md5(const struct scan_source *src, const struct s3_buf *b,
 
 struct fetch_slot {
     struct scan_source *src;
-    struct s3_buf buf;
+    struct bytebuf buf;
     int done, rc;
     struct err err;
 };
@@ -228,7 +228,7 @@ static void fetch_run(void *arg)
                 break;
             log_msg(LOG_WARN, NULL, "refetch", "%s (attempt %d of %d)", e.msg, attempt,
                     FETCH_ATTEMPTS);
-            s3_buf_free(&s->buf);
+            bytebuf_free(&s->buf);
             err_clear(&e);
         }
         if (rc == 0) {
@@ -303,7 +303,7 @@ static struct fetch_slot *fetcher_get(struct fetcher *f, size_t i, struct err *e
 
 static void fetcher_release(struct fetch_slot *s)
 {
-    s3_buf_free(&s->buf);
+    bytebuf_free(&s->buf);
 }
 
 /* Stops the fetches not yet started, waits for the running ones, frees. */
@@ -315,7 +315,7 @@ static void fetcher_free(struct fetcher *f)
         pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
     for (size_t i = 0; f->slots && i < f->n; i++)
-        s3_buf_free(&f->slots[i].buf);
+        bytebuf_free(&f->slots[i].buf);
     free(f->slots);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
@@ -669,7 +669,7 @@ static int committed_in_copy(const struct pipeline_env *env, const struct day_sc
  * saved before it stopped (*from_copy 1). ERR_DATA or ERR_NOT_FOUND when
  * neither is there. */
 static int load_committed(const struct pipeline_env *env, const struct day *d,
-                          const struct index *ix, const char *index_key, struct s3_buf *out,
+                          const struct index *ix, const char *index_key, struct bytebuf *out,
                           int *from_copy, const char *dayname, struct err *e)
 {
     const struct index_file *cf = index_file_find(ix, LAYOUT_DAYFILE);
@@ -689,16 +689,16 @@ static int load_committed(const struct pipeline_env *env, const struct day *d,
         return -1;
     }
     /* not the committed version: a rebuild stopped before its commit? */
-    s3_buf_free(out);
-    struct s3_buf k = {0};
+    bytebuf_free(out);
+    struct bytebuf k = {0};
     struct err ke = {0};
     if (s3_get_buffer(env->s3, bucket, keep_key, cf->size > 0 ? cf->size : 1, &k, NULL, &ke) != 0) {
-        s3_buf_free(&k);
+        bytebuf_free(&k);
         *e = ke.kind == ERR_CANCELLED ? ke : de;   /* a stop is a stop */
         return -1;
     }
     if (!dayfile_is_committed(cf, k.data, k.len)) {
-        s3_buf_free(&k);
+        bytebuf_free(&k);
         *e = de;
         return -1;
     }
@@ -724,7 +724,7 @@ static size_t keep_part_size(const struct pipeline_env *env)
  * copy. The copy is deleted after the commit. */
 static int read_committed_kept(const struct pipeline_env *env, const struct day *d,
                                const struct index *ix, const char *index_key,
-                               struct s3_buf *out, char *keep_key, size_t keep_size,
+                               struct bytebuf *out, char *keep_key, size_t keep_size,
                                const char *dayname, struct err *e)
 {
     const struct index_file *cf = index_file_find(ix, LAYOUT_DAYFILE);
@@ -792,10 +792,10 @@ static int save_committed_copy(const struct pipeline_env *env, const struct day 
     }
     /* small, or not the committed version (then the copy a stopped rebuild
      * saved, if any, stays): read, checked, and sent */
-    struct s3_buf b = {0};
+    struct bytebuf b = {0};
     memset(&ce, 0, sizeof ce);
     int rc = read_committed_kept(env, d, ix, index_key, &b, keep_key, keep_size, dayname, &ce);
-    s3_buf_free(&b);
+    bytebuf_free(&b);
     if (rc == 0)
         return 0;
     if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
@@ -815,7 +815,7 @@ struct committed_reader {
     const struct index *ix;     /* the index that names it; NULL: s->index */
 };
 
-static int committed_read(void *ud, struct s3_buf *out, struct err *e)
+static int committed_read(void *ud, struct bytebuf *out, struct err *e)
 {
     const struct committed_reader *c = ud;
     int from_copy = 0;
@@ -861,7 +861,7 @@ static int folded_etags(const struct pipeline_env *env, const struct day *d,
 /* Adds the plan's kept sources to the rebuild: each one's committed blocks
  * after the committed header make a container of its own (the header's
  * sync marker frames them). range receives 2 numbers per source. */
-static int add_kept(struct dayfile *df, const struct plan *p, const struct s3_buf *committed,
+static int add_kept(struct dayfile *df, const struct plan *p, const struct bytebuf *committed,
                     long long header_len, long long *range, struct err *e)
 {
     for (size_t i = 0; i < p->n_keep; i++) {
@@ -897,7 +897,7 @@ struct feed {
  * index before any rebuild replaces it: keep_key, "" when none) */
 static int keep_committed(const struct pipeline_env *env, const struct day *d,
                           const struct index *ix, const char *index_key, const struct plan *p,
-                          struct s3_buf *committed, char *keep_key, size_t keep_size,
+                          struct bytebuf *committed, char *keep_key, size_t keep_size,
                           const char *dayname, struct err *e)
 {
     if (p->n_keep && read_committed_kept(env, d, ix, index_key, committed, keep_key,
@@ -1046,11 +1046,11 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
         free(fold_etag);
         return -1;
     }
-    struct s3_buf committed = {0};
+    struct bytebuf committed = {0};
     char keep_key[1200] = "";
     if (keep_committed(env, d, ix, index_key, p, &committed, keep_key, sizeof keep_key, dayname,
                        e) != 0) {
-        s3_buf_free(&committed);
+        bytebuf_free(&committed);
         free(fold_etag);
         return -1;
     }
@@ -1067,7 +1067,7 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     if (rc == 0 && p->n_keep)
         rc = add_kept(df, p, &committed, index_file_find(ix, LAYOUT_DAYFILE)->header_len,
                       range + 2 * p->n, e);
-    s3_buf_free(&committed);
+    bytebuf_free(&committed);
     if (rc != 0 && e->kind == ERR_WIDER && dayfile_wider_schema(df))
         *wider = strdup(dayfile_wider_schema(df));
     double t1 = datetime_mono_secs();
@@ -1456,11 +1456,11 @@ static int repair_keeps(const struct pipeline_env *env, const struct day_scan *s
         s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &ce) == 0 &&
         o.size == df->size && df->etag[0] && strcmp(o.etag, df->etag) == 0)
         return 1;
-    struct s3_buf b = {0};
+    struct bytebuf b = {0};
     int from_copy = 0;
     memset(&ce, 0, sizeof ce);
     int rc = load_committed(env, &s->day, ix, s->index_key, &b, &from_copy, dayname, &ce);
-    s3_buf_free(&b);
+    bytebuf_free(&b);
     if (rc == 0)
         return 1;
     if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {

@@ -32,9 +32,9 @@ struct sample_file {
 static int sample_open(struct s3_client *s3, const char *bucket, const char *key,
                        long long listed, struct sample_file *f, struct err *e)
 {
-    struct s3_buf b = {0};
+    struct bytebuf b = {0};
     if (s3_get_buffer_verified(s3, bucket, key, listed > 0 ? listed : 1, &b, NULL, e) != 0) {
-        s3_buf_free(&b);
+        bytebuf_free(&b);
         return err_prefix(e, "reading the sample's %s: ", key);
     }
     struct ocf_reader r;
@@ -52,7 +52,7 @@ static int sample_open(struct s3_client *s3, const char *bucket, const char *key
         rc = -1;
     f->size = (long long)b.len;
     md5_hex(b.data, b.len, f->md5);
-    s3_buf_free(&b);
+    bytebuf_free(&b);
     return rc;
 }
 
@@ -70,11 +70,11 @@ static int cmp_size_desc(const void *a, const void *b)
 static int offer(struct s3_client *s3, const char *bucket, const struct scan_source *src,
                  int dup, struct sample_file *files, size_t n_files, int *where, struct err *e)
 {
-    struct s3_buf b = {0};
+    struct bytebuf b = {0};
     *where = -1;
     if (s3_get_buffer_verified(s3, bucket, src->key, src->size > 0 ? src->size : 1, &b, NULL,
                                e) != 0) {
-        s3_buf_free(&b);
+        bytebuf_free(&b);
         return -1;
     }
     int rc = 0;
@@ -100,7 +100,7 @@ static int offer(struct s3_client *s3, const char *bucket, const struct scan_sou
     }
     if (rc == 0 && dup && *where == -1)
         *where = -3;
-    s3_buf_free(&b);
+    bytebuf_free(&b);
     return rc;
 }
 
@@ -199,9 +199,9 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
         return 0;
     char key[1400];
     snprintf(key, sizeof key, "%s%s", prefix, f->name);
-    struct s3_buf b = {0};
+    struct bytebuf b = {0};
     if (s3_get_buffer_verified(s3, bucket, key, f->size > 0 ? f->size : 1, &b, NULL, e) != 0) {
-        s3_buf_free(&b);
+        bytebuf_free(&b);
         return err_prefix(e, "reading the sample's %s again: ", key);
     }
     char md5[33];
@@ -212,7 +212,7 @@ static int attribute_left(struct s3_client *s3, const char *bucket, const char *
         rc = err_setk(e, ERR_TRANSIENT, "%s changed while this run read it", key);
     else
         rc = adopt_drain_left(f->set, b.data, b.len, key, attribute_record, &a, e);
-    s3_buf_free(&b);
+    bytebuf_free(&b);
     f->attributed = a.attributed;
     if (rc == 0 && a.hit)
         rc = err_setk(e, ERR_DATA, "%s holds records of %s, a source the index commits in "
@@ -299,10 +299,10 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
         free(stale);
         return 0;
     }
-    struct s3_buf c = {0};
+    struct bytebuf c = {0};
     struct err ce = {0};
     if (o->read_committed(o->committed_ud, &c, &ce) != 0) {
-        s3_buf_free(&c);
+        bytebuf_free(&c);
         free(stale);
         if (ce.kind != ERR_DATA && ce.kind != ERR_NOT_FOUND) {
             *e = ce;
@@ -366,7 +366,7 @@ static int offer_stale(const struct sampleadopt_opts *o, const struct day_scan *
         }
         free(buf);
     }
-    s3_buf_free(&c);
+    bytebuf_free(&c);
     free(stale);
     return rc;
 }

@@ -41,7 +41,7 @@ struct sampleadopt_opts {
     /* Reads the committed version of merged.avro (as the index names it)
      * into *out (the caller frees it, also on failure); ERR_DATA when it
      * is not available. NULL: not offered (see sampleadopt_day). */
-    int (*read_committed)(void *ud, struct s3_buf *out, struct err *e);
+    int (*read_committed)(void *ud, struct bytebuf *out, struct err *e);
     void *committed_ud;
     /* verify --repair (which forgets what the index says of merged.avro):
      * merged.avro's sources gone from the cold tier, as the committed index

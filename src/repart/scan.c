@@ -86,7 +86,7 @@ static int read_index(const struct scan_ctx *ctx, struct day_scan *s, struct err
             found = &l.items[i];
     int rc = 0;
     if (found) {
-        struct s3_buf b = {0};
+        struct bytebuf b = {0};
         /* checked against its ETag: a damaged index would make merged
          * sources look new */
         rc = s3_get_buffer_verified(ctx->s3, bucket, s->index_key, INDEX_OBJECT_MAX, &b, NULL, e);
@@ -97,7 +97,7 @@ static int read_index(const struct scan_ctx *ctx, struct day_scan *s, struct err
         } else {
             err_prefix(e, "reading index: ");
         }
-        s3_buf_free(&b);
+        bytebuf_free(&b);
         s->index_exists = rc == 0;
         s->index.last_modified = found->last_modified;
         snprintf(s->index.etag, sizeof s->index.etag, "%s", found->etag);

@@ -303,7 +303,7 @@ struct read_task {
     int series_field;
     struct datum_prog *prog;
     enum codec_id codec;
-    struct codec_buf raw;
+    struct bytebuf raw;
     avro_reader_t reader;
     uint64_t foreign;          /* records whose series is not one of `series` */
     uint64_t vsum, vxor;       /* deep: the multiset of record values (value_hash), as the
@@ -688,7 +688,7 @@ static void read_run(void *arg)
     if (t->checking)
         md5chain_check_free(&t->check);
     t->checking = 0;
-    codec_buf_free(&t->raw);
+    bytebuf_free(&t->raw);
     t->reader = NULL;
     t->have_value = 0;
     t->iface = NULL;
@@ -760,7 +760,7 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
             err_prefix(&e, "the day's lease: ");
     }
     if (rc == 0) {
-        struct s3_buf b = {0};
+        struct bytebuf b = {0};
         /* checked against its ETag: this read decides what is deleted */
         rc = s3_get_buffer_verified(env->s3, bucket, s->index_key, INDEX_OBJECT_MAX, &b, NULL,
                                     &e);
@@ -770,7 +770,7 @@ static void repair(const struct verify_env *env, const struct day_scan *s, struc
             rc = 0;
         if (rc != 0)
             err_prefix(&e, "re-reading the index: ");
-        s3_buf_free(&b);
+        bytebuf_free(&b);
     }
     for (size_t i = 0; i < v->n_files; i++) {
         struct verify_file *f = &v->files[i];

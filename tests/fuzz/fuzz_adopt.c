@@ -38,13 +38,13 @@ static const unsigned char OTHER_RECORD[] = {2, 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 
 static int buf_sink(void *ud, const void *p, size_t n)
 {
-    return codec_buf_append(ud, p, n, NULL);
+    return bytebuf_append(ud, p, n, NULL);
 }
 
 struct reblock {
     struct ocf_writer w;
     enum codec_id codec;
-    struct codec_buf raw, comp;
+    struct bytebuf raw, comp;
     int64_t pending;
     size_t records;
 };
@@ -73,14 +73,14 @@ static int on_record(void *ud, const unsigned char *rec, size_t len, struct err 
     struct reblock *rb = ud;
     if (++rb->records > MAX_REBLOCK_RECORDS)
         return -1;
-    if (codec_buf_append(&rb->raw, rec, len, e) < 0)
+    if (bytebuf_append(&rb->raw, rec, len, e) < 0)
         return -1;
     return ++rb->pending == 3 ? flush(rb, e) : 0;
 }
 
 /* The records of a valid container written again: 0, or -1 when the input
  * is not one (or too large to bother). */
-static int reblock(const uint8_t *data, size_t size, struct codec_buf *out)
+static int reblock(const uint8_t *data, size_t size, struct bytebuf *out)
 {
     struct ocf_reader r;
     struct err e;
@@ -89,7 +89,7 @@ static int reblock(const uint8_t *data, size_t size, struct codec_buf *out)
     avro_schema_t s = NULL;
     struct datum_prog *p = NULL;
     struct reblock rb = {.codec = r.codec == CODEC_SNAPPY ? CODEC_DEFLATE : CODEC_SNAPPY};
-    struct codec_buf dec = {0};
+    struct bytebuf dec = {0};
     unsigned char sync[OCF_SYNC_SIZE];
     memset(sync, 0x5a, sizeof sync);
     int rc = -1;
@@ -115,9 +115,9 @@ static int reblock(const uint8_t *data, size_t size, struct codec_buf *out)
     if (k == 0 && flush(&rb, &e) == 0)
         rc = 0;
 done:
-    codec_buf_free(&dec);
-    codec_buf_free(&rb.raw);
-    codec_buf_free(&rb.comp);
+    bytebuf_free(&dec);
+    bytebuf_free(&rb.raw);
+    bytebuf_free(&rb.comp);
     datum_free(p);
     if (s)
         avro_schema_decref(s);
@@ -125,7 +125,7 @@ done:
     return rc;
 }
 
-static int other_sample(struct codec_buf *out)
+static int other_sample(struct bytebuf *out)
 {
     struct ocf_writer w;
     struct err e;
@@ -138,7 +138,7 @@ static int other_sample(struct codec_buf *out)
 
 static void against_other_schema(const uint8_t *data, size_t size)
 {
-    struct codec_buf other = {0};
+    struct bytebuf other = {0};
     struct err e;
     int taken = 7;
     if (other_sample(&other) < 0)
@@ -161,7 +161,7 @@ static void against_other_schema(const uint8_t *data, size_t size)
         abort();   /* a set left incomplete must refuse */
     }
     adopt_free(s);
-    codec_buf_free(&other);
+    bytebuf_free(&other);
 }
 
 static int count_drained(void *ud, const char *series, size_t n, int64_t time)
@@ -203,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     adopt_free(s);
 
     /* the same records in other blocks and another codec */
-    struct codec_buf other = {0};
+    struct bytebuf other = {0};
     if (reblock(data, size, &other) == 0) {
         s = adopt_open(other.data, other.len, "fuzz-reblocked", &e);
         if (!s)
@@ -215,6 +215,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         adopt_free(s);
     }
-    codec_buf_free(&other);
+    bytebuf_free(&other);
     return 0;
 }
