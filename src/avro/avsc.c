@@ -1,4 +1,5 @@
 #include "avsc.h"
+#include "grow.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -60,14 +61,12 @@ static int recs_add(struct recs *r, avro_schema_t s, char *fullname, struct err 
     if (!fullname)
         return err_set(e, "out of memory");
     if (r->n == r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 16;
-        struct rec *nv = realloc(r->v, nc * sizeof *nv);
+        struct rec *nv = grow_array(r->v, r->n, &r->cap, sizeof *nv, 16);
         if (!nv) {
             free(fullname);
             return err_set(e, "out of memory");
         }
         r->v = nv;
-        r->cap = nc;
     }
     r->v[r->n++] = (struct rec){.s = s, .fullname = fullname, .fields = NULL};
     return 0;

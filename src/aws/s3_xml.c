@@ -1,4 +1,5 @@
 #include "s3_xml.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -70,14 +71,10 @@ static int parse_nonneg(const char *s, size_t len, long long *out)
 static int list_push(struct s3_object_list *l, const struct s3_object *o)
 {
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        if (cap > SIZE_MAX / sizeof *l->items)
-            return -1;
-        struct s3_object *ni = realloc(l->items, cap * sizeof *ni);
+        struct s3_object *ni = grow_array(l->items, l->n, &l->cap, sizeof *ni, 256);
         if (!ni)
             return -1;
         l->items = ni;
-        l->cap = cap;
     }
     l->items[l->n++] = *o;
     return 0;
@@ -625,14 +622,12 @@ static void uploads_end(struct xp *x, const char *t, size_t n, void *ud)
         }
         struct s3_upload_list *l = c->out;
         if (l->n == l->cap) {
-            size_t cap = l->cap ? l->cap * 2 : 16;
-            struct s3_upload *v = realloc(l->items, cap * sizeof *v);
+            struct s3_upload *v = grow_array(l->items, l->n, &l->cap, sizeof *v, 16);
             if (!v) {
                 xp_fail(x, "out of memory");
                 return;
             }
             l->items = v;
-            l->cap = cap;
         }
         l->items[l->n++] = c->cur;
         memset(&c->cur, 0, sizeof c->cur);

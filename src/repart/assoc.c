@@ -1,6 +1,7 @@
 /* assoc: the set, the parsers and the locations (no I/O; the loaders are in
  * assoc_load.c, so that this part links without the S3 client). */
 #include "assoc.h"
+#include "grow.h"
 #include "awscfg.h"
 
 #include <ctype.h>
@@ -29,12 +30,10 @@ void assoc_set_free(struct assoc_set *s)
 int assoc_set_add(struct assoc_set *s, const char *id, size_t len, struct err *e)
 {
     if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **ids = realloc(s->ids, cap * sizeof *ids);
+        char **ids = grow_array(s->ids, s->n, &s->cap, sizeof *ids, 64);
         if (!ids)
             return err_set(e, "out of memory");
         s->ids = ids;
-        s->cap = cap;
     }
     char *c = malloc(len + 1);
     if (!c)

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "grow.h"
 #include "sitewise_schema.h"
 #include "awscfg.h"
 
@@ -77,14 +78,12 @@ static int attach(struct ynode **stack, int depth, struct ynode **root, struct y
         return -1;
     }
     if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 8;
-        struct ynode **k = realloc(p->kids, cap * sizeof *k);
+        struct ynode **k = grow_array(p->kids, p->n, &p->cap, sizeof *k, 8);
         if (!k) {
             ynode_free(n);
             return err_set(e, "%s: out of memory", name);
         }
         p->kids = k;
-        p->cap = cap;
     }
     p->kids[p->n++] = n;
     return 0;

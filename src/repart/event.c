@@ -1,4 +1,5 @@
 #include "event.h"
+#include "grow.h"
 #include "hex.h"
 #include "log.h"
 
@@ -127,12 +128,10 @@ static struct event_record *new_record(struct ctx *c, int from, const char *wher
 {
     struct event_doc *d = c->doc;
     if (d->n == d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 8;
-        struct event_record *nv = realloc(d->v, nc * sizeof *nv);
+        struct event_record *nv = grow_array(d->v, d->n, &d->cap, sizeof *nv, 8);
         if (!nv)
             return NULL;
         d->v = nv;
-        d->cap = nc;
     }
     struct event_record *r = &d->v[d->n];
     memset(r, 0, sizeof *r);

@@ -1,4 +1,5 @@
 #include "index.h"
+#include "grow.h"
 #include "md5.h"
 #include "strbuf.h"
 
@@ -77,12 +78,10 @@ int index_series_of(const char *relkey, char *out, size_t cap)
 static int push_str(char ***arr, size_t *n, size_t *cap, const char *s, size_t len)
 {
     if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 64;
-        char **p = realloc(*arr, c * sizeof *p);
+        char **p = grow_array(*arr, *n, cap, sizeof *p, 64);
         if (!p)
             return -1;
         *arr = p;
-        *cap = c;
     }
     char *copy = strndup(s, len);
     if (!copy)
@@ -101,12 +100,11 @@ static int push_source(struct index *ix, const char *relkey, const char *series,
                        long long len)
 {
     if (ix->n_sources == ix->cap_sources) {
-        size_t cap = ix->cap_sources ? ix->cap_sources * 2 : 64;
-        struct index_source *p = realloc(ix->sources, cap * sizeof *p);
+        struct index_source *p = grow_array(ix->sources, ix->n_sources, &ix->cap_sources,
+                                            sizeof *p, 64);
         if (!p)
             return -1;
         ix->sources = p;
-        ix->cap_sources = cap;
     }
     struct index_source *s = &ix->sources[ix->n_sources];
     memset(s, 0, sizeof *s);
@@ -559,12 +557,11 @@ int index_file_set(struct index *ix, const char *name, long long size, const cha
     struct index_file *f = (struct index_file *)index_file_find(ix, name);
     if (!f) {
         if (ix->n_files == ix->cap_files) {
-            size_t cap = ix->cap_files ? ix->cap_files * 2 : 4;
-            struct index_file *p = realloc(ix->files, cap * sizeof *p);
+            struct index_file *p = grow_array(ix->files, ix->n_files, &ix->cap_files,
+                                              sizeof *p, 4);
             if (!p)
                 return -1;
             ix->files = p;
-            ix->cap_files = cap;
         }
         f = &ix->files[ix->n_files];
         memset(f, 0, sizeof *f);
@@ -721,12 +718,11 @@ int index_add_folded(struct index *ix, const char *name, const char *etag)
         return 0;
     }
     if (ix->n_folded == ix->cap_folded) {
-        size_t cap = ix->cap_folded ? ix->cap_folded * 2 : 4;
-        struct index_folded *p = realloc(ix->folded, cap * sizeof *p);
+        struct index_folded *p = grow_array(ix->folded, ix->n_folded, &ix->cap_folded,
+                                            sizeof *p, 4);
         if (!p)
             return -1;
         ix->folded = p;
-        ix->cap_folded = cap;
     }
     struct index_folded *f = &ix->folded[ix->n_folded];
     if (!(f->name = strdup(name)))

@@ -1,4 +1,5 @@
 #include "verify.h"
+#include "grow.h"
 
 #include "dayfile.h"
 #include "layout.h"
@@ -142,12 +143,10 @@ static int push_file(struct verify_day *v, size_t *cap, const char *name, const 
                      long long size, long long lm, enum verify_file_status st)
 {
     if (v->n_files == *cap) {
-        size_t c = *cap ? *cap * 2 : 16;
-        struct verify_file *p = realloc(v->files, c * sizeof *p);
+        struct verify_file *p = grow_array(v->files, v->n_files, cap, sizeof *p, 16);
         if (!p)
             return -1;
         v->files = p;
-        *cap = c;
     }
     struct verify_file *f = &v->files[v->n_files];
     memset(f, 0, sizeof *f);

@@ -1,4 +1,5 @@
 #include "watch.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -51,14 +52,12 @@ struct watch_msg *watch_batch_add(struct watch_batch *b, const struct sqs_messag
             return &b->v[i];
         }
     if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        struct watch_msg *v = realloc(b->v, cap * sizeof *v);
+        struct watch_msg *v = grow_array(b->v, b->n, &b->cap, sizeof *v, 16);
         if (!v) {
             err_set(e, "out of memory");
             return NULL;
         }
         b->v = v;
-        b->cap = cap;
     }
     struct watch_msg w;
     memset(&w, 0, sizeof w);
