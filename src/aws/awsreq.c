@@ -308,19 +308,14 @@ static struct curl_slist *request_headers(const struct awsreq *rq, const struct 
 int awsreq_once(const struct awsreq *rq, struct awsreq_answer *ans, struct err *e)
 {
     memset(ans, 0, sizeof *ans);
-    struct creds own;
-    const struct creds *cr = rq->cr;
-    if (!rq->anonymous && !cr) {
-        if (creds_provider_get(rq->creds, &own, e) < 0)
-            return err_prefix(e, "credentials: ");
-        cr = &own;
-    }
+    const struct creds *cr = rq->anonymous ? NULL : rq->cr;
+    if (!rq->anonymous && !cr)
+        return err_set(e, "credentials: none given");
     struct curl_slist *hl = request_headers(rq, cr, e);
     if (cr) {
         snprintf(ans->akid, sizeof ans->akid, "%s", cr->access_key);
         snprintf(ans->token, sizeof ans->token, "%s", cr->session_token);
     }
-    OPENSSL_cleanse(&own, sizeof own);
     if (!hl)
         return -1;
     struct sink k = {ans, rq->max_answer};

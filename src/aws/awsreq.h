@@ -20,7 +20,7 @@
 
 #include <curl/curl.h>
 
-#include "creds.h"
+#include "creds_types.h"
 #include "err.h"
 #include "retry.h"
 #include "sigv4.h"
@@ -112,8 +112,7 @@ struct awsreq_header {
 struct awsreq {
     CURL *curl;
     int anonymous;                      /* not signed (STS web identity) */
-    struct creds_provider *creds;       /* signed: where the credentials come from */
-    const struct creds *cr;             /* signed: these instead of creds' */
+    const struct creds *cr;             /* signed: the credentials */
     const char *service, *region;       /* SigV4 scope */
     const char *method;                 /* "GET" or "POST" */
     const char *url;                    /* what is requested */

@@ -21,16 +21,9 @@
 #ifndef REPART_CREDS_H
 #define REPART_CREDS_H
 
+#include "creds_types.h"
 #include "err.h"
 
-struct creds {
-    char access_key[256];
-    char secret_key[256];
-    char session_token[4096];  /* "" when none */
-    long long expires_at;      /* unix seconds; 0 = never */
-    char source[64];           /* "env", "profile:NAME", "web-identity", "container", "imds"
-                                  (safe to print) */
-};
 
 struct creds_provider;
 

@@ -404,15 +404,21 @@ static int attempt(struct sqs_client *c, const char *action, const char *body, s
         {"x-amz-target", target},
         {"content-type", "application/x-amz-json-1.0"},
     };
+    memset(ans, 0, sizeof *ans);
+    struct creds cr;
+    if (creds_provider_get(c->creds, &cr, e) < 0)
+        return err_prefix(e, "sqs %s %s: credentials: ", action, c->queue_q);
     struct awsreq rq = {
-        .curl = c->curl, .creds = c->creds, .service = "sqs", .region = c->region,
+        .curl = c->curl, .cr = &cr, .service = "sqs", .region = c->region,
         .method = "POST", .url = c->request_url, .host = c->authority, .path = c->path,
         .headers = hs, .n_headers = 2, .body = body, .body_len = blen,
         .connect_ms = c->connect_ms, .timeout_ms = c->timeout_ms + extra_ms,
         .max_answer = SQS_RESPONSE_MAX, .cancel = c->cancel,
     };
     c->stats.requests++;
-    if (awsreq_once(&rq, ans, e) < 0)
+    int rc = awsreq_once(&rq, ans, e);
+    OPENSSL_cleanse(&cr, sizeof cr);
+    if (rc < 0)
         return err_prefix(e, "sqs %s %s: ", action, c->queue_q);
     return attempt_result(ans, out);
 }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 #include <strings.h>
 #include <time.h>
 
@@ -255,7 +257,8 @@ struct api_ctx {
 
 /* One attempt of a ListTimeSeries call (a retry_try_fn). */
 struct api_try {
-    const struct awsreq *rq;
+    struct awsreq *rq;
+    struct creds_provider *creds;
     int page;
     struct strbuf *body;    /* the 200 answer's body */
     char what[600];         /* the last failure */
@@ -268,7 +271,16 @@ static int api_try(void *ud, int att, struct retry_verdict *v)
     (void)att;
     struct api_try *t = ud;
     struct awsreq_answer r;
-    if (awsreq_once(t->rq, &r, t->e) < 0) {
+    struct creds cr;
+    if (creds_provider_get(t->creds, &cr, t->e) < 0) {
+        t->hard = 1;
+        return err_prefix(t->e, "iotsitewise ListTimeSeries: credentials: ");
+    }
+    t->rq->cr = &cr;
+    int sent = awsreq_once(t->rq, &r, t->e);
+    OPENSSL_cleanse(&cr, sizeof cr);
+    t->rq->cr = NULL;
+    if (sent < 0) {
         awsreq_answer_free(&r);
         t->hard = 1;
         return err_prefix(t->e, "iotsitewise ListTimeSeries: ");
@@ -329,12 +341,12 @@ static int api_call(struct api_ctx *a, const char *token, int page, struct strbu
     snprintf(url, ucap, "%s%s?%s", a->origin, path, query);
     const struct awsreq_header accept = {"accept", "application/json"};
     struct awsreq rq = {
-        .curl = a->h, .creds = a->creds, .service = "iotsitewise", .region = a->region,
+        .curl = a->h, .service = "iotsitewise", .region = a->region,
         .method = "GET", .url = url, .host = a->host, .path = path, .query = query,
         .headers = &accept, .n_headers = 1, .connect_ms = 10000, .timeout_ms = 120000,
         .low_speed_secs = 30, .max_answer = ASSOC_PAGE_MAX,
     };
-    struct api_try t = {.rq = &rq, .page = page, .body = body, .e = e};
+    struct api_try t = {.rq = &rq, .creds = a->creds, .page = page, .body = body, .e = e};
     char what[64];
     snprintf(what, sizeof what, "iotsitewise ListTimeSeries (page %d)", page);
     struct retry_policy pol;
