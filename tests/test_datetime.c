@@ -9,6 +9,17 @@
 static void test_iso8601(void)
 {
     long long t = 0;
+    /* without a zone: refused, except where S3's XML is read (UTC) */
+    t = 7;
+    CHECK_INT(datetime_parse_iso8601("2015-08-30T12:36:00", &t), -1);
+    CHECK_INT(t, 7);
+    CHECK_INT(datetime_parse_iso8601_utc("2015-08-30T12:36:00", &t), 0);
+    CHECK_INT(t, 1440938160);
+    CHECK_INT(datetime_parse_iso8601_utc("2015-08-30T12:36:00.500", &t), 0);
+    CHECK_INT(t, 1440938160);
+    CHECK_INT(datetime_parse_iso8601_utc("2015-08-30T14:36:00+02:00", &t), 0);
+    CHECK_INT(t, 1440938160);
+    CHECK_INT(datetime_parse_iso8601_utc("2015-08-30T12:36:00 junk", &t), -1);
     CHECK_INT(datetime_parse_iso8601("2015-08-30T12:36:00Z", &t), 0);
     CHECK_INT(t, 1440938160LL);
     CHECK_INT(datetime_parse_iso8601("1970-01-01T00:00:00Z", &t), 0);

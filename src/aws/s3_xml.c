@@ -236,7 +236,7 @@ static void list_contents_field(struct xp *x, struct list_ctx *c, const char *t,
         if (!t || s3_etag_copy(c->cur.etag, t, n) != 0)
             xp_fail(x, "an ETag longer than 79 bytes");
     } else if (strcmp(nm, "LastModified") == 0) {
-        if (!t || datetime_parse_iso8601(t, &c->cur.last_modified) != 0)
+        if (!t || datetime_parse_iso8601_utc(t, &c->cur.last_modified) != 0)
             xp_fail(x, "a LastModified that is not an ISO 8601 time");
     }
 }
@@ -612,7 +612,7 @@ static void uploads_end(struct xp *x, const char *t, size_t n, void *ud)
         if (t && n < sizeof buf) {
             memcpy(buf, t, n);
             buf[n] = '\0';
-            if (datetime_parse_iso8601(buf, &c->cur.initiated) != 0)
+            if (datetime_parse_iso8601_utc(buf, &c->cur.initiated) != 0)
                 c->cur.initiated = -1;
         }
     } else if (xp_at(x, 2, R, "Upload")) {

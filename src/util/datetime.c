@@ -29,7 +29,7 @@ static int digits(const char **s, int n, int *out)
     return 0;
 }
 
-int datetime_parse_iso8601(const char *s, long long *out)
+static int parse_iso8601(const char *s, int zone_optional, long long *out)
 {
     int Y, M, D, h, m, sec;
     if (!s || digits(&s, 4, &Y) || *s++ != '-' || digits(&s, 2, &M) || *s++ != '-' ||
@@ -62,7 +62,7 @@ int datetime_parse_iso8601(const char *s, long long *out)
         if (oh > 23 || om > 59)
             return -1;
         off = sign * (oh * 3600LL + om * 60LL);
-    } else {
+    } else if (!zone_optional || *s) {
         return -1;
     }
     if (*s)
@@ -73,6 +73,16 @@ int datetime_parse_iso8601(const char *s, long long *out)
     *out = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400LL + h * 3600LL + m * 60LL +
            sec - off;
     return 0;
+}
+
+int datetime_parse_iso8601(const char *s, long long *out)
+{
+    return parse_iso8601(s, 0, out);
+}
+
+int datetime_parse_iso8601_utc(const char *s, long long *out)
+{
+    return parse_iso8601(s, 1, out);
 }
 
 int datetime_parse_http(const char *s, size_t n, long long *out)
