@@ -983,6 +983,25 @@ static int follow_region(struct run *r)
     return 1;
 }
 
+/* A whole answer through the request's check: 0 good; -1 final; -1 with
+ * v->retryable when it is to be asked again from the first byte. */
+static int check_answer(struct run *r, const struct resp *rs, struct retry_verdict *v)
+{
+    if (!r->rq->check)
+        return 0;
+    int rc = r->rq->check(r->rq->check_ud, rs, &r->ae);
+    if (rc == 0)
+        return 0;
+    if (rc > 0) {
+        r->delivered = 0;
+        r->have_first = 0;
+        r->expect_total = -1;
+        v->retryable = 1;
+        v->why = r->ae.msg;
+    }
+    return -1;
+}
+
 /* One attempt of perform (a retry_try_fn). */
 static int perform_try(void *ud, int att, struct retry_verdict *v)
 {
@@ -990,9 +1009,14 @@ static int perform_try(void *ud, int att, struct retry_verdict *v)
     struct run *r = ud;
     const struct req *rq = r->rq;
     struct resp *rs = r->rs;
-    if (r->have_first && r->expect_total >= 0 && r->delivered == r->expect_total)
-        return 0; /* everything arrived; only the end of a response was lost */
     err_clear(&r->ae);
+    if (r->have_first && r->expect_total >= 0 && r->delivered == r->expect_total) {
+        /* everything arrived; only the end of a response was lost. The
+         * answer is still checked, as the first answer's (review 24). */
+        struct resp whole = *rs;
+        memcpy(whole.etag, r->first_etag, sizeof whole.etag);
+        return check_answer(r, &whole, v);
+    }
     if (req_cancelled(r->c, rq))
         return err_setk(&r->ae, ERR_CANCELLED, "%s: not sent (stopping)", r->what);
     int retryable = 0;
@@ -1005,21 +1029,8 @@ static int perform_try(void *ud, int att, struct retry_verdict *v)
         if (rs->status > 0)
             atomic_store(&r->c->unreachable, 0);
     }
-    if (rc == 0 && rq->check) {
-        rc = rq->check(rq->check_ud, rs, &r->ae);
-        if (rc < 0)
-            return -1;
-        if (rc > 0) {
-            r->delivered = 0;
-            r->have_first = 0;
-            r->expect_total = -1;
-            v->retryable = 1;
-            v->why = r->ae.msg;
-            return -1;
-        }
-    }
     if (rc == 0)
-        return 0;
+        return check_answer(r, rs, v);
     if (follow_region(r)) {
         v->again_now = 1;
         return -1;
