@@ -60,7 +60,7 @@ note "it_layers: upward includes do not compile"
 # quoted includes of src/ has no cycle. The probe below proves the check can
 # fail: a copy of the tree with one include added upward has a cycle.
 cycles() {  # src-dir -> prints each cycle found, one per line
-    python3 - "$1" <<'PY'
+    "$PY" - "$1" <<'PY'
 import glob, os, re, sys
 root = sys.argv[1]
 hdr = {os.path.basename(f) for f in glob.glob(os.path.join(root, "**", "*.h"), recursive=True)}

@@ -1,7 +1,9 @@
 /* bytebuf: the growable byte buffer (bodies of S3 answers, Avro blocks,
  * day files held in memory). Owned by its user, freed with bytebuf_free.
- * bytebuf_append keeps the bytes followed by a NUL (not counted in len), so
- * a text body (an XML answer) can be read as a string. strbuf is its text twin for
+ * A buffer filled only by bytebuf_append has its bytes followed by a NUL
+ * (not counted in len), so a text body (an XML answer) can be read as a
+ * string; one filled through bytebuf_reserve and direct writes (the Avro
+ * decoders) has none. strbuf is its text twin for
  * building strings (out of memory sticky, no error values). */
 #ifndef REPART_BYTEBUF_H
 #define REPART_BYTEBUF_H
