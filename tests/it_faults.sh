@@ -19,10 +19,13 @@
 #     and writes nothing; one late file is exactly one source GET.
 #  5. a listing's ETag damaged into a non-MD5 and that source's body damaged:
 #     the day fails, nothing committed (torture seed 89173).
+#  6. a rebuild that keeps records (a committed source deleted, another
+#     overwritten) whose read of the committed day file is damaged once:
+#     read again, the day rebuilt with every record (review 24).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
-repart_setup cold clean out fail1 fail2 fail3 trunc corrupt reread noread counted garbled
+repart_setup cold clean out fail1 fail2 fail3 trunc corrupt reread noread counted garbled kept
 G="$TEST_TMP/gen"
 gen "$G" --from 2023-05-01 --to 2023-05-04 --series 20 --records-per-file 50 --seed 3 >/dev/null
 # one day whose merged file (> 5 MiB) goes up in two parts
@@ -391,4 +394,26 @@ assert_eq "$(bucket_ls garbled "index/$(day_part $D5)/")" "" "nothing committed"
 run_repart -c "$(cfg f10 garbled "$S3_ENDPOINT")" all --days $D5
 assert_eq "$RC" 0 "clean rerun ($ERR)"
 check_day garbled $D5 "$G/raw/$(day_part $D5)"
+
+# --- 6. a damaged read of the committed day file in a rebuild that keeps
+# records. Old code: the bytes differ from the index's MD5s, so "not the
+# committed version": the day failed until a rerun. Now it is read again.
+D6=2023-05-04
+run_repart -c "$(cfg k1 kept "$S3_ENDPOINT")" all --days $D6
+assert_eq "$RC" 0 "first run into kept ($ERR)"
+mapfile -t srcs < <(cd "$G" && find "raw/$(day_part $D6)" -name '*.avro' | LC_ALL=C sort)
+# one committed source deleted (its records stay), another overwritten
+curl -sf -X DELETE "$S3_ENDPOINT/cold/${srcs[0]}" -o /dev/null || fail "delete ${srcs[0]}"
+rm -rf "$TEST_TMP/over" && mkdir -p "$TEST_TMP/over/$(dirname "${srcs[1]}")"
+cp "$G/${srcs[2]}" "$TEST_TMP/over/${srcs[1]}"
+put_tree "$TEST_TMP/over" cold
+cp "$G/${srcs[2]}" "$G/${srcs[1]}"
+fault_proxy_start --rate 1 --max-faults 1 --faults corrupt --only GET \
+    --only-path-regex '^/kept/consolidated/'
+run_repart -c "$(cfg k2 kept "$FAULT_ENDPOINT")" -vv all --days $D6
+assert_eq "$(fault_log_count --fault corrupt)" 1 "damaged reads of the committed day file"
+fault_proxy_stop
+assert_eq "$RC" 0 "rebuild after a damaged read of the committed day file ($ERR)"
+assert_contains "$OUT$ERR" "differ from the index's MD5s; reading again" "the second read"
+check_day kept $D6 "$G/raw/$(day_part $D6)"
 note "it_faults: all checks passed"

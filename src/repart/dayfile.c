@@ -200,18 +200,32 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
     size_t had = out->len;
     if (f->size <= 0)
         return err_setk(e, ERR_DATA, "%s: the index commits no bytes of it", key);
-    if (s3_get_buffer_range(env->s3, env->cfg->s3.repartitioned.bucket_name, key,
-                                           0, f->size - 1, out, NULL, e) != 0)
-        return err_prefix(e, "reading the committed %s: ", key);
     struct md5chain c;
-    struct md5chain_check k;
-    if (md5chain_parse(f->md5, f->size, &c, e) != 0 || md5chain_check_init(&k, &c, 0) != 0)
+    if (md5chain_parse(f->md5, f->size, &c, e) != 0)
         return err_prefix(e, "%s: ", key);
-    md5chain_check_feed(&k, out->data + had, out->len - had);
-    if (md5chain_check_end(&k, key, e) != 0)
-        return err_prefix(e, "not the committed version the index names (another writer "
-                          "without locking, or a damaged file: run `repart verify --repair`): ");
-    return 0;
+    /* bytes that differ from the index's MD5s are read again: a transfer
+     * damaged on the way differs once, another version every time */
+    enum { READS = 3 };
+    for (int n = 1;; n++) {
+        out->len = had;
+        if (s3_get_buffer_range(env->s3, env->cfg->s3.repartitioned.bucket_name, key,
+                                0, f->size - 1, out, NULL, e) != 0)
+            return err_prefix(e, "reading the committed %s: ", key);
+        struct md5chain_check k;
+        if (md5chain_check_init(&k, &c, 0) != 0)
+            return err_set(e, "out of memory");
+        md5chain_check_feed(&k, out->data + had, out->len - had);
+        if (md5chain_check_end(&k, key, e) == 0)
+            return 0;
+        if (n == READS) {
+            out->len = had;
+            return err_prefix(e, "not the committed version the index names in %d reads "
+                              "(another writer without locking, or a damaged file: run "
+                              "`repart verify --repair`): ", READS);
+        }
+        log_msg(LOG_DEBUG, NULL, "retry", "%s: the bytes read differ from the index's MD5s; "
+                "reading again", key);
+    }
 }
 
 /* The committed header (the schema, codec and sync marker of the blocks to

@@ -1064,9 +1064,12 @@ static int day_write(struct run *run, const struct day *d, const struct lease *l
     double t_wait = 0;
     if (rc == 0)
         rc = merge_sources(run, env, df, p, feed, r, range, &t_wait, e);
-    if (rc == 0 && p->n_keep)
-        rc = add_kept(df, p, &committed, index_file_find(ix, LAYOUT_DAYFILE)->header_len,
-                      range + 2 * p->n, e);
+    if (rc == 0 && p->n_keep) {
+        /* records kept come from the committed day file, which the index names */
+        const struct index_file *kept_from = index_file_find(ix, LAYOUT_DAYFILE);
+        rc = kept_from ? add_kept(df, p, &committed, kept_from->header_len, range + 2 * p->n, e)
+                       : err_set(e, "records to keep, but the index names no day file");
+    }
     bytebuf_free(&committed);
     if (rc != 0 && e->kind == ERR_WIDER && dayfile_wider_schema(df))
         *wider = strdup(dayfile_wider_schema(df));
@@ -2063,7 +2066,7 @@ static int stage_sources(struct run *run, const struct pipeline_env *env, const 
     *t0 = datetime_mono_secs();
     struct fetcher f;
     fetcher_init(&f, env, &run->prog, p->srcs, p->n);
-    if (!f.slots)
+    if (!f.slots && rc == 0)   /* a failed mkdir keeps its own message */
         rc = err_set(e, "out of memory");
     char path[4200];
     for (size_t i = 0; rc == 0 && i < p->n; i++) {
