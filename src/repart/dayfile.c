@@ -203,13 +203,16 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
     struct md5chain c;
     if (md5chain_parse(f->md5, f->size, &c, e) != 0)
         return err_prefix(e, "%s: ", key);
-    /* bytes that differ from the index's MD5s are read again: a transfer
-     * damaged on the way differs once, another version every time */
+    /* bytes that differ from the index's MD5s are read again when the object
+     * still has the committed size: a transfer damaged on the way differs
+     * once, another version every time. An object of another size is another
+     * version (an uncommitted rebuild or append): no second read of it. */
     enum { READS = 3 };
     for (int n = 1;; n++) {
         out->len = had;
+        struct s3_get_info info;
         if (s3_get_buffer_range(env->s3, env->cfg->s3.repartitioned.bucket_name, key,
-                                0, f->size - 1, out, NULL, e) != 0)
+                                0, f->size - 1, out, &info, e) != 0)
             return err_prefix(e, "reading the committed %s: ", key);
         struct md5chain_check k;
         if (md5chain_check_init(&k, &c, 0) != 0)
@@ -217,11 +220,11 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
         md5chain_check_feed(&k, out->data + had, out->len - had);
         if (md5chain_check_end(&k, key, e) == 0)
             return 0;
-        if (n == READS) {
+        if (n == READS || info.object_size != f->size) {
             out->len = had;
-            return err_prefix(e, "not the committed version the index names in %d reads "
-                              "(another writer without locking, or a damaged file: run "
-                              "`repart verify --repair`): ", READS);
+            return err_prefix(e, "not the committed version the index names (%d read%s; "
+                              "another writer without locking, or a damaged file: run "
+                              "`repart verify --repair`): ", n, n > 1 ? "s" : "");
         }
         log_msg(LOG_DEBUG, NULL, "retry", "%s: the bytes read differ from the index's MD5s; "
                 "reading again", key);
