@@ -296,9 +296,13 @@ static struct curl_slist *request_headers(const struct awsreq *rq, const struct 
     char hash[65];
     sigv4_sha256_hex(rq->body ? rq->body : "", rq->body ? rq->body_len : 0, hash);
     struct sigv4_header sh[24];
+    if (rq->n_headers >= 24) {
+        err_set(e, "signing: %zu headers, at most 23", rq->n_headers);
+        return NULL;
+    }
     size_t n = 0;
     sh[n++] = (struct sigv4_header){"host", rq->host};
-    for (size_t i = 0; i < rq->n_headers && n < 24; i++)
+    for (size_t i = 0; i < rq->n_headers; i++)
         sh[n++] = (struct sigv4_header){rq->headers[i].name, rq->headers[i].value};
     struct awsreq_sig sig = {cr, rq->service, rq->region, rq->method, rq->path, rq->query, hash,
                              sh, n, 1};

@@ -534,6 +534,7 @@ static int call(struct sqs_client *c, const char *action, json_t *req, int wait_
     snprintf(what, sizeof what, "sqs %s %s", action, c->queue_q);
     struct retry_policy pol;
     awsreq_retry_policy(&pol, c->max_attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS, c->cancel, what);
+    /* sqs_client_new resolved it already: the config's, else AWS's, else 6 */
     pol.max_attempts = c->max_attempts;
     int retries = 0;
     int rc = retry_run(&pol, call_try, &r, &retries, NULL);
