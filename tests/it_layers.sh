@@ -94,3 +94,16 @@ printf '#include "creds.h"\n' >>"$TEST_TMP/cyc/aws/creds_types.h"
 found=$(cycles "$TEST_TMP/cyc")
 assert_contains "$found" "creds" "the cycle check finds an added cycle"
 note "it_layers: no include cycle between modules"
+
+# One HTTP engine: only src/aws/awsreq.c performs transfers (issue 16)
+performers=$(cd "$REPART_SRC_DIR" && grep -rl 'curl_easy_perform\|curl_multi_perform' src | sort)
+assert_eq "$performers" "src/aws/awsreq.c" "files that perform HTTP transfers"
+# No function in src/ longer than 100 lines (issue 16); the lister finds a long one
+long=$("$PY" "$REPART_SRC_DIR/scripts/long-functions")
+assert_eq "$long" "" "functions of src/ over 100 lines"
+mkdir -p "$TEST_TMP/lf/scripts" "$TEST_TMP/lf/src/x"
+cp "$REPART_SRC_DIR/scripts/long-functions" "$TEST_TMP/lf/scripts/"
+{ printf 'static int f(void)\n{\n'; for i in $(seq 1 101); do printf '    (void)%d;\n' "$i"; done
+  printf '    return 0;\n}\n'; } >"$TEST_TMP/lf/src/x/f.c"
+assert_contains "$("$PY" "$TEST_TMP/lf/scripts/long-functions")" "src/x/f.c:2 f" "the lister finds a long function"
+note "it_layers: one file performs HTTP transfers; no function over 100 lines"
