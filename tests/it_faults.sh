@@ -22,10 +22,14 @@
 #  6. a rebuild that keeps records (a committed source deleted, another
 #     overwritten) whose read of the committed day file is damaged once:
 #     read again, the day rebuilt with every record (review 24).
+#  7. a rebuild stopped before its commit (the committed version saved
+#     beside the index), a committed source deleted, then `verify --repair`
+#     whose read of the saved copy is damaged once: read again, no record
+#     given up (review 26: the repair dropped the deleted source's records).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_repart.sh"
 
-repart_setup cold clean out fail1 fail2 fail3 trunc corrupt reread noread counted garbled kept
+repart_setup cold clean out fail1 fail2 fail3 trunc corrupt reread noread counted garbled kept saved
 G="$TEST_TMP/gen"
 gen "$G" --from 2023-05-01 --to 2023-05-04 --series 20 --records-per-file 50 --seed 3 >/dev/null
 # one day whose merged file (> 5 MiB) goes up in two parts
@@ -416,4 +420,28 @@ fault_proxy_stop
 assert_eq "$RC" 0 "rebuild after a damaged read of the committed day file ($ERR)"
 assert_contains "$OUT$ERR" "differ from the index's MD5s; reading again" "the second read"
 check_day kept $D6 "$G/raw/$(day_part $D6)"
+
+# --- 7. a damaged read of the saved committed copy during verify --repair
+D7=2023-05-02
+run_repart -c "$(cfg s1 saved "$S3_ENDPOINT")" all --days $D7
+assert_eq "$RC" 0 "first run into saved ($ERR)"
+mapfile -t srcs < <(cd "$G" && find "raw/$(day_part $D7)" -name '*.avro' | LC_ALL=C sort)
+# an overwritten source: the rebuild saves the committed version, then stops
+rm -rf "$TEST_TMP/over7" && mkdir -p "$TEST_TMP/over7/$(dirname "${srcs[1]}")"
+cp "$G/${srcs[2]}" "$TEST_TMP/over7/${srcs[1]}"
+put_tree "$TEST_TMP/over7" cold
+cp "$G/${srcs[2]}" "$G/${srcs[1]}"
+REPART_TEST_CRASH_AT=before_index run_repart -c "$TEST_TMP/s1.yml" all --days $D7
+[ "$RC" != 0 ] || fail "the rebuild did not stop at before_index"
+assert_contains "$(bucket_ls saved index/)" ".committed" "the saved committed copy"
+# a committed source deleted: its records are only in the saved copy now
+curl -sf -X DELETE "$S3_ENDPOINT/cold/${srcs[0]}" -o /dev/null || fail "delete ${srcs[0]}"
+fault_proxy_start --rate 1 --max-faults 1 --faults corrupt --only GET --only-path-regex '\.committed$'
+run_repart -c "$(cfg s2 saved "$FAULT_ENDPOINT")" verify --repair --days $D7
+assert_eq "$(fault_log_count --fault corrupt)" 1 "damaged reads of the saved copy"
+fault_proxy_stop
+case "$OUT$ERR" in *"cannot be kept"*) fail "the repair gave records up: $OUT$ERR" ;; esac
+run_repart -c "$TEST_TMP/s1.yml" all --days $D7
+assert_eq "$RC" 0 "run after the repair ($ERR)"
+check_day saved $D7 "$G/raw/$(day_part $D7)"
 note "it_faults: all checks passed"

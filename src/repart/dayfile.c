@@ -191,6 +191,16 @@ int dayfile_is_committed(const struct index_file *f, const void *data, size_t le
     return md5chain_matches(f->md5, f->size, data, len);
 }
 
+/* 1 when the object at key has the index's size and ETag for f. */
+static int committed_object(const struct dayfile_env *env, const char *key,
+                            const struct index_file *f)
+{
+    struct s3_object o = {0};
+    struct err he = {0};
+    return s3_head(env->s3, env->cfg->s3.repartitioned.bucket_name, key, &o, &he) == 0 &&
+           o.size == f->size && strcmp(o.etag, f->etag) == 0;
+}
+
 int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
                            const struct index_file *f, struct bytebuf *out, struct err *e)
 {
@@ -220,6 +230,13 @@ int dayfile_read_committed(const struct dayfile_env *env, const struct day *d,
         md5chain_check_feed(&k, out->data + had, out->len - had);
         if (md5chain_check_end(&k, key, e) == 0)
             return 0;
+        if (n == READS && f->etag[0] && committed_object(env, key, f)) {
+            /* the object is the committed version (its size and ETag are the
+             * index's): the reads were damaged, not another version */
+            out->len = had;
+            e->kind = ERR_TRANSIENT;
+            return err_prefix(e, "reading the committed %s: damaged in %d reads: ", key, n);
+        }
         if (n == READS || info.object_size != f->size) {
             out->len = had;
             return err_prefix(e, "not the committed version the index names (%d read%s; "

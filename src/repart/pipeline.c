@@ -664,6 +664,33 @@ static int committed_in_copy(const struct pipeline_env *env, const struct day_sc
     return s3_head(env->s3, bucket, key, &o, &e) == 0 && o.size == f->size;
 }
 
+/* The saved copy of the committed day file (keep_key names the committed
+ * version, so bytes that differ from the index's MD5s are damage, never
+ * another version): read again up to three times. No copy: *e = *none (the
+ * day file's own error). A copy that cannot be read, or stays damaged, is a
+ * fault (not ERR_DATA): no caller may then give up the records it holds. */
+static int read_saved_copy(const struct pipeline_env *env, const char *bucket,
+                           const char *keep_key, const struct index_file *cf,
+                           struct bytebuf *k, const struct err *none, struct err *e)
+{
+    enum { READS = 3 };
+    for (int n = 1; n <= READS; n++) {
+        struct err ke = {0};
+        k->len = 0;
+        if (s3_get_buffer(env->s3, bucket, keep_key, cf->size > 0 ? cf->size : 1, k, NULL,
+                          &ke) != 0) {
+            *e = ke.kind == ERR_NOT_FOUND ? *none : ke;
+            if (ke.kind == ERR_DATA)   /* e.g. longer than the committed size */
+                e->kind = ERR_GENERIC;
+            return -1;
+        }
+        if (dayfile_is_committed(cf, k->data, k->len))
+            return 0;
+    }
+    return err_setk(e, ERR_GENERIC, "the saved committed copy %s differs from the index's MD5s "
+                    "in %d reads: not used, no record given up", keep_key, READS);
+}
+
 /* The committed version of the day file into *out (caller frees): the day
  * file's first bytes when they are that version, else the copy a rebuild
  * saved before it stopped (*from_copy 1). ERR_DATA or ERR_NOT_FOUND when
@@ -691,15 +718,8 @@ static int load_committed(const struct pipeline_env *env, const struct day *d,
     /* not the committed version: a rebuild stopped before its commit? */
     bytebuf_free(out);
     struct bytebuf k = {0};
-    struct err ke = {0};
-    if (s3_get_buffer(env->s3, bucket, keep_key, cf->size > 0 ? cf->size : 1, &k, NULL, &ke) != 0) {
+    if (read_saved_copy(env, bucket, keep_key, cf, &k, &de, e) != 0) {
         bytebuf_free(&k);
-        *e = ke.kind == ERR_CANCELLED ? ke : de;   /* a stop is a stop */
-        return -1;
-    }
-    if (!dayfile_is_committed(cf, k.data, k.len)) {
-        bytebuf_free(&k);
-        *e = de;
         return -1;
     }
     log_msg(LOG_INFO, dayname, "kept_copy", "%s is not the committed version (a rebuild stopped "
